@@ -1,1 +1,124 @@
-fn main() {}
+//! `sunlight`: the one binary. Parses the command line and configuration,
+//! wires the crates together and runs one subcommand.
+
+mod commands;
+mod config;
+mod secrets;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sunlight",
+    version,
+    about = "Sunlight: an anonymous reporting service for cadre-selection violations (12380)"
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "SUNLIGHT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder (database, pepper, mail files).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run intake and triage in one process.
+    Serve,
+    /// Run the public intake side only.
+    Intake,
+    /// Run the staff triage side only.
+    Triage,
+    /// Create the data folder and database, the root unit and an admin.
+    Init {
+        #[arg(long, default_value = "province")]
+        unit_id: String,
+        #[arg(long, default_value = "省委组织部")]
+        unit_name: String,
+        #[arg(long, default_value = "admin@example.org")]
+        admin_email: String,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage units.
+    Unit {
+        #[command(subcommand)]
+        action: UnitCommand,
+    },
+    /// Manage staff.
+    Staff {
+        #[command(subcommand)]
+        action: StaffCommand,
+    },
+    /// Fill an empty data folder with a demo hierarchy and one login per role and unit.
+    Demo,
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnitCommand {
+    /// Create a unit and its key pair; prints its recovery key once.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        level: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff member; reads the unit's recovery key from standard input.
+    Add {
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::Config::load(cli.config.as_deref(), cli.data_dir.as_deref(), |k| {
+        std::env::var(k).ok()
+    }) {
+        Ok(c) => c,
+        Err(e) => return commands::fail(&format!("configuration: {e}")),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return commands::fail(&format!("cannot start runtime: {e}")),
+    };
+    runtime.block_on(commands::run(cli.command, config))
+}

@@ -1,1 +1,21 @@
-//! placeholder
+//! `sunlight-core`: the domain of a 12380-style reporting service — its types
+//! and rules, the crypto that seals reports, tracking codes, the working-day
+//! calendar and deadline policy, and the case state machine.
+//!
+//! It is pure: no I/O, no async, no clock (callers pass `now`). The only
+//! outside input is the operating system's random generator for keys and
+//! codes. Every other Sunlight crate may depend on it; it depends on none.
+
+pub mod audit;
+pub mod calendar;
+pub mod case;
+pub mod code;
+pub mod crypto;
+pub mod domain;
+pub mod policy;
+
+pub use code::{CodeError, TrackingCode};
+pub use domain::{
+    AccusedRole, CaseId, Category, Channel, DomainError, Level, Outcome, Role, SelectionStage,
+    Stage, UnitId,
+};

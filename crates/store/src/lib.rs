@@ -1,1 +1,115 @@
-//! placeholder
+//! `sunlight-store`: the database. sea-orm entities, migrations and the
+//! repository functions through which every other crate reads and writes —
+//! each scoped by unit so a caller cannot forget jurisdiction.
+//!
+//! SQLite (embedded default: WAL, `synchronous=FULL`, foreign keys, busy
+//! timeout) or PostgreSQL, chosen by the URL; the same migrations and the same
+//! tests run on both. It never deletes a case and never sees plaintext: report
+//! content arrives here already sealed. Depends only on `sunlight-core`.
+
+mod audit;
+mod cases;
+pub mod entity;
+mod error;
+pub mod migration;
+pub mod provision;
+mod settings;
+mod staff;
+pub mod testing;
+mod units;
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+pub use audit::{AuditRecord, AuditReport};
+pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
+pub use error::StoreError;
+pub use settings::keys as setting_keys;
+pub use staff::{NewStaff, StaffRow};
+pub use units::{NewUnit, UnitRow};
+
+/// A handle on the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`.
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        if url.starts_with("sqlite:") {
+            // One connection: SQLite has one writer anyway, and a pool of
+            // writers only adds busy waits (measured: p99 13 ms -> 354 ms).
+            opts.max_connections(1).min_connections(1);
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        } else {
+            opts.max_connections(16).min_connections(1);
+        }
+        let db = Database::connect(opts).await?;
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = migration::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .len();
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(before)
+    }
+
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        Ok(migration::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .len())
+    }
+
+    /// For `/healthz`: does the database answer?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// SQLite `PRAGMA integrity_check` / a trivial query on PostgreSQL.
+    pub async fn integrity_check(&self) -> Result<(), StoreError> {
+        if self.backend() == DbBackend::Sqlite {
+            let row = self
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::Sqlite,
+                    "PRAGMA integrity_check",
+                ))
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("integrity_check returned nothing".into()))?;
+            let verdict: String = row.try_get_by_index(0)?;
+            if verdict != "ok" {
+                return Err(StoreError::Corrupt(verdict));
+            }
+        } else {
+            self.ping().await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}

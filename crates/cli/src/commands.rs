@@ -1,0 +1,380 @@
+//! The subcommands. Each reads the clock once and passes `now` down.
+
+use std::io::{BufRead, Write};
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use sunlight_core::crypto::{RecoveryKey, StretchParams};
+use sunlight_core::{Level, Role, UnitId};
+use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
+use sunlight_store::{AuditReport, Store, setting_keys};
+
+use crate::config::Config;
+use crate::{AuditCommand, Command, StaffCommand, UnitCommand};
+
+/// Writes one line of command output to standard output.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ignored = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Reports a failure on standard error and returns a failing exit code.
+pub fn fail(message: &str) -> ExitCode {
+    let _ignored = writeln!(std::io::stderr().lock(), "error: {message}");
+    ExitCode::FAILURE
+}
+
+type CmdResult = Result<ExitCode, String>;
+
+pub async fn run(command: Command, config: Config) -> ExitCode {
+    let result = match command {
+        Command::Init {
+            unit_id,
+            unit_name,
+            admin_email,
+        } => init(&config, &unit_id, &unit_name, &admin_email).await,
+        Command::Migrate => migrate(&config).await,
+        Command::Unit {
+            action:
+                UnitCommand::Add {
+                    id,
+                    name,
+                    level,
+                    parent,
+                },
+        } => unit_add(&config, &id, &name, &level, parent.as_deref()).await,
+        Command::Staff {
+            action: StaffCommand::Add { unit, email, role },
+        } => staff_add(&config, &unit, &email, &role).await,
+        Command::Demo => demo(&config).await,
+        Command::Audit {
+            action: AuditCommand::Verify,
+        } => audit_verify(&config).await,
+        Command::Serve => serve(&config, true, true).await,
+        Command::Intake => serve(&config, true, false).await,
+        Command::Triage => serve(&config, false, true).await,
+    };
+    result.unwrap_or_else(|e| fail(&e))
+}
+
+/// Opens the store, creating the data folder for SQLite, and migrates.
+async fn open(config: &Config) -> Result<Store, String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create data folder {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(store)
+}
+
+async fn is_initialized(store: &Store) -> Result<bool, String> {
+    Ok(store
+        .setting(setting_keys::INITIALIZED_AT)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some())
+}
+
+fn login_line(s: &NewStaffSecrets) -> String {
+    format!(
+        "login {} {} {} {} {}",
+        s.staff.email,
+        s.password.as_str(),
+        s.staff.role,
+        s.staff.unit,
+        s.totp.as_ref().map_or("-", |t| t.as_str())
+    )
+}
+
+/// Marks the deployment initialised and creates its secrets; refuses twice.
+async fn start_deployment(config: &Config, store: &Store) -> Result<(), String> {
+    let now = Utc::now();
+    let first = store
+        .put_setting_once(setting_keys::INITIALIZED_AT, now.to_rfc3339().into_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    if !first {
+        return Err("this deployment is already initialised; refusing to run again".into());
+    }
+    crate::secrets::create(&config.data_dir, store)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn init(config: &Config, unit_id: &str, unit_name: &str, admin_email: &str) -> CmdResult {
+    let store = open(config).await?;
+    let unit = UnitId::parse(unit_id).map_err(|e| format!("--unit-id: {e}"))?;
+    start_deployment(config, &store).await?;
+    let now = Utc::now();
+    let (row, recovery) = create_unit(
+        &store,
+        unit.clone(),
+        unit_name.to_owned(),
+        Level::Province,
+        None,
+        "cli:init",
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let secret = row
+        .recovery_wrapped_key
+        .unwrap_with_recovery(&recovery, unit.as_str())
+        .map_err(|e| e.to_string())?;
+    let admin = create_staff(
+        &store,
+        &unit,
+        &secret,
+        admin_email,
+        Role::Admin,
+        StretchParams::PASSWORD,
+        "cli:init",
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    say(&login_line(&admin));
+    say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));
+    say("Write the password, TOTP secret and recovery key down now: they are not shown again.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(config: &Config) -> CmdResult {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data folder: {e}"))?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open database: {e}"))?;
+    let ran = store
+        .migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    say(&format!("applied {ran} migration(s)"));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn unit_add(
+    config: &Config,
+    id: &str,
+    name: &str,
+    level: &str,
+    parent: Option<&str>,
+) -> CmdResult {
+    let store = open(config).await?;
+    let id = UnitId::parse(id).map_err(|e| format!("--id: {e}"))?;
+    let level: Level = level
+        .parse()
+        .map_err(|_| "--level must be province, city or county".to_owned())?;
+    let parent = parent
+        .map(UnitId::parse)
+        .transpose()
+        .map_err(|e| format!("--parent: {e}"))?;
+    let (row, recovery) = create_unit(
+        &store,
+        id,
+        name.to_owned(),
+        level,
+        parent,
+        "cli",
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    say(&format!(
+        "recovery {} {}",
+        row.id,
+        recovery.reveal().as_str()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn staff_add(config: &Config, unit: &str, email: &str, role: &str) -> CmdResult {
+    let store = open(config).await?;
+    let unit = UnitId::parse(unit).map_err(|e| format!("--unit: {e}"))?;
+    let role: Role = role
+        .parse()
+        .map_err(|_| "--role must be intake, verifier, supervisor or admin".to_owned())?;
+    if !email.contains('@') || email.len() > 254 {
+        return Err("--email is not an email address".into());
+    }
+    let row = store
+        .unit(&unit)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no such unit")?;
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the recovery key: {e}"))?;
+    let recovery = RecoveryKey::parse(&line)
+        .map_err(|_| "the recovery key on standard input is not well-formed".to_owned())?;
+    let secret = row
+        .recovery_wrapped_key
+        .unwrap_with_recovery(&recovery, unit.as_str())
+        .map_err(|_| "the recovery key does not open this unit's key".to_owned())?;
+    let created = create_staff(
+        &store,
+        &unit,
+        &secret,
+        email,
+        role,
+        StretchParams::PASSWORD,
+        "cli",
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    say(&login_line(&created));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo tree: a province, one city under it and one county under that.
+const DEMO_UNITS: [(&str, &str, Level, Option<&str>); 3] = [
+    ("gd", "广东省委组织部", Level::Province, None),
+    ("gd-gz", "广州市委组织部", Level::City, Some("gd")),
+    (
+        "gd-gz-tianhe",
+        "天河区委组织部",
+        Level::County,
+        Some("gd-gz"),
+    ),
+];
+
+async fn demo(config: &Config) -> CmdResult {
+    let store = open(config).await?;
+    if is_initialized(&store).await? {
+        return Err("demo needs an empty data folder; this one is already initialised".into());
+    }
+    start_deployment(config, &store).await?;
+    let now = Utc::now();
+    for (id, name, level, parent) in DEMO_UNITS {
+        let unit = UnitId::parse(id).map_err(|e| e.to_string())?;
+        let parent = parent
+            .map(UnitId::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let (row, recovery) = create_unit(
+            &store,
+            unit.clone(),
+            name.to_owned(),
+            level,
+            parent,
+            "cli:demo",
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let secret = row
+            .recovery_wrapped_key
+            .unwrap_with_recovery(&recovery, id)
+            .map_err(|e| e.to_string())?;
+        for role in Role::ALL {
+            let email = format!("{role}@{id}.demo");
+            let created = create_staff(
+                &store,
+                &unit,
+                &secret,
+                &email,
+                *role,
+                StretchParams::PASSWORD,
+                "cli:demo",
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            say(&login_line(&created));
+        }
+        say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_verify(config: &Config) -> CmdResult {
+    let store = open(config).await?;
+    match store.verify_audit().await.map_err(|e| e.to_string())? {
+        AuditReport::Intact { entries } => {
+            say(&format!("audit log intact: {entries} entries"));
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditReport::Broken(e) => Ok(fail(&format!("audit log broken: {e}"))),
+    }
+}
+
+async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
+    let store = open(config).await?;
+    if !is_initialized(&store).await? {
+        if intake && triage {
+            say("Empty data folder: initialising (as `sunlight init`).");
+            init(config, "province", "省委组织部", "admin@example.org").await?;
+        } else {
+            return Err("the deployment is not initialised; run `sunlight init` first".into());
+        }
+    }
+    // Fails early when the pepper is missing, before any port opens.
+    crate::secrets::stretcher(&config.data_dir, &store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    let bind = |addr: std::net::SocketAddr, name: &str| -> Result<TcpListener, String> {
+        let l = TcpListener::bind(addr)
+            .map_err(|e| format!("cannot listen on {addr} for {name}: {e}"))?;
+        tracing::info!(%addr, side = name, "listening");
+        Ok(l)
+    };
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ignored = rx.wait_for(|stop| *stop).await;
+    };
+    if intake {
+        let app =
+            sunlight_intake::Application::build(store.clone(), bind(config.intake_addr, "intake")?)
+                .map_err(|e| e.to_string())?;
+        tasks.push(tokio::spawn(
+            app.run_until_stopped(stopped(stop_rx.clone())),
+        ));
+    }
+    if triage {
+        let app =
+            sunlight_triage::Application::build(store.clone(), bind(config.triage_addr, "triage")?)
+                .map_err(|e| e.to_string())?;
+        tasks.push(tokio::spawn(
+            app.run_until_stopped(stopped(stop_rx.clone())),
+        ));
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ignored = stop_tx.send(true);
+    for task in tasks {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("server error: {e}")),
+            Err(e) => return Err(format!("server task failed: {e}")),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ignored = tokio::signal::ctrl_c().await;
+}

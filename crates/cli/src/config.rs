@@ -1,0 +1,249 @@
+//! Typed, layered configuration: built-in defaults, then the TOML file, then
+//! `SUNLIGHT_*` environment variables, then command-line flags. Validated
+//! once at startup; secrets are redacted in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "{name} = {value:?} is not a valid address (expected HOST:PORT such as 127.0.0.1:8080)"
+    )]
+    Addr { name: &'static str, value: String },
+    #[error("database URL must start with sqlite:// or postgres:// (got {0:?})")]
+    DatabaseUrl(String),
+    #[error("SMTP URL must start with smtp:// or smtps://")]
+    SmtpUrl,
+    #[error(
+        "policy {0:?} is neither a built-in preset (cn-12380, eu-2019-1937) nor a readable file"
+    )]
+    Policy(String),
+}
+
+/// The file format: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    intake_addr: Option<String>,
+    triage_addr: Option<String>,
+    smtp_url: Option<String>,
+    policy: Option<String>,
+    log: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub intake_addr: SocketAddr,
+    pub triage_addr: SocketAddr,
+    pub smtp_url: Option<String>,
+    pub policy: String,
+    pub log: String,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("intake_addr", &self.intake_addr)
+            .field("triage_addr", &self.triage_addr)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("policy", &self.policy)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// Drops any `user:password@` part of a URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let head = url.get(..scheme + 3).unwrap_or_default();
+            let tail = url.get(at + 1..).unwrap_or_default();
+            format!("{head}<redacted>@{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Loads from `file` (if given), then `env`, then `data_dir_flag`.
+    pub fn load(
+        file: Option<&Path>,
+        data_dir_flag: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let fc = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.message().to_owned(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let pick = |var: &str, from_file: Option<String>, default: &str| -> String {
+            env(var)
+                .filter(|v| !v.is_empty())
+                .or(from_file)
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let data_dir = data_dir_flag
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                env("SUNLIGHT_DATA_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or(fc.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./sunlight-data"));
+        let default_db = format!("sqlite://{}/sunlight.db", data_dir.display());
+        let database_url = pick("SUNLIGHT_DATABASE_URL", fc.database_url, &default_db);
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::DatabaseUrl(redact_url(&database_url)));
+        }
+        let addr = |name: &'static str, value: String| -> Result<SocketAddr, ConfigError> {
+            value.parse().map_err(|_| ConfigError::Addr { name, value })
+        };
+        let intake_addr = addr(
+            "SUNLIGHT_INTAKE_ADDR",
+            pick("SUNLIGHT_INTAKE_ADDR", fc.intake_addr, "127.0.0.1:8080"),
+        )?;
+        let triage_addr = addr(
+            "SUNLIGHT_TRIAGE_ADDR",
+            pick("SUNLIGHT_TRIAGE_ADDR", fc.triage_addr, "127.0.0.1:8081"),
+        )?;
+        let smtp_url = env("SUNLIGHT_SMTP_URL")
+            .filter(|v| !v.is_empty())
+            .or(fc.smtp_url);
+        if smtp_url
+            .as_deref()
+            .is_some_and(|url| !(url.starts_with("smtp://") || url.starts_with("smtps://")))
+        {
+            return Err(ConfigError::SmtpUrl);
+        }
+        let policy = pick("SUNLIGHT_POLICY", fc.policy, "cn-12380");
+        let preset = sunlight_core::policy::Policy::preset(&policy).is_ok();
+        if !preset && !Path::new(&policy).is_file() {
+            return Err(ConfigError::Policy(policy));
+        }
+        let log = pick("SUNLIGHT_LOG", fc.log, "info");
+        Ok(Self {
+            data_dir,
+            database_url,
+            intake_addr,
+            triage_addr,
+            smtp_url,
+            policy,
+            log,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_follow_interfaces_md() {
+        let c = Config::load(None, None, env_of(&[])).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("./sunlight-data"));
+        assert_eq!(c.database_url, "sqlite://./sunlight-data/sunlight.db");
+        assert_eq!(c.intake_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.triage_addr.to_string(), "127.0.0.1:8081");
+        assert_eq!(c.policy, "cn-12380");
+        assert_eq!(c.log, "info");
+        assert!(c.smtp_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_file_and_flag_overrides_environment() {
+        let dir = std::env::temp_dir().join(format!("sunlight-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("sunlight.toml");
+        std::fs::write(
+            &file,
+            "intake_addr = \"0.0.0.0:9000\"\npolicy = \"eu-2019-1937\"\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            Some(Path::new("/srv/x")),
+            env_of(&[
+                ("SUNLIGHT_DATA_DIR", "/env"),
+                ("SUNLIGHT_POLICY", "cn-12380"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.intake_addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.policy, "cn-12380");
+        assert_eq!(c.data_dir, PathBuf::from("/srv/x"));
+        assert_eq!(c.database_url, "sqlite:///srv/x/sunlight.db");
+
+        std::fs::write(&file, "intake_adr = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file), None, env_of(&[])).unwrap_err();
+        assert!(err.to_string().contains("intake_adr"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named_and_secrets_redacted() {
+        let err =
+            Config::load(None, None, env_of(&[("SUNLIGHT_INTAKE_ADDR", "localhost")])).unwrap_err();
+        assert!(err.to_string().contains("SUNLIGHT_INTAKE_ADDR"));
+        assert!(
+            Config::load(
+                None,
+                None,
+                env_of(&[("SUNLIGHT_DATABASE_URL", "mysql://x")])
+            )
+            .is_err()
+        );
+        assert!(Config::load(None, None, env_of(&[("SUNLIGHT_POLICY", "nope")])).is_err());
+        let c = Config::load(
+            None,
+            None,
+            env_of(&[
+                ("SUNLIGHT_DATABASE_URL", "postgres://u:hunter2@db/s"),
+                ("SUNLIGHT_SMTP_URL", "smtps://m:pw123@mail:465"),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("pw123"),
+            "{shown}"
+        );
+    }
+}

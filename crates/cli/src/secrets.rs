@@ -1,0 +1,80 @@
+//! The deployment pepper lives in the data folder (mode 0600), never in the
+//! database: a copy of the database alone cannot be searched for codes.
+
+use std::io::Write;
+use std::path::Path;
+
+use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
+use sunlight_store::{Store, setting_keys};
+use zeroize::Zeroizing;
+
+const PEPPER_FILE: &str = "pepper.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("pepper file {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("pepper file {0} is damaged (expected 64 hex digits)")]
+    Damaged(String),
+    #[error("code salt missing or damaged in the database; was `sunlight init` run?")]
+    Salt,
+    #[error(transparent)]
+    Store(#[from] sunlight_store::StoreError),
+    #[error("random generator failed")]
+    Random,
+}
+
+/// Creates the pepper file and the salt setting (init only).
+pub async fn create(data_dir: &Path, store: &Store) -> Result<(), SecretsError> {
+    let fresh = DeploymentSecrets::generate().map_err(|_| SecretsError::Random)?;
+    let path = data_dir.join(PEPPER_FILE);
+    let shown = path.display().to_string();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts
+        .open(&path)
+        .map_err(|e| SecretsError::Io(shown.clone(), e))?;
+    let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(fresh.pepper.as_ref()));
+    file.write_all(hex.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| SecretsError::Io(shown, e))?;
+    store
+        .put_setting_once(setting_keys::CODE_SALT, fresh.salt.to_vec())
+        .await?;
+    Ok(())
+}
+
+/// Loads the code stretcher for a running service.
+pub async fn stretcher(data_dir: &Path, store: &Store) -> Result<CodeStretcher, SecretsError> {
+    let path = data_dir.join(PEPPER_FILE);
+    let shown = path.display().to_string();
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&path).map_err(|e| SecretsError::Io(shown.clone(), e))?,
+    );
+    let bytes = Zeroizing::new(
+        data_encoding::HEXLOWER
+            .decode(text.trim().as_bytes())
+            .map_err(|_| SecretsError::Damaged(shown.clone()))?,
+    );
+    let pepper: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| SecretsError::Damaged(shown))?;
+    let salt: [u8; 16] = store
+        .setting(setting_keys::CODE_SALT)
+        .await?
+        .and_then(|s| s.try_into().ok())
+        .ok_or(SecretsError::Salt)?;
+    Ok(CodeStretcher::new(
+        DeploymentSecrets {
+            salt,
+            pepper: Zeroizing::new(pepper),
+        },
+        StretchParams::CODE,
+    ))
+}

@@ -1,0 +1,597 @@
+//! The case state machine (举报件办理流程): which staff action is allowed in
+//! which stage, by whom, and what it changes. Pure: the caller loads the
+//! state, passes `now` and the policy's [`Limits`], and stores the
+//! [`Transition`] it gets back (new state plus the events for the history).
+//!
+//! ```text
+//! received ─route─▶ verify ─verified─▶ handle ─decided─▶ notify ─feedback, close─▶ closed
+//!                     └─transfer─▶ recheck ─rechecked─┘
+//! any open stage ─merge─▶ closed (merged_into set; the report is kept)
+//! ```
+//!
+//! Each stage has its own queue: when a case changes stage it leaves its
+//! owner and any pause behind and waits, unowned, to be claimed again.
+//!
+//! Role matrix (admins manage staff and keys and act on no case):
+//!
+//! | action | stages | intake | verifier | supervisor | owner only |
+//! |---|---|---|---|---|---|
+//! | `route` | received | ✓ | | ✓ | |
+//! | `claim` | received | ✓ | | ✓ | unowned; a supervisor may reassign |
+//! | `claim` | verify, notify | | ✓ | ✓ | 〃 |
+//! | `claim` | handle, recheck | | | ✓ | 〃 |
+//! | `verified`, `transfer` | verify | | ✓ | ✓ | ✓ |
+//! | `rechecked` (复核) | recheck | | | ✓ | ✓, not the one who transferred |
+//! | `decided` (审核) | handle | | | ✓ | ✓ |
+//! | `extend` | verify, once | | | ✓ | |
+//! | `ask_reporter` | verify, handle, recheck | | ✓ | ✓ | ✓ |
+//! | `feedback`, `close` | notify | | ✓ | ✓ | ✓ |
+//! | `merge` | any open | | | ✓ | |
+//!
+//! `close` also needs a recorded outcome, decision and feedback (rule 1,
+//! 件件有着落). `rechecked` carries the outcome the other body reached, so a
+//! transferred case reaches `close` with an outcome too.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::calendar::Calendar;
+use crate::domain::{CaseId, Outcome, Role, SelectionStage, Stage};
+use crate::policy::{DeadlineKind, Policy};
+
+/// A staff member's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StaffId(Uuid);
+
+impl StaffId {
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for StaffId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Who acts: a logged-in staff member and their role in the case's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub id: StaffId,
+    pub role: Role,
+}
+
+/// Where a case stands. The store keeps it; only [`apply`] moves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseState {
+    pub id: CaseId,
+    pub stage: Stage,
+    pub owner: Option<StaffId>,
+    /// The selection step the report points at, fixed at intake.
+    pub selection_stage: SelectionStage,
+    /// Rule 4 (暂缓): the selection waits until the report is verified.
+    pub hold_active: bool,
+    pub outcome: Option<Outcome>,
+    pub decision: Option<String>,
+    pub feedback_given: bool,
+    pub transferred_to: Option<String>,
+    pub transferred_by: Option<StaffId>,
+    /// Days granted by the single verification extension.
+    pub extension_days: Option<u32>,
+    /// The stage's clock stands still until the reporter answers or this passes.
+    pub paused_until: Option<DateTime<Utc>>,
+    pub merged_into: Option<CaseId>,
+}
+
+impl CaseState {
+    /// A report just received.
+    pub fn new(id: CaseId, selection_stage: SelectionStage) -> Self {
+        Self {
+            id,
+            stage: Stage::Received,
+            owner: None,
+            selection_stage,
+            hold_active: selection_stage.triggers_hold(),
+            outcome: None,
+            decision: None,
+            feedback_given: false,
+            transferred_to: None,
+            transferred_by: None,
+            extension_days: None,
+            paused_until: None,
+            merged_into: None,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.stage != Stage::Closed
+    }
+
+    pub fn is_paused(&self, now: DateTime<Utc>) -> bool {
+        self.paused_until.is_some_and(|until| now < until)
+    }
+
+    /// The reporter answered: the clock runs again. `None` when not paused.
+    pub fn resumed(&self, now: DateTime<Utc>) -> Option<Self> {
+        self.is_paused(now).then(|| Self {
+            paused_until: None,
+            ..self.clone()
+        })
+    }
+}
+
+/// A staff action; the JSON body of `POST /api/v1/cases/{id}/transitions`
+/// (`{"action": "verified", "outcome": "partly"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Route,
+    Claim,
+    Verified {
+        outcome: Outcome,
+    },
+    /// 转办: hand the case to another body; it comes back for 复核.
+    Transfer {
+        to: String,
+    },
+    /// 复核 of the other body's result, which is recorded as the outcome.
+    Rechecked {
+        outcome: Outcome,
+    },
+    Decided {
+        decision: String,
+    },
+    Extend {
+        days: u32,
+        reason: String,
+    },
+    AskReporter {
+        question: String,
+    },
+    Feedback {
+        message: String,
+    },
+    Close,
+    Merge {
+        into: CaseId,
+    },
+}
+
+/// The name of an [`Action`], without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Route,
+    Claim,
+    Verified,
+    Transfer,
+    Rechecked,
+    Decided,
+    Extend,
+    AskReporter,
+    Feedback,
+    Close,
+    Merge,
+}
+
+const OPEN: &[Stage] = &[
+    Stage::Received,
+    Stage::Verify,
+    Stage::Handle,
+    Stage::Recheck,
+    Stage::Notify,
+];
+const WORKERS: &[Role] = &[Role::Verifier, Role::Supervisor];
+const DESK: &[Role] = &[Role::Intake, Role::Supervisor];
+const SUPERVISOR: &[Role] = &[Role::Supervisor];
+
+impl ActionKind {
+    pub const ALL: &'static [Self] = &[
+        Self::Route,
+        Self::Claim,
+        Self::Verified,
+        Self::Transfer,
+        Self::Rechecked,
+        Self::Decided,
+        Self::Extend,
+        Self::AskReporter,
+        Self::Feedback,
+        Self::Close,
+        Self::Merge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Route => "route",
+            Self::Claim => "claim",
+            Self::Verified => "verified",
+            Self::Transfer => "transfer",
+            Self::Rechecked => "rechecked",
+            Self::Decided => "decided",
+            Self::Extend => "extend",
+            Self::AskReporter => "ask_reporter",
+            Self::Feedback => "feedback",
+            Self::Close => "close",
+            Self::Merge => "merge",
+        }
+    }
+
+    /// The stages in which the action is allowed.
+    pub fn stages(self) -> &'static [Stage] {
+        match self {
+            Self::Route => &[Stage::Received],
+            Self::Claim | Self::Merge => OPEN,
+            Self::Verified | Self::Transfer | Self::Extend => &[Stage::Verify],
+            Self::Rechecked => &[Stage::Recheck],
+            Self::Decided => &[Stage::Handle],
+            Self::AskReporter => &[Stage::Verify, Stage::Handle, Stage::Recheck],
+            Self::Feedback | Self::Close => &[Stage::Notify],
+        }
+    }
+
+    /// The roles that may take the action in `stage` (see the module table).
+    pub fn roles(self, stage: Stage) -> &'static [Role] {
+        match (self, stage) {
+            (Self::Route, _) | (Self::Claim, Stage::Received) => DESK,
+            (Self::Claim, Stage::Verify | Stage::Notify) => WORKERS,
+            (Self::Claim, Stage::Handle | Stage::Recheck) => SUPERVISOR,
+            (Self::Claim, Stage::Closed) => &[],
+            (Self::Verified | Self::Transfer | Self::AskReporter, _) => WORKERS,
+            (Self::Feedback | Self::Close, _) => WORKERS,
+            (Self::Rechecked | Self::Decided | Self::Extend | Self::Merge, _) => SUPERVISOR,
+        }
+    }
+
+    /// Whether only the case's owner may take the action.
+    pub fn needs_owner(self) -> bool {
+        !matches!(self, Self::Route | Self::Claim | Self::Extend | Self::Merge)
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Self::Route => ActionKind::Route,
+            Self::Claim => ActionKind::Claim,
+            Self::Verified { .. } => ActionKind::Verified,
+            Self::Transfer { .. } => ActionKind::Transfer,
+            Self::Rechecked { .. } => ActionKind::Rechecked,
+            Self::Decided { .. } => ActionKind::Decided,
+            Self::Extend { .. } => ActionKind::Extend,
+            Self::AskReporter { .. } => ActionKind::AskReporter,
+            Self::Feedback { .. } => ActionKind::Feedback,
+            Self::Close => ActionKind::Close,
+            Self::Merge { .. } => ActionKind::Merge,
+        }
+    }
+}
+
+/// Bounds from the deadline policy that some actions check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest verification extension, in calendar days.
+    pub extension_max_days: u32,
+    /// When a pause started now must end at the latest.
+    pub pause_ends: DateTime<Utc>,
+}
+
+impl Limits {
+    /// The policy's bounds for an action taken at `now`. A months-long
+    /// extension bound is counted in days from today.
+    pub fn from_policy(policy: &Policy, cal: &Calendar, now: DateTime<Utc>) -> Self {
+        Self {
+            extension_max_days: policy
+                .span(DeadlineKind::VerifyExtensionMax)
+                .calendar_days_from(policy.local_date(now), cal),
+            pause_ends: policy.due(DeadlineKind::ReporterPauseMax, now, cal),
+        }
+    }
+}
+
+/// Why an action was refused. [`Refusal::class`] gives the HTTP family.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{action} is not allowed while the case is in stage {stage}")]
+    NotAllowedInStage { action: ActionKind, stage: Stage },
+    #[error("the case is closed")]
+    AlreadyClosed,
+    #[error("the {role} role may not {action} here")]
+    RoleNotAllowed { action: ActionKind, role: Role },
+    #[error("only the case's owner may {action}; claim it first")]
+    NotOwner { action: ActionKind },
+    #[error("someone else owns the case; a supervisor can reassign it")]
+    AlreadyOwned,
+    #[error("a transferred case is re-checked by someone other than who transferred it")]
+    RecheckBySameStaff,
+    #[error("the case has no verification outcome")]
+    MissingOutcome,
+    #[error("the case has no handling decision")]
+    MissingDecision,
+    #[error("the reporter has had no feedback")]
+    MissingFeedback,
+    #[error("verification has already been extended once")]
+    AlreadyExtended,
+    #[error("an extension may be at most {max} days")]
+    ExtensionTooLong { max: u32 },
+    #[error("an extension must be at least one day")]
+    EmptyExtension,
+    #[error("{field} must not be empty")]
+    EmptyText { field: &'static str },
+    #[error("the reporter has already been asked and has not answered yet")]
+    AlreadyPaused,
+    #[error("a case cannot be merged into itself")]
+    MergeIntoSelf,
+}
+
+/// How a web layer should answer a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalClass {
+    /// 409: the case's state does not allow it now.
+    Conflict,
+    /// 403: this staff member may not do it.
+    Forbidden,
+    /// 422: the request itself is wrong.
+    Invalid,
+}
+
+impl Refusal {
+    pub fn class(&self) -> RefusalClass {
+        match self {
+            Self::RoleNotAllowed { .. } | Self::NotOwner { .. } | Self::RecheckBySameStaff => {
+                RefusalClass::Forbidden
+            }
+            Self::ExtensionTooLong { .. }
+            | Self::EmptyExtension
+            | Self::EmptyText { .. }
+            | Self::MergeIntoSelf => RefusalClass::Invalid,
+            Self::NotAllowedInStage { .. }
+            | Self::AlreadyClosed
+            | Self::AlreadyOwned
+            | Self::MissingOutcome
+            | Self::MissingDecision
+            | Self::MissingFeedback
+            | Self::AlreadyExtended
+            | Self::AlreadyPaused => RefusalClass::Conflict,
+        }
+    }
+}
+
+/// What a transition records in the case's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Routed,
+    Claimed {
+        previous: Option<StaffId>,
+    },
+    Verified {
+        outcome: Outcome,
+    },
+    /// Rule 4: the held selection may go on.
+    HoldLifted,
+    Transferred {
+        to: String,
+    },
+    Rechecked {
+        outcome: Outcome,
+    },
+    Decided {
+        decision: String,
+    },
+    Extended {
+        days: u32,
+        reason: String,
+    },
+    ReporterAsked {
+        question: String,
+        paused_until: DateTime<Utc>,
+    },
+    FeedbackGiven {
+        message: String,
+    },
+    Closed,
+    /// `carry_hold`: the target case must take over this case's hold.
+    Merged {
+        into: CaseId,
+        carry_hold: bool,
+    },
+}
+
+impl Event {
+    /// Whether the reporter sees this event with their tracking code.
+    pub fn for_reporter(&self) -> bool {
+        matches!(
+            self,
+            Self::Extended { .. } | Self::ReporterAsked { .. } | Self::FeedbackGiven { .. }
+        )
+    }
+}
+
+/// The result of an allowed action. No events means nothing changed
+/// (claiming a case one already owns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: Stage,
+    pub to: Stage,
+    pub state: CaseState,
+    pub actor: StaffId,
+    pub at: DateTime<Utc>,
+    pub events: Vec<Event>,
+}
+
+/// Takes `action` on the case in `state`, or says why not.
+pub fn apply(
+    state: &CaseState,
+    action: Action,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<Transition, Refusal> {
+    let kind = action.kind();
+    let from = state.stage;
+    if from == Stage::Closed {
+        return Err(Refusal::AlreadyClosed);
+    }
+    if !kind.stages().contains(&from) {
+        return Err(Refusal::NotAllowedInStage {
+            action: kind,
+            stage: from,
+        });
+    }
+    if !kind.roles(from).contains(&actor.role) {
+        return Err(Refusal::RoleNotAllowed {
+            action: kind,
+            role: actor.role,
+        });
+    }
+    if kind.needs_owner() && state.owner != Some(actor.id) {
+        return Err(Refusal::NotOwner { action: kind });
+    }
+
+    let mut next = state.clone();
+    let mut events = Vec::new();
+    match action {
+        Action::Route => {
+            next.stage = Stage::Verify;
+            events.push(Event::Routed);
+        }
+        Action::Claim => match state.owner {
+            Some(owner) if owner == actor.id => {}
+            Some(_) if actor.role != Role::Supervisor => return Err(Refusal::AlreadyOwned),
+            previous => {
+                next.owner = Some(actor.id);
+                events.push(Event::Claimed { previous });
+            }
+        },
+        Action::Verified { outcome } => {
+            next.outcome = Some(outcome);
+            next.stage = Stage::Handle;
+            events.push(Event::Verified { outcome });
+            lift_hold(&mut next, &mut events);
+        }
+        Action::Transfer { to } => {
+            let to = non_empty(to, "to")?;
+            next.transferred_to = Some(to.clone());
+            next.transferred_by = Some(actor.id);
+            next.stage = Stage::Recheck;
+            events.push(Event::Transferred { to });
+        }
+        Action::Rechecked { outcome } => {
+            if state.transferred_by == Some(actor.id) {
+                return Err(Refusal::RecheckBySameStaff);
+            }
+            next.outcome = Some(outcome);
+            next.stage = Stage::Handle;
+            events.push(Event::Rechecked { outcome });
+            lift_hold(&mut next, &mut events);
+        }
+        Action::Decided { decision } => {
+            let decision = non_empty(decision, "decision")?;
+            next.decision = Some(decision.clone());
+            next.stage = Stage::Notify;
+            events.push(Event::Decided { decision });
+        }
+        Action::Extend { days, reason } => {
+            if state.extension_days.is_some() {
+                return Err(Refusal::AlreadyExtended);
+            }
+            if days == 0 {
+                return Err(Refusal::EmptyExtension);
+            }
+            if days > limits.extension_max_days {
+                return Err(Refusal::ExtensionTooLong {
+                    max: limits.extension_max_days,
+                });
+            }
+            let reason = non_empty(reason, "reason")?;
+            next.extension_days = Some(days);
+            events.push(Event::Extended { days, reason });
+        }
+        Action::AskReporter { question } => {
+            if state.is_paused(now) {
+                return Err(Refusal::AlreadyPaused);
+            }
+            let question = non_empty(question, "question")?;
+            next.paused_until = Some(limits.pause_ends);
+            events.push(Event::ReporterAsked {
+                question,
+                paused_until: limits.pause_ends,
+            });
+        }
+        Action::Feedback { message } => {
+            let message = non_empty(message, "message")?;
+            next.feedback_given = true;
+            events.push(Event::FeedbackGiven { message });
+        }
+        Action::Close => {
+            if state.outcome.is_none() {
+                return Err(Refusal::MissingOutcome);
+            }
+            if state.decision.is_none() {
+                return Err(Refusal::MissingDecision);
+            }
+            if !state.feedback_given {
+                return Err(Refusal::MissingFeedback);
+            }
+            next.stage = Stage::Closed;
+            events.push(Event::Closed);
+        }
+        Action::Merge { into } => {
+            if into == state.id {
+                return Err(Refusal::MergeIntoSelf);
+            }
+            next.merged_into = Some(into);
+            next.stage = Stage::Closed;
+            next.hold_active = false;
+            events.push(Event::Merged {
+                into,
+                carry_hold: state.hold_active,
+            });
+        }
+    }
+    if next.stage != from {
+        next.owner = None;
+        next.paused_until = None;
+    }
+    Ok(Transition {
+        from,
+        to: next.stage,
+        state: next,
+        actor: actor.id,
+        at: now,
+        events,
+    })
+}
+
+fn lift_hold(state: &mut CaseState, events: &mut Vec<Event>) {
+    if state.hold_active {
+        state.hold_active = false;
+        events.push(Event::HoldLifted);
+    }
+}
+
+fn non_empty(text: String, field: &'static str) -> Result<String, Refusal> {
+    if text.trim().is_empty() {
+        Err(Refusal::EmptyText { field })
+    } else {
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,306 @@
+//! Unit key pairs (X25519) and their wrapped forms.
+
+use std::fmt;
+
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce};
+use data_encoding::BASE32_NOPAD;
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use super::{CryptoError, PasswordKeys, random_bytes};
+
+const WRAP_VERSION: u8 = 1;
+const KIND_PASSWORD: u8 = 1;
+const KIND_RECOVERY: u8 = 2;
+
+/// A unit's public key: what intake seals to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct UnitPublicKey(PublicKey);
+
+impl UnitPublicKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(PublicKey::from(bytes))
+    }
+
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::Malformed)?;
+        Ok(Self::from_bytes(arr))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    pub(crate) fn inner(&self) -> &PublicKey {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UnitPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "UnitPublicKey({})",
+            BASE32_NOPAD.encode(self.0.as_bytes())
+        )
+    }
+}
+
+/// A unit's private key. Exists unwrapped only in memory during a staff
+/// session or a CLI command; zeroized on drop by x25519-dalek.
+#[derive(Clone)]
+pub struct UnitSecretKey(StaticSecret);
+
+impl UnitSecretKey {
+    pub fn public(&self) -> UnitPublicKey {
+        UnitPublicKey(PublicKey::from(&self.0))
+    }
+
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(StaticSecret::from(bytes))
+    }
+
+    pub(crate) fn inner(&self) -> &StaticSecret {
+        &self.0
+    }
+
+    /// Wraps this key under a staff member's password-derived key.
+    pub fn wrap_with_password(
+        &self,
+        keys: &PasswordKeys,
+        unit: &str,
+    ) -> Result<WrappedUnitKey, CryptoError> {
+        wrap(KIND_PASSWORD, keys.kek(), unit, self)
+    }
+
+    /// Wraps this key under the unit's recovery key.
+    pub fn wrap_with_recovery(
+        &self,
+        recovery: &RecoveryKey,
+        unit: &str,
+    ) -> Result<WrappedUnitKey, CryptoError> {
+        wrap(KIND_RECOVERY, &recovery.0, unit, self)
+    }
+}
+
+impl fmt::Debug for UnitSecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnitSecretKey(<redacted>)")
+    }
+}
+
+/// A fresh unit key pair.
+#[derive(Debug)]
+pub struct UnitKeyPair {
+    pub secret: UnitSecretKey,
+    pub public: UnitPublicKey,
+}
+
+impl UnitKeyPair {
+    pub fn generate() -> Result<Self, CryptoError> {
+        let bytes = random_bytes::<32>()?;
+        let secret = UnitSecretKey::from_bytes(*bytes);
+        let public = secret.public();
+        Ok(Self { secret, public })
+    }
+}
+
+/// 256 random bits shown once when a unit is created, as base32 in groups.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecoveryKey(Zeroizing<[u8; 32]>);
+
+impl RecoveryKey {
+    pub fn generate() -> Result<Self, CryptoError> {
+        Ok(Self(random_bytes::<32>()?))
+    }
+
+    /// Reads the text form back; spaces, dashes and case are ignored.
+    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+        let cleaned: Zeroizing<String> = Zeroizing::new(
+            text.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+        );
+        let bytes = Zeroizing::new(
+            BASE32_NOPAD
+                .decode(cleaned.as_bytes())
+                .map_err(|_| CryptoError::Malformed)?,
+        );
+        let arr: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::Malformed)?;
+        Ok(Self(Zeroizing::new(arr)))
+    }
+
+    /// The text to show the operator once (groups of four base32 letters).
+    pub fn reveal(&self) -> Zeroizing<String> {
+        let raw = Zeroizing::new(BASE32_NOPAD.encode(self.0.as_ref()));
+        let mut out = String::with_capacity(raw.len() + raw.len() / 4);
+        for (i, c) in raw.chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push('-');
+            }
+            out.push(c);
+        }
+        Zeroizing::new(out)
+    }
+}
+
+impl fmt::Debug for RecoveryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecoveryKey(<redacted>)")
+    }
+}
+
+/// A unit private key sealed under a password-derived key or the recovery
+/// key: `version | kind | nonce(12) | ciphertext(32 + 16)`. The AAD binds the
+/// unit id, so a wrapped key cannot be moved to another unit's row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WrappedUnitKey(Vec<u8>);
+
+impl fmt::Debug for WrappedUnitKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WrappedUnitKey({} bytes)", self.0.len())
+    }
+}
+
+impl WrappedUnitKey {
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn unwrap_with_password(
+        &self,
+        keys: &PasswordKeys,
+        unit: &str,
+    ) -> Result<UnitSecretKey, CryptoError> {
+        unwrap(KIND_PASSWORD, keys.kek(), unit, &self.0)
+    }
+
+    pub fn unwrap_with_recovery(
+        &self,
+        recovery: &RecoveryKey,
+        unit: &str,
+    ) -> Result<UnitSecretKey, CryptoError> {
+        unwrap(KIND_RECOVERY, &recovery.0, unit, &self.0)
+    }
+}
+
+fn wrap_aad(kind: u8, unit: &str) -> Vec<u8> {
+    let mut aad = b"sunlight/unit-key".to_vec();
+    aad.extend([WRAP_VERSION, kind]);
+    aad.extend(unit.as_bytes());
+    aad
+}
+
+fn wrap(
+    kind: u8,
+    kek: &[u8; 32],
+    unit: &str,
+    secret: &UnitSecretKey,
+) -> Result<WrappedUnitKey, CryptoError> {
+    let nonce = random_bytes::<12>()?;
+    let cipher = ChaCha20Poly1305::new(&Key::from(*kek));
+    let plain = Zeroizing::new(secret.inner().to_bytes());
+    let ct = cipher
+        .encrypt(
+            &Nonce::from(*nonce),
+            Payload {
+                msg: plain.as_ref(),
+                aad: &wrap_aad(kind, unit),
+            },
+        )
+        .map_err(|_| CryptoError::Open)?;
+    let mut out = vec![WRAP_VERSION, kind];
+    out.extend(nonce.iter());
+    out.extend(ct);
+    Ok(WrappedUnitKey(out))
+}
+
+fn unwrap(
+    kind: u8,
+    kek: &[u8; 32],
+    unit: &str,
+    bytes: &[u8],
+) -> Result<UnitSecretKey, CryptoError> {
+    let (&version, rest) = bytes.split_first().ok_or(CryptoError::Malformed)?;
+    if version != WRAP_VERSION {
+        return Err(CryptoError::Version(version));
+    }
+    let (&found_kind, rest) = rest.split_first().ok_or(CryptoError::Malformed)?;
+    if found_kind != kind || rest.len() != 12 + 32 + 16 {
+        return Err(CryptoError::Malformed);
+    }
+    let (nonce, ct) = rest.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().map_err(|_| CryptoError::Malformed)?;
+    let cipher = ChaCha20Poly1305::new(&Key::from(*kek));
+    let plain = Zeroizing::new(
+        cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ct,
+                    aad: &wrap_aad(kind, unit),
+                },
+            )
+            .map_err(|_| CryptoError::Open)?,
+    );
+    let arr: [u8; 32] = plain
+        .as_slice()
+        .try_into()
+        .map_err(|_| CryptoError::Malformed)?;
+    Ok(UnitSecretKey::from_bytes(arr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::StretchParams;
+
+    #[test]
+    fn recovery_wrap_round_trip_and_unit_binding() {
+        let pair = UnitKeyPair::generate().unwrap();
+        let rk = RecoveryKey::generate().unwrap();
+        let wrapped = pair.secret.wrap_with_recovery(&rk, "gd").unwrap();
+        let back = wrapped.unwrap_with_recovery(&rk, "gd").unwrap();
+        assert_eq!(back.public(), pair.public);
+        assert_eq!(
+            wrapped.unwrap_with_recovery(&rk, "gx").unwrap_err(),
+            CryptoError::Open
+        );
+        let other = RecoveryKey::generate().unwrap();
+        assert_eq!(
+            wrapped.unwrap_with_recovery(&other, "gd").unwrap_err(),
+            CryptoError::Open
+        );
+        let reparsed = RecoveryKey::parse(&rk.reveal().to_lowercase()).unwrap();
+        assert_eq!(reparsed, rk);
+    }
+
+    #[test]
+    fn password_wrap_round_trip() {
+        let pair = UnitKeyPair::generate().unwrap();
+        let params = StretchParams::TEST;
+        let (record, keys) = PasswordKeys::enroll(b"correct horse", params).unwrap();
+        let wrapped = pair.secret.wrap_with_password(&keys, "gd").unwrap();
+        let again = record.verify(b"correct horse").unwrap();
+        assert_eq!(
+            wrapped.unwrap_with_password(&again, "gd").unwrap().public(),
+            pair.public
+        );
+        assert_eq!(
+            record.verify(b"wrong").unwrap_err(),
+            CryptoError::WrongPassword
+        );
+        // A recovery-kind unwrap of a password-kind envelope is refused.
+        let rk = RecoveryKey::generate().unwrap();
+        assert!(wrapped.unwrap_with_recovery(&rk, "gd").is_err());
+    }
+}

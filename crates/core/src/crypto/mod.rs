@@ -1,0 +1,43 @@
+//! Sealing and key handling. Parameters and their reasons are in
+//! `docs/crypto.md`; every envelope starts with a version byte so the format
+//! can move on without guessing.
+
+mod envelope;
+mod keys;
+mod password;
+mod stream;
+mod stretch;
+
+pub use envelope::{SealContext, open, seal};
+pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
+pub use password::{PasswordKeys, PasswordRecord, StretchParams};
+pub use stream::{AttachmentOpener, AttachmentSealer, CHUNK_SIZE, SEALED_CHUNK_SIZE};
+pub use stretch::{CodeStretcher, DeploymentSecrets, StretchedCode};
+
+/// Everything that can go wrong with keys and envelopes. Deliberately coarse
+/// where detail would help an attacker (a failed open says only that).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the system's random generator failed")]
+    Random,
+    #[error("unknown envelope version {0}")]
+    Version(u8),
+    #[error("malformed envelope")]
+    Malformed,
+    #[error("cannot open: wrong key or altered data")]
+    Open,
+    #[error("no recipients given")]
+    NoRecipients,
+    #[error("invalid key derivation parameters")]
+    Params,
+    #[error("wrong password")]
+    WrongPassword,
+    #[error("attachment stream too long")]
+    StreamTooLong,
+}
+
+pub(crate) fn random_bytes<const N: usize>() -> Result<zeroize::Zeroizing<[u8; N]>, CryptoError> {
+    let mut out = zeroize::Zeroizing::new([0u8; N]);
+    getrandom::fill(out.as_mut()).map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}

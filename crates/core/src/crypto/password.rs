@@ -1,0 +1,222 @@
+//! Staff passwords. One Argon2id run per sign-in yields both the login
+//! verifier and the key-encryption key that unwraps the staff member's copy
+//! of the unit key, so the server never keeps anything that opens a unit key
+//! without the password.
+
+use std::fmt;
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::{CryptoError, random_bytes};
+
+const RECORD_VERSION: u8 = 1;
+/// Longer inputs are refused before the slow function runs (audit finding:
+/// unbounded input fed to a KDF).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StretchParams {
+    pub m_kib: u32,
+    pub t: u32,
+    pub p: u32,
+}
+
+impl StretchParams {
+    /// Staff passwords: OWASP's first Argon2id line (m=19 MiB, t=2, p=1).
+    pub const PASSWORD: Self = Self {
+        m_kib: 19 * 1024,
+        t: 2,
+        p: 1,
+    };
+    /// Tracking codes: same cost; the code already carries 63 random bits and
+    /// the deployment pepper, and every submission and status lookup pays it.
+    pub const CODE: Self = Self {
+        m_kib: 19 * 1024,
+        t: 2,
+        p: 1,
+    };
+    /// Tests only: cheap, never accepted from configuration.
+    pub const TEST: Self = Self {
+        m_kib: 64,
+        t: 1,
+        p: 1,
+    };
+
+    pub(crate) fn argon2<'k>(&self, secret: Option<&'k [u8]>) -> Result<Argon2<'k>, CryptoError> {
+        let params =
+            Params::new(self.m_kib, self.t, self.p, None).map_err(|_| CryptoError::Params)?;
+        match secret {
+            Some(pepper) => {
+                Argon2::new_with_secret(pepper, Algorithm::Argon2id, Version::V0x13, params)
+                    .map_err(|_| CryptoError::Params)
+            }
+            None => Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
+        }
+    }
+}
+
+/// What the database keeps about a password:
+/// `version | m_kib u32 | t u32 | p u32 | salt(16) | verifier(32)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordRecord {
+    params: StretchParams,
+    salt: [u8; 16],
+    verifier: [u8; 32],
+}
+
+impl fmt::Debug for PasswordRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordRecord")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keys derived from a password; the KEK is zeroized on drop.
+pub struct PasswordKeys {
+    verifier: [u8; 32],
+    kek: Zeroizing<[u8; 32]>,
+}
+
+impl fmt::Debug for PasswordKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordKeys(<redacted>)")
+    }
+}
+
+impl PasswordKeys {
+    /// A new password: fresh salt, derived keys and the record to store.
+    pub fn enroll(
+        password: &[u8],
+        params: StretchParams,
+    ) -> Result<(PasswordRecord, PasswordKeys), CryptoError> {
+        let salt = *random_bytes::<16>()?;
+        let keys = derive(password, &salt, params)?;
+        let record = PasswordRecord {
+            params,
+            salt,
+            verifier: keys.verifier,
+        };
+        Ok((record, keys))
+    }
+
+    pub(crate) fn kek(&self) -> &[u8; 32] {
+        &self.kek
+    }
+}
+
+impl PasswordRecord {
+    /// Checks a password in constant time; on success returns the keys that
+    /// unwrap this member's copy of the unit key.
+    pub fn verify(&self, password: &[u8]) -> Result<PasswordKeys, CryptoError> {
+        let keys = derive(password, &self.salt, self.params)?;
+        if bool::from(keys.verifier.ct_eq(&self.verifier)) {
+            Ok(keys)
+        } else {
+            Err(CryptoError::WrongPassword)
+        }
+    }
+
+    /// Runs the same work as `verify` for an unknown account, so that a
+    /// missing account and a wrong password take the same time.
+    pub fn burn(password: &[u8]) {
+        let _ignored = derive(password, &[0u8; 16], StretchParams::PASSWORD).map(|_| ());
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![RECORD_VERSION];
+        out.extend(self.params.m_kib.to_be_bytes());
+        out.extend(self.params.t.to_be_bytes());
+        out.extend(self.params.p.to_be_bytes());
+        out.extend(self.salt);
+        out.extend(self.verifier);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let (&version, rest) = bytes.split_first().ok_or(CryptoError::Malformed)?;
+        if version != RECORD_VERSION {
+            return Err(CryptoError::Version(version));
+        }
+        if rest.len() != 12 + 16 + 32 {
+            return Err(CryptoError::Malformed);
+        }
+        let word = |i: usize| -> Result<u32, CryptoError> {
+            let b: [u8; 4] = rest
+                .get(i..i + 4)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(CryptoError::Malformed)?;
+            Ok(u32::from_be_bytes(b))
+        };
+        let params = StretchParams {
+            m_kib: word(0)?,
+            t: word(4)?,
+            p: word(8)?,
+        };
+        let salt = rest
+            .get(12..28)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(CryptoError::Malformed)?;
+        let verifier = rest
+            .get(28..60)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(CryptoError::Malformed)?;
+        Ok(Self {
+            params,
+            salt,
+            verifier,
+        })
+    }
+}
+
+fn derive(
+    password: &[u8],
+    salt: &[u8; 16],
+    params: StretchParams,
+) -> Result<PasswordKeys, CryptoError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(CryptoError::WrongPassword);
+    }
+    let mut master = Zeroizing::new([0u8; 32]);
+    params
+        .argon2(None)?
+        .hash_password_into(password, salt, master.as_mut())
+        .map_err(|_| CryptoError::Params)?;
+    let hk = Hkdf::<Sha256>::new(None, master.as_ref());
+    let mut verifier = [0u8; 32];
+    let mut kek = Zeroizing::new([0u8; 32]);
+    hk.expand(b"sunlight/password/v1/verifier", &mut verifier)
+        .map_err(|_| CryptoError::Params)?;
+    hk.expand(b"sunlight/password/v1/kek", kek.as_mut())
+        .map_err(|_| CryptoError::Params)?;
+    Ok(PasswordKeys { verifier, kek })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_round_trips_through_bytes() {
+        let (record, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST).unwrap();
+        let back = PasswordRecord::from_bytes(&record.to_bytes()).unwrap();
+        assert_eq!(back, record);
+        assert!(back.verify(b"pw").is_ok());
+        assert!(PasswordRecord::from_bytes(&[1, 2, 3]).is_err());
+        assert!(PasswordRecord::from_bytes(&[9; 61]).is_err());
+    }
+
+    #[test]
+    fn overlong_passwords_are_refused_before_hashing() {
+        let (record, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST).unwrap();
+        assert_eq!(
+            record.verify(&[b'a'; 5000]).unwrap_err(),
+            CryptoError::WrongPassword
+        );
+    }
+}

@@ -1,0 +1,298 @@
+//! Domain types with one way in: identifiers and the closed vocabularies of
+//! interfaces.md (form values, JSON values and database values are the same
+//! strings).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Why a value from outside was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("unit id must be 1-64 characters of a-z, 0-9 and '-', starting with a letter")]
+    BadUnitId,
+    #[error("not a case id")]
+    BadCaseId,
+    #[error("unknown {kind} value")]
+    UnknownValue { kind: &'static str },
+}
+
+/// A unit (组织部门) slug such as `gd-guangzhou-tianhe`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UnitId(String);
+
+impl UnitId {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let ok_len = (1..=64).contains(&raw.len());
+        let starts_with_letter = raw.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        let ok_chars = raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok_len && starts_with_letter && ok_chars && !raw.ends_with('-') {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::BadUnitId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UnitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UnitId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A case (举报件) identifier: a UUIDv7, so ids sort by arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseId(Uuid);
+
+impl CaseId {
+    /// A new id. Its time part is the arrival time in milliseconds, which is
+    /// already kept as `received_at`, so it reveals nothing more.
+    pub fn new_v7(unix_millis: u64) -> Self {
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            unix_millis / 1000,
+            u32::try_from((unix_millis % 1000) * 1_000_000).unwrap_or(0),
+        );
+        Self(Uuid::new_v7(ts))
+    }
+
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        Uuid::parse_str(raw.trim())
+            .map(Self)
+            .map_err(|_| DomainError::BadCaseId)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Declares a closed vocabulary whose wire form is a fixed snake_case string.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                match raw { $($wire => Ok($name::$variant),)+ _ => Err(DomainError::UnknownValue { kind: $kind }) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// The five key problem classes (5类问题) and the catch-all.
+    Category, "category" {
+        /// 拉票贿选
+        CanvassingBribery => "canvassing_bribery",
+        /// 买官卖官
+        OfficeTrading => "office_trading",
+        /// 带病提拔
+        PromotedWithProblems => "promoted_with_problems",
+        /// 突击提拔调整干部
+        RushedPromotion => "rushed_promotion",
+        /// 其他违规用人
+        Other => "other",
+    }
+);
+
+vocabulary!(
+    /// Who the accused is; the last two are key persons (突出关键人).
+    AccusedRole, "accused_role" {
+        Ordinary => "ordinary",
+        UnitLeader => "unit_leader",
+        /// 党委主要负责人
+        PartySecretary => "party_secretary",
+        /// 组织部门主要负责人
+        OrgDeptHead => "org_dept_head",
+    }
+);
+
+impl AccusedRole {
+    /// Rule 3: reports about these go to the level above.
+    pub fn is_key_person(self) -> bool {
+        matches!(self, Self::PartySecretary | Self::OrgDeptHead)
+    }
+}
+
+vocabulary!(
+    /// The step of a selection (选任) that the report points at.
+    SelectionStage, "selection_stage" {
+        None => "none",
+        /// 民主推荐
+        Recommendation => "recommendation",
+        /// 考察
+        Inspection => "inspection",
+        /// 讨论决定
+        Deliberation => "deliberation",
+        /// 任前公示
+        Publicity => "publicity",
+        /// 已任职
+        Appointed => "appointed",
+    }
+);
+
+impl SelectionStage {
+    /// Rule 4: a running selection is held until the report is verified.
+    pub fn triggers_hold(self) -> bool {
+        matches!(
+            self,
+            Self::Inspection | Self::Deliberation | Self::Publicity
+        )
+    }
+}
+
+vocabulary!(
+    /// How the report arrived (电话、网络、信访).
+    Channel, "channel" {
+        Web => "web",
+        Phone => "phone",
+        Letter => "letter",
+        Visit => "visit",
+    }
+);
+
+vocabulary!(
+    /// Where a case is in its life.
+    Stage, "stage" {
+        Received => "received",
+        /// 查核
+        Verify => "verify",
+        /// 处理
+        Handle => "handle",
+        /// 转办件复核
+        Recheck => "recheck",
+        /// 反馈
+        Notify => "notify",
+        Closed => "closed",
+    }
+);
+
+vocabulary!(
+    /// Level of a unit in the tree (省、市、县).
+    Level, "level" {
+        Province => "province",
+        City => "city",
+        County => "county",
+    }
+);
+
+vocabulary!(
+    /// Staff roles.
+    Role, "role" {
+        /// 受理员
+        Intake => "intake",
+        /// 查核员
+        Verifier => "verifier",
+        /// 审核 / 复核
+        Supervisor => "supervisor",
+        Admin => "admin",
+    }
+);
+
+vocabulary!(
+    /// The result of verification (查核结论).
+    Outcome, "outcome" {
+        Substantiated => "substantiated",
+        Partly => "partly",
+        Unsubstantiated => "unsubstantiated",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_ids() {
+        assert!(UnitId::parse("gd").is_ok());
+        assert!(UnitId::parse("gd-gz-tianhe2").is_ok());
+        for bad in ["", "Gd", "1gd", "gd_", "gd-", "gd/..", &"a".repeat(65)] {
+            assert_eq!(UnitId::parse(bad), Err(DomainError::BadUnitId), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vocabularies_round_trip_and_refuse_unknown() {
+        for c in Category::ALL {
+            assert_eq!(c.as_str().parse::<Category>(), Ok(*c));
+            assert_eq!(
+                serde_json::to_string(c).unwrap(),
+                format!("\"{}\"", c.as_str())
+            );
+        }
+        assert!("bribery".parse::<Category>().is_err());
+        assert!("Verify".parse::<Stage>().is_err());
+        assert_eq!("recheck".parse::<Stage>(), Ok(Stage::Recheck));
+    }
+
+    #[test]
+    fn rules_three_and_four() {
+        assert!(AccusedRole::PartySecretary.is_key_person());
+        assert!(AccusedRole::OrgDeptHead.is_key_person());
+        assert!(!AccusedRole::UnitLeader.is_key_person());
+        let held: Vec<_> = SelectionStage::ALL
+            .iter()
+            .filter(|s| s.triggers_hold())
+            .collect();
+        assert_eq!(held.len(), 3);
+    }
+
+    #[test]
+    fn case_ids_sort_by_time() {
+        let a = CaseId::new_v7(1_000);
+        let b = CaseId::new_v7(2_000);
+        assert!(a < b);
+        assert_eq!(CaseId::parse(&a.to_string()), Ok(a));
+    }
+}

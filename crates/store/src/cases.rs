@@ -1,0 +1,364 @@
+//! Cases, their queue entries and messages. Every query that staff can reach
+//! starts from a `Jurisdiction`, so a handler cannot forget the unit filter.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::Expr,
+};
+use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, append};
+use crate::entity::{case, message, queue_entry};
+use crate::{Store, StoreError};
+
+/// The units a staff member may see: their own and every unit below it.
+/// Built only by the store from the unit tree.
+#[derive(Debug, Clone)]
+pub struct Jurisdiction {
+    root: UnitId,
+    units: BTreeSet<String>,
+}
+
+impl Jurisdiction {
+    pub fn root(&self) -> &UnitId {
+        &self.root
+    }
+
+    pub fn contains(&self, unit: &UnitId) -> bool {
+        self.units.contains(unit.as_str())
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.units.iter().cloned().collect()
+    }
+}
+
+/// A case as it arrives: plain routing metadata and the sealed report.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub id: CaseId,
+    pub lookup_key: [u8; 32],
+    pub unit: UnitId,
+    pub addressed_unit: UnitId,
+    pub category: Category,
+    pub accused_role: AccusedRole,
+    pub selection_stage: SelectionStage,
+    pub channel: Channel,
+    pub real_name: bool,
+    pub received_at: DateTime<Utc>,
+    pub sealed_report: Vec<u8>,
+    /// The first open stage and its deadline.
+    pub first_entry: NewQueueEntry,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewQueueEntry {
+    pub stage: Stage,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    pub id: CaseId,
+    pub unit: UnitId,
+    pub addressed_unit: UnitId,
+    pub category: Category,
+    pub accused_role: AccusedRole,
+    pub selection_stage: SelectionStage,
+    pub channel: Channel,
+    pub real_name: bool,
+    pub stage: Stage,
+    pub hold: bool,
+    pub received_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub merged_into: Option<CaseId>,
+    pub sealed_report: Vec<u8>,
+}
+
+impl TryFrom<case::Model> for CaseRow {
+    type Error = StoreError;
+    fn try_from(m: case::Model) -> Result<Self, StoreError> {
+        let bad = |what: &str| StoreError::Corrupt(format!("case {}: bad {what}", m.id));
+        Ok(Self {
+            id: CaseId::from_uuid(m.id),
+            unit: UnitId::parse(&m.unit_id).map_err(|_| bad("unit"))?,
+            addressed_unit: UnitId::parse(&m.addressed_unit_id)
+                .map_err(|_| bad("addressed unit"))?,
+            category: m.category.parse().map_err(|_| bad("category"))?,
+            accused_role: m.accused_role.parse().map_err(|_| bad("accused role"))?,
+            selection_stage: m
+                .selection_stage
+                .parse()
+                .map_err(|_| bad("selection stage"))?,
+            channel: m.channel.parse().map_err(|_| bad("channel"))?,
+            stage: m.stage.parse().map_err(|_| bad("stage"))?,
+            real_name: m.real_name,
+            hold: m.hold,
+            received_at: m.received_at,
+            closed_at: m.closed_at,
+            merged_into: m.merged_into.map(CaseId::from_uuid),
+            sealed_report: m.sealed_report,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueRow {
+    pub entry_id: Uuid,
+    pub case_id: CaseId,
+    pub unit: UnitId,
+    pub stage: Stage,
+    pub real_name: bool,
+    pub due_at: DateTime<Utc>,
+    pub owner: Option<Uuid>,
+}
+
+impl TryFrom<queue_entry::Model> for QueueRow {
+    type Error = StoreError;
+    fn try_from(m: queue_entry::Model) -> Result<Self, StoreError> {
+        let bad = |what: &str| StoreError::Corrupt(format!("queue entry {}: bad {what}", m.id));
+        Ok(Self {
+            entry_id: m.id,
+            case_id: CaseId::from_uuid(m.case_id),
+            unit: UnitId::parse(&m.unit_id).map_err(|_| bad("unit"))?,
+            stage: m.stage.parse().map_err(|_| bad("stage"))?,
+            real_name: m.real_name,
+            due_at: m.due_at,
+            owner: m.owner_id,
+        })
+    }
+}
+
+impl Store {
+    /// The jurisdiction rooted at `unit`: it and all units below it.
+    pub async fn jurisdiction(&self, unit: &UnitId) -> Result<Jurisdiction, StoreError> {
+        let all = self.units().await?;
+        let mut units = BTreeSet::from([unit.as_str().to_owned()]);
+        // The tree is at most three levels deep; a few passes settle it.
+        loop {
+            let before = units.len();
+            for u in &all {
+                if u.parent
+                    .as_ref()
+                    .is_some_and(|p| units.contains(p.as_str()))
+                {
+                    units.insert(u.id.as_str().to_owned());
+                }
+            }
+            if units.len() == before {
+                break;
+            }
+        }
+        Ok(Jurisdiction {
+            root: unit.clone(),
+            units,
+        })
+    }
+
+    /// Stores a new case, its first queue entry and an audit entry in one
+    /// transaction: after `Ok`, the case is committed (and, on SQLite with
+    /// `synchronous=FULL`, on disk).
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_case(&self, new: NewCase) -> Result<(), StoreError> {
+        let txn = self.conn().begin().await?;
+        let id = new.id.as_uuid();
+        case::Entity::insert(case::ActiveModel {
+            id: Set(id),
+            lookup_key: Set(new.lookup_key.to_vec()),
+            unit_id: Set(new.unit.as_str().to_owned()),
+            addressed_unit_id: Set(new.addressed_unit.as_str().to_owned()),
+            category: Set(new.category.as_str().to_owned()),
+            accused_role: Set(new.accused_role.as_str().to_owned()),
+            selection_stage: Set(new.selection_stage.as_str().to_owned()),
+            channel: Set(new.channel.as_str().to_owned()),
+            real_name: Set(new.real_name),
+            stage: Set(new.first_entry.stage.as_str().to_owned()),
+            hold: Set(false),
+            received_at: Set(new.received_at),
+            closed_at: Set(None),
+            merged_into: Set(None),
+            outcome: Set(None),
+            sealed_report: Set(new.sealed_report),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|e| StoreError::unique(e, "case"))?;
+        queue_entry::Entity::insert(queue_entry::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            case_id: Set(id),
+            open_case_id: Set(Some(id)),
+            stage: Set(new.first_entry.stage.as_str().to_owned()),
+            unit_id: Set(new.unit.as_str().to_owned()),
+            real_name: Set(new.real_name),
+            opened_at: Set(new.received_at),
+            due_at: Set(new.first_entry.due_at),
+            closed_at: Set(None),
+            owner_id: Set(None),
+            claimed_at: Set(None),
+            paused_until: Set(None),
+            extended: Set(false),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        append(
+            &txn,
+            AuditRecord {
+                actor: format!("channel:{}", new.channel),
+                action: "case.received".into(),
+                unit: new.unit.to_string(),
+                case_id: id.to_string(),
+                ..Default::default()
+            },
+            new.received_at,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// For the reporter: the case behind a stretched tracking code. Not
+    /// scoped by unit — possession of the code is the authorisation.
+    pub async fn case_by_lookup_key(
+        &self,
+        lookup_key: &[u8; 32],
+    ) -> Result<Option<CaseRow>, StoreError> {
+        case::Entity::find()
+            .filter(case::Column::LookupKey.eq(lookup_key.to_vec()))
+            .one(self.conn())
+            .await?
+            .map(CaseRow::try_from)
+            .transpose()
+    }
+
+    /// A case, if it lies in the jurisdiction; `None` otherwise.
+    pub async fn case_in(
+        &self,
+        j: &Jurisdiction,
+        id: CaseId,
+    ) -> Result<Option<CaseRow>, StoreError> {
+        case::Entity::find_by_id(id.as_uuid())
+            .filter(case::Column::UnitId.is_in(j.ids()))
+            .one(self.conn())
+            .await?
+            .map(CaseRow::try_from)
+            .transpose()
+    }
+
+    /// Open entries of one stage in the jurisdiction: real-name reports
+    /// first, then by deadline.
+    pub async fn queue(&self, j: &Jurisdiction, stage: Stage) -> Result<Vec<QueueRow>, StoreError> {
+        queue_entry::Entity::find()
+            .filter(queue_entry::Column::UnitId.is_in(j.ids()))
+            .filter(queue_entry::Column::Stage.eq(stage.as_str()))
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .order_by_desc(queue_entry::Column::RealName)
+            .order_by_asc(queue_entry::Column::DueAt)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(QueueRow::try_from)
+            .collect()
+    }
+
+    /// Takes ownership of a case's open entry if nobody owns it. A single
+    /// conditional UPDATE, so two staff (or processes) racing for the same
+    /// case cannot both win, on either database. Returns whether it won.
+    pub async fn claim(
+        &self,
+        j: &Jurisdiction,
+        id: CaseId,
+        staff: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.conn().begin().await?;
+        let res = queue_entry::Entity::update_many()
+            .col_expr(queue_entry::Column::OwnerId, Expr::value(staff))
+            .col_expr(queue_entry::Column::ClaimedAt, Expr::value(now))
+            .filter(queue_entry::Column::OpenCaseId.eq(id.as_uuid()))
+            .filter(queue_entry::Column::UnitId.is_in(j.ids()))
+            .filter(queue_entry::Column::OwnerId.is_null())
+            .exec(&txn)
+            .await?;
+        let won = res.rows_affected == 1;
+        if won {
+            append(
+                &txn,
+                AuditRecord {
+                    actor: format!("staff:{staff}"),
+                    action: "case.claim".into(),
+                    unit: j.root().to_string(),
+                    case_id: id.to_string(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(won)
+    }
+
+    /// Adds a sealed message to a case (from staff or from the reporter).
+    pub async fn add_message(
+        &self,
+        case: CaseId,
+        from_staff: Option<Uuid>,
+        sealed_body: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
+        let id = Uuid::now_v7();
+        let txn = self.conn().begin().await?;
+        message::Entity::insert(message::ActiveModel {
+            id: Set(id),
+            case_id: Set(case.as_uuid()),
+            author: Set(if from_staff.is_some() {
+                "staff"
+            } else {
+                "reporter"
+            }
+            .to_owned()),
+            staff_id: Set(from_staff),
+            sealed_body: Set(sealed_body),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        append(
+            &txn,
+            AuditRecord {
+                actor: from_staff.map_or_else(|| "reporter".to_owned(), |s| format!("staff:{s}")),
+                action: "message.add".into(),
+                case_id: case.to_string(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Messages of a case, oldest first: `(id, author, sealed, at)`.
+    pub async fn messages(&self, case: CaseId) -> Result<Vec<message::Model>, StoreError> {
+        Ok(message::Entity::find()
+            .filter(message::Column::CaseId.eq(case.as_uuid()))
+            .order_by_asc(message::Column::CreatedAt)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Counts of cases and open queue entries, for crash checks and backups.
+    pub async fn counts(&self) -> Result<(u64, u64), StoreError> {
+        use sea_orm::PaginatorTrait;
+        let cases = case::Entity::find().count(self.conn()).await?;
+        let open = queue_entry::Entity::find()
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .count(self.conn())
+            .await?;
+        Ok((cases, open))
+    }
+}

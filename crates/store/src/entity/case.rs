@@ -1,0 +1,35 @@
+//! Table `cases`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "cases")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Argon2id stretch of the tracking code; the code itself is never stored.
+    #[sea_orm(unique)]
+    pub lookup_key: Vec<u8>,
+    /// The unit that handles the case (after key-person escalation).
+    pub unit_id: String,
+    /// The unit the reporter chose.
+    pub addressed_unit_id: String,
+    pub category: String,
+    pub accused_role: String,
+    pub selection_stage: String,
+    pub channel: String,
+    pub real_name: bool,
+    pub stage: String,
+    pub hold: bool,
+    pub received_at: DateTimeUtc,
+    pub closed_at: Option<DateTimeUtc>,
+    pub merged_into: Option<Uuid>,
+    pub outcome: Option<String>,
+    /// The report, sealed to the unit, the units above it and the reporter.
+    pub sealed_report: Vec<u8>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,14 @@
+//! One sea-orm entity per table. Handlers never touch these directly: the
+//! repository functions in this crate are the only way in.
+
+pub mod attachment;
+pub mod attachment_chunk;
+pub mod audit_entry;
+pub mod case;
+pub mod message;
+pub mod outbox;
+pub mod queue_entry;
+pub mod setting;
+pub mod staff;
+pub mod transition;
+pub mod unit;

@@ -1,0 +1,30 @@
+//! Table `staff`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "staff")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub unit_id: String,
+    #[sea_orm(unique)]
+    pub email: String,
+    pub role: String,
+    /// `PasswordRecord` bytes: Argon2id parameters, salt, verifier.
+    pub password_record: Vec<u8>,
+    /// The unit private key wrapped under this member's password-derived key.
+    pub wrapped_unit_key: Vec<u8>,
+    /// TOTP secret sealed to the unit key; `None` when not enrolled.
+    pub totp_sealed: Option<Vec<u8>>,
+    pub must_change_password: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTimeUtc>,
+    pub disabled: bool,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,39 @@
+//! Deployment settings (salt for code stretching, instance id).
+
+use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
+
+use crate::entity::setting;
+use crate::{Store, StoreError};
+
+/// Names of the settings rows.
+pub mod keys {
+    /// 16-byte salt for tracking-code stretching (the pepper is not here).
+    pub const CODE_SALT: &str = "code_salt";
+    /// Set once by `init`; its presence means the deployment exists.
+    pub const INITIALIZED_AT: &str = "initialized_at";
+}
+
+impl Store {
+    pub async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(setting::Entity::find_by_id(key.to_owned())
+            .one(self.conn())
+            .await?
+            .map(|m| m.value))
+    }
+
+    /// Writes a setting only if absent; returns whether it was written.
+    pub async fn put_setting_once(&self, key: &str, value: Vec<u8>) -> Result<bool, StoreError> {
+        let res = setting::Entity::insert(setting::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(value),
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn())
+        .await?;
+        Ok(res == 1)
+    }
+}

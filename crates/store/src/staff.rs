@@ -1,0 +1,136 @@
+//! Staff accounts. Passwords are kept only as Argon2id records; the unit key
+//! only wrapped under each member's password-derived key.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sunlight_core::crypto::{PasswordRecord, WrappedUnitKey};
+use sunlight_core::{Role, UnitId};
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, append};
+use crate::entity::staff;
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    pub unit: UnitId,
+    pub email: String,
+    pub role: Role,
+    pub password: PasswordRecord,
+    pub wrapped_unit_key: WrappedUnitKey,
+    pub totp_sealed: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StaffRow {
+    pub id: Uuid,
+    pub unit: UnitId,
+    pub email: String,
+    pub role: Role,
+    pub password: PasswordRecord,
+    pub wrapped_unit_key: WrappedUnitKey,
+    pub totp_sealed: Option<Vec<u8>>,
+    pub must_change_password: bool,
+    pub disabled: bool,
+}
+
+impl TryFrom<staff::Model> for StaffRow {
+    type Error = StoreError;
+    fn try_from(m: staff::Model) -> Result<Self, StoreError> {
+        let bad = |what: &str| StoreError::Corrupt(format!("staff {}: bad {what}", m.id));
+        Ok(Self {
+            id: m.id,
+            unit: UnitId::parse(&m.unit_id).map_err(|_| bad("unit"))?,
+            role: m.role.parse().map_err(|_| bad("role"))?,
+            password: PasswordRecord::from_bytes(&m.password_record)
+                .map_err(|_| bad("password record"))?,
+            wrapped_unit_key: WrappedUnitKey::from_bytes(m.wrapped_unit_key),
+            totp_sealed: m.totp_sealed,
+            must_change_password: m.must_change_password,
+            disabled: m.disabled,
+            email: m.email,
+        })
+    }
+}
+
+/// Emails compare case-insensitively; stored lower-case.
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Store {
+    pub async fn add_staff(
+        &self,
+        new: NewStaff,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StaffRow, StoreError> {
+        let id = Uuid::new_v4();
+        let email = normalize_email(&new.email);
+        let txn = self.conn().begin().await?;
+        staff::Entity::insert(staff::ActiveModel {
+            id: Set(id),
+            unit_id: Set(new.unit.as_str().to_owned()),
+            email: Set(email.clone()),
+            role: Set(new.role.as_str().to_owned()),
+            password_record: Set(new.password.to_bytes()),
+            wrapped_unit_key: Set(new.wrapped_unit_key.as_bytes().to_vec()),
+            totp_sealed: Set(new.totp_sealed.clone()),
+            must_change_password: Set(true),
+            failed_logins: Set(0),
+            locked_until: Set(None),
+            disabled: Set(false),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => StoreError::NotFound("unit"),
+            _ => StoreError::unique(e, "staff email"),
+        })?;
+        append(
+            &txn,
+            AuditRecord {
+                actor: actor.to_owned(),
+                action: "staff.add".into(),
+                unit: new.unit.to_string(),
+                detail: format!("staff={id} role={}", new.role),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(StaffRow {
+            id,
+            unit: new.unit,
+            email,
+            role: new.role,
+            password: new.password,
+            wrapped_unit_key: new.wrapped_unit_key,
+            totp_sealed: new.totp_sealed,
+            must_change_password: true,
+            disabled: false,
+        })
+    }
+
+    pub async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
+        staff::Entity::find()
+            .filter(staff::Column::Email.eq(normalize_email(email)))
+            .one(self.conn())
+            .await?
+            .map(StaffRow::try_from)
+            .transpose()
+    }
+
+    /// Members of one unit (not of the units below).
+    pub async fn staff_of_unit(&self, unit: &UnitId) -> Result<Vec<StaffRow>, StoreError> {
+        staff::Entity::find()
+            .filter(staff::Column::UnitId.eq(unit.as_str()))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(StaffRow::try_from)
+            .collect()
+    }
+}
