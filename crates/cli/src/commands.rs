@@ -51,6 +51,10 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         Command::Audit {
             action: AuditCommand::Verify,
         } => audit_verify(&config).await,
+        Command::Bench { runs } => crate::bench::run(runs).map(|lines| {
+            lines.iter().for_each(|l| say(l));
+            ExitCode::SUCCESS
+        }),
         Command::Serve => serve(&config, true, true).await,
         Command::Intake => serve(&config, true, false).await,
         Command::Triage => serve(&config, false, true).await,

@@ -1,6 +1,7 @@
 //! `sunlight`: the one binary. Parses the command line and configuration,
 //! wires the crates together and runs one subcommand.
 
+mod bench;
 mod commands;
 mod config;
 mod secrets;
@@ -58,6 +59,12 @@ pub enum Command {
     },
     /// Fill an empty data folder with a demo hierarchy and one login per role and unit.
     Demo,
+    /// Measure Argon2id and sealing costs on this machine.
+    Bench {
+        /// Repetitions per measurement (the median is reported).
+        #[arg(long, default_value_t = 15)]
+        runs: usize,
+    },
     /// Audit log commands.
     Audit {
         #[command(subcommand)]

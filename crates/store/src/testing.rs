@@ -59,20 +59,7 @@ impl TestDb {
                 })
             }
             Engine::Postgres => {
-                let admin_url = pg_admin_url();
-                let name = format!("sunlight_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url).await?;
-                admin
-                    .execute_raw(Statement::from_string(
-                        DbBackend::Postgres,
-                        format!("CREATE DATABASE {name}"),
-                    ))
-                    .await?;
-                admin.close().await?;
-                let url = match admin_url.rsplit_once('/') {
-                    Some((server, _db)) => format!("{server}/{name}"),
-                    None => return Err(StoreError::Corrupt("bad SUNLIGHT_TEST_PG_URL".into())),
-                };
+                let url = fresh_pg_url().await?;
                 let store = Store::connect(&url).await?;
                 store.migrate().await?;
                 Ok(Self {
@@ -95,12 +82,34 @@ impl TestDb {
 
     /// Runs raw SQL, for tests that simulate tampering.
     pub async fn raw(&self, sql: &str) -> Result<u64, StoreError> {
-        let backend = self.store.backend();
-        Ok(self
-            .store
-            .conn()
-            .execute_raw(Statement::from_string(backend, sql.to_owned()))
-            .await?
-            .rows_affected())
+        execute(&self.store, sql).await
+    }
+}
+
+/// Runs raw SQL on any store, for tests that simulate tampering or faults.
+pub async fn execute(store: &Store, sql: &str) -> Result<u64, StoreError> {
+    let backend = store.backend();
+    Ok(store
+        .conn()
+        .execute_raw(Statement::from_string(backend, sql.to_owned()))
+        .await?
+        .rows_affected())
+}
+
+/// A fresh, empty PostgreSQL database URL (not migrated), for process tests.
+pub async fn fresh_pg_url() -> Result<String, StoreError> {
+    let admin_url = pg_admin_url();
+    let name = format!("sunlight_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(&admin_url).await?;
+    admin
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("CREATE DATABASE {name}"),
+        ))
+        .await?;
+    admin.close().await?;
+    match admin_url.rsplit_once('/') {
+        Some((server, _db)) => Ok(format!("{server}/{name}")),
+        None => Err(StoreError::Corrupt("bad SUNLIGHT_TEST_PG_URL".into())),
     }
 }

@@ -1,5 +1,7 @@
 //! The repository suite: every test body runs on SQLite and on PostgreSQL.
 
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
 use chrono::{Duration, TimeZone, Utc};
 use sunlight_core::crypto::{RecoveryKey, SealContext, StretchParams, UnitKeyPair, open, seal};
 use sunlight_core::{

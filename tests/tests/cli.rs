@@ -1,0 +1,372 @@
+//! The `sunlight` binary as an operator uses it: real processes, real
+//! SQLite files and real PostgreSQL databases.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly"
+)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sunlight_store::Store;
+use sunlight_store::testing::{execute, fresh_pg_url};
+
+/// The binary built by `.ci/run` (`cargo build -p sunlight`) next to this
+/// test executable.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join("sunlight");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p sunlight` (as .ci/run does) first",
+        bin.display()
+    );
+    bin
+}
+
+/// A data folder plus, optionally, a PostgreSQL database.
+struct Deployment {
+    dir: tempfile::TempDir,
+    db_url: Option<String>,
+}
+
+impl Deployment {
+    async fn new(pg: bool) -> Self {
+        let db_url = if pg {
+            Some(fresh_pg_url().await.unwrap())
+        } else {
+            None
+        };
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            db_url,
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary());
+        c.arg("--data-dir").arg(self.dir.path()).args(args);
+        c.env_remove("SUNLIGHT_DATABASE_URL")
+            .env("SUNLIGHT_LOG", "warn");
+        if let Some(url) = &self.db_url {
+            c.env("SUNLIGHT_DATABASE_URL", url);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn url(&self) -> String {
+        self.db_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/sunlight.db", self.dir.path().display()))
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn demo_prints_one_login_per_role_and_unit(pg: bool) {
+    let d = Deployment::new(pg).await;
+    let out = d.run(&["demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let logins: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| l.starts_with("login "))
+        .map(|l| l.split(' ').collect())
+        .collect();
+    assert_eq!(logins.len(), 12, "{text}");
+    for fields in &logins {
+        assert_eq!(
+            fields.len(),
+            6,
+            "login EMAIL PASSWORD ROLE UNIT TOTP: {fields:?}"
+        );
+        let (role, totp) = (fields[3], fields[5]);
+        if role == "supervisor" || role == "admin" {
+            assert_eq!(totp.len(), 32, "base32 TOTP secret for {role}");
+        } else {
+            assert_eq!(totp, "-");
+        }
+    }
+    for unit in ["gd", "gd-gz", "gd-gz-tianhe"] {
+        assert_eq!(logins.iter().filter(|f| f[4] == unit).count(), 4);
+    }
+    // Running it again on the same data refuses and changes nothing.
+    let again = d.run(&["demo"]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already initialised"),
+        "{}",
+        stderr(&again)
+    );
+    let verify = d.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    assert!(
+        stdout(&verify).contains("intact: 15 entries"),
+        "{}",
+        stdout(&verify)
+    );
+}
+
+#[tokio::test]
+async fn demo_on_sqlite() {
+    demo_prints_one_login_per_role_and_unit(false).await;
+}
+
+#[tokio::test]
+async fn demo_on_postgres() {
+    demo_prints_one_login_per_role_and_unit(true).await;
+}
+
+async fn audit_verify_names_the_altered_entry(pg: bool) {
+    let d = Deployment::new(pg).await;
+    assert!(d.run(&["init"]).status.success());
+    assert!(
+        d.run(&[
+            "unit",
+            "add",
+            "--id",
+            "gd-sz",
+            "--name",
+            "深圳市委组织部",
+            "--level",
+            "city",
+            "--parent",
+            "province"
+        ])
+        .status
+        .success()
+    );
+    assert!(d.run(&["audit", "verify"]).status.success());
+
+    let store = Store::connect(&d.url()).await.unwrap();
+    assert_eq!(
+        execute(
+            &store,
+            "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2"
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    drop(store);
+    let out = d.run(&["audit", "verify"]);
+    assert!(!out.status.success(), "a tampered log must fail");
+    assert!(
+        stderr(&out).contains("entry 2"),
+        "names the entry: {}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_on_sqlite() {
+    audit_verify_names_the_altered_entry(false).await;
+}
+
+#[tokio::test]
+async fn audit_verify_on_postgres() {
+    audit_verify_names_the_altered_entry(true).await;
+}
+
+#[tokio::test]
+async fn init_refuses_twice_and_staff_add_needs_the_right_recovery_key() {
+    let d = Deployment::new(false).await;
+    let out = d.run(&["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let recovery = text
+        .lines()
+        .find_map(|l| l.strip_prefix("recovery province "))
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("login admin@example.org "))
+    );
+    assert!(d.dir.path().join("pepper.key").exists());
+
+    let twice = d.run(&["init"]);
+    assert!(!twice.status.success());
+    assert!(stderr(&twice).contains("already initialised"));
+
+    let add = |key: &str| {
+        let mut child = d
+            .cmd(&[
+                "staff",
+                "add",
+                "--unit",
+                "province",
+                "--email",
+                "v@example.org",
+                "--role",
+                "verifier",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{key}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let other_key = sunlight_core::crypto::RecoveryKey::generate().unwrap();
+    let wrong = add(other_key.reveal().as_str());
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("does not open"),
+        "{}",
+        stderr(&wrong)
+    );
+    let garbled = add("not a key");
+    assert!(
+        stderr(&garbled).contains("not well-formed"),
+        "{}",
+        stderr(&garbled)
+    );
+    let ok = add(&recovery);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(
+        stdout(&ok).starts_with("login v@example.org "),
+        "{}",
+        stdout(&ok)
+    );
+
+    let bad_role = d.run(&[
+        "staff",
+        "add",
+        "--unit",
+        "province",
+        "--email",
+        "x@example.org",
+        "--role",
+        "boss",
+    ]);
+    assert!(!bad_role.status.success());
+    assert!(stderr(&bad_role).contains("--role"));
+}
+
+#[tokio::test]
+async fn bad_configuration_is_refused_with_the_setting_named() {
+    let d = Deployment::new(false).await;
+    let out = d
+        .cmd(&["migrate"])
+        .env("SUNLIGHT_INTAKE_ADDR", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("SUNLIGHT_INTAKE_ADDR"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d
+        .cmd(&["migrate"])
+        .env("SUNLIGHT_POLICY", "no-such-policy")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no-such-policy"));
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `GET /healthz` until it answers 200 (no sleeps as readiness waits).
+async fn wait_healthy(port: u16) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await;
+        if answer.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "port {port} never became healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn serve_initialises_an_empty_folder_and_answers_health(pg: bool) {
+    let d = Deployment::new(pg).await;
+    let (intake, triage) = (free_port(), free_port());
+    let child = d
+        .cmd(&["serve"])
+        .env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{intake}"))
+        .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{triage}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(intake).await;
+    wait_healthy(triage).await;
+    // SIGTERM stops it cleanly.
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "clean exit on SIGTERM");
+    let text = stdout(&out);
+    assert!(
+        text.contains("login admin@example.org "),
+        "first start prints the admin login: {text}"
+    );
+    assert!(text.contains("recovery province "));
+
+    // A second start finds the deployment and does not print secrets again.
+    let child = d
+        .cmd(&["intake"])
+        .env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{intake}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(intake).await;
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!stdout(&out).contains("login "));
+}
+
+#[tokio::test]
+async fn serve_on_sqlite() {
+    serve_initialises_an_empty_folder_and_answers_health(false).await;
+}
+
+#[tokio::test]
+async fn serve_on_postgres() {
+    serve_initialises_an_empty_folder_and_answers_health(true).await;
+}
