@@ -324,6 +324,16 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
             return Err("the deployment is not initialised; run `sunlight init` first".into());
         }
     }
+    let (policy, calendar) = config.deadline_rules().map_err(|e| e.to_string())?;
+    let year = chrono::Datelike::year(&policy.local_date(Utc::now()));
+    for missing in calendar.missing_years(year..=year.saturating_add(1)) {
+        tracing::warn!(
+            year = missing,
+            calendar = policy.calendar_name(),
+            "no holiday calendar for this year: deadlines count plain weekdays"
+        );
+    }
+    tracing::info!(policy = policy.name(), "deadline policy loaded");
     // Fails early when the pepper is missing, before any port opens.
     crate::secrets::stretcher(&config.data_dir, &store)
         .await

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sunlight_core::calendar::Calendar;
+use sunlight_core::policy::Policy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -21,7 +23,7 @@ pub enum ConfigError {
         "{name} = {value:?} is not a valid address (expected HOST:PORT such as 127.0.0.1:8080)"
     )]
     Addr { name: &'static str, value: String },
-    #[error("database URL must start with sqlite:// or postgres:// (got {0:?})")]
+    #[error("database URL must start with sqlite:, postgres:// or postgresql:// (got {0:?})")]
     DatabaseUrl(String),
     #[error("SMTP URL must start with smtp:// or smtps://")]
     SmtpUrl,
@@ -146,12 +148,8 @@ impl Config {
             return Err(ConfigError::SmtpUrl);
         }
         let policy = pick("SUNLIGHT_POLICY", fc.policy, "cn-12380");
-        let preset = sunlight_core::policy::Policy::preset(&policy).is_ok();
-        if !preset && !Path::new(&policy).is_file() {
-            return Err(ConfigError::Policy(policy));
-        }
         let log = pick("SUNLIGHT_LOG", fc.log, "info");
-        Ok(Self {
+        let config = Self {
             data_dir,
             database_url,
             intake_addr,
@@ -159,7 +157,35 @@ impl Config {
             smtp_url,
             policy,
             log,
-        })
+        };
+        config.deadline_rules()?;
+        Ok(config)
+    }
+
+    /// The deadline policy and the calendar it names: a built-in preset
+    /// name, or a path to a policy file.
+    pub fn deadline_rules(&self) -> Result<(Policy, Calendar), ConfigError> {
+        let policy = match Policy::preset(&self.policy) {
+            Ok(p) => p,
+            Err(_) if Path::new(&self.policy).is_file() => {
+                let text =
+                    std::fs::read_to_string(&self.policy).map_err(|source| ConfigError::Read {
+                        path: PathBuf::from(&self.policy),
+                        source,
+                    })?;
+                Policy::from_toml(&text).map_err(|e| ConfigError::Parse {
+                    path: PathBuf::from(&self.policy),
+                    message: e.to_string(),
+                })?
+            }
+            Err(_) => return Err(ConfigError::Policy(self.policy.clone())),
+        };
+        let calendar =
+            Calendar::builtin(policy.calendar_name()).map_err(|e| ConfigError::Parse {
+                path: PathBuf::from(&self.policy),
+                message: e.to_string(),
+            })?;
+        Ok((policy, calendar))
     }
 }
 
@@ -231,6 +257,21 @@ mod tests {
             .is_err()
         );
         assert!(Config::load(None, None, env_of(&[("SUNLIGHT_POLICY", "nope")])).is_err());
+        let dir = std::env::temp_dir().join(format!("sunlight-policy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("policy.toml");
+        std::fs::write(
+            &file,
+            "preset = \"cn-12380\"\n[deadlines]\nverify = { calendar_days = 0 }\n",
+        )
+        .unwrap();
+        let err = Config::load(
+            None,
+            None,
+            env_of(&[("SUNLIGHT_POLICY", file.to_str().unwrap())]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("policy.toml"), "{err}");
         let c = Config::load(
             None,
             None,
@@ -245,5 +286,12 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("pw123"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn the_example_config_in_deploy_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/sunlight.example.toml");
+        let c = Config::load(Some(&path), None, env_of(&[])).unwrap();
+        assert_eq!(c.policy, "cn-12380");
     }
 }

@@ -1,6 +1,9 @@
 //! The audit log's hash chain (append-only, 审计日志): each entry's hash
 //! covers the previous entry's hash and the entry's own fields, so altering,
-//! removing or reordering any stored row breaks every hash after it.
+//! removing or reordering a stored row breaks the chain at that row.
+//! Removing the newest rows leaves a shorter valid chain: detecting that needs
+//! an anchor outside the database (a published or separately kept head hash),
+//! which is not built yet.
 
 use sha2::{Digest, Sha256};
 

@@ -38,7 +38,7 @@ impl Jurisdiction {
 }
 
 /// A case as it arrives: plain routing metadata and the sealed report.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewCase {
     pub id: CaseId,
     pub lookup_key: [u8; 32],
@@ -55,13 +55,25 @@ pub struct NewCase {
     pub first_entry: NewQueueEntry,
 }
 
+/// Shows routing metadata only: never the lookup key or the sealed bytes.
+impl std::fmt::Debug for NewCase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCase")
+            .field("id", &self.id)
+            .field("unit", &self.unit)
+            .field("category", &self.category)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewQueueEntry {
     pub stage: Stage,
     pub due_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CaseRow {
     pub id: CaseId,
     pub unit: UnitId,
@@ -77,6 +89,17 @@ pub struct CaseRow {
     pub closed_at: Option<DateTime<Utc>>,
     pub merged_into: Option<CaseId>,
     pub sealed_report: Vec<u8>,
+}
+
+impl std::fmt::Debug for CaseRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseRow")
+            .field("id", &self.id)
+            .field("unit", &self.unit)
+            .field("stage", &self.stage)
+            .field("sealed_report_bytes", &self.sealed_report.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TryFrom<case::Model> for CaseRow {

@@ -8,6 +8,8 @@ pub enum StoreError {
     Db(#[from] DbErr),
     #[error("already exists: {0}")]
     Conflict(&'static str),
+    #[error("not allowed: {0}")]
+    Invalid(&'static str),
     #[error("not found: {0}")]
     NotFound(&'static str),
     #[error("stored data is invalid: {0}")]

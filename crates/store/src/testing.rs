@@ -113,3 +113,17 @@ pub async fn fresh_pg_url() -> Result<String, StoreError> {
         None => Err(StoreError::Corrupt("bad SUNLIGHT_TEST_PG_URL".into())),
     }
 }
+
+/// The first column of the first row of `sql`, as text (for PRAGMA checks).
+pub async fn query_text(store: &Store, sql: &str) -> Result<String, StoreError> {
+    let backend = store.backend();
+    let row = store
+        .conn()
+        .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+        .await?
+        .ok_or(StoreError::NotFound("row"))?;
+    row.try_get_by_index::<String>(0)
+        .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+        .or_else(|_| row.try_get_by_index::<i32>(0).map(|n| n.to_string()))
+        .map_err(StoreError::from)
+}

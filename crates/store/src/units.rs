@@ -69,10 +69,12 @@ impl Store {
                 Level::County => Some(Level::City),
             };
             if p.level.parse::<Level>().ok() != expected {
-                return Err(StoreError::Conflict("parent unit must be one level up"));
+                return Err(StoreError::Invalid(
+                    "the parent unit must be exactly one level up",
+                ));
             }
         } else if new.level != Level::Province {
-            return Err(StoreError::Conflict("only a province unit has no parent"));
+            return Err(StoreError::Invalid("only a province unit has no parent"));
         }
         let model = unit::ActiveModel {
             id: Set(new.id.as_str().to_owned()),

@@ -90,7 +90,11 @@ async fn units_form_a_tree_and_refuse_bad_parents() {
         )
         .await
         .unwrap_err();
-        assert!(err.to_string().contains("one level up"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("not allowed: the parent unit must be exactly one level up"),
+            "{err}"
+        );
         let err = create_unit(s, uid("p"), "x".into(), Level::Province, None, "t", t0())
             .await
             .unwrap_err();
@@ -384,5 +388,35 @@ async fn migrations_are_idempotent_and_health_checks_pass() {
         assert!(db.store.put_setting_once("k", vec![1]).await.unwrap());
         assert!(!db.store.put_setting_once("k", vec![2]).await.unwrap());
         assert_eq!(db.store.setting("k").await.unwrap(), Some(vec![1]));
+    }
+}
+
+#[tokio::test]
+async fn sqlite_runs_with_wal_full_sync_and_foreign_keys() {
+    let db = TestDb::new(sunlight_store::testing::Engine::Sqlite)
+        .await
+        .unwrap();
+    let q = |sql: &'static str| sunlight_store::testing::query_text(&db.store, sql);
+    assert_eq!(q("PRAGMA journal_mode").await.unwrap(), "wal");
+    assert_eq!(q("PRAGMA synchronous").await.unwrap(), "2", "2 = FULL");
+    assert_eq!(q("PRAGMA foreign_keys").await.unwrap(), "1");
+    assert_eq!(q("PRAGMA busy_timeout").await.unwrap(), "10000");
+}
+
+#[tokio::test]
+async fn a_case_with_history_cannot_be_deleted_on_either_database() {
+    for db in TestDb::both().await.unwrap() {
+        tree(&db.store).await;
+        db.store
+            .insert_case(new_case("p-c", false, 1))
+            .await
+            .unwrap();
+        // Foreign keys restrict deletion: the queue entry keeps its case.
+        assert!(
+            db.raw("DELETE FROM cases").await.is_err(),
+            "{:?}",
+            db.engine
+        );
+        assert_eq!(db.store.counts().await.unwrap(), (1, 1));
     }
 }
