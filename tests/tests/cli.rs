@@ -200,6 +200,12 @@ async fn init_refuses_twice_and_staff_add_needs_the_right_recovery_key() {
             .any(|l| l.starts_with("login admin@example.org "))
     );
     assert!(d.dir.path().join("pepper.key").exists());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(d.dir.path()), 0o700, "data folder is owner-only");
+        assert_eq!(mode(&d.dir.path().join("pepper.key")), 0o600);
+    }
 
     let twice = d.run(&["init"]);
     assert!(!twice.status.success());

@@ -64,12 +64,7 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
 
 /// Opens the store, creating the data folder for SQLite, and migrates.
 async fn open(config: &Config) -> Result<Store, String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data folder {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    create_data_dir(&config.data_dir)?;
     let store = Store::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open database: {e}"))?;
@@ -78,6 +73,28 @@ async fn open(config: &Config) -> Result<Store, String> {
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
     Ok(store)
+}
+
+/// The data folder holds the pepper and (on SQLite) the database: owner only.
+fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {
+    let shown = || dir.display().to_string();
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder
+            .create(dir)
+            .map_err(|e| format!("cannot create data folder {}: {e}", shown()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot restrict data folder {}: {e}", shown()))?;
+    }
+    #[cfg(not(unix))]
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create data folder {}: {e}", shown()))?;
+    Ok(())
 }
 
 async fn is_initialized(store: &Store) -> Result<bool, String> {
@@ -99,19 +116,31 @@ fn login_line(s: &NewStaffSecrets) -> String {
     )
 }
 
-/// Marks the deployment initialised and creates its secrets; refuses twice.
+/// Creates the deployment's secrets; refuses when it already exists. The
+/// deployment counts as initialised only once `finish_deployment` ran, after
+/// the first unit and admin exist.
 async fn start_deployment(config: &Config, store: &Store) -> Result<(), String> {
-    let now = Utc::now();
-    let first = store
-        .put_setting_once(setting_keys::INITIALIZED_AT, now.to_rfc3339().into_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    if !first {
+    if is_initialized(store).await? {
         return Err("this deployment is already initialised; refusing to run again".into());
     }
-    crate::secrets::create(&config.data_dir, store)
+    crate::secrets::create(&config.data_dir, store).await.map_err(|e| {
+        format!("{e}. An earlier `init` may have stopped halfway: start again with an empty data folder and database")
+    })
+}
+
+async fn finish_deployment(store: &Store) -> Result<(), String> {
+    let first = store
+        .put_setting_once(
+            setting_keys::INITIALIZED_AT,
+            Utc::now().to_rfc3339().into_bytes(),
+        )
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if first {
+        Ok(())
+    } else {
+        Err("another process initialised this deployment at the same time".into())
+    }
 }
 
 async fn init(config: &Config, unit_id: &str, unit_name: &str, admin_email: &str) -> CmdResult {
@@ -146,6 +175,7 @@ async fn init(config: &Config, unit_id: &str, unit_name: &str, admin_email: &str
     )
     .await
     .map_err(|e| e.to_string())?;
+    finish_deployment(&store).await?;
     say(&login_line(&admin));
     say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));
     say("Write the password, TOTP secret and recovery key down now: they are not shown again.");
@@ -153,8 +183,7 @@ async fn init(config: &Config, unit_id: &str, unit_name: &str, admin_email: &str
 }
 
 async fn migrate(config: &Config) -> CmdResult {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create data folder: {e}"))?;
+    create_data_dir(&config.data_dir)?;
     let store = Store::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open database: {e}"))?;
@@ -300,6 +329,7 @@ async fn demo(config: &Config) -> CmdResult {
         }
         say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));
     }
+    finish_deployment(&store).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,6 +20,8 @@ pub enum SecretsError {
     Salt,
     #[error(transparent)]
     Store(#[from] sunlight_store::StoreError),
+    #[error("a code salt already exists in the database")]
+    SaltExists,
     #[error("random generator failed")]
     Random,
 }
@@ -36,16 +38,31 @@ pub async fn create(data_dir: &Path, store: &Store) -> Result<(), SecretsError> 
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
+    if path.exists() {
+        return Err(SecretsError::Io(
+            shown,
+            std::io::ErrorKind::AlreadyExists.into(),
+        ));
+    }
+    // Written beside the final name, synced, then renamed: a crash never
+    // leaves a half-written pepper under the real name.
+    let tmp = data_dir.join(format!("{PEPPER_FILE}.tmp"));
+    let _ignored = std::fs::remove_file(&tmp);
     let mut file = opts
-        .open(&path)
+        .open(&tmp)
         .map_err(|e| SecretsError::Io(shown.clone(), e))?;
     let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(fresh.pepper.as_ref()));
     file.write_all(hex.as_bytes())
         .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .and_then(|()| std::fs::File::open(data_dir)?.sync_all())
         .map_err(|e| SecretsError::Io(shown, e))?;
-    store
+    if !store
         .put_setting_once(setting_keys::CODE_SALT, fresh.salt.to_vec())
-        .await?;
+        .await?
+    {
+        return Err(SecretsError::SaltExists);
+    }
     Ok(())
 }
 

@@ -98,9 +98,11 @@ impl TrackingCode {
         for c in raw.chars() {
             match c {
                 ' ' | '-' | '\u{3000}' | '\t' => continue,
-                '0'..='9' => {
+                // Full-width digits come from Chinese input methods.
+                '0'..='9' | '０'..='９' => {
+                    let zero = if c.is_ascii_digit() { '0' } else { '０' };
                     let slot = digits.get_mut(n).ok_or(CodeError::WrongLength)?;
-                    *slot = u8::try_from(u32::from(c) - u32::from('0'))
+                    *slot = u8::try_from(u32::from(c) - u32::from(zero))
                         .map_err(|_| CodeError::NotADigit)?;
                     n += 1;
                 }
@@ -172,6 +174,14 @@ mod tests {
             assert_eq!(TrackingCode::parse(&shown).unwrap(), code);
             assert_eq!(TrackingCode::parse(&shown.replace('-', " ")).unwrap(), code);
             assert_eq!(TrackingCode::parse(&shown.replace('-', "")).unwrap(), code);
+            let full_width: String = shown
+                .chars()
+                .map(|c| {
+                    c.to_digit(10)
+                        .map_or(c, |d| char::from_u32(0xFF10 + d).unwrap())
+                })
+                .collect();
+            assert_eq!(TrackingCode::parse(&full_width).unwrap(), code);
         }
     }
 
@@ -191,7 +201,8 @@ mod tests {
             TrackingCode::parse("1234-5678-9012-3456-789a"),
             Err(CodeError::NotADigit)
         );
-        assert_eq!(TrackingCode::parse("１２３４"), Err(CodeError::NotADigit));
+        assert_eq!(TrackingCode::parse("１２３４"), Err(CodeError::WrongLength));
+        assert_eq!(TrackingCode::parse("1234x"), Err(CodeError::NotADigit));
     }
 
     #[test]

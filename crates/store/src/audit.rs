@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryOrder,
-    QuerySelect, Statement,
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait,
+    QueryOrder, QuerySelect, Statement,
 };
 use sunlight_core::audit::{AuditFields, ChainError, ChainVerifier, GENESIS, entry_hash};
 
@@ -33,8 +33,10 @@ pub enum AuditReport {
     Broken(ChainError),
 }
 
-pub(crate) async fn append<C: ConnectionTrait>(
-    conn: &C,
+/// Takes a transaction, not any connection: on PostgreSQL the advisory lock
+/// must live until the entry commits.
+pub(crate) async fn append(
+    conn: &DatabaseTransaction,
     rec: AuditRecord,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
@@ -92,8 +94,7 @@ pub(crate) async fn append<C: ConnectionTrait>(
 impl Store {
     /// Appends one entry in its own transaction.
     pub async fn audit(&self, rec: AuditRecord, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        use sea_orm::TransactionTrait;
-        let txn = self.conn().begin().await?;
+        let txn = self.write_txn().await?;
         let seq = append(&txn, rec, now).await?;
         txn.commit().await?;
         Ok(seq)

@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
 use uuid::Uuid;
@@ -187,7 +186,7 @@ impl Store {
     /// `synchronous=FULL`, on disk).
     #[tracing::instrument(skip_all)]
     pub async fn insert_case(&self, new: NewCase) -> Result<(), StoreError> {
-        let txn = self.conn().begin().await?;
+        let txn = self.write_txn().await?;
         let id = new.id.as_uuid();
         case::Entity::insert(case::ActiveModel {
             id: Set(id),
@@ -297,7 +296,7 @@ impl Store {
         staff: Uuid,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let txn = self.conn().begin().await?;
+        let txn = self.write_txn().await?;
         let res = queue_entry::Entity::update_many()
             .col_expr(queue_entry::Column::OwnerId, Expr::value(staff))
             .col_expr(queue_entry::Column::ClaimedAt, Expr::value(now))
@@ -334,7 +333,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::now_v7();
-        let txn = self.conn().begin().await?;
+        let txn = self.write_txn().await?;
         message::Entity::insert(message::ActiveModel {
             id: Set(id),
             case_id: Set(case.as_uuid()),

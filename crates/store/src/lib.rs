@@ -21,7 +21,10 @@ mod units;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 pub use audit::{AuditRecord, AuditReport};
@@ -111,5 +114,21 @@ impl Store {
 
     pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// A write transaction. On SQLite it starts `IMMEDIATE`, taking the write
+    /// lock up front: a deferred transaction that reads first and then writes
+    /// fails at once with SQLITE_BUSY when another process (a CLI command
+    /// beside `serve`) holds the lock, instead of waiting `busy_timeout`.
+    pub(crate) async fn write_txn(&self) -> Result<DatabaseTransaction, StoreError> {
+        let mode =
+            (self.backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
+        Ok(self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: mode,
+                ..Default::default()
+            })
+            .await?)
     }
 }

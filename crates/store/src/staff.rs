@@ -2,7 +2,7 @@
 //! only wrapped under each member's password-derived key.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use sunlight_core::crypto::{PasswordRecord, WrappedUnitKey};
 use sunlight_core::{Role, UnitId};
 use uuid::Uuid;
@@ -67,7 +67,7 @@ impl Store {
     ) -> Result<StaffRow, StoreError> {
         let id = Uuid::new_v4();
         let email = normalize_email(&new.email);
-        let txn = self.conn().begin().await?;
+        let txn = self.write_txn().await?;
         staff::Entity::insert(staff::ActiveModel {
             id: Set(id),
             unit_id: Set(new.unit.as_str().to_owned()),

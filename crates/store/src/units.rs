@@ -1,7 +1,7 @@
 //! The unit tree (province → city → county) and unit keys.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use sunlight_core::crypto::{UnitPublicKey, WrappedUnitKey};
 use sunlight_core::{Level, UnitId};
 
@@ -57,7 +57,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<UnitRow, StoreError> {
-        let txn = self.conn().begin().await?;
+        let txn = self.write_txn().await?;
         if let Some(parent) = &new.parent {
             let p = unit::Entity::find_by_id(parent.as_str().to_owned())
                 .one(&txn)

@@ -420,3 +420,38 @@ async fn a_case_with_history_cannot_be_deleted_on_either_database() {
         assert_eq!(db.store.counts().await.unwrap(), (1, 1));
     }
 }
+
+/// Two `Store`s on one database stand for two processes (a CLI command beside
+/// `serve`, or two triage replicas): their appends interleave into one chain.
+#[tokio::test]
+async fn audit_appends_from_two_processes_keep_one_chain() {
+    for db in TestDb::both().await.unwrap() {
+        let second = Store::connect(&db.url).await.unwrap();
+        let mut handles = Vec::new();
+        for (i, s) in [db.store.clone(), second.clone()].into_iter().enumerate() {
+            handles.push(tokio::spawn(async move {
+                for n in 0..20 {
+                    s.audit(
+                        sunlight_store::AuditRecord {
+                            actor: format!("p{i}-{n}"),
+                            action: "test".into(),
+                            ..Default::default()
+                        },
+                        t0(),
+                    )
+                    .await
+                    .unwrap();
+                }
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        assert_eq!(
+            second.verify_audit().await.unwrap(),
+            AuditReport::Intact { entries: 40 },
+            "{:?}",
+            db.engine
+        );
+    }
+}

@@ -4,14 +4,16 @@
 //! envelope   = version(1) | count(1) | slot{count} | body
 //! slot       = key_id(8) | ephemeral_public(32) | wrapped_data_key(32 + 16)
 //! body       = nonce(12) | ChaCha20-Poly1305(data_key, payload, aad)
-//! aad        = "sunlight/seal" | version | case_id(16) | context
+//! aad        = "sunlight/seal" | version | case_id(16) | context | SHA-256(version | count | slots)
 //! ```
 //!
 //! Each slot wraps the fresh data key for one recipient: an ephemeral X25519
 //! exchange, HKDF-SHA256 over the shared secret and both public keys, and a
 //! ChaCha20-Poly1305 seal under a key that is used exactly once (so a zero
 //! nonce is safe). `key_id` is a hash prefix of the recipient's public key so
-//! an opener finds its slot without trying every one.
+//! an opener finds its slot without trying every one. The body's AAD covers
+//! a hash of the whole header, so removing or replacing a slot (say, the
+//! oversight unit's) makes the envelope fail to open for everyone.
 
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce};
@@ -45,6 +47,13 @@ impl SealContext<'_> {
         aad.extend(self.item);
         aad
     }
+}
+
+/// The body AAD: the context, then a hash of the header it travels with.
+pub(crate) fn body_aad(ctx: &SealContext<'_>, label: &[u8], header: &[u8]) -> Vec<u8> {
+    let mut aad = ctx.aad(label);
+    aad.extend(Sha256::digest(header));
+    aad
 }
 
 fn key_id(public: &UnitPublicKey) -> [u8; 8] {
@@ -107,13 +116,17 @@ pub(crate) fn write_header(
     Ok(data_key)
 }
 
+/// An opened header: the data key, the header bytes (for the body AAD) and
+/// the rest of the envelope.
+pub(crate) type Opened<'e> = (Zeroizing<[u8; 32]>, &'e [u8], &'e [u8]);
+
 /// Reads the header, finds the slot for `secret` and returns the data key and
 /// the rest of the envelope.
 pub(crate) fn read_header<'e>(
     envelope: &'e [u8],
     ctx: &SealContext<'_>,
     secret: &UnitSecretKey,
-) -> Result<(Zeroizing<[u8; 32]>, &'e [u8]), CryptoError> {
+) -> Result<Opened<'e>, CryptoError> {
     let (&version, rest) = envelope.split_first().ok_or(CryptoError::Malformed)?;
     if version != VERSION {
         return Err(CryptoError::Version(version));
@@ -126,6 +139,9 @@ pub(crate) fn read_header<'e>(
         return Err(CryptoError::Malformed);
     }
     let (slots, body) = rest.split_at(slots_len);
+    let header = envelope
+        .get(..2 + slots_len)
+        .ok_or(CryptoError::Malformed)?;
     let public = secret.public();
     let my_id = key_id(&public);
     let aad = ctx.aad(b"sunlight/slot");
@@ -153,7 +169,7 @@ pub(crate) fn read_header<'e>(
             .as_slice()
             .try_into()
             .map_err(|_| CryptoError::Malformed)?;
-        return Ok((Zeroizing::new(arr), body));
+        return Ok((Zeroizing::new(arr), header, body));
     }
     Err(CryptoError::Open)
 }
@@ -166,13 +182,14 @@ pub fn seal(
 ) -> Result<Vec<u8>, CryptoError> {
     let mut out = Vec::with_capacity(2 + recipients.len() * SLOT_LEN + 12 + payload.len() + 16);
     let data_key = write_header(recipients, ctx, &mut out)?;
+    let aad = body_aad(ctx, b"sunlight/seal", &out);
     let nonce = random_bytes::<12>()?;
     let body = ChaCha20Poly1305::new(&Key::from(*data_key))
         .encrypt(
             &Nonce::from(*nonce),
             Payload {
                 msg: payload,
-                aad: &ctx.aad(b"sunlight/seal"),
+                aad: &aad,
             },
         )
         .map_err(|_| CryptoError::Open)?;
@@ -187,7 +204,7 @@ pub fn open(
     ctx: &SealContext<'_>,
     secret: &UnitSecretKey,
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let (data_key, body) = read_header(envelope, ctx, secret)?;
+    let (data_key, header, body) = read_header(envelope, ctx, secret)?;
     if body.len() < 12 + 16 {
         return Err(CryptoError::Malformed);
     }
@@ -198,7 +215,7 @@ pub fn open(
             &Nonce::from(nonce),
             Payload {
                 msg: ct,
-                aad: &ctx.aad(b"sunlight/seal"),
+                aad: &body_aad(ctx, b"sunlight/seal", header),
             },
         )
         .map(Zeroizing::new)
@@ -254,6 +271,21 @@ mod tests {
             let other_item = SealContext { case_id: c.case_id, item: b"message-1" };
             prop_assert!(open(&env, &other_item, &pair.secret).is_err());
         }
+    }
+
+    #[test]
+    fn removing_a_recipient_slot_is_rejected() {
+        let unit = UnitKeyPair::generate().unwrap();
+        let oversight = UnitKeyPair::generate().unwrap();
+        let c = ctx(11);
+        let env = seal(b"report", &c, &[unit.public, oversight.public]).unwrap();
+        assert!(open(&env, &c, &unit.secret).is_ok());
+        // Drop the oversight slot and lower the count: the unit's own slot
+        // still unwraps the data key, but the body no longer opens.
+        let mut cut = vec![env[0], 1];
+        cut.extend(&env[2..2 + SLOT_LEN]);
+        cut.extend(&env[2 + 2 * SLOT_LEN..]);
+        assert_eq!(open(&cut, &c, &unit.secret).unwrap_err(), CryptoError::Open);
     }
 
     #[test]

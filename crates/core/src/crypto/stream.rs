@@ -12,7 +12,7 @@ use aead_stream::{DecryptorBE32, EncryptorBE32};
 use chacha20poly1305::aead::Payload;
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit};
 
-use super::envelope::{SealContext, read_header, write_header};
+use super::envelope::{SealContext, body_aad, read_header, write_header};
 use super::{CryptoError, UnitPublicKey, UnitSecretKey, random_bytes};
 
 /// Plaintext bytes per chunk.
@@ -41,17 +41,12 @@ impl AttachmentSealer {
     ) -> Result<(Vec<u8>, Self), CryptoError> {
         let mut header = Vec::new();
         let data_key = write_header(recipients, ctx, &mut header)?;
+        let aad = body_aad(ctx, b"sunlight/stream", &header);
         let nonce = random_bytes::<STREAM_NONCE>()?;
         header.extend(nonce.iter());
         let cipher = ChaCha20Poly1305::new(&Key::from(*data_key));
         let inner = EncryptorBE32::from_aead(cipher, &(*nonce).into());
-        Ok((
-            header,
-            Self {
-                inner,
-                aad: ctx.aad(b"sunlight/stream"),
-            },
-        ))
+        Ok((header, Self { inner, aad }))
     }
 
     /// Seals a full chunk of exactly `CHUNK_SIZE` bytes.
@@ -100,13 +95,13 @@ impl AttachmentOpener {
         ctx: &SealContext<'_>,
         secret: &UnitSecretKey,
     ) -> Result<Self, CryptoError> {
-        let (data_key, rest) = read_header(header, ctx, secret)?;
+        let (data_key, slots, rest) = read_header(header, ctx, secret)?;
         let nonce: [u8; STREAM_NONCE] = rest.try_into().map_err(|_| CryptoError::Malformed)?;
         let cipher = ChaCha20Poly1305::new(&Key::from(*data_key));
         let inner = DecryptorBE32::from_aead(cipher, &nonce.into());
         Ok(Self {
             inner,
-            aad: ctx.aad(b"sunlight/stream"),
+            aad: body_aad(ctx, b"sunlight/stream", slots),
         })
     }
 
