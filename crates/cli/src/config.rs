@@ -72,15 +72,20 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Drops any `user:password@` part of a URL.
+/// Drops any `user:password@` part and the query string (which may carry
+/// `password=` or `sslpassword=`) of a URL.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, _)) => (base, "?<redacted>"),
+        None => (url, ""),
+    };
+    match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let head = url.get(..scheme + 3).unwrap_or_default();
-            let tail = url.get(at + 1..).unwrap_or_default();
-            format!("{head}<redacted>@{tail}")
+            let head = base.get(..scheme + 3).unwrap_or_default();
+            let tail = base.get(at + 1..).unwrap_or_default();
+            format!("{head}<redacted>@{tail}{query}")
         }
-        _ => url.to_owned(),
+        _ => format!("{base}{query}"),
     }
 }
 

@@ -159,6 +159,9 @@ impl Store {
     /// The jurisdiction rooted at `unit`: it and all units below it.
     pub async fn jurisdiction(&self, unit: &UnitId) -> Result<Jurisdiction, StoreError> {
         let all = self.units().await?;
+        if !all.iter().any(|u| &u.id == unit) {
+            return Err(StoreError::NotFound("unit"));
+        }
         let mut units = BTreeSet::from([unit.as_str().to_owned()]);
         // The tree is at most three levels deep; a few passes settle it.
         loop {

@@ -94,6 +94,14 @@ pub async fn create_staff(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<NewStaffSecrets, ProvisionError> {
+    // A wrong secret would give the member a key that opens nothing.
+    let stored = store
+        .unit(unit)
+        .await?
+        .ok_or(StoreError::NotFound("unit"))?;
+    if stored.public_key != unit_secret.public() {
+        return Err(ProvisionError::Crypto(CryptoError::Open));
+    }
     // 80 random bits, typeable.
     let password = random_text(10)?;
     let (record, keys) = PasswordKeys::enroll(password.as_bytes(), params)?;

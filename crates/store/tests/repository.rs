@@ -214,6 +214,10 @@ async fn cases_are_found_by_lookup_key_and_scoped_by_jurisdiction() {
             "another city's case is invisible"
         );
 
+        assert!(matches!(
+            s.jurisdiction(&uid("nowhere")).await,
+            Err(StoreError::NotFound(_))
+        ));
         let province = s.jurisdiction(&uid("p")).await.unwrap();
         let queue = s.queue(&province, Stage::Verify).await.unwrap();
         assert_eq!(queue.len(), 2);

@@ -18,6 +18,11 @@ const RECORD_VERSION: u8 = 1;
 /// unbounded input fed to a KDF).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// Upper bounds accepted from a stored record: 1 GiB, 16 passes, 8 lanes.
+const MAX_M_KIB: u32 = 1 << 20;
+const MAX_T: u32 = 16;
+const MAX_P: u32 = 8;
+
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StretchParams {
@@ -158,6 +163,10 @@ impl PasswordRecord {
             t: word(4)?,
             p: word(8)?,
         };
+        // A tampered row must not make a sign-in allocate gigabytes.
+        if params.m_kib > MAX_M_KIB || params.t > MAX_T || params.p > MAX_P {
+            return Err(CryptoError::Params);
+        }
         let salt = rest
             .get(12..28)
             .and_then(|s| s.try_into().ok())
@@ -209,6 +218,12 @@ mod tests {
         assert!(back.verify(b"pw").is_ok());
         assert!(PasswordRecord::from_bytes(&[1, 2, 3]).is_err());
         assert!(PasswordRecord::from_bytes(&[9; 61]).is_err());
+        let mut huge = record.to_bytes();
+        huge[1..5].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(
+            PasswordRecord::from_bytes(&huge).unwrap_err(),
+            CryptoError::Params
+        );
     }
 
     #[test]
