@@ -42,34 +42,25 @@ pub fn pg_admin_url() -> String {
 
 impl TestDb {
     pub async fn new(engine: Engine) -> Result<Self, StoreError> {
-        match engine {
+        let (url, dir) = match engine {
             Engine::Sqlite => {
                 let dir =
                     std::env::temp_dir().join(format!("sunlight-test-{}", uuid::Uuid::new_v4()));
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| StoreError::Corrupt(format!("temp dir: {e}")))?;
                 let url = format!("sqlite://{}/sunlight.db", dir.display());
-                let store = Store::connect(&url).await?;
-                store.migrate().await?;
-                Ok(Self {
-                    store,
-                    engine,
-                    url,
-                    _dir: Some(tempfile_dir::TempDir(dir)),
-                })
+                (url, Some(tempfile_dir::TempDir(dir)))
             }
-            Engine::Postgres => {
-                let url = fresh_pg_url().await?;
-                let store = Store::connect(&url).await?;
-                store.migrate().await?;
-                Ok(Self {
-                    store,
-                    engine,
-                    url,
-                    _dir: None,
-                })
-            }
-        }
+            Engine::Postgres => (fresh_pg_url().await?, None),
+        };
+        let store = Store::connect(&url).await?;
+        store.migrate().await?;
+        Ok(Self {
+            store,
+            engine,
+            url,
+            _dir: dir,
+        })
     }
 
     /// One store per engine: run the same test body on both.
