@@ -365,7 +365,7 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
     }
     tracing::info!(policy = policy.name(), "deadline policy loaded");
     // Fails early when the pepper is missing, before any port opens.
-    crate::secrets::stretcher(&config.data_dir, &store)
+    let stretcher = crate::secrets::stretcher(&config.data_dir, &store)
         .await
         .map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -380,9 +380,16 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
         let _ignored = rx.wait_for(|stop| *stop).await;
     };
     if intake {
-        let app =
-            sunlight_intake::Application::build(store.clone(), bind(config.intake_addr, "intake")?)
-                .map_err(|e| e.to_string())?;
+        let parts = sunlight_intake::IntakeParts {
+            store: store.clone(),
+            stretcher: stretcher.clone(),
+            policy: policy.clone(),
+            calendar: calendar.clone(),
+            settings: config.intake.clone(),
+            spool_dir: config.data_dir.join("spool"),
+        };
+        let app = sunlight_intake::Application::build(parts, bind(config.intake_addr, "intake")?)
+            .map_err(|e| format!("cannot start intake: {e}"))?;
         tasks.push(tokio::spawn(
             app.run_until_stopped(stopped(stop_rx.clone())),
         ));

@@ -27,6 +27,8 @@ pub enum ConfigError {
     DatabaseUrl(String),
     #[error("SMTP URL must start with smtp:// or smtps://")]
     SmtpUrl,
+    #[error("onion location must be an http:// or https:// URL of a .onion host")]
+    Onion,
     #[error(
         "policy {0:?} is neither a built-in preset (cn-12380, eu-2019-1937) nor a readable file"
     )]
@@ -44,6 +46,8 @@ struct FileConfig {
     smtp_url: Option<String>,
     policy: Option<String>,
     log: Option<String>,
+    #[serde(default)]
+    intake: sunlight_intake::IntakeSettings,
 }
 
 /// The validated configuration.
@@ -56,6 +60,7 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub policy: String,
     pub log: String,
+    pub intake: sunlight_intake::IntakeSettings,
 }
 
 impl fmt::Debug for Config {
@@ -68,6 +73,7 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("policy", &self.policy)
             .field("log", &self.log)
+            .field("intake", &self.intake)
             .finish()
     }
 }
@@ -154,6 +160,15 @@ impl Config {
         }
         let policy = pick("SUNLIGHT_POLICY", fc.policy, "cn-12380");
         let log = pick("SUNLIGHT_LOG", fc.log, "info");
+        let mut intake = fc.intake;
+        if let Some(onion) = env("SUNLIGHT_ONION_LOCATION").filter(|v| !v.is_empty()) {
+            intake.onion_location = Some(onion);
+        }
+        if intake.onion_location.as_deref().is_some_and(|o| {
+            !(o.starts_with("http://") || o.starts_with("https://")) || !o.contains(".onion")
+        }) {
+            return Err(ConfigError::Onion);
+        }
         let config = Self {
             data_dir,
             database_url,
@@ -162,6 +177,7 @@ impl Config {
             smtp_url,
             policy,
             log,
+            intake,
         };
         config.deadline_rules()?;
         Ok(config)

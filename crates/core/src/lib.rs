@@ -6,13 +6,16 @@
 //! outside input is the operating system's random generator for keys and
 //! codes. Every other Sunlight crate may depend on it; it depends on none.
 
+pub mod addressing;
 pub mod audit;
 pub mod calendar;
 pub mod case;
 pub mod code;
 pub mod crypto;
 pub mod domain;
+pub mod i18n;
 pub mod policy;
+pub mod report;
 
 pub use code::{CodeError, TrackingCode};
 pub use domain::{

@@ -1,12 +1,59 @@
 //! `sunlight-intake`: the public intake app: report form, receipt, status by tracking code, reporter messages and evidence, bulletin. It holds public keys only and must never load a unit private key, store or log a tracking code, an IP address or any report text. Depends on sunlight-core and sunlight-store; never on sunlight-triage.
 //!
-//! This crate currently serves `GET /healthz`; its pages and API arrive
-//! with their own issue.
+//! HTML pages and the JSON API share one port and one service (`Filing`);
+//! see docs/intake.md for the routes and docs/LOGGING.md for what is never
+//! logged.
+
+mod api;
+mod error;
+mod filing;
+mod guard;
+mod i18n;
+mod input;
+mod pages;
+mod spool;
+mod state;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 
-use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
+use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
+use sunlight_core::calendar::Calendar;
+use sunlight_core::crypto::CodeStretcher;
+use sunlight_core::policy::Policy;
+use sunlight_core::report::Limits;
 use sunlight_store::Store;
+
+pub use api::ApiDoc;
+pub use guard::RateLimits;
+
+/// Intake settings from the configuration file (`[intake]`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeSettings {
+    pub limits: Limits,
+    pub rate_limits: RateLimits,
+    /// `http://….onion` origin announced in `Onion-Location` on every page.
+    pub onion_location: Option<String>,
+    /// Argon2id stretches at once; 0 = one per core.
+    pub argon_parallelism: usize,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+}
+
+/// What the intake app is built from. Public keys only: nothing here can
+/// open a sealed report.
+#[derive(Debug)]
+pub struct IntakeParts {
+    pub store: Store,
+    pub stretcher: CodeStretcher,
+    pub policy: Policy,
+    pub calendar: Calendar,
+    pub settings: IntakeSettings,
+    /// Where sealed uploads are spooled before their transaction (a folder
+    /// on the data disk; the files have no names and hold ciphertext only).
+    pub spool_dir: PathBuf,
+}
 
 /// The intake web application, built from its parts and bound to a listener
 /// (port 0 in tests).
@@ -23,18 +70,49 @@ impl std::fmt::Debug for Application {
     }
 }
 
+static LIMITS: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
+
+/// The limits in force, for messages rendered outside a request's state.
+pub(crate) fn limits() -> Limits {
+    LIMITS.get().copied().unwrap_or_default()
+}
+
 impl Application {
-    pub fn build(store: Store, listener: TcpListener) -> std::io::Result<Self> {
+    pub fn build(parts: IntakeParts, listener: TcpListener) -> std::io::Result<Self> {
+        i18n::check().map_err(std::io::Error::other)?;
+        std::fs::create_dir_all(&parts.spool_dir)?;
         let port = listener.local_addr()?.port();
-        let data = web::Data::new(store);
-        let server = HttpServer::new(move || {
+        let settings = parts.settings;
+        let _first = LIMITS.set(settings.limits);
+        let state = web::Data::new(state::AppState {
+            filing: filing::Filing::new(
+                parts.store.clone(),
+                parts.stretcher,
+                parts.policy,
+                parts.calendar,
+                settings.limits,
+                settings.argon_parallelism,
+            ),
+            limiters: guard::Limiters::new(settings.rate_limits),
+            spool_dir: parts.spool_dir,
+            onion: settings.onion_location.clone(),
+        });
+        let store = web::Data::new(parts.store);
+        let onion = web::Data::new(guard::OnionLocation(settings.onion_location));
+        let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(data.clone())
-                .route("/healthz", web::get().to(healthz))
+                .app_data(state.clone())
+                .app_data(store.clone())
+                .app_data(onion.clone())
+                .wrap(middleware::from_fn(guard::wrap))
+                .configure(routes)
+                .default_service(web::to(pages::not_found))
         })
-        .disable_signals()
-        .listen(listener)?
-        .run();
+        .disable_signals();
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server.listen(listener)?.run();
         Ok(Self { port, server })
     }
 
@@ -57,6 +135,32 @@ impl Application {
             }
         }
     }
+}
+
+/// Every route; any other method on a known path is a 405 page or object.
+fn routes(cfg: &mut web::ServiceConfig) {
+    let resource =
+        |path: &str| web::resource(path).default_service(web::to(pages::method_not_allowed));
+    cfg.service(resource("/").route(web::get().to(pages::landing)))
+        .service(
+            resource("/report")
+                .route(web::get().to(pages::report_form))
+                .route(web::post().to(pages::report_submit)),
+        )
+        .service(
+            resource("/status")
+                .route(web::get().to(pages::status_form))
+                .route(web::post().to(pages::status_lookup)),
+        )
+        .service(resource("/status/messages").route(web::post().to(pages::message_submit)))
+        .service(resource("/bulletin").route(web::get().to(pages::bulletin)))
+        .service(resource("/static/style.css").route(web::get().to(pages::stylesheet)))
+        .service(resource("/healthz").route(web::get().to(healthz)))
+        .service(resource("/api/v1/reports").route(web::post().to(api::create_report)))
+        .service(resource("/api/v1/status").route(web::post().to(api::status)))
+        .service(resource("/api/v1/status/messages").route(web::post().to(api::add_message)))
+        .service(resource("/api/v1/units").route(web::get().to(api::units)))
+        .service(resource("/api/v1/openapi.json").route(web::get().to(api::openapi)));
 }
 
 /// 200 when the database answers, 503 otherwise.

@@ -10,8 +10,9 @@ use sea_orm::{
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
 use uuid::Uuid;
 
+use crate::attachments::{self, AttachmentRow, NewAttachment};
 use crate::audit::{AuditRecord, append};
-use crate::entity::{case, message, queue_entry};
+use crate::entity::{case, message, queue_entry, transition};
 use crate::{Store, StoreError};
 
 /// The units a staff member may see: their own and every unit below it.
@@ -128,6 +129,27 @@ impl TryFrom<case::Model> for CaseRow {
     }
 }
 
+/// A stage change the reporter may see.
+#[derive(Debug, Clone)]
+pub struct HistoryStep {
+    pub to: Stage,
+    pub action: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The reporter's window on a case (see `Store::reporter_view`).
+#[derive(Debug, Clone)]
+pub struct ReporterView {
+    /// The case the code was issued for.
+    pub own_case: CaseId,
+    /// The case that carries on: `own_case`, or the one it was merged into.
+    pub case: CaseRow,
+    pub open_entry: Option<QueueRow>,
+    pub history: Vec<HistoryStep>,
+    pub messages: Vec<message::Model>,
+    pub attachments: Vec<AttachmentRow>,
+}
+
 #[derive(Debug, Clone)]
 pub struct QueueRow {
     pub entry_id: Uuid,
@@ -189,6 +211,17 @@ impl Store {
     /// `synchronous=FULL`, on disk).
     #[tracing::instrument(skip_all)]
     pub async fn insert_case(&self, new: NewCase) -> Result<(), StoreError> {
+        self.insert_case_with(new, Vec::new()).await
+    }
+
+    /// `insert_case` with the report's attachments, all in the same
+    /// transaction: the reporter's receipt covers the files too.
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_case_with(
+        &self,
+        new: NewCase,
+        attachments: Vec<NewAttachment>,
+    ) -> Result<(), StoreError> {
         let txn = self.write_txn().await?;
         let id = new.id.as_uuid();
         case::Entity::insert(case::ActiveModel {
@@ -229,6 +262,7 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
+        attachments::insert_all(&txn, new.id, None, attachments, new.received_at).await?;
         append(
             &txn,
             AuditRecord {
@@ -335,7 +369,28 @@ impl Store {
         sealed_body: Vec<u8>,
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
-        let id = Uuid::now_v7();
+        self.add_message_with(
+            case,
+            Uuid::now_v7(),
+            from_staff,
+            sealed_body,
+            Vec::new(),
+            now,
+        )
+        .await
+    }
+
+    /// `add_message` with a caller-chosen id (the seal binds to it) and
+    /// attachments, in one transaction.
+    pub async fn add_message_with(
+        &self,
+        case: CaseId,
+        id: Uuid,
+        from_staff: Option<Uuid>,
+        sealed_body: Vec<u8>,
+        attachments: Vec<NewAttachment>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
         let txn = self.write_txn().await?;
         message::Entity::insert(message::ActiveModel {
             id: Set(id),
@@ -352,6 +407,7 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
+        attachments::insert_all(&txn, case, Some(id), attachments, now).await?;
         append(
             &txn,
             AuditRecord {
@@ -374,6 +430,78 @@ impl Store {
             .order_by_asc(message::Column::CreatedAt)
             .all(self.conn())
             .await?)
+    }
+
+    /// What a reporter may see of their case, found by the stretched code.
+    /// A merged case answers with the case it was merged into (its code
+    /// keeps working). `None` for an unknown code.
+    pub async fn reporter_view(
+        &self,
+        lookup_key: &[u8; 32],
+    ) -> Result<Option<ReporterView>, StoreError> {
+        let Some(mut case) = self.case_by_lookup_key(lookup_key).await? else {
+            return Ok(None);
+        };
+        let own_id = case.id;
+        // A merge chain is short; the bound guards against a corrupt cycle.
+        for _ in 0..8 {
+            let Some(target) = case.merged_into else {
+                break;
+            };
+            case = case::Entity::find_by_id(target.as_uuid())
+                .one(self.conn())
+                .await?
+                .map(CaseRow::try_from)
+                .transpose()?
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("case {own_id}: merge target missing"))
+                })?;
+        }
+        let open_entry = queue_entry::Entity::find()
+            .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
+            .one(self.conn())
+            .await?
+            .map(QueueRow::try_from)
+            .transpose()?;
+        let history = transition::Entity::find()
+            .filter(transition::Column::CaseId.eq(case.id.as_uuid()))
+            .filter(transition::Column::ReporterVisible.eq(true))
+            .order_by_asc(transition::Column::At)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|t| {
+                Ok(HistoryStep {
+                    to: t.to_stage.parse().map_err(|_| {
+                        StoreError::Corrupt(format!("transition {}: bad stage", t.id))
+                    })?,
+                    action: t.action,
+                    at: t.at,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        // Messages of the reporter's own case, plus staff messages of the
+        // surviving case when merged (staff answer there). Never another
+        // reporter's own messages or files.
+        let mut messages = self.messages(own_id).await?;
+        let attachments = self.attachments_of(own_id).await?;
+        if case.id != own_id {
+            messages.extend(
+                self.messages(case.id)
+                    .await?
+                    .into_iter()
+                    .filter(|m| m.author == "staff"),
+            );
+            messages.sort_by_key(|m| m.created_at);
+        }
+        Ok(Some(ReporterView {
+            own_case: own_id,
+            case,
+            open_entry,
+            history,
+            messages,
+            attachments,
+        }))
     }
 
     /// Counts of cases and open queue entries, for crash checks and backups.

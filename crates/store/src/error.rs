@@ -14,6 +14,8 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("reading a spooled attachment: {0}")]
+    Spool(#[from] std::io::Error),
 }
 
 impl StoreError {

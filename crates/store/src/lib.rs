@@ -7,6 +7,7 @@
 //! tests run on both. It never deletes a case and never sees plaintext: report
 //! content arrives here already sealed. Depends only on `sunlight-core`.
 
+mod attachments;
 mod audit;
 mod cases;
 pub mod entity;
@@ -27,8 +28,11 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit::{AuditRecord, AuditReport};
-pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
+pub use cases::{
+    CaseRow, HistoryStep, Jurisdiction, NewCase, NewQueueEntry, QueueRow, ReporterView,
+};
 pub use error::StoreError;
 pub use settings::keys as setting_keys;
 pub use staff::{NewStaff, StaffRow};

@@ -1,0 +1,573 @@
+//! A report as a reporter (or an intake officer) writes it: validation of the
+//! raw fields, the split into plain routing metadata and the sealed content,
+//! and the padded encoding of what gets sealed.
+//!
+//! Validation caps every length *before* anything slow or stored happens
+//! (audits of SecureDrop and GlobaLeaks found unbounded input fed to key
+//! derivation), and refuses control characters that have no place in text a
+//! person typed.
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::{AccusedRole, Category, Channel, SelectionStage, UnitId};
+
+/// Size limits of what a reporter may send. Defaults from the intake issue:
+/// 50,000 characters of narrative, 5 files of 20 MiB each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub narrative_chars: usize,
+    pub message_chars: usize,
+    pub name_chars: usize,
+    pub phone_chars: usize,
+    pub attachments: usize,
+    pub attachment_bytes: u64,
+    pub file_name_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            narrative_chars: 50_000,
+            message_chars: 20_000,
+            name_chars: 200,
+            phone_chars: 40,
+            attachments: 5,
+            attachment_bytes: 20 * 1024 * 1024,
+            file_name_chars: 200,
+        }
+    }
+}
+
+impl Limits {
+    /// Worst-case UTF-8 bytes of all text fields of a report, for body-size
+    /// limits set before parsing.
+    pub fn max_text_bytes(&self) -> usize {
+        let chars = self
+            .narrative_chars
+            .saturating_add(self.name_chars.saturating_mul(3))
+            .saturating_add(self.phone_chars)
+            .saturating_add(1024);
+        chars.saturating_mul(4)
+    }
+}
+
+/// The fields of the report form, as received (all text, nothing trusted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct ReportDraft {
+    pub unit: String,
+    pub category: String,
+    pub accused_name: String,
+    pub accused_position: String,
+    pub accused_role: String,
+    pub selection_stage: String,
+    pub narrative: String,
+    pub real_name: bool,
+    pub reporter_name: String,
+    pub reporter_phone: String,
+}
+
+/// Which field a problem is about; the wire names of the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Unit,
+    Category,
+    AccusedName,
+    AccusedPosition,
+    AccusedRole,
+    SelectionStage,
+    Narrative,
+    RealName,
+    ReporterName,
+    ReporterPhone,
+    Attachment,
+    Body,
+    Code,
+    Channel,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unit => "unit",
+            Self::Category => "category",
+            Self::AccusedName => "accused_name",
+            Self::AccusedPosition => "accused_position",
+            Self::AccusedRole => "accused_role",
+            Self::SelectionStage => "selection_stage",
+            Self::Narrative => "narrative",
+            Self::RealName => "real_name",
+            Self::ReporterName => "reporter_name",
+            Self::ReporterPhone => "reporter_phone",
+            Self::Attachment => "attachment",
+            Self::Body => "body",
+            Self::Code => "code",
+            Self::Channel => "channel",
+        }
+    }
+}
+
+/// What is wrong with a field. Each maps to a catalog message
+/// `problem.<name>` that can name the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    Missing,
+    TooLong {
+        max: u64,
+    },
+    UnknownValue,
+    ControlCharacters,
+    /// A phone number may hold digits, spaces and `+-()` only.
+    NotAPhoneNumber,
+    TooMany {
+        max: u64,
+    },
+    /// An unknown unit: the slug names no unit of this service.
+    NoSuchUnit,
+}
+
+impl Problem {
+    /// The catalog key of the message.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Missing => "problem.missing",
+            Self::TooLong { .. } => "problem.too_long",
+            Self::UnknownValue => "problem.unknown_value",
+            Self::ControlCharacters => "problem.control_characters",
+            Self::NotAPhoneNumber => "problem.not_a_phone_number",
+            Self::TooMany { .. } => "problem.too_many",
+            Self::NoSuchUnit => "problem.no_such_unit",
+        }
+    }
+
+    /// The number a message may show (`{max}`).
+    pub fn max(self) -> Option<u64> {
+        match self {
+            Self::TooLong { max } | Self::TooMany { max } => Some(max),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: Field,
+    pub problem: Problem,
+}
+
+/// The part of a report that is sealed: everything a person wrote. Padded
+/// when encoded so the ciphertext length says little about the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct ReportContent {
+    pub accused_name: String,
+    pub accused_position: String,
+    pub narrative: String,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+}
+
+/// A report that passed validation: plain routing metadata plus the content
+/// to seal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidReport {
+    pub unit: UnitId,
+    pub category: Category,
+    pub accused_role: AccusedRole,
+    pub selection_stage: SelectionStage,
+    pub channel: Channel,
+    pub real_name: bool,
+    pub content: ReportContent,
+}
+
+/// What is sealed for one attachment besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentMeta {
+    /// The file name the reporter's browser sent, cleaned of any path.
+    pub file_name: String,
+    /// The declared type: shown to staff, never trusted for serving.
+    pub declared_type: String,
+    pub size: u64,
+}
+
+/// A message between staff and the reporter, as sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct MessageContent {
+    pub body: String,
+}
+
+/// What each sealed item of a case is bound to (the `item` of a
+/// `SealContext`), so one item's ciphertext cannot stand in for another's.
+pub mod item {
+    use uuid::Uuid;
+
+    pub const REPORT: &[u8] = b"report";
+
+    pub fn message(id: Uuid) -> Vec<u8> {
+        [b"message/".as_slice(), id.as_bytes()].concat()
+    }
+
+    pub fn attachment_meta(id: Uuid) -> Vec<u8> {
+        [b"attachment-meta/".as_slice(), id.as_bytes()].concat()
+    }
+
+    pub fn attachment(id: Uuid) -> Vec<u8> {
+        [b"attachment/".as_slice(), id.as_bytes()].concat()
+    }
+}
+
+/// Ciphertext lengths are rounded up to this many bytes.
+const PAD_TO: usize = 1024;
+
+/// Encodes `value` as JSON padded with trailing spaces to a multiple of
+/// 1 KiB (JSON ignores trailing whitespace, so decoding needs no framing).
+pub fn encode_padded<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, serde_json::Error> {
+    let mut out = Zeroizing::new(serde_json::to_vec(value)?);
+    let padded = out.len().div_ceil(PAD_TO).max(1).saturating_mul(PAD_TO);
+    out.resize(padded, b' ');
+    Ok(out)
+}
+
+pub fn decode_padded<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+/// Checks one free-text field: trimmed, bounded, no control characters
+/// except line breaks and tabs (narratives have paragraphs).
+fn text(
+    errors: &mut Vec<FieldError>,
+    field: Field,
+    raw: &str,
+    max_chars: usize,
+    required: bool,
+    multiline: bool,
+) -> String {
+    let value = raw.trim();
+    let problem = if value.is_empty() {
+        required.then_some(Problem::Missing)
+    } else if value.chars().count() > max_chars {
+        Some(Problem::TooLong {
+            max: u64::try_from(max_chars).unwrap_or(u64::MAX),
+        })
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+    {
+        Some(Problem::ControlCharacters)
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        errors.push(FieldError { field, problem });
+    }
+    value.to_owned()
+}
+
+fn vocab<T: std::str::FromStr>(errors: &mut Vec<FieldError>, field: Field, raw: &str) -> Option<T> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        errors.push(FieldError {
+            field,
+            problem: Problem::Missing,
+        });
+        return None;
+    }
+    let parsed = raw.parse().ok();
+    if parsed.is_none() {
+        errors.push(FieldError {
+            field,
+            problem: Problem::UnknownValue,
+        });
+    }
+    parsed
+}
+
+/// Validates a message body (reporter reply or staff message).
+pub fn validate_message(raw: &str, limits: &Limits) -> Result<Zeroizing<String>, FieldError> {
+    let mut errors = Vec::new();
+    let body = text(
+        &mut errors,
+        Field::Body,
+        raw,
+        limits.message_chars,
+        true,
+        true,
+    );
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(Zeroizing::new(body)),
+    }
+}
+
+/// Cleans a browser-sent file name: only its last path segment, no control
+/// characters, bounded; `None` becomes `attachment`.
+pub fn clean_file_name(raw: Option<&str>, limits: &Limits) -> String {
+    let base = raw
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(limits.file_name_chars)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        "attachment".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+impl ReportDraft {
+    /// Validates every field and reports all problems at once, in form
+    /// order, so the reporter fixes them in one go.
+    pub fn validate(
+        &self,
+        channel: Channel,
+        limits: &Limits,
+    ) -> Result<ValidReport, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let unit = match self.unit.trim() {
+            "" => {
+                errors.push(FieldError {
+                    field: Field::Unit,
+                    problem: Problem::Missing,
+                });
+                None
+            }
+            raw => {
+                let unit = UnitId::parse(raw).ok();
+                if unit.is_none() {
+                    errors.push(FieldError {
+                        field: Field::Unit,
+                        problem: Problem::NoSuchUnit,
+                    });
+                }
+                unit
+            }
+        };
+        let category = vocab::<Category>(&mut errors, Field::Category, &self.category);
+        let accused_name = text(
+            &mut errors,
+            Field::AccusedName,
+            &self.accused_name,
+            limits.name_chars,
+            true,
+            false,
+        );
+        let accused_position = text(
+            &mut errors,
+            Field::AccusedPosition,
+            &self.accused_position,
+            limits.name_chars,
+            false,
+            false,
+        );
+        let accused_role =
+            vocab::<AccusedRole>(&mut errors, Field::AccusedRole, &self.accused_role);
+        let selection_stage =
+            vocab::<SelectionStage>(&mut errors, Field::SelectionStage, &self.selection_stage);
+        let narrative = text(
+            &mut errors,
+            Field::Narrative,
+            &self.narrative,
+            limits.narrative_chars,
+            true,
+            true,
+        );
+        let reporter_name = text(
+            &mut errors,
+            Field::ReporterName,
+            &self.reporter_name,
+            limits.name_chars,
+            self.real_name,
+            false,
+        );
+        let reporter_phone = text(
+            &mut errors,
+            Field::ReporterPhone,
+            &self.reporter_phone,
+            limits.phone_chars,
+            false,
+            false,
+        );
+        if !reporter_phone.is_empty()
+            && !reporter_phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'))
+            && !errors.iter().any(|e| e.field == Field::ReporterPhone)
+        {
+            errors.push(FieldError {
+                field: Field::ReporterPhone,
+                problem: Problem::NotAPhoneNumber,
+            });
+        }
+        match (unit, category, accused_role, selection_stage) {
+            (Some(unit), Some(category), Some(accused_role), Some(selection_stage))
+                if errors.is_empty() =>
+            {
+                Ok(ValidReport {
+                    unit,
+                    category,
+                    accused_role,
+                    selection_stage,
+                    channel,
+                    real_name: self.real_name,
+                    content: ReportContent {
+                        accused_name,
+                        accused_position,
+                        narrative,
+                        reporter_name: Some(reporter_name).filter(|s| !s.is_empty()),
+                        reporter_phone: Some(reporter_phone).filter(|s| !s.is_empty()),
+                    },
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> ReportDraft {
+        ReportDraft {
+            unit: "gd-gz".into(),
+            category: "office_trading".into(),
+            accused_name: "张三".into(),
+            accused_position: "副局长".into(),
+            accused_role: "ordinary".into(),
+            selection_stage: "inspection".into(),
+            narrative: "第一段\n第二段".into(),
+            real_name: false,
+            reporter_name: String::new(),
+            reporter_phone: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_complete_draft_validates_and_keeps_paragraphs() {
+        let v = good().validate(Channel::Web, &Limits::default()).unwrap();
+        assert_eq!(v.unit.as_str(), "gd-gz");
+        assert_eq!(v.category, Category::OfficeTrading);
+        assert_eq!(v.content.narrative, "第一段\n第二段");
+        assert_eq!(v.content.reporter_name, None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_in_form_order() {
+        let mut draft = ReportDraft::default();
+        draft.unit = "Not A Slug".into();
+        draft.category = "bogus".into();
+        draft.accused_name = " ".into();
+        draft.selection_stage = "inspection".into();
+        draft.narrative = "a\u{0}b".into();
+        draft.real_name = true;
+        draft.reporter_phone = "call me".into();
+        let errs = draft
+            .validate(Channel::Web, &Limits::default())
+            .unwrap_err();
+        let got: Vec<_> = errs.iter().map(|e| (e.field, e.problem)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Field::Unit, Problem::NoSuchUnit),
+                (Field::Category, Problem::UnknownValue),
+                (Field::AccusedName, Problem::Missing),
+                (Field::AccusedRole, Problem::Missing),
+                (Field::Narrative, Problem::ControlCharacters),
+                (Field::ReporterName, Problem::Missing),
+                (Field::ReporterPhone, Problem::NotAPhoneNumber),
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_count_characters_not_bytes() {
+        let limits = Limits {
+            narrative_chars: 3,
+            ..Limits::default()
+        };
+        let mut d = good();
+        d.narrative = "举报人".into();
+        assert!(d.validate(Channel::Web, &limits).is_ok());
+        d.narrative = "举报人啊".into();
+        assert_eq!(
+            d.validate(Channel::Web, &limits).unwrap_err(),
+            vec![FieldError {
+                field: Field::Narrative,
+                problem: Problem::TooLong { max: 3 }
+            }]
+        );
+    }
+
+    #[test]
+    fn single_line_fields_refuse_line_breaks() {
+        let mut d = good();
+        d.accused_name = "张\n三".into();
+        let errs = d.validate(Channel::Web, &Limits::default()).unwrap_err();
+        assert_eq!(errs.first().map(|e| e.field), Some(Field::AccusedName));
+    }
+
+    #[test]
+    fn padding_hides_length_within_a_kibibyte_and_decodes() {
+        let short = encode_padded(
+            &good()
+                .validate(Channel::Web, &Limits::default())
+                .unwrap()
+                .content,
+        )
+        .unwrap();
+        let mut d = good();
+        d.narrative = "x".repeat(600);
+        let longer = encode_padded(
+            &d.validate(Channel::Web, &Limits::default())
+                .unwrap()
+                .content,
+        )
+        .unwrap();
+        assert_eq!(short.len(), 1024);
+        assert_eq!(longer.len(), 1024);
+        let back: ReportContent = decode_padded(&longer).unwrap();
+        assert_eq!(back.narrative.len(), 600);
+    }
+
+    #[test]
+    fn file_names_lose_paths_and_hidden_dots() {
+        let l = Limits::default();
+        assert_eq!(
+            clean_file_name(Some("C:\\Users\\me\\证据.pdf"), &l),
+            "证据.pdf"
+        );
+        assert_eq!(clean_file_name(Some("../../etc/passwd"), &l), "passwd");
+        assert_eq!(clean_file_name(Some(".htaccess"), &l), "htaccess");
+        assert_eq!(clean_file_name(Some("a\u{0}b"), &l), "ab");
+        assert_eq!(clean_file_name(None, &l), "attachment");
+        assert_eq!(clean_file_name(Some("/"), &l), "attachment");
+    }
+
+    #[test]
+    fn messages_are_bounded_and_required() {
+        let l = Limits {
+            message_chars: 5,
+            ..Limits::default()
+        };
+        assert!(validate_message("hello", &l).is_ok());
+        assert_eq!(
+            validate_message("  ", &l).unwrap_err().problem,
+            Problem::Missing
+        );
+        assert_eq!(
+            validate_message("hello!", &l).unwrap_err().problem,
+            Problem::TooLong { max: 5 }
+        );
+    }
+}

@@ -1,0 +1,389 @@
+//! The JSON API: the same behaviour as the pages, for programs. Errors are
+//! `{"error": {"code", "message"}}` with the message in the caller's
+//! language; the OpenAPI document is generated from these declarations.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sunlight_core::i18n::Lang;
+use sunlight_core::report::{ReportDraft, validate_message};
+use sunlight_core::{Channel, TrackingCode};
+use utoipa::{OpenApi, ToSchema};
+use zeroize::Zeroizing;
+
+use crate::error::{Failure, Format, IntakeError};
+use crate::i18n;
+use crate::input::{media_type, read_body};
+use crate::state::AppState;
+
+fn json(error: IntakeError, lang: Lang) -> Failure {
+    Failure {
+        error,
+        lang,
+        format: Format::Json,
+    }
+}
+
+/// Reads a JSON body of at most `limit` bytes into `T`, strictly.
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, IntakeError> {
+    if media_type(req.headers()) != "application/json" {
+        return Err(IntakeError::UnsupportedMediaType);
+    }
+    let body = read_body(payload, limit).await?;
+    if std::str::from_utf8(&body).is_err() {
+        return Err(IntakeError::BadEncoding);
+    }
+    // serde's message names the field or type that is wrong, never more
+    // than a short excerpt, and it goes only back to the sender.
+    serde_json::from_slice(&body).map_err(|e| IntakeError::Malformed(e.to_string()))
+}
+
+/// The accused, as in the report form.
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Accused {
+    pub name: String,
+    pub position: String,
+    /// `ordinary`, `unit_leader`, `party_secretary` or `org_dept_head`.
+    pub role: String,
+}
+
+/// How to reach a real-name reporter (optional).
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reporter {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A new report. Missing text fields count as empty and are reported as
+/// field errors (422), like the form.
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportRequest {
+    /// A unit slug from `GET /api/v1/units`.
+    pub unit: String,
+    /// `canvassing_bribery`, `office_trading`, `promoted_with_problems`,
+    /// `rushed_promotion` or `other`.
+    pub category: String,
+    pub accused: Accused,
+    /// `none`, `recommendation`, `inspection`, `deliberation`, `publicity`
+    /// or `appointed`.
+    pub selection_stage: String,
+    pub narrative: String,
+    pub real_name: bool,
+    pub reporter: Reporter,
+}
+
+impl ReportRequest {
+    pub fn into_draft(self) -> ReportDraft {
+        ReportDraft {
+            unit: self.unit,
+            category: self.category,
+            accused_name: self.accused.name,
+            accused_position: self.accused.position,
+            accused_role: self.accused.role,
+            selection_stage: self.selection_stage,
+            narrative: self.narrative,
+            real_name: self.real_name,
+            reporter_name: self.reporter.name,
+            reporter_phone: self.reporter.phone,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptResponse {
+    /// Shown once; write it down. Five groups of four digits.
+    pub tracking_code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    /// `staff` or `reporter`.
+    pub from: &'static str,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    pub stage: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusResponse {
+    /// `received`, `verify`, `handle`, `recheck`, `notify` or `closed`.
+    pub stage: &'static str,
+    pub received_at: DateTime<Utc>,
+    /// The deadline of the current stage; absent once closed.
+    pub deadline: Option<DateTime<Utc>>,
+    /// True when the report was merged into another case; this is then the
+    /// status of that case.
+    pub merged: bool,
+    pub history: Vec<HistoryOut>,
+    pub messages: Vec<MessageOut>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRequest {
+    pub code: String,
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageStored {
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitOut {
+    pub id: String,
+    pub name: String,
+    /// `province`, `city` or `county`.
+    pub level: &'static str,
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// File a report.
+#[utoipa::path(
+    post, path = "/api/v1/reports", request_body = ReportRequest,
+    responses(
+        (status = 201, description = "Stored and synced", body = ReceiptResponse),
+        (status = 400, description = "Malformed JSON or unknown field", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Field errors, listed in `error.fields`", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    )
+)]
+pub async fn create_report(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = i18n::lang_of(&req);
+    if !state.limiters.submission() {
+        return Err(json(IntakeError::RateLimited, lang));
+    }
+    let limit = state.filing.limits.max_text_bytes().saturating_mul(2);
+    let request: ReportRequest = read_json(&req, payload, limit)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let draft = request.into_draft();
+    let valid = state
+        .filing
+        .validate(&draft, Channel::Web)
+        .await
+        .map_err(|e| json(e, lang))?
+        .map_err(|errors| json(IntakeError::Invalid(errors), lang))?;
+    let now = Utc::now();
+    let prepared = state
+        .filing
+        .prepare(&valid, now)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let code = state
+        .filing
+        .file(prepared, valid, Vec::new())
+        .await
+        .map_err(|e| json(e, lang))?;
+    Ok(HttpResponse::Created().json(ReceiptResponse {
+        tracking_code: code.to_string(),
+    }))
+}
+
+fn parse_code(raw: &str, lang: Lang) -> Result<TrackingCode, Failure> {
+    TrackingCode::parse(raw).map_err(|e| json(e.into(), lang))
+}
+
+/// Status of a report by its tracking code.
+#[utoipa::path(
+    post, path = "/api/v1/status", request_body = CodeRequest,
+    responses(
+        (status = 200, body = StatusResponse),
+        (status = 404, description = "No report has this code", body = ErrorBody),
+        (status = 422, description = "Not a well-formed code (e.g. a mistyped digit)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    )
+)]
+pub async fn status(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = i18n::lang_of(&req);
+    if !state.limiters.lookup() {
+        return Err(json(IntakeError::RateLimited, lang));
+    }
+    let request: CodeRequest = read_json(&req, payload, 1024)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let raw = Zeroizing::new(request.code);
+    let code = parse_code(&raw, lang)?;
+    let (_, status) = state
+        .filing
+        .status(&code)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let view = &status.view;
+    Ok(HttpResponse::Ok().json(StatusResponse {
+        stage: view.case.stage.as_str(),
+        received_at: view.case.received_at,
+        deadline: view.open_entry.as_ref().map(|e| e.due_at),
+        merged: view.case.id != view.own_case,
+        history: view
+            .history
+            .iter()
+            .map(|h| HistoryOut {
+                stage: h.to.as_str(),
+                at: h.at,
+            })
+            .collect(),
+        messages: status
+            .messages
+            .iter()
+            .map(|m| MessageOut {
+                from: if m.from_staff { "staff" } else { "reporter" },
+                body: m.body.as_str().to_owned(),
+                at: m.at,
+            })
+            .collect(),
+    }))
+}
+
+/// A reply or added information from the reporter.
+#[utoipa::path(
+    post, path = "/api/v1/status/messages", request_body = MessageRequest,
+    responses(
+        (status = 201, body = MessageStored),
+        (status = 404, description = "No report has this code", body = ErrorBody),
+        (status = 422, description = "Bad code or empty/too long body", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    )
+)]
+pub async fn add_message(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = i18n::lang_of(&req);
+    if !state.limiters.submission() {
+        return Err(json(IntakeError::RateLimited, lang));
+    }
+    let limit = state
+        .filing
+        .limits
+        .message_chars
+        .saturating_mul(8)
+        .saturating_add(4096);
+    let request: MessageRequest = read_json(&req, payload, limit)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let raw = Zeroizing::new(request.code);
+    let body = Zeroizing::new(request.body);
+    let code = parse_code(&raw, lang)?;
+    let text = validate_message(&body, &state.filing.limits)
+        .map_err(|e| json(IntakeError::Invalid(vec![e]), lang))?;
+    let (found, _) = state.filing.find(&code).await.map_err(|e| json(e, lang))?;
+    let now = Utc::now();
+    state
+        .filing
+        .add_message(&found, uuid::Uuid::now_v7(), &text, Vec::new(), now)
+        .await
+        .map_err(|e| json(e, lang))?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(MessageStored { received_at: now }))
+}
+
+/// The unit tree.
+#[utoipa::path(get, path = "/api/v1/units", responses((status = 200, body = [UnitOut])))]
+pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
+    let lang = i18n::lang_of(&req);
+    let units = state
+        .filing
+        .store
+        .units()
+        .await
+        .map_err(|e| json(e.into(), lang))?;
+    let out: Vec<UnitOut> = units
+        .into_iter()
+        .map(|u| UnitOut {
+            id: u.id.as_str().to_owned(),
+            name: u.name,
+            level: u.level.as_str(),
+            parent: u.parent.map(|p| p.as_str().to_owned()),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// What a person wrote never appears in a debug print.
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(
+    Accused,
+    Reporter,
+    ReportRequest,
+    CodeRequest,
+    MessageRequest
+);
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Sunlight public intake API",
+        description = "File reports about violations in cadre selection, follow them with the tracking code. Everything sent is sealed on arrival; no address or client metadata is stored."
+    ),
+    paths(create_report, status, add_message, units),
+    components(schemas(
+        ReportRequest,
+        Accused,
+        Reporter,
+        ReceiptResponse,
+        CodeRequest,
+        StatusResponse,
+        HistoryOut,
+        MessageOut,
+        MessageRequest,
+        MessageStored,
+        UnitOut,
+        ErrorBody,
+        ErrorDetail
+    ))
+)]
+pub struct ApiDoc;
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

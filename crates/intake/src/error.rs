@@ -1,0 +1,215 @@
+//! The intake side's errors and their one mapping to HTTP. Every error a
+//! client can cause is a 4xx with a translated message; internal errors are
+//! a bare 500/503 for the client and one log line here, without content.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use sunlight_core::code::CodeError;
+use sunlight_core::crypto::CryptoError;
+use sunlight_core::i18n::Lang;
+use sunlight_core::report::FieldError;
+use sunlight_store::StoreError;
+
+use crate::i18n;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("bad tracking code: {0}")]
+    Code(CodeError),
+    #[error("unknown tracking code")]
+    UnknownCode,
+    #[error("rate limited")]
+    RateLimited,
+    #[error("body too large")]
+    TooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("malformed body")]
+    Malformed(String),
+    #[error("text is not UTF-8")]
+    BadEncoding,
+    #[error("unknown field")]
+    UnknownField(String),
+    #[error("duplicate field")]
+    DuplicateField(String),
+    #[error("attachment before the fields it depends on")]
+    AttachmentOrder,
+    #[error("broken upload: {0}")]
+    BrokenUpload(String),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IntakeError {
+    pub fn spool(e: std::io::Error) -> Self {
+        Self::Internal(format!("attachment spool: {e}"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) | Self::Code(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnknownCode | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Malformed(_)
+            | Self::BadEncoding
+            | Self::UnknownField(_)
+            | Self::DuplicateField(_)
+            | Self::AttachmentOrder
+            | Self::BrokenUpload(_) => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code of the JSON error object.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_fields",
+            Self::Code(CodeError::CheckDigit) => "check_digit",
+            Self::Code(_) => "malformed_code",
+            Self::UnknownCode => "unknown_code",
+            Self::RateLimited => "rate_limited",
+            Self::TooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Malformed(_) => "malformed_body",
+            Self::BadEncoding => "bad_encoding",
+            Self::UnknownField(_) => "unknown_field",
+            Self::DuplicateField(_) => "duplicate_field",
+            Self::AttachmentOrder => "attachment_order",
+            Self::BrokenUpload(_) => "broken_upload",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The message for the person, in their language.
+    pub fn message(&self, lang: Lang) -> String {
+        let t = i18n::catalog(lang);
+        match self {
+            Self::Invalid(errors) => {
+                let lines: Vec<String> =
+                    errors.iter().map(|e| i18n::field_error(lang, e)).collect();
+                format!("{} {}", t.get("errors.title"), lines.join("; "))
+            }
+            Self::Code(CodeError::CheckDigit) => t.get("errors.check_digit").to_owned(),
+            Self::Code(CodeError::WrongLength) => t.get("errors.code_length").to_owned(),
+            Self::Code(_) => t.get("errors.code_chars").to_owned(),
+            Self::UnknownCode => t.get("errors.unknown_code").to_owned(),
+            Self::RateLimited => t.get("errors.rate_limited").to_owned(),
+            Self::TooLarge => i18n::too_large(lang),
+            Self::UnsupportedMediaType => t.get("errors.unsupported_media_type").to_owned(),
+            Self::Malformed(detail) => format!("{} ({detail})", t.get("errors.bad_request")),
+            Self::BrokenUpload(_) => t.get("errors.bad_request").to_owned(),
+            Self::BadEncoding => t.get("errors.bad_encoding").to_owned(),
+            Self::UnknownField(name) => t.format("errors.unknown_field", &[("name", name)]),
+            Self::DuplicateField(name) => t.format("errors.duplicate_field", &[("name", name)]),
+            Self::AttachmentOrder => t.get("errors.attachment_order").to_owned(),
+            Self::NotFound => t.get("errors.not_found").to_owned(),
+            Self::MethodNotAllowed => t.get("errors.method_not_allowed").to_owned(),
+            Self::Unavailable(_) => t.get("errors.unavailable").to_owned(),
+            Self::Internal(_) => t.get("errors.internal").to_owned(),
+        }
+    }
+
+    /// Logs server-side failures once; client errors are not logged (their
+    /// details could carry what a reporter typed).
+    fn log(&self) {
+        match self {
+            Self::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            Self::Unavailable(detail) => tracing::warn!(error = %detail, "database unavailable"),
+            _ => {}
+        }
+    }
+}
+
+impl From<StoreError> for IntakeError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<CryptoError> for IntakeError {
+    fn from(e: CryptoError) -> Self {
+        Self::Internal(format!("crypto: {e}"))
+    }
+}
+
+impl From<CodeError> for IntakeError {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Random => Self::Internal("random generator failed".into()),
+            other => Self::Code(other),
+        }
+    }
+}
+
+/// How a failed request is answered: as a page or as a JSON error object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Json,
+}
+
+/// An error together with how to answer it.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Failure {
+    pub error: IntakeError,
+    pub lang: Lang,
+    pub format: Format,
+}
+
+impl ResponseError for Failure {
+    fn status_code(&self) -> StatusCode {
+        self.error.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.error.log();
+        match self.format {
+            Format::Json => json_error(&self.error, self.lang),
+            Format::Html => crate::pages::problem_page(&self.error, self.lang),
+        }
+    }
+}
+
+pub fn json_error(error: &IntakeError, lang: Lang) -> HttpResponse {
+    let mut body = serde_json::json!({
+        "error": { "code": error.code(), "message": error.message(lang) }
+    });
+    if let (IntakeError::Invalid(fields), Some(obj)) =
+        (error, body.get_mut("error").and_then(|e| e.as_object_mut()))
+    {
+        let list: Vec<_> = fields
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "field": f.field.as_str(),
+                    "problem": f.problem,
+                    "message": i18n::field_error(lang, f),
+                })
+            })
+            .collect();
+        obj.insert("fields".into(), serde_json::Value::Array(list));
+    }
+    HttpResponse::build(error.status())
+        .insert_header(("Content-Language", lang.tag()))
+        .json(body)
+}

@@ -1,0 +1,351 @@
+//! Filing reports and messages and looking them up by code: the intake
+//! side's one service, used by the pages and the JSON API alike. It seals
+//! everything a person wrote before it reaches the store, and it bounds the
+//! expensive Argon2id stretch with a semaphore sized to the cores, so memory
+//! stays flat however many requests wait.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sunlight_core::addressing::{Addressing, address};
+use sunlight_core::calendar::Calendar;
+use sunlight_core::crypto::{CodeStretcher, SealContext, StretchedCode, UnitPublicKey, open, seal};
+use sunlight_core::policy::{DeadlineKind, Policy};
+use sunlight_core::report::{
+    AttachmentMeta, Field, FieldError, Limits, MessageContent, Problem, ReportDraft, ValidReport,
+    decode_padded, encode_padded, item,
+};
+use sunlight_core::{CaseId, Channel, Stage, TrackingCode, UnitId};
+use sunlight_store::{NewAttachment, NewCase, NewQueueEntry, ReporterView, Store, StoreError};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::error::IntakeError;
+
+/// Everything needed to file and look up reports. Public keys only.
+#[derive(Clone)]
+pub struct Filing {
+    pub store: Store,
+    stretcher: Arc<CodeStretcher>,
+    gate: Arc<Semaphore>,
+    pub policy: Arc<Policy>,
+    pub calendar: Arc<Calendar>,
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Filing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filing")
+            .field("argon_permits", &self.gate.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A report about to be filed: its code, case id and recipients are fixed
+/// so attachments can be sealed while they stream in.
+pub struct Prepared {
+    pub code: TrackingCode,
+    stretched: StretchedCode,
+    pub case_id: CaseId,
+    pub addressing: Addressing,
+    /// Unit keys of `addressing.recipients`, then the reporter's key.
+    pub recipients: Vec<UnitPublicKey>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("case_id", &self.case_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message on the status page, opened for the reporter.
+#[derive(Debug, Clone)]
+pub struct ShownMessage {
+    pub from_staff: bool,
+    pub body: Zeroizing<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What the reporter sees of their case.
+#[derive(Debug)]
+pub struct Status {
+    pub view: ReporterView,
+    pub messages: Vec<ShownMessage>,
+    pub files: Vec<AttachmentMeta>,
+}
+
+/// A case found by its code, with the key material to add to it.
+pub struct Found {
+    pub case_id: CaseId,
+    pub recipients: Vec<UnitPublicKey>,
+    stretched: StretchedCode,
+}
+
+impl std::fmt::Debug for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Found")
+            .field("case_id", &self.case_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Public keys of `units` (nearest first).
+fn unit_keys(units: &[sunlight_store::UnitRow]) -> Vec<UnitPublicKey> {
+    units.iter().map(|u| u.public_key).collect()
+}
+
+impl Filing {
+    /// `argon_permits` of 0 means one per core.
+    pub fn new(
+        store: Store,
+        stretcher: CodeStretcher,
+        policy: Policy,
+        calendar: Calendar,
+        limits: Limits,
+        argon_permits: usize,
+    ) -> Self {
+        let permits = if argon_permits == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        } else {
+            argon_permits
+        };
+        Self {
+            store,
+            stretcher: Arc::new(stretcher),
+            gate: Arc::new(Semaphore::new(permits)),
+            policy: Arc::new(policy),
+            calendar: Arc::new(calendar),
+            limits,
+        }
+    }
+
+    /// Argon2id on a blocking thread, at most one per permit at a time.
+    async fn stretch(&self, code: &TrackingCode) -> Result<StretchedCode, IntakeError> {
+        let _permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| IntakeError::Internal("argon2 gate closed".into()))?;
+        let stretcher = Arc::clone(&self.stretcher);
+        let code = code.clone();
+        tokio::task::spawn_blocking(move || stretcher.stretch(&code))
+            .await
+            .map_err(|e| IntakeError::Internal(format!("argon2 task: {e}")))?
+            .map_err(IntakeError::from)
+    }
+
+    /// Validates a draft, adding "no such unit" to the other problems when
+    /// the slug is well-formed but names no unit, so the reporter sees
+    /// everything to fix at once.
+    pub async fn validate(
+        &self,
+        draft: &ReportDraft,
+        channel: Channel,
+    ) -> Result<Result<ValidReport, Vec<FieldError>>, IntakeError> {
+        match draft.validate(channel, &self.limits) {
+            Ok(valid) => Ok(Ok(valid)),
+            Err(mut errors) => {
+                if let Ok(unit) = UnitId::parse(draft.unit.trim())
+                    && self.store.unit(&unit).await?.is_none()
+                {
+                    errors.insert(
+                        0,
+                        FieldError {
+                            field: Field::Unit,
+                            problem: Problem::NoSuchUnit,
+                        },
+                    );
+                }
+                Ok(Err(errors))
+            }
+        }
+    }
+
+    /// Resolves the chosen unit, applies the key-person rule, draws the
+    /// code and stretches it. The unit must exist.
+    pub async fn prepare(
+        &self,
+        report: &ValidReport,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, IntakeError> {
+        let chain = match self.store.unit_with_ancestors(&report.unit).await {
+            Ok(chain) => chain,
+            Err(StoreError::NotFound(_)) => {
+                return Err(IntakeError::Invalid(vec![FieldError {
+                    field: Field::Unit,
+                    problem: Problem::NoSuchUnit,
+                }]));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let ids: Vec<_> = chain.iter().map(|u| u.id.clone()).collect();
+        let addressing = address(&ids, report.accused_role)
+            .ok_or_else(|| IntakeError::Internal("empty unit chain".into()))?;
+        let units: Vec<_> = chain
+            .into_iter()
+            .filter(|u| addressing.recipients.contains(&u.id))
+            .collect();
+        let mut recipients = unit_keys(&units);
+        let code = TrackingCode::generate()?;
+        let stretched = self.stretch(&code).await?;
+        recipients.push(stretched.reporter_public());
+        let millis = u64::try_from(now.timestamp_millis()).unwrap_or_default();
+        Ok(Prepared {
+            code,
+            stretched,
+            case_id: CaseId::new_v7(millis),
+            addressing,
+            recipients,
+            received_at: now,
+        })
+    }
+
+    /// Seals the report and stores it with its attachments in one
+    /// transaction. Returns only once the case is committed: the code may
+    /// then be shown.
+    pub async fn file(
+        &self,
+        prepared: Prepared,
+        report: ValidReport,
+        attachments: Vec<NewAttachment>,
+    ) -> Result<TrackingCode, IntakeError> {
+        let payload =
+            encode_padded(&report.content).map_err(|e| IntakeError::Internal(e.to_string()))?;
+        let sealed_report = seal(
+            &payload,
+            &SealContext {
+                case_id: prepared.case_id,
+                item: item::REPORT,
+            },
+            &prepared.recipients,
+        )?;
+        let due_at = self
+            .policy
+            .due(DeadlineKind::Route, prepared.received_at, &self.calendar);
+        let new = NewCase {
+            id: prepared.case_id,
+            lookup_key: prepared.stretched.lookup_key,
+            unit: prepared.addressing.responsible.clone(),
+            addressed_unit: report.unit.clone(),
+            category: report.category,
+            accused_role: report.accused_role,
+            selection_stage: report.selection_stage,
+            channel: report.channel,
+            real_name: report.real_name,
+            received_at: prepared.received_at,
+            sealed_report,
+            first_entry: NewQueueEntry {
+                stage: Stage::Received,
+                due_at,
+            },
+        };
+        self.store.insert_case_with(new, attachments).await?;
+        Ok(prepared.code)
+    }
+
+    /// Finds a case by its code. A code of the right form that matches no
+    /// case costs the same Argon2id stretch and one indexed lookup as one
+    /// that does, so timing does not tell them apart.
+    pub async fn find(&self, code: &TrackingCode) -> Result<(Found, ReporterView), IntakeError> {
+        let stretched = self.stretch(code).await?;
+        let view = self
+            .store
+            .reporter_view(&stretched.lookup_key)
+            .await?
+            .ok_or(IntakeError::UnknownCode)?;
+        // New material goes to the units now responsible for the case, the
+        // units above them, and the reporter.
+        let chain = self.store.unit_with_ancestors(&view.case.unit).await?;
+        let mut recipients = unit_keys(&chain);
+        recipients.push(stretched.reporter_public());
+        Ok((
+            Found {
+                case_id: view.own_case,
+                recipients,
+                stretched,
+            },
+            view,
+        ))
+    }
+
+    /// The status page's content: the view, with the messages and file
+    /// names opened with the reporter's key.
+    pub async fn status(&self, code: &TrackingCode) -> Result<(Found, Status), IntakeError> {
+        let (found, view) = self.find(code).await?;
+        let secret = &found.stretched.reporter_secret;
+        let mut messages = Vec::new();
+        for m in &view.messages {
+            let item = item::message(m.id);
+            let ctx = SealContext {
+                case_id: CaseId::from_uuid(m.case_id),
+                item: &item,
+            };
+            // A message sealed before this reporter's key was a recipient
+            // (another reporter's, in a merged case) is not theirs to see.
+            let Ok(plain) = open(&m.sealed_body, &ctx, secret) else {
+                continue;
+            };
+            let content: MessageContent = decode_padded(&plain)
+                .map_err(|e| IntakeError::Internal(format!("message: {e}")))?;
+            messages.push(ShownMessage {
+                from_staff: m.author == "staff",
+                body: Zeroizing::new(content.body.clone()),
+                at: m.created_at,
+            });
+        }
+        let mut files = Vec::new();
+        for a in &view.attachments {
+            let item = item::attachment_meta(a.id);
+            let ctx = SealContext {
+                case_id: a.case_id,
+                item: &item,
+            };
+            if let Ok(plain) = open(&a.sealed_meta, &ctx, secret) {
+                files.push(
+                    decode_padded::<AttachmentMeta>(&plain)
+                        .map_err(|e| IntakeError::Internal(format!("attachment meta: {e}")))?,
+                );
+            }
+        }
+        Ok((
+            found,
+            Status {
+                view,
+                messages,
+                files,
+            },
+        ))
+    }
+
+    /// Seals and stores a reporter's message (and files) on their case.
+    pub async fn add_message(
+        &self,
+        found: &Found,
+        message_id: Uuid,
+        body: &str,
+        attachments: Vec<NewAttachment>,
+        now: DateTime<Utc>,
+    ) -> Result<(), IntakeError> {
+        let content = MessageContent {
+            body: body.to_owned(),
+        };
+        let payload = encode_padded(&content).map_err(|e| IntakeError::Internal(e.to_string()))?;
+        let item = item::message(message_id);
+        let sealed = seal(
+            &payload,
+            &SealContext {
+                case_id: found.case_id,
+                item: &item,
+            },
+            &found.recipients,
+        )?;
+        self.store
+            .add_message_with(found.case_id, message_id, None, sealed, attachments, now)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! The intake side's message catalogs, compiled into the binary, and the
+//! language of a request.
+
+use std::sync::LazyLock;
+
+use actix_web::HttpRequest;
+use sunlight_core::i18n::{Catalog, CatalogError, Lang};
+use sunlight_core::report::{Field, FieldError};
+
+static CATALOGS: LazyLock<Result<[Catalog; 2], CatalogError>> = LazyLock::new(|| {
+    Ok([
+        Catalog::parse(include_str!("../locales/zh-CN.toml"))?,
+        Catalog::parse(include_str!("../locales/en.toml"))?,
+    ])
+});
+
+static EMPTY: LazyLock<Catalog> = LazyLock::new(Catalog::default);
+
+/// Fails at startup, not on a request, if a catalog does not parse.
+pub fn check() -> Result<(), String> {
+    CATALOGS.as_ref().map(|_| ()).map_err(ToString::to_string)
+}
+
+pub fn catalog(lang: Lang) -> &'static Catalog {
+    match (CATALOGS.as_ref(), lang) {
+        (Ok([zh, _]), Lang::ZhCn) => zh,
+        (Ok([_, en]), Lang::En) => en,
+        (Err(_), _) => &EMPTY,
+    }
+}
+
+/// `?lang=` wins over `Accept-Language`; Chinese by default.
+pub fn lang_of(req: &HttpRequest) -> Lang {
+    let explicit = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="));
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::negotiate(explicit, accept)
+}
+
+/// The label of a form field, as the form shows it.
+pub fn field_label(lang: Lang, field: Field) -> &'static str {
+    let key = match field {
+        Field::Body => "status.reply_body",
+        Field::Code => "status.code",
+        Field::Unit => "report.unit",
+        Field::Category => "report.category",
+        Field::AccusedName => "report.accused_name",
+        Field::AccusedPosition => "report.accused_position",
+        Field::AccusedRole => "report.accused_role",
+        Field::SelectionStage => "report.selection_stage",
+        Field::Narrative => "report.narrative",
+        Field::RealName => "report.real_name",
+        Field::ReporterName => "report.reporter_name",
+        Field::ReporterPhone => "report.reporter_phone",
+        Field::Attachment | Field::Channel => "report.attachment",
+    };
+    catalog(lang).get(key)
+}
+
+/// "Field: problem", translated.
+pub fn field_error(lang: Lang, e: &FieldError) -> String {
+    let t = catalog(lang);
+    let max = e.problem.max().map(|m| m.to_string()).unwrap_or_default();
+    let problem = t.format(e.problem.key(), &[("max", &max)]);
+    t.format(
+        "errors.field",
+        &[("field", field_label(lang, e.field)), ("problem", &problem)],
+    )
+}
+
+pub fn too_large(lang: Lang) -> String {
+    let limits = crate::limits();
+    catalog(lang).format(
+        "errors.too_large",
+        &[
+            ("count", &limits.attachments.to_string()),
+            (
+                "size",
+                &(limits.attachment_bytes / (1024 * 1024)).to_string(),
+            ),
+        ],
+    )
+}

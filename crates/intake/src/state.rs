@@ -1,0 +1,95 @@
+//! The application state shared by all workers.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use sunlight_core::policy::DeadlineKind;
+
+use crate::error::IntakeError;
+use crate::filing::Filing;
+use crate::guard::Limiters;
+use crate::pages::Opt;
+
+#[derive(Debug)]
+pub struct AppState {
+    pub filing: Filing,
+    pub limiters: Limiters,
+    pub spool_dir: PathBuf,
+    pub onion: Option<String>,
+}
+
+impl AppState {
+    /// The most a multipart body may hold: every file at its limit plus the
+    /// text fields and multipart framing.
+    pub fn max_body_bytes(&self) -> u64 {
+        let l = &self.filing.limits;
+        let files = l
+            .attachment_bytes
+            .saturating_mul(u64::try_from(l.attachments).unwrap_or(u64::MAX));
+        let text = u64::try_from(l.max_text_bytes()).unwrap_or(u64::MAX);
+        files
+            .saturating_add(text.saturating_mul(3))
+            .saturating_add(64 * 1024)
+    }
+
+    pub fn route_deadline(&self, received: DateTime<Utc>) -> DateTime<Utc> {
+        self.filing
+            .policy
+            .due(DeadlineKind::Route, received, &self.filing.calendar)
+    }
+
+    /// A date as the deployment's people read it (the policy's time zone).
+    pub fn local_date(&self, at: DateTime<Utc>) -> String {
+        self.filing
+            .policy
+            .local_date(at)
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+
+    pub fn local_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.filing.policy.utc_offset())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    /// The unit tree as select options in tree order (province, its
+    /// cities, each city's counties), labelled with the full path.
+    pub async fn unit_options(&self, chosen: &str) -> Result<Vec<Opt>, IntakeError> {
+        let units = self.filing.store.units().await?;
+        let mut out = Vec::with_capacity(units.len());
+        // Depth-first from the roots; the tree has at most a few thousand units.
+        fn walk<'a>(
+            units: &'a [sunlight_store::UnitRow],
+            parent: Option<&'a str>,
+            prefix: &str,
+            chosen: &str,
+            out: &mut Vec<Opt>,
+            depth: usize,
+        ) {
+            if depth > 8 {
+                return;
+            }
+            let mut children: Vec<_> = units
+                .iter()
+                .filter(|u| u.parent.as_ref().map(|p| p.as_str()) == parent)
+                .collect();
+            children.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+            for u in children {
+                let label = if prefix.is_empty() {
+                    u.name.clone()
+                } else {
+                    format!("{prefix} / {}", u.name)
+                };
+                out.push(Opt {
+                    value: u.id.as_str().to_owned(),
+                    label: label.clone(),
+                    selected: u.id.as_str() == chosen,
+                });
+                walk(units, Some(u.id.as_str()), &label, chosen, out, depth + 1);
+            }
+        }
+        walk(&units, None, "", chosen, &mut out, 0);
+        Ok(out)
+    }
+}
