@@ -314,5 +314,8 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/sunlight.example.toml");
         let c = Config::load(Some(&path), None, env_of(&[])).unwrap();
         assert_eq!(c.policy, "cn-12380");
+        // The example documents the defaults.
+        assert_eq!(c.intake.limits, sunlight_core::report::Limits::default());
+        assert_eq!(c.intake.rate_limits, sunlight_intake::RateLimits::default());
     }
 }

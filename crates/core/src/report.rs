@@ -54,7 +54,7 @@ impl Limits {
 }
 
 /// The fields of the report form, as received (all text, nothing trusted).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct ReportDraft {
     pub unit: String,
     pub category: String,
@@ -160,7 +160,7 @@ pub struct FieldError {
 
 /// The part of a report that is sealed: everything a person wrote. Padded
 /// when encoded so the ciphertext length says little about the text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 pub struct ReportContent {
     pub accused_name: String,
@@ -172,7 +172,7 @@ pub struct ReportContent {
 
 /// A report that passed validation: plain routing metadata plus the content
 /// to seal.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ValidReport {
     pub unit: UnitId,
     pub category: Category,
@@ -184,7 +184,7 @@ pub struct ValidReport {
 }
 
 /// What is sealed for one attachment besides its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentMeta {
     /// The file name the reporter's browser sent, cleaned of any path.
@@ -195,7 +195,7 @@ pub struct AttachmentMeta {
 }
 
 /// A message between staff and the reporter, as sealed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 pub struct MessageContent {
     pub body: String,
@@ -220,6 +220,24 @@ pub mod item {
         [b"attachment/".as_slice(), id.as_bytes()].concat()
     }
 }
+
+/// What a person wrote never appears in a debug print or a log line.
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(
+    ReportDraft,
+    ReportContent,
+    ValidReport,
+    AttachmentMeta,
+    MessageContent
+);
 
 /// Ciphertext lengths are rounded up to this many bytes.
 const PAD_TO: usize = 1024;

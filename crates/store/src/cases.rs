@@ -504,6 +504,23 @@ impl Store {
         }))
     }
 
+    /// Ids of the newest cases, newest first (operators' checks and tests;
+    /// not scoped, so never reachable from a staff request).
+    pub async fn recent_case_ids(&self, limit: u64) -> Result<Vec<CaseId>, StoreError> {
+        use sea_orm::QuerySelect;
+        Ok(case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .order_by_desc(case::Column::ReceivedAt)
+            .limit(limit)
+            .into_tuple::<Uuid>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(CaseId::from_uuid)
+            .collect())
+    }
+
     /// Counts of cases and open queue entries, for crash checks and backups.
     pub async fn counts(&self) -> Result<(u64, u64), StoreError> {
         use sea_orm::PaginatorTrait;
