@@ -395,9 +395,15 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
         ));
     }
     if triage {
-        let app =
-            sunlight_triage::Application::build(store.clone(), bind(config.triage_addr, "triage")?)
-                .map_err(|e| e.to_string())?;
+        let parts = sunlight_triage::TriageParts {
+            store: store.clone(),
+            stretcher: stretcher.clone(),
+            policy: policy.clone(),
+            calendar: calendar.clone(),
+            settings: config.triage.clone(),
+        };
+        let app = sunlight_triage::Application::build(parts, bind(config.triage_addr, "triage")?)
+            .map_err(|e| format!("cannot start triage: {e}"))?;
         tasks.push(tokio::spawn(
             app.run_until_stopped(stopped(stop_rx.clone())),
         ));

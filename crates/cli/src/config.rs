@@ -48,6 +48,8 @@ struct FileConfig {
     log: Option<String>,
     #[serde(default)]
     intake: sunlight_intake::IntakeSettings,
+    #[serde(default)]
+    triage: sunlight_triage::TriageSettings,
 }
 
 /// The validated configuration.
@@ -61,6 +63,7 @@ pub struct Config {
     pub policy: String,
     pub log: String,
     pub intake: sunlight_intake::IntakeSettings,
+    pub triage: sunlight_triage::TriageSettings,
 }
 
 impl fmt::Debug for Config {
@@ -74,6 +77,7 @@ impl fmt::Debug for Config {
             .field("policy", &self.policy)
             .field("log", &self.log)
             .field("intake", &self.intake)
+            .field("triage", &self.triage)
             .finish()
     }
 }
@@ -178,6 +182,7 @@ impl Config {
             policy,
             log,
             intake,
+            triage: fc.triage,
         };
         config.deadline_rules()?;
         Ok(config)

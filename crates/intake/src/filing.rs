@@ -238,6 +238,7 @@ impl Filing {
             real_name: report.real_name,
             received_at: prepared.received_at,
             sealed_report,
+            reporter_public_key: *prepared.stretched.reporter_public().as_bytes(),
             first_entry: NewQueueEntry {
                 stage: Stage::Received,
                 due_at,

@@ -32,7 +32,7 @@ impl Jurisdiction {
         self.units.contains(unit.as_str())
     }
 
-    fn ids(&self) -> Vec<String> {
+    pub(crate) fn ids(&self) -> Vec<String> {
         self.units.iter().cloned().collect()
     }
 }
@@ -51,6 +51,8 @@ pub struct NewCase {
     pub real_name: bool,
     pub received_at: DateTime<Utc>,
     pub sealed_report: Vec<u8>,
+    /// The reporter's public key, so staff can seal answers to them.
+    pub reporter_public_key: [u8; 32],
     /// The first open stage and its deadline.
     pub first_entry: NewQueueEntry,
 }
@@ -88,7 +90,14 @@ pub struct CaseRow {
     pub received_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub merged_into: Option<CaseId>,
+    pub outcome: Option<sunlight_core::Outcome>,
     pub sealed_report: Vec<u8>,
+    pub reporter_public_key: Option<sunlight_core::crypto::UnitPublicKey>,
+    pub has_decision: bool,
+    pub feedback_given: bool,
+    pub transferred_by: Option<Uuid>,
+    pub extension_days: Option<u32>,
+    pub routed_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for CaseRow {
@@ -124,6 +133,27 @@ impl TryFrom<case::Model> for CaseRow {
             received_at: m.received_at,
             closed_at: m.closed_at,
             merged_into: m.merged_into.map(CaseId::from_uuid),
+            outcome: m
+                .outcome
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| bad("outcome"))?,
+            reporter_public_key: m
+                .reporter_public_key
+                .as_deref()
+                .map(sunlight_core::crypto::UnitPublicKey::from_slice)
+                .transpose()
+                .map_err(|_| bad("reporter key"))?,
+            has_decision: m.has_decision,
+            feedback_given: m.feedback_given,
+            transferred_by: m.transferred_by,
+            extension_days: m
+                .extension_days
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| bad("extension"))?,
+            routed_at: m.routed_at,
             sealed_report: m.sealed_report,
         })
     }
@@ -159,6 +189,9 @@ pub struct QueueRow {
     pub real_name: bool,
     pub due_at: DateTime<Utc>,
     pub owner: Option<Uuid>,
+    pub opened_at: DateTime<Utc>,
+    pub paused_until: Option<DateTime<Utc>>,
+    pub extended: bool,
 }
 
 impl TryFrom<queue_entry::Model> for QueueRow {
@@ -173,8 +206,45 @@ impl TryFrom<queue_entry::Model> for QueueRow {
             real_name: m.real_name,
             due_at: m.due_at,
             owner: m.owner_id,
+            opened_at: m.opened_at,
+            paused_until: m.paused_until,
+            extended: m.extended,
         })
     }
+}
+
+/// The reporter answered while the stage waited for them: the clock runs
+/// again. Asking shifted the deadline by the whole pause bound; the part
+/// not used is taken back.
+async fn resume_on_answer(
+    txn: &sea_orm::DatabaseTransaction,
+    case: CaseId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(entry) = queue_entry::Entity::find()
+        .filter(queue_entry::Column::OpenCaseId.eq(case.as_uuid()))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(until) = entry.paused_until.filter(|u| *u > now) else {
+        return Ok(());
+    };
+    let unused = until - now;
+    queue_entry::Entity::update_many()
+        .col_expr(
+            queue_entry::Column::DueAt,
+            Expr::value(entry.due_at - unused),
+        )
+        .col_expr(
+            queue_entry::Column::PausedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(queue_entry::Column::Id.eq(entry.id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 impl Store {
@@ -241,6 +311,12 @@ impl Store {
             merged_into: Set(None),
             outcome: Set(None),
             sealed_report: Set(new.sealed_report),
+            reporter_public_key: Set(Some(new.reporter_public_key.to_vec())),
+            has_decision: Set(false),
+            feedback_given: Set(false),
+            transferred_by: Set(None),
+            extension_days: Set(None),
+            routed_at: Set(None),
         })
         .exec_without_returning(&txn)
         .await
@@ -259,6 +335,7 @@ impl Store {
             claimed_at: Set(None),
             paused_until: Set(None),
             extended: Set(false),
+            paused_at: Set(None),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -408,6 +485,9 @@ impl Store {
         .exec_without_returning(&txn)
         .await?;
         attachments::insert_all(&txn, case, Some(id), attachments, now).await?;
+        if from_staff.is_none() {
+            resume_on_answer(&txn, case, now).await?;
+        }
         append(
             &txn,
             AuditRecord {

@@ -17,6 +17,7 @@ pub mod provision;
 mod settings;
 mod staff;
 pub mod testing;
+mod triage;
 mod units;
 
 use std::time::Duration;
@@ -36,6 +37,10 @@ pub use cases::{
 pub use error::StoreError;
 pub use settings::keys as setting_keys;
 pub use staff::{NewStaff, StaffRow};
+pub use triage::{
+    EntryChange, HoldRow, NewHold, QueueFilter, QueueItem, RoutePlan, TransitionRow,
+    TransitionWrite,
+};
 pub use units::{NewUnit, UnitRow};
 
 /// A handle on the database; cheap to clone.

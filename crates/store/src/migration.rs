@@ -8,7 +8,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init)]
+        vec![Box::new(Init), Box::new(Triage)]
     }
 }
 
@@ -539,6 +539,152 @@ impl MigrationTrait for Init {
                 .col(ColumnDef::new(Settings::Value).blob().not_null())
                 .to_owned(),
         )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Case state the triage side needs beside the stage, the reporter's public
+/// key (so staff can seal answers the reporter reads), pause bookkeeping,
+/// and hold tasks (rule 4).
+#[derive(Debug)]
+struct Triage;
+
+impl MigrationName for Triage {
+    fn name(&self) -> &str {
+        "m20261127_000001_triage"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Holds {
+    Table,
+    Id,
+    CaseId,
+    UnitId,
+    OpenedAt,
+    NoticeDueAt,
+    MaxUntil,
+    ConfirmedAt,
+    ConfirmedBy,
+    SealedNoticeTo,
+    LiftedAt,
+    EscalatedAt,
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Triage {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite adds one column per ALTER statement.
+        let cases_cols = [
+            ColumnDef::new(Alias::new("reporter_public_key"))
+                .blob()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Alias::new("has_decision"))
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+            ColumnDef::new(Alias::new("feedback_given"))
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+            ColumnDef::new(Alias::new("transferred_by"))
+                .uuid()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Alias::new("extension_days"))
+                .integer()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Alias::new("routed_at"))
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        ];
+        for mut col in cases_cols {
+            m.alter_table(
+                Table::alter()
+                    .table(Cases::Table)
+                    .add_column(&mut col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.alter_table(
+            Table::alter()
+                .table(QueueEntries::Table)
+                .add_column(
+                    ColumnDef::new(Alias::new("paused_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_cases_stage_received",
+            Cases::Table,
+            &["stage", "received_at"],
+            false,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Holds::Table)
+                .col(ColumnDef::new(Holds::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(Holds::CaseId).uuid().not_null())
+                .col(ColumnDef::new(Holds::UnitId).string().not_null())
+                .col(
+                    ColumnDef::new(Holds::OpenedAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Holds::NoticeDueAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Holds::MaxUntil)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Holds::ConfirmedAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .col(ColumnDef::new(Holds::ConfirmedBy).uuid().null())
+                .col(ColumnDef::new(Holds::SealedNoticeTo).blob().null())
+                .col(
+                    ColumnDef::new(Holds::LiftedAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(Holds::EscalatedAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .foreign_key(&mut fk(
+                    "fk_holds_case",
+                    (Holds::Table, Holds::CaseId),
+                    (Cases::Table, Cases::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ix_holds_case", Holds::Table, &["case_id"], false))
+            .await?;
+        m.create_index(index(
+            "ix_holds_open",
+            Holds::Table,
+            &["unit_id", "lifted_at"],
+            false,
+        ))
         .await?;
         Ok(())
     }

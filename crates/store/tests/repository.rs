@@ -59,6 +59,7 @@ fn new_case(unit: &str, real_name: bool, seq: u64) -> NewCase {
         real_name,
         received_at: t0() + Duration::minutes(seq as i64),
         sealed_report: vec![1, 2, 3],
+        reporter_public_key: [9u8; 32],
         first_entry: NewQueueEntry {
             stage: Stage::Verify,
             due_at: t0() + Duration::days(60 - seq as i64),

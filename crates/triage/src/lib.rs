@@ -1,18 +1,48 @@
-//! `sunlight-triage`: the staff triage app: routing, verify/handle/recheck/notify queues with deadlines, staff sign-in and key unlock. Depends on sunlight-core and sunlight-store; never on sunlight-intake.
+//! `sunlight-triage`: the staff side: routing of new reports, the verify/handle/recheck/notify queues with deadlines, holds, staff sign-in with key unlock, and the staff app (JSON API). Depends on sunlight-core and sunlight-store; never on sunlight-intake.
 //!
-//! This crate currently serves `GET /healthz`; its pages and API arrive
-//! with their own issue.
+//! Unit private keys exist here only unwrapped in a session's memory
+//! (`session.rs`); see docs/triage.md.
+
+mod api;
+mod auth;
+mod error;
+mod service;
+mod session;
+mod state;
 
 use std::net::TcpListener;
+use std::time::Duration as StdDuration;
 
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
+use chrono::{Duration, Utc};
+use sunlight_core::calendar::Calendar;
+use sunlight_core::crypto::CodeStretcher;
+use sunlight_core::policy::Policy;
 use sunlight_store::Store;
 
-/// The triage web application, built from its parts and bound to a listener
-/// (port 0 in tests).
+pub use api::ApiDoc;
+pub use auth::totp_ok;
+pub use error::TriageError;
+pub use service::{ActionRequest, Triage, state_of};
+pub use state::TriageSettings;
+
+/// What the triage app is built from.
+#[derive(Debug)]
+pub struct TriageParts {
+    pub store: Store,
+    /// For codes of staff-entered reports.
+    pub stretcher: CodeStretcher,
+    pub policy: Policy,
+    pub calendar: Calendar,
+    pub settings: TriageSettings,
+}
+
+/// The triage web application and its router loop.
 pub struct Application {
     port: u16,
     server: Server,
+    triage: Triage,
+    route_every: StdDuration,
 }
 
 impl std::fmt::Debug for Application {
@@ -24,39 +54,131 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    pub fn build(store: Store, listener: TcpListener) -> std::io::Result<Self> {
+    pub fn build(parts: TriageParts, listener: TcpListener) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
-        let data = web::Data::new(store);
-        let server = HttpServer::new(move || {
+        let settings = parts.settings;
+        let triage = Triage::new(
+            parts.store.clone(),
+            parts.policy,
+            parts.calendar,
+            parts.stretcher,
+        );
+        let route_every = StdDuration::from_secs(u64::from(settings.route_every_seconds.max(1)));
+        let state = web::Data::new(state::AppState {
+            triage: triage.clone(),
+            sessions: session::Sessions::new(
+                Duration::minutes(i64::from(settings.session_idle_minutes.max(1))),
+                Duration::hours(i64::from(settings.session_absolute_hours.max(1))),
+            ),
+            settings: settings.clone(),
+        });
+        let store = web::Data::new(parts.store);
+        let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(data.clone())
-                .route("/healthz", web::get().to(healthz))
+                .app_data(state.clone())
+                .app_data(store.clone())
+                .app_data(
+                    web::JsonConfig::default().limit(256 * 1024).error_handler(
+                        |err, _| match err {
+                            actix_web::error::JsonPayloadError::ContentType => {
+                                TriageError::UnsupportedMediaType.into()
+                            }
+                            actix_web::error::JsonPayloadError::Overflow { .. }
+                            | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+                                TriageError::TooLarge.into()
+                            }
+                            other => TriageError::Malformed(other.to_string()).into(),
+                        },
+                    ),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|err, _| TriageError::Malformed(err.to_string()).into()),
+                )
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| TriageError::NotFound.into()),
+                )
+                .configure(routes)
+                .default_service(web::to(not_found))
         })
-        .disable_signals()
-        .listen(listener)?
-        .run();
-        Ok(Self { port, server })
+        .disable_signals();
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self {
+            port,
+            server,
+            triage,
+            route_every,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Runs until `shutdown` resolves, then stops gracefully.
+    /// Runs the server and the router loop until `shutdown` resolves.
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         let handle = self.server.handle();
         let server = self.server;
+        let triage = self.triage;
+        let every = self.route_every;
+        let router = async move {
+            loop {
+                match triage.route_pending(Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(routed = n, "new reports routed"),
+                    Err(e) => tracing::warn!(error = %e, "routing pass failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        };
         tokio::select! {
             res = server => res,
+            () = router => Ok(()),
             () = shutdown => {
                 handle.stop(true).await;
                 Ok(())
             }
         }
     }
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    cfg.service(resource("/healthz").route(web::get().to(healthz)))
+        .service(
+            resource("/api/v1/session")
+                .route(web::post().to(api::sign_in))
+                .route(web::delete().to(api::sign_out)),
+        )
+        .service(resource("/api/v1/queues/{stage}").route(web::get().to(api::queue)))
+        .service(resource("/api/v1/cases/{id}").route(web::get().to(api::case)))
+        .service(resource("/api/v1/cases/{id}/claim").route(web::post().to(api::claim)))
+        .service(resource("/api/v1/cases/{id}/transitions").route(web::post().to(api::transition)))
+        .service(resource("/api/v1/cases/{id}/messages").route(web::post().to(api::message)))
+        .service(
+            resource("/api/v1/cases/{id}/attachments/{attachment}")
+                .route(web::get().to(api::attachment)),
+        )
+        .service(
+            resource("/api/v1/cases/{id}/holds/{hold}/confirm")
+                .route(web::post().to(api::confirm_hold)),
+        )
+        .service(resource("/api/v1/intake").route(web::post().to(api::intake)))
+        .service(resource("/api/v1/openapi.json").route(web::get().to(api::openapi)));
+}
+
+async fn not_found() -> Result<HttpResponse, TriageError> {
+    Err(TriageError::NotFound)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, TriageError> {
+    Err(TriageError::MethodNotAllowed)
 }
 
 /// 200 when the database answers, 503 otherwise.

@@ -27,6 +27,18 @@ pub struct Model {
     pub outcome: Option<String>,
     /// The report, sealed to the unit, the units above it and the reporter.
     pub sealed_report: Vec<u8>,
+    /// The reporter's X25519 public key (from the stretched code), so staff
+    /// can seal answers the reporter reads. NULL only for rows from before
+    /// the triage migration.
+    pub reporter_public_key: Option<Vec<u8>>,
+    /// A handling decision is recorded (its text is sealed in `transitions`).
+    pub has_decision: bool,
+    pub feedback_given: bool,
+    /// Who transferred the case (转办), so someone else re-checks it.
+    pub transferred_by: Option<Uuid>,
+    pub extension_days: Option<i32>,
+    /// When routing ran; routing is a no-op for a routed case.
+    pub routed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

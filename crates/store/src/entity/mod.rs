@@ -5,6 +5,7 @@ pub mod attachment;
 pub mod attachment_chunk;
 pub mod audit_entry;
 pub mod case;
+pub mod hold;
 pub mod message;
 pub mod outbox;
 pub mod queue_entry;

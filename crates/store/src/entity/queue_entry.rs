@@ -22,6 +22,8 @@ pub struct Model {
     pub claimed_at: Option<DateTimeUtc>,
     pub paused_until: Option<DateTimeUtc>,
     pub extended: bool,
+    /// When the reporter was asked; with `paused_until`, the pause.
+    pub paused_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,175 @@
+//! Staff sessions, in this process's memory only: each holds the unit
+//! private key unwrapped at sign-in, which must never be written anywhere.
+//! A session ends at logout, after `idle` without a request, or `absolute`
+//! after sign-in; the key is zeroized when the last reference goes (x25519
+//! `StaticSecret` zeroizes on drop).
+//!
+//! Several triage processes do not share sessions: behind a load balancer,
+//! route a staff member to one process (sticky sessions) — see
+//! docs/triage.md.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use subtle::ConstantTimeEq;
+use sunlight_core::crypto::UnitSecretKey;
+use sunlight_core::{Role, UnitId};
+use sunlight_store::Jurisdiction;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// The cookie that carries the session token.
+pub const COOKIE: &str = "sunlight_staff";
+
+/// A signed-in staff member.
+pub struct Session {
+    pub staff_id: Uuid,
+    pub email: String,
+    pub unit: UnitId,
+    pub role: Role,
+    pub jurisdiction: Jurisdiction,
+    unit_key: UnitSecretKey,
+    csrf: Zeroizing<String>,
+    pub created: DateTime<Utc>,
+    last_seen: Mutex<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("staff_id", &self.staff_id)
+            .field("unit", &self.unit)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub fn unit_key(&self) -> &UnitSecretKey {
+        &self.unit_key
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    /// Constant-time check of a CSRF token sent with a state change.
+    pub fn csrf_matches(&self, sent: Option<&str>) -> bool {
+        sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.csrf.as_bytes())))
+    }
+
+    pub fn actor(&self) -> sunlight_core::case::Actor {
+        sunlight_core::case::Actor {
+            id: sunlight_core::case::StaffId::from_uuid(self.staff_id),
+            role: self.role,
+        }
+    }
+}
+
+fn random_token() -> Result<Zeroizing<String>, getrandom::Error> {
+    let mut raw = Zeroizing::new([0u8; 32]);
+    getrandom::fill(raw.as_mut())?;
+    Ok(Zeroizing::new(
+        data_encoding::BASE32_NOPAD.encode(raw.as_ref()),
+    ))
+}
+
+/// All sessions of this process.
+pub struct Sessions {
+    map: Mutex<HashMap<String, Arc<Session>>>,
+    idle: Duration,
+    absolute: Duration,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("idle", &self.idle)
+            .field("absolute", &self.absolute)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a sign-in produced: the cookie value and the CSRF token, each shown
+/// once to the client.
+pub struct Opened {
+    pub token: Zeroizing<String>,
+    pub session: Arc<Session>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Opened(<redacted>)")
+    }
+}
+
+/// Who is signing in, as checked by `auth`.
+pub struct NewSession {
+    pub staff_id: Uuid,
+    pub email: String,
+    pub unit: UnitId,
+    pub role: Role,
+    pub jurisdiction: Jurisdiction,
+    pub unit_key: UnitSecretKey,
+}
+
+impl Sessions {
+    pub fn new(idle: Duration, absolute: Duration) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            idle,
+            absolute,
+        }
+    }
+
+    pub fn open(&self, new: NewSession, now: DateTime<Utc>) -> Result<Opened, getrandom::Error> {
+        let token = random_token()?;
+        let csrf = random_token()?;
+        let session = Arc::new(Session {
+            staff_id: new.staff_id,
+            email: new.email,
+            unit: new.unit,
+            role: new.role,
+            jurisdiction: new.jurisdiction,
+            unit_key: new.unit_key,
+            csrf,
+            created: now,
+            last_seen: Mutex::new(now),
+        });
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|_, s| self.alive(s, now));
+            map.insert(token.to_string(), Arc::clone(&session));
+        }
+        Ok(Opened { token, session })
+    }
+
+    fn alive(&self, s: &Session, now: DateTime<Utc>) -> bool {
+        let last = s.last_seen.lock().map_or(s.created, |l| *l);
+        now - last < self.idle && now - s.created < self.absolute
+    }
+
+    /// The live session of `token`, touched; an expired one is removed.
+    pub fn get(&self, token: &str, now: DateTime<Utc>) -> Option<Arc<Session>> {
+        let mut map = self.map.lock().ok()?;
+        let session = map.get(token).cloned()?;
+        if self.alive(&session, now) {
+            if let Ok(mut last) = session.last_seen.lock() {
+                *last = now;
+            }
+            Some(session)
+        } else {
+            map.remove(token);
+            None
+        }
+    }
+
+    /// Ends a session; its unit key leaves memory with the last reference.
+    pub fn close(&self, token: &str) -> bool {
+        self.map
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(token))
+            .is_some()
+    }
+}
