@@ -170,6 +170,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(api::confirm_hold)),
         )
         .service(resource("/api/v1/intake").route(web::post().to(api::intake)))
+        .service(
+            resource("/api/v1/staff")
+                .route(web::get().to(api::staff_list))
+                .route(web::post().to(api::staff_add)),
+        )
         .service(resource("/api/v1/openapi.json").route(web::get().to(api::openapi)));
 }
 

@@ -697,6 +697,53 @@ impl Triage {
     }
 }
 
+impl Triage {
+    /// Staff of the admin's unit.
+    pub async fn staff_list(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<sunlight_store::StaffRow>, TriageError> {
+        if session.role != sunlight_core::Role::Admin {
+            return Err(TriageError::Forbidden);
+        }
+        Ok(self.store.staff_of_unit(&session.unit).await?)
+    }
+
+    /// An admin adds a member to their own unit, wrapping the unit key from
+    /// their session (no recovery key needed). The one-time password and
+    /// TOTP secret are returned once.
+    pub async fn add_staff(
+        &self,
+        session: &Session,
+        email: &str,
+        role: sunlight_core::Role,
+        now: DateTime<Utc>,
+    ) -> Result<sunlight_store::provision::NewStaffSecrets, TriageError> {
+        if session.role != sunlight_core::Role::Admin {
+            return Err(TriageError::Forbidden);
+        }
+        let email = email.trim();
+        if email.len() > 320 || !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(TriageError::Invalid("email: not an email address".into()));
+        }
+        sunlight_store::provision::create_staff(
+            &self.store,
+            &session.unit,
+            session.unit_key(),
+            email,
+            role,
+            sunlight_core::crypto::StretchParams::PASSWORD,
+            &format!("staff:{}", session.staff_id),
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            sunlight_store::provision::ProvisionError::Store(s) => s.into(),
+            other => TriageError::Internal(other.to_string()),
+        })
+    }
+}
+
 /// The chunks of one attachment, opened one at a time.
 pub struct AttachmentStream {
     store: Store,

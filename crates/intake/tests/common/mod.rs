@@ -96,7 +96,7 @@ impl Harness {
         let base = format!("http://127.0.0.1:{}", app.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
+            let _stopped = rx.await;
         }));
         Self {
             db,
@@ -120,7 +120,7 @@ impl Harness {
 
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            let _sent = tx.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();

@@ -1,0 +1,295 @@
+//! A running triage app on port 0 over a fresh database with a unit tree
+//! (gd → gd-gz → gd-gz-tianhe, and gd-sz) and one staff member of each role
+//! per unit, signed in over HTTP like a browser would.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the harness"
+)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use chrono::Utc;
+use sunlight_core::calendar::Calendar;
+use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams, UnitSecretKey};
+use sunlight_core::policy::Policy;
+use sunlight_core::{Level, Role, UnitId};
+use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
+use sunlight_store::testing::{Engine, TestDb};
+use sunlight_triage::{Application, TriageParts, TriageSettings};
+use tokio::task::JoinHandle;
+
+pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
+
+pub const UNITS: [(&str, &str, Level, Option<&str>); 4] = [
+    ("gd", "广东省委组织部", Level::Province, None),
+    ("gd-gz", "广州市委组织部", Level::City, Some("gd")),
+    ("gd-sz", "深圳市委组织部", Level::City, Some("gd")),
+    (
+        "gd-gz-tianhe",
+        "天河区委组织部",
+        Level::County,
+        Some("gd-gz"),
+    ),
+];
+
+pub struct Login {
+    pub email: String,
+    pub password: String,
+    pub totp: Option<String>,
+}
+
+pub struct Harness {
+    pub db: TestDb,
+    pub base: String,
+    pub keys: HashMap<&'static str, UnitSecretKey>,
+    pub logins: HashMap<String, Login>,
+    pub stretcher: CodeStretcher,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// A signed-in staff member's HTTP client.
+pub struct StaffClient {
+    pub client: reqwest::Client,
+    pub csrf: String,
+    pub base: String,
+    pub staff_id: String,
+}
+
+pub fn email(role: &str, unit: &str) -> String {
+    format!("{role}@{unit}.test")
+}
+
+/// The current 6-digit code of a base32 TOTP secret.
+pub fn totp_now(secret: &str) -> String {
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
+    totp.generate(u64::try_from(Utc::now().timestamp()).unwrap())
+        .to_string()
+}
+
+impl Harness {
+    pub async fn start(engine: Engine) -> Self {
+        let db = TestDb::new(engine).await.unwrap();
+        let mut keys = HashMap::new();
+        let mut logins = HashMap::new();
+        let now = Utc::now();
+        for (id, name, level, parent) in UNITS {
+            let (row, recovery) = create_unit(
+                &db.store,
+                UnitId::parse(id).unwrap(),
+                name.to_owned(),
+                level,
+                parent.map(|p| UnitId::parse(p).unwrap()),
+                "test",
+                now,
+            )
+            .await
+            .unwrap();
+            let secret = row
+                .recovery_wrapped_key
+                .unwrap_with_recovery(&recovery, id)
+                .unwrap();
+            for role in [Role::Intake, Role::Verifier, Role::Supervisor, Role::Admin] {
+                let e = email(role.as_str(), id);
+                let NewStaffSecrets { password, totp, .. } = create_staff(
+                    &db.store,
+                    &row.id,
+                    &secret,
+                    &e,
+                    role,
+                    StretchParams::TEST,
+                    "test",
+                    now,
+                )
+                .await
+                .unwrap();
+                logins.insert(
+                    e.clone(),
+                    Login {
+                        email: e,
+                        password: password.to_string(),
+                        totp: totp.map(|t| t.to_string()),
+                    },
+                );
+            }
+            keys.insert(id, secret);
+        }
+        let stretcher =
+            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let app = Application::build(
+            TriageParts {
+                store: db.store.clone(),
+                stretcher: stretcher.clone(),
+                policy: Policy::cn_12380(),
+                calendar: Calendar::cn(),
+                settings: TriageSettings {
+                    workers: 2,
+                    route_every_seconds: 1,
+                    ..TriageSettings::default()
+                },
+            },
+            listener,
+        )
+        .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _stopped = rx.await;
+        }));
+        Self {
+            db,
+            base,
+            keys,
+            logins,
+            stretcher,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Adds a second member of `role` to `unit` (for re-check by another).
+    pub async fn add_staff(&mut self, unit: &'static str, role: Role, name: &str) -> String {
+        let e = format!("{name}@{unit}.test");
+        let s = create_staff(
+            &self.db.store,
+            &UnitId::parse(unit).unwrap(),
+            self.keys.get(unit).unwrap(),
+            &e,
+            role,
+            StretchParams::TEST,
+            "test",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        self.logins.insert(
+            e.clone(),
+            Login {
+                email: e.clone(),
+                password: s.password.to_string(),
+                totp: s.totp.map(|t| t.to_string()),
+            },
+        );
+        e
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn sign_in(&self, email: &str) -> StaffClient {
+        let login = self.logins.get(email).unwrap();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let res = client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({
+                "email": login.email,
+                "password": login.password,
+                "totp": login.totp.as_deref().map(totp_now),
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "sign-in of {email}");
+        let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let v: serde_json::Value = res.json().await.unwrap();
+        StaffClient {
+            client,
+            csrf: v["csrf_token"].as_str().unwrap().to_owned(),
+            base: self.base.clone(),
+            staff_id: v["staff_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _sent = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl StaffClient {
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn act(&self, case: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.post(&format!("/api/v1/cases/{case}/transitions"), body)
+            .await
+    }
+
+    pub async fn claim(&self, case: &str) -> u16 {
+        self.post(
+            &format!("/api/v1/cases/{case}/claim"),
+            serde_json::json!({}),
+        )
+        .await
+        .0
+    }
+
+    /// Files a phone report (as the intake officer); returns (code, case id).
+    pub async fn file(
+        &self,
+        unit: &str,
+        role: &str,
+        stage: &str,
+        narrative: &str,
+    ) -> (String, String) {
+        let (status, v) = self
+            .post(
+                "/api/v1/intake",
+                serde_json::json!({
+                    "unit": unit,
+                    "category": "canvassing_bribery",
+                    "accused": {"name": "李某", "position": "副县长", "role": role},
+                    "selection_stage": stage,
+                    "narrative": narrative,
+                    "real_name": false,
+                    "reporter": {"name": "", "phone": ""},
+                    "channel": "phone"
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        (
+            v["tracking_code"].as_str().unwrap().to_owned(),
+            v["case_id"].as_str().unwrap().to_owned(),
+        )
+    }
+}
