@@ -95,3 +95,292 @@ pub fn run(runs: usize) -> Result<Vec<String>, String> {
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
+
+/// `sunlight bench --queue-cases N`: seeds N open cases over a province with
+/// 20 cities of 5 counties each into a fresh database (a temporary SQLite
+/// file, or `database_url`), then measures queue listings (p50/p99 over
+/// `runs`, 200 lines a page, as the staff app asks) and claim throughput.
+pub async fn queue(
+    cases: u64,
+    database_url: Option<String>,
+    runs: usize,
+) -> Result<Vec<String>, String> {
+    use chrono::{Duration as ChronoDuration, Utc};
+    use sunlight_core::case::{Action, Actor, Limits, StaffId, apply};
+    use sunlight_core::{
+        AccusedRole, Category, Channel, Level, Role, SelectionStage, Stage, UnitId,
+    };
+    use sunlight_store::{NewCase, NewQueueEntry, NewUnit, QueueFilter, Store, TransitionWrite};
+
+    let e = |err: sunlight_store::StoreError| err.to_string();
+    let dir = tempfile::tempdir().map_err(|err| err.to_string())?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.path().display()));
+    let store = Store::connect(&url).await.map_err(e)?;
+    store.migrate().await.map_err(e)?;
+    let now = Utc::now();
+    let key = || UnitKeyPair::generate().map_err(|err| err.to_string());
+    let add = |id: String, level: Level, parent: Option<String>| {
+        let store = store.clone();
+        async move {
+            let pair = key()?;
+            let recovery =
+                sunlight_core::crypto::RecoveryKey::generate().map_err(|err| err.to_string())?;
+            let wrapped = pair
+                .secret
+                .wrap_with_recovery(&recovery, &id)
+                .map_err(|err| err.to_string())?;
+            store
+                .add_unit(
+                    NewUnit {
+                        id: UnitId::parse(&id).map_err(|err| err.to_string())?,
+                        name: id.clone(),
+                        level,
+                        parent: parent
+                            .map(|p| UnitId::parse(&p))
+                            .transpose()
+                            .map_err(|err| err.to_string())?,
+                        public_key: pair.public,
+                        recovery_wrapped_key: wrapped,
+                    },
+                    "bench",
+                    now,
+                )
+                .await
+                .map_err(|err| err.to_string())
+        }
+    };
+    // The province and the staff who claim: real rows, since history
+    // entries refer to them.
+    let (province, recovery) = sunlight_store::provision::create_unit(
+        &store,
+        UnitId::parse("p").map_err(|err| err.to_string())?,
+        "p".into(),
+        Level::Province,
+        None,
+        "bench",
+        now,
+    )
+    .await
+    .map_err(|err| err.to_string())?;
+    let secret = province
+        .recovery_wrapped_key
+        .unwrap_with_recovery(&recovery, "p")
+        .map_err(|err| err.to_string())?;
+    let mut claimers = Vec::new();
+    for n in 0..9 {
+        let s = sunlight_store::provision::create_staff(
+            &store,
+            &province.id,
+            &secret,
+            &format!("verifier{n}@p.bench"),
+            Role::Verifier,
+            StretchParams::TEST,
+            "bench",
+            now,
+        )
+        .await
+        .map_err(|err| err.to_string())?;
+        claimers.push(s.staff.id);
+    }
+    let mut counties = Vec::new();
+    for c in 0..20 {
+        let city = format!("p-c{c:02}");
+        add(city.clone(), Level::City, Some("p".into())).await?;
+        for x in 0..5 {
+            let county = format!("{city}-x{x}");
+            add(county.clone(), Level::County, Some(city.clone())).await?;
+            counties.push(UnitId::parse(&county).map_err(|err| err.to_string())?);
+        }
+    }
+    // A sealed report is about 1.3 KiB (1 KiB padded payload, slots for
+    // three units and the reporter).
+    let sealed = vec![0xA5u8; 1400];
+    let started = Instant::now();
+    let mut seq: u64 = 0;
+    while seq < cases {
+        let batch: Vec<NewCase> = (seq..cases.min(seq + 500))
+            .filter_map(|i| {
+                let unit = counties
+                    .get(usize::try_from(i % 100).unwrap_or_default())?
+                    .clone();
+                let category = *Category::ALL.get(usize::try_from(i % 5).unwrap_or_default())?;
+                let mut lookup_key = [0u8; 32];
+                lookup_key[..8].copy_from_slice(&i.to_be_bytes());
+                let received = now - ChronoDuration::minutes(i64::try_from(i).unwrap_or_default());
+                Some(NewCase {
+                    id: CaseId::new_v7(
+                        u64::try_from(received.timestamp_millis()).unwrap_or_default(),
+                    ),
+                    lookup_key,
+                    unit: unit.clone(),
+                    addressed_unit: unit,
+                    category,
+                    accused_role: AccusedRole::Ordinary,
+                    selection_stage: SelectionStage::None,
+                    channel: Channel::Web,
+                    real_name: i % 10 == 0,
+                    received_at: received,
+                    sealed_report: sealed.clone(),
+                    reporter_public_key: [7u8; 32],
+                    first_entry: NewQueueEntry {
+                        stage: Stage::Verify,
+                        due_at: received + ChronoDuration::days(60),
+                    },
+                })
+            })
+            .collect();
+        store.bulk_seed_cases(&batch).await.map_err(e)?;
+        seq += 500;
+    }
+    let seeded = started.elapsed();
+    let mut lines = vec![
+        format!(
+            "seeded {cases} open cases into {} in {:.1}s ({:.0} cases/s)",
+            if url.starts_with("sqlite:") {
+                "SQLite"
+            } else {
+                "PostgreSQL"
+            },
+            seeded.as_secs_f64(),
+            cases as f64 / seeded.as_secs_f64().max(1e-9)
+        ),
+        format!(
+            "{:<44} {:>10} {:>10} {:>8}",
+            "queue listing (200 lines)", "p50", "p99", "lines"
+        ),
+    ];
+    let runs = runs.max(20);
+    for (label, root, category) in [
+        ("one county (1% of cases)", "p-c00-x0", None),
+        ("one city (5%)", "p-c00", None),
+        ("whole province (100%)", "p", None),
+        (
+            "whole province, one category",
+            "p",
+            Some(Category::OfficeTrading),
+        ),
+    ] {
+        let j = store
+            .jurisdiction(&UnitId::parse(root).map_err(|err| err.to_string())?)
+            .await
+            .map_err(e)?;
+        let filter = QueueFilter {
+            category,
+            limit: 200,
+            ..QueueFilter::default()
+        };
+        let mut samples = Vec::with_capacity(runs);
+        let mut n = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            n = store
+                .queue_items(&j, Stage::Verify, &filter)
+                .await
+                .map_err(e)?
+                .len();
+            samples.push(t.elapsed());
+        }
+        samples.sort();
+        let p = |q: f64| {
+            let idx = ((samples.len() as f64 - 1.0) * q).round() as usize;
+            samples.get(idx).copied().unwrap_or_default()
+        };
+        lines.push(format!(
+            "{label:<44} {:>8.2}ms {:>8.2}ms {n:>8}",
+            ms(p(0.5)),
+            ms(p(0.99))
+        ));
+    }
+
+    // Claims: the newest cases of the province, one after another, then
+    // from 8 tasks at once.
+    let j = store
+        .jurisdiction(&UnitId::parse("p").map_err(|err| err.to_string())?)
+        .await
+        .map_err(e)?;
+    let ids = store.recent_case_ids(2000.min(cases)).await.map_err(e)?;
+    let claim = |store: Store, j: sunlight_store::Jurisdiction, id: CaseId, who: uuid::Uuid| async move {
+        let Some((case, entry)) = store
+            .case_with_entry(&j, id)
+            .await
+            .map_err(|err| err.to_string())?
+        else {
+            return Ok::<bool, String>(false);
+        };
+        let state = sunlight_triage::state_of(&case, entry.as_ref());
+        let actor = Actor {
+            id: StaffId::from_uuid(who),
+            role: Role::Verifier,
+        };
+        let at = Utc::now();
+        let Ok(t) = apply(
+            &state,
+            Action::Claim,
+            &actor,
+            at,
+            &Limits {
+                extension_max_days: 30,
+                pause_ends: at,
+            },
+        ) else {
+            return Ok(false);
+        };
+        Ok(store
+            .record_transition(
+                &j,
+                TransitionWrite {
+                    transition: &t,
+                    expected_owner: state.owner,
+                    next_due: None,
+                    entry_change: sunlight_store::EntryChange::default(),
+                    row_ids: vec![uuid::Uuid::now_v7()],
+                    sealed_notes: vec![None],
+                    reporter_messages: Vec::new(),
+                },
+            )
+            .await
+            .inspect_err(|err| tracing::warn!(error = %err, "bench claim failed"))
+            .is_ok())
+    };
+    let (first, rest) = ids.split_at(ids.len() / 2);
+    let first_claimer = claimers.first().copied().unwrap_or_default();
+    let t = Instant::now();
+    let mut won = 0;
+    for id in first {
+        if claim(store.clone(), j.clone(), *id, first_claimer).await? {
+            won += 1;
+        }
+    }
+    let sequential = t.elapsed();
+    lines.push(format!(
+        "claims, one at a time: {won} in {:.2}s = {:.0}/s",
+        sequential.as_secs_f64(),
+        f64::from(won) / sequential.as_secs_f64().max(1e-9)
+    ));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for (n, chunk) in rest.chunks(rest.len().div_ceil(8).max(1)).enumerate() {
+        let (store, j, chunk) = (store.clone(), j.clone(), chunk.to_vec());
+        let who = claimers.get(n + 1).copied().unwrap_or_default();
+        tasks.push(tokio::spawn(async move {
+            let mut won = 0u32;
+            for id in chunk {
+                if claim(store.clone(), j.clone(), id, who).await? {
+                    won += 1;
+                }
+            }
+            Ok::<u32, String>(won)
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        won += task.await.map_err(|err| err.to_string())??;
+    }
+    let parallel = t.elapsed();
+    lines.push(format!(
+        "claims, 8 tasks at once: {won} in {:.2}s = {:.0}/s",
+        parallel.as_secs_f64(),
+        f64::from(won) / parallel.as_secs_f64().max(1e-9)
+    ));
+    Ok(lines)
+}

@@ -51,10 +51,25 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         Command::Audit {
             action: AuditCommand::Verify,
         } => audit_verify(&config).await,
-        Command::Bench { runs } => crate::bench::run(runs).map(|lines| {
-            lines.iter().for_each(|l| say(l));
-            ExitCode::SUCCESS
-        }),
+        Command::Bench {
+            runs,
+            queue_cases,
+            bench_database_url,
+        } => {
+            let mut result = crate::bench::run(runs);
+            if queue_cases > 0
+                && let Ok(lines) = &mut result
+            {
+                match crate::bench::queue(queue_cases, bench_database_url, runs.max(100)).await {
+                    Ok(more) => lines.extend(more),
+                    Err(e) => return fail(&e),
+                }
+            }
+            result.map(|lines| {
+                lines.iter().for_each(|l| say(l));
+                ExitCode::SUCCESS
+            })
+        }
         Command::Serve => serve(&config, true, true).await,
         Command::Intake => serve(&config, true, false).await,
         Command::Triage => serve(&config, false, true).await,

@@ -64,6 +64,14 @@ pub enum Command {
         /// Repetitions per measurement (the median is reported).
         #[arg(long, default_value_t = 15)]
         runs: usize,
+        /// Also seed this many open cases into a fresh database and measure
+        /// queue listings and claims (0: skip).
+        #[arg(long, default_value_t = 0)]
+        queue_cases: u64,
+        /// Database for the queue benchmark (default: a temporary SQLite
+        /// file). Use an empty PostgreSQL database to measure PostgreSQL.
+        #[arg(long)]
+        bench_database_url: Option<String>,
     },
     /// Audit log commands.
     Audit {
