@@ -17,13 +17,25 @@ use sunlight_store::testing::fresh_pg_url;
 
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().and_then(Path::parent).unwrap().join("sunlight");
-    assert!(bin.exists(), "{} missing: run `cargo build -p sunlight` first", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("sunlight");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p sunlight` first",
+        bin.display()
+    );
     bin
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Proc(Child);
@@ -36,7 +48,9 @@ impl Drop for Proc {
 }
 
 fn totp_now(secret: &str) -> String {
-    let bytes = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
     let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -53,7 +67,10 @@ async fn wait_healthy(port: u16) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "triage on {port} did not become healthy");
+        assert!(
+            Instant::now() < deadline,
+            "triage on {port} did not become healthy"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -65,7 +82,10 @@ struct Staff {
 }
 
 async fn sign_in(port: u16, login: &[&str]) -> Staff {
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let totp = (login[5] != "-").then(|| totp_now(login[5]));
     let res = client
@@ -99,7 +119,11 @@ async fn two_triage_processes_never_give_a_case_two_owners() {
         c
     };
     let demo = cmd(&["demo"], free_port()).output().unwrap();
-    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
     let text = String::from_utf8(demo.stdout).unwrap();
     let logins: Vec<Vec<&str>> = text
         .lines()
@@ -138,7 +162,14 @@ async fn two_triage_processes_never_give_a_case_two_owners() {
     let password = created["one_time_password"].as_str().unwrap().to_owned();
     let second = sign_in(
         b,
-        &["login", "second@gd-gz-tianhe.demo", &password, "verifier", "gd-gz-tianhe", "-"],
+        &[
+            "login",
+            "second@gd-gz-tianhe.demo",
+            &password,
+            "verifier",
+            "gd-gz-tianhe",
+            "-",
+        ],
     )
     .await;
 
