@@ -643,6 +643,29 @@ impl Store {
             .collect()
     }
 
+    /// Reporter keys of the cases merged into `case`: their reporters read
+    /// what staff send on the surviving case too.
+    pub async fn merged_reporter_keys(
+        &self,
+        case: CaseId,
+    ) -> Result<Vec<sunlight_core::crypto::UnitPublicKey>, StoreError> {
+        case::Entity::find()
+            .select_only()
+            .column(case::Column::ReporterPublicKey)
+            .filter(case::Column::MergedInto.eq(case.as_uuid()))
+            .into_tuple::<Option<Vec<u8>>>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                sunlight_core::crypto::UnitPublicKey::from_slice(&k).map_err(|_| {
+                    StoreError::Corrupt(format!("case merged into {case}: bad reporter key"))
+                })
+            })
+            .collect()
+    }
+
     /// Holds of a case.
     pub async fn holds_of(&self, case: CaseId) -> Result<Vec<HoldRow>, StoreError> {
         hold::Entity::find()

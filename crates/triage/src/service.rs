@@ -246,9 +246,11 @@ impl Triage {
             .collect())
     }
 
-    /// The case's units plus the reporter: who reads a message to the reporter.
+    /// The case's units plus the reporter (and the reporters of cases merged
+    /// into it): who reads a message to the reporter.
     async fn reporter_recipients(&self, case: &CaseRow) -> Result<Vec<UnitPublicKey>, TriageError> {
         let mut keys = self.unit_chain_keys(case).await?;
+        keys.extend(self.store.merged_reporter_keys(case.id).await?);
         match case.reporter_public_key {
             Some(k) => keys.push(k),
             None => {

@@ -1,0 +1,380 @@
+//! Intake and triage together over one database (as `sunlight serve` runs
+//! them), on SQLite and PostgreSQL: what staff do reaches the reporter
+//! through the code, what the reporter answers reaches staff, and a merged
+//! report's code keeps working without showing anyone else's words.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use sunlight_core::calendar::Calendar;
+use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
+use sunlight_core::policy::Policy;
+use sunlight_core::{Level, Role, UnitId};
+use sunlight_store::provision::{create_staff, create_unit};
+use sunlight_store::testing::{Engine, TestDb};
+
+struct Staff {
+    client: reqwest::Client,
+    csrf: String,
+    base: String,
+}
+
+impl Staff {
+    async fn get(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn act(&self, id: &str, body: Value) {
+        let (s, v) = self
+            .post(&format!("/api/v1/cases/{id}/transitions"), body.clone())
+            .await;
+        assert_eq!(s, 200, "{body} → {v}");
+    }
+
+    async fn claim(&self, id: &str) {
+        let (s, v) = self
+            .post(&format!("/api/v1/cases/{id}/claim"), json!({}))
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+}
+
+fn totp_now(secret: &str) -> String {
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
+    totp.generate(u64::try_from(Utc::now().timestamp()).unwrap())
+        .to_string()
+}
+
+async fn reporter_status(intake: &str, code: &str) -> Value {
+    let res = reqwest::Client::new()
+        .post(format!("{intake}/api/v1/status"))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn file(intake: &str, narrative: &str) -> String {
+    let res = reqwest::Client::new()
+        .post(format!("{intake}/api/v1/reports"))
+        .json(&json!({
+            "unit": "gd-gz", "category": "rushed_promotion",
+            "accused": {"name": "陈某", "position": "局长", "role": "unit_leader"},
+            "selection_stage": "appointed", "narrative": narrative, "real_name": false
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn run(engine: Engine) {
+    let db = TestDb::new(engine).await.unwrap();
+    let now = Utc::now();
+    let mut secret = None;
+    for (id, level, parent) in [
+        ("gd", Level::Province, None),
+        ("gd-gz", Level::City, Some("gd")),
+    ] {
+        let (row, recovery) = create_unit(
+            &db.store,
+            UnitId::parse(id).unwrap(),
+            id.into(),
+            level,
+            parent.map(|p| UnitId::parse(p).unwrap()),
+            "test",
+            now,
+        )
+        .await
+        .unwrap();
+        secret = Some((
+            row.id.clone(),
+            row.recovery_wrapped_key
+                .unwrap_with_recovery(&recovery, id)
+                .unwrap(),
+        ));
+    }
+    let (unit, key) = secret.unwrap();
+    let mut logins = Vec::new();
+    for role in [Role::Verifier, Role::Supervisor] {
+        let s = create_staff(
+            &db.store,
+            &unit,
+            &key,
+            &format!("{role}@gd-gz.test"),
+            role,
+            StretchParams::TEST,
+            "test",
+            now,
+        )
+        .await
+        .unwrap();
+        logins.push((
+            s.staff.email.clone(),
+            s.password.to_string(),
+            s.totp.map(|t| t.to_string()),
+        ));
+    }
+    // One deployment: intake and triage share the code secrets.
+    let stretcher = CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
+    let spool = tempfile::tempdir().unwrap();
+    let intake_app = sunlight_intake::Application::build(
+        sunlight_intake::IntakeParts {
+            store: db.store.clone(),
+            stretcher: stretcher.clone(),
+            policy: Policy::cn_12380(),
+            calendar: Calendar::cn(),
+            settings: sunlight_intake::IntakeSettings {
+                workers: 1,
+                ..Default::default()
+            },
+            spool_dir: spool.path().to_owned(),
+        },
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+    )
+    .unwrap();
+    let triage_app = sunlight_triage::Application::build(
+        sunlight_triage::TriageParts {
+            store: db.store.clone(),
+            stretcher,
+            policy: Policy::cn_12380(),
+            calendar: Calendar::cn(),
+            settings: sunlight_triage::TriageSettings {
+                workers: 1,
+                route_every_seconds: 1,
+                ..Default::default()
+            },
+        },
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+    )
+    .unwrap();
+    let intake = format!("http://127.0.0.1:{}", intake_app.port());
+    let triage = format!("http://127.0.0.1:{}", triage_app.port());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _done = rx.wait_for(|s| *s).await;
+    };
+    let t1 = tokio::spawn(intake_app.run_until_stopped(stopped(stop_rx.clone())));
+    let t2 = tokio::spawn(triage_app.run_until_stopped(stopped(stop_rx.clone())));
+
+    let mut staff = Vec::new();
+    for (email, password, totp) in &logins {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let res = client
+            .post(format!("{triage}/api/v1/session"))
+            .json(&json!({"email": email, "password": password, "totp": totp.as_deref().map(totp_now)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        staff.push(Staff {
+            client,
+            csrf,
+            base: triage.clone(),
+        });
+    }
+    let (verifier, supervisor) = (&staff[0], &staff[1]);
+
+    let code_a = file(&intake, "甲：突击提拔").await;
+    let code_b = file(&intake, "乙：同一件事").await;
+    // The router picks both up within a second or two.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ids = loop {
+        let q = verifier.get("/api/v1/queues/verify").await;
+        let ids: Vec<String> = q
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["case_id"].as_str().unwrap().to_owned())
+            .collect();
+        if ids.len() == 2 {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "routing did not happen");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let narrative = |v: &Value| v["report"]["narrative"].as_str().unwrap().to_owned();
+    let mut a = String::new();
+    let mut b = String::new();
+    for id in ids {
+        let v = verifier.get(&format!("/api/v1/cases/{id}")).await;
+        if narrative(&v).starts_with('甲') {
+            a = id;
+        } else {
+            b = id;
+        }
+    }
+    assert_eq!(reporter_status(&intake, &code_a).await["stage"], "verify");
+
+    // A question reaches the reporter; the answer reaches staff.
+    verifier.claim(&a).await;
+    verifier
+        .act(
+            &a,
+            json!({"action": "ask_reporter", "question": "请说明提拔的时间"}),
+        )
+        .await;
+    let s = reporter_status(&intake, &code_a).await;
+    assert_eq!(s["messages"][0]["from"], "staff");
+    assert_eq!(s["messages"][0]["body"], "请说明提拔的时间");
+    let res = reqwest::Client::new()
+        .post(format!("{intake}/api/v1/status/messages"))
+        .json(&json!({"code": code_a, "body": "甲的回答：去年十二月"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v = verifier.get(&format!("/api/v1/cases/{a}")).await;
+    assert!(
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "甲的回答：去年十二月")
+    );
+
+    // B is the same matter: merged into A. B's code shows A's progress,
+    // never A's reporter's own words.
+    let (s, _) = supervisor
+        .post(
+            &format!("/api/v1/cases/{b}/transitions"),
+            json!({"action": "merge", "into": a}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let sb = reporter_status(&intake, &code_b).await;
+    assert_eq!(sb["merged"], true);
+    assert_eq!(sb["stage"], "verify");
+    let bodies: Vec<&str> = sb["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(!bodies.contains(&"甲的回答：去年十二月"), "{bodies:?}");
+
+    // To the end; the reporter reads the feedback and sees the case closed.
+    verifier
+        .act(
+            &a,
+            json!({"action": "verified", "outcome": "substantiated"}),
+        )
+        .await;
+    supervisor.claim(&a).await;
+    supervisor
+        .act(&a, json!({"action": "decided", "decision": "责令纠正"}))
+        .await;
+    verifier.claim(&a).await;
+    verifier
+        .act(
+            &a,
+            json!({"action": "feedback", "message": "经核查，反映问题属实，已责令纠正。"}),
+        )
+        .await;
+    let (s, _) = verifier
+        .post(
+            &format!("/api/v1/cases/{a}/messages"),
+            json!({"body": "感谢您的监督。"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    verifier.act(&a, json!({"action": "close"})).await;
+    let sa = reporter_status(&intake, &code_a).await;
+    assert_eq!(sa["stage"], "closed");
+    assert!(sa["deadline"].is_null());
+    let bodies: Vec<&str> = sa["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies.contains(&"经核查，反映问题属实，已责令纠正。"),
+        "{bodies:?}"
+    );
+    assert!(bodies.contains(&"感谢您的监督。"));
+    let stages: Vec<&str> = sa["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages.first(), Some(&"verify"));
+    assert_eq!(stages.last(), Some(&"closed"));
+    // B's reporter sees the outcome of the surviving case too: staff
+    // messages after the merge are sealed to both reporters.
+    let sb = reporter_status(&intake, &code_b).await;
+    assert_eq!(sb["stage"], "closed");
+    let bodies: Vec<&str> = sb["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies.contains(&"经核查，反映问题属实，已责令纠正。"),
+        "{bodies:?}"
+    );
+    assert!(bodies.contains(&"感谢您的监督。"));
+    assert!(!bodies.contains(&"甲的回答：去年十二月"), "{bodies:?}");
+
+    let _sent = stop_tx.send(true);
+    t1.await.unwrap().unwrap();
+    t2.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reporter_and_staff_reach_each_other_on_sqlite() {
+    run(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reporter_and_staff_reach_each_other_on_postgres() {
+    run(Engine::Postgres).await;
+}
