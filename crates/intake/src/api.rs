@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Format, IntakeError};
 use crate::i18n;
-use crate::input::{media_type, read_body};
+use crate::input::{media_type, read_body, require_identity_coding};
 use crate::state::AppState;
 
 fn json(error: IntakeError, lang: Lang) -> Failure {
@@ -34,13 +34,43 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
     if media_type(req.headers()) != "application/json" {
         return Err(IntakeError::UnsupportedMediaType);
     }
+    require_identity_coding(req.headers())?;
     let body = read_body(payload, limit).await?;
     if std::str::from_utf8(&body).is_err() {
         return Err(IntakeError::BadEncoding);
     }
+    if has_array(&body) {
+        return Err(IntakeError::Malformed(
+            "a JSON object is expected; no field of this API is a list".into(),
+        ));
+    }
     // serde's message names the field or type that is wrong, never more
     // than a short excerpt, and it goes only back to the sender.
     serde_json::from_slice(&body).map_err(|e| IntakeError::Malformed(e.to_string()))
+}
+
+/// Whether a JSON text holds a `[` outside its strings. No request of this
+/// API has a list anywhere, and serde would otherwise read an array into a
+/// struct by position (`["gd", "other", …]` filed as a report).
+fn has_array(body: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'[' {
+            return true;
+        }
+    }
+    false
 }
 
 /// The accused, as in the report form.

@@ -2,10 +2,12 @@
 //! only. Two shapes arrive at the form routes — urlencoded and multipart —
 //! and both become a sequence of `Part`s, so handlers check fields once.
 
-use actix_multipart::{Field as MultipartField, Multipart};
-use actix_web::http::header::{CONTENT_TYPE, HeaderMap};
+use actix_multipart::{Field as MultipartField, Multipart, MultipartError};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap};
+use actix_web::mime;
 use actix_web::web::{self, Bytes, BytesMut};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt, stream};
 
 use crate::error::IntakeError;
 
@@ -30,6 +32,24 @@ pub fn media_type(headers: &HeaderMap) -> String {
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default()
+}
+
+/// Refuses a body sent with a content coding: none is decoded here, so a
+/// compressed body would be read as garbage, and one mislabelled as
+/// compressed would be taken for something its sender said it was not.
+pub fn require_identity_coding(headers: &HeaderMap) -> Result<(), IntakeError> {
+    let identity = |v: &actix_web::http::header::HeaderValue| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
+        })
+    };
+    if headers.get_all(CONTENT_ENCODING).all(identity) {
+        Ok(())
+    } else {
+        Err(IntakeError::UnsupportedMediaType)
+    }
 }
 
 /// Parses `application/x-www-form-urlencoded`, refusing anything that does
@@ -112,23 +132,18 @@ impl FormStream {
         text_limit: usize,
         total_limit: u64,
     ) -> Result<Self, IntakeError> {
+        require_identity_coding(headers)?;
         match media_type(headers).as_str() {
             "application/x-www-form-urlencoded" => {
                 let body = read_body(payload, text_limit).await?;
                 Ok(Self::Urlencoded(parse_urlencoded(&body)?.into_iter()))
             }
             "multipart/form-data" => {
-                let mut seen: u64 = 0;
-                let bounded = payload.map(move |chunk| {
-                    let chunk = chunk?;
-                    seen = seen.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
-                    if seen > total_limit {
-                        Err(actix_web::error::PayloadError::Overflow)
-                    } else {
-                        Ok(chunk)
-                    }
-                });
-                Ok(Self::Multipart(Box::new(Multipart::new(headers, bounded))))
+                let boundary = boundary(headers).ok_or_else(|| {
+                    IntakeError::Malformed("multipart body without a boundary".into())
+                })?;
+                let framed = framed(payload, &boundary, total_limit);
+                Ok(Self::Multipart(Box::new(Multipart::new(headers, framed))))
             }
             _ => Err(IntakeError::UnsupportedMediaType),
         }
@@ -179,12 +194,93 @@ impl FormStream {
     }
 }
 
-fn multipart_error(e: actix_multipart::MultipartError) -> IntakeError {
-    let text = e.to_string();
-    if text.to_ascii_lowercase().contains("overflow") {
-        IntakeError::TooLarge
-    } else {
-        IntakeError::Malformed(text)
+/// The boundary parameter of a multipart body, as actix-multipart reads it.
+fn boundary(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .and_then(|m| m.get_param(mime::BOUNDARY).map(|b| b.as_str().to_owned()))
+        .filter(|b| !b.is_empty())
+}
+
+/// How far before the end of a multipart body its close delimiter may sit
+/// (room for a short epilogue, which no browser sends).
+const EPILOGUE_ROOM: usize = 256;
+
+/// A multipart body bounded to `limit` bytes, which ends in an error
+/// instead of quietly when its close delimiter (`--boundary--`) never came.
+/// actix-multipart 0.7 waits forever on a body cut off just after a line
+/// break inside a part, so it must never see such a body simply end.
+fn framed(
+    payload: web::Payload,
+    boundary: &str,
+    limit: u64,
+) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
+    struct Framing {
+        payload: web::Payload,
+        close: Vec<u8>,
+        seen: u64,
+        /// The last bytes read, where the close delimiter must be.
+        tail: Vec<u8>,
+        failed: bool,
+    }
+    let close = format!("\r\n--{boundary}--").into_bytes();
+    let keep = close.len().saturating_add(EPILOGUE_ROOM);
+    let start = Framing {
+        payload,
+        close,
+        seen: 0,
+        tail: Vec::with_capacity(keep),
+        failed: false,
+    };
+    stream::unfold(start, move |mut f| async move {
+        if f.failed {
+            return Some((Err(PayloadError::Incomplete(None)), f));
+        }
+        match f.payload.next().await {
+            Some(Ok(chunk)) => {
+                let len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+                f.seen = f.seen.saturating_add(len);
+                if f.seen > limit {
+                    f.failed = true;
+                    return Some((Err(PayloadError::Overflow), f));
+                }
+                let last = chunk
+                    .get(chunk.len().saturating_sub(keep)..)
+                    .unwrap_or_default();
+                f.tail.extend_from_slice(last);
+                let excess = f.tail.len().saturating_sub(keep);
+                f.tail.drain(..excess);
+                Some((Ok(chunk), f))
+            }
+            Some(Err(e)) => {
+                f.failed = true;
+                Some((Err(e), f))
+            }
+            None if f.tail.windows(f.close.len()).any(|w| w == f.close) => None,
+            None => {
+                f.failed = true;
+                Some((Err(PayloadError::Incomplete(None)), f))
+            }
+        }
+    })
+    .fuse()
+}
+
+fn multipart_error(e: MultipartError) -> IntakeError {
+    match e {
+        MultipartError::Payload(PayloadError::Overflow) => IntakeError::TooLarge,
+        MultipartError::Incomplete | MultipartError::Payload(PayloadError::Incomplete(_)) => {
+            IntakeError::Malformed("the multipart body is incomplete".into())
+        }
+        other => IntakeError::Malformed(other.to_string()),
+    }
+}
+
+impl From<MultipartError> for IntakeError {
+    fn from(e: MultipartError) -> Self {
+        multipart_error(e)
     }
 }
 

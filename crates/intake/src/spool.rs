@@ -30,7 +30,7 @@ pub async fn seal_upload<S, E>(
 ) -> Result<NewAttachment, IntakeError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    IntakeError: From<E>,
 {
     let id = Uuid::now_v7();
     let stream_item = item::attachment(id);
@@ -43,7 +43,10 @@ where
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_SIZE);
     let mut size: u64 = 0;
     while let Some(piece) = stream.next().await {
-        let piece = piece.map_err(|e| IntakeError::BrokenUpload(e.to_string()))?;
+        let piece = piece.map_err(|e| match IntakeError::from(e) {
+            IntakeError::Malformed(detail) => IntakeError::BrokenUpload(detail),
+            other => other,
+        })?;
         size = size.saturating_add(u64::try_from(piece.len()).unwrap_or(u64::MAX));
         if size > max_bytes {
             return Err(IntakeError::TooLarge);

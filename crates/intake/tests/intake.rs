@@ -5,6 +5,7 @@
     clippy::unwrap_used,
     clippy::indexing_slicing,
     clippy::string_slice,
+    clippy::unwrap_in_result,
     reason = "tests fail loudly"
 )]
 
