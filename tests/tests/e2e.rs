@@ -299,6 +299,40 @@ async fn run(engine: Engine) {
         .collect();
     assert!(!bodies.contains(&"甲的回答：去年十二月"), "{bodies:?}");
 
+    // B's reporter writes after the merge: it reaches staff on A.
+    let res = reqwest::Client::new()
+        .post(format!("{intake}/api/v1/status/messages"))
+        .json(&json!({"code": code_b, "body": "乙补充：还有一人"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v = verifier.get(&format!("/api/v1/cases/{a}")).await;
+    assert!(
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "乙补充：还有一人")
+    );
+    let sb = reporter_status(&intake, &code_b).await;
+    assert!(
+        sb["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "乙补充：还有一人")
+    );
+    let sa = reporter_status(&intake, &code_a).await;
+    assert!(
+        !sa["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "乙补充：还有一人"),
+        "A never reads B's words"
+    );
+
     // To the end; the reporter reads the feedback and sees the case closed.
     verifier
         .act(

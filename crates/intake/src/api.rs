@@ -44,9 +44,18 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
             "a JSON object is expected; no field of this API is a list".into(),
         ));
     }
-    // serde's message names the field or type that is wrong, never more
-    // than a short excerpt, and it goes only back to the sender.
-    serde_json::from_slice(&body).map_err(|e| IntakeError::Malformed(e.to_string()))
+    // serde's own message can quote what was sent; the answer names only
+    // the kind of problem and where (docs/LOGGING.md: never echo input).
+    serde_json::from_slice(&body).map_err(|e| {
+        let kind = match e.classify() {
+            serde_json::error::Category::Data => "fields or types do not match the API",
+            serde_json::error::Category::Eof => "the JSON ends too early",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                "the JSON is not well-formed"
+            }
+        };
+        IntakeError::Malformed(format!("{kind} (line {}, column {})", e.line(), e.column()))
+    })
 }
 
 /// Whether a JSON text holds a `[` outside its strings. No request of this

@@ -265,7 +265,9 @@ impl Filing {
         recipients.push(stretched.reporter_public());
         Ok((
             Found {
-                case_id: view.own_case,
+                // New material goes where the work goes on: the surviving
+                // case when this one was merged.
+                case_id: view.case.id,
                 recipients,
                 stretched,
             },

@@ -79,10 +79,17 @@ pub fn too_large(lang: Lang) -> String {
         "errors.too_large",
         &[
             ("count", &limits.attachments.to_string()),
-            (
-                "size",
-                &(limits.attachment_bytes / (1024 * 1024)).to_string(),
-            ),
+            ("size", &size_limit(limits.attachment_bytes)),
         ],
     )
+}
+
+/// A size limit as people read it: whole MB where it is one, else KB.
+pub fn size_limit(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MB", bytes / MIB)
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
 }

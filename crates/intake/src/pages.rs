@@ -200,10 +200,7 @@ fn attachment_hint(lang: Lang, limits: &Limits) -> String {
         "report.attachment_hint",
         &[
             ("count", &limits.attachments.to_string()),
-            (
-                "size",
-                &(limits.attachment_bytes / (1024 * 1024)).to_string(),
-            ),
+            ("size", &i18n::size_limit(limits.attachment_bytes)),
         ],
     )
 }
@@ -266,9 +263,12 @@ pub async fn report_form(
 }
 
 /// Sets one named text field of the report form.
+/// A value that is wrong but leaves the form readable (`real_name=maybe`)
+/// goes to `soft`, so the form still comes back refilled.
 pub fn set_report_field(
     draft: &mut ReportDraft,
     seen: &mut HashSet<String>,
+    soft: &mut Vec<FieldError>,
     name: String,
     value: String,
 ) -> Result<(), IntakeError> {
@@ -287,10 +287,11 @@ pub fn set_report_field(
                 "on" | "true" | "1" | "yes" => true,
                 "" | "off" | "false" | "0" | "no" => false,
                 _ => {
-                    return Err(IntakeError::Invalid(vec![FieldError {
+                    soft.push(FieldError {
                         field: Field::RealName,
                         problem: Problem::UnknownValue,
-                    }]));
+                    });
+                    false
                 }
             };
             return if seen.insert(name.clone()) {
@@ -318,11 +319,16 @@ enum Received {
 async fn prepare_or_refuse(
     state: &AppState,
     draft: &ReportDraft,
+    soft: &[FieldError],
     now: DateTime<Utc>,
 ) -> Result<Result<(Prepared, ValidReport), Vec<FieldError>>, IntakeError> {
     let valid = match state.filing.validate(draft, Channel::Web).await? {
+        Ok(_) if !soft.is_empty() => return Ok(Err(soft.to_vec())),
         Ok(v) => v,
-        Err(errors) => return Ok(Err(errors)),
+        Err(mut errors) => {
+            errors.extend_from_slice(soft);
+            return Ok(Err(errors));
+        }
     };
     match state.filing.prepare(&valid, now).await {
         Ok(prepared) => Ok(Ok((prepared, valid))),
@@ -347,6 +353,7 @@ async fn receive_report(
     .await?;
     let mut draft = ReportDraft::default();
     let mut seen = HashSet::new();
+    let mut soft = Vec::new();
     let mut ready: Option<(Prepared, ValidReport)> = None;
     let mut files: Vec<NewAttachment> = Vec::new();
     while let Some(part) = form.next(limits.max_text_bytes()).await? {
@@ -355,7 +362,7 @@ async fn receive_report(
                 if ready.is_some() {
                     return Err(IntakeError::AttachmentOrder);
                 }
-                set_report_field(&mut draft, &mut seen, name, value)?;
+                set_report_field(&mut draft, &mut seen, &mut soft, name, value)?;
             }
             Part::File {
                 name,
@@ -372,7 +379,7 @@ async fn receive_report(
                     continue;
                 }
                 if ready.is_none() {
-                    match prepare_or_refuse(state, &draft, now).await? {
+                    match prepare_or_refuse(state, &draft, &soft, now).await? {
                         Ok(r) => ready = Some(r),
                         Err(errors) => return Ok(Received::Invalid(Box::new(draft), errors)),
                     }
@@ -406,7 +413,7 @@ async fn receive_report(
     }
     let (prepared, valid) = match ready {
         Some(r) => r,
-        None => match prepare_or_refuse(state, &draft, now).await? {
+        None => match prepare_or_refuse(state, &draft, &soft, now).await? {
             Ok(r) => r,
             Err(errors) => return Ok(Received::Invalid(Box::new(draft), errors)),
         },
@@ -439,7 +446,7 @@ pub async fn report_submit(
                 ui: Ui::new(lang, "/"),
                 code: code.to_string(),
                 deadline_line: i18n::catalog(lang)
-                    .format("receipt.deadline", &[("date", &state.local_date(due))]),
+                    .format("receipt.deadline", &[("date", &state.deadline_date(due))]),
             };
             Ok(render(StatusCode::OK, lang, &page))
         }
@@ -557,7 +564,7 @@ fn status_page(
         received: state.local_date(view.case.received_at),
         deadline: view.open_entry.as_ref().map_or_else(
             || t.get("status.no_deadline").to_owned(),
-            |e| state.local_date(e.due_at),
+            |e| state.deadline_date(e.due_at),
         ),
         history: view
             .history

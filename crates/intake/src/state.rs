@@ -47,6 +47,12 @@ impl AppState {
             .to_string()
     }
 
+    /// The last day of a deadline: deadlines fall at the end of a local
+    /// day (midnight after it), and people count the day itself.
+    pub fn deadline_date(&self, due: DateTime<Utc>) -> String {
+        self.local_date(due - chrono::Duration::seconds(1))
+    }
+
     pub fn local_time(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.filing.policy.utc_offset())
             .format("%Y-%m-%d %H:%M")

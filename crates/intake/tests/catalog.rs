@@ -1,7 +1,11 @@
 //! The message catalogs: both languages have exactly the same keys, and
 //! every key a template, the code or a vocabulary needs exists.
 
-#![expect(clippy::unwrap_used, clippy::string_slice, reason = "tests fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::string_slice,
+    reason = "tests fail loudly"
+)]
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -615,19 +615,17 @@ impl Store {
                 })
             })
             .collect::<Result<_, StoreError>>()?;
-        // Messages of the reporter's own case, plus staff messages of the
-        // surviving case when merged (staff answer there). Never another
-        // reporter's own messages or files.
+        // Messages and files of the reporter's own case and, when merged, of
+        // the surviving case (where staff answer and later messages go).
+        // Everything here is sealed; the reporter's key opens only what was
+        // sealed to it, so another reporter's words stay closed (the intake
+        // side skips what does not open).
         let mut messages = self.messages(own_id).await?;
-        let attachments = self.attachments_of(own_id).await?;
+        let mut attachments = self.attachments_of(own_id).await?;
         if case.id != own_id {
-            messages.extend(
-                self.messages(case.id)
-                    .await?
-                    .into_iter()
-                    .filter(|m| m.author == "staff"),
-            );
+            messages.extend(self.messages(case.id).await?);
             messages.sort_by_key(|m| m.created_at);
+            attachments.extend(self.attachments_of(case.id).await?);
         }
         Ok(Some(ReporterView {
             own_case: own_id,
