@@ -1,4 +1,4 @@
-//! `sunlight-triage`: the staff side: routing of new reports, the verify/handle/recheck/notify queues with deadlines, holds, staff sign-in with key unlock, and the staff app (JSON API). Depends on sunlight-core and sunlight-store; never on sunlight-intake.
+//! `sunlight-triage`: the staff side: routing of new reports, the verify/handle/recheck/notify queues with deadlines, holds, staff sign-in with key unlock, and the staff app (server-rendered HTML pages without JavaScript, and a JSON API for the same actions). Depends on sunlight-core and sunlight-store; never on sunlight-intake.
 //!
 //! Unit private keys exist here only unwrapped in a session's memory
 //! (`session.rs`); see docs/triage.md.
@@ -6,6 +6,9 @@
 mod api;
 mod auth;
 mod error;
+mod guard;
+mod i18n;
+mod pages;
 mod service;
 mod session;
 mod state;
@@ -13,7 +16,7 @@ mod state;
 use std::net::TcpListener;
 use std::time::Duration as StdDuration;
 
-use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::Server, middleware, web};
 use chrono::{Duration, Utc};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::CodeStretcher;
@@ -55,6 +58,7 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub fn build(parts: TriageParts, listener: TcpListener) -> std::io::Result<Self> {
+        i18n::check().map_err(std::io::Error::other)?;
         let port = listener.local_addr()?.port();
         let settings = parts.settings;
         let triage = Triage::new(
@@ -98,6 +102,14 @@ impl Application {
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| TriageError::NotFound.into()),
                 )
+                // Only the HTML pages take forms; a staff-entered report's
+                // narrative may be long, and percent-encoding triples it.
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(1024 * 1024)
+                        .error_handler(pages::form_error),
+                )
+                .wrap(middleware::from_fn(guard::wrap))
                 .configure(routes)
                 .default_service(web::to(not_found))
         })
@@ -151,6 +163,28 @@ impl Application {
 fn routes(cfg: &mut web::ServiceConfig) {
     let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
     cfg.service(resource("/healthz").route(web::get().to(healthz)))
+        .service(resource("/").route(web::get().to(pages::root)))
+        .service(
+            resource("/login")
+                .route(web::get().to(pages::login_form))
+                .route(web::post().to(pages::login_submit)),
+        )
+        .service(resource("/logout").route(web::post().to(pages::logout)))
+        .service(resource("/queues/{stage}").route(web::get().to(pages::queue)))
+        .service(resource("/cases/{id}").route(web::get().to(pages::case_show)))
+        .service(resource("/cases/{id}/actions").route(web::post().to(pages::case_action)))
+        .service(resource("/cases/{id}/messages").route(web::post().to(pages::case_message)))
+        .service(
+            resource("/cases/{id}/holds/{hold}/confirm").route(web::post().to(pages::hold_confirm)),
+        )
+        .service(
+            resource("/intake")
+                .route(web::get().to(pages::intake_form))
+                .route(web::post().to(pages::intake_submit)),
+        )
+        .service(resource("/admin").route(web::get().to(pages::admin_show)))
+        .service(resource("/admin/staff").route(web::post().to(pages::admin_add_staff)))
+        .service(resource("/static/style.css").route(web::get().to(pages::stylesheet)))
         .service(
             resource("/api/v1/session")
                 .route(web::post().to(api::sign_in))
@@ -178,12 +212,21 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/openapi.json").route(web::get().to(api::openapi)));
 }
 
-async fn not_found() -> Result<HttpResponse, TriageError> {
-    Err(TriageError::NotFound)
+/// 404: a JSON error under `/api/`, a page elsewhere.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    Err(if req.path().starts_with("/api/") {
+        TriageError::NotFound.into()
+    } else {
+        pages::not_found_page(&req).into()
+    })
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, TriageError> {
-    Err(TriageError::MethodNotAllowed)
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    Err(if req.path().starts_with("/api/") {
+        TriageError::MethodNotAllowed.into()
+    } else {
+        pages::method_not_allowed_page(&req).into()
+    })
 }
 
 /// 200 when the database answers, 503 otherwise.

@@ -293,3 +293,114 @@ impl StaffClient {
         )
     }
 }
+
+/// A browser-like client of the HTML pages: cookies kept, redirects not
+/// followed (so tests see each 303), forms sent urlencoded.
+pub struct PageClient {
+    pub client: reqwest::Client,
+    pub base: String,
+    /// The CSRF token of the session's forms (from a page's hidden field).
+    pub csrf: String,
+}
+
+/// A page's answer: status, `Location` of a redirect, and the body.
+pub struct PageAnswer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+/// The value of the first `name="csrf"` hidden field of a page.
+pub fn csrf_of(html: &str) -> Option<String> {
+    let (_, rest) = html.split_once("name=\"csrf\" value=\"")?;
+    Some(rest.split_once('"')?.0.to_owned())
+}
+
+pub fn page_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Harness {
+    /// Signs in through the login form; the answer is the form's 303.
+    pub async fn sign_in_page(&self, email: &str) -> PageClient {
+        let login = self.logins.get(email).unwrap();
+        let client = page_client();
+        let code = login.totp.as_deref().map(totp_now).unwrap_or_default();
+        let res = client
+            .post(self.url("/login"))
+            .form(&[
+                ("email", login.email.as_str()),
+                ("password", login.password.as_str()),
+                ("totp", code.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "page sign-in of {email}");
+        let home = res.headers()["location"].to_str().unwrap().to_owned();
+        let mut page = PageClient {
+            client,
+            base: self.base.clone(),
+            csrf: String::new(),
+        };
+        let answer = page.get(&home).await;
+        assert_eq!(answer.status, 200, "{home}: {}", answer.body);
+        page.csrf = csrf_of(&answer.body).unwrap();
+        page
+    }
+}
+
+impl PageClient {
+    async fn answer(res: reqwest::Response) -> PageAnswer {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let location = headers
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        PageAnswer {
+            status,
+            location,
+            headers,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> PageAnswer {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        Self::answer(res).await
+    }
+
+    /// Posts a form as is (add `csrf` yourself, or not).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> PageAnswer {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(res).await
+    }
+
+    /// Posts a form with the session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> PageAnswer {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// One action through the case page's forms.
+    pub async fn act(&self, case: &str, fields: &[(&str, &str)]) -> PageAnswer {
+        self.post(&format!("/cases/{case}/actions"), fields).await
+    }
+}

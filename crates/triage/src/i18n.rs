@@ -1,0 +1,170 @@
+//! The staff pages' message catalogs, compiled into the binary, the
+//! language of a request, and the translated wording of every error and
+//! refusal a page shows. Nothing here echoes what a person typed.
+
+use std::sync::LazyLock;
+
+use actix_web::HttpRequest;
+use sunlight_core::case::Refusal;
+use sunlight_core::i18n::{Catalog, CatalogError, Lang};
+use sunlight_core::report::{Field, FieldError};
+
+use crate::error::TriageError;
+
+static CATALOGS: LazyLock<Result<[Catalog; 2], CatalogError>> = LazyLock::new(|| {
+    Ok([
+        Catalog::parse(include_str!("../locales/zh-CN.toml"))?,
+        Catalog::parse(include_str!("../locales/en.toml"))?,
+    ])
+});
+
+static EMPTY: LazyLock<Catalog> = LazyLock::new(Catalog::default);
+
+/// Fails at startup, not on a request, if a catalog does not parse.
+pub fn check() -> Result<(), String> {
+    CATALOGS.as_ref().map(|_| ()).map_err(ToString::to_string)
+}
+
+pub fn catalog(lang: Lang) -> &'static Catalog {
+    match (CATALOGS.as_ref(), lang) {
+        (Ok([zh, _]), Lang::ZhCn) => zh,
+        (Ok([_, en]), Lang::En) => en,
+        (Err(_), _) => &EMPTY,
+    }
+}
+
+/// `?lang=` wins over `Accept-Language`; Chinese by default.
+pub fn lang_of(req: &HttpRequest) -> Lang {
+    let explicit = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="));
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::negotiate(explicit, accept)
+}
+
+/// The label of `prefix.value` (a vocabulary word), or the value itself
+/// when the catalog has no such word.
+pub fn word(lang: Lang, prefix: &str, value: &str) -> String {
+    let t = catalog(lang);
+    let key = format!("{prefix}.{value}");
+    if t.has(&key) {
+        t.get(&key).to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// The label of a report form field.
+pub fn field_label(lang: Lang, field: Field) -> &'static str {
+    let key = match field {
+        Field::Body => "case.reply_body",
+        Field::Unit => "report.unit",
+        Field::Category => "report.category",
+        Field::AccusedName => "report.accused_name",
+        Field::AccusedPosition => "report.accused_position",
+        Field::AccusedRole => "report.accused_role",
+        Field::SelectionStage => "report.selection_stage",
+        Field::Narrative => "report.narrative",
+        Field::RealName => "report.real_name",
+        Field::ReporterName => "report.reporter_name",
+        Field::ReporterPhone => "report.reporter_phone",
+        Field::Channel => "report.channel",
+        Field::Attachment | Field::Code => "report.other_field",
+    };
+    catalog(lang).get(key)
+}
+
+/// "Field: problem", translated.
+pub fn field_error(lang: Lang, e: &FieldError) -> String {
+    let t = catalog(lang);
+    let max = e.problem.max().map(|m| m.to_string()).unwrap_or_default();
+    let problem = t.format(e.problem.key(), &[("max", &max)]);
+    t.format(
+        "errors.field",
+        &[("field", field_label(lang, e.field)), ("problem", &problem)],
+    )
+}
+
+/// Why the state machine refused, in the reader's language.
+pub fn refusal(lang: Lang, r: &Refusal) -> String {
+    let t = catalog(lang);
+    let action = |a: sunlight_core::case::ActionKind| word(lang, "action", a.as_str());
+    match r {
+        Refusal::NotAllowedInStage { action: a, stage } => t.format(
+            "refusal.not_allowed_in_stage",
+            &[
+                ("action", &action(*a)),
+                ("stage", &word(lang, "stage", stage.as_str())),
+            ],
+        ),
+        Refusal::AlreadyClosed => t.get("refusal.already_closed").to_owned(),
+        Refusal::RoleNotAllowed { action: a, role } => t.format(
+            "refusal.role_not_allowed",
+            &[
+                ("action", &action(*a)),
+                ("role", &word(lang, "role", role.as_str())),
+            ],
+        ),
+        Refusal::NotOwner { action: a } => {
+            t.format("refusal.not_owner", &[("action", &action(*a))])
+        }
+        Refusal::AlreadyOwned => t.get("refusal.already_owned").to_owned(),
+        Refusal::RecheckBySameStaff => t.get("refusal.recheck_by_same_staff").to_owned(),
+        Refusal::MissingOutcome => t.get("refusal.missing_outcome").to_owned(),
+        Refusal::MissingDecision => t.get("refusal.missing_decision").to_owned(),
+        Refusal::MissingFeedback => t.get("refusal.missing_feedback").to_owned(),
+        Refusal::AlreadyExtended => t.get("refusal.already_extended").to_owned(),
+        Refusal::ExtensionTooLong { max } => {
+            t.format("refusal.extension_too_long", &[("max", &max.to_string())])
+        }
+        Refusal::EmptyExtension => t.get("refusal.empty_extension").to_owned(),
+        Refusal::EmptyText { field } => t.format(
+            "refusal.empty_text",
+            &[("field", &word(lang, "action_field", field))],
+        ),
+        Refusal::AlreadyPaused => t.get("refusal.already_paused").to_owned(),
+        Refusal::MergeIntoSelf => t.get("refusal.merge_into_self").to_owned(),
+    }
+}
+
+/// What a page says about an error: fixed, translated wording that never
+/// repeats input.
+pub fn error_message(lang: Lang, e: &TriageError) -> String {
+    let t = catalog(lang);
+    let key = match e {
+        TriageError::Refused(r) => return refusal(lang, r),
+        TriageError::Locked(until) => return t.format("errors.locked", &[("until", until)]),
+        TriageError::BadCredentials => "errors.bad_credentials",
+        TriageError::NoSession => "errors.no_session",
+        TriageError::Csrf => "errors.csrf",
+        TriageError::Forbidden => "errors.forbidden",
+        TriageError::NoSuchCase => "errors.no_such_case",
+        TriageError::NotFound => "errors.not_found",
+        TriageError::Conflict(what) => match *what {
+            "someone else took the case meanwhile" => "errors.conflict_taken",
+            "the hold was confirmed or lifted already" => "errors.conflict_hold",
+            "staff email" => "errors.email_taken",
+            _ => "errors.conflict",
+        },
+        // The service's fixed English reasons, matched by their field.
+        TriageError::Invalid(why) => match why.split(':').next().unwrap_or_default() {
+            "unit" => "errors.not_your_unit",
+            "email" => "errors.email_invalid",
+            "body" => "errors.body_invalid",
+            _ if why.starts_with("notice_to") => "errors.notice_to_missing",
+            _ if why.contains("reporter keys") => "errors.no_reporter_key",
+            _ => "errors.invalid",
+        },
+        TriageError::Malformed(_) => "errors.malformed",
+        TriageError::UnsupportedMediaType => "errors.unsupported_media_type",
+        TriageError::TooLarge => "errors.too_large",
+        TriageError::MethodNotAllowed => "errors.method_not_allowed",
+        TriageError::Unavailable(_) => "errors.unavailable",
+        TriageError::Internal(_) => "errors.internal",
+    };
+    t.get(key).to_owned()
+}

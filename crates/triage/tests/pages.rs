@@ -1,0 +1,489 @@
+//! The staff HTML pages over real HTTP, as a browser without JavaScript
+//! uses them: sign-in by form, CSRF fields on every change, a case page
+//! that shows the opened report and only the forms the member may use,
+//! actions that move the case, refusals with their reason, both languages.
+//! The pages only call the service the JSON API calls, so SQLite suffices
+//! here; tests/triage.rs runs the service on both engines.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use common::{Harness, PageClient, csrf_of, email, page_client, totp_now};
+use sunlight_store::testing::Engine;
+
+/// The `data-stage` of the case page.
+fn stage_of(html: &str) -> &str {
+    let (_, rest) = html.split_once("id=\"stage\" data-stage=\"").unwrap();
+    rest.split_once('"').unwrap().0
+}
+
+/// Which action forms a case page offers.
+fn forms_of(html: &str) -> Vec<&str> {
+    html.split("name=\"action\" value=\"")
+        .skip(1)
+        .map(|rest| rest.split_once('"').unwrap().0)
+        .collect()
+}
+
+async fn file_case(h: &Harness, stage: &str, narrative: &str) -> String {
+    let desk = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
+    desk.file("gd-gz-tianhe", "ordinary", stage, narrative)
+        .await
+        .1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_by_form_and_every_failure_reads_the_same() {
+    let h = Harness::start(Engine::Sqlite).await;
+    let anon = PageClient {
+        client: page_client(),
+        base: h.base.clone(),
+        csrf: String::new(),
+    };
+    // Without a session every page sends you to the sign-in form.
+    for path in ["/", "/queues/verify", "/cases/x", "/intake", "/admin"] {
+        let a = anon.get(path).await;
+        assert_eq!(a.status, 303, "{path}");
+        assert!(a.location.unwrap().starts_with("/login"), "{path}");
+    }
+    let a = anon.get("/login").await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("name=\"totp\"") && !a.body.contains("<script"));
+    for (name, value) in [
+        ("content-security-policy", "default-src 'self'"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        let got = a.headers[name].to_str().unwrap();
+        assert!(got.contains(value), "{name}: {got}");
+    }
+    assert!(
+        a.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+
+    // A wrong password, a missing code, a wrong code: one answer.
+    let verifier = h.logins.get(&email("verifier", "gd-gz-tianhe")).unwrap();
+    let boss = h.logins.get(&email("supervisor", "gd-gz-tianhe")).unwrap();
+    let secret = boss.totp.clone().unwrap();
+    let good_code = totp_now(&secret);
+    let bad_code = if good_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let mut answers = Vec::new();
+    for (who, password, code) in [
+        (&verifier.email, "wrong password", ""),
+        (&boss.email, boss.password.as_str(), ""),
+        (&boss.email, boss.password.as_str(), bad_code),
+        (&"nobody@gd.test".to_owned(), "whatever", "123456"),
+    ] {
+        let a = anon
+            .post_raw(
+                "/login",
+                &[("email", who), ("password", password), ("totp", code)],
+            )
+            .await;
+        assert_eq!(a.status, 401, "{who}");
+        assert!(a.body.contains("id=\"errors\""));
+        assert!(a.headers.get("set-cookie").is_none());
+        let (_, errors) = a.body.split_once("id=\"errors\"").unwrap();
+        answers.push(errors.split_once("</div>").unwrap().0.to_owned());
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert!(
+        answers[0].contains("邮箱、密码或动态码不正确"),
+        "{}",
+        answers[0]
+    );
+
+    // Failures lock the account for a while: a 429 page that says so.
+    let other = h.logins.get(&email("verifier", "gd-sz")).unwrap();
+    let wrong = [
+        ("email", other.email.as_str()),
+        ("password", "wrong"),
+        ("totp", ""),
+    ];
+    for _ in 0..4 {
+        assert_eq!(anon.post_raw("/login", &wrong).await.status, 401);
+    }
+    let right = [
+        ("email", other.email.as_str()),
+        ("password", other.password.as_str()),
+        ("totp", ""),
+    ];
+    let a = anon.post_raw("/login?lang=en", &right).await;
+    assert_eq!(a.status, 429);
+    assert!(a.body.contains("Too many failed sign-ins"), "{}", a.body);
+    assert!(a.headers.get("set-cookie").is_none());
+
+    // Success: the API's cookie, and on to the verify queue.
+    let client = page_client();
+    let res = client
+        .post(h.url("/login?lang=en"))
+        .form(&[
+            ("email", boss.email.as_str()),
+            ("password", boss.password.as_str()),
+            ("totp", totp_now(&secret).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/queues/verify?lang=en");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("sunlight_staff=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let page = client
+        .get(h.url("/queues/verify?lang=en"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.unwrap();
+    assert!(body.contains("supervisor@gd-gz-tianhe.test"));
+
+    // Signing out needs the form's token, then the session is gone.
+    let me = PageClient {
+        client,
+        base: h.base.clone(),
+        csrf: csrf_of(&body).unwrap(),
+    };
+    assert_eq!(me.post_raw("/logout", &[]).await.status, 403);
+    let out = me.post("/logout", &[]).await;
+    assert_eq!(out.status, 303);
+    assert!(out.location.unwrap().starts_with("/login"));
+    assert_eq!(me.get("/queues/verify").await.status, 303);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_the_right_csrf_token_changes_nothing() {
+    let h = Harness::start(Engine::Sqlite).await;
+    let id = file_case(&h, "none", "考察对象请客送礼").await;
+    let verifier = h.sign_in_page(&email("verifier", "gd-gz-tianhe")).await;
+    let path = format!("/cases/{id}/actions");
+    for fields in [
+        vec![("action", "claim")],
+        vec![("csrf", "not-the-token"), ("action", "claim")],
+        vec![("csrf", ""), ("action", "claim")],
+    ] {
+        let a = verifier.post_raw(&path, &fields).await;
+        assert_eq!(a.status, 403, "{fields:?}");
+        assert!(a.body.contains("id=\"errors\"") && a.body.contains("表单已过期"));
+    }
+    let a = verifier
+        .post_raw(
+            &format!("/cases/{id}/messages"),
+            &[("csrf", "x"), ("body", "hello")],
+        )
+        .await;
+    assert_eq!(a.status, 403);
+    // Still nobody's case, and no message went out.
+    let page = verifier.get(&format!("/cases/{id}")).await.body;
+    assert!(forms_of(&page).contains(&"claim"));
+    assert!(page.contains("无人认领"));
+    assert!(!page.contains("id=\"messages\""));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_page_opens_the_report_and_offers_only_allowed_actions() {
+    let h = Harness::start(Engine::Sqlite).await;
+    let narrative = "2024年3月民主推荐前，李某请部分干部吃饭并送购物卡。\n<b>不是标记</b>";
+    let id = file_case(&h, "inspection", narrative).await;
+    let verifier = h.sign_in_page(&email("verifier", "gd-gz-tianhe")).await;
+
+    // The queue lists it, linked, with a countdown and nobody as owner.
+    let q = verifier.get("/queues/verify").await;
+    assert_eq!(q.status, 200);
+    assert!(q.body.contains(&format!("href=\"/cases/{id}?lang=zh\"")));
+    assert!(q.body.contains("天后到期"), "countdown in days");
+    assert!(q.body.contains("拉票贿选") && q.body.contains("无人认领"));
+    assert!(!q.body.contains("class=\"overdue\""));
+
+    let page = verifier.get(&format!("/cases/{id}")).await;
+    assert_eq!(page.status, 200);
+    let html = &page.body;
+    assert!(html.contains("2024年3月民主推荐前，李某请部分干部吃饭并送购物卡。"));
+    assert!(
+        html.contains("&lt;b&gt;不是标记&lt;/b&gt;") || html.contains("&#60;b&#62;不是标记"),
+        "report text is escaped"
+    );
+    assert_eq!(stage_of(html), "verify");
+    assert!(
+        html.contains("电话") && html.contains("考察"),
+        "channel and step"
+    );
+    // Before claiming: only the claim form.
+    assert_eq!(forms_of(html), ["claim"]);
+    // The hold is shown with its confirm form.
+    assert!(html.contains("name=\"notice_to\""));
+
+    let a = verifier.act(&id, &[("action", "claim")]).await;
+    assert_eq!(a.status, 303);
+    assert_eq!(
+        a.location.as_deref(),
+        Some(&*format!("/cases/{id}?lang=zh"))
+    );
+    let html = verifier.get(&format!("/cases/{id}")).await.body;
+    assert_eq!(forms_of(&html), ["verified", "transfer", "ask_reporter"]);
+    assert!(html.contains("id=\"owner\">我<"));
+
+    // A supervisor sees the supervisor's actions of the stage.
+    let boss = h.sign_in_page(&email("supervisor", "gd-gz-tianhe")).await;
+    let html = boss.get(&format!("/cases/{id}")).await.body;
+    assert_eq!(forms_of(&html), ["claim", "extend", "merge"]);
+    assert!(html.contains("改由我承办"));
+
+    // Confirming the hold through its form.
+    let (_, rest) = html.split_once("/holds/").unwrap();
+    let hold = rest.split_once('/').unwrap().0;
+    let a = verifier
+        .post(
+            &format!("/cases/{id}/holds/{hold}/confirm"),
+            &[("notice_to", "天河区委组织部干部科")],
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    let html = verifier.get(&format!("/cases/{id}")).await.body;
+    assert!(html.contains("已登记通知") && !html.contains("name=\"notice_to\""));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_move_the_case_and_refusals_say_why() {
+    let h = Harness::start(Engine::Sqlite).await;
+    let id = file_case(&h, "none", "干部任前公示期间突击调整").await;
+    let verifier = h.sign_in_page(&email("verifier", "gd-gz-tianhe")).await;
+    let path = format!("/cases/{id}");
+    assert_eq!(verifier.act(&id, &[("action", "claim")]).await.status, 303);
+
+    // Closing in verify: 409 and the reason, on the case page.
+    let a = verifier.act(&id, &[("action", "close")]).await;
+    assert_eq!(a.status, 409);
+    assert!(a.body.contains("id=\"errors\""));
+    assert!(
+        a.body.contains("举报件处于“查核”阶段，不能“办结”。"),
+        "{}",
+        a.body
+    );
+    assert_eq!(stage_of(&a.body), "verify");
+    let a = verifier
+        .post(&format!("{path}/actions?lang=en"), &[("action", "close")])
+        .await;
+    assert_eq!(a.status, 409);
+    assert!(
+        a.body
+            .contains("The case is in stage “Verify”: “Close” is not possible now.")
+    );
+    // Bad input: 422 with what to fix.
+    let a = verifier
+        .act(&id, &[("action", "verified"), ("outcome", "maybe")])
+        .await;
+    assert_eq!(a.status, 422);
+    assert!(a.body.contains("请从列表中选择查核结论"));
+    let a = verifier
+        .act(&id, &[("action", "transfer"), ("to", " ")])
+        .await;
+    assert_eq!(a.status, 422);
+    assert!(a.body.contains("“转交的机关”不能为空。"), "{}", a.body);
+    // A supervisor's action: 403 with the reason.
+    let a = verifier
+        .act(&id, &[("action", "merge"), ("into", &id)])
+        .await;
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains("查核员不能在这里“并案”。"), "{}", a.body);
+
+    // Verify with an internal note, then reply to the reporter.
+    let a = verifier
+        .act(
+            &id,
+            &[
+                ("action", "verified"),
+                ("outcome", "partly"),
+                ("note", "两名证人证实部分情况"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let a = verifier
+        .post(
+            &format!("{path}/messages"),
+            &[("body", "您好，您反映的问题已查核。")],
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    let html = verifier.get(&path).await.body;
+    assert_eq!(stage_of(&html), "handle");
+    assert!(html.contains("部分属实") && html.contains("两名证人证实部分情况"));
+    assert!(html.contains("您好，您反映的问题已查核。"));
+    assert!(forms_of(&html).is_empty(), "verifiers do not handle");
+    // An empty reply is refused with the field's problem.
+    let a = verifier
+        .post(&format!("{path}/messages"), &[("body", "  ")])
+        .await;
+    assert_eq!(a.status, 422);
+    assert!(a.body.contains("必须填写"));
+
+    // The supervisor decides; the verifier gives feedback and closes.
+    let boss = h.sign_in_page(&email("supervisor", "gd-gz-tianhe")).await;
+    assert_eq!(boss.act(&id, &[("action", "claim")]).await.status, 303);
+    let a = boss
+        .act(&id, &[("action", "decided"), ("decision", "责令纠正")])
+        .await;
+    assert_eq!(a.status, 303);
+    assert_eq!(verifier.act(&id, &[("action", "claim")]).await.status, 303);
+    let a = verifier.act(&id, &[("action", "close")]).await;
+    assert_eq!(a.status, 409);
+    assert!(a.body.contains("还没有向举报人反馈"));
+    let a = verifier
+        .act(&id, &[("action", "feedback"), ("message", "已责令纠正。")])
+        .await;
+    assert_eq!(a.status, 303);
+    assert_eq!(verifier.act(&id, &[("action", "close")]).await.status, 303);
+    let html = verifier.get(&path).await.body;
+    assert_eq!(stage_of(&html), "closed");
+    assert!(html.contains("id=\"no-actions\"") && !html.contains("id=\"reply\""));
+
+    // The JSON API agrees.
+    let api = h.sign_in(&email("verifier", "gd-gz-tianhe")).await;
+    let (_, c) = api.get(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(c["stage"], "closed");
+    assert_eq!(c["outcome"], "partly");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_speak_chinese_by_default_and_english_on_request() {
+    let h = Harness::start(Engine::Sqlite).await;
+    file_case(&h, "none", "测试").await;
+    let verifier = h.sign_in_page(&email("verifier", "gd-gz-tianhe")).await;
+    let zh = verifier.get("/queues/verify").await;
+    assert!(zh.body.contains("<html lang=\"zh-CN\">") && zh.body.contains("待办队列"));
+    assert!(
+        zh.body.contains("href=\"/queues/verify?lang=en\""),
+        "switch"
+    );
+    let en = verifier.get("/queues/verify?lang=en").await;
+    assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Queues"));
+    assert!(en.body.contains("due in") && en.body.contains("nobody"));
+    assert!(!en.body.contains("待办队列"));
+    let by_header = verifier
+        .client
+        .get(h.url("/login"))
+        .header("Accept-Language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_header.headers()["content-language"], "en");
+    assert!(by_header.text().await.unwrap().contains("Staff sign-in"));
+    for lang in ["zh", "en"] {
+        for path in ["/login", "/queues/handle", "/nowhere"] {
+            let a = verifier.get(&format!("{path}?lang={lang}")).await;
+            assert!(a.body.contains("</html>"), "{path} {lang}");
+        }
+    }
+    assert_eq!(verifier.get("/nowhere").await.status, 404);
+    let css = verifier.get("/static/style.css").await;
+    assert_eq!(css.status, 200);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_enters_reports_and_admins_manage_staff() {
+    let h = Harness::start(Engine::Sqlite).await;
+    // The intake officer's form: errors first, then the code once.
+    let desk = h.sign_in_page(&email("intake", "gd-gz-tianhe")).await;
+    let form = desk.get("/intake").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("value=\"gd-gz-tianhe\"") && !form.body.contains("value=\"gd-sz\""));
+    let fields = |unit: &'static str, narrative: &'static str| {
+        vec![
+            ("channel", "letter"),
+            ("unit", unit),
+            ("category", "office_trading"),
+            ("accused_name", "王某"),
+            ("accused_position", "科长"),
+            ("accused_role", "ordinary"),
+            ("selection_stage", "none"),
+            ("narrative", narrative),
+            ("reporter_name", ""),
+            ("reporter_phone", ""),
+        ]
+    };
+    let a = desk.post("/intake", &fields("gd-sz", "")).await;
+    assert_eq!(a.status, 422);
+    assert!(a.body.contains("id=\"errors\"") && a.body.contains("href=\"#narrative\""));
+    let a = desk
+        .post("/intake", &fields("gd-gz-tianhe", "来信反映买官卖官"))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.headers["cache-control"], "no-store");
+    let (_, shown) = a.body.split_once("id=\"tracking-code\"").unwrap();
+    let code: String = shown
+        .chars()
+        .skip_while(|c| *c != '>')
+        .skip(1)
+        .take_while(|c| *c != '<')
+        .collect();
+    assert_eq!(code.len(), 24, "{code}");
+    let verifier = h.sign_in_page(&email("verifier", "gd-gz-tianhe")).await;
+    assert_eq!(verifier.get("/intake").await.status, 403);
+    let q = verifier.get("/queues/verify?lang=en").await.body;
+    assert!(q.contains("Buying or selling office"));
+
+    // Admins: no cases, but staff and units.
+    let admin = h.sign_in_page(&email("admin", "gd-gz")).await;
+    let a = admin.get("/queues/verify").await;
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains("href=\"/admin?lang=zh\""));
+    let page = admin.get("/admin").await.body;
+    assert!(page.contains("verifier@gd-gz.test") && page.contains("gd-gz-tianhe"));
+    let a = admin
+        .post(
+            "/admin/staff",
+            &[("email", "new@gd-gz.test"), ("role", "supervisor")],
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(a.body.contains("id=\"one-time-password\"") && a.body.contains("id=\"totp-secret\""));
+    let a = admin
+        .post(
+            "/admin/staff",
+            &[("email", "new@gd-gz.test"), ("role", "verifier")],
+        )
+        .await;
+    assert_eq!(a.status, 409);
+    assert!(a.body.contains("这个邮箱已经有账号"));
+    assert_eq!(
+        admin
+            .post(
+                "/admin/staff",
+                &[("email", "x@gd-gz.test"), ("role", "boss")]
+            )
+            .await
+            .status,
+        422
+    );
+    h.stop().await;
+}

@@ -1,0 +1,349 @@
+//! What the browser tests share: the `sunlight` binary in a temporary data
+//! folder (demo data, then `serve` on free ports), chromedriver with
+//! headless Chromium and JavaScript switched off, and helpers to fill
+//! forms, submit them and save whole-page screenshots to
+//! `docs/screenshots/`.
+
+#![allow(dead_code, reason = "each browser test uses a different part")]
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const WIDTH: u32 = 1280;
+pub const HEIGHT: u32 = 1800;
+
+/// The binary built by `.ci/run` (`cargo build -p sunlight`) next to this
+/// test executable.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join("sunlight");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p sunlight` (as .ci/run does) first",
+        bin.display()
+    );
+    bin
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Processes this test started; killed when it ends, passing or not.
+/// chromedriver runs in its own process group so that the browsers it
+/// starts go with it.
+#[derive(Debug, Default)]
+pub struct Processes {
+    children: Vec<(Child, bool)>,
+}
+
+impl Processes {
+    pub fn add(&mut self, child: Child, own_group: bool) {
+        self.children.push((child, own_group));
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for (child, own_group) in &mut self.children {
+            if *own_group {
+                // The group id is the child's id (`process_group(0)`).
+                let group = format!("-{}", child.id());
+                let _status = Command::new("kill")
+                    .args(["-KILL", "--", &group])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            let _killed = child.kill();
+            let _waited = child.wait();
+        }
+    }
+}
+
+/// Polls `url` until it answers 200 (no sleeps as readiness waits).
+pub async fn wait_ok(url: &str, what: &str, log: Option<&Path>) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = client.get(url).send().await;
+        if answer.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let log = log
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default();
+            panic!("{what} never answered 200 at {url}\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A deployment made by `sunlight demo` and run by `sunlight serve`.
+pub struct Deployment {
+    /// `http://127.0.0.1:PORT` of the public intake.
+    pub intake: String,
+    /// `http://127.0.0.1:PORT` of the staff side.
+    pub triage: String,
+    /// The demo's `login EMAIL PASSWORD ROLE UNIT TOTP` lines, split.
+    pub logins: Vec<Vec<String>>,
+    pub serve_log: PathBuf,
+}
+
+impl Deployment {
+    /// Demo data in `dir/data`, then both apps on free ports; `config` is
+    /// the text of a `--config` file, if any.
+    pub async fn start(dir: &Path, config: Option<&str>, procs: &mut Processes) -> Self {
+        let data = dir.join("data");
+        std::fs::create_dir(&data).unwrap();
+        let config_file = config.map(|text| {
+            let path = dir.join("sunlight.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        });
+        let sunlight = |args: &[&str]| {
+            let mut c = Command::new(binary());
+            if let Some(path) = &config_file {
+                c.arg("--config").arg(path);
+            }
+            c.arg("--data-dir")
+                .arg(&data)
+                .args(args)
+                .env_remove("SUNLIGHT_DATABASE_URL")
+                .env("SUNLIGHT_LOG", "warn");
+            c
+        };
+        let demo = sunlight(&["demo"]).output().unwrap();
+        assert!(
+            demo.status.success(),
+            "{}",
+            String::from_utf8_lossy(&demo.stderr)
+        );
+        let logins = String::from_utf8(demo.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("login "))
+            .map(|l| l.split(' ').map(str::to_owned).collect())
+            .collect();
+        let (intake, triage) = (free_port(), free_port());
+        let serve_log = dir.join("serve.log");
+        procs.add(
+            sunlight(&["serve"])
+                .env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{intake}"))
+                .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{triage}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(File::create(&serve_log).unwrap())
+                .spawn()
+                .unwrap(),
+            false,
+        );
+        let deployment = Self {
+            intake: format!("http://127.0.0.1:{intake}"),
+            triage: format!("http://127.0.0.1:{triage}"),
+            logins,
+            serve_log,
+        };
+        for base in [&deployment.intake, &deployment.triage] {
+            wait_ok(
+                &format!("{base}/healthz"),
+                "sunlight serve",
+                Some(&deployment.serve_log),
+            )
+            .await;
+        }
+        deployment
+    }
+
+    /// The demo login of `role` in `unit`: `[_, email, password, role, unit, totp]`.
+    pub fn login(&self, role: &str, unit: &str) -> &[String] {
+        self.logins
+            .iter()
+            .find(|l| l[3] == role && l[4] == unit)
+            .unwrap_or_else(|| panic!("no demo login for {role} of {unit}"))
+    }
+}
+
+/// chromedriver (in its own process group) and a headless Chromium session
+/// with JavaScript off and the given browser languages.
+pub async fn browser(dir: &Path, accept_languages: &str, procs: &mut Processes) -> Client {
+    assert!(
+        Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
+        "{CHROMEDRIVER} and {CHROMIUM} are needed for this test \
+         (Debian: apt-get install chromium chromium-driver)"
+    );
+    let driver_port = free_port();
+    let driver_log = dir.join("chromedriver.log");
+    procs.add(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={driver_port}"))
+            .stdin(Stdio::null())
+            .stdout(File::create(&driver_log).unwrap())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{CHROMEDRIVER} does not start: {e}")),
+        true,
+    );
+    let driver = format!("http://127.0.0.1:{driver_port}");
+    wait_ok(
+        &format!("{driver}/status"),
+        "chromedriver",
+        Some(&driver_log),
+    )
+    .await;
+    let profile = dir.join("chromium-profile");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                format!("--window-size={WIDTH},{HEIGHT}"),
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {
+                "profile.managed_default_content_settings.javascript": 2,
+                "intl.accept_languages": accept_languages,
+            },
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver)
+        .await
+        .unwrap_or_else(|e| {
+            let log = std::fs::read_to_string(&driver_log).unwrap_or_default();
+            panic!("no browser session: {e}\n{log}")
+        });
+    client.set_window_size(WIDTH, HEIGHT).await.unwrap();
+
+    // JavaScript really is off: this page's script would rename it.
+    client
+        .goto("data:text/html,<title>off</title><script>document.title='on'</script>")
+        .await
+        .unwrap();
+    assert_eq!(client.title().await.unwrap(), "off", "JavaScript is off");
+    client
+}
+
+/// Where the screenshots go: `docs/screenshots` of the workspace.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("docs")
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Width and height of a PNG, from its IHDR chunk.
+pub fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// Saves a screenshot of the whole page: grows the window to the height of
+/// the document first (WebDriver only captures the viewport), then puts it
+/// back.
+pub async fn screenshot(c: &Client, name: &str) {
+    let viewport = png_size(&c.screenshot().await.unwrap()).1;
+    let (_, window) = c.get_window_size().await.unwrap();
+    let chrome = u32::try_from(window).unwrap().saturating_sub(viewport);
+    let (_, _, _, doc) = c
+        .find(Locator::Css("html"))
+        .await
+        .unwrap()
+        .rectangle()
+        .await
+        .unwrap();
+    let doc = doc.ceil().clamp(600.0, 20_000.0) as u32;
+    c.set_window_size(WIDTH, doc + chrome).await.unwrap();
+    let png = c.screenshot().await.unwrap();
+    c.set_window_size(WIDTH, HEIGHT).await.unwrap();
+    let (w, h) = png_size(&png);
+    assert!(w >= 800 && h >= 600, "{name}: {w}x{h}");
+    let path = screenshot_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+}
+
+/// The page as served contains no script at all: it must work without.
+pub async fn assert_no_script(c: &Client) {
+    let html = c.source().await.unwrap().to_lowercase();
+    assert!(
+        !html.contains("<script"),
+        "{}: pages carry no scripts",
+        c.current_url().await.unwrap()
+    );
+}
+
+pub async fn find(c: &Client, css: &str) -> Element {
+    match c.find(Locator::Css(css)).await {
+        Ok(found) => found,
+        Err(e) => {
+            let page = c.source().await.unwrap_or_default();
+            panic!("no `{css}` on {:?}: {e}\n{page}", c.current_url().await)
+        }
+    }
+}
+
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    find(c, css).await.send_keys(text).await.unwrap();
+}
+
+pub async fn select(c: &Client, css: &str, value: &str) {
+    find(c, css).await.select_by_value(value).await.unwrap();
+}
+
+/// Clicks the submit button of `form` and waits for the next page.
+pub async fn submit_form(form: Element, what: &str) {
+    let button = form
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+    // The next page has replaced this one once the button is gone.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while button.tag_name().await.is_ok() {
+        assert!(Instant::now() < deadline, "submitting {what} hangs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks the submit button of the form holding a field named `form_with`
+/// and waits for the next page.
+pub async fn submit(c: &Client, form_with: &str) {
+    let form = c
+        .find(Locator::XPath(&format!(
+            "//form[.//*[@name='{form_with}']]"
+        )))
+        .await
+        .unwrap();
+    submit_form(form, form_with).await;
+}
+
+/// Submits the form that `css` selects.
+pub async fn submit_css(c: &Client, css: &str) {
+    let form = find(c, css).await;
+    submit_form(form, css).await;
+}
