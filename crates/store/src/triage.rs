@@ -572,17 +572,18 @@ impl Store {
             q = q.filter(queue_entry::Column::DueAt.lt(before));
         }
         if let Some(cat) = filter.category {
-            // A sub-select keeps it one round trip and index-friendly.
-            q = q.filter(
-                queue_entry::Column::CaseId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(case::Column::Id)
-                        .from(case::Entity)
-                        .and_where(case::Column::Category.eq(cat.as_str()))
-                        .and_where(case::Column::Stage.eq(stage.as_str()))
-                        .to_owned(),
-                ),
-            );
+            // A join, so the listing still walks the ordered index and
+            // probes each case by key, stopping at the page size.
+            use sea_orm::JoinType;
+            q = q
+                .join(
+                    JoinType::InnerJoin,
+                    queue_entry::Entity::belongs_to(case::Entity)
+                        .from(queue_entry::Column::CaseId)
+                        .to(case::Column::Id)
+                        .into(),
+                )
+                .filter(case::Column::Category.eq(cat.as_str()));
         }
         let entries: Vec<QueueRow> = q
             .order_by_desc(queue_entry::Column::RealName)

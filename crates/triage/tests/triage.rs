@@ -472,3 +472,34 @@ async fn an_admin_adds_staff_from_their_session_and_the_new_member_can_work() {
         h.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_filters_by_unit_and_category_within_the_jurisdiction() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let desk = h.sign_in(&email("intake", "gd-gz")).await;
+        let city = h.sign_in(&email("verifier", "gd-gz")).await;
+        let (_, in_city) = desk.file("gd-gz", "ordinary", "none", "市里").await;
+        let (_, in_county) = desk.file("gd-gz-tianhe", "ordinary", "none", "区里").await;
+        let ids = |v: serde_json::Value| -> Vec<String> {
+            v.as_array().unwrap().iter().map(|l| l["case_id"].as_str().unwrap().to_owned()).collect()
+        };
+        let (_, all) = city.get("/api/v1/queues/verify").await;
+        assert_eq!(ids(all).len(), 2);
+        let (_, county) = city.get("/api/v1/queues/verify?unit=gd-gz-tianhe").await;
+        assert_eq!(ids(county), vec![in_county.clone()]);
+        let (_, cat) = city.get("/api/v1/queues/verify?category=canvassing_bribery").await;
+        let cat = ids(cat);
+        assert!(cat.contains(&in_city) && cat.contains(&in_county));
+        let (_, none) = city.get("/api/v1/queues/verify?category=office_trading").await;
+        assert!(ids(none).is_empty());
+        // A unit outside the jurisdiction lists nothing rather than leaking.
+        let (_, other) = city.get("/api/v1/queues/verify?unit=gd-sz").await;
+        assert!(ids(other).is_empty());
+        let (s, _) = city.get("/api/v1/queues/verify?category=bogus").await;
+        assert_eq!(s, 422);
+        let (s, _) = city.get("/api/v1/queues/closed").await;
+        assert_eq!(s, 404);
+        h.stop().await;
+    }
+}
