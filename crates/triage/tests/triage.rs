@@ -482,16 +482,24 @@ async fn queue_filters_by_unit_and_category_within_the_jurisdiction() {
         let (_, in_city) = desk.file("gd-gz", "ordinary", "none", "市里").await;
         let (_, in_county) = desk.file("gd-gz-tianhe", "ordinary", "none", "区里").await;
         let ids = |v: serde_json::Value| -> Vec<String> {
-            v.as_array().unwrap().iter().map(|l| l["case_id"].as_str().unwrap().to_owned()).collect()
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["case_id"].as_str().unwrap().to_owned())
+                .collect()
         };
         let (_, all) = city.get("/api/v1/queues/verify").await;
         assert_eq!(ids(all).len(), 2);
         let (_, county) = city.get("/api/v1/queues/verify?unit=gd-gz-tianhe").await;
         assert_eq!(ids(county), vec![in_county.clone()]);
-        let (_, cat) = city.get("/api/v1/queues/verify?category=canvassing_bribery").await;
+        let (_, cat) = city
+            .get("/api/v1/queues/verify?category=canvassing_bribery")
+            .await;
         let cat = ids(cat);
         assert!(cat.contains(&in_city) && cat.contains(&in_county));
-        let (_, none) = city.get("/api/v1/queues/verify?category=office_trading").await;
+        let (_, none) = city
+            .get("/api/v1/queues/verify?category=office_trading")
+            .await;
         assert!(ids(none).is_empty());
         // A unit outside the jurisdiction lists nothing rather than leaking.
         let (_, other) = city.get("/api/v1/queues/verify?unit=gd-sz").await;
