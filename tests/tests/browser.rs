@@ -104,9 +104,11 @@ async fn report_and_follow_up(c: &Client, base: &str, f: &Flow<'_>) {
     type_into(c, "input[name=code]", &code).await;
     submit(c, "code").await;
     let stage = find(c, "#stage").await;
-    assert_eq!(
-        stage.attr("data-stage").await.unwrap().as_deref(),
-        Some("received")
+    // The router may already have moved it on (it runs every few seconds).
+    let first = stage.attr("data-stage").await.unwrap();
+    assert!(
+        matches!(first.as_deref(), Some("received" | "verify")),
+        "{first:?}"
     );
     assert!(!stage.text().await.unwrap().trim().is_empty());
     let file_name = f.file.file_name().unwrap().to_str().unwrap();
@@ -120,14 +122,10 @@ async fn report_and_follow_up(c: &Client, base: &str, f: &Flow<'_>) {
     assert!(source.contains("id=\"sent\""), "sent notice: {source}");
     let messages = find(c, "#messages").await.text().await.unwrap();
     assert!(messages.contains(f.reply), "reply shown: {messages}");
-    assert_eq!(
-        find(c, "#stage")
-            .await
-            .attr("data-stage")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("received")
+    let now = find(c, "#stage").await.attr("data-stage").await.unwrap();
+    assert!(
+        matches!(now.as_deref(), Some("received" | "verify")),
+        "{now:?}"
     );
     assert_no_script(c).await;
     screenshot(c, &format!("intake-status-{}", f.tag)).await;
