@@ -340,6 +340,7 @@ pub async fn queue(
                 &j,
                 TransitionWrite {
                     transition: &t,
+                    expected_version: case.version,
                     expected_owner: state.owner,
                     next_due: None,
                     entry_change: sunlight_store::EntryChange::default(),

@@ -98,6 +98,8 @@ pub struct CaseRow {
     pub transferred_by: Option<Uuid>,
     pub extension_days: Option<u32>,
     pub routed_at: Option<DateTime<Utc>>,
+    /// What a state write must still find (see `Store::record_transition`).
+    pub version: i32,
 }
 
 impl std::fmt::Debug for CaseRow {
@@ -154,6 +156,7 @@ impl TryFrom<case::Model> for CaseRow {
                 .transpose()
                 .map_err(|_| bad("extension"))?,
             routed_at: m.routed_at,
+            version: m.version,
             sealed_report: m.sealed_report,
         })
     }
@@ -232,6 +235,15 @@ async fn resume_on_answer(
         return Ok(());
     };
     let unused = until - now;
+    // A staff write computed before this answer must not undo it.
+    case::Entity::update_many()
+        .col_expr(
+            case::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
+        )
+        .filter(case::Column::Id.eq(case.as_uuid()))
+        .exec(txn)
+        .await?;
     queue_entry::Entity::update_many()
         .col_expr(
             queue_entry::Column::DueAt,
@@ -317,6 +329,7 @@ impl Store {
             transferred_by: Set(None),
             extension_days: Set(None),
             routed_at: Set(None),
+            version: Set(0),
         })
         .exec_without_returning(&txn)
         .await
@@ -384,6 +397,7 @@ impl Store {
             transferred_by: Set(None),
             extension_days: Set(None),
             routed_at: Set(Some(new.received_at)),
+            version: Set(0),
         });
         case::Entity::insert_many(rows)
             .exec_without_returning(&txn)

@@ -603,6 +603,13 @@ impl MigrationTrait for Triage {
                 .timestamp_with_time_zone()
                 .null()
                 .to_owned(),
+            // Bumped by every write to the case's state: a write computed
+            // from an older read fails instead of overwriting.
+            ColumnDef::new(Alias::new("version"))
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
         ];
         for mut col in cases_cols {
             m.alter_table(

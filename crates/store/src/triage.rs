@@ -79,6 +79,8 @@ pub struct EntryChange {
 #[derive(Debug)]
 pub struct TransitionWrite<'a> {
     pub transition: &'a Transition,
+    /// `CaseRow::version` as read when the transition was computed.
+    pub expected_version: i32,
     /// The owner the transition was computed with.
     pub expected_owner: Option<StaffId>,
     /// Deadline of the new stage's entry when the stage changes to an open one.
@@ -251,6 +253,10 @@ impl Store {
             .col_expr(case::Column::Stage, Expr::value(Stage::Verify.as_str()))
             .col_expr(case::Column::RoutedAt, Expr::value(now))
             .col_expr(case::Column::Hold, Expr::value(plan.hold.is_some()))
+            .col_expr(
+                case::Column::Version,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
+            )
             .filter(case::Column::Id.eq(id.as_uuid()))
             .filter(case::Column::Stage.eq(Stage::Received.as_str()))
             .filter(case::Column::RoutedAt.is_null())
@@ -386,8 +392,13 @@ impl Store {
                 case::Column::ClosedAt,
                 Expr::value((t.to == Stage::Closed).then_some(now)),
             )
+            .col_expr(
+                case::Column::Version,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
+            )
             .filter(case::Column::Id.eq(id))
             .filter(case::Column::Stage.eq(t.from.as_str()))
+            .filter(case::Column::Version.eq(w.expected_version))
             .filter(case::Column::UnitId.is_in(j.ids()))
             .exec(&txn)
             .await?
@@ -492,6 +503,10 @@ impl Store {
                             } else {
                                 Expr::col(case::Column::Hold)
                             },
+                        )
+                        .col_expr(
+                            case::Column::Version,
+                            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
                         )
                         .filter(case::Column::Id.eq(into.as_uuid()))
                         .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
@@ -683,14 +698,26 @@ impl Store {
     pub async fn confirm_hold(
         &self,
         j: &Jurisdiction,
+        case_id: CaseId,
         hold_id: Uuid,
         staff: Uuid,
         sealed_notice_to: Vec<u8>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.write_txn().await?;
+        // The hold must belong to the case named and the case to the
+        // jurisdiction (a merged hold keeps its old unit).
+        let in_reach = case::Entity::find_by_id(case_id.as_uuid())
+            .filter(case::Column::UnitId.is_in(j.ids()))
+            .one(&txn)
+            .await?
+            .is_some();
+        if !in_reach {
+            txn.rollback().await?;
+            return Err(StoreError::NotFound("hold"));
+        }
         let row = hold::Entity::find_by_id(hold_id)
-            .filter(hold::Column::UnitId.is_in(j.ids()))
+            .filter(hold::Column::CaseId.eq(case_id.as_uuid()))
             .one(&txn)
             .await?
             .ok_or(StoreError::NotFound("hold"))?;

@@ -103,7 +103,7 @@ pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
 
 /// Sign in.
 #[utoipa::path(post, path = "/api/v1/session", request_body = SignIn,
-    responses((status = 200, body = SessionOut), (status = 401, description = "Wrong email, password or code"), (status = 429, description = "Locked after failures")))]
+    responses((status = 200, body = SessionOut), (status = 401, description = "Wrong email, password or code"), (status = 401, description = "Also while locked after failures: the same answer")))]
 pub async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<SignIn>,

@@ -50,22 +50,25 @@ pub async fn sign_in(
     if password.len() > MAX_PASSWORD || email.len() > 320 {
         return Err(TriageError::BadCredentials);
     }
-    let Some(staff) = store.staff_by_email(email).await? else {
-        // Same cost as a real check, so timing does not reveal who exists.
+    // Unknown, locked and disabled accounts cost the same Argon2id run and
+    // get the same answer as a wrong password, so neither timing nor the
+    // answer tells an outsider which emails exist or are locked.
+    let burn = || async {
         let pw = Zeroizing::new(password.as_bytes().to_vec());
         tokio::task::spawn_blocking(move || PasswordRecord::burn(&pw))
             .await
-            .map_err(|e| TriageError::Internal(e.to_string()))?;
+            .map_err(|e| TriageError::Internal(e.to_string()))
+    };
+    let Some(staff) = store.staff_by_email(email).await? else {
+        burn().await?;
         return Err(TriageError::BadCredentials);
     };
-    if let Some(until) = store.locked_until(staff.id).await?
-        && until > now
-    {
-        return Err(TriageError::Locked(
-            until.format("%H:%M:%S UTC").to_string(),
-        ));
-    }
-    if staff.disabled {
+    let locked = store
+        .locked_until(staff.id)
+        .await?
+        .is_some_and(|until| until > now);
+    if locked || staff.disabled {
+        burn().await?;
         return Err(TriageError::BadCredentials);
     }
     let record = staff.password.clone();

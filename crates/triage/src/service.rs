@@ -203,9 +203,13 @@ impl Triage {
     /// The routing plan of a received case (rules 3 and 4: the unit was
     /// fixed at the door; a report on a running selection opens a hold).
     pub fn plan(&self, case: &CaseRow, now: DateTime<Utc>) -> RoutePlan {
+        self.plan_for(case.selection_stage, now)
+    }
+
+    fn plan_for(&self, selection: sunlight_core::SelectionStage, now: DateTime<Utc>) -> RoutePlan {
         RoutePlan {
             verify_due: self.due(DeadlineKind::Verify, now),
-            hold: case.selection_stage.triggers_hold().then(|| NewHold {
+            hold: selection.triggers_hold().then(|| NewHold {
                 notice_due_at: self.due(DeadlineKind::HoldNotice, now),
                 max_until: self.due(DeadlineKind::HoldMax, now),
             }),
@@ -469,6 +473,7 @@ impl Triage {
                 &session.jurisdiction,
                 TransitionWrite {
                     transition: &transition,
+                    expected_version: case.version,
                     expected_owner: state.owner,
                     next_due,
                     entry_change,
@@ -542,7 +547,14 @@ impl Triage {
         let item = [b"hold-notice/".as_slice(), hold.as_bytes()].concat();
         let sealed = seal_text(notice_to, case.id, &item, &units)?;
         self.store
-            .confirm_hold(&session.jurisdiction, hold, session.staff_id, sealed, now)
+            .confirm_hold(
+                &session.jurisdiction,
+                case.id,
+                hold,
+                session.staff_id,
+                sealed,
+                now,
+            )
             .await?;
         Ok(())
     }
@@ -683,18 +695,17 @@ impl Triage {
                 },
             })
             .await?;
-        // Staff-entered reports are routed at once, like any other.
-        let row = self
+        // Staff-entered reports are routed at once, like any other. The
+        // case is stored: whatever happens now, the caller gets the code,
+        // and a failed routing is left to the router's next pass.
+        let plan = self.plan_for(report.selection_stage, now);
+        if let Err(e) = self
             .store
-            .case_in(
-                &self.store.jurisdiction(&addressing.responsible).await?,
-                case_id,
-            )
-            .await?
-            .ok_or(TriageError::NoSuchCase)?;
-        self.store
-            .route_case(case_id, &self.plan(&row, now), Some(session.staff_id), now)
-            .await?;
+            .route_case(case_id, &plan, Some(session.staff_id), now)
+            .await
+        {
+            tracing::warn!(case_id = %case_id, error = %e, "routing a desk report failed; the router will retry");
+        }
         Ok((code, case_id))
     }
 }

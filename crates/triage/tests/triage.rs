@@ -354,7 +354,9 @@ async fn sign_in_needs_password_and_totp_and_locks_after_failures() {
     // The fourth failure locks (for 2 s, doubling with each further one).
     assert_eq!(try_login("wrong".into(), None).await, 401);
     let code = common::totp_now(boss.totp.as_deref().unwrap());
-    assert_eq!(try_login(boss.password.clone(), Some(code)).await, 429);
+    // Locked: even the right password and code get the same 401 as any
+    // failure (the answer must not reveal that the account exists).
+    assert_eq!(try_login(boss.password.clone(), Some(code)).await, 401);
 
     // No cookie: 401; a state change without the CSRF header: 403.
     let (s, _) = (
@@ -510,4 +512,99 @@ async fn queue_filters_by_unit_and_category_within_the_jurisdiction() {
         assert_eq!(s, 404);
         h.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_computed_from_a_stale_read_is_refused_not_merged() {
+    use sunlight_core::case::{Action, Actor, Limits, StaffId, apply};
+    use sunlight_store::{EntryChange, TransitionWrite};
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let desk = h.sign_in(&email("intake", "gd-gz")).await;
+        let verifier = h.sign_in(&email("verifier", "gd-gz")).await;
+        let (_, id) = desk.file("gd-gz", "ordinary", "inspection", "并发写").await;
+        assert_eq!(verifier.claim(&id).await, 200);
+        let store = &h.db.store;
+        let j = store
+            .jurisdiction(&sunlight_core::UnitId::parse("gd-gz").unwrap())
+            .await
+            .unwrap();
+        let case_id = sunlight_core::CaseId::parse(&id).unwrap();
+        // Two staff read the same state: the owner asks the reporter, a
+        // supervisor extends. Both are allowed by the state machine.
+        let (case, entry) = store.case_with_entry(&j, case_id).await.unwrap().unwrap();
+        let state = sunlight_triage::state_of(&case, entry.as_ref());
+        let owner = Actor {
+            id: state.owner.unwrap(),
+            role: Role::Verifier,
+        };
+        let boss = Actor {
+            id: StaffId::from_uuid(uuid_of(&h, "supervisor", "gd-gz").await),
+            role: Role::Supervisor,
+        };
+        let now = chrono::Utc::now();
+        let limits = Limits {
+            extension_max_days: 30,
+            pause_ends: now + chrono::Duration::days(30),
+        };
+        let ask = apply(
+            &state,
+            Action::AskReporter {
+                question: "?".into(),
+            },
+            &owner,
+            now,
+            &limits,
+        )
+        .unwrap();
+        let extend = apply(
+            &state,
+            Action::Extend {
+                days: 10,
+                reason: "r".into(),
+            },
+            &boss,
+            now,
+            &limits,
+        )
+        .unwrap();
+        let write = |t| TransitionWrite {
+            transition: t,
+            expected_version: case.version,
+            expected_owner: state.owner,
+            next_due: None,
+            entry_change: EntryChange::default(),
+            row_ids: vec![uuid::Uuid::now_v7()],
+            sealed_notes: vec![None],
+            reporter_messages: Vec::new(),
+        };
+        store.record_transition(&j, write(&ask)).await.unwrap();
+        let second = store.record_transition(&j, write(&extend)).await;
+        assert!(
+            matches!(second, Err(sunlight_store::StoreError::Conflict(_))),
+            "{engine:?}: {second:?}"
+        );
+        // The first write stands and the second left no trace.
+        let (case, _) = store.case_with_entry(&j, case_id).await.unwrap().unwrap();
+        assert_eq!(case.extension_days, None);
+        let actions: Vec<String> = store
+            .transitions_of(case_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.action)
+            .collect();
+        assert!(actions.contains(&"reporter_asked".to_owned()));
+        assert!(!actions.contains(&"extended".to_owned()), "{actions:?}");
+        h.stop().await;
+    }
+}
+
+async fn uuid_of(h: &Harness, role: &str, unit: &str) -> uuid::Uuid {
+    h.db.store
+        .staff_by_email(&email(role, unit))
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }

@@ -39,6 +39,8 @@ pub struct Model {
     pub extension_days: Option<i32>,
     /// When routing ran; routing is a no-op for a routed case.
     pub routed_at: Option<DateTimeUtc>,
+    /// Optimistic concurrency: every state write checks and bumps it.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
