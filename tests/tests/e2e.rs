@@ -148,6 +148,7 @@ async fn run(engine: Engine) {
         )
         .await
         .unwrap();
+        db.store.keep_first_password(s.staff.id).await.unwrap();
         logins.push((
             s.staff.email.clone(),
             s.password.to_string(),

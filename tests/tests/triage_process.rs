@@ -172,6 +172,16 @@ async fn two_triage_processes_never_give_a_case_two_owners() {
         ],
     )
     .await;
+    // The admin saw the one-time password: the member replaces it first.
+    let res = second
+        .client
+        .post(format!("{}/api/v1/password", second.base))
+        .header("X-CSRF-Token", &second.csrf)
+        .json(&serde_json::json!({"new_password": "second verifier passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 
     for round in 0..20 {
         let res = desk

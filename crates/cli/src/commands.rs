@@ -340,6 +340,11 @@ async fn demo(config: &Config) -> CmdResult {
             )
             .await
             .map_err(|e| e.to_string())?;
+            // Demo logins stay as printed (real ones must be changed).
+            store
+                .keep_first_password(created.staff.id)
+                .await
+                .map_err(|e| e.to_string())?;
             say(&login_line(&created));
         }
         say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));

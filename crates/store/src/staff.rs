@@ -123,6 +123,69 @@ impl Store {
             .transpose()
     }
 
+    /// A member replaces their one-time (or old) password: the new record,
+    /// the unit key wrapped under the new password, and a fresh TOTP secret
+    /// for members who have one (the admin saw the old ones). Audited.
+    pub async fn change_password(
+        &self,
+        staff_id: Uuid,
+        password: &PasswordRecord,
+        wrapped_unit_key: &WrappedUnitKey,
+        totp_sealed: Option<Vec<u8>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn().await?;
+        let row = staff::Entity::find_by_id(staff_id)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound("staff"))?;
+        let had_totp = row.totp_sealed.is_some();
+        staff::Entity::update(staff::ActiveModel {
+            id: Set(staff_id),
+            password_record: Set(password.to_bytes()),
+            wrapped_unit_key: Set(wrapped_unit_key.as_bytes().to_vec()),
+            totp_sealed: Set(if had_totp {
+                totp_sealed.or(row.totp_sealed)
+            } else {
+                None
+            }),
+            must_change_password: Set(false),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        append(
+            &txn,
+            AuditRecord {
+                actor: format!("staff:{staff_id}"),
+                action: "staff.password".into(),
+                unit: row.unit_id,
+                detail: if had_totp {
+                    "totp=renewed".into()
+                } else {
+                    String::new()
+                },
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Demo and test accounts keep the password they were printed with.
+    pub async fn keep_first_password(&self, staff_id: Uuid) -> Result<(), StoreError> {
+        staff::Entity::update(staff::ActiveModel {
+            id: Set(staff_id),
+            must_change_password: Set(false),
+            ..Default::default()
+        })
+        .exec(self.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Members of one unit (not of the units below).
     pub async fn staff_of_unit(&self, unit: &UnitId) -> Result<Vec<StaffRow>, StoreError> {
         staff::Entity::find()

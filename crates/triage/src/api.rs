@@ -39,7 +39,48 @@ impl FromRequest for Staff {
     type Error = TriageError;
     type Future = std::future::Ready<Result<Self, TriageError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(session_of(req).map(Staff))
+        std::future::ready(session_of(req).and_then(working).map(Staff))
+    }
+}
+
+/// Refuses members who must first replace a one-time password.
+fn working(s: std::sync::Arc<Session>) -> Result<std::sync::Arc<Session>, TriageError> {
+    if s.must_change_password() {
+        Err(TriageError::PasswordChangeRequired)
+    } else {
+        Ok(s)
+    }
+}
+
+fn csrf_checked(
+    req: &HttpRequest,
+    s: std::sync::Arc<Session>,
+) -> Result<std::sync::Arc<Session>, TriageError> {
+    let sent = req
+        .headers()
+        .get("X-CSRF-Token")
+        .and_then(|v| v.to_str().ok());
+    if s.csrf_matches(sent) {
+        Ok(s)
+    } else {
+        Err(TriageError::Csrf)
+    }
+}
+
+/// A signed-in member with a CSRF header, even one who must change their
+/// password (for the password route and logout).
+#[derive(Debug)]
+pub struct AnyStaffWrite(pub std::sync::Arc<Session>);
+
+impl FromRequest for AnyStaffWrite {
+    type Error = TriageError;
+    type Future = std::future::Ready<Result<Self, TriageError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            session_of(req)
+                .and_then(|s| csrf_checked(req, s))
+                .map(AnyStaffWrite),
+        )
     }
 }
 
@@ -51,17 +92,12 @@ impl FromRequest for StaffWrite {
     type Error = TriageError;
     type Future = std::future::Ready<Result<Self, TriageError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(session_of(req).and_then(|s| {
-            let sent = req
-                .headers()
-                .get("X-CSRF-Token")
-                .and_then(|v| v.to_str().ok());
-            if s.csrf_matches(sent) {
-                Ok(StaffWrite(s))
-            } else {
-                Err(TriageError::Csrf)
-            }
-        }))
+        std::future::ready(
+            session_of(req)
+                .and_then(|s| csrf_checked(req, s))
+                .and_then(working)
+                .map(StaffWrite),
+        )
     }
 }
 
@@ -89,6 +125,9 @@ pub struct SessionOut {
     pub staff_id: Uuid,
     pub role: &'static str,
     pub unit: String,
+    /// True until the member replaces the one-time password they were
+    /// given (`POST /api/v1/password`); until then every other call is 403.
+    pub must_change_password: bool,
 }
 
 /// The session cookie: HttpOnly, SameSite=Strict, Secure when served over TLS.
@@ -131,6 +170,7 @@ pub async fn sign_in(
             staff_id: s.staff_id,
             role: s.role.as_str(),
             unit: s.unit.to_string(),
+            must_change_password: s.must_change_password(),
         }))
 }
 
@@ -138,7 +178,7 @@ pub async fn sign_in(
 #[utoipa::path(delete, path = "/api/v1/session", responses((status = 204), (status = 401), (status = 403, description = "Missing CSRF token")))]
 pub async fn sign_out(
     req: HttpRequest,
-    staff: StaffWrite,
+    staff: AnyStaffWrite,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, TriageError> {
     if let Some(c) = req.cookie(COOKIE) {
@@ -749,6 +789,50 @@ pub async fn staff_add(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    /// At least 12 characters; not the one-time password.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordIn(<redacted>)")
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordOut {
+    /// A fresh base32 TOTP secret for members with a second factor (the
+    /// admin saw the old one): shown once, enter it in the authenticator app.
+    pub totp_secret: Option<String>,
+}
+
+impl std::fmt::Debug for PasswordOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordOut(<redacted>)")
+    }
+}
+
+/// Replace the password (required after a one-time password): the unit key
+/// is re-wrapped under the new one.
+#[utoipa::path(post, path = "/api/v1/password", request_body = PasswordIn, responses((status = 200, body = PasswordOut), (status = 422, description = "Too short or unchanged")))]
+pub async fn change_password(
+    staff: AnyStaffWrite,
+    state: web::Data<AppState>,
+    body: web::Json<PasswordIn>,
+) -> Result<HttpResponse, TriageError> {
+    let new = Zeroizing::new(body.into_inner().new_password);
+    let totp = state
+        .triage
+        .change_password(&staff.0, &new, Utc::now())
+        .await?;
+    Ok(HttpResponse::Ok().json(PasswordOut {
+        totp_secret: totp.map(|t| t.to_string()),
+    }))
+}
+
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -758,6 +842,7 @@ pub async fn staff_add(
     paths(
         sign_in,
         sign_out,
+        change_password,
         queue,
         claim,
         case,
@@ -765,7 +850,9 @@ pub async fn staff_add(
         message,
         attachment,
         confirm_hold,
-        intake
+        intake,
+        staff_list,
+        staff_add
     ),
     components(schemas(
         SignIn,
@@ -784,7 +871,12 @@ pub async fn staff_add(
         IntakeIn,
         IntakeOut,
         Accused,
-        Reporter
+        Reporter,
+        StaffOut,
+        StaffIn,
+        StaffCreated,
+        PasswordIn,
+        PasswordOut
     ))
 )]
 pub struct ApiDoc;

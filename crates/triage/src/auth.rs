@@ -123,6 +123,7 @@ pub async fn sign_in(
         role: staff.role,
         jurisdiction,
         unit_key,
+        must_change_password: staff.must_change_password,
     })
 }
 

@@ -18,6 +18,8 @@ pub enum TriageError {
     NoSession,
     #[error("the CSRF token is missing or wrong")]
     Csrf,
+    #[error("change your one-time password first (POST /api/v1/password)")]
+    PasswordChangeRequired,
     #[error("your role may not do this")]
     Forbidden,
     #[error("no such case in your units")]
@@ -49,7 +51,7 @@ impl TriageError {
         match self {
             Self::BadCredentials | Self::NoSession => StatusCode::UNAUTHORIZED,
             Self::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Csrf | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Csrf | Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NoSuchCase | Self::NotFound => StatusCode::NOT_FOUND,
             Self::Refused(r) => match r.class() {
                 RefusalClass::Conflict => StatusCode::CONFLICT,
@@ -73,6 +75,7 @@ impl TriageError {
             Self::Locked(_) => "locked",
             Self::NoSession => "no_session",
             Self::Csrf => "csrf",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::Forbidden => "forbidden",
             Self::NoSuchCase => "no_such_case",
             Self::NotFound => "not_found",

@@ -170,6 +170,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(pages::login_submit)),
         )
         .service(resource("/logout").route(web::post().to(pages::logout)))
+        .service(
+            resource("/password")
+                .route(web::get().to(pages::password_form))
+                .route(web::post().to(pages::password_submit)),
+        )
         .service(resource("/queues/{stage}").route(web::get().to(pages::queue)))
         .service(resource("/cases/{id}").route(web::get().to(pages::case_show)))
         .service(resource("/cases/{id}/actions").route(web::post().to(pages::case_action)))
@@ -190,6 +195,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(api::sign_in))
                 .route(web::delete().to(api::sign_out)),
         )
+        .service(resource("/api/v1/password").route(web::post().to(api::change_password)))
         .service(resource("/api/v1/queues/{stage}").route(web::get().to(api::queue)))
         .service(resource("/api/v1/cases/{id}").route(web::get().to(api::case)))
         .service(resource("/api/v1/cases/{id}/claim").route(web::post().to(api::claim)))

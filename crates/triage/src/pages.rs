@@ -177,7 +177,7 @@ struct ProblemPage {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self.error {
-            TriageError::NoSession => StatusCode::SEE_OTHER,
+            TriageError::NoSession | TriageError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             _ => self.error.status(),
         }
     }
@@ -186,6 +186,9 @@ impl ResponseError for PageError {
         match &self.error {
             TriageError::NoSession => {
                 return see_other(&format!("/login?lang={}", self.lang.param()));
+            }
+            TriageError::PasswordChangeRequired => {
+                return see_other(&format!("/password?lang={}", self.lang.param()));
             }
             TriageError::Internal(detail) => tracing::error!(error = %detail, "page failed"),
             TriageError::Unavailable(detail) => {
@@ -248,8 +251,18 @@ impl FromRequest for Viewer {
     type Future = std::future::Ready<Result<Self, PageError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let lang = i18n::lang_of(req);
+        // Until a one-time password is replaced, only the password page
+        // (and logout) may be used.
+        let free = matches!(req.path(), "/password" | "/logout");
         std::future::ready(
             session_of(req)
+                .and_then(|session| {
+                    if session.must_change_password() && !free {
+                        Err(TriageError::PasswordChangeRequired)
+                    } else {
+                        Ok(session)
+                    }
+                })
                 .map(|session| Viewer { session, lang })
                 .map_err(|e| PageError::new(e, lang)),
         )
@@ -749,6 +762,103 @@ pub async fn queue(
 }
 
 // ---------------------------------------------------------------- the rest
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    ui: Ui,
+    error: Option<String>,
+    done: bool,
+    totp: Option<String>,
+    next: String,
+}
+
+pub async fn password_form(viewer: Viewer) -> Result<HttpResponse, PageError> {
+    let page = PasswordPage {
+        ui: viewer.ui("/password"),
+        error: None,
+        done: false,
+        totp: None,
+        next: String::new(),
+    };
+    Ok(render(StatusCode::OK, viewer.lang, &page))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordForm {
+    csrf: String,
+    new_password: String,
+    repeat: String,
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordForm(<redacted>)")
+    }
+}
+
+/// Replaces the password; members with a second factor see their new TOTP
+/// secret once.
+pub async fn password_submit(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    let PasswordForm {
+        csrf,
+        new_password,
+        repeat,
+    } = form.into_inner();
+    viewer.check_csrf(&csrf)?;
+    let new_password = Zeroizing::new(new_password);
+    let repeat = Zeroizing::new(repeat);
+    let t = i18n::catalog(viewer.lang);
+    let again = |status: StatusCode, error: String| {
+        render(
+            status,
+            viewer.lang,
+            &PasswordPage {
+                ui: viewer.ui("/password"),
+                error: Some(error),
+                done: false,
+                totp: None,
+                next: String::new(),
+            },
+        )
+    };
+    if *new_password != *repeat {
+        return Ok(again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t.get("password.mismatch").to_owned(),
+        ));
+    }
+    match state
+        .triage
+        .change_password(&viewer.session, &new_password, Utc::now())
+        .await
+    {
+        Ok(totp) => {
+            let page = PasswordPage {
+                ui: viewer.ui("/password"),
+                error: None,
+                done: true,
+                totp: totp.map(|s| s.to_string()),
+                next: format!(
+                    "{}?lang={}",
+                    home_of(viewer.session.role),
+                    viewer.lang.param()
+                ),
+            };
+            Ok(render(StatusCode::OK, viewer.lang, &page))
+        }
+        Err(e @ TriageError::Invalid(_)) => Ok(again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            i18n::error_message(viewer.lang, &e),
+        )),
+        Err(e) => Err(viewer.fail(e)),
+    }
+}
 
 pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()

@@ -711,6 +711,75 @@ impl Triage {
 }
 
 impl Triage {
+    /// Replaces the member's password: the unit key in the session is
+    /// wrapped under the new one, and members with a second factor get a
+    /// fresh TOTP secret (returned once), since whoever created the account
+    /// saw the old secret.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        new_password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Zeroizing<String>>, TriageError> {
+        let chars = new_password.chars().count();
+        if !(12..=256).contains(&chars) {
+            return Err(TriageError::Invalid(
+                "new_password: between 12 and 256 characters".into(),
+            ));
+        }
+        let staff = self
+            .store
+            .staff_by_email(&session.email)
+            .await?
+            .ok_or(TriageError::NoSession)?;
+        let pw = Zeroizing::new(new_password.as_bytes().to_vec());
+        let old = staff.password.clone();
+        let same = {
+            let pw = pw.clone();
+            tokio::task::spawn_blocking(move || old.verify(&pw).is_ok())
+                .await
+                .map_err(|e| TriageError::Internal(e.to_string()))?
+        };
+        if same {
+            return Err(TriageError::Invalid(
+                "new_password: choose a password other than the current one".into(),
+            ));
+        }
+        let (record, keys) = tokio::task::spawn_blocking(move || {
+            sunlight_core::crypto::PasswordKeys::enroll(
+                &pw,
+                sunlight_core::crypto::StretchParams::PASSWORD,
+            )
+        })
+        .await
+        .map_err(|e| TriageError::Internal(e.to_string()))??;
+        let wrapped = session
+            .unit_key()
+            .wrap_with_password(&keys, session.unit.as_str())?;
+        let (totp, sealed) = if staff.totp_sealed.is_some() {
+            let mut raw = Zeroizing::new([0u8; 20]);
+            getrandom::fill(raw.as_mut()).map_err(|e| TriageError::Internal(e.to_string()))?;
+            let secret = Zeroizing::new(data_encoding::BASE32_NOPAD.encode(raw.as_ref()));
+            let item = sunlight_store::provision::totp_context(&staff.email);
+            let sealed = seal(
+                secret.as_bytes(),
+                &SealContext {
+                    case_id: sunlight_store::provision::no_case(),
+                    item: &item,
+                },
+                &[session.unit_key().public()],
+            )?;
+            (Some(secret), Some(sealed))
+        } else {
+            (None, None)
+        };
+        self.store
+            .change_password(staff.id, &record, &wrapped, sealed, now)
+            .await?;
+        session.password_changed();
+        Ok(totp)
+    }
+
     /// Staff of the admin's unit.
     pub async fn staff_list(
         &self,

@@ -33,6 +33,9 @@ pub struct Session {
     csrf: Zeroizing<String>,
     pub created: DateTime<Utc>,
     last_seen: Mutex<DateTime<Utc>>,
+    /// Set while the member still signs in with a password someone else
+    /// saw (a one-time password): only changing it is allowed.
+    must_change_password: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -48,6 +51,16 @@ impl std::fmt::Debug for Session {
 impl Session {
     pub fn unit_key(&self) -> &UnitSecretKey {
         &self.unit_key
+    }
+
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn password_changed(&self) {
+        self.must_change_password
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn csrf(&self) -> &str {
@@ -112,6 +125,7 @@ pub struct NewSession {
     pub role: Role,
     pub jurisdiction: Jurisdiction,
     pub unit_key: UnitSecretKey,
+    pub must_change_password: bool,
 }
 
 impl Sessions {
@@ -136,6 +150,7 @@ impl Sessions {
             csrf,
             created: now,
             last_seen: Mutex::new(now),
+            must_change_password: std::sync::atomic::AtomicBool::new(new.must_change_password),
         });
         if let Ok(mut map) = self.map.lock() {
             map.retain(|_, s| self.alive(s, now));

@@ -488,3 +488,89 @@ async fn the_desk_enters_reports_and_admins_manage_staff() {
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_password_must_be_replaced_before_any_work() {
+    let h = Harness::start(Engine::Sqlite).await;
+    let admin = h.sign_in(&email("admin", "gd-gz")).await;
+    let (s, created) = admin
+        .post(
+            "/api/v1/staff",
+            serde_json::json!({"email": "boss2@gd-gz.test", "role": "supervisor"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let one_time = created["one_time_password"].as_str().unwrap().to_owned();
+    let first_totp = created["totp_secret"].as_str().unwrap().to_owned();
+
+    let client = page_client();
+    let login = |password: String, totp: String| {
+        let client = client.clone();
+        let url = format!("{}/login", h.base);
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("email", "boss2@gd-gz.test"),
+                    ("password", password.as_str()),
+                    ("totp", totp.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(login(one_time.clone(), totp_now(&first_totp)).await, 303);
+    let mut page = PageClient {
+        client: client.clone(),
+        base: h.base.clone(),
+        csrf: String::new(),
+    };
+    // Every page leads to the password form until it is done.
+    let q = page.get("/queues/verify").await;
+    assert_eq!(q.status, 303);
+    assert!(q.location.unwrap().starts_with("/password"));
+    let form = page.get("/password").await;
+    assert_eq!(form.status, 200);
+    page.csrf = csrf_of(&form.body).unwrap();
+    let bad = page
+        .post(
+            "/password",
+            &[
+                ("new_password", "a long enough one"),
+                ("repeat", "something else"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"errors\""));
+    let done = page
+        .post(
+            "/password",
+            &[
+                ("new_password", "boss two passphrase"),
+                ("repeat", "boss two passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    // A supervisor gets a fresh second factor: the admin saw the old one.
+    let (_, rest) = done.body.split_once("id=\"totp-secret\">").unwrap();
+    let new_totp = rest.split_once('<').unwrap().0.trim().to_owned();
+    assert_ne!(new_totp, first_totp);
+    assert_eq!(page.get("/queues/verify").await.status, 200);
+
+    // Next time: the new password and the new code; the old ones fail.
+    assert_eq!(login(one_time, totp_now(&new_totp)).await, 401);
+    assert_eq!(
+        login("boss two passphrase".into(), totp_now(&first_totp)).await,
+        401
+    );
+    assert_eq!(
+        login("boss two passphrase".into(), totp_now(&new_totp)).await,
+        303
+    );
+    h.stop().await;
+}

@@ -466,6 +466,40 @@ async fn an_admin_adds_staff_from_their_session_and_the_new_member_can_work() {
             },
         );
         let newbie = h.sign_in("new.verifier@gd-gz.test").await;
+        // The admin saw the one-time password: nothing works until it is
+        // replaced, and the replacement re-wraps the unit key.
+        let (s, e) = newbie.get("/api/v1/queues/verify").await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (403, Some("password_change_required"))
+        );
+        let (s, _) = newbie
+            .post("/api/v1/password", json!({"new_password": "short"}))
+            .await;
+        assert_eq!(s, 422);
+        let (s, out) = newbie
+            .post(
+                "/api/v1/password",
+                json!({"new_password": "a long new passphrase 7"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{out}");
+        assert!(
+            out["totp_secret"].is_null(),
+            "verifiers have no second factor"
+        );
+        h.logins
+            .get_mut("new.verifier@gd-gz.test")
+            .unwrap()
+            .password = "a long new passphrase 7".into();
+        let old = reqwest::Client::new()
+            .post(h.url("/api/v1/session"))
+            .json(&json!({"email": "new.verifier@gd-gz.test", "password": created["one_time_password"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(old.status(), 401, "the one-time password is gone");
+        let newbie = h.sign_in("new.verifier@gd-gz.test").await;
         let desk = h.sign_in(&email("intake", "gd-gz")).await;
         let (_, id) = desk.file("gd-gz", "ordinary", "none", "新同事能打开").await;
         let (s, case) = newbie.get(&format!("/api/v1/cases/{id}")).await;

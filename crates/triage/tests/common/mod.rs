@@ -96,7 +96,12 @@ impl Harness {
                 .unwrap();
             for role in [Role::Intake, Role::Verifier, Role::Supervisor, Role::Admin] {
                 let e = email(role.as_str(), id);
-                let NewStaffSecrets { password, totp, .. } = create_staff(
+                let NewStaffSecrets {
+                    staff,
+                    password,
+                    totp,
+                    ..
+                } = create_staff(
                     &db.store,
                     &row.id,
                     &secret,
@@ -108,6 +113,8 @@ impl Harness {
                 )
                 .await
                 .unwrap();
+                // Test logins keep their first password (like `sunlight demo`).
+                db.store.keep_first_password(staff.id).await.unwrap();
                 logins.insert(
                     e.clone(),
                     Login {
@@ -168,6 +175,7 @@ impl Harness {
         )
         .await
         .unwrap();
+        self.db.store.keep_first_password(s.staff.id).await.unwrap();
         self.logins.insert(
             e.clone(),
             Login {
