@@ -322,5 +322,22 @@ mod tests {
         // The example documents the defaults.
         assert_eq!(c.intake.limits, sunlight_core::report::Limits::default());
         assert_eq!(c.intake.rate_limits, sunlight_intake::RateLimits::default());
+        let t = sunlight_triage::TriageSettings::default();
+        assert_eq!(
+            (
+                c.triage.session_idle_minutes,
+                c.triage.session_absolute_hours,
+                c.triage.secure_cookies,
+                c.triage.route_every_seconds,
+                c.triage.workers
+            ),
+            (
+                t.session_idle_minutes,
+                t.session_absolute_hours,
+                t.secure_cookies,
+                t.route_every_seconds,
+                t.workers
+            )
+        );
     }
 }
