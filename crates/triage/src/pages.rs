@@ -495,6 +495,12 @@ pub async fn login_submit(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let lang = i18n::lang_of(&req);
+    // Login CSRF: a page elsewhere must not sign a staff member's browser
+    // into another account. There is no session yet to hold a token, so
+    // the browser's own Origin / Sec-Fetch-Site headers decide.
+    if cross_site(&req) {
+        return Err(PageError::new(TriageError::Csrf, lang));
+    }
     let LoginForm {
         email,
         password,
@@ -762,6 +768,21 @@ pub async fn queue(
 }
 
 // ---------------------------------------------------------------- the rest
+
+/// Whether a browser says the request comes from another site.
+fn cross_site(req: &HttpRequest) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site") {
+        return true;
+    }
+    match (header("origin"), header("host")) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_none_or(|(_, rest)| !rest.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
 
 #[derive(Template)]
 #[template(path = "password.html")]

@@ -574,3 +574,41 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_form_refuses_posts_from_other_sites() {
+    let h = Harness::start(Engine::Sqlite).await;
+    let login = h.logins.get(&email("verifier", "gd")).unwrap();
+    let fields = [
+        ("email", login.email.as_str()),
+        ("password", login.password.as_str()),
+        ("totp", ""),
+    ];
+    for (name, value) in [
+        ("Origin", "http://evil.example"),
+        ("Origin", "null"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let res = page_client()
+            .post(format!("{}/login", h.base))
+            .header(name, value)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}: {value}");
+        assert!(res.headers().get("set-cookie").is_none());
+    }
+    // The service's own origin (as a browser sends it) is fine.
+    let own = h.base.clone();
+    let res = page_client()
+        .post(format!("{}/login", h.base))
+        .header("Origin", own)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    h.stop().await;
+}
