@@ -769,18 +769,21 @@ pub async fn queue(
 
 // ---------------------------------------------------------------- the rest
 
-/// Whether a browser says the request comes from another site.
+/// Whether a browser says the request comes from another site. Modern
+/// browsers send `Sec-Fetch-Site`, which decides; otherwise a real `Origin`
+/// must name this host. (`Origin: null` is what a same-origin form sends
+/// under our `Referrer-Policy: no-referrer`, so it proves nothing.)
 fn cross_site(req: &HttpRequest) -> bool {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if header("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site") {
-        return true;
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
     }
     match (header("origin"), header("host")) {
-        (Some("null"), _) => true,
+        (Some("null") | None, _) => false,
         (Some(origin), Some(host)) => origin
             .split_once("://")
             .is_none_or(|(_, rest)| !rest.eq_ignore_ascii_case(host)),
-        _ => false,
+        (Some(_), None) => true,
     }
 }
 
