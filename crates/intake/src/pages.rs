@@ -479,6 +479,20 @@ pub async fn report_submit(
 struct Lookup {
     ui: Ui,
     errors: Vec<ErrorLine>,
+    sent: bool,
+}
+
+/// The lookup form with the "sent" notice.
+fn lookup_page_sent(lang: Lang) -> HttpResponse {
+    render(
+        StatusCode::OK,
+        lang,
+        &Lookup {
+            ui: Ui::new(lang, "/status"),
+            errors: Vec::new(),
+            sent: true,
+        },
+    )
 }
 
 fn lookup_page(lang: Lang, status: StatusCode, error: Option<&IntakeError>) -> HttpResponse {
@@ -496,6 +510,7 @@ fn lookup_page(lang: Lang, status: StatusCode, error: Option<&IntakeError>) -> H
         &Lookup {
             ui: Ui::new(lang, "/status"),
             errors,
+            sent: false,
         },
     )
 }
@@ -764,11 +779,16 @@ pub async fn message_submit(
         }
         Err(e) => return Err(html(e, lang)),
     };
-    let (_, status) = state
-        .filing
-        .status(&code)
-        .await
-        .map_err(|e| html(e, lang))?;
+    let status = match (state.filing.status(&code).await, &outcome) {
+        (Ok((_, status)), _) => status,
+        // The message is stored: never answer 5xx for it (the reporter
+        // would send it again); say it was sent and offer the lookup.
+        (Err(e), Ok(())) => {
+            tracing::warn!(error = %e, "status after a stored message failed");
+            return Ok(lookup_page_sent(lang));
+        }
+        (Err(e), Err(_)) => return Err(html(e, lang)),
+    };
     match outcome {
         Ok(()) => Ok(status_page(&state, lang, &code, &status, true, Vec::new())),
         Err(errors) => {

@@ -8,6 +8,11 @@ use sunlight_core::case::{Refusal, RefusalClass};
 use sunlight_core::crypto::CryptoError;
 use sunlight_store::StoreError;
 
+tokio::task_local! {
+    /// The language of the request being answered (set by `guard::wrap`).
+    pub static REQUEST_LANG: sunlight_core::i18n::Lang;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
     #[error("sign-in failed: wrong email, password or code")]
@@ -131,15 +136,21 @@ impl ResponseError for TriageError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        let message = match self {
-            Self::Internal(_) => "internal error".to_owned(),
-            Self::Unavailable(_) => "the database is unavailable; try again".to_owned(),
-            other => other.to_string(),
-        };
+        let lang = REQUEST_LANG.try_with(|l| *l).unwrap_or_default();
+        // The message in the caller's language; for field problems the
+        // fixed English detail names the field too.
+        let message = crate::i18n::error_message(lang, self);
+        let mut body = serde_json::json!({"error": {"code": self.code(), "message": message}});
+        if let (Self::Invalid(detail), Some(e)) =
+            (self, body.get_mut("error").and_then(|e| e.as_object_mut()))
+        {
+            e.insert("detail".into(), serde_json::Value::String(detail.clone()));
+        }
         let mut res = HttpResponse::build(self.status());
+        res.insert_header(("Content-Language", lang.tag()));
         if let Self::NoSession = self {
             res.insert_header(("WWW-Authenticate", "Cookie"));
         }
-        res.json(serde_json::json!({"error": {"code": self.code(), "message": message}}))
+        res.json(body)
     }
 }

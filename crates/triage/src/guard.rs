@@ -23,7 +23,12 @@ pub async fn wrap(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let mut res = next.call(req).await?;
+    // Errors are turned into answers deep inside the call; they read the
+    // request's language from here.
+    let lang = crate::i18n::lang_of(req.request());
+    let mut res = crate::error::REQUEST_LANG
+        .scope(lang, next.call(req))
+        .await?;
     let status = res.status();
     let route = res
         .request()

@@ -67,7 +67,11 @@ async fn a_case_goes_from_phone_call_to_closed_with_every_step_checked() {
         let (s, e) = verifier.act(&id, json!({"action": "close"})).await;
         assert_eq!(s, 409);
         assert!(
-            e["error"]["message"].as_str().unwrap().contains("verify"),
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("verify"),
             "{e}"
         );
 
@@ -349,6 +353,14 @@ async fn sign_in_needs_password_and_totp_and_locks_after_failures() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 401);
+    // Without Accept-Language the API answers in Chinese.
+    assert_eq!(unknown.headers()["content-language"], "zh-CN");
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_credentials");
+    assert!(
+        !body["error"]["message"].as_str().unwrap().is_ascii(),
+        "{body}"
+    );
     // Wrong passwords lock the account, even for the right one after.
     assert_eq!(try_login("wrong".into(), None).await, 401);
     // The fourth failure locks (for 2 s, doubling with each further one).

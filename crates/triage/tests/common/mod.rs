@@ -193,8 +193,12 @@ impl Harness {
 
     pub async fn sign_in(&self, email: &str) -> StaffClient {
         let login = self.logins.get(email).unwrap();
+        // The API answers in the caller's language; these tests read English.
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("Accept-Language", "en".parse().unwrap());
         let client = reqwest::Client::builder()
             .cookie_store(true)
+            .default_headers(headers)
             .build()
             .unwrap();
         let res = client
