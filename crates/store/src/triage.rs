@@ -4,7 +4,7 @@
 //! computed from, so two staff (or two processes) acting on one case at
 //! once cannot both succeed: the loser gets `Conflict` and nothing changes.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, sea_query::Expr,
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
 use crate::cases::{CaseRow, Jurisdiction, QueueRow};
-use crate::entity::{case, hold, message, queue_entry, staff, transition};
+use crate::entity::{case, hold, message, queue_entry, transition};
 use crate::{Store, StoreError};
 
 /// What routing decided for a received case.
@@ -745,87 +745,6 @@ impl Store {
                 unit: row.unit_id,
                 case_id: row.case_id.to_string(),
                 detail: String::new(),
-            },
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Counts a failed sign-in and locks the account for a growing delay
-    /// (2^(n-3) seconds from the fourth failure, at most an hour). Returns
-    /// when it is locked until.
-    pub async fn record_failed_login(
-        &self,
-        staff_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let txn = self.write_txn().await?;
-        let row = staff::Entity::find_by_id(staff_id)
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::NotFound("staff"))?;
-        let failed = row.failed_logins.saturating_add(1);
-        let locked_until = (failed > 3).then(|| {
-            let exp = u32::try_from(failed.saturating_sub(3).min(12)).unwrap_or(12);
-            now + Duration::seconds(2i64.pow(exp).min(3600))
-        });
-        staff::Entity::update(staff::ActiveModel {
-            id: Set(staff_id),
-            failed_logins: Set(failed),
-            locked_until: Set(locked_until),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
-        append(
-            &txn,
-            AuditRecord {
-                actor: format!("staff:{staff_id}"),
-                action: "session.failed".into(),
-                unit: row.unit_id,
-                case_id: String::new(),
-                detail: format!("failures={failed}"),
-            },
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(locked_until)
-    }
-
-    /// When the account is locked until, if it is.
-    pub async fn locked_until(&self, staff_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(staff::Entity::find_by_id(staff_id)
-            .one(self.conn())
-            .await?
-            .and_then(|s| s.locked_until))
-    }
-
-    /// A successful sign-in: the failure count resets; audited.
-    pub async fn record_login(
-        &self,
-        staff_id: Uuid,
-        unit: &UnitId,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let txn = self.write_txn().await?;
-        staff::Entity::update(staff::ActiveModel {
-            id: Set(staff_id),
-            failed_logins: Set(0),
-            locked_until: Set(None),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
-        append(
-            &txn,
-            AuditRecord {
-                actor: format!("staff:{staff_id}"),
-                action: "session.open".into(),
-                unit: unit.to_string(),
-                ..Default::default()
             },
             now,
         )
