@@ -184,6 +184,10 @@ async fn run(engine: Engine) {
                 route_every_seconds: 1,
                 ..Default::default()
             },
+            mail: sunlight_triage::MailStyle {
+                lang: sunlight_core::i18n::Lang::En,
+                link_base: "http://127.0.0.1".into(),
+            },
         },
         TcpListener::bind("127.0.0.1:0").unwrap(),
     )

@@ -421,12 +421,27 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
             policy: policy.clone(),
             calendar: calendar.clone(),
             settings: config.triage.clone(),
+            mail: config.mail_style(),
         };
         let app = sunlight_triage::Application::build(parts, bind(config.triage_addr, "triage")?)
             .map_err(|e| format!("cannot start triage: {e}"))?;
         tasks.push(tokio::spawn(
             app.run_until_stopped(stopped(stop_rx.clone())),
         ));
+        // Mail goes out where the sweeper runs; never from intake.
+        let transport = sunlight_notify::Transport::new(
+            config.smtp_url.as_deref(),
+            &config.data_dir.join("mail"),
+        )
+        .map_err(|e| e.to_string())?;
+        let delivery =
+            sunlight_notify::Delivery::new(store.clone(), transport, config.mail.clone())
+                .map_err(|e| e.to_string())?;
+        let stop = stopped(stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            delivery.run(stop).await;
+            Ok(())
+        }));
     }
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -27,6 +27,10 @@ pub enum ConfigError {
     DatabaseUrl(String),
     #[error("SMTP URL must start with smtp:// or smtps://")]
     SmtpUrl,
+    #[error("[mail] lang must be zh-CN or en (got {0:?})")]
+    MailLang(String),
+    #[error("[mail] from {0:?} is not a mail address such as \"Sunlight <sunlight@example.org>\"")]
+    MailFrom(String),
     #[error("onion location must be an http:// or https:// URL of a .onion host")]
     Onion,
     #[error(
@@ -50,6 +54,8 @@ struct FileConfig {
     intake: sunlight_intake::IntakeSettings,
     #[serde(default)]
     triage: sunlight_triage::TriageSettings,
+    #[serde(default)]
+    mail: sunlight_notify::MailSettings,
 }
 
 /// The validated configuration.
@@ -64,6 +70,7 @@ pub struct Config {
     pub log: String,
     pub intake: sunlight_intake::IntakeSettings,
     pub triage: sunlight_triage::TriageSettings,
+    pub mail: sunlight_notify::MailSettings,
 }
 
 impl fmt::Debug for Config {
@@ -78,6 +85,7 @@ impl fmt::Debug for Config {
             .field("log", &self.log)
             .field("intake", &self.intake)
             .field("triage", &self.triage)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -173,6 +181,16 @@ impl Config {
         }) {
             return Err(ConfigError::Onion);
         }
+        let mut mail = fc.mail;
+        if !matches!(mail.lang.as_str(), "zh-CN" | "en") {
+            return Err(ConfigError::MailLang(mail.lang));
+        }
+        if !mail.from.contains('@') {
+            return Err(ConfigError::MailFrom(mail.from));
+        }
+        if mail.link_base.is_empty() {
+            mail.link_base = format!("http://{triage_addr}");
+        }
         let config = Self {
             data_dir,
             database_url,
@@ -183,9 +201,22 @@ impl Config {
             log,
             intake,
             triage: fc.triage,
+            mail,
         };
         config.deadline_rules()?;
         Ok(config)
+    }
+
+    /// How the sweeper words and links its mails.
+    pub fn mail_style(&self) -> sunlight_triage::MailStyle {
+        sunlight_triage::MailStyle {
+            lang: if self.mail.lang == "en" {
+                sunlight_core::i18n::Lang::En
+            } else {
+                sunlight_core::i18n::Lang::ZhCn
+            },
+            link_base: self.mail.link_base.clone(),
+        }
     }
 
     /// The deadline policy and the calendar it names: a built-in preset

@@ -253,6 +253,8 @@ async fn resume_on_answer(
             queue_entry::Column::PausedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
+        // The reminders move with the deadline.
+        .col_expr(queue_entry::Column::NextSweepAt, Expr::value(now))
         .filter(queue_entry::Column::Id.eq(entry.id))
         .exec(txn)
         .await?;
@@ -349,6 +351,8 @@ impl Store {
             paused_until: Set(None),
             extended: Set(false),
             paused_at: Set(None),
+            next_sweep_at: Set(Some(new.received_at)),
+            overdue_at: Set(None),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -417,6 +421,8 @@ impl Store {
             paused_until: Set(None),
             extended: Set(false),
             paused_at: Set(None),
+            next_sweep_at: Set(Some(new.received_at)),
+            overdue_at: Set(None),
         });
         queue_entry::Entity::insert_many(entries)
             .exec_without_returning(&txn)

@@ -13,9 +13,11 @@ mod cases;
 pub mod entity;
 mod error;
 pub mod migration;
+mod outbox;
 pub mod provision;
 mod settings;
 mod staff;
+mod sweeper;
 pub mod testing;
 mod triage;
 mod units;
@@ -35,8 +37,12 @@ pub use cases::{
     CaseRow, HistoryStep, Jurisdiction, NewCase, NewQueueEntry, QueueRow, ReporterView,
 };
 pub use error::StoreError;
+pub use outbox::{MailProblem, OutboxMail, OutboxStatus};
 pub use settings::keys as setting_keys;
 pub use staff::{NewStaff, StaffRow};
+pub use sweeper::{
+    HoldCheck, NewMail, NoticeWrite, SweepEntry, SweepHold, SweepWrite, SweepWritten,
+};
 pub use triage::{
     EntryChange, HoldRow, NewHold, QueueFilter, QueueItem, RoutePlan, TransitionRow,
     TransitionWrite,

@@ -186,6 +186,16 @@ impl Store {
         Ok(())
     }
 
+    /// Every staff member, disabled ones included.
+    pub async fn all_staff(&self) -> Result<Vec<StaffRow>, StoreError> {
+        staff::Entity::find()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(StaffRow::try_from)
+            .collect()
+    }
+
     /// Members of one unit (not of the units below).
     pub async fn staff_of_unit(&self, unit: &UnitId) -> Result<Vec<StaffRow>, StoreError> {
         staff::Entity::find()

@@ -199,6 +199,8 @@ async fn open_entry(
         paused_until: Set(None),
         extended: Set(false),
         paused_at: Set(None),
+        next_sweep_at: Set(Some(now)),
+        overdue_at: Set(None),
     })
     .exec_without_returning(txn)
     .await
@@ -295,6 +297,7 @@ impl Store {
                 sealed_notice_to: Set(None),
                 lifted_at: Set(None),
                 escalated_at: Set(None),
+                notice_late_at: Set(None),
             })
             .exec_without_returning(&txn)
             .await?;
@@ -439,6 +442,11 @@ impl Store {
                 .col_expr(queue_entry::Column::PausedAt, Expr::value(at))
                 .col_expr(queue_entry::Column::PausedUntil, Expr::value(until));
             touched = true;
+        }
+        if w.entry_change.due_at.is_some() || w.entry_change.pause.is_some() {
+            // The reminders move with the deadline.
+            entry_update =
+                entry_update.col_expr(queue_entry::Column::NextSweepAt, Expr::value(now));
         }
         if !touched {
             // A no-op update that still checks the owner.

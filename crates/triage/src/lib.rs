@@ -8,10 +8,12 @@ mod auth;
 mod error;
 mod guard;
 mod i18n;
+mod mail;
 mod pages;
 mod service;
 mod session;
 mod state;
+mod sweeper;
 
 use std::net::TcpListener;
 use std::time::Duration as StdDuration;
@@ -26,8 +28,10 @@ use sunlight_store::Store;
 pub use api::ApiDoc;
 pub use auth::totp_ok;
 pub use error::TriageError;
+pub use mail::{MailStyle, short_case};
 pub use service::{ActionRequest, Triage, state_of};
 pub use state::TriageSettings;
+pub use sweeper::{LEASE as SWEEPER_LEASE, SweepReport, Sweeper};
 
 /// What the triage app is built from.
 #[derive(Debug)]
@@ -38,6 +42,8 @@ pub struct TriageParts {
     pub policy: Policy,
     pub calendar: Calendar,
     pub settings: TriageSettings,
+    /// Language and link of the mails the sweeper writes.
+    pub mail: MailStyle,
 }
 
 /// The triage web application and its router loop.
@@ -46,6 +52,8 @@ pub struct Application {
     server: Server,
     triage: Triage,
     route_every: StdDuration,
+    sweeper: Sweeper,
+    sweep_every: Option<StdDuration>,
 }
 
 impl std::fmt::Debug for Application {
@@ -68,6 +76,14 @@ impl Application {
             parts.stretcher,
         );
         let route_every = StdDuration::from_secs(u64::from(settings.route_every_seconds.max(1)));
+        let sweep_every = (settings.sweep_every_seconds > 0)
+            .then(|| StdDuration::from_secs(u64::from(settings.sweep_every_seconds)));
+        let sweeper = Sweeper::new(
+            parts.store.clone(),
+            triage.policy.clone(),
+            triage.calendar.clone(),
+            parts.mail,
+        );
         let state = web::Data::new(state::AppState {
             triage: triage.clone(),
             sessions: session::Sessions::new(
@@ -123,6 +139,8 @@ impl Application {
             server,
             triage,
             route_every,
+            sweeper,
+            sweep_every,
         })
     }
 
@@ -130,7 +148,8 @@ impl Application {
         self.port
     }
 
-    /// Runs the server and the router loop until `shutdown` resolves.
+    /// Runs the server, the router loop and the sweeper until `shutdown`
+    /// resolves.
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()>,
@@ -138,6 +157,7 @@ impl Application {
         let handle = self.server.handle();
         let server = self.server;
         let triage = self.triage;
+        let store = triage.store.clone();
         let every = self.route_every;
         let router = async move {
             loop {
@@ -149,14 +169,59 @@ impl Application {
                 tokio::time::sleep(every).await;
             }
         };
-        tokio::select! {
+        let holder = uuid::Uuid::new_v4().to_string();
+        let sweeper = sweep_loop(
+            self.sweeper,
+            store.clone(),
+            holder.clone(),
+            self.sweep_every,
+        );
+        let result = tokio::select! {
             res = server => res,
             () = router => Ok(()),
+            () = sweeper => Ok(()),
             () = shutdown => {
                 handle.stop(true).await;
                 Ok(())
             }
+        };
+        // Another process takes over at once instead of when the lease runs out.
+        if let Err(e) = store.release_lease(SWEEPER_LEASE, &holder).await {
+            tracing::warn!(error = %e, "could not release the sweeper lease");
         }
+        result
+    }
+}
+
+/// Sweeps while this process holds the lease; one process at a time does.
+async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Option<StdDuration>) {
+    let Some(every) = every else {
+        return std::future::pending().await;
+    };
+    // Held for three periods: a process that dies is replaced that soon.
+    let hold_for = Duration::from_std(every * 3).unwrap_or(Duration::minutes(3));
+    loop {
+        let now = Utc::now();
+        match store
+            .take_lease(SWEEPER_LEASE, &holder, now, now + hold_for)
+            .await
+        {
+            Ok(true) => match sweeper.pass(now).await {
+                Ok(r) if r.written.notices > 0 || r.written.skipped > 0 => tracing::info!(
+                    looked_at = r.looked_at,
+                    notices = r.written.notices,
+                    mails = r.written.mails,
+                    overdue = r.written.overdue,
+                    skipped = r.written.skipped,
+                    "sweeper pass"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
+            },
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "sweeper lease unavailable"),
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

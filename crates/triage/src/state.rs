@@ -16,6 +16,9 @@ pub struct TriageSettings {
     pub secure_cookies: bool,
     /// How often new reports are routed (seconds).
     pub route_every_seconds: u32,
+    /// How often the sweeper looks for reminders and escalations (seconds);
+    /// 0 turns it off in this process (tests drive it on a virtual clock).
+    pub sweep_every_seconds: u32,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
 }
@@ -27,6 +30,7 @@ impl Default for TriageSettings {
             session_absolute_hours: 10,
             secure_cookies: false,
             route_every_seconds: 5,
+            sweep_every_seconds: 60,
             workers: 0,
         }
     }

@@ -21,6 +21,8 @@ pub struct Model {
     pub sealed_notice_to: Option<Vec<u8>>,
     pub lifted_at: Option<DateTimeUtc>,
     pub escalated_at: Option<DateTimeUtc>,
+    /// When the sweeper found the notice unconfirmed past `notice_due_at`.
+    pub notice_late_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,11 @@ pub struct Model {
     pub extended: bool,
     /// When the reporter was asked; with `paused_until`, the pause.
     pub paused_at: Option<DateTimeUtc>,
+    /// When the sweeper must look at this entry next (NULL: never again
+    /// unless the stage changes).
+    pub next_sweep_at: Option<DateTimeUtc>,
+    /// When the sweeper found the deadline passed (督办).
+    pub overdue_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,7 +17,7 @@ use sunlight_core::policy::Policy;
 use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
 use sunlight_store::testing::{Engine, TestDb};
-use sunlight_triage::{Application, TriageParts, TriageSettings};
+use sunlight_triage::{Application, MailStyle, TriageParts, TriageSettings};
 use tokio::task::JoinHandle;
 
 pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
@@ -138,7 +138,13 @@ impl Harness {
                 settings: TriageSettings {
                     workers: 2,
                     route_every_seconds: 1,
+                    // Tests drive the sweeper on a virtual clock.
+                    sweep_every_seconds: 0,
                     ..TriageSettings::default()
+                },
+                mail: MailStyle {
+                    lang: sunlight_core::i18n::Lang::En,
+                    link_base: "http://127.0.0.1".into(),
                 },
             },
             listener,

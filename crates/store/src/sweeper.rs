@@ -1,0 +1,494 @@
+//! What the sweeper (催办/督办) reads and writes: open stages and holds that
+//! fall due, the ledger of notices sent, overdue marks, and the lease that
+//! keeps one sweeper at a time. A notice and its mails are written in one
+//! transaction, and the ledger's primary key `(entry, kind)` turns a second
+//! sweeper's attempt at the same notice into a no-op: exactly once, even
+//! when two processes sweep at the same moment or one dies mid-pass.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr, sea_query::Func, sea_query::OnConflict,
+};
+use sunlight_core::{CaseId, Stage, UnitId};
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, append};
+use crate::entity::{hold, lease, notice, outbox, queue_entry};
+use crate::{Store, StoreError};
+
+/// An open stage the sweeper must look at.
+#[derive(Debug, Clone)]
+pub struct SweepEntry {
+    pub entry_id: Uuid,
+    pub case_id: CaseId,
+    pub stage: Stage,
+    pub unit: UnitId,
+    pub owner: Option<Uuid>,
+    pub opened_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub paused_until: Option<DateTime<Utc>>,
+    /// As read: the write checks it is unchanged, so a sweep computed before
+    /// a staff action moved the deadline is dropped, not applied.
+    pub next_sweep_at: DateTime<Utc>,
+}
+
+/// Which hold notice falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldCheck {
+    /// The notice to the selection body is unconfirmed past its date.
+    NoticeLate,
+    /// The hold ran past its maximum.
+    Expired,
+}
+
+/// A hold the sweeper must act on.
+#[derive(Debug, Clone)]
+pub struct SweepHold {
+    pub hold_id: Uuid,
+    pub case_id: CaseId,
+    pub unit: UnitId,
+    pub check: HoldCheck,
+    /// `notice_due_at` or `max_until`.
+    pub due_at: DateTime<Utc>,
+}
+
+/// A mail to a staff member, rendered; carries no report content.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    /// Makes the mail happen once: `entry/kind/recipient`.
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub case_id: Option<CaseId>,
+    pub kind: String,
+}
+
+/// One notice to record, with its mails (none when superseded).
+#[derive(Debug, Clone)]
+pub struct NoticeWrite {
+    pub kind: String,
+    pub scheduled_at: DateTime<Utc>,
+    pub mails: Vec<NewMail>,
+}
+
+/// The outcome of sweeping one stage or hold.
+#[derive(Debug, Clone)]
+pub enum SweepWrite {
+    Entry {
+        entry: SweepEntry,
+        notices: Vec<NoticeWrite>,
+        /// The deadline passed: mark the stage overdue (督办) and audit it.
+        overdue: bool,
+        next_sweep_at: Option<DateTime<Utc>>,
+    },
+    Hold {
+        hold: SweepHold,
+        notice: NoticeWrite,
+    },
+}
+
+/// What a `record_sweep` call wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepWritten {
+    pub notices: u64,
+    pub mails: u64,
+    pub overdue: u64,
+    /// Writes dropped because the stage changed, or another sweeper had
+    /// already recorded the notice.
+    pub skipped: u64,
+}
+
+impl std::ops::AddAssign for SweepWritten {
+    fn add_assign(&mut self, o: Self) {
+        self.notices += o.notices;
+        self.mails += o.mails;
+        self.overdue += o.overdue;
+        self.skipped += o.skipped;
+    }
+}
+
+pub(crate) async fn insert_mail(
+    txn: &DatabaseTransaction,
+    mail: &NewMail,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(outbox::Entity::insert(outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dedupe_key: Set(mail.dedupe_key.clone()),
+        recipient: Set(mail.recipient.clone()),
+        subject: Set(mail.subject.clone()),
+        body: Set(mail.body.clone()),
+        created_at: Set(now),
+        next_attempt_at: Set(now),
+        attempts: Set(0),
+        sent_at: Set(None),
+        last_error: Set(None),
+        failed_at: Set(None),
+        case_id: Set(mail.case_id.map(|c| c.as_uuid())),
+        kind: Set(Some(mail.kind.clone())),
+    })
+    .on_conflict(
+        OnConflict::column(outbox::Column::DedupeKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?)
+}
+
+/// What a notice is about: a queue entry (or a hold) of a case.
+struct About<'a> {
+    id: Uuid,
+    case: CaseId,
+    /// The stage, or `hold`.
+    stage: &'a str,
+    unit: &'a UnitId,
+}
+
+/// Records the notice in the ledger and, if it is new there, writes its
+/// mails; `false` when another sweeper had already recorded it.
+async fn write_notice(
+    txn: &DatabaseTransaction,
+    about: &About<'_>,
+    n: &NoticeWrite,
+    now: DateTime<Utc>,
+    out: &mut SweepWritten,
+) -> Result<bool, StoreError> {
+    let mails = i32::try_from(n.mails.len()).unwrap_or(i32::MAX);
+    let rows = notice::Entity::insert(notice::ActiveModel {
+        entry_id: Set(about.id),
+        kind: Set(n.kind.clone()),
+        case_id: Set(about.case.as_uuid()),
+        stage: Set(about.stage.to_owned()),
+        unit_id: Set(about.unit.as_str().to_owned()),
+        scheduled_at: Set(n.scheduled_at),
+        recorded_at: Set(now),
+        mails: Set(mails),
+    })
+    .on_conflict(
+        OnConflict::columns([notice::Column::EntryId, notice::Column::Kind])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    if rows != 1 {
+        out.skipped += 1;
+        return Ok(false);
+    }
+    out.notices += 1;
+    for mail in &n.mails {
+        out.mails += insert_mail(txn, mail, now).await?;
+    }
+    Ok(true)
+}
+
+fn sweep_entry(m: queue_entry::Model) -> Result<SweepEntry, StoreError> {
+    let bad = |what: &str| StoreError::Corrupt(format!("queue entry {}: bad {what}", m.id));
+    Ok(SweepEntry {
+        entry_id: m.id,
+        case_id: CaseId::from_uuid(m.case_id),
+        stage: m.stage.parse().map_err(|_| bad("stage"))?,
+        unit: UnitId::parse(&m.unit_id).map_err(|_| bad("unit"))?,
+        owner: m.owner_id,
+        opened_at: m.opened_at,
+        due_at: m.due_at,
+        paused_until: m.paused_until,
+        next_sweep_at: m.next_sweep_at.ok_or_else(|| bad("next sweep"))?,
+    })
+}
+
+impl Store {
+    /// Open stages whose next sweep falls at or before `now`, earliest first.
+    pub async fn entries_to_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<SweepEntry>, StoreError> {
+        queue_entry::Entity::find()
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .filter(queue_entry::Column::NextSweepAt.is_not_null())
+            .filter(queue_entry::Column::NextSweepAt.lte(now))
+            // Ties broken by id: two sweepers lock rows in one order.
+            .order_by_asc(queue_entry::Column::NextSweepAt)
+            .order_by_asc(queue_entry::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(sweep_entry)
+            .collect()
+    }
+
+    /// Holds whose notice is late or whose maximum passed, at `now`.
+    pub async fn holds_to_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<SweepHold>, StoreError> {
+        let late = hold::Entity::find()
+            .filter(hold::Column::LiftedAt.is_null())
+            .filter(hold::Column::ConfirmedAt.is_null())
+            .filter(hold::Column::NoticeLateAt.is_null())
+            .filter(hold::Column::NoticeDueAt.lte(now))
+            .order_by_asc(hold::Column::NoticeDueAt)
+            .limit(limit)
+            .all(self.conn())
+            .await?;
+        let expired = hold::Entity::find()
+            .filter(hold::Column::LiftedAt.is_null())
+            .filter(hold::Column::EscalatedAt.is_null())
+            .filter(hold::Column::MaxUntil.lte(now))
+            .order_by_asc(hold::Column::MaxUntil)
+            .limit(limit)
+            .all(self.conn())
+            .await?;
+        let as_sweep = |m: hold::Model, check: HoldCheck| {
+            Ok(SweepHold {
+                hold_id: m.id,
+                case_id: CaseId::from_uuid(m.case_id),
+                unit: UnitId::parse(&m.unit_id)
+                    .map_err(|_| StoreError::Corrupt(format!("hold {}: bad unit", m.id)))?,
+                check,
+                due_at: match check {
+                    HoldCheck::NoticeLate => m.notice_due_at,
+                    HoldCheck::Expired => m.max_until,
+                },
+            })
+        };
+        late.into_iter()
+            .map(|m| as_sweep(m, HoldCheck::NoticeLate))
+            .chain(expired.into_iter().map(|m| as_sweep(m, HoldCheck::Expired)))
+            .collect()
+    }
+
+    /// The notice kinds already recorded for each of `entries`.
+    pub async fn notices_recorded(
+        &self,
+        entries: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<String>>, StoreError> {
+        let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for chunk in entries.chunks(500) {
+            let rows = notice::Entity::find()
+                .select_only()
+                .column(notice::Column::EntryId)
+                .column(notice::Column::Kind)
+                .filter(notice::Column::EntryId.is_in(chunk.iter().copied()))
+                .into_tuple::<(Uuid, String)>()
+                .all(self.conn())
+                .await?;
+            for (id, kind) in rows {
+                out.entry(id).or_default().push(kind);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a batch of sweep results in one transaction.
+    pub async fn record_sweep(
+        &self,
+        batch: &[SweepWrite],
+        now: DateTime<Utc>,
+    ) -> Result<SweepWritten, StoreError> {
+        let mut out = SweepWritten::default();
+        let txn = self.write_txn().await?;
+        for write in batch {
+            match write {
+                SweepWrite::Entry {
+                    entry,
+                    notices,
+                    overdue,
+                    next_sweep_at,
+                } => {
+                    // Compare-and-set on the sweep time: a staff action since
+                    // the read reset it, and this result is stale.
+                    let current = queue_entry::Entity::update_many()
+                        .col_expr(
+                            queue_entry::Column::NextSweepAt,
+                            Expr::value(*next_sweep_at),
+                        )
+                        .filter(queue_entry::Column::Id.eq(entry.entry_id))
+                        .filter(queue_entry::Column::ClosedAt.is_null())
+                        .filter(queue_entry::Column::NextSweepAt.eq(entry.next_sweep_at))
+                        .exec(&txn)
+                        .await?
+                        .rows_affected
+                        == 1;
+                    if !current {
+                        out.skipped += 1;
+                        continue;
+                    }
+                    let stage = entry.stage.as_str();
+                    let about = About {
+                        id: entry.entry_id,
+                        case: entry.case_id,
+                        stage,
+                        unit: &entry.unit,
+                    };
+                    for n in notices {
+                        let fresh = write_notice(&txn, &about, n, now, &mut out).await?;
+                        if fresh && *overdue && n.kind == "overdue" {
+                            queue_entry::Entity::update_many()
+                                .col_expr(queue_entry::Column::OverdueAt, Expr::value(now))
+                                .filter(queue_entry::Column::Id.eq(entry.entry_id))
+                                .exec(&txn)
+                                .await?;
+                            append(
+                                &txn,
+                                AuditRecord {
+                                    actor: "system:sweeper".into(),
+                                    action: "case.overdue".into(),
+                                    unit: entry.unit.to_string(),
+                                    case_id: entry.case_id.to_string(),
+                                    detail: format!("stage={stage} due={}", entry.due_at),
+                                },
+                                now,
+                            )
+                            .await?;
+                            out.overdue += 1;
+                        }
+                    }
+                }
+                SweepWrite::Hold { hold, notice: n } => {
+                    let mark = match hold.check {
+                        HoldCheck::NoticeLate => hold::Column::NoticeLateAt,
+                        HoldCheck::Expired => hold::Column::EscalatedAt,
+                    };
+                    let won = hold::Entity::update_many()
+                        .col_expr(mark, Expr::value(now))
+                        .filter(hold::Column::Id.eq(hold.hold_id))
+                        .filter(mark.is_null())
+                        .filter(hold::Column::LiftedAt.is_null())
+                        .exec(&txn)
+                        .await?
+                        .rows_affected
+                        == 1;
+                    if !won {
+                        out.skipped += 1;
+                        continue;
+                    }
+                    let about = About {
+                        id: hold.hold_id,
+                        case: hold.case_id,
+                        stage: "hold",
+                        unit: &hold.unit,
+                    };
+                    write_notice(&txn, &about, n, now, &mut out).await?;
+                    if hold.check == HoldCheck::Expired {
+                        append(
+                            &txn,
+                            AuditRecord {
+                                actor: "system:sweeper".into(),
+                                action: "hold.escalated".into(),
+                                unit: hold.unit.to_string(),
+                                case_id: hold.case_id.to_string(),
+                                detail: format!("max_until={}", hold.due_at),
+                            },
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+            }
+        }
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    /// Takes (or renews) the lease `name` for `holder` until `until`, when
+    /// it is free, expired, or already this holder's. `true`: the caller
+    /// may run the job until `until`.
+    pub async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.write_txn().await?;
+        let inserted = lease::Entity::insert(lease::ActiveModel {
+            name: Set(name.to_owned()),
+            holder: Set(holder.to_owned()),
+            until: Set(until),
+        })
+        .on_conflict(
+            OnConflict::column(lease::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?
+            == 1;
+        let won = inserted
+            || lease::Entity::update_many()
+                .col_expr(lease::Column::Holder, Expr::value(holder))
+                .col_expr(lease::Column::Until, Expr::value(until))
+                .filter(lease::Column::Name.eq(name))
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(lease::Column::Holder.eq(holder))
+                        .add(lease::Column::Until.lt(now)),
+                )
+                .exec(&txn)
+                .await?
+                .rows_affected
+                == 1;
+        txn.commit().await?;
+        Ok(won)
+    }
+
+    /// Gives the lease up (at shutdown), so another process takes over at once.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        lease::Entity::delete_many()
+            .filter(lease::Column::Name.eq(name))
+            .filter(lease::Column::Holder.eq(holder))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Notices recorded, by kind, with how many mails each wrote: for the
+    /// simulation's summary and tests.
+    pub async fn notice_counts(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        Ok(notice::Entity::find()
+            .select_only()
+            .column(notice::Column::Kind)
+            .column_as(
+                Expr::from(Func::count(Expr::col(notice::Column::Kind))),
+                "n",
+            )
+            .column_as(
+                Expr::from(Func::sum(Expr::col(notice::Column::Mails))),
+                "mails",
+            )
+            .group_by(notice::Column::Kind)
+            .into_tuple::<(String, i64, Option<i64>)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|(k, n, m)| (k, n, m.unwrap_or(0)))
+            .collect())
+    }
+
+    /// Every notice of kind `kind` with when it fell due and when it was
+    /// recorded: `(case, stage, scheduled_at, recorded_at)`.
+    pub async fn notices_of_kind(
+        &self,
+        kind: &str,
+    ) -> Result<Vec<(Uuid, String, DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+        Ok(notice::Entity::find()
+            .select_only()
+            .column(notice::Column::CaseId)
+            .column(notice::Column::Stage)
+            .column(notice::Column::ScheduledAt)
+            .column(notice::Column::RecordedAt)
+            .filter(notice::Column::Kind.eq(kind))
+            .into_tuple()
+            .all(self.conn())
+            .await?)
+    }
+}

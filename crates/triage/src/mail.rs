@@ -1,0 +1,152 @@
+//! The wording of mails to staff, from the message catalog. A mail says
+//! only that something needs attention: the case number, the unit, the
+//! stage, the deadline and a link. Never the report, the accused, the
+//! reporter or a tracking code — the inputs below cannot carry them.
+
+use chrono::{DateTime, Utc};
+use sunlight_core::i18n::Lang;
+use sunlight_core::notice::NoticeKind;
+use sunlight_core::policy::Policy;
+use sunlight_core::{CaseId, Stage};
+
+use crate::i18n::{catalog, word};
+
+/// Where the mails point and in which language they are written.
+#[derive(Debug, Clone)]
+pub struct MailStyle {
+    pub lang: Lang,
+    /// The triage app as staff open it, e.g. `https://triage.example.org`.
+    pub link_base: String,
+}
+
+/// What a mail may say.
+#[derive(Debug, Clone)]
+pub struct MailFacts<'a> {
+    pub case: CaseId,
+    pub unit_name: &'a str,
+    /// `None` for hold notices.
+    pub stage: Option<Stage>,
+    pub due: DateTime<Utc>,
+}
+
+/// The catalog keys of a notice's subject and body (literal, so the
+/// catalog test finds them).
+fn keys(kind: NoticeKind) -> (&'static str, &'static str) {
+    match kind {
+        NoticeKind::Opened => ("mail.opened_subject", "mail.opened_body"),
+        NoticeKind::Reminder { .. } => ("mail.reminder_subject", "mail.reminder_body"),
+        NoticeKind::Unclaimed => ("mail.unclaimed_subject", "mail.unclaimed_body"),
+        NoticeKind::Overdue => ("mail.overdue_subject", "mail.overdue_body"),
+        NoticeKind::HoldNoticeLate => (
+            "mail.hold_notice_late_subject",
+            "mail.hold_notice_late_body",
+        ),
+        NoticeKind::HoldExpired => ("mail.hold_expired_subject", "mail.hold_expired_body"),
+    }
+}
+
+/// The last 8 hex digits of the case id: random in both id versions, so
+/// short enough for a subject and still telling cases apart.
+pub fn short_case(case: CaseId) -> String {
+    let low = case.as_uuid().as_u128() & 0xffff_ffff;
+    format!("{low:08x}")
+}
+
+/// Subject and body of a notice's mail, deadlines shown as local dates.
+pub fn render(
+    style: &MailStyle,
+    policy: &Policy,
+    kind: NoticeKind,
+    facts: &MailFacts<'_>,
+) -> (String, String) {
+    let t = catalog(style.lang);
+    let stage = facts
+        .stage
+        .map_or_else(String::new, |s| word(style.lang, "stage", s.as_str()));
+    let percent = match kind {
+        NoticeKind::Reminder { per_mille } => format!("{}", f64::from(per_mille) / 10.0),
+        _ => String::new(),
+    };
+    let short = short_case(facts.case);
+    let case = facts.case.to_string();
+    let link = format!("{}/cases/{case}", style.link_base.trim_end_matches('/'));
+    let due = policy.local_date(facts.due).to_string();
+    let args = [
+        ("stage", stage.as_str()),
+        ("unit", facts.unit_name),
+        ("percent", percent.as_str()),
+        ("short", short.as_str()),
+        ("case", case.as_str()),
+        ("link", link.as_str()),
+        ("due", due.as_str()),
+    ];
+    let (subject_key, body_key) = keys(kind);
+    let mut body = t.format(body_key, &args);
+    body.push_str("\n\n");
+    body.push_str(&t.format("mail.case", &args));
+    body.push('\n');
+    body.push_str(&t.format("mail.unit", &args));
+    if facts.stage.is_some() {
+        body.push('\n');
+        body.push_str(&t.format("mail.stage", &args));
+    }
+    body.push('\n');
+    body.push_str(&t.format("mail.due", &args));
+    body.push_str("\n\n");
+    body.push_str(&t.format("mail.link", &args));
+    body.push_str("\n\n-- \n");
+    body.push_str(t.get("mail.footer"));
+    body.push('\n');
+    (t.format(subject_key, &args), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn every_kind_renders_in_both_languages_without_placeholders() {
+        let policy = Policy::cn_12380();
+        let due = Utc
+            .with_ymd_and_hms(2026, 5, 1, 15, 59, 0)
+            .single()
+            .expect("valid");
+        let case = CaseId::from_uuid(Uuid::from_u128(0x0123_4567_89ab_cdef_0011_2233_4455_6677));
+        for lang in [Lang::ZhCn, Lang::En] {
+            let style = MailStyle {
+                lang,
+                link_base: "https://triage.example.org/".into(),
+            };
+            for kind in [
+                NoticeKind::Opened,
+                NoticeKind::Reminder { per_mille: 750 },
+                NoticeKind::Unclaimed,
+                NoticeKind::Overdue,
+                NoticeKind::HoldNoticeLate,
+                NoticeKind::HoldExpired,
+            ] {
+                let facts = MailFacts {
+                    case,
+                    unit_name: "天河区委组织部",
+                    stage: Some(Stage::Verify),
+                    due,
+                };
+                let (subject, body) = render(&style, &policy, kind, &facts);
+                for text in [&subject, &body] {
+                    assert!(!text.contains('{'), "{kind}: {text}");
+                    assert!(!text.contains("mail."), "{kind}: missing key in {text}");
+                }
+                assert!(body.contains(&format!("https://triage.example.org/cases/{case}")));
+                // The deadline is the local (Beijing) date: 23:59 on May 1st.
+                assert!(body.contains("2026-05-01"), "{body}");
+                if kind == (NoticeKind::Reminder { per_mille: 750 }) {
+                    assert!(subject.contains("75%"), "{subject}");
+                }
+                assert!(subject.contains("44556677") || kind == NoticeKind::Opened);
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The sweeper (催办/督办): one periodic pass over the open stages and holds
+//! that fall due. Before a deadline it reminds the owner (or, while nobody
+//! owns the case, the people who may take it); at the deadline it marks the
+//! stage overdue and tells the unit's supervisors and the unit above; an
+//! unowned case is flagged after one working day; a hold past its maximum
+//! goes to the level above. What is due is decided by
+//! `sunlight_core::notice`; the store makes each notice happen once.
+//!
+//! Time is a parameter: `pass(now)` runs on the wall clock in `serve` and
+//! on a virtual clock in `sunlight simulate` and the tests.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sunlight_core::calendar::Calendar;
+use sunlight_core::case::ActionKind;
+use sunlight_core::notice::{NoticeKind, StageClock, stage_schedule, sweep_step};
+use sunlight_core::policy::Policy;
+use sunlight_core::{CaseId, Role, UnitId};
+use sunlight_store::{
+    HoldCheck, NewMail, NoticeWrite, StaffRow, Store, StoreError, SweepEntry, SweepHold,
+    SweepWrite, SweepWritten, UnitRow,
+};
+use uuid::Uuid;
+
+use crate::mail::{MailFacts, MailStyle, render};
+
+/// How many stages one transaction records.
+const BATCH: u64 = 500;
+
+/// The sweeper's lease name; one process at a time holds it.
+pub const LEASE: &str = "sweeper";
+
+/// What a pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Stages and holds looked at.
+    pub looked_at: u64,
+    pub written: SweepWritten,
+}
+
+/// Who works in which unit, read once per pass.
+struct Directory {
+    units: HashMap<UnitId, UnitRow>,
+    staff: HashMap<UnitId, Vec<StaffRow>>,
+    by_id: HashMap<Uuid, StaffRow>,
+}
+
+impl Directory {
+    async fn load(store: &Store) -> Result<Self, StoreError> {
+        let units: HashMap<UnitId, UnitRow> = store
+            .units()
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        let mut staff: HashMap<UnitId, Vec<StaffRow>> = HashMap::new();
+        let mut by_id = HashMap::new();
+        for member in store.all_staff().await? {
+            if !member.disabled {
+                by_id.insert(member.id, member.clone());
+                staff.entry(member.unit.clone()).or_default().push(member);
+            }
+        }
+        Ok(Self {
+            units,
+            staff,
+            by_id,
+        })
+    }
+
+    fn unit_name<'a>(&'a self, unit: &'a UnitId) -> &'a str {
+        self.units
+            .get(unit)
+            .map_or(unit.as_str(), |u| u.name.as_str())
+    }
+
+    fn with_roles<'a>(
+        &'a self,
+        unit: &UnitId,
+        roles: &'a [Role],
+    ) -> impl Iterator<Item = &'a StaffRow> {
+        self.staff
+            .get(unit)
+            .into_iter()
+            .flatten()
+            .filter(move |s| roles.contains(&s.role))
+    }
+
+    fn member(&self, id: Uuid) -> Option<&StaffRow> {
+        self.by_id.get(&id)
+    }
+
+    fn parent(&self, unit: &UnitId) -> Option<&UnitId> {
+        self.units.get(unit).and_then(|u| u.parent.as_ref())
+    }
+
+    /// Who a notice about `unit` goes to; `owner` when someone owns the stage.
+    fn recipients<'a>(
+        &'a self,
+        kind: NoticeKind,
+        unit: &UnitId,
+        stage_workers: &'a [Role],
+        owner: Option<Uuid>,
+    ) -> Vec<&'a StaffRow> {
+        const SUPERVISORS: &[Role] = &[Role::Supervisor];
+        let owner = owner.and_then(|o| self.member(o));
+        let mut out: Vec<&StaffRow> = match kind {
+            NoticeKind::Opened => self.with_roles(unit, stage_workers).collect(),
+            NoticeKind::Reminder { .. } => match owner {
+                Some(o) => vec![o],
+                None => self.with_roles(unit, stage_workers).collect(),
+            },
+            NoticeKind::Unclaimed | NoticeKind::HoldNoticeLate => {
+                self.with_roles(unit, SUPERVISORS).collect()
+            }
+            NoticeKind::Overdue | NoticeKind::HoldExpired => owner
+                .into_iter()
+                .chain(self.with_roles(unit, SUPERVISORS))
+                .chain(
+                    self.parent(unit)
+                        .into_iter()
+                        .flat_map(|p| self.with_roles(p, SUPERVISORS)),
+                )
+                .collect(),
+        };
+        let mut seen = BTreeSet::new();
+        out.retain(|s| seen.insert(s.id));
+        out
+    }
+}
+
+/// The periodic job. Cheap to clone.
+#[derive(Clone)]
+pub struct Sweeper {
+    store: Store,
+    policy: Arc<Policy>,
+    calendar: Arc<Calendar>,
+    style: MailStyle,
+}
+
+impl std::fmt::Debug for Sweeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sweeper").finish_non_exhaustive()
+    }
+}
+
+impl Sweeper {
+    pub fn new(
+        store: Store,
+        policy: Arc<Policy>,
+        calendar: Arc<Calendar>,
+        style: MailStyle,
+    ) -> Self {
+        Self {
+            store,
+            policy,
+            calendar,
+            style,
+        }
+    }
+
+    /// One pass at `now`: every stage and hold that falls due is handled.
+    pub async fn pass(&self, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
+        let dir = Directory::load(&self.store).await?;
+        let mut report = SweepReport::default();
+        // Each batch moves every entry it reads past `now` (or drops a stale
+        // one, which a later read sees afresh), so this ends; the cap only
+        // guards against a store that stops making progress.
+        for _ in 0..100_000 {
+            let entries = self.store.entries_to_sweep(now, BATCH).await?;
+            if entries.is_empty() {
+                break;
+            }
+            report.looked_at += entries.len() as u64;
+            let ids: Vec<Uuid> = entries.iter().map(|e| e.entry_id).collect();
+            let recorded = self.store.notices_recorded(&ids).await?;
+            let writes: Vec<SweepWrite> = entries
+                .into_iter()
+                .map(|e| {
+                    let done = recorded.get(&e.entry_id).map_or(&[][..], Vec::as_slice);
+                    self.sweep_entry(&dir, e, done, now)
+                })
+                .collect();
+            report.written += self.store.record_sweep(&writes, now).await?;
+        }
+        for _ in 0..100_000 {
+            let holds = self.store.holds_to_sweep(now, BATCH).await?;
+            if holds.is_empty() {
+                break;
+            }
+            report.looked_at += holds.len() as u64;
+            let writes: Vec<SweepWrite> = holds
+                .into_iter()
+                .map(|h| self.sweep_hold(&dir, h))
+                .collect();
+            report.written += self.store.record_sweep(&writes, now).await?;
+        }
+        Ok(report)
+    }
+
+    fn sweep_entry(
+        &self,
+        dir: &Directory,
+        entry: SweepEntry,
+        done: &[String],
+        now: DateTime<Utc>,
+    ) -> SweepWrite {
+        let clock = StageClock {
+            stage: entry.stage,
+            opened_at: entry.opened_at,
+            due_at: entry.due_at,
+            owned: entry.owner.is_some(),
+            paused_until: entry.paused_until,
+        };
+        let schedule = stage_schedule(&self.policy, &self.calendar, &clock);
+        // Keys this code does not know (a policy changed its reminder
+        // points) simply never match.
+        let recorded: Vec<NoticeKind> = done.iter().filter_map(|k| k.parse().ok()).collect();
+        let step = sweep_step(&schedule, &recorded, &clock, now);
+        let at = |kind: NoticeKind| {
+            schedule
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(now, |(_, at)| *at)
+        };
+        let workers = ActionKind::Claim.roles(entry.stage);
+        let facts = MailFacts {
+            case: entry.case_id,
+            unit_name: dir.unit_name(&entry.unit),
+            stage: Some(entry.stage),
+            due: entry.due_at,
+        };
+        let mut notices: Vec<NoticeWrite> = step
+            .send
+            .iter()
+            .map(|&kind| {
+                let to = dir.recipients(kind, &entry.unit, workers, entry.owner);
+                NoticeWrite {
+                    kind: kind.to_string(),
+                    scheduled_at: at(kind),
+                    mails: self.mails(entry.entry_id, entry.case_id, kind, &facts, &to),
+                }
+            })
+            .collect();
+        notices.extend(step.superseded.iter().map(|&kind| NoticeWrite {
+            kind: kind.to_string(),
+            scheduled_at: at(kind),
+            mails: Vec::new(),
+        }));
+        SweepWrite::Entry {
+            overdue: step.send.contains(&NoticeKind::Overdue),
+            entry,
+            notices,
+            next_sweep_at: step.next_at,
+        }
+    }
+
+    fn sweep_hold(&self, dir: &Directory, hold: SweepHold) -> SweepWrite {
+        let kind = match hold.check {
+            HoldCheck::NoticeLate => NoticeKind::HoldNoticeLate,
+            HoldCheck::Expired => NoticeKind::HoldExpired,
+        };
+        let to = dir.recipients(kind, &hold.unit, &[], None);
+        let facts = MailFacts {
+            case: hold.case_id,
+            unit_name: dir.unit_name(&hold.unit),
+            stage: None,
+            due: hold.due_at,
+        };
+        let notice = NoticeWrite {
+            kind: kind.to_string(),
+            scheduled_at: hold.due_at,
+            mails: self.mails(hold.hold_id, hold.case_id, kind, &facts, &to),
+        };
+        SweepWrite::Hold { hold, notice }
+    }
+
+    fn mails(
+        &self,
+        about: Uuid,
+        case: CaseId,
+        kind: NoticeKind,
+        facts: &MailFacts<'_>,
+        to: &[&StaffRow],
+    ) -> Vec<NewMail> {
+        let (subject, body) = render(&self.style, &self.policy, kind, facts);
+        to.iter()
+            .map(|staff| NewMail {
+                dedupe_key: format!("{about}/{kind}/{}", staff.id),
+                recipient: staff.email.clone(),
+                subject: subject.clone(),
+                body: body.clone(),
+                case_id: Some(case),
+                kind: kind.to_string(),
+            })
+            .collect()
+    }
+}
