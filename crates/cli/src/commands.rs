@@ -70,6 +70,38 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
                 ExitCode::SUCCESS
             })
         }
+        Command::Simulate {
+            seed,
+            reports,
+            start,
+            days,
+            sweep_minutes,
+            share,
+            idle_units,
+            idle_weeks,
+            all_idle,
+            chart,
+            sim_database_url,
+        } => {
+            let cfg = sunlight_triage::simulate::SimConfig {
+                seed,
+                reports,
+                start,
+                days,
+                sweep_minutes,
+                share,
+                idle_units,
+                idle_weeks,
+                all_idle,
+            };
+            match crate::simulate::run(&config, &cfg, sim_database_url, &chart).await {
+                Ok(lines) => {
+                    lines.iter().for_each(|l| say(l));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Serve => serve(&config, true, true).await,
         Command::Intake => serve(&config, true, false).await,
         Command::Triage => serve(&config, false, true).await,

@@ -81,6 +81,24 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// A throwaway SQLite database for simulations: no fsync per commit
+    /// (`synchronous=OFF`), so a crash may lose it. Never for reports.
+    pub async fn connect_scratch(url: &str) -> Result<Self, StoreError> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .max_connections(1)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Off)
+                    .foreign_keys(true)
+            });
+        Ok(Self {
+            db: Database::connect(opts).await?,
+        })
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }

@@ -492,3 +492,30 @@ impl Store {
             .await?)
     }
 }
+
+impl Store {
+    /// Open stages, and those of them past their deadline at `now`.
+    pub async fn open_stage_counts(&self, now: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+        use sea_orm::PaginatorTrait;
+        let open = queue_entry::Entity::find()
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .count(self.conn())
+            .await?;
+        let overdue = queue_entry::Entity::find()
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .filter(queue_entry::Column::DueAt.lt(now))
+            .count(self.conn())
+            .await?;
+        Ok((open, overdue))
+    }
+
+    /// Every queue entry, open and closed: the simulation's final tally.
+    pub async fn all_queue_entries(&self) -> Result<Vec<queue_entry::Model>, StoreError> {
+        Ok(queue_entry::Entity::find().all(self.conn()).await?)
+    }
+
+    /// Every notice in the ledger.
+    pub async fn all_notices(&self) -> Result<Vec<notice::Model>, StoreError> {
+        Ok(notice::Entity::find().all(self.conn()).await?)
+    }
+}

@@ -12,6 +12,7 @@ mod mail;
 mod pages;
 mod service;
 mod session;
+pub mod simulate;
 mod state;
 mod sweeper;
 
@@ -254,6 +255,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/admin").route(web::get().to(pages::admin_show)))
         .service(resource("/admin/staff").route(web::post().to(pages::admin_add_staff)))
+        .service(resource("/admin/mail/{id}/retry").route(web::post().to(pages::admin_retry_mail)))
         .service(resource("/static/style.css").route(web::get().to(pages::stylesheet)))
         .service(
             resource("/api/v1/session")

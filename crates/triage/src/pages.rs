@@ -24,7 +24,7 @@ use sunlight_store::{QueueFilter, UnitRow};
 use zeroize::Zeroizing;
 
 pub use case::{case_action, case_message, case_show, hold_confirm};
-pub use desk::{admin_add_staff, admin_show, intake_form, intake_submit};
+pub use desk::{admin_add_staff, admin_retry_mail, admin_show, intake_form, intake_submit};
 pub use password::{password_form, password_submit};
 
 use crate::error::TriageError;

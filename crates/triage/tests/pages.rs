@@ -612,3 +612,67 @@ async fn the_login_form_refuses_posts_from_other_sites() {
     assert_eq!(res.status(), 303);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_refused_mail_of_their_unit_and_can_send_it_again() {
+    let h = Harness::start(Engine::Sqlite).await;
+    let store = &h.db.store;
+    let _case = file_case(&h, "none", "邮件测试").await;
+    // Routing, then a sweep writes the arrival notices of the case.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let sweeper = sunlight_triage::Sweeper::new(
+            store.clone(),
+            std::sync::Arc::new(sunlight_core::policy::Policy::cn_12380()),
+            std::sync::Arc::new(sunlight_core::calendar::Calendar::cn()),
+            sunlight_triage::MailStyle {
+                lang: sunlight_core::i18n::Lang::En,
+                link_base: "http://127.0.0.1".into(),
+            },
+        );
+        sweeper.pass(chrono::Utc::now()).await.unwrap();
+        if store.outbox_status().await.unwrap().pending >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notice was written"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let verifier_mail = store
+        .outbox_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.recipient == email("verifier", "gd-gz-tianhe"))
+        .unwrap();
+    store
+        .mark_mail_failed(
+            verifier_mail.id,
+            chrono::Utc::now(),
+            "550 5.1.1 mailbox unavailable",
+        )
+        .await
+        .unwrap();
+
+    let admin = h.sign_in_page(&email("admin", "gd-gz-tianhe")).await;
+    let page = admin.get("/admin?lang=en").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"mail-failed\">1<"), "{}", page.body);
+    assert!(page.body.contains("550 5.1.1 mailbox unavailable"));
+    let retry = format!("/admin/mail/{}/retry", verifier_mail.id);
+    assert!(page.body.contains(&retry));
+    // Another unit's admin sees the count but not the member's mail.
+    let other = h.sign_in_page(&email("admin", "gd-sz")).await;
+    let theirs = other.get("/admin?lang=en").await.body;
+    assert!(theirs.contains("id=\"mail-failed\">1<"));
+    assert!(!theirs.contains(&retry) && theirs.contains("id=\"mail-ok\""));
+    assert_eq!(other.post(&retry, &[]).await.status, 404);
+
+    let a = admin.post(&retry, &[]).await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let status = store.outbox_status().await.unwrap();
+    assert_eq!((status.failed, status.pending), (0, 2));
+    h.stop().await;
+}

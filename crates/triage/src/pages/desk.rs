@@ -265,6 +265,20 @@ struct AdminPage {
     created: Option<Created>,
     units: Vec<UnitLine>,
     email: String,
+    mail: sunlight_store::OutboxStatus,
+    mail_problems: Vec<MailLine>,
+}
+
+/// A failing mail on the admin page: who, what kind, how it went.
+struct MailLine {
+    id: String,
+    recipient: String,
+    kind: String,
+    case_id: String,
+    attempts: i32,
+    error: String,
+    when: String,
+    failed: bool,
 }
 
 async fn admin_page(
@@ -288,7 +302,32 @@ async fn admin_page(
         .units()
         .await
         .map_err(|e| fail(e.into()))?;
+    let (mail, problems) = state
+        .triage
+        .mail_status(&viewer.session)
+        .await
+        .map_err(fail)?;
+    let offset = state.triage.policy.utc_offset();
     let page = AdminPage {
+        mail,
+        mail_problems: problems
+            .into_iter()
+            .map(|p| MailLine {
+                id: p.id.to_string(),
+                recipient: p.recipient,
+                kind: p.kind.unwrap_or_default(),
+                case_id: p.case_id.map(|c| c.to_string()).unwrap_or_default(),
+                attempts: p.attempts,
+                error: p.last_error.unwrap_or_default(),
+                when: p
+                    .failed_at
+                    .unwrap_or(p.next_attempt_at)
+                    .with_timezone(&offset)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                failed: p.failed_at.is_some(),
+            })
+            .collect(),
         ui: viewer.ui("/admin"),
         errors,
         staff: staff
@@ -396,4 +435,33 @@ pub async fn admin_add_staff(
         }
         Err(e) => Err(viewer.fail(e)),
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// Sends a refused mail again.
+pub async fn admin_retry_mail(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    let id = uuid::Uuid::parse_str(&path.into_inner())
+        .map_err(|_| viewer.fail(TriageError::NotFound))?;
+    state
+        .triage
+        .retry_mail(&viewer.session, id, Utc::now())
+        .await
+        .map_err(|e| viewer.fail(e))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            viewer.ui("/admin").href("/admin#mail"),
+        ))
+        .finish())
 }
