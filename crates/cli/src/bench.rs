@@ -129,6 +129,7 @@ pub async fn queue(
                 .secret
                 .wrap_with_recovery(&recovery, &id)
                 .map_err(|err| err.to_string())?;
+            let secret = pair.secret.clone();
             store
                 .add_unit(
                     NewUnit {
@@ -146,7 +147,8 @@ pub async fn queue(
                     now,
                 )
                 .await
-                .map_err(|err| err.to_string())
+                .map_err(|err| err.to_string())?;
+            Ok::<_, String>(secret)
         }
     };
     // The province and the staff who claim: real rows, since history
@@ -188,8 +190,24 @@ pub async fn queue(
         add(city.clone(), Level::City, Some("p".into())).await?;
         for x in 0..5 {
             let county = format!("{city}-x{x}");
-            add(county.clone(), Level::County, Some(city.clone())).await?;
-            counties.push(UnitId::parse(&county).map_err(|err| err.to_string())?);
+            let secret = add(county.clone(), Level::County, Some(city.clone())).await?;
+            let county = UnitId::parse(&county).map_err(|err| err.to_string())?;
+            // The people the sweeper mails: who may take a verify case.
+            for role in [Role::Verifier, Role::Supervisor] {
+                sunlight_store::provision::create_staff(
+                    &store,
+                    &county,
+                    &secret,
+                    &format!("{role}@{county}.bench"),
+                    role,
+                    StretchParams::TEST,
+                    "bench",
+                    now,
+                )
+                .await
+                .map_err(|err| err.to_string())?;
+            }
+            counties.push(county);
         }
     }
     // A sealed report is about 1.3 KiB (1 KiB padded payload, slots for
@@ -393,5 +411,112 @@ pub async fn queue(
         parallel.as_secs_f64(),
         f64::from(won) / parallel.as_secs_f64().max(1e-9)
     ));
+    lines.extend(sweep(&store, cases, runs).await?);
     Ok(lines)
+}
+
+/// The sweeper over the seeded open stages: a pass when nothing is due
+/// (what every minute costs), then a pass with 10,000 stages due at once.
+async fn sweep(
+    store: &sunlight_store::Store,
+    cases: u64,
+    runs: usize,
+) -> Result<Vec<String>, String> {
+    use std::sync::Arc;
+
+    use chrono::{Duration as ChronoDuration, Utc};
+    use sunlight_core::calendar::Calendar;
+    use sunlight_core::policy::Policy;
+
+    let e = |err: sunlight_store::StoreError| err.to_string();
+    let sweeper = sunlight_triage::Sweeper::new(
+        store.clone(),
+        Arc::new(Policy::cn_12380()),
+        Arc::new(Calendar::cn()),
+        sunlight_triage::MailStyle {
+            lang: sunlight_core::i18n::Lang::ZhCn,
+            link_base: "https://triage.example.org".into(),
+        },
+    );
+    let now = Utc::now();
+    let later = now + ChronoDuration::days(30);
+    store
+        .bench_schedule_sweeps(0, now, later)
+        .await
+        .map_err(e)?;
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs.max(20) {
+        let t = Instant::now();
+        sweeper.pass(Utc::now()).await.map_err(e)?;
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    let median = samples.get(samples.len() / 2).copied().unwrap_or_default();
+    let due = 10_000.min(cases);
+    store
+        .bench_schedule_sweeps(due, now - ChronoDuration::minutes(1), later)
+        .await
+        .map_err(e)?;
+    let t = Instant::now();
+    let report = sweeper.pass(Utc::now()).await.map_err(e)?;
+    let busy = t.elapsed();
+    Ok(vec![
+        format!(
+            "sweeper pass, nothing due ({cases} open stages): p50 {:.2}ms",
+            ms(median)
+        ),
+        format!(
+            "sweeper pass, {due} stages due: {:.2}s = {:.0} stages/s ({} notices, {} mails, {} overdue)",
+            busy.as_secs_f64(),
+            report.looked_at as f64 / busy.as_secs_f64().max(1e-9),
+            report.written.notices,
+            report.written.mails,
+            report.written.overdue
+        ),
+    ])
+}
+
+/// Mail delivery to an SMTP server (e.g. `python3 -m aiosmtpd -n -l
+/// 127.0.0.1:2525`): `count` mails queued, then delivered one after another.
+pub async fn mail(smtp_url: &str, count: u64) -> Result<Vec<String>, String> {
+    use chrono::Utc;
+    use sunlight_store::{NewMail, Store};
+
+    let e = |err: sunlight_store::StoreError| err.to_string();
+    let dir = tempfile::tempdir().map_err(|err| err.to_string())?;
+    let store = Store::connect(&format!("sqlite://{}/mail.db", dir.path().display()))
+        .await
+        .map_err(e)?;
+    store.migrate().await.map_err(e)?;
+    let now = Utc::now();
+    let mails: Vec<NewMail> = (0..count)
+        .map(|i| NewMail {
+            dedupe_key: format!("bench/{i}"),
+            recipient: format!("verifier{}@bench.example.org", i % 50),
+            subject: "【阳光】催办：案件 1234abcd 已用去 50% 的办理时限".into(),
+            body: "本案件查核环节的办理时限已用去 50%，请在期限前办理。\n\n案件：…\n".repeat(3),
+            case_id: None,
+            kind: "reminder-500".into(),
+        })
+        .collect();
+    store.bench_enqueue_mails(&mails, now).await.map_err(e)?;
+    let transport = sunlight_notify::Transport::new(Some(smtp_url), &dir.path().join("mail"))
+        .map_err(|err| err.to_string())?;
+    let delivery = sunlight_notify::Delivery::new(
+        store.clone(),
+        transport,
+        sunlight_notify::MailSettings::default(),
+    )
+    .map_err(|err| err.to_string())?;
+    let t = Instant::now();
+    let report = delivery.deliver_due(Utc::now()).await.map_err(e)?;
+    let took = t.elapsed();
+    Ok(vec![format!(
+        "mail delivery to {smtp_url}: {} sent, {} deferred, {} failed in {:.2}s = {:.0} mails/s",
+        report.sent,
+        report.deferred,
+        report.failed,
+        took.as_secs_f64(),
+        report.sent as f64 / took.as_secs_f64().max(1e-9)
+    )])
 }

@@ -55,8 +55,16 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
             runs,
             queue_cases,
             bench_database_url,
+            smtp_url,
+            mails,
         } => {
             let mut result = crate::bench::run(runs);
+            if let (Some(url), Ok(lines)) = (&smtp_url, &mut result) {
+                match crate::bench::mail(url, mails).await {
+                    Ok(more) => lines.extend(more),
+                    Err(e) => return fail(&e),
+                }
+            }
             if queue_cases > 0
                 && let Ok(lines) = &mut result
             {

@@ -92,6 +92,7 @@ impl Store {
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Off)
+                    .locking_mode(sea_orm::sqlx::sqlite::SqliteLockingMode::Exclusive)
                     .foreign_keys(true)
             });
         Ok(Self {

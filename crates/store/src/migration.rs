@@ -809,6 +809,12 @@ impl MigrationTrait for Sweeper {
              WHERE sent_at IS NULL AND failed_at IS NULL",
         )
         .await?;
+        // Every message to a reporter looks for cases merged into its case.
+        conn.execute_unprepared(
+            "CREATE INDEX ix_cases_merged_into ON cases (merged_into) \
+             WHERE merged_into IS NOT NULL",
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(Alias::new("notices"))

@@ -519,3 +519,51 @@ impl Store {
         Ok(notice::Entity::find().all(self.conn()).await?)
     }
 }
+
+impl Store {
+    /// Benchmarks only: every open stage's next sweep moves to `later`,
+    /// except the first `due` (by id), which fall due at `due_at`.
+    pub async fn bench_schedule_sweeps(
+        &self,
+        due: u64,
+        due_at: DateTime<Utc>,
+        later: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        queue_entry::Entity::update_many()
+            .col_expr(queue_entry::Column::NextSweepAt, Expr::value(later))
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .exec(self.conn())
+            .await?;
+        let ids: Vec<Uuid> = queue_entry::Entity::find()
+            .select_only()
+            .column(queue_entry::Column::Id)
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .order_by_asc(queue_entry::Column::Id)
+            .limit(due)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        for chunk in ids.chunks(500) {
+            queue_entry::Entity::update_many()
+                .col_expr(queue_entry::Column::NextSweepAt, Expr::value(due_at))
+                .filter(queue_entry::Column::Id.is_in(chunk.iter().copied()))
+                .exec(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Benchmarks only: puts mails straight into the outbox.
+    pub async fn bench_enqueue_mails(
+        &self,
+        mails: &[NewMail],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn().await?;
+        for m in mails {
+            insert_mail(&txn, m, now).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+}

@@ -133,15 +133,19 @@ impl Store {
             .transpose()
     }
 
-    /// The unit and every unit above it, nearest first.
+    /// The unit and every unit above it, nearest first. One query: the
+    /// tree is small, and this runs for every staff action.
     pub async fn unit_with_ancestors(&self, id: &UnitId) -> Result<Vec<UnitRow>, StoreError> {
+        let mut all: std::collections::HashMap<UnitId, UnitRow> = self
+            .units()
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
         let mut chain = Vec::new();
         let mut next = Some(id.clone());
         while let Some(current) = next {
-            let row = self
-                .unit(&current)
-                .await?
-                .ok_or(StoreError::NotFound("unit"))?;
+            let row = all.remove(&current).ok_or(StoreError::NotFound("unit"))?;
             next = row.parent.clone();
             chain.push(row);
             if chain.len() > 8 {

@@ -419,7 +419,8 @@ impl Triage {
         let mut entry_change = EntryChange::default();
         let mut reporter_messages = Vec::new();
         let mut sealed_notes = Vec::new();
-        let units = self.unit_chain_keys(&case).await?;
+        // Read only when a text is sealed: most actions (claims) seal nothing.
+        let mut units: Option<Vec<UnitPublicKey>> = None;
         for (n, event) in transition.events.iter().enumerate() {
             match event {
                 Event::Extended { days, .. } => {
@@ -451,7 +452,14 @@ impl Triage {
                             .push((mid, seal_text(&text, case.id, &item::message(mid), &r)?));
                         r
                     } else {
-                        units.clone()
+                        match &units {
+                            Some(u) => u.clone(),
+                            None => {
+                                let u = self.unit_chain_keys(&case).await?;
+                                units = Some(u.clone());
+                                u
+                            }
+                        }
                     };
                     Some((text, recipients))
                 }

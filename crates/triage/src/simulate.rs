@@ -259,6 +259,8 @@ pub async fn simulate(
     let mut arrivals = arrivals(cfg, &policy, &calendar, &units, &mut rng, start)?;
     arrivals.sort_by_key(|a| a.at);
     let mut plans: HashMap<CaseId, Plan> = HashMap::new();
+    // Cases whose hold id is read once routing has opened the hold.
+    let mut holds_to_read: Vec<CaseId> = Vec::new();
     let mut pending = arrivals.into_iter().peekable();
     let step = Duration::minutes(i64::from(cfg.sweep_minutes.max(1)));
     let mut summary = SimSummary::default();
@@ -266,20 +268,24 @@ pub async fn simulate(
     let mut now = start;
     while now <= end {
         while let Some(a) = pending.next_if(|a| a.at <= now) {
+            if a.plan.hold_pending {
+                holds_to_read.push(a.case.id);
+            }
             plans.insert(a.case.id, a.plan);
             store.insert_case(a.case).await?;
             summary.received += 1;
         }
         if triage.route_pending(now).await? > 0 {
-            for (id, plan) in &mut plans {
-                if plan.hold_pending {
+            for id in holds_to_read.drain(..) {
+                let hold = store
+                    .holds_of(id)
+                    .await?
+                    .into_iter()
+                    .find(|h| h.confirmed_at.is_none() && h.lifted_at.is_none())
+                    .map(|h| h.id);
+                if let Some(plan) = plans.get_mut(&id) {
                     plan.hold_pending = false;
-                    plan.hold = store
-                        .holds_of(*id)
-                        .await?
-                        .into_iter()
-                        .find(|h| h.confirmed_at.is_none() && h.lifted_at.is_none())
-                        .map(|h| h.id);
+                    plan.hold = hold;
                 }
             }
         }
