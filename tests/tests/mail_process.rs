@@ -463,7 +463,7 @@ async fn two_triage_processes_on_postgres_mail_every_notice_once() {
     // Expected: per stage 50 days old: unclaimed (1) + reminder-750 (2);
     // 61 days old: unclaimed (1) + overdue (2: the unit's and the parent's
     // supervisors). 30 more mails in all.
-    let mails = smtp.wait_for(50, "reminders and escalations").await;
+    smtp.wait_for(50, "reminders and escalations").await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let mails = smtp.received();
     assert_eq!(mails.len(), 50, "{}", mails.len());

@@ -149,6 +149,10 @@ fn backoff(settings: &MailSettings, attempts: i32) -> Duration {
     Duration::seconds(base.saturating_mul(1 << shift).min(max))
 }
 
+/// Mails sent at once by one worker (lettre's pool keeps up to 10
+/// connections).
+const IN_FLIGHT: usize = 8;
+
 /// What one delivery round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -194,7 +198,10 @@ impl Delivery {
         })
     }
 
-    /// Sends every mail due at `now`, batch by batch.
+    /// Sends every mail due at `now`, batch by batch, up to `IN_FLIGHT`
+    /// at a time: each SMTP exchange is a few round trips, and one at a
+    /// time a mail took 44 ms on loopback (measured with `sunlight bench
+    /// --smtp-url`).
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         let claim = Duration::seconds(i64::from(self.settings.claim_seconds.max(1)));
@@ -203,28 +210,59 @@ impl Delivery {
             if batch.is_empty() {
                 return Ok(report);
             }
+            let mut in_flight = tokio::task::JoinSet::new();
             for mail in batch {
-                match self.send(&mail).await {
-                    Outcome::Sent => {
-                        self.store.mark_mail_sent(mail.id, Utc::now()).await?;
-                        report.sent += 1;
-                    }
-                    Outcome::Retry(error) => {
-                        let next = Utc::now() + backoff(&self.settings, mail.attempts);
-                        tracing::warn!(mail = %mail.id, attempts = mail.attempts, %error, "mail deferred");
-                        self.store.mark_mail_retry(mail.id, next, &error).await?;
-                        report.deferred += 1;
-                    }
-                    Outcome::Refused(error) => {
-                        tracing::error!(mail = %mail.id, %error, "mail refused for good");
-                        self.store
-                            .mark_mail_failed(mail.id, Utc::now(), &error)
-                            .await?;
-                        report.failed += 1;
-                    }
+                if in_flight.len() >= IN_FLIGHT
+                    && let Some(done) = in_flight.join_next().await
+                {
+                    self.record(done, &mut report).await?;
                 }
+                let this = self.clone();
+                in_flight.spawn(async move {
+                    let outcome = this.send(&mail).await;
+                    (mail, outcome)
+                });
+            }
+            while let Some(done) = in_flight.join_next().await {
+                self.record(done, &mut report).await?;
             }
         }
+    }
+
+    /// Stores how one send went. A send task that panicked leaves its mail
+    /// claimed: it is tried again when the claim runs out.
+    async fn record(
+        &self,
+        done: Result<(OutboxMail, Outcome), tokio::task::JoinError>,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        let (mail, outcome) = match done {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "mail send task failed");
+                return Ok(());
+            }
+        };
+        match outcome {
+            Outcome::Sent => {
+                self.store.mark_mail_sent(mail.id, Utc::now()).await?;
+                report.sent += 1;
+            }
+            Outcome::Retry(error) => {
+                let next = Utc::now() + backoff(&self.settings, mail.attempts);
+                tracing::warn!(mail = %mail.id, attempts = mail.attempts, %error, "mail deferred");
+                self.store.mark_mail_retry(mail.id, next, &error).await?;
+                report.deferred += 1;
+            }
+            Outcome::Refused(error) => {
+                tracing::error!(mail = %mail.id, %error, "mail refused for good");
+                self.store
+                    .mark_mail_failed(mail.id, Utc::now(), &error)
+                    .await?;
+                report.failed += 1;
+            }
+        }
+        Ok(())
     }
 
     async fn send(&self, mail: &OutboxMail) -> Outcome {

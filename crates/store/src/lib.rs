@@ -89,8 +89,10 @@ impl Store {
             .max_connections(1)
             .min_connections(1)
             .map_sqlx_sqlite_opts(|o| {
+                // The rollback journal in memory: each commit writes its
+                // pages once, instead of to the WAL and again at checkpoint.
                 o.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
+                    .journal_mode(SqliteJournalMode::Memory)
                     .synchronous(SqliteSynchronous::Off)
                     .locking_mode(sea_orm::sqlx::sqlite::SqliteLockingMode::Exclusive)
                     .foreign_keys(true)

@@ -443,6 +443,8 @@ fn arrivals(
 ) -> Result<Vec<Arrival>, SimError> {
     let seconds = i64::from(cfg.days) * 86_400;
     let ids: Vec<UnitId> = units.iter().map(|u| u.id.clone()).collect();
+    // One key for every simulated reporter: nobody opens their messages here.
+    let reporter = UnitKeyPair::generate().map_err(|e| SimError::Setup(e.to_string()))?;
     let mut out = Vec::with_capacity(usize::try_from(cfg.reports).unwrap_or(0));
     for _ in 0..cfg.reports {
         let at = start + Duration::seconds(rng.range(1, seconds - 1));
@@ -508,7 +510,6 @@ fn arrivals(
             &unit.chain_keys,
         )
         .map_err(|e| SimError::Setup(e.to_string()))?;
-        let reporter = UnitKeyPair::generate().map_err(|e| SimError::Setup(e.to_string()))?;
         let case = NewCase {
             id,
             lookup_key: lookup,

@@ -131,6 +131,10 @@ impl Directory {
     }
 }
 
+/// How long a pass reuses the staff directory it read: a member added or
+/// disabled is mailed (or no longer mailed) within this time.
+const DIRECTORY_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The periodic job. Cheap to clone.
 #[derive(Clone)]
 pub struct Sweeper {
@@ -138,7 +142,11 @@ pub struct Sweeper {
     policy: Arc<Policy>,
     calendar: Arc<Calendar>,
     style: MailStyle,
+    directory: Arc<std::sync::Mutex<CachedDirectory>>,
 }
+
+/// The directory and when it was read.
+type CachedDirectory = Option<(std::time::Instant, Arc<Directory>)>;
 
 impl std::fmt::Debug for Sweeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -158,12 +166,30 @@ impl Sweeper {
             policy,
             calendar,
             style,
+            directory: Arc::default(),
         }
+    }
+
+    /// The staff directory, read again when older than `DIRECTORY_TTL`.
+    async fn directory(&self) -> Result<Arc<Directory>, StoreError> {
+        let cached = self
+            .directory
+            .lock()
+            .ok()
+            .and_then(|d| d.clone())
+            .filter(|(at, _)| at.elapsed() < DIRECTORY_TTL);
+        if let Some((_, dir)) = cached {
+            return Ok(dir);
+        }
+        let dir = Arc::new(Directory::load(&self.store).await?);
+        if let Ok(mut slot) = self.directory.lock() {
+            *slot = Some((std::time::Instant::now(), dir.clone()));
+        }
+        Ok(dir)
     }
 
     /// One pass at `now`: every stage and hold that falls due is handled.
     pub async fn pass(&self, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
-        let dir = Directory::load(&self.store).await?;
         let mut report = SweepReport::default();
         // Each batch moves every entry it reads past `now` (or drops a stale
         // one, which a later read sees afresh), so this ends; the cap only
@@ -174,6 +200,7 @@ impl Sweeper {
                 break;
             }
             report.looked_at += entries.len() as u64;
+            let dir = self.directory().await?;
             let ids: Vec<Uuid> = entries.iter().map(|e| e.entry_id).collect();
             let recorded = self.store.notices_recorded(&ids).await?;
             let writes: Vec<SweepWrite> = entries
@@ -191,6 +218,7 @@ impl Sweeper {
                 break;
             }
             report.looked_at += holds.len() as u64;
+            let dir = self.directory().await?;
             let writes: Vec<SweepWrite> = holds
                 .into_iter()
                 .map(|h| self.sweep_hold(&dir, h))
