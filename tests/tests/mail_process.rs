@@ -19,7 +19,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sunlight_store::Store;
 use sunlight_store::testing::{execute, fresh_pg_url};
-use support::{binary, free_port, wait_ok};
+use support::{Side, binary, free_port, spawn_listening};
 
 const PYTHON: &str = "/usr/bin/python3";
 const CANARY: &str = "CANARY-mail-51d2e8";
@@ -213,32 +212,22 @@ impl Site {
 
     /// `sunlight ARGS` with its log in `log_name`; waits for health.
     async fn run(&self, args: &[&str], log_name: &str) -> (Proc, u16, u16) {
-        let (intake, triage) = (free_port(), free_port());
         let log = self.dir.path().join(log_name);
-        let child = self
-            .command(args, intake, triage)
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let proc = Proc(child);
         let serve = args.contains(&"serve");
+        let mut sides = Vec::new();
         if serve || args.contains(&"intake") {
-            wait_ok(
-                &format!("http://127.0.0.1:{intake}/healthz"),
-                "intake",
-                Some(&log),
-            )
-            .await;
+            sides.push(Side::Intake);
         }
         if serve || args.contains(&"triage") {
-            wait_ok(
-                &format!("http://127.0.0.1:{triage}/healthz"),
-                "triage",
-                Some(&log),
-            )
-            .await;
+            sides.push(Side::Triage);
         }
-        (proc, intake, triage)
+        let (child, intake, triage) = spawn_listening(
+            |intake, triage| self.command(args, intake, triage),
+            &log,
+            &sides,
+        )
+        .await;
+        (Proc(child), intake, triage)
     }
 
     fn log(&self, name: &str) -> String {

@@ -94,6 +94,73 @@ pub async fn wait_ok(url: &str, what: &str, log: Option<&Path>) {
     }
 }
 
+/// Which listener of a `sunlight` process to wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Intake,
+    Triage,
+}
+
+/// Starts a `sunlight` process on two free ports (`make(intake, triage)`
+/// builds the command; its standard error goes to `log`) and waits until
+/// `sides` answer `/healthz`. A free port can be taken by another test
+/// between our probe and the process's bind: then the process exits with
+/// "Address already in use" and is started again on new ports.
+pub async fn spawn_listening(
+    make: impl Fn(u16, u16) -> Command,
+    log: &Path,
+    sides: &[Side],
+) -> (Child, u16, u16) {
+    let client = reqwest::Client::new();
+    for _attempt in 0..5 {
+        let (intake, triage) = (free_port(), free_port());
+        let mut child = make(intake, triage)
+            .stderr(File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut up: Vec<Side> = Vec::new();
+        loop {
+            for side in sides {
+                let port = if *side == Side::Intake {
+                    intake
+                } else {
+                    triage
+                };
+                let url = format!("http://127.0.0.1:{port}/healthz");
+                if !up.contains(side)
+                    && client
+                        .get(&url)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200)
+                {
+                    up.push(*side);
+                }
+            }
+            if up.len() == sides.len() {
+                return (child, intake, triage);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                assert!(
+                    text.contains("Address already in use"),
+                    "sunlight exited with {status}:\n{text}"
+                );
+                break;
+            }
+            if Instant::now() >= deadline {
+                let _killed = child.kill();
+                let _reaped = child.wait();
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                panic!("sunlight never answered on {sides:?}\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("no free ports after 5 attempts");
+}
+
 /// A deployment made by `sunlight demo` and run by `sunlight serve`.
 pub struct Deployment {
     /// `http://127.0.0.1:PORT` of the public intake.
@@ -140,34 +207,27 @@ impl Deployment {
             .filter(|l| l.starts_with("login "))
             .map(|l| l.split(' ').map(str::to_owned).collect())
             .collect();
-        let (intake, triage) = (free_port(), free_port());
         let serve_log = dir.join("serve.log");
-        procs.add(
-            sunlight(&["serve"])
-                .env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{intake}"))
-                .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{triage}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(File::create(&serve_log).unwrap())
-                .spawn()
-                .unwrap(),
-            false,
-        );
-        let deployment = Self {
+        let (child, intake, triage) = spawn_listening(
+            |intake, triage| {
+                let mut c = sunlight(&["serve"]);
+                c.env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{intake}"))
+                    .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{triage}"))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null());
+                c
+            },
+            &serve_log,
+            &[Side::Intake, Side::Triage],
+        )
+        .await;
+        procs.add(child, false);
+        Self {
             intake: format!("http://127.0.0.1:{intake}"),
             triage: format!("http://127.0.0.1:{triage}"),
             logins,
             serve_log,
-        };
-        for base in [&deployment.intake, &deployment.triage] {
-            wait_ok(
-                &format!("{base}/healthz"),
-                "sunlight serve",
-                Some(&deployment.serve_log),
-            )
-            .await;
         }
-        deployment
     }
 
     /// The demo login of `role` in `unit`: `[_, email, password, role, unit, totp]`.
