@@ -249,6 +249,53 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What a statistics cell counts (举报情况统计). Each is an event with a
+    /// time; a cell counts the events of one local month.
+    Measure, "measure" {
+        /// Reports received.
+        Received => "received",
+        /// Routed to the responsible unit (分办).
+        Routed => "routed",
+        /// Verification concluded (查核结论), first or after 复核.
+        Verified => "verified",
+        /// Closed with an outcome of substantiated or partly substantiated (属实、部分属实).
+        Substantiated => "substantiated",
+        /// Closed (办结), merged duplicates not counted.
+        Closed => "closed",
+        /// Feedback given to the reporter (反馈).
+        Feedback => "feedback",
+        /// Hold tasks issued on a running selection (暂停任用).
+        Hold => "hold",
+        /// A verify stage completed; cells also count those done on time.
+        VerifyDone => "verify_done",
+        HandleDone => "handle_done",
+        RecheckDone => "recheck_done",
+        NotifyDone => "notify_done",
+    }
+);
+
+impl Measure {
+    /// The measure counting completions of a queue stage, if it has a queue.
+    pub fn stage_done(stage: Stage) -> Option<Self> {
+        match stage {
+            Stage::Verify => Some(Self::VerifyDone),
+            Stage::Handle => Some(Self::HandleDone),
+            Stage::Recheck => Some(Self::RecheckDone),
+            Stage::Notify => Some(Self::NotifyDone),
+            Stage::Received | Stage::Closed => None,
+        }
+    }
+
+    /// Stage completions carry an on-time count.
+    pub fn has_deadline(self) -> bool {
+        matches!(
+            self,
+            Self::VerifyDone | Self::HandleDone | Self::RecheckDone | Self::NotifyDone
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,9 +17,10 @@ pub mod i18n;
 pub mod notice;
 pub mod policy;
 pub mod report;
+pub mod stats;
 
 pub use code::{CodeError, TrackingCode};
 pub use domain::{
-    AccusedRole, CaseId, Category, Channel, DomainError, Level, Outcome, Role, SelectionStage,
-    Stage, UnitId,
+    AccusedRole, CaseId, Category, Channel, DomainError, Level, Measure, Outcome, Role,
+    SelectionStage, Stage, UnitId,
 };

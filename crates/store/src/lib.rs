@@ -17,6 +17,7 @@ mod outbox;
 pub mod provision;
 mod settings;
 mod staff;
+mod stats;
 mod sweeper;
 pub mod testing;
 mod triage;
@@ -40,6 +41,7 @@ pub use error::StoreError;
 pub use outbox::{MailProblem, OutboxMail, OutboxStatus};
 pub use settings::keys as setting_keys;
 pub use staff::{NewStaff, StaffRow};
+pub use stats::{HotspotRow, StatsRefresh};
 pub use sweeper::{
     HoldCheck, NewMail, NoticeWrite, SweepEntry, SweepHold, SweepWrite, SweepWritten,
 };

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+mod stats;
+
 #[derive(Debug)]
 pub struct Migrator;
 
@@ -13,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(Triage),
             Box::new(QueueOrder),
             Box::new(Sweeper),
+            Box::new(stats::Stats),
         ]
     }
 }
