@@ -188,6 +188,7 @@ async fn run(engine: Engine) {
                 lang: sunlight_core::i18n::Lang::En,
                 link_base: "http://127.0.0.1".into(),
             },
+            stats: sunlight_triage::StatsSettings::default(),
         },
         TcpListener::bind("127.0.0.1:0").unwrap(),
     )

@@ -462,6 +462,7 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
             calendar: calendar.clone(),
             settings: config.triage.clone(),
             mail: config.mail_style(),
+            stats: config.stats.clone(),
         };
         let app = sunlight_triage::Application::build(parts, bind(config.triage_addr, "triage")?)
             .map_err(|e| format!("cannot start triage: {e}"))?;

@@ -31,6 +31,8 @@ pub enum ConfigError {
     MailLang(String),
     #[error("[mail] from {0:?} is not a mail address such as \"Sunlight <sunlight@example.org>\"")]
     MailFrom(String),
+    #[error("{0}")]
+    Stats(String),
     #[error("onion location must be an http:// or https:// URL of a .onion host")]
     Onion,
     #[error(
@@ -56,6 +58,8 @@ struct FileConfig {
     triage: sunlight_triage::TriageSettings,
     #[serde(default)]
     mail: sunlight_notify::MailSettings,
+    #[serde(default)]
+    stats: sunlight_triage::StatsSettings,
 }
 
 /// The validated configuration.
@@ -71,6 +75,7 @@ pub struct Config {
     pub intake: sunlight_intake::IntakeSettings,
     pub triage: sunlight_triage::TriageSettings,
     pub mail: sunlight_notify::MailSettings,
+    pub stats: sunlight_triage::StatsSettings,
 }
 
 impl fmt::Debug for Config {
@@ -86,6 +91,7 @@ impl fmt::Debug for Config {
             .field("intake", &self.intake)
             .field("triage", &self.triage)
             .field("mail", &self.mail)
+            .field("stats", &self.stats)
             .finish()
     }
 }
@@ -191,6 +197,7 @@ impl Config {
         if mail.link_base.is_empty() {
             mail.link_base = format!("http://{triage_addr}");
         }
+        fc.stats.check().map_err(ConfigError::Stats)?;
         let config = Self {
             data_dir,
             database_url,
@@ -202,6 +209,7 @@ impl Config {
             intake,
             triage: fc.triage,
             mail,
+            stats: fc.stats,
         };
         config.deadline_rules()?;
         Ok(config)

@@ -5,6 +5,7 @@
 //! logged.
 
 mod api;
+mod bulletin;
 mod error;
 mod filing;
 mod guard;
@@ -153,7 +154,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(pages::status_lookup)),
         )
         .service(resource("/status/messages").route(web::post().to(pages::message_submit)))
-        .service(resource("/bulletin").route(web::get().to(pages::bulletin)))
+        .service(resource("/bulletin").route(web::get().to(bulletin::bulletin)))
+        .service(resource("/bulletin/charts/{name}").route(web::get().to(bulletin::bulletin_chart)))
         .service(resource("/static/style.css").route(web::get().to(pages::stylesheet)))
         .service(resource("/healthz").route(web::get().to(healthz)))
         .service(resource("/api/v1/reports").route(web::post().to(api::create_report)))

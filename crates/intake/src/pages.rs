@@ -78,7 +78,7 @@ pub struct Opt {
     pub selected: bool,
 }
 
-fn render(status: StatusCode, lang: Lang, page: &impl Template) -> HttpResponse {
+pub(crate) fn render(status: StatusCode, lang: Lang, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
@@ -132,23 +132,6 @@ pub async fn landing(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         &Landing {
             ui: Ui::new(lang, "/"),
             onion: state.onion.clone(),
-        },
-    )
-}
-
-#[derive(Template)]
-#[template(path = "bulletin.html")]
-struct Bulletin {
-    ui: Ui,
-}
-
-pub async fn bulletin(req: HttpRequest) -> HttpResponse {
-    let lang = i18n::lang_of(&req);
-    render(
-        StatusCode::OK,
-        lang,
-        &Bulletin {
-            ui: Ui::new(lang, "/bulletin"),
         },
     )
 }

@@ -11,6 +11,11 @@ pub mod keys {
     pub const CODE_SALT: &str = "code_salt";
     /// Set once by `init`; its presence means the deployment exists.
     pub const INITIALIZED_AT: &str = "initialized_at";
+    /// The published bulletin (JSON of `sunlight_core::stats::Bulletin`s),
+    /// already suppressed: all the public app ever reads of statistics.
+    pub const BULLETIN: &str = "bulletin";
+    /// When statistics were last refreshed (RFC 3339): caches compare it.
+    pub const STATS_REFRESHED_AT: &str = "stats_refreshed_at";
 }
 
 impl Store {
@@ -35,5 +40,21 @@ impl Store {
         .exec_without_returning(self.conn())
         .await?;
         Ok(res == 1)
+    }
+
+    /// Writes a setting, replacing any value.
+    pub async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        setting::Entity::insert(setting::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(value),
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_column(setting::Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn())
+        .await?;
+        Ok(())
     }
 }

@@ -21,7 +21,8 @@ use sunlight_core::{Category, Channel, Measure, Outcome, Stage, UnitId};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
-use crate::entity::{case, hotspot, stat_cell, stat_day};
+use crate::cases::Jurisdiction;
+use crate::entity::{case, hotspot, queue_entry, stat_cell, stat_day};
 use crate::sweeper::{NewMail, insert_mail};
 use crate::{Store, StoreError};
 
@@ -446,6 +447,38 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(true)
+    }
+}
+
+impl Store {
+    /// Open stages past their deadline at `now`, per stage, in a jurisdiction.
+    pub async fn overdue_counts(
+        &self,
+        j: &Jurisdiction,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Stage, u64)>, StoreError> {
+        let rows = queue_entry::Entity::find()
+            .select_only()
+            .column(queue_entry::Column::Stage)
+            .column_as(
+                Expr::from(Func::count(Expr::col(queue_entry::Column::Id))),
+                "n",
+            )
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .filter(queue_entry::Column::DueAt.lt(now))
+            .filter(queue_entry::Column::UnitId.is_in(j.ids()))
+            .group_by(queue_entry::Column::Stage)
+            .into_tuple::<(String, i64)>()
+            .all(self.conn())
+            .await?;
+        rows.into_iter()
+            .map(|(stage, n)| {
+                Ok((
+                    stage.parse().map_err(corrupt("stage"))?,
+                    u64::try_from(n).unwrap_or_default(),
+                ))
+            })
+            .collect()
     }
 }
 

@@ -15,6 +15,10 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+mod stats;
+
+pub use stats::stats;
+
 use crate::error::TriageError;
 use crate::service::ActionRequest;
 use crate::session::{COOKIE, Session};
@@ -852,9 +856,13 @@ pub async fn change_password(
         confirm_hold,
         intake,
         staff_list,
-        staff_add
+        staff_add,
+        stats::stats
     ),
     components(schemas(
+        stats::StatsOut,
+        stats::HotspotOut,
+        stats::TrendPoint,
         SignIn,
         SessionOut,
         QueueLine,

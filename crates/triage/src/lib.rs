@@ -14,6 +14,7 @@ mod service;
 mod session;
 pub mod simulate;
 mod state;
+mod stats;
 mod sweeper;
 
 use std::net::TcpListener;
@@ -32,6 +33,7 @@ pub use error::TriageError;
 pub use mail::{MailStyle, short_case};
 pub use service::{ActionRequest, Triage, state_of};
 pub use state::TriageSettings;
+pub use stats::{LEASE as STATS_LEASE, Stats, StatsPass, StatsSettings};
 pub use sweeper::{LEASE as SWEEPER_LEASE, SweepReport, Sweeper};
 
 /// What the triage app is built from.
@@ -45,6 +47,8 @@ pub struct TriageParts {
     pub settings: TriageSettings,
     /// Language and link of the mails the sweeper writes.
     pub mail: MailStyle,
+    /// `[stats]`: refresh, bulletin and hotspot rules.
+    pub stats: StatsSettings,
 }
 
 /// The triage web application and its router loop.
@@ -55,6 +59,7 @@ pub struct Application {
     route_every: StdDuration,
     sweeper: Sweeper,
     sweep_every: Option<StdDuration>,
+    stats: Stats,
 }
 
 impl std::fmt::Debug for Application {
@@ -83,6 +88,12 @@ impl Application {
             parts.store.clone(),
             triage.policy.clone(),
             triage.calendar.clone(),
+            parts.mail.clone(),
+        );
+        let stats = Stats::new(
+            parts.store.clone(),
+            triage.policy.clone(),
+            parts.stats,
             parts.mail,
         );
         let state = web::Data::new(state::AppState {
@@ -92,6 +103,7 @@ impl Application {
                 Duration::hours(i64::from(settings.session_absolute_hours.max(1))),
             ),
             settings: settings.clone(),
+            stats: stats.clone(),
         });
         let store = web::Data::new(parts.store);
         let mut server = HttpServer::new(move || {
@@ -142,6 +154,7 @@ impl Application {
             route_every,
             sweeper,
             sweep_every,
+            stats,
         })
     }
 
@@ -177,18 +190,22 @@ impl Application {
             holder.clone(),
             self.sweep_every,
         );
+        let stats = stats_loop(self.stats, store.clone(), holder.clone());
         let result = tokio::select! {
             res = server => res,
             () = router => Ok(()),
             () = sweeper => Ok(()),
+            () = stats => Ok(()),
             () = shutdown => {
                 handle.stop(true).await;
                 Ok(())
             }
         };
         // Another process takes over at once instead of when the lease runs out.
-        if let Err(e) = store.release_lease(SWEEPER_LEASE, &holder).await {
-            tracing::warn!(error = %e, "could not release the sweeper lease");
+        for lease in [SWEEPER_LEASE, STATS_LEASE] {
+            if let Err(e) = store.release_lease(lease, &holder).await {
+                tracing::warn!(error = %e, lease, "could not release a lease");
+            }
         }
         result
     }
@@ -226,6 +243,40 @@ async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Optio
     }
 }
 
+/// Refreshes statistics while this process holds the lease: at start, then
+/// every `refresh_minutes`.
+async fn stats_loop(stats: Stats, store: Store, holder: String) {
+    let minutes = stats.settings.refresh_minutes;
+    if minutes == 0 {
+        return std::future::pending().await;
+    }
+    let every = StdDuration::from_secs(u64::from(minutes) * 60);
+    let hold_for = Duration::minutes(i64::from(minutes) * 3);
+    loop {
+        let now = Utc::now();
+        match store
+            .take_lease(STATS_LEASE, &holder, now, now + hold_for)
+            .await
+        {
+            Ok(true) => match stats.refresh(now).await {
+                Ok(p) => tracing::info!(
+                    months = p.refreshed.months,
+                    events = p.refreshed.facts,
+                    cells = p.refreshed.cells,
+                    hotspots_raised = p.raised.len(),
+                    hotspots_cleared = p.cleared.len(),
+                    mails = p.mails,
+                    "statistics refreshed"
+                ),
+                Err(e) => tracing::warn!(error = %e, "statistics refresh failed"),
+            },
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "statistics lease unavailable"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 fn routes(cfg: &mut web::ServiceConfig) {
     let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
     cfg.service(resource("/healthz").route(web::get().to(healthz)))
@@ -253,6 +304,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(pages::intake_form))
                 .route(web::post().to(pages::intake_submit)),
         )
+        .service(resource("/stats").route(web::get().to(pages::stats_show)))
+        .service(resource("/stats.csv").route(web::get().to(pages::stats_csv)))
+        .service(resource("/stats/charts/{name}").route(web::get().to(pages::stats_chart)))
         .service(resource("/admin").route(web::get().to(pages::admin_show)))
         .service(resource("/admin/staff").route(web::post().to(pages::admin_add_staff)))
         .service(resource("/admin/mail/{id}/retry").route(web::post().to(pages::admin_retry_mail)))
@@ -277,6 +331,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(api::confirm_hold)),
         )
         .service(resource("/api/v1/intake").route(web::post().to(api::intake)))
+        .service(resource("/api/v1/stats").route(web::get().to(api::stats)))
         .service(
             resource("/api/v1/staff")
                 .route(web::get().to(api::staff_list))

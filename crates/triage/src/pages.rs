@@ -7,6 +7,7 @@
 mod case;
 mod desk;
 mod password;
+mod stats;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use zeroize::Zeroizing;
 pub use case::{case_action, case_message, case_show, hold_confirm};
 pub use desk::{admin_add_staff, admin_retry_mail, admin_show, intake_form, intake_submit};
 pub use password::{password_form, password_submit};
+pub use stats::{stats_chart, stats_csv, stats_show};
 
 use crate::error::TriageError;
 use crate::i18n;

@@ -2,6 +2,7 @@
 
 use crate::service::Triage;
 use crate::session::Sessions;
+use crate::stats::Stats;
 
 /// Triage settings from the configuration file (`[triage]`).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -41,4 +42,5 @@ pub struct AppState {
     pub triage: Triage,
     pub sessions: Sessions,
     pub settings: TriageSettings,
+    pub stats: Stats,
 }

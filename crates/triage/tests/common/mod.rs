@@ -146,6 +146,11 @@ impl Harness {
                     lang: sunlight_core::i18n::Lang::En,
                     link_base: "http://127.0.0.1".into(),
                 },
+                // Tests refresh statistics themselves.
+                stats: sunlight_triage::StatsSettings {
+                    refresh_minutes: 0,
+                    ..Default::default()
+                },
             },
             listener,
         )
