@@ -20,52 +20,11 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::{
-    Deployment, Processes, assert_no_script, browser, find, screenshot, select, submit, submit_css,
-    type_into,
+    Deployment, Processes, assert_no_script, browser, file_report, find, screenshot, select,
+    sign_in, submit, submit_css, type_into,
 };
 
 const UNIT: &str = "gd-gz-tianhe";
-
-/// The current 6-digit code of a base32 TOTP secret.
-fn totp_now(secret: &str) -> String {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp.generate(now).to_string()
-}
-
-/// Files a report through the public JSON API; returns its tracking code.
-async fn file_report(intake: &str, report: serde_json::Value) -> String {
-    let res = reqwest::Client::new()
-        .post(format!("{intake}/api/v1/reports"))
-        .json(&report)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let v: serde_json::Value = res.json().await.unwrap();
-    v["tracking_code"].as_str().unwrap().to_owned()
-}
-
-/// Signs in through the login form; the TOTP field only when the member
-/// has a second factor.
-async fn sign_in(c: &Client, triage: &str, login: &[String]) {
-    c.goto(&format!("{triage}/login")).await.unwrap();
-    assert_no_script(c).await;
-    type_into(c, "#email", &login[1]).await;
-    type_into(c, "#password", &login[2]).await;
-    if login[5] != "-" {
-        type_into(c, "#totp", &totp_now(&login[5])).await;
-    }
-    submit(c, "password").await;
-    let who = find(c, "#who").await.text().await.unwrap();
-    assert!(who.contains(&login[1]), "signed in as {}: {who}", login[1]);
-}
 
 async fn sign_out(c: &Client) {
     submit_css(c, "form[action^='/logout']").await;

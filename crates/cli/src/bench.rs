@@ -1,7 +1,11 @@
 //! `sunlight bench`: measures what the deployment's speed rests on and prints
 //! a table (median and spread over `runs`). Figures go to docs/performance.md.
 
+mod stats;
+
 use std::time::{Duration, Instant};
+
+pub use stats::run as stats;
 
 use sunlight_core::crypto::{
     CodeStretcher, DeploymentSecrets, PasswordKeys, SealContext, StretchParams, UnitKeyPair, seal,

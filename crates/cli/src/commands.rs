@@ -11,7 +11,7 @@ use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
 use sunlight_store::{AuditReport, Store, setting_keys};
 
 use crate::config::Config;
-use crate::{AuditCommand, Command, StaffCommand, UnitCommand};
+use crate::{AuditCommand, Command, StaffCommand, StatsCommand, UnitCommand};
 
 /// Writes one line of command output to standard output.
 fn say(line: &str) {
@@ -51,16 +51,28 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         Command::Audit {
             action: AuditCommand::Verify,
         } => audit_verify(&config).await,
+        Command::Stats {
+            action: StatsCommand::Refresh,
+        } => stats_refresh(&config).await,
         Command::Bench {
             runs,
             queue_cases,
             bench_database_url,
             smtp_url,
             mails,
+            stats_cases,
         } => {
             let mut result = crate::bench::run(runs);
             if let (Some(url), Ok(lines)) = (&smtp_url, &mut result) {
                 match crate::bench::mail(url, mails).await {
+                    Ok(more) => lines.extend(more),
+                    Err(e) => return fail(&e),
+                }
+            }
+            if stats_cases > 0
+                && let Ok(lines) = &mut result
+            {
+                match crate::bench::stats(stats_cases, bench_database_url.clone(), &config).await {
                     Ok(more) => lines.extend(more),
                     Err(e) => return fail(&e),
                 }
@@ -234,6 +246,31 @@ async fn init(config: &Config, unit_id: &str, unit_name: &str, admin_email: &str
     say(&login_line(&admin));
     say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));
     say("Write the password, TOTP secret and recovery key down now: they are not shown again.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stats_refresh(config: &Config) -> CmdResult {
+    let store = open(config).await?;
+    let (policy, _) = config.deadline_rules().map_err(|e| e.to_string())?;
+    let stats = sunlight_triage::Stats::new(
+        store,
+        std::sync::Arc::new(policy),
+        config.stats.clone(),
+        config.mail_style(),
+    );
+    let pass = stats
+        .refresh(chrono::Utc::now())
+        .await
+        .map_err(|e| format!("statistics refresh failed: {e}"))?;
+    say(&format!(
+        "refreshed {} month(s): {} events in {} cells; bulletin published; hotspots raised {}, cleared {}; {} mail(s) queued",
+        pass.refreshed.months,
+        pass.refreshed.facts,
+        pass.refreshed.cells,
+        pass.raised.len(),
+        pass.cleared.len(),
+        pass.mails
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -78,6 +78,10 @@ pub enum Command {
         smtp_url: Option<String>,
         #[arg(long, default_value_t = 2000)]
         mails: u64,
+        /// Also seed this many case histories (about 70 % closed) over two
+        /// years and time the statistics refresh, dashboard and bulletin (0: skip).
+        #[arg(long, default_value_t = 0)]
+        stats_cases: u64,
     },
     /// Run the real triage engine (routing, queues, sweeper, outbox) over a
     /// virtual year with a model of staff behaviour; print what happened to
@@ -118,6 +122,18 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Statistics commands.
+    Stats {
+        #[command(subcommand)]
+        action: StatsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Refresh the figures now, publish the bulletin and judge hotspots
+    /// (what triage does every `[stats] refresh_minutes`).
+    Refresh,
 }
 
 #[derive(Debug, Subcommand)]

@@ -171,18 +171,22 @@ impl Stats {
         }
     }
 
-    /// Refreshes the cells (all months the first time, then the last two),
-    /// publishes the bulletin and raises or clears hotspot flags.
+    /// Refreshes the cells (all months the first time; then from the month
+    /// before the last refresh, so a process that was down for a while
+    /// catches up), publishes the bulletin and raises or clears hotspot flags.
     pub async fn refresh(&self, now: DateTime<Utc>) -> Result<StatsPass, TriageError> {
         let offset = self.policy.utc_offset();
         let current = Month::of(now, offset);
-        let from = if self.store.has_stats().await? {
-            current.prev()
-        } else {
-            self.store
+        let last = self.refreshed_at().await?;
+        let from = match last {
+            Some(at) if self.store.has_stats().await? => {
+                Month::of(at, offset).prev().min(current.prev())
+            }
+            _ => self
+                .store
                 .first_received_at()
                 .await?
-                .map_or(current, |at| Month::of(at, offset))
+                .map_or(current, |at| Month::of(at, offset)),
         };
         let refreshed = self.store.refresh_stats(from, now, offset).await?;
         let tree = tree_of(&self.store).await?;

@@ -170,6 +170,8 @@ pub struct Deployment {
     /// The demo's `login EMAIL PASSWORD ROLE UNIT TOTP` lines, split.
     pub logins: Vec<Vec<String>>,
     pub serve_log: PathBuf,
+    data: PathBuf,
+    config_file: Option<PathBuf>,
 }
 
 impl Deployment {
@@ -227,7 +229,32 @@ impl Deployment {
             triage: format!("http://127.0.0.1:{triage}"),
             logins,
             serve_log,
+            data,
+            config_file,
         }
+    }
+
+    /// Runs another `sunlight` command on this deployment's data; panics
+    /// unless it succeeds; returns its standard output.
+    pub fn run(&self, args: &[&str]) -> String {
+        let mut c = Command::new(binary());
+        if let Some(path) = &self.config_file {
+            c.arg("--config").arg(path);
+        }
+        let out = c
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env_remove("SUNLIGHT_DATABASE_URL")
+            .env("SUNLIGHT_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sunlight {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// The demo login of `role` in `unit`: `[_, email, password, role, unit, totp]`.
@@ -406,4 +433,45 @@ pub async fn submit(c: &Client, form_with: &str) {
 pub async fn submit_css(c: &Client, css: &str) {
     let form = find(c, css).await;
     submit_form(form, css).await;
+}
+
+/// The current 6-digit code of a base32 TOTP secret.
+pub fn totp_now(secret: &str) -> String {
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now).to_string()
+}
+
+/// Files a report through the public JSON API; returns its tracking code.
+pub async fn file_report(intake: &str, report: serde_json::Value) -> String {
+    let res = reqwest::Client::new()
+        .post(format!("{intake}/api/v1/reports"))
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v: serde_json::Value = res.json().await.unwrap();
+    v["tracking_code"].as_str().unwrap().to_owned()
+}
+
+/// Signs in through the login form; the TOTP field only when the member
+/// has a second factor.
+pub async fn sign_in(c: &Client, triage: &str, login: &[String]) {
+    c.goto(&format!("{triage}/login")).await.unwrap();
+    assert_no_script(c).await;
+    type_into(c, "#email", &login[1]).await;
+    type_into(c, "#password", &login[2]).await;
+    if login[5] != "-" {
+        type_into(c, "#totp", &totp_now(&login[5])).await;
+    }
+    submit(c, "password").await;
+    let who = find(c, "#who").await.text().await.unwrap();
+    assert!(who.contains(&login[1]), "signed in as {}: {who}", login[1]);
 }
