@@ -460,10 +460,10 @@ impl Store {
         let rows = queue_entry::Entity::find()
             .select_only()
             .column(queue_entry::Column::Stage)
-            .column_as(
-                Expr::from(Func::count(Expr::col(queue_entry::Column::Id))),
-                "n",
-            )
+            // COUNT(*), not COUNT(id): then ix_queue_open (unit_id, stage,
+            // closed_at, due_at) answers alone, without a row lookup per
+            // overdue stage (1.4 s → see docs/performance.md at 1M cases).
+            .column_as(Expr::cust("COUNT(*)"), "n")
             .filter(queue_entry::Column::ClosedAt.is_null())
             .filter(queue_entry::Column::DueAt.lt(now))
             .filter(queue_entry::Column::UnitId.is_in(j.ids()))

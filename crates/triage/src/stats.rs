@@ -380,6 +380,13 @@ impl Stats {
     ) -> Result<Vec<HotspotView>, TriageError> {
         let (tally, tree, months) = self.loaded(now).await?;
         let since = now - Duration::days(i64::from(self.settings.hotspot_window_days));
+        // Received per (unit, month), read once for every flag's trend.
+        let mut received: HashMap<(&UnitId, Month), u64> = HashMap::new();
+        for (k, c) in &tally.cells {
+            if k.measure == sunlight_core::Measure::Received {
+                *received.entry((&k.unit, k.month)).or_default() += c.n;
+            }
+        }
         let mut out = Vec::new();
         for flag in self.store.hotspots(since).await? {
             if flag.unit == *unit || !tree.within(&flag.unit, unit) {
@@ -387,19 +394,7 @@ impl Stats {
             }
             let trend = months
                 .iter()
-                .map(|m| {
-                    let n = tally
-                        .cells
-                        .iter()
-                        .filter(|(k, _)| {
-                            k.month == *m
-                                && k.unit == flag.unit
-                                && k.measure == sunlight_core::Measure::Received
-                        })
-                        .map(|(_, c)| c.n)
-                        .sum();
-                    (*m, n)
-                })
+                .map(|m| (*m, received.get(&(&flag.unit, *m)).copied().unwrap_or(0)))
                 .collect();
             out.push(HotspotView {
                 unit_name: tree

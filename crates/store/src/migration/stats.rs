@@ -84,9 +84,6 @@ impl MigrationTrait for Stats {
             "CREATE INDEX ix_transitions_at ON transitions (at)",
             "CREATE INDEX ix_queue_closed ON queue_entries (closed_at) WHERE closed_at IS NOT NULL",
             "CREATE INDEX ix_holds_opened ON holds (opened_at)",
-            // Overdue counts of a jurisdiction read only this index.
-            "CREATE INDEX ix_queue_overdue ON queue_entries (due_at, unit_id, stage) \
-             WHERE closed_at IS NULL",
         ] {
             conn.execute_unprepared(sql).await?;
         }
