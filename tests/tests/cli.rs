@@ -376,3 +376,36 @@ async fn serve_on_sqlite() {
 async fn serve_on_postgres() {
     serve_initialises_an_empty_folder_and_answers_health(true).await;
 }
+
+/// `sunlight bench --smoke`, as CI runs it: every part of the harness that
+/// reproduces docs/performance.md runs at a tiny size and prints its rows.
+#[test]
+fn bench_smoke_runs_every_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(binary())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["bench", "--smoke"])
+        .env_remove("SUNLIGHT_DATABASE_URL")
+        .env("SUNLIGHT_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for part in [
+        "code stretch Argon2id",
+        "seal 4 KiB report to 4 recipients",
+        "| SQLite | submit | 4 |",
+        "| SQLite | status lookup | 4 |",
+        "bulletin page over HTTP",
+        "dashboard data",
+        "sweeper",
+        "queue",
+    ] {
+        assert!(text.contains(part), "no {part:?} in\n{text}");
+    }
+    // Every HTTP row answered without a single non-2xx.
+    for line in text.lines().filter(|l| l.starts_with("| SQLite |")) {
+        assert!(line.ends_with("| 0 |"), "{line}");
+    }
+}

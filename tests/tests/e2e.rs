@@ -169,6 +169,7 @@ async fn run(engine: Engine) {
                 ..Default::default()
             },
             spool_dir: spool.path().to_owned(),
+            metrics: sunlight_intake::Metrics::default(),
         },
         TcpListener::bind("127.0.0.1:0").unwrap(),
     )
@@ -189,6 +190,8 @@ async fn run(engine: Engine) {
                 link_base: "http://127.0.0.1".into(),
             },
             stats: sunlight_triage::StatsSettings::default(),
+            onion: None,
+            metrics: sunlight_triage::Metrics::default(),
         },
         TcpListener::bind("127.0.0.1:0").unwrap(),
     )

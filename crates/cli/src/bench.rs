@@ -1,10 +1,12 @@
 //! `sunlight bench`: measures what the deployment's speed rests on and prints
 //! a table (median and spread over `runs`). Figures go to docs/performance.md.
 
+mod http;
 mod stats;
 
 use std::time::{Duration, Instant};
 
+pub use http::run as http;
 pub use stats::run as stats;
 
 use sunlight_core::crypto::{

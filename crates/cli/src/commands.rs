@@ -47,6 +47,9 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         Command::Staff {
             action: StaffCommand::Add { unit, email, role },
         } => staff_add(&config, &unit, &email, &role).await,
+        Command::Staff {
+            action: StaffCommand::Disable { email },
+        } => staff_disable(&config, &email).await,
         Command::Demo => demo(&config).await,
         Command::Audit {
             action: AuditCommand::Verify,
@@ -61,8 +64,33 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
             smtp_url,
             mails,
             stats_cases,
+            http_seconds,
+            http_clients,
+            smoke,
         } => {
+            // Smoke: every part once at a tiny size (CI), whatever else
+            // the flags say.
+            let (runs, queue_cases, stats_cases, http_seconds, http_clients) = if smoke {
+                (3, 2_000, 300, 1.0, vec![1, 4])
+            } else {
+                (runs, queue_cases, stats_cases, http_seconds, http_clients)
+            };
             let mut result = crate::bench::run(runs);
+            if http_seconds > 0.0
+                && let Ok(lines) = &mut result
+            {
+                match crate::bench::http(
+                    &config,
+                    bench_database_url.clone(),
+                    &http_clients,
+                    http_seconds,
+                )
+                .await
+                {
+                    Ok(more) => lines.extend(more),
+                    Err(e) => return fail(&e),
+                }
+            }
             if let (Some(url), Ok(lines)) = (&smtp_url, &mut result) {
                 match crate::bench::mail(url, mails).await {
                     Ok(more) => lines.extend(more),
@@ -121,6 +149,35 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
                 }
                 Err(e) => Err(e),
             }
+        }
+        Command::Backup { to } => match crate::backup::backup(&config, &to).await {
+            Ok(checked) => {
+                say(&format!("backup {}: {checked}", to.display()));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(e),
+        },
+        Command::Restore { from, pepper } => {
+            match crate::backup::restore(&config, &from, pepper.as_deref()).await {
+                Ok((checked, has_pepper)) => {
+                    say(&format!("restored {}: {checked}", from.display()));
+                    if !has_pepper {
+                        say(&format!(
+                            "no pepper at {}: copy the deployment's pepper.key there before `sunlight serve` (without it no tracking code can be looked up)",
+                            config.pepper_file.display()
+                        ));
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Command::Torrc => {
+            let mut out = std::io::stdout().lock();
+            let _ignored = out
+                .write_all(config.torrc().as_bytes())
+                .and_then(|()| out.flush());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Serve => serve(&config, true, true).await,
         Command::Intake => serve(&config, true, false).await,
@@ -190,7 +247,7 @@ async fn start_deployment(config: &Config, store: &Store) -> Result<(), String> 
     if is_initialized(store).await? {
         return Err("this deployment is already initialised; refusing to run again".into());
     }
-    crate::secrets::create(&config.data_dir, store).await.map_err(|e| {
+    crate::secrets::create(&config.pepper_file, store).await.map_err(|e| {
         format!("{e}. An earlier `init` may have stopped halfway: start again with an empty data folder and database")
     })
 }
@@ -430,6 +487,19 @@ async fn demo(config: &Config) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn staff_disable(config: &Config, email: &str) -> CmdResult {
+    let store = open(config).await?;
+    let row = store
+        .disable_staff(email, "cli", Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    say(&format!(
+        "disabled {} ({} of {}); open sessions end within [triage] session_idle_minutes, or at once when triage restarts",
+        row.email, row.role, row.unit
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn audit_verify(config: &Config) -> CmdResult {
     let store = open(config).await?;
     match store.verify_audit().await.map_err(|e| e.to_string())? {
@@ -462,7 +532,7 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
     }
     tracing::info!(policy = policy.name(), "deadline policy loaded");
     // Fails early when the pepper is missing, before any port opens.
-    let stretcher = crate::secrets::stretcher(&config.data_dir, &store)
+    let stretcher = crate::secrets::stretcher(&config.pepper_file, &store)
         .await
         .map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -476,14 +546,42 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ignored = rx.wait_for(|stop| *stop).await;
     };
+    let metrics = sunlight_metrics::Metrics::new();
+    if let Some(addr) = config.metrics_addr {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "metrics listener is not on loopback: keep it off public networks");
+        }
+        // Database gauges where triage runs: once per deployment shape,
+        // not once per intake replica.
+        let server = metrics
+            .clone()
+            .serve(triage.then(|| store.clone()), bind(addr, "metrics")?)
+            .map_err(|e| format!("cannot start the metrics listener: {e}"))?;
+        let handle = server.handle();
+        let stop = stopped(stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                res = server => res,
+                () = stop => {
+                    handle.stop(true).await;
+                    Ok(())
+                }
+            }
+        }));
+    }
+    let onion = config.onion_location();
     if intake {
         let parts = sunlight_intake::IntakeParts {
             store: store.clone(),
             stretcher: stretcher.clone(),
             policy: policy.clone(),
             calendar: calendar.clone(),
-            settings: config.intake.clone(),
+            settings: sunlight_intake::IntakeSettings {
+                onion_location: onion.clone(),
+                ..config.intake.clone()
+            },
             spool_dir: config.data_dir.join("spool"),
+            metrics: metrics.clone(),
         };
         let app = sunlight_intake::Application::build(parts, bind(config.intake_addr, "intake")?)
             .map_err(|e| format!("cannot start intake: {e}"))?;
@@ -500,6 +598,8 @@ async fn serve(config: &Config, intake: bool, triage: bool) -> CmdResult {
             settings: config.triage.clone(),
             mail: config.mail_style(),
             stats: config.stats.clone(),
+            onion: onion.clone(),
+            metrics: metrics.clone(),
         };
         let app = sunlight_triage::Application::build(parts, bind(config.triage_addr, "triage")?)
             .map_err(|e| format!("cannot start triage: {e}"))?;

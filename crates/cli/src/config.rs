@@ -36,6 +36,10 @@ pub enum ConfigError {
     #[error("onion location must be an http:// or https:// URL of a .onion host")]
     Onion,
     #[error(
+        "[tor] targets: {0:?} is not IP:PORT (Tor forwards only to IP addresses, e.g. 127.0.0.1:8080)"
+    )]
+    TorTarget(String),
+    #[error(
         "policy {0:?} is neither a built-in preset (cn-12380, eu-2019-1937) nor a readable file"
     )]
     Policy(String),
@@ -52,6 +56,8 @@ struct FileConfig {
     smtp_url: Option<String>,
     policy: Option<String>,
     log: Option<String>,
+    pepper_file: Option<PathBuf>,
+    metrics_addr: Option<String>,
     #[serde(default)]
     intake: sunlight_intake::IntakeSettings,
     #[serde(default)]
@@ -60,6 +66,30 @@ struct FileConfig {
     mail: sunlight_notify::MailSettings,
     #[serde(default)]
     stats: sunlight_triage::StatsSettings,
+    #[serde(default)]
+    tor: TorSettings,
+}
+
+/// `[tor]`: the onion service in front of intake (`sunlight torrc`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TorSettings {
+    /// Tor's folder for the service's keys and `hostname` file.
+    pub hidden_service_dir: PathBuf,
+    /// The port Tor users connect to on the onion address.
+    pub virtual_port: u16,
+    /// Intake replicas Tor forwards to (IP:PORT); empty: `intake_addr`.
+    pub targets: Vec<String>,
+}
+
+impl Default for TorSettings {
+    fn default() -> Self {
+        Self {
+            hidden_service_dir: PathBuf::from("/var/lib/tor/sunlight"),
+            virtual_port: 80,
+            targets: Vec::new(),
+        }
+    }
 }
 
 /// The validated configuration.
@@ -72,10 +102,18 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub policy: String,
     pub log: String,
+    /// The deployment pepper (default `data_dir/pepper.key`); replicas on
+    /// other hosts or containers point here at one shared secret file.
+    pub pepper_file: PathBuf,
+    /// The private Prometheus listener; `None`: off.
+    pub metrics_addr: Option<SocketAddr>,
     pub intake: sunlight_intake::IntakeSettings,
     pub triage: sunlight_triage::TriageSettings,
     pub mail: sunlight_notify::MailSettings,
     pub stats: sunlight_triage::StatsSettings,
+    pub tor: TorSettings,
+    /// Tor forwards here: `[tor] targets`, or `intake_addr`.
+    pub tor_targets: Vec<SocketAddr>,
 }
 
 impl fmt::Debug for Config {
@@ -88,10 +126,13 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("policy", &self.policy)
             .field("log", &self.log)
+            .field("pepper_file", &self.pepper_file)
+            .field("metrics_addr", &self.metrics_addr)
             .field("intake", &self.intake)
             .field("triage", &self.triage)
             .field("mail", &self.mail)
             .field("stats", &self.stats)
+            .field("tor", &self.tor)
             .finish()
     }
 }
@@ -176,6 +217,26 @@ impl Config {
         {
             return Err(ConfigError::SmtpUrl);
         }
+        let pepper_file = env("SUNLIGHT_PEPPER_FILE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or(fc.pepper_file)
+            .unwrap_or_else(|| data_dir.join("pepper.key"));
+        let metrics_addr = env("SUNLIGHT_METRICS_ADDR")
+            .filter(|v| !v.is_empty())
+            .or(fc.metrics_addr)
+            .filter(|v| !v.is_empty())
+            .map(|v| addr("SUNLIGHT_METRICS_ADDR", v))
+            .transpose()?;
+        let tor_targets = if fc.tor.targets.is_empty() {
+            vec![intake_addr]
+        } else {
+            fc.tor
+                .targets
+                .iter()
+                .map(|t| t.parse().map_err(|_| ConfigError::TorTarget(t.clone())))
+                .collect::<Result<_, _>>()?
+        };
         let policy = pick("SUNLIGHT_POLICY", fc.policy, "cn-12380");
         let log = pick("SUNLIGHT_LOG", fc.log, "info");
         let mut intake = fc.intake;
@@ -206,13 +267,64 @@ impl Config {
             smtp_url,
             policy,
             log,
+            pepper_file,
+            metrics_addr,
             intake,
             triage: fc.triage,
             mail,
             stats: fc.stats,
+            tor: fc.tor,
+            tor_targets,
         };
         config.deadline_rules()?;
         Ok(config)
+    }
+
+    /// The intake's onion origin: `onion_location`, or else the address Tor
+    /// wrote into `[tor] hidden_service_dir/hostname` when this process can
+    /// read it (all-in-one installs).
+    pub fn onion_location(&self) -> Option<String> {
+        self.intake.onion_location.clone().or_else(|| {
+            let host =
+                std::fs::read_to_string(self.tor.hidden_service_dir.join("hostname")).ok()?;
+            let host = host.trim();
+            (host.ends_with(".onion")
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'))
+            .then(|| format!("http://{host}"))
+        })
+    }
+
+    /// The torrc that puts intake behind an onion service (v3), for
+    /// `sunlight torrc`. Tor then runs as a client of nobody: no SOCKS port.
+    pub fn torrc(&self) -> String {
+        let mut out = String::from(
+            "# Generated by `sunlight torrc` from the Sunlight configuration.\n\
+             # Check with: tor --verify-config -f THIS_FILE\n\
+             SocksPort 0\n\
+             # Tor's own log: notices only, never connection details.\n\
+             Log notice stderr\n\
+             SafeLogging 1\n",
+        );
+        out.push_str(&format!(
+            "HiddenServiceDir {}\nHiddenServiceVersion 3\n",
+            self.tor.hidden_service_dir.display()
+        ));
+        // Several lines for one port: Tor picks a target at random per
+        // connection, which spreads Tor users over the intake replicas.
+        for target in &self.tor_targets {
+            out.push_str(&format!(
+                "HiddenServicePort {} {target}\n",
+                self.tor.virtual_port
+            ));
+        }
+        // Introduction-point flood protection (Tor >= 0.4.2) and a cap on
+        // streams per circuit, closing circuits that exceed it.
+        out.push_str(
+            "HiddenServiceEnableIntroDoSDefense 1\n\
+             HiddenServiceMaxStreams 64\n\
+             HiddenServiceMaxStreamsCloseCircuit 1\n",
+        );
+        out
     }
 
     /// How the sweeper words and links its mails.

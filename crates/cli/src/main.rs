@@ -1,6 +1,7 @@
 //! `sunlight`: the one binary. Parses the command line and configuration,
 //! wires the crates together and runs one subcommand.
 
+mod backup;
 mod bench;
 mod commands;
 mod config;
@@ -82,6 +83,17 @@ pub enum Command {
         /// years and time the statistics refresh, dashboard and bulletin (0: skip).
         #[arg(long, default_value_t = 0)]
         stats_cases: u64,
+        /// Also submit reports and look them up over HTTP for this many
+        /// seconds per row, against an in-process intake (0: skip).
+        #[arg(long, default_value_t = 0.0)]
+        http_seconds: f64,
+        /// Concurrent connections of the HTTP rows.
+        #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+        http_clients: Vec<usize>,
+        /// Every part at a tiny size, for CI: shows the harness still
+        /// works, not how fast anything is.
+        #[arg(long)]
+        smoke: bool,
     },
     /// Run the real triage engine (routing, queues, sweeper, outbox) over a
     /// virtual year with a model of staff behaviour; print what happened to
@@ -117,6 +129,25 @@ pub enum Command {
         #[arg(long)]
         sim_database_url: Option<String>,
     },
+    /// Write a consistent copy of the database to FILE while the service
+    /// runs, with a progress bar, and check it (integrity, audit chain).
+    /// SQLite: VACUUM INTO; PostgreSQL: pg_dump --format=custom. The pepper
+    /// file is never included: keep it apart (docs/operations.md).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup into an empty data folder (SQLite) or an empty
+    /// database (PostgreSQL), check it, and install the pepper file.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        /// The deployment's pepper file, kept apart from backups.
+        #[arg(long)]
+        pepper: Option<PathBuf>,
+    },
+    /// Print the torrc that publishes intake as a Tor onion service.
+    Torrc,
     /// Audit log commands.
     Audit {
         #[command(subcommand)]
@@ -161,6 +192,13 @@ pub enum StaffCommand {
         email: String,
         #[arg(long)]
         role: String,
+    },
+    /// Rotate a member out: no more sign-in or mail; kept in the audit
+    /// trail. Open sessions end at their idle or absolute limit, or at once
+    /// when triage restarts.
+    Disable {
+        #[arg(long)]
+        email: String,
     },
 }
 

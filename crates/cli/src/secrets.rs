@@ -1,5 +1,6 @@
-//! The deployment pepper lives in the data folder (mode 0600), never in the
-//! database: a copy of the database alone cannot be searched for codes.
+//! The deployment pepper lives in a file (by default `pepper.key` in the data
+//! folder, mode 0600), never in the database: a copy of the database alone
+//! cannot be searched for codes. Replicas share it through `pepper_file`.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,8 +8,6 @@ use std::path::Path;
 use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
 use sunlight_store::{Store, setting_keys};
 use zeroize::Zeroizing;
-
-const PEPPER_FILE: &str = "pepper.key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -27,9 +26,8 @@ pub enum SecretsError {
 }
 
 /// Creates the pepper file and the salt setting (init only).
-pub async fn create(data_dir: &Path, store: &Store) -> Result<(), SecretsError> {
+pub async fn create(path: &Path, store: &Store) -> Result<(), SecretsError> {
     let fresh = DeploymentSecrets::generate().map_err(|_| SecretsError::Random)?;
-    let path = data_dir.join(PEPPER_FILE);
     let shown = path.display().to_string();
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -46,7 +44,13 @@ pub async fn create(data_dir: &Path, store: &Store) -> Result<(), SecretsError> 
     }
     // Written beside the final name, synced, then renamed: a crash never
     // leaves a half-written pepper under the real name.
-    let tmp = data_dir.join(format!("{PEPPER_FILE}.tmp"));
+    let folder = path.parent().unwrap_or(Path::new("."));
+    if let Err(e) = std::fs::create_dir_all(folder) {
+        return Err(SecretsError::Io(shown, e));
+    }
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = folder.join(tmp_name);
     let _ignored = std::fs::remove_file(&tmp);
     let mut file = opts
         .open(&tmp)
@@ -54,8 +58,8 @@ pub async fn create(data_dir: &Path, store: &Store) -> Result<(), SecretsError> 
     let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(fresh.pepper.as_ref()));
     file.write_all(hex.as_bytes())
         .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .and_then(|()| std::fs::File::open(data_dir)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .and_then(|()| std::fs::File::open(folder)?.sync_all())
         .map_err(|e| SecretsError::Io(shown, e))?;
     if !store
         .put_setting_once(setting_keys::CODE_SALT, fresh.salt.to_vec())
@@ -66,12 +70,11 @@ pub async fn create(data_dir: &Path, store: &Store) -> Result<(), SecretsError> 
     Ok(())
 }
 
-/// Loads the code stretcher for a running service.
-pub async fn stretcher(data_dir: &Path, store: &Store) -> Result<CodeStretcher, SecretsError> {
-    let path = data_dir.join(PEPPER_FILE);
+/// Reads and checks a pepper file: 64 hex digits.
+fn read_pepper(path: &Path) -> Result<Zeroizing<[u8; 32]>, SecretsError> {
     let shown = path.display().to_string();
     let text = Zeroizing::new(
-        std::fs::read_to_string(&path).map_err(|e| SecretsError::Io(shown.clone(), e))?,
+        std::fs::read_to_string(path).map_err(|e| SecretsError::Io(shown.clone(), e))?,
     );
     let bytes = Zeroizing::new(
         data_encoding::HEXLOWER
@@ -82,16 +85,48 @@ pub async fn stretcher(data_dir: &Path, store: &Store) -> Result<CodeStretcher, 
         .as_slice()
         .try_into()
         .map_err(|_| SecretsError::Damaged(shown))?;
+    Ok(Zeroizing::new(pepper))
+}
+
+/// Checks that `path` holds a pepper (for `restore --pepper`).
+pub fn check_file(path: &Path) -> Result<(), SecretsError> {
+    read_pepper(path).map(|_| ())
+}
+
+/// Copies a checked pepper file to `target` (mode 0600, synced), refusing
+/// to replace one: restoring never changes an existing deployment's pepper.
+pub fn install_copy(from: &Path, target: &Path) -> Result<(), SecretsError> {
+    let pepper = read_pepper(from)?;
+    let shown = target.display().to_string();
+    let folder = target.parent().unwrap_or(Path::new("."));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(pepper.as_ref()));
+    std::fs::create_dir_all(folder)
+        .and_then(|()| opts.open(target))
+        .and_then(|mut file| {
+            file.write_all(hex.as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::File::open(folder)?.sync_all())
+        .map_err(|e| SecretsError::Io(shown, e))
+}
+
+/// Loads the code stretcher for a running service.
+pub async fn stretcher(path: &Path, store: &Store) -> Result<CodeStretcher, SecretsError> {
+    let pepper = read_pepper(path)?;
     let salt: [u8; 16] = store
         .setting(setting_keys::CODE_SALT)
         .await?
         .and_then(|s| s.try_into().ok())
         .ok_or(SecretsError::Salt)?;
     Ok(CodeStretcher::new(
-        DeploymentSecrets {
-            salt,
-            pepper: Zeroizing::new(pepper),
-        },
+        DeploymentSecrets { salt, pepper },
         StretchParams::CODE,
     ))
 }

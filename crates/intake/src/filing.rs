@@ -36,6 +36,7 @@ pub struct Filing {
     pub policy: Arc<Policy>,
     pub calendar: Arc<Calendar>,
     pub limits: Limits,
+    metrics: sunlight_metrics::Metrics,
 }
 
 impl std::fmt::Debug for Filing {
@@ -111,6 +112,7 @@ impl Filing {
         calendar: Calendar,
         limits: Limits,
         argon_permits: usize,
+        metrics: sunlight_metrics::Metrics,
     ) -> Self {
         let permits = if argon_permits == 0 {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
@@ -126,6 +128,7 @@ impl Filing {
             )),
             stretcher: Arc::new(stretcher),
             gate: Arc::new(Semaphore::new(permits)),
+            metrics,
             policy: Arc::new(policy),
             calendar: Arc::new(calendar),
             limits,
@@ -134,11 +137,13 @@ impl Filing {
 
     /// Argon2id on a blocking thread, at most one per permit at a time.
     async fn stretch(&self, code: &TrackingCode) -> Result<StretchedCode, IntakeError> {
+        let mut ticket = self.metrics.argon_ticket();
         let _permit = self
             .gate
             .acquire()
             .await
             .map_err(|_| IntakeError::Internal("argon2 gate closed".into()))?;
+        ticket.running();
         let stretcher = Arc::clone(&self.stretcher);
         let code = code.clone();
         // A permit guarantees a free buffer; a lost one (a panicked task) is

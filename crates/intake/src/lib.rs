@@ -27,6 +27,7 @@ use sunlight_store::Store;
 
 pub use api::ApiDoc;
 pub use guard::RateLimits;
+pub use sunlight_metrics::Metrics;
 
 /// Intake settings from the configuration file (`[intake]`).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -54,6 +55,8 @@ pub struct IntakeParts {
     /// Where sealed uploads are spooled before their transaction (a folder
     /// on the data disk; the files have no names and hold ciphertext only).
     pub spool_dir: PathBuf,
+    /// Request counts, submission latency and the Argon2id queue.
+    pub metrics: sunlight_metrics::Metrics,
 }
 
 /// The intake web application, built from its parts and bound to a listener
@@ -93,6 +96,7 @@ impl Application {
                 parts.calendar,
                 settings.limits,
                 settings.argon_parallelism,
+                parts.metrics.clone(),
             ),
             limiters: guard::Limiters::new(settings.rate_limits),
             spool_dir: parts.spool_dir,
@@ -100,12 +104,20 @@ impl Application {
         });
         let store = web::Data::new(parts.store);
         let onion = web::Data::new(guard::OnionLocation(settings.onion_location));
+        let counted = web::Data::new(
+            parts
+                .metrics
+                .for_app("intake", &["/report", "/api/v1/reports"]),
+        );
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(store.clone())
                 .app_data(onion.clone())
+                .app_data(counted.clone())
                 .wrap(middleware::from_fn(guard::wrap))
+                // Outermost: counts the answer the client finally gets.
+                .wrap(middleware::from_fn(sunlight_metrics::count_requests))
                 .configure(routes)
                 .default_service(web::to(pages::not_found))
         })

@@ -9,6 +9,7 @@
 
 mod attachments;
 mod audit;
+mod backup;
 mod cases;
 pub mod entity;
 mod error;

@@ -114,6 +114,45 @@ impl Store {
         })
     }
 
+    /// Rotates a member out: they can no longer sign in (the same answer
+    /// as a wrong password), are no longer mailed, and stay in the audit
+    /// trail and on the admin page as disabled. Audited; refuses twice.
+    pub async fn disable_staff(
+        &self,
+        email: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StaffRow, StoreError> {
+        let txn = self.write_txn().await?;
+        let found = staff::Entity::find()
+            .filter(staff::Column::Email.eq(normalize_email(email)))
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound("staff member with this email"))?;
+        if found.disabled {
+            return Err(StoreError::Conflict("this member is already disabled"));
+        }
+        let mut active: staff::ActiveModel = found.clone().into();
+        active.disabled = Set(true);
+        staff::Entity::update(active).exec(&txn).await?;
+        append(
+            &txn,
+            AuditRecord {
+                actor: actor.to_owned(),
+                action: "staff.disable".into(),
+                unit: found.unit_id.clone(),
+                detail: format!("staff={}", found.id),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        let mut row = StaffRow::try_from(found)?;
+        row.disabled = true;
+        Ok(row)
+    }
+
     pub async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
         staff::Entity::find()
             .filter(staff::Column::Email.eq(normalize_email(email)))

@@ -495,6 +495,45 @@ impl Store {
 
 impl Store {
     /// Open stages, and those of them past their deadline at `now`.
+    /// Open and overdue stages per stage over the whole deployment, for the
+    /// metrics gauges: two grouped counts that `ix_queue_open` answers.
+    pub async fn stage_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Stage, u64, u64)>, StoreError> {
+        let count = |overdue: bool| {
+            let mut q = queue_entry::Entity::find()
+                .select_only()
+                .column(queue_entry::Column::Stage)
+                .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
+                .filter(queue_entry::Column::ClosedAt.is_null());
+            if overdue {
+                q = q.filter(queue_entry::Column::DueAt.lt(now));
+            }
+            q.group_by(queue_entry::Column::Stage)
+                .into_tuple::<(String, i64)>()
+                .all(self.conn())
+        };
+        let open = count(false).await?;
+        let overdue = count(true).await?;
+        let mut out = Vec::with_capacity(open.len());
+        for (raw, n) in open {
+            let stage: Stage = raw
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("queue stage {raw}")))?;
+            let late = overdue
+                .iter()
+                .find(|(s, _)| *s == raw)
+                .map_or(0, |(_, d)| *d);
+            out.push((
+                stage,
+                u64::try_from(n).unwrap_or_default(),
+                u64::try_from(late).unwrap_or_default(),
+            ));
+        }
+        Ok(out)
+    }
+
     pub async fn open_stage_counts(&self, now: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
         use sea_orm::PaginatorTrait;
         let open = queue_entry::Entity::find()

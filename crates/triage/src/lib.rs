@@ -34,6 +34,7 @@ pub use mail::{MailStyle, short_case};
 pub use service::{ActionRequest, Triage, state_of};
 pub use state::TriageSettings;
 pub use stats::{LEASE as STATS_LEASE, Stats, StatsPass, StatsSettings};
+pub use sunlight_metrics::Metrics;
 pub use sweeper::{LEASE as SWEEPER_LEASE, SweepReport, Sweeper};
 
 /// What the triage app is built from.
@@ -49,6 +50,10 @@ pub struct TriageParts {
     pub mail: MailStyle,
     /// `[stats]`: refresh, bulletin and hotspot rules.
     pub stats: StatsSettings,
+    /// The intake's onion address (`http://….onion`), for the admin page.
+    pub onion: Option<String>,
+    /// Request counts by route and status class.
+    pub metrics: sunlight_metrics::Metrics,
 }
 
 /// The triage web application and its router loop.
@@ -104,7 +109,13 @@ impl Application {
             ),
             settings: settings.clone(),
             stats: stats.clone(),
+            onion: parts.onion,
         });
+        let counted = web::Data::new(
+            parts
+                .metrics
+                .for_app("triage", &["/intake", "/api/v1/intake"]),
+        );
         let store = web::Data::new(parts.store);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -138,7 +149,10 @@ impl Application {
                         .limit(1024 * 1024)
                         .error_handler(pages::form_error),
                 )
+                .app_data(counted.clone())
                 .wrap(middleware::from_fn(guard::wrap))
+                // Outermost: counts the answer the client finally gets.
+                .wrap(middleware::from_fn(sunlight_metrics::count_requests))
                 .configure(routes)
                 .default_service(web::to(not_found))
         })

@@ -43,4 +43,6 @@ pub struct AppState {
     pub sessions: Sessions,
     pub settings: TriageSettings,
     pub stats: Stats,
+    /// Shown on the admin page: where Tor users reach intake.
+    pub onion: Option<String>,
 }

@@ -654,3 +654,59 @@ async fn uuid_of(h: &Harness, role: &str, unit: &str) -> uuid::Uuid {
         .unwrap()
         .id
 }
+
+/// `sunlight staff disable`: a member rotated out gets the same 401 as a
+/// wrong password, stays listed as disabled, and the step is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_member_cannot_sign_in() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let who = email("verifier", "gd-gz-tianhe");
+        let _before = h.sign_in(&who).await;
+        let store = &h.db.store;
+        let row = store
+            .disable_staff(&who, "cli", chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(row.disabled);
+        let again = store.disable_staff(&who, "cli", chrono::Utc::now()).await;
+        assert!(
+            matches!(again, Err(sunlight_store::StoreError::Conflict(_))),
+            "{again:?}"
+        );
+        let unknown = store
+            .disable_staff("nobody@example.org", "cli", chrono::Utc::now())
+            .await;
+        assert!(matches!(
+            unknown,
+            Err(sunlight_store::StoreError::NotFound(_))
+        ));
+
+        let login = &h.logins[&who];
+        let res = reqwest::Client::new()
+            .post(h.url("/api/v1/session"))
+            .json(&json!({"email": login.email, "password": login.password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "bad_credentials");
+
+        let admin = h.sign_in(&email("admin", "gd-gz-tianhe")).await;
+        let (s, staff) = admin.get("/api/v1/staff").await;
+        assert_eq!(s, 200);
+        let listed = staff
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == who)
+            .unwrap();
+        assert_eq!(listed["disabled"], true);
+        assert!(matches!(
+            store.verify_audit().await.unwrap(),
+            sunlight_store::AuditReport::Intact { .. }
+        ));
+        h.stop().await;
+    }
+}

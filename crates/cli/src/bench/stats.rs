@@ -273,6 +273,7 @@ pub async fn run(
             ..config.intake.clone()
         },
         spool_dir: dir.path().join("spool"),
+        metrics: sunlight_intake::Metrics::default(),
     };
     let app =
         sunlight_intake::Application::build(parts, listener).map_err(|err| err.to_string())?;

@@ -89,6 +89,7 @@ impl Harness {
                 calendar: Calendar::cn(),
                 settings,
                 spool_dir: spool.path().to_owned(),
+                metrics: sunlight_intake::Metrics::default(),
             },
             listener,
         )

@@ -267,6 +267,8 @@ struct AdminPage {
     email: String,
     mail: sunlight_store::OutboxStatus,
     mail_problems: Vec<MailLine>,
+    /// The intake's onion address, when configured or read from Tor.
+    onion: Option<String>,
 }
 
 /// A failing mail on the admin page: who, what kind, how it went.
@@ -351,6 +353,7 @@ async fn admin_page(
             })
             .collect(),
         email,
+        onion: state.onion.clone(),
     };
     Ok(render(status, lang, &page))
 }

@@ -151,6 +151,8 @@ impl Harness {
                     refresh_minutes: 0,
                     ..Default::default()
                 },
+                onion: None,
+                metrics: sunlight_triage::Metrics::default(),
             },
             listener,
         )

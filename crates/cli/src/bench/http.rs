@@ -1,0 +1,249 @@
+//! `sunlight bench --http-seconds S`: report submissions and status lookups
+//! over HTTP against an in-process intake app with the production Argon2id
+//! parameters and the rate limits lifted, from 1, 16 and 64 concurrent
+//! keep-alive connections on this machine — the figures of
+//! `benches/intake-load.sh`, without needing wrk.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sunlight_core::Level;
+use sunlight_core::UnitId;
+use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
+use sunlight_store::Store;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::config::Config;
+
+/// About 1.3 KiB of report, as the wrk script sends.
+fn report_body(n: u64) -> String {
+    let narrative = "在本次干部推荐过程中，有人组织宴请并发放红包，要求参会人员投票。".repeat(12);
+    serde_json::json!({
+        "unit": "p", "category": "canvassing_bribery",
+        "accused": {"name": "某某", "position": "副局长", "role": "unit_leader"},
+        "selection_stage": "recommendation", "narrative": format!("{narrative} #{n}"),
+        "real_name": false, "reporter": {"name": "", "phone": ""}
+    })
+    .to_string()
+}
+
+/// One HTTP/1.1 request on a kept-alive connection; the status and body.
+async fn request(
+    conn: &mut BufReader<TcpStream>,
+    path: &str,
+    body: &str,
+) -> Result<(u16, Vec<u8>), String> {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let e = |err: std::io::Error| err.to_string();
+    conn.get_mut().write_all(head.as_bytes()).await.map_err(e)?;
+    conn.get_mut().write_all(body.as_bytes()).await.map_err(e)?;
+    let mut line = String::new();
+    conn.read_line(&mut line).await.map_err(e)?;
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line {line:?}"))?;
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        conn.read_line(&mut line).await.map_err(e)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().map_err(|_| "bad content-length")?;
+        }
+    }
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).await.map_err(e)?;
+    Ok((status, body))
+}
+
+struct Round {
+    latencies: Vec<Duration>,
+    failures: u64,
+    codes: Vec<String>,
+    elapsed: Duration,
+}
+
+/// `clients` connections sending for `seconds`; `make(i)` is the path and
+/// body of the i-th request of a connection.
+async fn round(
+    port: u16,
+    clients: usize,
+    seconds: f64,
+    make: impl Fn(usize, u64) -> (&'static str, String) + Clone + Send + 'static,
+) -> Result<Round, String> {
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map_err(|e| e.to_string())?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            let mut conn = BufReader::new(stream);
+            let (mut latencies, mut failures, mut codes) = (Vec::new(), 0u64, Vec::new());
+            let mut i = 0u64;
+            while Instant::now() < until {
+                let (path, body) = make(c, i);
+                i += 1;
+                let t = Instant::now();
+                let (status, answer) = request(&mut conn, path, &body).await?;
+                latencies.push(t.elapsed());
+                if !(200..300).contains(&status) {
+                    failures += 1;
+                } else if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&answer)
+                    && let Some(code) = v.get("tracking_code").and_then(|c| c.as_str())
+                {
+                    codes.push(code.to_owned());
+                }
+            }
+            Ok::<_, String>((latencies, failures, codes))
+        }));
+    }
+    let mut all = Round {
+        latencies: Vec::new(),
+        failures: 0,
+        codes: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        let (latencies, failures, codes) = task.await.map_err(|e| e.to_string())??;
+        all.latencies.extend(latencies);
+        all.failures += failures;
+        all.codes.extend(codes);
+    }
+    all.elapsed = started.elapsed();
+    all.latencies.sort();
+    Ok(all)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let last = sorted.len().saturating_sub(1);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "an index into at most millions of samples"
+    )]
+    let i = ((last as f64) * p).round() as usize;
+    sorted.get(i.min(last)).copied().unwrap_or_default()
+}
+
+fn row(engine: &str, what: &str, clients: usize, r: &Round) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "request counts")]
+    let rate = r.latencies.len() as f64 / r.elapsed.as_secs_f64().max(f64::EPSILON);
+    format!(
+        "| {engine} | {what} | {clients} | {rate:.0} | {:.1} ms | {:.1} ms | {} |",
+        percentile(&r.latencies, 0.50).as_secs_f64() * 1000.0,
+        percentile(&r.latencies, 0.99).as_secs_f64() * 1000.0,
+        r.failures
+    )
+}
+
+pub async fn run(
+    config: &Config,
+    database_url: Option<String>,
+    client_counts: &[usize],
+    seconds: f64,
+) -> Result<Vec<String>, String> {
+    let e = |err: sunlight_store::StoreError| err.to_string();
+    let dir = tempfile::tempdir().map_err(|err| err.to_string())?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}/http.db", dir.path().display()));
+    let engine = if url.starts_with("sqlite:") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    let store = Store::connect(&url).await.map_err(e)?;
+    store.migrate().await.map_err(e)?;
+    let root = UnitId::parse("p").map_err(|err| err.to_string())?;
+    sunlight_store::provision::create_unit(
+        &store,
+        root,
+        "bench province".into(),
+        Level::Province,
+        None,
+        "bench",
+        Utc::now(),
+    )
+    .await
+    .map_err(|err| err.to_string())?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|err| err.to_string())?;
+    let port = listener.local_addr().map_err(|err| err.to_string())?.port();
+    let (policy, calendar) = config.deadline_rules().map_err(|err| err.to_string())?;
+    let mut settings = config.intake.clone();
+    settings.rate_limits = sunlight_intake::RateLimits {
+        submissions_per_minute: 100_000_000,
+        submission_burst: 1_000_000,
+        lookups_per_minute: 100_000_000,
+        lookup_burst: 1_000_000,
+    };
+    let parts = sunlight_intake::IntakeParts {
+        store: store.clone(),
+        // The production cost: every submission and lookup pays it.
+        stretcher: CodeStretcher::new(
+            DeploymentSecrets::generate().map_err(|err| err.to_string())?,
+            StretchParams::CODE,
+        ),
+        policy,
+        calendar,
+        settings,
+        spool_dir: dir.path().join("spool"),
+        metrics: sunlight_intake::Metrics::default(),
+    };
+    let app =
+        sunlight_intake::Application::build(parts, listener).map_err(|err| err.to_string())?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ignored = rx.await;
+    }));
+    let mut lines = vec![
+        format!("HTTP against an in-process intake, {seconds} s per row:"),
+        "| engine | what | clients | req/s | p50 | p99 | non-2xx |".to_owned(),
+        "|---|---|---|---|---|---|---|".to_owned(),
+    ];
+    let mut codes: Vec<String> = Vec::new();
+    for &clients in client_counts {
+        let submitted = round(port, clients, seconds, |c, i| {
+            (
+                "/api/v1/reports",
+                report_body(u64::try_from(c).unwrap_or_default() * 1_000_000 + i),
+            )
+        })
+        .await?;
+        lines.push(row(engine, "submit", clients, &submitted));
+        codes.extend(submitted.codes);
+    }
+    if codes.is_empty() {
+        return Err("no submission was acknowledged".into());
+    }
+    let codes = std::sync::Arc::new(codes);
+    for &clients in client_counts {
+        let codes = codes.clone();
+        let looked = round(port, clients, seconds, move |c, i| {
+            let n = (c * 7919 + usize::try_from(i).unwrap_or_default()) % codes.len();
+            let code = codes.get(n).cloned().unwrap_or_default();
+            (
+                "/api/v1/status",
+                serde_json::json!({ "code": code }).to_string(),
+            )
+        })
+        .await?;
+        lines.push(row(engine, "status lookup", clients, &looked));
+    }
+    let _stopped = tx.send(());
+    let _ignored = server.await;
+    Ok(lines)
+}
