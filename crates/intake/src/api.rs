@@ -331,7 +331,7 @@ pub async fn add_message(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
     let lang = i18n::lang_of(&req);
-    if !state.limiters.submission() {
+    if !state.limiters.message() {
         return Err(json(IntakeError::RateLimited, lang));
     }
     let limit = state

@@ -76,6 +76,14 @@ impl Limiters {
     pub fn lookup(&self) -> bool {
         self.lookups.check().is_ok()
     }
+
+    /// A reporter's message names a code, so it is a lookup as well as a
+    /// write: it spends a token of each bucket. Charged to submissions
+    /// alone, posting messages would be a second, separately budgeted way
+    /// to guess codes.
+    pub fn message(&self) -> bool {
+        self.lookup() && self.submission()
+    }
 }
 
 const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \

@@ -752,7 +752,7 @@ pub async fn message_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
     let lang = i18n::lang_of(&req);
-    if !state.limiters.submission() {
+    if !state.limiters.message() {
         return Err(html(IntakeError::RateLimited, lang));
     }
     let (code, outcome) = match receive_message(&req, payload, &state).await {

@@ -478,6 +478,49 @@ async fn rate_limits_answer_429_in_the_reporters_language_and_store_nothing() {
     h.stop().await;
 }
 
+/// A message names a code: once the lookup bucket is spent, posting
+/// messages with guessed codes is refused too (429), on both routes, even
+/// though the submission bucket still has tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_spend_the_lookup_budget_so_they_cannot_guess_codes() {
+    let settings = IntakeSettings {
+        rate_limits: RateLimits {
+            submissions_per_minute: 1,
+            submission_burst: 100,
+            lookups_per_minute: 1,
+            lookup_burst: 2,
+        },
+        ..IntakeSettings::default()
+    };
+    let h = Harness::start_with(sunlight_store::testing::Engine::Sqlite, settings).await;
+    let guess = "1234-5678-9012-3456-7897";
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let res = h
+            .client
+            .post(h.url("/api/v1/status/messages"))
+            .json(&serde_json::json!({"code": guess, "body": "猜"}))
+            .send()
+            .await
+            .unwrap();
+        answers.push(res.status().as_u16());
+    }
+    let res = h
+        .client
+        .post(h.url("/status/messages?lang=en"))
+        .form(&[("code", guess), ("body", "猜")])
+        .send()
+        .await
+        .unwrap();
+    answers.push(res.status().as_u16());
+    assert_ne!(answers[0], 429, "{answers:?}");
+    assert_ne!(answers[1], 429, "{answers:?}");
+    assert_eq!(answers[2], 429, "{answers:?}");
+    // The submission bucket is untouched by that refusal: a report still goes in.
+    h.file_json(report_json("gd", "ordinary", "after")).await;
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_lists_every_json_route() {
     let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
