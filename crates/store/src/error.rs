@@ -1,6 +1,6 @@
 //! Storage errors. A database failure is never turned into "not found".
 
-use sea_orm::DbErr;
+use sea_orm::{DbErr, RuntimeErr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,9 +27,47 @@ impl StoreError {
         }
     }
 
-    /// True when the database is unreachable or overloaded rather than the
-    /// request being wrong: web layers answer 503.
+    /// True when the database is unreachable, restarting, overloaded or
+    /// out of space rather than the request being wrong: web layers answer
+    /// 503 ("try again later; nothing was stored"), never 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Db(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)))
+        match self {
+            Self::Db(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => true,
+            Self::Db(
+                DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)),
+            ) => lost_database(e),
+            _ => false,
+        }
+    }
+}
+
+/// A connection that broke under a statement (the server went away or is
+/// shutting down), a pool with no connection to give, or a full disk.
+fn lost_database(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match e {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        Error::Database(db) => {
+            let code = db.code();
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // SQLite's extended codes: the low byte is the primary
+                // code, 10 SQLITE_IOERR (any I/O error, e.g. a failed
+                // write), 13 SQLITE_FULL.
+                code.and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|n| matches!(n & 0xff, 10 | 13))
+            } else {
+                // PostgreSQL: class 08 (connection exception), 57P01-57P03
+                // (admin shutdown, crash shutdown, cannot connect now),
+                // 53100 (disk full).
+                code.is_some_and(|c| {
+                    c.starts_with("08")
+                        || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53100")
+                })
+            }
+        }
+        _ => false,
     }
 }

@@ -269,6 +269,25 @@ impl Deployment {
 /// chromedriver (in its own process group) and a headless Chromium session
 /// with JavaScript off and the given browser languages.
 pub async fn browser(dir: &Path, accept_languages: &str, procs: &mut Processes) -> Client {
+    browser_with(dir, accept_languages, false, procs).await
+}
+
+/// The same with JavaScript on: to show that what a page must not run
+/// (an injected script) does not run even where scripts could.
+pub async fn browser_with_javascript(
+    dir: &Path,
+    accept_languages: &str,
+    procs: &mut Processes,
+) -> Client {
+    browser_with(dir, accept_languages, true, procs).await
+}
+
+async fn browser_with(
+    dir: &Path,
+    accept_languages: &str,
+    javascript: bool,
+    procs: &mut Processes,
+) -> Client {
     assert!(
         Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
         "{CHROMEDRIVER} and {CHROMIUM} are needed for this test \
@@ -308,7 +327,8 @@ pub async fn browser(dir: &Path, accept_languages: &str, procs: &mut Processes) 
                 format!("--user-data-dir={}", profile.display()),
             ],
             "prefs": {
-                "profile.managed_default_content_settings.javascript": 2,
+                // 1 allows scripts, 2 blocks them.
+                "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
                 "intl.accept_languages": accept_languages,
             },
         }),
@@ -323,12 +343,13 @@ pub async fn browser(dir: &Path, accept_languages: &str, procs: &mut Processes) 
         });
     client.set_window_size(WIDTH, HEIGHT).await.unwrap();
 
-    // JavaScript really is off: this page's script would rename it.
+    // JavaScript really is off (or on): this page's script renames it.
     client
         .goto("data:text/html,<title>off</title><script>document.title='on'</script>")
         .await
         .unwrap();
-    assert_eq!(client.title().await.unwrap(), "off", "JavaScript is off");
+    let expected = if javascript { "on" } else { "off" };
+    assert_eq!(client.title().await.unwrap(), expected, "JavaScript switch");
     client
 }
 
