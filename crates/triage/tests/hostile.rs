@@ -1,0 +1,462 @@
+//! Hostile requests against the staff app, on SQLite and PostgreSQL: no
+//! session, forged session cookies, missing or wrong CSRF tokens, the wrong
+//! role, another unit's case, malformed and path-traversing ids, method
+//! confusion, broken, oversized, deeply nested and mistyped JSON, forms
+//! without their token. Every one gets a 4xx — never a 2xx, 3xx or 5xx —
+//! no row is written anywhere, and the app still answers afterwards.
+//! (The intake app's corpus is crates/intake/tests/malformed.rs.)
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use common::{ENGINES, Harness, email};
+use reqwest::Method;
+use serde_json::json;
+use sunlight_store::testing::query_text;
+
+/// Who sends a request.
+#[derive(Clone, Copy)]
+enum Who {
+    Nobody,
+    /// A session cookie nobody was given.
+    Forged(&'static str),
+    /// Tianhe's verifier with a valid token: only the request is wrong.
+    Verifier,
+    /// Tianhe's verifier, without the CSRF header.
+    NoCsrf,
+    /// Tianhe's verifier with a CSRF token of the wrong session.
+    WrongCsrf,
+    /// Shenzhen's verifier: a sibling unit.
+    Sibling,
+    /// Tianhe's intake officer (may not claim or act).
+    Desk,
+    /// Tianhe's admin (may not work cases).
+    Admin,
+}
+
+struct Case {
+    name: String,
+    who: Who,
+    method: Method,
+    path: String,
+    /// Content type and body.
+    body: Option<(&'static str, Vec<u8>)>,
+}
+
+fn case(name: impl Into<String>, who: Who, method: Method, path: impl Into<String>) -> Case {
+    Case {
+        name: name.into(),
+        who,
+        method,
+        path: path.into(),
+        body: None,
+    }
+}
+
+fn with_body(mut c: Case, content_type: &'static str, body: impl Into<Vec<u8>>) -> Case {
+    c.body = Some((content_type, body.into()));
+    c
+}
+
+/// Every table a request could write to.
+async fn row_counts(h: &Harness) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for table in [
+        "cases",
+        "messages",
+        "attachments",
+        "queue_entries",
+        "transitions",
+        "holds",
+        "audit_log",
+        "outbox",
+        "staff",
+        "units",
+    ] {
+        let n = query_text(&h.db.store, &format!("SELECT COUNT(*) FROM {table}"))
+            .await
+            .unwrap();
+        out.push((table.to_owned(), n));
+    }
+    out
+}
+
+fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
+    let mut v = Vec::new();
+    let state_changing = [
+        (Method::POST, format!("/api/v1/cases/{case_id}/claim"), "{}".to_owned()),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/transitions"),
+            json!({"action": "verified", "note": "x"}).to_string(),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/messages"),
+            json!({"body": "问题"}).to_string(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/intake".to_owned(),
+            json!({"unit": "gd-gz-tianhe", "category": "other", "accused": {"name": "某", "position": "", "role": "ordinary"}, "selection_stage": "none", "narrative": "x", "real_name": false, "reporter": {"name": "", "phone": ""}, "channel": "phone"}).to_string(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff".to_owned(),
+            json!({"email": "new@gd-gz-tianhe.test", "role": "verifier"}).to_string(),
+        ),
+        (
+            Method::POST,
+            "/api/v1/password".to_owned(),
+            json!({"new_password": "a brand new passphrase"}).to_string(),
+        ),
+        (Method::DELETE, "/api/v1/session".to_owned(), String::new()),
+    ];
+    let reads = [
+        "/api/v1/queues/verify".to_owned(),
+        "/api/v1/queues/handle".to_owned(),
+        format!("/api/v1/cases/{case_id}"),
+        "/api/v1/stats".to_owned(),
+        "/api/v1/staff".to_owned(),
+        format!("/api/v1/cases/{case_id}/attachments/00000000-0000-0000-0000-000000000000"),
+    ];
+    // No session, and three forged cookies, on every API route.
+    for who in [
+        Who::Nobody,
+        Who::Forged("sunlight_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        Who::Forged("sunlight_session=../../etc/passwd"),
+        Who::Forged("sunlight_session=; sunlight_session=x"),
+    ] {
+        let tag = match who {
+            Who::Forged(c) => format!("forged {c}"),
+            _ => "no session".to_owned(),
+        };
+        for (m, p, b) in &state_changing {
+            v.push(with_body(
+                case(format!("{tag}: {m} {p}"), who, m.clone(), p.clone()),
+                "application/json",
+                b.clone(),
+            ));
+        }
+        for p in &reads {
+            v.push(case(format!("{tag}: GET {p}"), who, Method::GET, p.clone()));
+        }
+    }
+    // Signed in, but the state change lacks its CSRF token or has another's.
+    for who in [Who::NoCsrf, Who::WrongCsrf] {
+        let tag = if matches!(who, Who::NoCsrf) {
+            "no csrf"
+        } else {
+            "wrong csrf"
+        };
+        for (m, p, b) in &state_changing {
+            v.push(with_body(
+                case(format!("{tag}: {m} {p}"), who, m.clone(), p.clone()),
+                "application/json",
+                b.clone(),
+            ));
+        }
+        for (p, form) in [
+            ("/logout", String::new()),
+            (
+                "/password",
+                "new_password=a+brand+new+passphrase".to_owned(),
+            ),
+            (
+                &*format!("/cases/{case_id}/actions"),
+                "action=claim".to_owned(),
+            ),
+            (&*format!("/cases/{case_id}/messages"), "body=x".to_owned()),
+            ("/admin/staff", "email=x%40y.test&role=verifier".to_owned()),
+            ("/intake", "unit=gd-gz-tianhe&narrative=x".to_owned()),
+        ] {
+            v.push(with_body(
+                case(
+                    format!("{tag}: form POST {p}"),
+                    who,
+                    Method::POST,
+                    p.to_owned(),
+                ),
+                "application/x-www-form-urlencoded",
+                form,
+            ));
+        }
+    }
+    // The wrong role for the action.
+    for (who, tag) in [(Who::Desk, "intake officer"), (Who::Admin, "admin")] {
+        v.push(with_body(
+            case(
+                format!("{tag}: claim"),
+                who,
+                Method::POST,
+                format!("/api/v1/cases/{case_id}/claim"),
+            ),
+            "application/json",
+            "{}",
+        ));
+        for action in ["verified", "decided", "closed", "merged", "extended"] {
+            v.push(with_body(
+                case(
+                    format!("{tag}: {action}"),
+                    who,
+                    Method::POST,
+                    format!("/api/v1/cases/{case_id}/transitions"),
+                ),
+                "application/json",
+                json!({"action": action, "note": "x", "decision": "x", "reason": "x", "into": sibling_case}).to_string(),
+            ));
+        }
+    }
+    // Another unit's case: Shenzhen's verifier on Tianhe's, by every route.
+    for (m, p) in [
+        (Method::GET, format!("/api/v1/cases/{case_id}")),
+        (Method::POST, format!("/api/v1/cases/{case_id}/claim")),
+        (Method::POST, format!("/api/v1/cases/{case_id}/transitions")),
+        (Method::POST, format!("/api/v1/cases/{case_id}/messages")),
+        (Method::GET, format!("/cases/{case_id}")),
+        (
+            Method::GET,
+            format!("/api/v1/cases/{case_id}/attachments/00000000-0000-0000-0000-000000000001"),
+        ),
+    ] {
+        v.push(with_body(
+            case(format!("sibling unit: {m} {p}"), Who::Sibling, m, p),
+            "application/json",
+            json!({"action": "verified", "note": "x", "body": "x"}).to_string(),
+        ));
+    }
+    // Ids that are not ids.
+    let bad_ids = [
+        "not-a-uuid",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2e%2e%2f%2e%2e%2fadmin",
+        "00000000-0000-0000-0000-000000000000",
+        "0193e0a5-7b1c-7def-8000-00000000000g",
+        "1%27%20OR%20%271%27%3D%271",
+        "%00",
+        "%E5%A4%A9%E6%B2%B3",
+        &"9".repeat(300),
+        "-1",
+    ];
+    for id in bad_ids {
+        for (m, p) in [
+            (Method::GET, format!("/api/v1/cases/{id}")),
+            (Method::POST, format!("/api/v1/cases/{id}/claim")),
+            (Method::POST, format!("/api/v1/cases/{id}/transitions")),
+            (Method::GET, format!("/cases/{id}")),
+        ] {
+            v.push(with_body(
+                case(format!("bad id {id:.20}: {m} {p:.40}"), Who::NoCsrf, m, p),
+                "application/json",
+                json!({"action": "verified"}).to_string(),
+            ));
+        }
+    }
+    // Queues and charts that do not exist.
+    for p in [
+        "/api/v1/queues/closed",
+        "/api/v1/queues/notify2",
+        "/api/v1/queues/..%2Fverify",
+        "/api/v1/queues/VERIFY",
+        "/queues/nothing",
+        "/stats/charts/..%2F..%2Fetc%2Fpasswd",
+        "/stats/charts/volume.png",
+        "/static/..%2F..%2FCargo.toml",
+        "/api/v2/queues/verify",
+        "/api/v1/cases",
+    ] {
+        v.push(case(
+            format!("no such resource: GET {p}"),
+            Who::NoCsrf,
+            Method::GET,
+            p,
+        ));
+    }
+    // Method confusion on every kind of route.
+    for p in [
+        "/api/v1/session".to_owned(),
+        "/api/v1/password".to_owned(),
+        "/api/v1/queues/verify".to_owned(),
+        format!("/api/v1/cases/{case_id}"),
+        format!("/api/v1/cases/{case_id}/claim"),
+        "/api/v1/intake".to_owned(),
+        "/api/v1/staff".to_owned(),
+        "/login".to_owned(),
+        "/logout".to_owned(),
+        "/healthz".to_owned(),
+    ] {
+        for m in [
+            Method::PUT,
+            Method::PATCH,
+            Method::from_bytes(b"PROPFIND").unwrap(),
+        ] {
+            v.push(case(format!("method {m} {p}"), Who::NoCsrf, m, p.clone()));
+        }
+    }
+    // Bodies no JSON route may accept, each sent with a valid token so only
+    // the body is wrong.
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge = json!({"body": "字".repeat(200_000)}).to_string();
+    let bodies: Vec<(&str, &'static str, Vec<u8>)> = vec![
+        ("empty", "application/json", Vec::new()),
+        ("not json", "application/json", b"action=verified".to_vec()),
+        (
+            "truncated",
+            "application/json",
+            br#"{"action": "verif"#.to_vec(),
+        ),
+        ("array", "application/json", b"[1,2,3]".to_vec()),
+        ("string", "application/json", br#""verified""#.to_vec()),
+        ("null", "application/json", b"null".to_vec()),
+        ("nested 100k", "application/json", nested.into_bytes()),
+        ("over 256 KiB", "application/json", huge.into_bytes()),
+        (
+            "invalid utf-8",
+            "application/json",
+            vec![b'{', b'"', 0xff, 0xfe, b'"', b'}'],
+        ),
+        (
+            "wrong types",
+            "application/json",
+            br#"{"action": 7, "note": ["x"]}"#.to_vec(),
+        ),
+        (
+            "unknown action",
+            "application/json",
+            br#"{"action": "delete_everything"}"#.to_vec(),
+        ),
+        (
+            "text/plain",
+            "text/plain",
+            br#"{"action": "verified"}"#.to_vec(),
+        ),
+        (
+            "form",
+            "application/x-www-form-urlencoded",
+            b"action=verified".to_vec(),
+        ),
+        (
+            "xml",
+            "application/xml",
+            b"<action>verified</action>".to_vec(),
+        ),
+        (
+            "duplicate keys",
+            "application/json",
+            br#"{"action": "verified", "action": "closed"}"#.to_vec(),
+        ),
+    ];
+    for (label, ct, body) in &bodies {
+        for p in [
+            format!("/api/v1/cases/{case_id}/transitions"),
+            format!("/api/v1/cases/{case_id}/messages"),
+            "/api/v1/intake".to_owned(),
+            "/api/v1/staff".to_owned(),
+        ] {
+            v.push(with_body(
+                case(
+                    format!("body {label}: POST {p}"),
+                    Who::Verifier,
+                    Method::POST,
+                    p,
+                ),
+                ct,
+                body.clone(),
+            ));
+        }
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_request_gets_a_4xx_and_writes_nothing() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let desk = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
+        let (_code, case_id) = desk
+            .file("gd-gz-tianhe", "ordinary", "none", "天河的举报")
+            .await;
+        let sz_desk = h.sign_in(&email("intake", "gd-sz")).await;
+        let (_code, sibling_case) = sz_desk
+            .file("gd-sz", "ordinary", "none", "深圳的举报")
+            .await;
+        let verifier = h.sign_in(&email("verifier", "gd-gz-tianhe")).await;
+        let sibling = h.sign_in(&email("verifier", "gd-sz")).await;
+        let admin = h.sign_in(&email("admin", "gd-gz-tianhe")).await;
+        let cases = corpus(&case_id, &sibling_case);
+        assert!(cases.len() >= 230, "only {} cases", cases.len());
+
+        let anonymous = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let before = row_counts(&h).await;
+        let mut failures = Vec::new();
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        for c in &cases {
+            let (client, csrf) = match c.who {
+                Who::Nobody | Who::Forged(_) => (&anonymous, None),
+                Who::Verifier => (&verifier.client, Some(verifier.csrf.as_str())),
+                Who::NoCsrf => (&verifier.client, None),
+                Who::WrongCsrf => (&verifier.client, Some(sibling.csrf.as_str())),
+                Who::Sibling => (&sibling.client, Some(sibling.csrf.as_str())),
+                Who::Desk => (&desk.client, Some(desk.csrf.as_str())),
+                Who::Admin => (&admin.client, Some(admin.csrf.as_str())),
+            };
+            let mut req = client
+                .request(c.method.clone(), format!("{}{}", h.base, c.path))
+                .header("Accept-Language", "en");
+            if let Who::Forged(cookie) = c.who {
+                req = req.header("Cookie", cookie);
+            }
+            if let Some(token) = csrf {
+                req = req.header("X-CSRF-Token", token);
+            }
+            if let Some((ct, body)) = &c.body {
+                req = req.header("Content-Type", *ct).body(body.clone());
+            }
+            let status = req.send().await.unwrap().status().as_u16();
+            *statuses.entry(status).or_default() += 1;
+            if !(400..500).contains(&status) {
+                failures.push(format!("{engine:?} / {}: {status}", c.name));
+            }
+            let now = row_counts(&h).await;
+            if now != before {
+                failures.push(format!(
+                    "{engine:?} / {}: wrote rows {before:?} -> {now:?}",
+                    c.name
+                ));
+                break;
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {} failed:\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n")
+        );
+        // Still healthy, and the sessions that were attacked still work.
+        let (s, _) = verifier.get("/api/v1/queues/verify").await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            anonymous
+                .get(h.url("/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        println!(
+            "triage {engine:?}: {} hostile requests, statuses {statuses:?}, 0 rows written",
+            cases.len()
+        );
+        h.stop().await;
+    }
+}
