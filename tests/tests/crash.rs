@@ -158,12 +158,16 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
     let mut all: Vec<String> = Vec::new();
     let mut unanswered_total = 0u64;
     let mut previous_start = 0;
+    let mut logs = Vec::new();
     for round in 0..=rounds {
         let log = target.data.join(format!("serve-{round}.log"));
+        logs.push(log.clone());
         let (mut child, port, _triage) = spawn_listening(
             |intake, triage| {
                 let mut c = target.sunlight(&["serve"]);
-                c.env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{intake}"))
+                // Every request logged, so the scan below reads them all.
+                c.env("SUNLIGHT_LOG", "info")
+                    .env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{intake}"))
                     .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{triage}"));
                 c
             },
@@ -251,13 +255,21 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
         all.extend(round_codes);
         assert_consistent(target, round).await;
     }
+    // Nothing a reporter typed or was given reached a log, crash or not.
+    let lines = support::assert_logs_clean(&logs, &all, &["崩溃测试", "送钱拉票", "镇长"]);
+    // One request line per report at least: the scan read real logs.
+    assert!(
+        lines >= all.len(),
+        "{lines} log lines for {} reports",
+        all.len()
+    );
     let engine = if target.pg.is_some() {
         "PostgreSQL"
     } else {
         "SQLite"
     };
     println!(
-        "{engine}: {rounds} kills (seed {seed}): {} reports acknowledged, 0 lost; {unanswered_total} requests cut off unanswered",
+        "{engine}: {rounds} kills (seed {seed}): {} reports acknowledged, 0 lost; {unanswered_total} requests cut off unanswered; {lines} log lines scanned, no code or report text",
         all.len()
     );
 }

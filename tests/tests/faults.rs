@@ -193,7 +193,8 @@ async fn postgresql_down_means_503_and_recovery_without_restart() {
     let (child, intake, triage) = spawn_listening(
         |i, t| {
             let mut c = sunlight(&["serve"]);
-            c.env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{i}"))
+            c.env("SUNLIGHT_LOG", "info")
+                .env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{i}"))
                 .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{t}"));
             c
         },
@@ -306,8 +307,18 @@ async fn postgresql_down_means_503_and_recovery_without_restart() {
             .unwrap();
         assert_eq!(res.status(), 200, "acknowledged report {code} lost");
     }
+    let lines = support::assert_logs_clean(
+        &[dir.path().join("serve.log")],
+        &t.acked,
+        &["故障 ", "处长"],
+    );
+    assert!(
+        lines >= t.acked.len(),
+        "{lines} log lines for {} reports",
+        t.acked.len()
+    );
     println!(
-        "PostgreSQL crash and restart under load: outage {outage:.1} s; {} reports acknowledged ({before} before, {} after the restart), {} answered 503 with the clear message, 0 answered 500, 0 lost",
+        "PostgreSQL crash and restart under load: outage {outage:.1} s; {} reports acknowledged ({before} before, {} after the restart), {} answered 503 with the clear message, 0 answered 500, 0 lost; {lines} log lines scanned, no code or report text",
         t.acked.len(),
         t.acked.len() - during,
         t.unavailable
@@ -385,7 +396,8 @@ async fn a_full_sqlite_disk_means_503_and_no_corruption() {
         spawn_listening(
             |i, t| {
                 let mut c = sunlight(&["serve"]);
-                c.env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{i}"))
+                c.env("SUNLIGHT_LOG", "info")
+                    .env("SUNLIGHT_INTAKE_ADDR", format!("127.0.0.1:{i}"))
                     .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{t}"));
                 c
             },
@@ -459,6 +471,9 @@ async fn a_full_sqlite_disk_means_503_and_no_corruption() {
     // Then the worst way to stop: kill -9.
     child.kill().unwrap();
     let _reaped = child.wait();
+    // The restart below starts a fresh log; keep this one for the scan.
+    let full_log = dir.path().join("serve-full.log");
+    std::fs::copy(&serve_log, &full_log).unwrap();
     let store = sunlight_store::Store::connect(&format!("sqlite://{}/sunlight.db", data.display()))
         .await
         .unwrap();
@@ -497,8 +512,18 @@ async fn a_full_sqlite_disk_means_503_and_no_corruption() {
         tally.acked.len(),
         tally.unavailable
     );
+    let lines = support::assert_logs_clean(
+        &[full_log, serve_log.clone()],
+        &tally.acked,
+        &["组织部门在干部推荐", "空间恢复后", "科长"],
+    );
+    assert!(
+        lines >= tally.acked.len(),
+        "{lines} log lines for {} reports",
+        tally.acked.len()
+    );
     println!(
-        "SQLite on a 3 MiB filesystem: {full_after} reports acknowledged until it filled, then {} answered 503 with the clear message, 0 answered 500; space freed: 5 more acknowledged without a restart; after kill -9: integrity ok, audit chain intact, {cases} cases, 0 of {} acknowledged lost",
+        "SQLite on a 3 MiB filesystem ({lines} log lines scanned, no code or report text): {full_after} reports acknowledged until it filled, then {} answered 503 with the clear message, 0 answered 500; space freed: 5 more acknowledged without a restart; after kill -9: integrity ok, audit chain intact, {cases} cases, 0 of {} acknowledged lost",
         tally.unavailable,
         tally.acked.len()
     );

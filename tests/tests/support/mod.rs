@@ -496,3 +496,30 @@ pub async fn sign_in(c: &Client, triage: &str, login: &[String]) {
     let who = find(c, "#who").await.text().await.unwrap();
     assert!(who.contains(&login[1]), "signed in as {}: {who}", login[1]);
 }
+
+/// Fails when a log holds a tracking code (as issued, or as bare digits)
+/// or any of `texts` (words of the reports). Returns the lines scanned.
+pub fn assert_logs_clean(logs: &[PathBuf], codes: &[String], texts: &[&str]) -> usize {
+    let mut lines = 0;
+    for log in logs {
+        let text = std::fs::read_to_string(log)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", log.display()));
+        lines += text.lines().count();
+        for code in codes {
+            let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+            assert!(
+                !text.contains(code.as_str()) && !text.contains(&digits),
+                "{} holds the tracking code {code}",
+                log.display()
+            );
+        }
+        for word in texts {
+            assert!(
+                !text.contains(word),
+                "{} holds report text {word:?}",
+                log.display()
+            );
+        }
+    }
+    lines
+}
