@@ -88,23 +88,6 @@ async fn run(cmd: Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-async fn all_found(intake: &str, codes: &[String]) {
-    let client = reqwest::Client::new();
-    for code in codes {
-        let res = client
-            .post(format!("{intake}/api/v1/status"))
-            .json(&json!({"code": code}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            res.status(),
-            200,
-            "acknowledged before the backup, lost after restore"
-        );
-    }
-}
-
 fn sunlight(data: &Path) -> Command {
     let mut c = Command::new(support::binary());
     c.arg("--data-dir")
@@ -189,7 +172,12 @@ async fn sqlite_backup_under_load_restores_every_acknowledged_report() {
     .await;
     procs.add(child, false);
     let intake = format!("http://127.0.0.1:{intake}");
-    all_found(&intake, &before).await;
+    support::assert_codes_found(
+        &intake,
+        &before,
+        "acknowledged before the backup, lost after restore",
+    )
+    .await;
     let last = acked.lock().await.last().cloned().unwrap();
     let res = reqwest::Client::new()
         .post(format!("{intake}/api/v1/status"))
@@ -284,5 +272,10 @@ async fn postgresql_backup_restores_into_an_empty_database() {
     )
     .await;
     procs.add(child, false);
-    all_found(&format!("http://127.0.0.1:{port}"), &before).await;
+    support::assert_codes_found(
+        &format!("http://127.0.0.1:{port}"),
+        &before,
+        "acknowledged before the dump, lost after restore",
+    )
+    .await;
 }

@@ -28,8 +28,6 @@ const SUBMITTERS: usize = 64;
 const STAFF: usize = 8;
 const SECONDS: u64 = 8;
 
-const CONFIG: &str = "[intake.rate_limits]\nsubmissions_per_minute = 100000000\nsubmission_burst = 1000000\nlookups_per_minute = 100000000\nlookup_burst = 1000000\n[triage]\nroute_every_seconds = 1\n";
-
 struct Staff {
     client: reqwest::Client,
     csrf: String,
@@ -100,7 +98,11 @@ async fn verifiers(live: &Deployment) -> Vec<Staff> {
 async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() {
     let dir = tempfile::tempdir().unwrap();
     let mut procs = Processes::default();
-    let live = Deployment::start(dir.path(), Some(CONFIG), &mut procs).await;
+    let config = format!(
+        "{}[triage]\nroute_every_seconds = 1\n",
+        support::LIFTED_RATE_LIMITS
+    );
+    let live = Deployment::start(dir.path(), Some(&config), &mut procs).await;
     let staff = verifiers(&live).await;
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -30,9 +30,6 @@ use tokio::sync::Mutex;
 
 const SUBMITTERS: usize = 16;
 
-/// Rate limits lifted: the test is about crashes, not throttling.
-const CONFIG: &str = "[intake.rate_limits]\nsubmissions_per_minute = 100000000\nsubmission_burst = 1000000\nlookups_per_minute = 100000000\nlookup_burst = 1000000\n";
-
 fn report(n: u64) -> serde_json::Value {
     json!({
         "unit": "gd-gz-tianhe", "category": "canvassing_bribery",
@@ -125,34 +122,6 @@ async fn assert_consistent(target: &Target, round: usize) {
     );
 }
 
-/// Looks every code up, 8 at a time; all must be found.
-async fn assert_found(intake: &str, codes: &[String], round: usize) {
-    let client = reqwest::Client::new();
-    let queue = Arc::new(Mutex::new(codes.to_vec()));
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let (client, queue, intake) = (client.clone(), queue.clone(), intake.to_owned());
-        tasks.push(tokio::spawn(async move {
-            while let Some(code) = queue.lock().await.pop() {
-                let res = client
-                    .post(format!("{intake}/api/v1/status"))
-                    .json(&json!({"code": code}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(
-                    res.status(),
-                    200,
-                    "round {round}: acknowledged code {code} lost"
-                );
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-}
-
 async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
     let mut rng = Lcg(seed);
     let mut all: Vec<String> = Vec::new();
@@ -177,11 +146,21 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
         .await;
         let intake = format!("http://127.0.0.1:{port}");
         // What the previous round acknowledged survived its kill.
-        assert_found(&intake, &all[previous_start..], round).await;
+        support::assert_codes_found(
+            &intake,
+            &all[previous_start..],
+            &format!("round {round}: acknowledged before the kill"),
+        )
+        .await;
         if round == rounds {
             // The last start only checks: every code of every round (the
             // last round's were just checked).
-            assert_found(&intake, &all[..previous_start], round).await;
+            support::assert_codes_found(
+                &intake,
+                &all[..previous_start],
+                "acknowledged in an earlier round",
+            )
+            .await;
             let _killed = child.kill();
             let _reaped = child.wait();
             break;
@@ -289,7 +268,7 @@ fn prepare(dir: &Path, pg: Option<String>) -> Target {
         config: dir.join("sunlight.toml"),
         pg,
     };
-    std::fs::write(&target.config, CONFIG).unwrap();
+    std::fs::write(&target.config, support::LIFTED_RATE_LIMITS).unwrap();
     let demo = target.sunlight(&["demo"]).output().unwrap();
     assert!(
         demo.status.success(),

@@ -152,8 +152,14 @@ impl Drop for Cluster {
     }
 }
 
-/// Rate limits lifted: these tests are about faults, not throttling.
-const LIFTED: &str = "[intake.rate_limits]\nsubmissions_per_minute = 100000000\nsubmission_burst = 1000000\nlookups_per_minute = 100000000\nlookup_burst = 1000000\n[stats]\nrefresh_minutes = 0\n";
+/// Rate limits lifted and no statistics job: these tests are about
+/// faults, not throttling.
+fn lifted() -> String {
+    format!(
+        "{}[stats]\nrefresh_minutes = 0\n",
+        support::LIFTED_RATE_LIMITS
+    )
+}
 
 #[derive(Default)]
 struct Tally {
@@ -169,7 +175,7 @@ async fn postgresql_down_means_503_and_recovery_without_restart() {
     let cluster = Cluster::start_new(dir.path());
     let data = dir.path().join("data");
     let config = dir.path().join("sunlight.toml");
-    std::fs::write(&config, LIFTED).unwrap();
+    std::fs::write(&config, lifted()).unwrap();
     let sunlight = |args: &[&str]| {
         let mut c = Command::new(support::binary());
         c.arg("--config")
@@ -371,7 +377,7 @@ async fn a_full_sqlite_disk_means_503_and_no_corruption() {
     };
     let data = tiny.0.join("data");
     let config = dir.path().join("sunlight.toml");
-    std::fs::write(&config, LIFTED).unwrap();
+    std::fs::write(&config, lifted()).unwrap();
     let sunlight = |args: &[&str]| {
         let mut c = Command::new(support::binary());
         c.arg("--config")

@@ -523,3 +523,40 @@ pub fn assert_logs_clean(logs: &[PathBuf], codes: &[String], texts: &[&str]) -> 
     }
     lines
 }
+
+/// `[intake.rate_limits]` lifted, for tests about crashes, faults and load
+/// rather than throttling (append other tables after it).
+pub const LIFTED_RATE_LIMITS: &str = "[intake.rate_limits]\nsubmissions_per_minute = 100000000\nsubmission_burst = 1000000\nlookups_per_minute = 100000000\nlookup_burst = 1000000\n";
+
+/// Looks every code up at `intake`, 8 at a time; each must be found.
+/// `what` says in the failure which promise broke.
+pub async fn assert_codes_found(intake: &str, codes: &[String], what: &str) {
+    let client = reqwest::Client::new();
+    let queue = std::sync::Arc::new(tokio::sync::Mutex::new(codes.to_vec()));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, queue, intake, what) = (
+            client.clone(),
+            queue.clone(),
+            intake.to_owned(),
+            what.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(code) = queue.lock().await.pop() else {
+                    break;
+                };
+                let res = client
+                    .post(format!("{intake}/api/v1/status"))
+                    .json(&json!({"code": code}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200, "{what}: code {code} not found");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
