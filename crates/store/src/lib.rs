@@ -114,7 +114,22 @@ impl Store {
             opts.max_connections(16)
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(5))
-                .acquire_timeout(Duration::from_secs(5));
+                .acquire_timeout(Duration::from_secs(5))
+                // A transaction dropped without its rollback being queued
+                // (sea-orm queues it only if it can take the connection's
+                // lock at that moment) leaves the connection inside an open
+                // transaction: every later "commit" on it would be a
+                // savepoint release, lost when the process dies. Found by
+                // tests/tests/crash.rs on PostgreSQL. Such a connection is
+                // closed, which makes PostgreSQL abort that transaction.
+                .map_sqlx_postgres_pool_opts(|pool| {
+                    pool.after_release(|conn, _meta| {
+                        Box::pin(async move {
+                            use sqlx_core::transaction::TransactionManager;
+                            Ok(<sea_orm::sqlx::postgres::PgTransactionManager as TransactionManager>::get_transaction_depth(conn) == 0)
+                        })
+                    })
+                });
         }
         let db = Database::connect(opts).await?;
         Ok(Self { db })
