@@ -101,6 +101,19 @@ pub enum Span {
 }
 
 impl Span {
+    /// A span longer than about ten years is a typo, not a policy, and
+    /// would make every deadline computation walk that many days (a
+    /// `working_days = 4294967295` took seconds per case). Returns the
+    /// bound it breaks, as a policy file would write it.
+    fn too_long(self) -> Option<&'static str> {
+        match self {
+            Self::WorkingDays(n) if n > 2_500 => Some("working_days = 2500"),
+            Self::CalendarDays(n) if n > 3_660 => Some("calendar_days = 3660"),
+            Self::Months(n) if n > 120 => Some("months = 120"),
+            _ => None,
+        }
+    }
+
     fn amount(self) -> u32 {
         match self {
             Self::WorkingDays(n) | Self::CalendarDays(n) | Self::Months(n) => n,
@@ -161,6 +174,11 @@ pub enum PolicyError {
     Missing { field: String },
     #[error("deadline {kind} must not be zero")]
     ZeroSpan { kind: DeadlineKind },
+    #[error("deadline {kind} is longer than ten years (at most {max})")]
+    SpanTooLong {
+        kind: DeadlineKind,
+        max: &'static str,
+    },
     #[error("reminders: {reason}")]
     BadReminders { reason: &'static str },
     #[error("utc_offset_minutes {minutes} is outside ±840")]
@@ -313,6 +331,9 @@ impl Policy {
             };
             if span.amount() == 0 {
                 return Err(PolicyError::ZeroSpan { kind });
+            }
+            if let Some(max) = span.too_long() {
+                return Err(PolicyError::SpanTooLong { kind, max });
             }
             Ok(span)
         })?;

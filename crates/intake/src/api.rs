@@ -36,17 +36,23 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
     }
     require_identity_coding(req.headers())?;
     let body = read_body(payload, limit).await?;
-    if std::str::from_utf8(&body).is_err() {
+    parse_json(&body)
+}
+
+/// Parses a whole JSON body into `T`, strictly: UTF-8, no lists, no
+/// unknown fields, and an error that never quotes what was sent.
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, IntakeError> {
+    if std::str::from_utf8(body).is_err() {
         return Err(IntakeError::BadEncoding);
     }
-    if has_array(&body) {
+    if has_array(body) {
         return Err(IntakeError::Malformed(
             "a JSON object is expected; no field of this API is a list".into(),
         ));
     }
     // serde's own message can quote what was sent; the answer names only
     // the kind of problem and where (docs/LOGGING.md: never echo input).
-    serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         let kind = match e.classify() {
             serde_json::error::Category::Data => "fields or types do not match the API",
             serde_json::error::Category::Eof => "the JSON ends too early",

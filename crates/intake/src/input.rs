@@ -6,13 +6,18 @@ use actix_multipart::{Field as MultipartField, Multipart, MultipartError};
 use actix_web::error::PayloadError;
 use actix_web::http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap};
 use actix_web::mime;
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, stream};
 
 use crate::error::IntakeError;
 
+/// A request body as it arrives: `web::Payload` in the apps, a list of
+/// chunks in the fuzz targets.
+pub trait Body: Stream<Item = Result<Bytes, PayloadError>> + Unpin + 'static {}
+impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin + 'static> Body for S {}
+
 /// Reads a whole body of at most `limit` bytes.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<BytesMut, IntakeError> {
+pub async fn read_body(mut payload: impl Body, limit: usize) -> Result<BytesMut, IntakeError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| IntakeError::Malformed(e.to_string()))?;
@@ -128,7 +133,7 @@ impl FormStream {
     /// multipart body.
     pub async fn open(
         headers: &HeaderMap,
-        payload: web::Payload,
+        payload: impl Body,
         text_limit: usize,
         total_limit: u64,
     ) -> Result<Self, IntakeError> {
@@ -212,13 +217,13 @@ const EPILOGUE_ROOM: usize = 256;
 /// instead of quietly when its close delimiter (`--boundary--`) never came.
 /// actix-multipart 0.7 waits forever on a body cut off just after a line
 /// break inside a part, so it must never see such a body simply end.
-fn framed(
-    payload: web::Payload,
+fn framed<B: Body>(
+    payload: B,
     boundary: &str,
     limit: u64,
 ) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
-    struct Framing {
-        payload: web::Payload,
+    struct Framing<B> {
+        payload: B,
         close: Vec<u8>,
         seen: u64,
         /// The last bytes read, where the close delimiter must be.

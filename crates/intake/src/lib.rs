@@ -8,6 +8,8 @@ mod api;
 mod bulletin;
 mod error;
 mod filing;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod i18n;
 mod input;

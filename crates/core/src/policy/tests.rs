@@ -191,6 +191,22 @@ fn bad_policies_are_refused_with_the_reason() {
             kind: DeadlineKind::Handle
         })
     );
+    // Before this bound, the first one made every due date of the policy
+    // walk to the end of chrono's calendar (seconds per case).
+    for (span, max) in [
+        ("{ working_days = 4294967295 }", "working_days = 2500"),
+        ("{ calendar_days = 3661 }", "calendar_days = 3660"),
+        ("{ months = 121 }", "months = 120"),
+    ] {
+        assert_eq!(
+            over(&format!("[deadlines]\nverify = {span}")),
+            Err(PolicyError::SpanTooLong {
+                kind: DeadlineKind::Verify,
+                max
+            })
+        );
+    }
+    assert!(over("[deadlines]\nverify = { working_days = 2500 }").is_ok());
     for reminders in [
         "[0.5, 0.5]",
         "[0.9, 0.5]",
