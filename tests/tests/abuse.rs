@@ -39,20 +39,28 @@ async fn code_guessing_is_throttled_to_the_lookup_budget() {
         Arc::new(AtomicU64::new(0)),
     );
     let client = reqwest::Client::new();
+    // Every 25th guess, for the log scan at the end.
+    let sample = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let (stop, answered, throttled, other, client, intake) = (
+        let (stop, answered, throttled, other, client, intake, sample) = (
             stop.clone(),
             answered.clone(),
             throttled.clone(),
             other.clone(),
             client.clone(),
             live.intake.clone(),
+            sample.clone(),
         );
         tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let code = TrackingCode::generate().unwrap().to_string();
+                n += 1;
+                if n.is_multiple_of(25) {
+                    sample.lock().unwrap().push(code.clone());
+                }
                 // Half the guesses through the message route: it must not
                 // be a second, separate budget.
                 let req = if i % 2 == 0 {
@@ -101,6 +109,15 @@ async fn code_guessing_is_throttled_to_the_lookup_budget() {
     let per_year = LOOKUPS_PER_MINUTE * 60.0 * 24.0 * 365.0;
     let years = 1.0 / (per_year * 1e6 / 1e19);
     let measured_per_minute = ((looked_up - LOOKUP_BURST).max(0.0) / elapsed) * 60.0;
+    // The guesses (wrong codes) are no more logged than right ones.
+    drop(procs);
+    let sample = sample.lock().unwrap().clone();
+    let lines =
+        support::assert_logs_clean(std::slice::from_ref(&live.serve_log), &sample, &["猜一猜"]);
+    println!(
+        "log: {lines} lines, none holds any of {} sampled guesses or the message text",
+        sample.len()
+    );
     println!(
         "code guessing, {elapsed:.1} s from 8 clients: {answered} looked up, {throttled} throttled (429), 0 other; \
          measured sustained rate {measured_per_minute:.0}/min (bucket: {LOOKUPS_PER_MINUTE:.0}/min after a burst of {LOOKUP_BURST:.0}); \

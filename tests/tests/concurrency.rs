@@ -107,13 +107,15 @@ async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() 
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicU64::new(0));
+    let codes = Arc::new(Mutex::new(Vec::<String>::new()));
     let server_errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut submitters = Vec::new();
     let client = reqwest::Client::new();
     for w in 0..SUBMITTERS {
-        let (stop, acked, errors, client, intake) = (
+        let (stop, acked, codes, errors, client, intake) = (
             stop.clone(),
             acked.clone(),
+            codes.clone(),
             server_errors.clone(),
             client.clone(),
             live.intake.clone(),
@@ -141,6 +143,9 @@ async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() 
                 match res.status().as_u16() {
                     201 => {
                         acked.fetch_add(1, Ordering::Relaxed);
+                        let receipt: serde_json::Value = res.json().await.unwrap();
+                        let code = receipt["tracking_code"].as_str().unwrap().to_owned();
+                        codes.lock().await.push(code);
                     }
                     s => errors.lock().await.push(format!("submit {s}")),
                 }
@@ -252,8 +257,16 @@ async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() 
     .await
     .unwrap();
     assert_eq!(unqueued, "0", "acknowledged reports outside every queue");
+    // Under load, too, the info log holds no code and no report text.
+    drop(procs);
+    let codes = codes.lock().await.clone();
+    let lines = support::assert_logs_clean(
+        std::slice::from_ref(&live.serve_log),
+        &codes,
+        &["并发", "张三", "13800000000"],
+    );
     println!(
-        "{SUBMITTERS} submitters, {STAFF} staff, {elapsed:.1} s: {acked} reports acknowledged, {} claims won, {} refused as taken, 0 answers 5xx, 0 double owners",
+        "{SUBMITTERS} submitters, {STAFF} staff, {elapsed:.1} s: {acked} reports acknowledged, {} claims won, {} refused as taken, 0 answers 5xx, 0 double owners; log ({lines} lines) clean",
         claims.len(),
         refused.load(Ordering::Relaxed)
     );

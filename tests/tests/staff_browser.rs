@@ -15,78 +15,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
-use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::{
-    Deployment, Processes, assert_no_script, browser, file_report, find, screenshot, select,
-    sign_in, submit, submit_css, type_into,
+    Deployment, Processes, act, assert_no_script, browser, file_report, find, open_only_case,
+    queue_with, screenshot, select, sign_in, sign_out, stage, submit, type_into,
 };
 
 const UNIT: &str = "gd-gz-tianhe";
-
-async fn sign_out(c: &Client) {
-    submit_css(c, "form[action^='/logout']").await;
-    find(c, "input#password").await;
-    assert_eq!(c.current_url().await.unwrap().path(), "/login");
-}
-
-async fn stage(c: &Client) -> String {
-    find(c, "#stage")
-        .await
-        .attr("data-stage")
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// Opens a queue until it lists `rows` cases (the router runs every second).
-async fn queue_with(c: &Client, triage: &str, queue: &str, rows: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        c.goto(&format!("{triage}/queues/{queue}")).await.unwrap();
-        let found = c.find_all(Locator::Css("tr[data-case]")).await.unwrap();
-        if found.len() == rows {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the {queue} queue never held {rows} cases (has {})",
-            found.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Clicks the only case of the (filtered) queue; returns its id.
-async fn open_only_case(c: &Client) -> String {
-    let rows = c.find_all(Locator::Css("tr[data-case]")).await.unwrap();
-    assert_eq!(rows.len(), 1, "one case listed");
-    find(c, "tr[data-case] a.case-id")
-        .await
-        .click()
-        .await
-        .unwrap();
-    find(c, "#stage").await;
-    let url = c.current_url().await.unwrap();
-    let id = url.path().strip_prefix("/cases/").unwrap().to_owned();
-    assert_no_script(c).await;
-    id
-}
-
-/// Fills and submits the form of one action (`#action-<name>`).
-async fn act(c: &Client, action: &str, fields: &[(&str, &str)]) {
-    for (css, text) in fields {
-        type_into(c, css, text).await;
-    }
-    submit_css(c, &format!("form#action-{action}")).await;
-    let source = c.source().await.unwrap();
-    assert!(
-        !source.contains("id=\"errors\""),
-        "{action} was refused: {source}"
-    );
-}
 
 #[tokio::test]
 async fn staff_work_a_case_from_the_queue_to_closed_in_a_browser_without_javascript() {

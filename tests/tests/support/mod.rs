@@ -194,7 +194,9 @@ impl Deployment {
                 .arg(&data)
                 .args(args)
                 .env_remove("SUNLIGHT_DATABASE_URL")
-                .env("SUNLIGHT_LOG", "warn");
+                // `info`, so that the log scans of the tests that use
+                // this see every request line the apps write.
+                .env("SUNLIGHT_LOG", "info");
             c
         };
         let demo = sunlight(&["demo"]).output().unwrap();
@@ -495,6 +497,70 @@ pub async fn sign_in(c: &Client, triage: &str, login: &[String]) {
     submit(c, "password").await;
     let who = find(c, "#who").await.text().await.unwrap();
     assert!(who.contains(&login[1]), "signed in as {}: {who}", login[1]);
+}
+
+/// Signs out through the header's form; lands on the login page.
+pub async fn sign_out(c: &Client) {
+    submit_css(c, "form[action^='/logout']").await;
+    find(c, "input#password").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+}
+
+/// The stage code of the case page (`data-stage`).
+pub async fn stage(c: &Client) -> String {
+    find(c, "#stage")
+        .await
+        .attr("data-stage")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Opens a queue until it lists `rows` cases (the router runs every second).
+pub async fn queue_with(c: &Client, triage: &str, queue: &str, rows: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.goto(&format!("{triage}/queues/{queue}")).await.unwrap();
+        let found = c.find_all(Locator::Css("tr[data-case]")).await.unwrap();
+        if found.len() == rows {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the {queue} queue never held {rows} cases (has {})",
+            found.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Clicks the only case of the (filtered) queue; returns its id.
+pub async fn open_only_case(c: &Client) -> String {
+    let rows = c.find_all(Locator::Css("tr[data-case]")).await.unwrap();
+    assert_eq!(rows.len(), 1, "one case listed");
+    find(c, "tr[data-case] a.case-id")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(c, "#stage").await;
+    let url = c.current_url().await.unwrap();
+    let id = url.path().strip_prefix("/cases/").unwrap().to_owned();
+    assert_no_script(c).await;
+    id
+}
+
+/// Fills and submits the form of one action (`#action-<name>`).
+pub async fn act(c: &Client, action: &str, fields: &[(&str, &str)]) {
+    for (css, text) in fields {
+        type_into(c, css, text).await;
+    }
+    submit_css(c, &format!("form#action-{action}")).await;
+    let source = c.source().await.unwrap();
+    assert!(
+        !source.contains("id=\"errors\""),
+        "{action} was refused: {source}"
+    );
 }
 
 /// Fails when a log holds a tracking code (as issued, or as bare digits)
