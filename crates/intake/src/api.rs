@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Format, IntakeError};
 use crate::i18n;
-use crate::input::{media_type, read_body, require_identity_coding};
+use crate::input::{media_type, read_body, refuse_declared_oversize, require_identity_coding};
 use crate::state::AppState;
 
 fn json(error: IntakeError, lang: Lang) -> Failure {
@@ -35,6 +35,7 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
         return Err(IntakeError::UnsupportedMediaType);
     }
     require_identity_coding(req.headers())?;
+    refuse_declared_oversize(req.headers(), u64::try_from(limit).unwrap_or(u64::MAX))?;
     let body = read_body(payload, limit).await?;
     parse_json(&body)
 }

@@ -4,7 +4,7 @@
 
 use actix_multipart::{Field as MultipartField, Multipart, MultipartError};
 use actix_web::error::PayloadError;
-use actix_web::http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap};
+use actix_web::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use actix_web::mime;
 use actix_web::web::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, stream};
@@ -27,6 +27,21 @@ pub async fn read_body(mut payload: impl Body, limit: usize) -> Result<BytesMut,
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Refuses a body whose declared length is over `limit` before reading any
+/// of it, so the client learns at once (and no worker waits for a
+/// petabyte that will be refused anyway). Bodies without a declared length
+/// are bounded as they are read.
+pub fn refuse_declared_oversize(headers: &HeaderMap, limit: u64) -> Result<(), IntakeError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit => Err(IntakeError::TooLarge),
+        _ => Ok(()),
+    }
 }
 
 /// The media type of the body, lowercased, without parameters.
@@ -140,10 +155,12 @@ impl FormStream {
         require_identity_coding(headers)?;
         match media_type(headers).as_str() {
             "application/x-www-form-urlencoded" => {
+                refuse_declared_oversize(headers, u64::try_from(text_limit).unwrap_or(u64::MAX))?;
                 let body = read_body(payload, text_limit).await?;
                 Ok(Self::Urlencoded(parse_urlencoded(&body)?.into_iter()))
             }
             "multipart/form-data" => {
+                refuse_declared_oversize(headers, total_limit)?;
                 let boundary = boundary(headers).ok_or_else(|| {
                     IntakeError::Malformed("multipart body without a boundary".into())
                 })?;

@@ -274,7 +274,7 @@ async fn reporter_and_staff_messages_show_on_the_status_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attachments_stream_in_sealed_and_open_for_staff() {
-    use sunlight_core::crypto::{AttachmentOpener, SEALED_CHUNK_SIZE};
+    use sunlight_core::crypto::AttachmentOpener;
     for engine in ENGINES {
         let h = Harness::start(engine).await;
         // 1 MiB + 3 bytes: several full chunks and a short last one.
@@ -311,22 +311,7 @@ async fn attachments_stream_in_sealed_and_open_for_staff() {
         assert_eq!(atts.len(), 1);
         let a = &atts[0];
         assert_eq!(a.chunk_count, 17);
-        let ctx_item = item::attachment(a.id);
-        let ctx = SealContext {
-            case_id: case.id,
-            item: &ctx_item,
-        };
-        let mut opener = AttachmentOpener::start(&a.stream_header, &ctx, h.key("gd")).unwrap();
-        let mut back = Vec::new();
-        for seq in 0..a.chunk_count {
-            let chunk = h.db.store.attachment_chunk(a.id, seq).await.unwrap();
-            if seq + 1 == a.chunk_count {
-                back.extend(opener.finish(&chunk).unwrap());
-                break;
-            }
-            assert_eq!(chunk.len(), SEALED_CHUNK_SIZE);
-            back.extend(opener.open_chunk(&chunk).unwrap());
-        }
+        let back = h.open_attachment(&case, a, "gd").await;
         assert_eq!(back, data);
         // The file name is sealed and cleaned of its path.
         let meta_item = item::attachment_meta(a.id);
@@ -344,6 +329,11 @@ async fn attachments_stream_in_sealed_and_open_for_staff() {
         assert_eq!(meta.file_name, "证据.bin");
         assert_eq!(meta.size, data.len() as u64);
         // Outside the chain: no.
+        let ctx_item = item::attachment(a.id);
+        let ctx = SealContext {
+            case_id: case.id,
+            item: &ctx_item,
+        };
         assert!(AttachmentOpener::start(&a.stream_header, &ctx, h.key("gd-sz")).is_err());
 
         // The reporter sees the file listed on the status page.
@@ -553,4 +543,77 @@ async fn openapi_document_lists_every_json_route() {
         .unwrap();
     assert_eq!(units.as_array().unwrap().len(), 4);
     h.stop().await;
+}
+
+/// A zip bomb: `python3`'s zipfile deflates 1 GiB of zeros into about a
+/// megabyte. Built at test time so no bomb sits in the repository.
+fn zip_bomb() -> Vec<u8> {
+    let script = r"
+import io, sys, zipfile
+b = io.BytesIO()
+with zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    with z.open('zeros.bin', 'w', force_zip64=True) as f:
+        block = bytes(1 << 20)
+        for _ in range(1024):
+            f.write(block)
+sys.stdout.buffer.write(b.getvalue())
+";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Evidence is stored, never opened: a zip bomb is accepted as the bytes
+/// it is, sealed as they arrive, and gives back exactly those bytes to
+/// staff. Nothing in intake unpacks, previews or scans a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_bomb_is_stored_as_its_bytes_and_never_unpacked() {
+    let bomb = zip_bomb();
+    assert!(bomb.len() < 4 << 20, "the bomb is {} bytes", bomb.len());
+    assert_eq!(&bomb[..4], b"PK\x03\x04");
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in report_form("gd-gz", "附件是压缩包") {
+            form = form.text(k, v);
+        }
+        form = form.part(
+            "attachment",
+            reqwest::multipart::Part::bytes(bomb.clone())
+                .file_name("证据.zip")
+                .mime_str("application/zip")
+                .unwrap(),
+        );
+        let started = std::time::Instant::now();
+        let res = h
+            .client
+            .post(h.url("/report"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(res.status(), 200);
+        let code = code_in_page(&res.text().await.unwrap());
+        let case = h.case_of(&code).await;
+        let atts = h.db.store.attachments_of(case.id).await.unwrap();
+        assert_eq!(atts.len(), 1);
+        let stored = h.open_attachment(&case, &atts[0], "gd-gz").await;
+        assert!(stored == bomb, "the stored file differs from the upload");
+        let chunks = atts[0].chunk_count;
+        assert_eq!(u64::from(chunks), (bomb.len() as u64).div_ceil(64 * 1024));
+        println!(
+            "{engine:?}: a {} byte zip of 1 GiB of zeros stored as {chunks} sealed chunks in {:.0} ms, bit for bit",
+            bomb.len(),
+            took.as_secs_f64() * 1000.0
+        );
+        h.stop().await;
+    }
 }

@@ -1834,3 +1834,271 @@ async fn every_malformed_request_gets_a_translated_4xx_and_writes_nothing() {
         h.stop().await;
     }
 }
+
+/// Requests an HTTP library refuses to build, sent as raw bytes: header
+/// injection and folding, control bytes, request smuggling, broken
+/// chunking, oversized heads. Each must be answered with a 4xx, or (for
+/// bytes that are not HTTP at all) by closing the connection, never with
+/// 2xx, 3xx or 5xx — and a smuggled second request must never be served.
+fn raw_corpus() -> Vec<(&'static str, Vec<u8>)> {
+    let report = String::from_utf8(
+        serde_json::to_vec(&report_json("gd-gz-tianhe", "ordinary", "走私的举报")).unwrap(),
+    )
+    .unwrap();
+    let smuggled = format!(
+        "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{report}",
+        report.len()
+    );
+    let post = |head: &str, body: &str| -> Vec<u8> {
+        format!("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n{head}\r\n{body}").into_bytes()
+    };
+    let mut cases: Vec<(&'static str, Vec<u8>)> = vec![
+        (
+            "CL and TE both, smuggling a report",
+            post(
+                "Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                &format!("0\r\n\r\n{smuggled}"),
+            ),
+        ),
+        (
+            "TE then CL, smuggling a report",
+            post(
+                "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\nContent-Length: 3\r\n",
+                &format!("0\r\n\r\n{smuggled}"),
+            ),
+        ),
+        (
+            "two different Content-Lengths",
+            post(
+                "Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "signed Content-Length",
+            post(
+                "Content-Type: application/json\r\nContent-Length: +2\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "non-numeric Content-Length",
+            post(
+                "Content-Type: application/json\r\nContent-Length: 2x\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "Content-Length of a petabyte",
+            post(
+                "Content-Type: application/json\r\nContent-Length: 1000000000000000\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "Transfer-Encoding: xchunked",
+            post(
+                "Content-Type: application/json\r\nTransfer-Encoding: xchunked\r\n",
+                "2\r\n{}\r\n0\r\n\r\n",
+            ),
+        ),
+        (
+            "chunk size overflowing 64 bits",
+            post(
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+                "fffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+            ),
+        ),
+        (
+            "chunk size not hex",
+            post(
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+                "zz\r\n{}\r\n0\r\n\r\n",
+            ),
+        ),
+        (
+            "obs-fold continuation injecting a header",
+            post(
+                "Content-Type: application/json\r\n X-Injected: yes\r\nContent-Length: 2\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "NUL in a header value",
+            post(
+                "Content-Type: application/json\r\nX-A: a\0b\r\nContent-Length: 2\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "bare CR in a header value",
+            post(
+                "Content-Type: application/json\r\nX-A: a\rSet-Cookie: x=1\r\nContent-Length: 2\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "space in a header name",
+            post(
+                "Content Type: application/json\r\nContent-Length: 2\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "header line without a colon",
+            post(
+                "Content-Type application/json\r\nContent-Length: 2\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "space before the colon",
+            post(
+                "Content-Length : 2\r\nContent-Type: application/json\r\n",
+                "{}",
+            ),
+        ),
+        (
+            "control byte in the method",
+            b"PO\x01ST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ),
+        (
+            "NUL in the path",
+            b"GET /sta\0tus HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ),
+        (
+            "space in the path",
+            b"GET /status /x HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ),
+        (
+            "unknown HTTP version",
+            b"GET / HTTP/7.3\r\nHost: x\r\n\r\n".to_vec(),
+        ),
+        ("HTTP/0.9 request line", b"GET /\r\n\r\n".to_vec()),
+        (
+            "TLS handshake on the plain port",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec(),
+        ),
+        (
+            "raw traversal in the path",
+            b"GET /../../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ),
+        (
+            "encoded traversal in the path",
+            b"GET /static/..%2f..%2f..%2fCargo.toml HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ),
+    ];
+    let long_value = "a".repeat(64 * 1024);
+    cases.push((
+        "a 64 KiB header line",
+        post(
+            &format!("X-Long: {long_value}\r\nContent-Length: 2\r\n"),
+            "{}",
+        ),
+    ));
+    let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
+    cases.push((
+        "200 header lines",
+        post(&format!("{many}Content-Length: 2\r\n"), "{}"),
+    ));
+    cases.push((
+        "a 100 KiB request target",
+        format!(
+            "GET /status?q={} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "b".repeat(100 * 1024)
+        )
+        .into_bytes(),
+    ));
+    cases
+}
+
+/// Cases that are not HTTP/1.x at all: closing the connection is the answer.
+const NOT_HTTP: &[&str] = &["TLS handshake on the plain port", "HTTP/0.9 request line"];
+
+/// Sends raw bytes; returns the status of every response read until the
+/// server closes the connection or stays quiet for two seconds.
+fn raw_exchange(addr: &str, request: &[u8]) -> Vec<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .unwrap();
+    // The server may answer and close before reading all of a large head.
+    if stream.write_all(request).is_err() {
+        // Answered (or closed) before the head was read whole: what came
+        // back is read below all the same.
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    text.match_indices("HTTP/1.1 ")
+        .filter(|(at, _)| *at == 0 || text[..*at].ends_with('\n'))
+        .map(|(at, _)| {
+            let head = &text[at..];
+            let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let end = head.find("\r\n\r\n").unwrap_or(head.len());
+            (status, head[..end].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_requests_no_client_library_would_send_get_a_4xx_and_write_nothing() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let addr = h.base.trim_start_matches("http://").to_owned();
+        let before = h.row_counts().await;
+        let cases = raw_corpus();
+        let mut failures = Vec::new();
+        let mut closed = 0;
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        for (name, request) in &cases {
+            let (addr, request) = (addr.clone(), request.clone());
+            let answers = tokio::task::spawn_blocking(move || raw_exchange(&addr, &request))
+                .await
+                .unwrap();
+            if answers.is_empty() {
+                closed += 1;
+                // Only bytes that are not an HTTP/1.1 request at all may
+                // go unanswered; anything that reads as one gets a 400.
+                if !NOT_HTTP.contains(name) {
+                    failures.push(format!("{engine:?} / {name}: closed without an answer"));
+                }
+            }
+            for (status, _) in &answers {
+                *statuses.entry(*status).or_insert(0) += 1;
+            }
+            for (status, head) in &answers {
+                if !(400..500).contains(status) {
+                    failures.push(format!("{engine:?} / {name}: {head}"));
+                }
+                if head.to_ascii_lowercase().contains("x-injected")
+                    || head.contains("Set-Cookie: x=1")
+                {
+                    failures.push(format!(
+                        "{engine:?} / {name}: injected header echoed: {head}"
+                    ));
+                }
+            }
+            if h.row_counts().await != before {
+                failures.push(format!("{engine:?} / {name}: wrote rows"));
+                break;
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // Still healthy for a well-formed request.
+        let res = h.client.get(h.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        println!(
+            "intake {engine:?}: {} raw requests, answers {statuses:?}, {closed} closed unanswered (not HTTP), 0 other, 0 rows written",
+            cases.len(),
+        );
+        h.stop().await;
+    }
+}

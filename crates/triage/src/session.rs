@@ -88,6 +88,19 @@ fn random_token() -> Result<Zeroizing<String>, getrandom::Error> {
     ))
 }
 
+/// Whether a session created at `created` and last used at `last_seen` is
+/// still open at `now`: used within `idle`, and younger than `absolute` however
+/// busy it was (a stolen cookie kept warm still dies).
+fn open_at(
+    created: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    now: DateTime<Utc>,
+    idle: Duration,
+    absolute: Duration,
+) -> bool {
+    now - last_seen < idle && now - created < absolute
+}
+
 /// All sessions of this process.
 pub struct Sessions {
     map: Mutex<HashMap<String, Arc<Session>>>,
@@ -161,7 +174,7 @@ impl Sessions {
 
     fn alive(&self, s: &Session, now: DateTime<Utc>) -> bool {
         let last = s.last_seen.lock().map_or(s.created, |l| *l);
-        now - last < self.idle && now - s.created < self.absolute
+        open_at(s.created, last, now, self.idle, self.absolute)
     }
 
     /// The live session of `token`, touched; an expired one is removed.
@@ -186,5 +199,31 @@ impl Sessions {
             .ok()
             .and_then(|mut m| m.remove(token))
             .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_end_when_idle_and_at_their_absolute_age_however_busy() {
+        let (idle, absolute) = (Duration::minutes(30), Duration::hours(10));
+        let t0 = DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+        let open = |last: Duration, now: Duration| open_at(t0, t0 + last, t0 + now, idle, absolute);
+        assert!(open(Duration::zero(), Duration::minutes(29)));
+        assert!(
+            !open(Duration::zero(), Duration::minutes(30)),
+            "idle for 30 minutes"
+        );
+        assert!(open(
+            Duration::hours(9),
+            Duration::hours(9) + Duration::minutes(29)
+        ));
+        // Used a minute ago, but ten hours old: over.
+        assert!(!open(
+            Duration::hours(10) - Duration::minutes(1),
+            Duration::hours(10)
+        ));
     }
 }

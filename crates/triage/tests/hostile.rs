@@ -37,6 +37,9 @@ enum Who {
     Desk,
     /// Tianhe's admin (may not work cases).
     Admin,
+    /// A verifier session that has ended (signed out), its cookie and CSRF
+    /// token replayed as a thief who copied them would.
+    Ended,
 }
 
 struct Case {
@@ -128,9 +131,9 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
     // No session, and three forged cookies, on every API route.
     for who in [
         Who::Nobody,
-        Who::Forged("sunlight_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-        Who::Forged("sunlight_session=../../etc/passwd"),
-        Who::Forged("sunlight_session=; sunlight_session=x"),
+        Who::Forged("sunlight_staff=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        Who::Forged("sunlight_staff=../../etc/passwd"),
+        Who::Forged("sunlight_staff=; sunlight_staff=x"),
     ] {
         let tag = match who {
             Who::Forged(c) => format!("forged {c}"),
@@ -146,6 +149,27 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
         for p in &reads {
             v.push(case(format!("{tag}: GET {p}"), who, Method::GET, p.clone()));
         }
+    }
+    // A session that ended: its cookie and token open nothing any more.
+    for (m, p, b) in &state_changing {
+        v.push(with_body(
+            case(
+                format!("ended session: {m} {p}"),
+                Who::Ended,
+                m.clone(),
+                p.clone(),
+            ),
+            "application/json",
+            b.clone(),
+        ));
+    }
+    for p in &reads {
+        v.push(case(
+            format!("ended session: GET {p}"),
+            Who::Ended,
+            Method::GET,
+            p.clone(),
+        ));
     }
     // Signed in, but the state change lacks its CSRF token or has another's.
     for who in [Who::NoCsrf, Who::WrongCsrf] {
@@ -388,6 +412,16 @@ async fn every_hostile_request_gets_a_4xx_and_writes_nothing() {
         let verifier = h.sign_in(&email("verifier", "gd-gz-tianhe")).await;
         let sibling = h.sign_in(&email("verifier", "gd-sz")).await;
         let admin = h.sign_in(&email("admin", "gd-gz-tianhe")).await;
+        let ended = h.sign_in(&email("verifier", "gd-gz-tianhe")).await;
+        let signed_out = ended
+            .client
+            .delete(h.url("/api/v1/session"))
+            .header("X-CSRF-Token", &ended.csrf)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(signed_out, 204, "sign-out");
         let cases = corpus(&case_id, &sibling_case);
         assert!(cases.len() >= 230, "only {} cases", cases.len());
 
@@ -407,12 +441,16 @@ async fn every_hostile_request_gets_a_4xx_and_writes_nothing() {
                 Who::Sibling => (&sibling.client, Some(sibling.csrf.as_str())),
                 Who::Desk => (&desk.client, Some(desk.csrf.as_str())),
                 Who::Admin => (&admin.client, Some(admin.csrf.as_str())),
+                Who::Ended => (&anonymous, Some(ended.csrf.as_str())),
             };
             let mut req = client
                 .request(c.method.clone(), format!("{}{}", h.base, c.path))
                 .header("Accept-Language", "en");
             if let Who::Forged(cookie) = c.who {
                 req = req.header("Cookie", cookie);
+            }
+            if let Who::Ended = c.who {
+                req = req.header("Cookie", &ended.cookie);
             }
             if let Some(token) = csrf {
                 req = req.header("X-CSRF-Token", token);

@@ -170,6 +170,34 @@ impl Harness {
         Ok(decode_padded(&plain).unwrap())
     }
 
+    /// The plain bytes of a stored attachment, opened chunk by chunk with
+    /// `unit`'s key.
+    pub async fn open_attachment(
+        &self,
+        case: &sunlight_store::CaseRow,
+        a: &sunlight_store::AttachmentRow,
+        unit: &str,
+    ) -> Vec<u8> {
+        use sunlight_core::crypto::{AttachmentOpener, SEALED_CHUNK_SIZE};
+        let ctx_item = item::attachment(a.id);
+        let ctx = SealContext {
+            case_id: case.id,
+            item: &ctx_item,
+        };
+        let mut opener = AttachmentOpener::start(&a.stream_header, &ctx, self.key(unit)).unwrap();
+        let mut back = Vec::new();
+        for seq in 0..a.chunk_count {
+            let chunk = self.db.store.attachment_chunk(a.id, seq).await.unwrap();
+            if seq + 1 == a.chunk_count {
+                back.extend(opener.finish(&chunk).unwrap());
+                break;
+            }
+            assert_eq!(chunk.len(), SEALED_CHUNK_SIZE);
+            back.extend(opener.open_chunk(&chunk).unwrap());
+        }
+        back
+    }
+
     /// Row counts of every table a request could write.
     pub async fn row_counts(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

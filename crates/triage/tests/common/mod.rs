@@ -53,6 +53,8 @@ pub struct Harness {
 /// A signed-in staff member's HTTP client.
 pub struct StaffClient {
     pub client: reqwest::Client,
+    /// The session cookie as `name=value`, to replay it from elsewhere.
+    pub cookie: String,
     pub csrf: String,
     pub base: String,
     pub staff_id: String,
@@ -233,6 +235,7 @@ impl Harness {
         let v: serde_json::Value = res.json().await.unwrap();
         StaffClient {
             client,
+            cookie: cookie.split(';').next().unwrap().to_owned(),
             csrf: v["csrf_token"].as_str().unwrap().to_owned(),
             base: self.base.clone(),
             staff_id: v["staff_id"].as_str().unwrap().to_owned(),
