@@ -118,9 +118,12 @@ async fn code_guessing_is_throttled_to_the_lookup_budget() {
         "log: {lines} lines, none holds any of {} sampled guesses or the message text",
         sample.len()
     );
-    println!(
-        "code guessing, {elapsed:.1} s from 8 clients: {answered} looked up, {throttled} throttled (429), 0 other; \
+    support::scorecard(
+        "abuse_guessing",
+        &format!(
+            "code guessing, {elapsed:.1} s from 8 clients: {answered} looked up, {throttled} throttled (429), 0 other; \
          measured sustained rate {measured_per_minute:.0}/min (bucket: {LOOKUPS_PER_MINUTE:.0}/min after a burst of {LOOKUP_BURST:.0}); \
          at {per_year:.2e} guesses a year against 10^6 reports, the expected first hit takes {years:.0} years"
+        ),
     );
 }

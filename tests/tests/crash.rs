@@ -10,7 +10,6 @@
     clippy::unwrap_used,
     clippy::indexing_slicing,
     clippy::panic,
-    clippy::print_stdout,
     reason = "tests fail loudly and print the figures they measured"
 )]
 
@@ -247,9 +246,12 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
     } else {
         "SQLite"
     };
-    println!(
-        "{engine}: {rounds} kills (seed {seed}): {} reports acknowledged, 0 lost; {unanswered_total} requests cut off unanswered; {lines} log lines scanned, no code or report text",
-        all.len()
+    support::scorecard(
+        &format!("crash_{}", engine.to_lowercase()),
+        &format!(
+            "{engine}: {rounds} kills (seed {seed}): {} reports acknowledged, 0 lost; {unanswered_total} requests cut off unanswered; {lines} log lines scanned, no code or report text",
+            all.len()
+        ),
     );
 }
 

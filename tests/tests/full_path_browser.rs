@@ -126,15 +126,28 @@ async fn run(javascript: bool) {
     } else {
         browser(dir.path(), "zh-CN,zh", &mut procs).await
     };
+    let started = std::time::Instant::now();
     let code = tokio::time::timeout(Duration::from_secs(240), full_path(&c, &d, dir.path()))
         .await
         .unwrap();
+    let took = started.elapsed().as_secs_f64();
     c.close().await.unwrap();
     drop(procs);
     // Report text, the feedback and the code never reach the log.
     let texts = [ACCUSED, "考察组成员许诺", "聊天记录摘录", "取消其考察资格"];
     let lines = assert_logs_clean(std::slice::from_ref(&d.serve_log), &[code], &texts);
     assert!(lines > 10, "the apps logged {lines} lines at info");
+    let (key, js) = if javascript {
+        ("full_path_js_on", "on")
+    } else {
+        ("full_path_js_off", "off")
+    };
+    support::scorecard(
+        key,
+        &format!(
+            "JavaScript {js}: filed with an attachment, verified, decided, feedback given and closed by a TOTP-signed-in supervisor, feedback read with the code, in {took:.1} s; {lines} log lines hold no code or report text"
+        ),
+    );
 }
 
 #[tokio::test]

@@ -283,3 +283,22 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
     txn.commit().await?;
     Ok(())
 }
+
+/// Writes one figure of the reliability scorecard (docs/reliability.md) to
+/// `<target>/scorecard/<key>.txt`, where `.ci/scorecard` puts it into the
+/// table. `<target>` is the build folder of the running test binary
+/// (`target/debug/deps/…` → `target`), or `SUNLIGHT_SCORECARD_DIR`.
+pub fn record_figure(key: &str, figure: &str) -> std::io::Result<()> {
+    let dir = match std::env::var_os("SUNLIGHT_SCORECARD_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            let exe = std::env::current_exe()?;
+            exe.ancestors()
+                .nth(3)
+                .ok_or_else(|| std::io::Error::other("test binary outside a target folder"))?
+                .join("scorecard")
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(format!("{key}.txt")), figure)
+}

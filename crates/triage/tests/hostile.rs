@@ -491,9 +491,12 @@ async fn every_hostile_request_gets_a_4xx_and_writes_nothing() {
                 .status(),
             200
         );
-        println!(
-            "triage {engine:?}: {} hostile requests, statuses {statuses:?}, 0 rows written",
-            cases.len()
+        common::scorecard(
+            &format!("triage_hostile_{engine:?}").to_lowercase(),
+            &format!(
+                "triage {engine:?}: {} hostile requests, statuses {statuses:?}, 0 rows written",
+                cases.len()
+            ),
         );
         h.stop().await;
     }
