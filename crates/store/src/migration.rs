@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod stats;
+mod totp_replay;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(QueueOrder),
             Box::new(Sweeper),
             Box::new(stats::Stats),
+            Box::new(totp_replay::TotpReplay),
         ]
     }
 }

@@ -2,7 +2,9 @@
 //! only wrapped under each member's password-derived key.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use sunlight_core::crypto::{PasswordRecord, WrappedUnitKey};
 use sunlight_core::{Role, UnitId};
 use uuid::Uuid;
@@ -81,6 +83,7 @@ impl Store {
             locked_until: Set(None),
             disabled: Set(false),
             created_at: Set(now),
+            totp_last_step: Set(None),
         })
         .exec_without_returning(&txn)
         .await
@@ -179,6 +182,9 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("staff"))?;
         let had_totp = row.totp_sealed.is_some();
+        // A new secret starts a new series of codes: its steps are judged
+        // afresh (the old secret's last step says nothing about them).
+        let new_secret = had_totp && totp_sealed.is_some();
         staff::Entity::update(staff::ActiveModel {
             id: Set(staff_id),
             password_record: Set(password.to_bytes()),
@@ -188,6 +194,7 @@ impl Store {
             } else {
                 None
             }),
+            totp_last_step: if new_secret { Set(None) } else { NotSet },
             must_change_password: Set(false),
             ..Default::default()
         })
@@ -244,6 +251,26 @@ impl Store {
             .into_iter()
             .map(StaffRow::try_from)
             .collect()
+    }
+
+    /// Accepts TOTP time step `step` (Unix time / 30) for a staff member
+    /// once: true when it is later than every step accepted before, false
+    /// for a replay of the same code or an older one (RFC 6238 §5.2). One
+    /// compare-and-set, so two sign-ins racing with one code get one
+    /// session between them, across processes.
+    pub async fn accept_totp_step(&self, staff_id: Uuid, step: u64) -> Result<bool, StoreError> {
+        let step = i64::try_from(step).map_err(|_| StoreError::Invalid("TOTP step"))?;
+        let done = staff::Entity::update_many()
+            .col_expr(staff::Column::TotpLastStep, Expr::value(step))
+            .filter(staff::Column::Id.eq(staff_id))
+            .filter(
+                Condition::any()
+                    .add(staff::Column::TotpLastStep.is_null())
+                    .add(staff::Column::TotpLastStep.lt(step)),
+            )
+            .exec(self.conn())
+            .await?;
+        Ok(done.rows_affected == 1)
     }
 
     /// Counts a failed sign-in and locks the account for a growing delay

@@ -18,25 +18,21 @@ use crate::session::NewSession;
 const MAX_PASSWORD: usize = 1024;
 
 /// Checks a 6-digit RFC 6238 code (SHA-1, 30 s) against the base32 secret,
-/// allowing one step of clock drift either way.
-pub fn totp_ok(secret_base32: &[u8], code: &str, now: DateTime<Utc>) -> bool {
-    let Ok(secret) = data_encoding::BASE32_NOPAD.decode(secret_base32) else {
-        return false;
-    };
+/// allowing one step of clock drift either way; returns the time step it
+/// matched, which the caller must accept only once (`accept_totp_step`).
+pub fn totp_step(secret_base32: &[u8], code: &str, now: DateTime<Utc>) -> Option<u64> {
+    let secret = data_encoding::BASE32_NOPAD.decode(secret_base32).ok()?;
     let secret = Zeroizing::new(secret);
-    let Ok(totp) = totp_rs::Builder::new()
+    let totp = totp_rs::Builder::new()
         .with_secret(secret.as_slice())
         .with_skew(1)
         .build()
-    else {
-        return false;
-    };
+        .ok()?;
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-        return false;
+        return None;
     }
     totp.check(&code, u64::try_from(now.timestamp()).unwrap_or_default())
-        .is_some()
 }
 
 /// Verifies email, password and TOTP; returns what the session holds.
@@ -101,7 +97,14 @@ pub async fn sign_in(
                 },
                 &unit_key,
             )?;
-            if !totp.is_some_and(|code| totp_ok(&secret, code, now)) {
+            let step = totp.and_then(|code| totp_step(&secret, code, now));
+            // A replayed code fails like a wrong one: whoever replays it
+            // learns nothing more than with a guess.
+            let fresh = match step {
+                Some(step) => store.accept_totp_step(staff.id, step).await?,
+                None => false,
+            };
+            if !fresh {
                 store.record_failed_login(staff.id, now).await?;
                 return Err(TriageError::BadCredentials);
             }
@@ -132,16 +135,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn totp_accepts_the_current_and_neighbouring_steps_only() {
+    fn totp_accepts_the_current_and_neighbouring_steps_and_names_the_step() {
         // RFC 6238 test secret "12345678901234567890", base32.
         let secret = b"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
         let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
-        // RFC 6238 Appendix B, SHA-1, T = 59 s: 94287082 (8 digits) → 287082.
-        assert!(totp_ok(secret, "287082", at(59)));
-        assert!(totp_ok(secret, "287 082", at(59 + 30)), "one step late");
-        assert!(!totp_ok(secret, "287082", at(59 + 90)));
-        assert!(!totp_ok(secret, "287083", at(59)));
-        assert!(!totp_ok(secret, "28708", at(59)));
-        assert!(!totp_ok(b"not base32!", "287082", at(59)));
+        // RFC 6238 Appendix B, SHA-1, T = 59 s: 94287082 (8 digits) → 287082,
+        // time step 1.
+        assert_eq!(totp_step(secret, "287082", at(59)), Some(1));
+        assert_eq!(
+            totp_step(secret, "287 082", at(59 + 30)),
+            Some(1),
+            "one step late"
+        );
+        assert_eq!(totp_step(secret, "287082", at(59 + 90)), None);
+        assert_eq!(totp_step(secret, "287083", at(59)), None);
+        assert_eq!(totp_step(secret, "28708", at(59)), None);
+        assert_eq!(totp_step(b"not base32!", "287082", at(59)), None);
     }
 }

@@ -28,7 +28,7 @@ use sunlight_core::policy::Policy;
 use sunlight_store::Store;
 
 pub use api::ApiDoc;
-pub use auth::totp_ok;
+pub use auth::totp_step;
 pub use error::TriageError;
 pub use mail::{MailStyle, short_case};
 pub use service::{ActionRequest, Triage, state_of};

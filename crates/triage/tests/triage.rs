@@ -710,3 +710,29 @@ async fn a_disabled_member_cannot_sign_in() {
         h.stop().await;
     }
 }
+
+/// RFC 6238 §5.2: a TOTP code is accepted once. One seen over a shoulder or
+/// relayed by a phishing page cannot open a second session within its
+/// window, and a replay counts as a failed sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_totp_code_opens_one_session_only() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let login = h.logins.get(&email("supervisor", "gd-gz-tianhe")).unwrap();
+        let code = common::totp_now(login.totp.as_deref().unwrap());
+        let client = reqwest::Client::new();
+        let attempt = |code: String| {
+            client
+                .post(h.url("/api/v1/session"))
+                .json(&json!({"email": login.email, "password": login.password, "totp": code}))
+                .send()
+        };
+        assert_eq!(attempt(code.clone()).await.unwrap().status(), 200);
+        assert_eq!(
+            attempt(code).await.unwrap().status(),
+            401,
+            "{engine:?}: the same code signed in twice"
+        );
+        h.stop().await;
+    }
+}

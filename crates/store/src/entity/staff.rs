@@ -22,6 +22,8 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub disabled: bool,
     pub created_at: DateTimeUtc,
+    /// The last TOTP time step accepted (RFC 6238 §5.2: each code once).
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

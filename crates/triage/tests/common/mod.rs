@@ -46,6 +46,9 @@ pub struct Harness {
     pub keys: HashMap<&'static str, UnitSecretKey>,
     pub logins: HashMap<String, Login>,
     pub stretcher: CodeStretcher,
+    /// The last TOTP step each member signed in with: the app accepts a
+    /// step once, so a second sign-in in the same 30 s uses the next one.
+    totp_steps: std::sync::Mutex<HashMap<String, u64>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -74,7 +77,39 @@ pub fn totp_now(secret: &str) -> String {
         .to_string()
 }
 
+/// The code of one TOTP step of a base32 secret.
+pub fn totp_at_step(secret: &str, step: u64) -> String {
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
+    totp.generate(step * 30).to_string()
+}
+
 impl Harness {
+    /// A code `email` has not signed in with yet: the current step's, or
+    /// the next step's (accepted as one step of clock drift) when the
+    /// current one was used; waits for a new step only after that.
+    pub async fn fresh_totp(&self, email: &str, secret: &str) -> String {
+        loop {
+            let now = u64::try_from(Utc::now().timestamp()).unwrap() / 30;
+            let step = {
+                let mut used = self.totp_steps.lock().unwrap();
+                let step = used.get(email).map_or(now, |last| now.max(last + 1));
+                if step <= now + 1 {
+                    used.insert(email.to_owned(), step);
+                    Some(step)
+                } else {
+                    None
+                }
+            };
+            match step {
+                Some(step) => return totp_at_step(secret, step),
+                None => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+            }
+        }
+    }
+
     pub async fn start(engine: Engine) -> Self {
         let db = TestDb::new(engine).await.unwrap();
         let mut keys = HashMap::new();
@@ -170,6 +205,7 @@ impl Harness {
             keys,
             logins,
             stretcher,
+            totp_steps: std::sync::Mutex::new(HashMap::new()),
             stop: Some(tx),
             task: Some(task),
         }
@@ -208,6 +244,10 @@ impl Harness {
 
     pub async fn sign_in(&self, email: &str) -> StaffClient {
         let login = self.logins.get(email).unwrap();
+        let totp = match login.totp.as_deref() {
+            Some(secret) => Some(self.fresh_totp(email, secret).await),
+            None => None,
+        };
         // The API answers in the caller's language; these tests read English.
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("Accept-Language", "en".parse().unwrap());
@@ -221,7 +261,7 @@ impl Harness {
             .json(&serde_json::json!({
                 "email": login.email,
                 "password": login.password,
-                "totp": login.totp.as_deref().map(totp_now),
+                "totp": totp,
             }))
             .send()
             .await
@@ -358,7 +398,10 @@ impl Harness {
     pub async fn sign_in_page(&self, email: &str) -> PageClient {
         let login = self.logins.get(email).unwrap();
         let client = page_client();
-        let code = login.totp.as_deref().map(totp_now).unwrap_or_default();
+        let code = match login.totp.as_deref() {
+            Some(secret) => self.fresh_totp(email, secret).await,
+            None => String::new(),
+        };
         let res = client
             .post(self.url("/login"))
             .form(&[
