@@ -61,6 +61,7 @@ pub struct Application {
     port: u16,
     server: Server,
     triage: Triage,
+    state: web::Data<state::AppState>,
     route_every: StdDuration,
     sweeper: Sweeper,
     sweep_every: Option<StdDuration>,
@@ -117,6 +118,7 @@ impl Application {
                 .for_app("triage", &["/intake", "/api/v1/intake"]),
         );
         let store = web::Data::new(parts.store);
+        let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -165,6 +167,7 @@ impl Application {
             port,
             server,
             triage,
+            state: app_state,
             route_every,
             sweeper,
             sweep_every,
@@ -187,12 +190,17 @@ impl Application {
         let triage = self.triage;
         let store = triage.store.clone();
         let every = self.route_every;
+        let state = self.state;
         let router = async move {
             loop {
                 match triage.route_pending(Utc::now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(routed = n, "new reports routed"),
                     Err(e) => tracing::warn!(error = %e, "routing pass failed"),
+                }
+                let ended = state.sessions.sweep(Utc::now());
+                if ended > 0 {
+                    tracing::info!(ended, "expired staff sessions closed");
                 }
                 tokio::time::sleep(every).await;
             }
