@@ -19,6 +19,7 @@ use common::{ENGINES, Harness, report_form, report_json};
 use reqwest::Method;
 use sunlight_core::report::Limits;
 use sunlight_intake::{IntakeSettings, RateLimits};
+use sunlight_store::testing::raw_http_exchange;
 
 /// The multipart boundary of every hand-built multipart body.
 const B: &str = "sunlight-malformed-7f3a";
@@ -2018,39 +2019,6 @@ fn raw_corpus() -> Vec<(&'static str, Vec<u8>)> {
 /// Cases that are not HTTP/1.x at all: closing the connection is the answer.
 const NOT_HTTP: &[&str] = &["TLS handshake on the plain port", "HTTP/0.9 request line"];
 
-/// Sends raw bytes; returns the status of every response read until the
-/// server closes the connection or stays quiet for two seconds.
-fn raw_exchange(addr: &str, request: &[u8]) -> Vec<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
-        .unwrap();
-    // The server may answer and close before reading all of a large head.
-    if stream.write_all(request).is_err() {
-        // Answered (or closed) before the head was read whole: what came
-        // back is read below all the same.
-    }
-    let mut got = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&got);
-    text.match_indices("HTTP/1.1 ")
-        .filter(|(at, _)| *at == 0 || text[..*at].ends_with('\n'))
-        .map(|(at, _)| {
-            let head = &text[at..];
-            let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let end = head.find("\r\n\r\n").unwrap_or(head.len());
-            (status, head[..end].to_owned())
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_requests_no_client_library_would_send_get_a_4xx_and_write_nothing() {
     for engine in ENGINES {
@@ -2063,7 +2031,7 @@ async fn raw_requests_no_client_library_would_send_get_a_4xx_and_write_nothing()
         let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
         for (name, request) in &cases {
             let (addr, request) = (addr.clone(), request.clone());
-            let answers = tokio::task::spawn_blocking(move || raw_exchange(&addr, &request))
+            let answers = tokio::task::spawn_blocking(move || raw_http_exchange(&addr, &request))
                 .await
                 .unwrap();
             if answers.is_empty() {

@@ -302,3 +302,43 @@ pub fn record_figure(key: &str, figure: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join(format!("{key}.txt")), figure)
 }
+
+/// Sends raw bytes to an HTTP/1.1 server (requests no client library would
+/// build, for the hostile corpora); returns the status and head of every
+/// response read until the server closes the connection or stays quiet for
+/// two seconds. A connection that cannot be opened is an empty list.
+pub fn raw_http_exchange(addr: &str, request: &[u8]) -> Vec<(u16, String)> {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return Vec::new();
+    };
+    if stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .is_err()
+    {
+        return Vec::new();
+    }
+    // The server may answer and close before reading all of a large head.
+    if stream.write_all(request).is_err() {
+        // Answered (or closed) before the head was read whole: what came
+        // back is read below all the same.
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    text.match_indices("HTTP/1.1 ")
+        .filter(|(at, _)| *at == 0 || text.get(..*at).is_some_and(|t| t.ends_with('\n')))
+        .map(|(at, _)| {
+            let head = text.get(at..).unwrap_or_default();
+            let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let end = head.find("\r\n\r\n").unwrap_or(head.len());
+            (status, head.get(..end).unwrap_or(head).to_owned())
+        })
+        .collect()
+}

@@ -501,3 +501,122 @@ async fn every_hostile_request_gets_a_4xx_and_writes_nothing() {
         h.stop().await;
     }
 }
+
+/// Requests no HTTP library would send, against the staff app over a raw
+/// socket: a sign-in or a staff account smuggled behind a request with both
+/// Content-Length and Transfer-Encoding, a session cookie or CSRF header
+/// folded in or split by a bare CR, control bytes, broken chunking and
+/// oversized heads. Only 4xx answers, no smuggled request served, 0 rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_requests_against_the_staff_app_get_a_4xx_and_write_nothing() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let admin = h.sign_in(&email("admin", "gd-gz-tianhe")).await;
+        let addr = h.base.trim_start_matches("http://").to_owned();
+        let cookie = admin.cookie.clone();
+        let csrf = admin.csrf.clone();
+        let new_staff =
+            json!({"email": "smuggled@gd-gz-tianhe.test", "role": "verifier"}).to_string();
+        let smuggled = format!(
+            "POST /api/v1/staff HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{new_staff}",
+            new_staff.len()
+        );
+        let post = |path: &str, head: &str, body: &str| -> Vec<u8> {
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\n{head}\r\n{body}").into_bytes()
+        };
+        let authed = format!(
+            "Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Type: application/json\r\n"
+        );
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "CL and TE, a staff account smuggled behind",
+                post("/api/v1/staff", &format!("{authed}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"), &format!("0\r\n\r\n{smuggled}")),
+            ),
+            (
+                "TE then CL, a staff account smuggled behind",
+                post("/api/v1/session", "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\nContent-Length: 3\r\n", &format!("0\r\n\r\n{smuggled}")),
+            ),
+            (
+                "two Content-Lengths",
+                post("/api/v1/staff", &format!("{authed}Content-Length: 2\r\nContent-Length: 60\r\n"), "{}"),
+            ),
+            (
+                "CSRF token folded onto the previous line",
+                post("/api/v1/staff", &format!("Cookie: {cookie}\r\nContent-Type: application/json\r\n X-CSRF-Token: {csrf}\r\nContent-Length: {}\r\n", new_staff.len()), &new_staff),
+            ),
+            (
+                "cookie split by a bare CR",
+                post("/api/v1/staff", &format!("Cookie: x=1\r{cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", new_staff.len()), &new_staff),
+            ),
+            (
+                "NUL in the cookie",
+                post("/api/v1/staff", &format!("Cookie: {cookie}\0\r\nX-CSRF-Token: {csrf}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", new_staff.len()), &new_staff),
+            ),
+            (
+                "chunk size overflowing 64 bits",
+                post("/api/v1/staff", &format!("{authed}Transfer-Encoding: chunked\r\n"), "fffffffffffffffffffff\r\n{}\r\n0\r\n\r\n"),
+            ),
+            (
+                "Content-Length of a petabyte",
+                post("/api/v1/staff", &format!("{authed}Content-Length: 1000000000000000\r\n"), "{}"),
+            ),
+            ("control byte in the method", b"DE\x01LETE /api/v1/session HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+            ("NUL in the path", b"GET /api/v1/ca\0ses HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+            (
+                "a 64 KiB cookie",
+                format!("GET /api/v1/queues/verify HTTP/1.1\r\nHost: x\r\nCookie: sunlight_staff={}\r\n\r\n", "A".repeat(64 * 1024)).into_bytes(),
+            ),
+            (
+                "encoded traversal",
+                b"GET /static/..%2f..%2f..%2fCargo.toml HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
+        ];
+        let before = row_counts(&h).await;
+        let mut failures = Vec::new();
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        for (name, request) in &cases {
+            let (addr, request) = (addr.clone(), request.clone());
+            let answers = tokio::task::spawn_blocking(move || {
+                sunlight_store::testing::raw_http_exchange(&addr, &request)
+            })
+            .await
+            .unwrap();
+            if answers.is_empty() {
+                failures.push(format!("{engine:?} / {name}: closed without an answer"));
+            }
+            for (status, head) in &answers {
+                *statuses.entry(*status).or_default() += 1;
+                if !(400..500).contains(status) {
+                    failures.push(format!("{engine:?} / {name}: {head}"));
+                }
+            }
+            if row_counts(&h).await != before {
+                failures.push(format!("{engine:?} / {name}: wrote rows"));
+                break;
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        let (s, _) = admin.get("/api/v1/staff").await;
+        assert_eq!(s, 200, "the admin's session still works");
+        // Control: the smuggled request, sent on its own, does create the
+        // account — so had it been served above, rows would have changed.
+        let alone = tokio::task::spawn_blocking(move || {
+            sunlight_store::testing::raw_http_exchange(&addr, smuggled.as_bytes())
+        })
+        .await
+        .unwrap();
+        assert!(
+            alone.first().is_some_and(|(s, _)| (200..300).contains(s)),
+            "{alone:?}"
+        );
+        assert_ne!(row_counts(&h).await, before, "the control wrote nothing");
+        common::scorecard(
+            &format!("triage_raw_{engine:?}").to_lowercase(),
+            &format!(
+                "triage {engine:?}: {} raw requests, answers {statuses:?}, 0 other, no smuggled request served, 0 rows written",
+                cases.len()
+            ),
+        );
+        h.stop().await;
+    }
+}
