@@ -118,7 +118,7 @@ async fn code_guessing_is_throttled_to_the_lookup_budget() {
         "log: {lines} lines, none holds any of {} sampled guesses or the message text",
         sample.len()
     );
-    support::scorecard(
+    sunlight_store::testing::scorecard(
         "abuse_guessing",
         &format!(
             "code guessing, {elapsed:.1} s from 8 clients: {answered} looked up, {throttled} throttled (429), 0 other; \

@@ -265,7 +265,7 @@ async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() 
         &codes,
         &["并发", "张三", "13800000000"],
     );
-    support::scorecard(
+    sunlight_store::testing::scorecard(
         "concurrency",
         &format!(
             "{SUBMITTERS} submitters, {STAFF} staff, {elapsed:.1} s: {acked} reports acknowledged, {} claims won, {} refused as taken, 0 answers 5xx, 0 double owners; log ({lines} lines) clean",

@@ -246,7 +246,7 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
     } else {
         "SQLite"
     };
-    support::scorecard(
+    sunlight_store::testing::scorecard(
         &format!("crash_{}", engine.to_lowercase()),
         &format!(
             "{engine}: {rounds} kills (seed {seed}): {} reports acknowledged, 0 lost; {unanswered_total} requests cut off unanswered; {lines} log lines scanned, no code or report text",

@@ -323,7 +323,7 @@ async fn postgresql_down_means_503_and_recovery_without_restart() {
         "{lines} log lines for {} reports",
         t.acked.len()
     );
-    support::scorecard(
+    sunlight_store::testing::scorecard(
         "fault_postgresql",
         &format!(
             "PostgreSQL crash and restart under load: outage {outage:.1} s; {} reports acknowledged ({before} before, {} after the restart), {} answered 503 with the clear message, 0 answered 500, 0 lost; {lines} log lines scanned, no code or report text",
@@ -531,7 +531,7 @@ async fn a_full_sqlite_disk_means_503_and_no_corruption() {
         "{lines} log lines for {} reports",
         tally.acked.len()
     );
-    support::scorecard(
+    sunlight_store::testing::scorecard(
         "fault_full_disk",
         &format!(
             "SQLite on a 3 MiB filesystem ({lines} log lines scanned, no code or report text): {full_after} reports acknowledged until it filled, then {} answered 503 with the clear message, 0 answered 500; space freed: 5 more acknowledged without a restart; after kill -9: integrity ok, audit chain intact, {cases} cases, 0 of {} acknowledged lost",

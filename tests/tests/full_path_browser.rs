@@ -142,7 +142,7 @@ async fn run(javascript: bool) {
     } else {
         ("full_path_js_off", "off")
     };
-    support::scorecard(
+    sunlight_store::testing::scorecard(
         key,
         &format!(
             "JavaScript {js}: filed with an attachment, verified, decided, feedback given and closed by a TOTP-signed-in supervisor, feedback read with the code, in {took:.1} s; {lines} log lines hold no code or report text"

@@ -609,7 +609,7 @@ async fn a_zip_bomb_is_stored_as_its_bytes_and_never_unpacked() {
         assert!(stored == bomb, "the stored file differs from the upload");
         let chunks = atts[0].chunk_count;
         assert_eq!(u64::from(chunks), (bomb.len() as u64).div_ceil(64 * 1024));
-        common::scorecard(
+        sunlight_store::testing::scorecard(
             &format!("zip_bomb_{engine:?}").to_lowercase(),
             &format!(
                 "{engine:?}: a {} byte zip of 1 GiB of zeros stored as {chunks} sealed chunks in {:.0} ms, bit for bit",

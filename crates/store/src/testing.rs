@@ -284,6 +284,21 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Prints one figure of the reliability scorecard and records it with
+/// [`record_figure`]. A figure that cannot be recorded is said on stderr,
+/// not a test failure: `.ci/scorecard` lists the keys it did not get.
+#[expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the figure is for the person running the test, too"
+)]
+pub fn scorecard(key: &str, figure: &str) {
+    println!("{figure}");
+    if let Err(e) = record_figure(key, figure) {
+        eprintln!("scorecard: {key} not recorded: {e}");
+    }
+}
+
 /// Writes one figure of the reliability scorecard (docs/reliability.md) to
 /// `<target>/scorecard/<key>.txt`, where `.ci/scorecard` puts it into the
 /// table. `<target>` is the build folder of the running test binary

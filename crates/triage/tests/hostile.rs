@@ -491,7 +491,7 @@ async fn every_hostile_request_gets_a_4xx_and_writes_nothing() {
                 .status(),
             200
         );
-        common::scorecard(
+        sunlight_store::testing::scorecard(
             &format!("triage_hostile_{engine:?}").to_lowercase(),
             &format!(
                 "triage {engine:?}: {} hostile requests, statuses {statuses:?}, 0 rows written",
@@ -610,7 +610,7 @@ async fn raw_requests_against_the_staff_app_get_a_4xx_and_write_nothing() {
             "{alone:?}"
         );
         assert_ne!(row_counts(&h).await, before, "the control wrote nothing");
-        common::scorecard(
+        sunlight_store::testing::scorecard(
             &format!("triage_raw_{engine:?}").to_lowercase(),
             &format!(
                 "triage {engine:?}: {} raw requests, answers {statuses:?}, 0 other, no smuggled request served, 0 rows written",

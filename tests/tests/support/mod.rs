@@ -626,14 +626,3 @@ pub async fn assert_codes_found(intake: &str, codes: &[String], what: &str) {
         t.await.unwrap();
     }
 }
-
-/// Prints a figure and records it for docs/reliability.md's scorecard
-/// (`.ci/scorecard` puts it into the table).
-#[expect(
-    clippy::print_stdout,
-    reason = "the figure is for the person running the test, too"
-)]
-pub fn scorecard(key: &str, figure: &str) {
-    println!("{figure}");
-    sunlight_store::testing::record_figure(key, figure).unwrap();
-}

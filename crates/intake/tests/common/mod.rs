@@ -260,14 +260,3 @@ pub fn code_in_page(html: &str) -> TrackingCode {
     let close = rest.find("</").unwrap();
     TrackingCode::parse(&rest[open_end + 1..close]).unwrap()
 }
-
-/// Prints a figure and records it for docs/reliability.md's scorecard
-/// (`.ci/scorecard` puts it into the table).
-#[expect(
-    clippy::print_stdout,
-    reason = "the figure is for the person running the test, too"
-)]
-pub fn scorecard(key: &str, figure: &str) {
-    println!("{figure}");
-    sunlight_store::testing::record_figure(key, figure).unwrap();
-}

@@ -475,14 +475,3 @@ impl PageClient {
         self.post(&format!("/cases/{case}/actions"), fields).await
     }
 }
-
-/// Prints a figure and records it for docs/reliability.md's scorecard
-/// (`.ci/scorecard` puts it into the table).
-#[expect(
-    clippy::print_stdout,
-    reason = "the figure is for the person running the test, too"
-)]
-pub fn scorecard(key: &str, figure: &str) {
-    println!("{figure}");
-    sunlight_store::testing::record_figure(key, figure).unwrap();
-}
