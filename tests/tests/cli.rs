@@ -154,7 +154,48 @@ async fn audit_verify_names_the_altered_entry(pg: bool) {
     );
     assert!(d.run(&["audit", "verify"]).status.success());
 
+    // The last line is the head, to write down as an anchor.
+    let verify = d.run(&["audit", "verify"]);
+    let out = stdout(&verify);
+    let head = out.lines().last().unwrap().to_owned();
+    let mut words = head.split(' ');
+    assert_eq!(words.next(), Some("head"), "{out}");
+    let (seq, hash) = (words.next().unwrap(), words.next().unwrap());
+    assert_eq!(hash.len(), 64, "{head}");
+    let anchor = format!("{seq}:{hash}");
+    assert!(
+        d.run(&["audit", "verify", "--expect", &anchor])
+            .status
+            .success()
+    );
+    let bad = d.run(&["audit", "verify", "--expect", "2:zz"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("HASH is hexadecimal"),
+        "{}",
+        stderr(&bad)
+    );
+
+    // Whoever owns the schema drops the append-only triggers and cuts the
+    // newest entries off: the chain that is left is intact, the anchor is not.
     let store = Store::connect(&d.url()).await.unwrap();
+    sunlight_store::testing::drop_audit_guards(&store)
+        .await
+        .unwrap();
+    assert_eq!(
+        execute(&store, &format!("DELETE FROM audit_log WHERE seq >= {seq}"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(d.run(&["audit", "verify"]).status.success());
+    let cut = d.run(&["audit", "verify", "--expect", &anchor]);
+    assert!(!cut.status.success(), "a cut-back log must fail the anchor");
+    assert!(
+        stderr(&cut).contains(&format!("entry {seq} is gone")),
+        "{}",
+        stderr(&cut)
+    );
     assert_eq!(
         execute(
             &store,

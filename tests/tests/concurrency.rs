@@ -84,7 +84,10 @@ async fn verifiers(live: &Deployment) -> Vec<Staff> {
             .client
             .post(format!("{}/api/v1/password", live.triage))
             .header("X-CSRF-Token", &member.csrf)
-            .json(&json!({"new_password": format!("verifier {i} long passphrase")}))
+            .json(&json!({
+                "current_password": created["one_time_password"],
+                "new_password": format!("verifier {i} long passphrase"),
+            }))
             .send()
             .await
             .unwrap();

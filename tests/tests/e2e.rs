@@ -367,6 +367,13 @@ async fn run(engine: Engine) {
         )
         .await;
     assert_eq!(s, 201);
+    let (s, _) = verifier
+        .post(
+            &format!("/api/v1/cases/{a}/messages"),
+            json!({"body": "也感谢乙的补充。", "to": b}),
+        )
+        .await;
+    assert_eq!(s, 201);
     verifier.act(&a, json!({"action": "close"})).await;
     let sa = reporter_status(&intake, &code_a).await;
     assert_eq!(sa["stage"], "closed");
@@ -377,6 +384,10 @@ async fn run(engine: Engine) {
         .iter()
         .map(|m| m["body"].as_str().unwrap())
         .collect();
+    assert!(
+        !bodies.contains(&"也感谢乙的补充。"),
+        "A never reads what B is told"
+    );
     assert!(
         bodies.contains(&"经核查，反映问题属实，已责令纠正。"),
         "{bodies:?}"
@@ -390,8 +401,9 @@ async fn run(engine: Engine) {
         .collect();
     assert_eq!(stages.first(), Some(&"verify"));
     assert_eq!(stages.last(), Some(&"closed"));
-    // B's reporter sees the outcome of the surviving case too: staff
-    // messages after the merge are sealed to both reporters.
+    // B's reporter sees the outcome of the surviving case too (the
+    // feedback is sealed to every reporter of the case), but not a message
+    // addressed to A's reporter; one addressed to B reaches B alone.
     let sb = reporter_status(&intake, &code_b).await;
     assert_eq!(sb["stage"], "closed");
     let bodies: Vec<&str> = sb["messages"]
@@ -404,7 +416,8 @@ async fn run(engine: Engine) {
         bodies.contains(&"经核查，反映问题属实，已责令纠正。"),
         "{bodies:?}"
     );
-    assert!(bodies.contains(&"感谢您的监督。"));
+    assert!(!bodies.contains(&"感谢您的监督。"), "{bodies:?}");
+    assert!(bodies.contains(&"也感谢乙的补充。"), "{bodies:?}");
     assert!(!bodies.contains(&"甲的回答：去年十二月"), "{bodies:?}");
 
     let _sent = stop_tx.send(true);

@@ -177,7 +177,7 @@ async fn two_triage_processes_never_give_a_case_two_owners() {
         .client
         .post(format!("{}/api/v1/password", second.base))
         .header("X-CSRF-Token", &second.csrf)
-        .json(&serde_json::json!({"new_password": "second verifier passphrase"}))
+        .json(&serde_json::json!({"current_password": password, "new_password": "second verifier passphrase"}))
         .send()
         .await
         .unwrap();

@@ -52,8 +52,8 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         } => staff_disable(&config, &email).await,
         Command::Demo => demo(&config).await,
         Command::Audit {
-            action: AuditCommand::Verify,
-        } => audit_verify(&config).await,
+            action: AuditCommand::Verify { expect },
+        } => audit_verify(&config, expect.as_deref()).await,
         Command::Stats {
             action: StatsCommand::Refresh,
         } => stats_refresh(&config).await,
@@ -500,11 +500,50 @@ async fn staff_disable(config: &Config, email: &str) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn audit_verify(config: &Config) -> CmdResult {
+async fn audit_verify(config: &Config, expect: Option<&str>) -> CmdResult {
+    // Parsed first: a mistyped anchor must not read as a broken log.
+    let expect = expect
+        .map(|raw| {
+            let (seq, hash) = raw
+                .split_once(':')
+                .ok_or("--expect: write SEQ:HASH (as `head SEQ HASH` printed them)")?;
+            let seq = seq
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| "--expect: SEQ is a number")?;
+            let hash = data_encoding::HEXLOWER_PERMISSIVE
+                .decode(hash.trim().as_bytes())
+                .map_err(|_| "--expect: HASH is hexadecimal")?;
+            Ok::<_, String>((seq, hash))
+        })
+        .transpose()?;
     let store = open(config).await?;
     match store.verify_audit().await.map_err(|e| e.to_string())? {
         AuditReport::Intact { entries } => {
             say(&format!("audit log intact: {entries} entries"));
+            if let Some((seq, hash)) = expect {
+                match store.audit_hash(seq).await.map_err(|e| e.to_string())? {
+                    Some(stored) if stored == hash => {
+                        say(&format!("entry {seq} is there with the expected hash"));
+                    }
+                    Some(_) => {
+                        return Ok(fail(&format!(
+                            "audit log broken: entry {seq} has another hash than expected (rewritten)"
+                        )));
+                    }
+                    None => {
+                        return Ok(fail(&format!(
+                            "audit log broken: entry {seq} is gone (the log was cut back)"
+                        )));
+                    }
+                }
+            }
+            if let Some((seq, hash)) = store.audit_head().await.map_err(|e| e.to_string())? {
+                say(&format!(
+                    "head {seq} {}",
+                    data_encoding::HEXLOWER.encode(&hash)
+                ));
+            }
             Ok(ExitCode::SUCCESS)
         }
         AuditReport::Broken(e) => Ok(fail(&format!("audit log broken: {e}"))),

@@ -204,8 +204,14 @@ pub enum StaffCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain.
-    Verify,
+    /// Check the audit log's hash chain; the last line is `head SEQ HASH`.
+    Verify {
+        /// `SEQ:HASH` from an earlier run (or the daily audit-head mail):
+        /// fail unless that entry is still there with that hash, so a log
+        /// cut back to before it is caught.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Option<String>,
+    },
 }
 
 /// The simulation's thread and SQLite's worker thread hand every statement

@@ -285,9 +285,12 @@ impl Filing {
             .reporter_view(&stretched.lookup_key)
             .await?
             .ok_or(IntakeError::UnknownCode)?;
-        // New material goes to the units now responsible for the case, the
-        // units above them, and the reporter.
-        let chain = self.store.unit_with_ancestors(&view.case.unit).await?;
+        // New material goes to the units responsible for the reporter's own
+        // case, the units above them, and the reporter. After a merge that
+        // is still the merged case's readers: the surviving case's unit is
+        // one of them (store `record_transition` refuses any other merge),
+        // and its later transfer must not hand this reporter's words on.
+        let chain = self.store.unit_with_ancestors(&view.own_unit).await?;
         let mut recipients = unit_keys(&chain);
         recipients.push(stretched.reporter_public());
         Ok((

@@ -101,6 +101,29 @@ impl Store {
     }
 
     /// Walks the whole chain in pages; stops at the first broken entry.
+    /// The newest entry: its sequence number and hash (the log's head, to
+    /// write down or mail away as an anchor).
+    pub async fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        Ok(audit_entry::Entity::find()
+            .select_only()
+            .column(audit_entry::Column::Seq)
+            .column(audit_entry::Column::Hash)
+            .order_by_desc(audit_entry::Column::Seq)
+            .into_tuple::<(i64, Vec<u8>)>()
+            .one(self.conn())
+            .await?)
+    }
+
+    /// The stored hash of entry `seq`, if it exists.
+    pub async fn audit_hash(&self, seq: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(audit_entry::Entity::find_by_id(seq)
+            .select_only()
+            .column(audit_entry::Column::Hash)
+            .into_tuple::<Vec<u8>>()
+            .one(self.conn())
+            .await?)
+    }
+
     pub async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
         let mut verifier = ChainVerifier::default();
         let mut pages = audit_entry::Entity::find()

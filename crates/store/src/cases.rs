@@ -175,6 +175,10 @@ pub struct HistoryStep {
 pub struct ReporterView {
     /// The case the code was issued for.
     pub own_case: CaseId,
+    /// The unit of the case the code was issued for: with the units above
+    /// it, the readers of everything this reporter sends, even after a
+    /// merge (a merge never widens who reads a report).
+    pub own_unit: UnitId,
     /// The case that carries on: `own_case`, or the one it was merged into.
     pub case: CaseRow,
     pub open_entry: Option<QueueRow>,
@@ -598,6 +602,7 @@ impl Store {
             return Ok(None);
         };
         let own_id = case.id;
+        let own_unit = case.unit.clone();
         // A merge chain is short; the bound guards against a corrupt cycle.
         for _ in 0..8 {
             let Some(target) = case.merged_into else {
@@ -649,6 +654,7 @@ impl Store {
         }
         Ok(Some(ReporterView {
             own_case: own_id,
+            own_unit,
             case,
             open_entry,
             history,

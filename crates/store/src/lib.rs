@@ -7,6 +7,7 @@
 //! tests run on both. It never deletes a case and never sees plaintext: report
 //! content arrives here already sealed. Depends only on `sunlight-core`.
 
+mod accounts;
 mod attachments;
 mod audit;
 mod backup;
@@ -33,6 +34,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+pub use accounts::{Attempt, Standing};
 pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit::{AuditRecord, AuditReport};
 pub use cases::{
@@ -47,8 +49,8 @@ pub use sweeper::{
     HoldCheck, NewMail, NoticeWrite, SweepEntry, SweepHold, SweepWrite, SweepWritten,
 };
 pub use triage::{
-    EntryChange, HoldRow, NewHold, QueueFilter, QueueItem, RoutePlan, TransitionRow,
-    TransitionWrite,
+    EntryChange, HoldRow, MERGE_WOULD_WIDEN, NewHold, QueueFilter, QueueItem, RoutePlan,
+    TransitionRow, TransitionWrite,
 };
 pub use units::{NewUnit, UnitRow};
 

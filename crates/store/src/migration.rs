@@ -2,6 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod security;
 mod stats;
 mod totp_replay;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(Sweeper),
             Box::new(stats::Stats),
             Box::new(totp_replay::TotpReplay),
+            Box::new(security::Security),
         ]
     }
 }

@@ -42,7 +42,8 @@ pub fn no_case() -> CaseId {
     CaseId::from_uuid(uuid::Uuid::nil())
 }
 
-fn random_text(bytes: usize) -> Result<Zeroizing<String>, CryptoError> {
+/// `bytes` random bytes as base32: one-time passwords (10) and TOTP secrets (20).
+pub fn random_text(bytes: usize) -> Result<Zeroizing<String>, CryptoError> {
     let mut raw = Zeroizing::new(vec![0u8; bytes]);
     getrandom::fill(raw.as_mut_slice()).map_err(|_| CryptoError::Random)?;
     Ok(Zeroizing::new(BASE32_NOPAD.encode(&raw)))

@@ -1,10 +1,10 @@
 //! Staff accounts. Passwords are kept only as Argon2id records; the unit key
 //! only wrapped under each member's password-derived key.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use sunlight_core::crypto::{PasswordRecord, WrappedUnitKey};
 use sunlight_core::{Role, UnitId};
 use uuid::Uuid;
@@ -34,6 +34,8 @@ pub struct StaffRow {
     pub totp_sealed: Option<Vec<u8>>,
     pub must_change_password: bool,
     pub disabled: bool,
+    /// Sessions opened under another epoch are over (`accounts.rs`).
+    pub session_epoch: i64,
 }
 
 impl TryFrom<staff::Model> for StaffRow {
@@ -50,6 +52,7 @@ impl TryFrom<staff::Model> for StaffRow {
             totp_sealed: m.totp_sealed,
             must_change_password: m.must_change_password,
             disabled: m.disabled,
+            session_epoch: m.session_epoch,
             email: m.email,
         })
     }
@@ -84,6 +87,8 @@ impl Store {
             disabled: Set(false),
             created_at: Set(now),
             totp_last_step: Set(None),
+            session_epoch: Set(0),
+            totp_pending: Set(None),
         })
         .exec_without_returning(&txn)
         .await
@@ -114,6 +119,7 @@ impl Store {
             totp_sealed: new.totp_sealed,
             must_change_password: true,
             disabled: false,
+            session_epoch: 0,
         })
     }
 
@@ -133,11 +139,19 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("staff member with this email"))?;
         if found.disabled {
+            txn.rollback().await?;
             return Err(StoreError::Conflict("this member is already disabled"));
         }
-        let mut active: staff::ActiveModel = found.clone().into();
-        active.disabled = Set(true);
-        staff::Entity::update(active).exec(&txn).await?;
+        // Every live session of theirs ends too, in every process.
+        staff::Entity::update_many()
+            .col_expr(staff::Column::Disabled, Expr::value(true))
+            .col_expr(
+                staff::Column::SessionEpoch,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(staff::Column::SessionEpoch), 1),
+            )
+            .filter(staff::Column::Id.eq(found.id))
+            .exec(&txn)
+            .await?;
         append(
             &txn,
             AuditRecord {
@@ -166,36 +180,38 @@ impl Store {
     }
 
     /// A member replaces their one-time (or old) password: the new record,
-    /// the unit key wrapped under the new password, and a fresh TOTP secret
-    /// for members who have one (the admin saw the old ones). Audited.
+    /// the unit key wrapped under the new password, and for members with a
+    /// second factor a new TOTP secret that waits (`totp_pending`) until
+    /// they enter one code from it (`confirm_totp`); the old one works till
+    /// then. The session epoch moves, so every other session of theirs
+    /// ends; returns the new epoch for the session that made the change.
+    /// Audited.
     pub async fn change_password(
         &self,
         staff_id: Uuid,
         password: &PasswordRecord,
         wrapped_unit_key: &WrappedUnitKey,
-        totp_sealed: Option<Vec<u8>>,
+        totp_pending: Option<Vec<u8>>,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
         let txn = self.write_txn().await?;
         let row = staff::Entity::find_by_id(staff_id)
+            .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or(StoreError::NotFound("staff"))?;
-        let had_totp = row.totp_sealed.is_some();
-        // A new secret starts a new series of codes: its steps are judged
-        // afresh (the old secret's last step says nothing about them).
-        let new_secret = had_totp && totp_sealed.is_some();
+        let renew = row.totp_sealed.is_some() && totp_pending.is_some();
+        let epoch = row.session_epoch.saturating_add(1);
         staff::Entity::update(staff::ActiveModel {
             id: Set(staff_id),
             password_record: Set(password.to_bytes()),
             wrapped_unit_key: Set(wrapped_unit_key.as_bytes().to_vec()),
-            totp_sealed: Set(if had_totp {
-                totp_sealed.or(row.totp_sealed)
-            } else {
-                None
-            }),
-            totp_last_step: if new_secret { Set(None) } else { NotSet },
+            totp_pending: if renew { Set(totp_pending) } else { NotSet },
             must_change_password: Set(false),
+            session_epoch: Set(epoch),
+            // The change proved the password: the attempt it counted is void.
+            failed_logins: Set(0),
+            locked_until: Set(None),
             ..Default::default()
         })
         .exec(&txn)
@@ -206,8 +222,8 @@ impl Store {
                 actor: format!("staff:{staff_id}"),
                 action: "staff.password".into(),
                 unit: row.unit_id,
-                detail: if had_totp {
-                    "totp=renewed".into()
+                detail: if renew {
+                    "totp=pending".into()
                 } else {
                     String::new()
                 },
@@ -217,7 +233,7 @@ impl Store {
         )
         .await?;
         txn.commit().await?;
-        Ok(())
+        Ok(epoch)
     }
 
     /// Demo and test accounts keep the password they were printed with.
@@ -273,54 +289,30 @@ impl Store {
         Ok(done.rows_affected == 1)
     }
 
-    /// Counts a failed sign-in and locks the account for a growing delay
-    /// (2^(n-3) seconds from the fourth failure, at most an hour). Returns
-    /// when it is locked until.
+    /// Audits a sign-in that reached the password check and failed there
+    /// or at the second factor (`begin_sign_in` counted it already).
     pub async fn record_failed_login(
         &self,
         staff_id: Uuid,
+        unit: &UnitId,
+        failures: i32,
         now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+    ) -> Result<(), StoreError> {
         let txn = self.write_txn().await?;
-        let row = staff::Entity::find_by_id(staff_id)
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::NotFound("staff"))?;
-        let failed = row.failed_logins.saturating_add(1);
-        let locked_until = (failed > 3).then(|| {
-            let exp = u32::try_from(failed.saturating_sub(3).min(12)).unwrap_or(12);
-            now + Duration::seconds(2i64.pow(exp).min(3600))
-        });
-        staff::Entity::update(staff::ActiveModel {
-            id: Set(staff_id),
-            failed_logins: Set(failed),
-            locked_until: Set(locked_until),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
         append(
             &txn,
             AuditRecord {
                 actor: format!("staff:{staff_id}"),
                 action: "session.failed".into(),
-                unit: row.unit_id,
+                unit: unit.to_string(),
                 case_id: String::new(),
-                detail: format!("failures={failed}"),
+                detail: format!("failures={failures}"),
             },
             now,
         )
         .await?;
         txn.commit().await?;
-        Ok(locked_until)
-    }
-
-    /// When the account is locked until, if it is.
-    pub async fn locked_until(&self, staff_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(staff::Entity::find_by_id(staff_id)
-            .one(self.conn())
-            .await?
-            .and_then(|s| s.locked_until))
+        Ok(())
     }
 
     /// A successful sign-in: the failure count resets; audited.

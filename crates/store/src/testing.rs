@@ -88,6 +88,26 @@ pub async fn execute(store: &Store, sql: &str) -> Result<u64, StoreError> {
         .rows_affected())
 }
 
+/// Drops the triggers that keep `audit_log` append-only, as the role that
+/// runs migrations can: tests of what the hash chain and its anchor catch
+/// play that insider.
+pub async fn drop_audit_guards(store: &Store) -> Result<(), StoreError> {
+    let statements: &[&str] = match store.backend() {
+        DbBackend::Sqlite => &[
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+        ],
+        _ => &[
+            "DROP TRIGGER audit_log_no_change ON audit_log",
+            "DROP TRIGGER audit_log_no_truncate ON audit_log",
+        ],
+    };
+    for sql in statements {
+        execute(store, sql).await?;
+    }
+    Ok(())
+}
+
 /// A fresh, empty PostgreSQL database URL (not migrated), for process tests.
 pub async fn fresh_pg_url() -> Result<String, StoreError> {
     let admin_url = pg_admin_url();

@@ -225,6 +225,33 @@ async fn close_open_entry(
         .rows_affected)
 }
 
+/// Why a merge was refused although its target is an open case the actor
+/// may see: the target's readers include a unit that cannot read the merged
+/// case (matched by the web layer to translate it).
+pub const MERGE_WOULD_WIDEN: &str = "merge would let another unit read this case";
+
+/// A unit and every unit above it (their ids), read in `txn`: the units
+/// whose keys a case of `unit` is sealed to.
+pub(crate) async fn unit_chain_in(
+    txn: &DatabaseTransaction,
+    unit: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut chain = Vec::new();
+    let mut next = Some(unit.to_owned());
+    while let Some(current) = next {
+        let row = crate::entity::unit::Entity::find_by_id(current.clone())
+            .one(txn)
+            .await?
+            .ok_or(StoreError::NotFound("unit"))?;
+        next = row.parent_id;
+        chain.push(current);
+        if chain.len() > 8 {
+            return Err(StoreError::Corrupt("unit tree has a cycle".into()));
+        }
+    }
+    Ok(chain)
+}
+
 impl Store {
     /// Received cases that routing has not handled yet, oldest first.
     pub async fn unrouted_cases(&self, limit: u64) -> Result<Vec<CaseRow>, StoreError> {
@@ -503,6 +530,13 @@ impl Store {
                         .await?;
                 }
                 Event::Merged { into, carry_hold } => {
+                    // Whoever reads the surviving case reads what the merged
+                    // reporter sends from now on, so its readers (its unit
+                    // and the units above) must all be readers of the merged
+                    // case already: the target's unit lies on the merged
+                    // case's own chain. Anything else would, say, hand a
+                    // key-person report to the accused's own unit.
+                    let readers = unit_chain_in(&txn, &row.unit_id).await?;
                     let target = case::Entity::update_many()
                         .col_expr(
                             case::Column::Hold,
@@ -519,14 +553,25 @@ impl Store {
                         .filter(case::Column::Id.eq(into.as_uuid()))
                         .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
                         .filter(case::Column::UnitId.is_in(j.ids()))
+                        .filter(case::Column::UnitId.is_in(readers.clone()))
                         .exec(&txn)
                         .await?
                         .rows_affected;
                     if target != 1 {
+                        let open_in_reach = case::Entity::find_by_id(into.as_uuid())
+                            .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
+                            .filter(case::Column::UnitId.is_in(j.ids()))
+                            .one(&txn)
+                            .await?
+                            .is_some();
                         txn.rollback().await?;
-                        return Err(StoreError::Invalid(
-                            "the case to merge into is not an open case of your units",
-                        ));
+                        return Err(if open_in_reach {
+                            StoreError::Conflict(MERGE_WOULD_WIDEN)
+                        } else {
+                            StoreError::Invalid(
+                                "the case to merge into is not an open case of your units",
+                            )
+                        });
                     }
                     if *carry_hold {
                         hold::Entity::update_many()
@@ -667,8 +712,33 @@ impl Store {
             .collect()
     }
 
+    /// The reporter key of `merged`, when that case was merged into `case`:
+    /// a staff message on the surviving case addressed to that reporter is
+    /// sealed to it (and to no other reporter).
+    pub async fn merged_reporter_key(
+        &self,
+        case: CaseId,
+        merged: CaseId,
+    ) -> Result<Option<sunlight_core::crypto::UnitPublicKey>, StoreError> {
+        let key = case::Entity::find_by_id(merged.as_uuid())
+            .select_only()
+            .column(case::Column::ReporterPublicKey)
+            .filter(case::Column::MergedInto.eq(case.as_uuid()))
+            .into_tuple::<Option<Vec<u8>>>()
+            .one(self.conn())
+            .await?
+            .flatten();
+        key.map(|k| {
+            sunlight_core::crypto::UnitPublicKey::from_slice(&k).map_err(|_| {
+                StoreError::Corrupt(format!("case merged into {case}: bad reporter key"))
+            })
+        })
+        .transpose()
+    }
+
     /// Reporter keys of the cases merged into `case`: their reporters read
-    /// what staff send on the surviving case too.
+    /// how the surviving case goes on (extensions, the feedback), never
+    /// what is asked of or written to another reporter.
     pub async fn merged_reporter_keys(
         &self,
         case: CaseId,
@@ -688,6 +758,22 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The cases merged into `case` (their ids), oldest first: the other
+    /// reporters a staff message may be addressed to.
+    pub async fn merged_cases(&self, case: CaseId) -> Result<Vec<CaseId>, StoreError> {
+        Ok(case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .filter(case::Column::MergedInto.eq(case.as_uuid()))
+            .order_by_asc(case::Column::Id)
+            .into_tuple::<Uuid>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(CaseId::from_uuid)
+            .collect())
     }
 
     /// Holds of a case.

@@ -341,6 +341,30 @@ async fn audit_chain_is_intact_and_names_an_altered_entry() {
             AuditReport::Intact { entries: 7 }
         );
 
+        // The application's connection cannot rewrite or remove an entry…
+        for sql in [
+            "UPDATE audit_log SET detail = 'forged' WHERE seq = 5",
+            "DELETE FROM audit_log WHERE seq = 7",
+        ] {
+            let refused = db.raw(sql).await;
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|e| e.to_string().contains("append-only")),
+                "{:?}: {sql}: {refused:?}",
+                db.engine
+            );
+        }
+        if db.engine == sunlight_store::testing::Engine::Postgres {
+            assert!(db.raw("TRUNCATE audit_log").await.is_err());
+        }
+        assert_eq!(
+            s.verify_audit().await.unwrap(),
+            AuditReport::Intact { entries: 7 }
+        );
+        // …the owner of the schema can (dropping the triggers); the chain
+        // still names what was changed.
+        sunlight_store::testing::drop_audit_guards(s).await.unwrap();
         db.raw("UPDATE audit_log SET detail = 'forged' WHERE seq = 5")
             .await
             .unwrap();

@@ -15,35 +15,29 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+mod account;
 mod stats;
 
+pub use account::{change_password, confirm_totp, staff_disable, staff_enable, staff_reset};
 pub use stats::stats;
 
 use crate::error::TriageError;
 use crate::service::ActionRequest;
-use crate::session::{COOKIE, Session};
+use crate::session::{Session, cookie_name, current};
 use crate::state::AppState;
 
 /// A signed-in staff member (from the session cookie).
 #[derive(Debug)]
 pub struct Staff(pub std::sync::Arc<Session>);
 
-fn session_of(req: &HttpRequest) -> Result<std::sync::Arc<Session>, TriageError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| TriageError::Internal("state missing".into()))?;
-    let token = req.cookie(COOKIE).ok_or(TriageError::NoSession)?;
-    state
-        .sessions
-        .get(token.value(), Utc::now())
-        .ok_or(TriageError::NoSession)
-}
+type Extracted<T> = futures_util::future::LocalBoxFuture<'static, Result<T, TriageError>>;
 
 impl FromRequest for Staff {
     type Error = TriageError;
-    type Future = std::future::Ready<Result<Self, TriageError>>;
+    type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(session_of(req).and_then(working).map(Staff))
+        let req = req.clone();
+        Box::pin(async move { working(current(&req).await?).map(Staff) })
     }
 }
 
@@ -78,13 +72,10 @@ pub struct AnyStaffWrite(pub std::sync::Arc<Session>);
 
 impl FromRequest for AnyStaffWrite {
     type Error = TriageError;
-    type Future = std::future::Ready<Result<Self, TriageError>>;
+    type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            session_of(req)
-                .and_then(|s| csrf_checked(req, s))
-                .map(AnyStaffWrite),
-        )
+        let req = req.clone();
+        Box::pin(async move { csrf_checked(&req, current(&req).await?).map(AnyStaffWrite) })
     }
 }
 
@@ -94,14 +85,14 @@ pub struct StaffWrite(pub std::sync::Arc<Session>);
 
 impl FromRequest for StaffWrite {
     type Error = TriageError;
-    type Future = std::future::Ready<Result<Self, TriageError>>;
+    type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            session_of(req)
-                .and_then(|s| csrf_checked(req, s))
+        let req = req.clone();
+        Box::pin(async move {
+            csrf_checked(&req, current(&req).await?)
                 .and_then(working)
-                .map(StaffWrite),
-        )
+                .map(StaffWrite)
+        })
     }
 }
 
@@ -134,9 +125,10 @@ pub struct SessionOut {
     pub must_change_password: bool,
 }
 
-/// The session cookie: HttpOnly, SameSite=Strict, Secure when served over TLS.
+/// The session cookie: HttpOnly, SameSite=Strict; over TLS also Secure and
+/// `__Host-` prefixed (path `/`, no domain).
 pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
-    Cookie::build(COOKIE, token.to_owned())
+    Cookie::build(cookie_name(secure), token.to_owned())
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)
@@ -156,6 +148,7 @@ pub async fn sign_in(
     let now = Utc::now();
     let new = crate::auth::sign_in(
         &state.triage.store,
+        &state.gate,
         &body.email,
         &password,
         body.totp.as_deref(),
@@ -168,7 +161,7 @@ pub async fn sign_in(
         .map_err(|e| TriageError::Internal(e.to_string()))?;
     let s = &opened.session;
     Ok(HttpResponse::Ok()
-        .cookie(session_cookie(&opened.token, state.settings.secure_cookies))
+        .cookie(session_cookie(&opened.token, state.secure))
         .json(SessionOut {
             csrf_token: s.csrf().to_owned(),
             staff_id: s.staff_id,
@@ -185,7 +178,7 @@ pub async fn sign_out(
     staff: AnyStaffWrite,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, TriageError> {
-    if let Some(c) = req.cookie(COOKIE) {
+    if let Some(c) = req.cookie(cookie_name(state.secure)) {
         state.sessions.close(c.value());
     }
     state
@@ -201,7 +194,7 @@ pub async fn sign_out(
             Utc::now(),
         )
         .await?;
-    let mut gone = session_cookie("", state.settings.secure_cookies);
+    let mut gone = session_cookie("", state.secure);
     gone.make_removal();
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
@@ -409,6 +402,9 @@ pub struct CaseOut {
     pub deadline: Option<DateTime<Utc>>,
     pub owner: Option<Uuid>,
     pub merged_into: Option<String>,
+    /// Cases merged into this one; a message names one as `to` to reach
+    /// its reporter (and only that reporter).
+    pub merged_cases: Vec<String>,
     pub report: ReportOut,
     pub history: Vec<StepOut>,
     pub messages: Vec<MessageOut>,
@@ -444,6 +440,7 @@ pub async fn case(
         deadline: v.entry.as_ref().map(|e| e.due_at),
         owner: v.entry.as_ref().and_then(|e| e.owner),
         merged_into: c.merged_into.map(|m| m.to_string()),
+        merged_cases: v.merged_cases.iter().map(ToString::to_string).collect(),
         report: ReportOut {
             accused_name: v.report.accused_name.clone(),
             accused_position: v.report.accused_position.clone(),
@@ -547,6 +544,10 @@ pub async fn attachment(
 #[serde(deny_unknown_fields)]
 pub struct MessageIn {
     pub body: String,
+    /// The reporter addressed: the id of a case merged into this one (its
+    /// reporter alone reads the message). Absent: the case's own reporter.
+    #[serde(default)]
+    pub to: Option<String>,
 }
 
 impl std::fmt::Debug for MessageIn {
@@ -568,10 +569,12 @@ pub async fn message(
     path: web::Path<String>,
     body: web::Json<MessageIn>,
 ) -> Result<HttpResponse, TriageError> {
-    let text = Zeroizing::new(body.into_inner().body);
+    let body = body.into_inner();
+    let to = body.to.as_deref().map(case_id).transpose()?;
+    let text = Zeroizing::new(body.body);
     let id = state
         .triage
-        .message(&staff.0, case_id(&path)?, &text, Utc::now())
+        .message(&staff.0, case_id(&path)?, &text, to, Utc::now())
         .await?;
     Ok(HttpResponse::Created().json(Created { id }))
 }
@@ -793,50 +796,6 @@ pub async fn staff_add(
     }))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordIn {
-    /// At least 12 characters; not the one-time password.
-    pub new_password: String,
-}
-
-impl std::fmt::Debug for PasswordIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordIn(<redacted>)")
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PasswordOut {
-    /// A fresh base32 TOTP secret for members with a second factor (the
-    /// admin saw the old one): shown once, enter it in the authenticator app.
-    pub totp_secret: Option<String>,
-}
-
-impl std::fmt::Debug for PasswordOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordOut(<redacted>)")
-    }
-}
-
-/// Replace the password (required after a one-time password): the unit key
-/// is re-wrapped under the new one.
-#[utoipa::path(post, path = "/api/v1/password", request_body = PasswordIn, responses((status = 200, body = PasswordOut), (status = 422, description = "Too short or unchanged")))]
-pub async fn change_password(
-    staff: AnyStaffWrite,
-    state: web::Data<AppState>,
-    body: web::Json<PasswordIn>,
-) -> Result<HttpResponse, TriageError> {
-    let new = Zeroizing::new(body.into_inner().new_password);
-    let totp = state
-        .triage
-        .change_password(&staff.0, &new, Utc::now())
-        .await?;
-    Ok(HttpResponse::Ok().json(PasswordOut {
-        totp_secret: totp.map(|t| t.to_string()),
-    }))
-}
-
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -846,7 +805,11 @@ pub async fn change_password(
     paths(
         sign_in,
         sign_out,
-        change_password,
+        account::change_password,
+        account::confirm_totp,
+        account::staff_disable,
+        account::staff_enable,
+        account::staff_reset,
         queue,
         claim,
         case,
@@ -883,8 +846,10 @@ pub async fn change_password(
         StaffOut,
         StaffIn,
         StaffCreated,
-        PasswordIn,
-        PasswordOut
+        account::PasswordIn,
+        account::PasswordOut,
+        account::TotpIn,
+        account::ResetOut
     ))
 )]
 pub struct ApiDoc;

@@ -1,14 +1,28 @@
 //! Sign-in: password (Argon2id), then TOTP where the member has one
 //! (mandatory for supervisors and admins), then the unit key is unwrapped
-//! with the password-derived key and kept in the session. Unknown emails
-//! cost the same Argon2id run as known ones, and every failure gives the
-//! same answer; failures lock the account for a growing delay.
+//! with the password-derived key and kept in the session.
+//!
+//! Against guessing: every attempt at a known account is counted as a
+//! failure before its password is checked, in one locked write, so however
+//! many guesses arrive at once at most four reach Argon2 before the account
+//! locks (for a growing delay), and a locked account answers without any
+//! Argon2 at all. Against telling accounts apart: every failed sign-in —
+//! unknown email, disabled or locked account, wrong password or code —
+//! gets the same answer no sooner than `sign_in_floor_ms` after it arrived.
+//! Against exhausting memory: Argon2 runs through `Gate`, at most one per
+//! core in reused memory; the rest wait, and answer 503 after `GATE_WAIT`.
+
+use std::sync::Mutex;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Utc};
 use sunlight_core::Role;
-use sunlight_core::crypto::{PasswordRecord, SealContext, open};
-use sunlight_store::Store;
+use sunlight_core::crypto::{
+    PasswordKeys, PasswordRecord, SealContext, StretchMemory, StretchParams, open,
+};
 use sunlight_store::provision::{no_case, totp_context};
+use sunlight_store::{Attempt, Store};
+use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 use crate::error::TriageError;
@@ -16,6 +30,81 @@ use crate::session::NewSession;
 
 /// The longest password we feed to Argon2id (bytes).
 const MAX_PASSWORD: usize = 1024;
+/// How long a sign-in waits for an Argon2 permit before answering 503.
+const GATE_WAIT: StdDuration = StdDuration::from_secs(10);
+
+/// Staff-side Argon2 runs (sign-in, password change): a permit per core and
+/// one working memory per permit, reused, as intake does for codes.
+pub struct Gate {
+    permits: Semaphore,
+    memory: Mutex<Vec<StretchMemory>>,
+    floor: StdDuration,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("floor", &self.floor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gate {
+    /// `permits` of 0 means one per core.
+    pub fn new(permits: usize, floor: StdDuration) -> Self {
+        let permits = if permits == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        } else {
+            permits
+        };
+        Self {
+            permits: Semaphore::new(permits),
+            // Filled on first use: a process whose staff never sign in
+            // (say, one that only serves intake) keeps no Argon2 memory.
+            memory: Mutex::new(Vec::with_capacity(permits)),
+            floor,
+            checks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// How many password checks ran (for tests and metrics).
+    pub fn checks(&self) -> u64 {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Checks `password` against `record` on a blocking thread, holding a
+    /// permit and a reused memory block.
+    pub async fn verify(
+        &self,
+        record: &PasswordRecord,
+        password: &[u8],
+    ) -> Result<Option<PasswordKeys>, TriageError> {
+        let _permit = tokio::time::timeout(GATE_WAIT, self.permits.acquire())
+            .await
+            .map_err(|_| TriageError::Unavailable("sign-in queue full".into()))?
+            .map_err(|_| TriageError::Internal("argon2 gate closed".into()))?;
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let memory = self.memory.lock().ok().and_then(|mut pool| pool.pop());
+        let mut memory = match memory {
+            Some(m) => m,
+            None => StretchMemory::new(StretchParams::PASSWORD)?,
+        };
+        let record = record.clone();
+        let pw = Zeroizing::new(password.to_vec());
+        let (result, memory) = tokio::task::spawn_blocking(move || {
+            let result = record.verify_in(&pw, &mut memory);
+            (result, memory)
+        })
+        .await
+        .map_err(|e| TriageError::Internal(format!("argon2 task: {e}")))?;
+        if let Ok(mut pool) = self.memory.lock() {
+            pool.push(memory);
+        }
+        Ok(result.ok())
+    }
+}
 
 /// Checks a 6-digit RFC 6238 code (SHA-1, 30 s) against the base32 secret,
 /// allowing one step of clock drift either way; returns the time step it
@@ -35,9 +124,28 @@ pub fn totp_step(secret_base32: &[u8], code: &str, now: DateTime<Utc>) -> Option
     totp.check(&code, u64::try_from(now.timestamp()).unwrap_or_default())
 }
 
-/// Verifies email, password and TOTP; returns what the session holds.
+/// Verifies email, password and TOTP; returns what the session holds. A
+/// failure of any kind answers `BadCredentials` no sooner than the gate's
+/// floor after the call began.
 pub async fn sign_in(
     store: &Store,
+    gate: &Gate,
+    email: &str,
+    password: &str,
+    totp: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<NewSession, TriageError> {
+    let started = Instant::now();
+    let result = check(store, gate, email, password, totp, now).await;
+    if matches!(result, Err(TriageError::BadCredentials)) {
+        tokio::time::sleep_until((started + gate.floor).into()).await;
+    }
+    result
+}
+
+async fn check(
+    store: &Store,
+    gate: &Gate,
     email: &str,
     password: &str,
     totp: Option<&str>,
@@ -46,34 +154,20 @@ pub async fn sign_in(
     if password.len() > MAX_PASSWORD || email.len() > 320 {
         return Err(TriageError::BadCredentials);
     }
-    // Unknown, locked and disabled accounts cost the same Argon2id run and
-    // get the same answer as a wrong password, so neither timing nor the
-    // answer tells an outsider which emails exist or are locked.
-    let burn = || async {
-        let pw = Zeroizing::new(password.as_bytes().to_vec());
-        tokio::task::spawn_blocking(move || PasswordRecord::burn(&pw))
-            .await
-            .map_err(|e| TriageError::Internal(e.to_string()))
-    };
     let Some(staff) = store.staff_by_email(email).await? else {
-        burn().await?;
         return Err(TriageError::BadCredentials);
     };
-    let locked = store
-        .locked_until(staff.id)
-        .await?
-        .is_some_and(|until| until > now);
-    if locked || staff.disabled {
-        burn().await?;
+    if staff.disabled {
         return Err(TriageError::BadCredentials);
     }
-    let record = staff.password.clone();
-    let pw = Zeroizing::new(password.as_bytes().to_vec());
-    let keys = tokio::task::spawn_blocking(move || record.verify(&pw))
-        .await
-        .map_err(|e| TriageError::Internal(e.to_string()))?;
-    let Ok(keys) = keys else {
-        store.record_failed_login(staff.id, now).await?;
+    let failures = match store.begin_sign_in(staff.id, now).await? {
+        Attempt::Locked => return Err(TriageError::BadCredentials),
+        Attempt::Counted { failures } => failures,
+    };
+    let Some(keys) = gate.verify(&staff.password, password.as_bytes()).await? else {
+        store
+            .record_failed_login(staff.id, &staff.unit, failures, now)
+            .await?;
         return Err(TriageError::BadCredentials);
     };
     let Ok(unit_key) = staff
@@ -88,15 +182,7 @@ pub async fn sign_in(
     let needs_totp = matches!(staff.role, Role::Supervisor | Role::Admin);
     match &staff.totp_sealed {
         Some(sealed) => {
-            let item = totp_context(&staff.email);
-            let secret = open(
-                sealed,
-                &SealContext {
-                    case_id: no_case(),
-                    item: &item,
-                },
-                &unit_key,
-            )?;
+            let secret = open_totp(sealed, &staff.email, &unit_key)?;
             let step = totp.and_then(|code| totp_step(&secret, code, now));
             // A replayed code fails like a wrong one: whoever replays it
             // learns nothing more than with a guess.
@@ -105,7 +191,9 @@ pub async fn sign_in(
                 None => false,
             };
             if !fresh {
-                store.record_failed_login(staff.id, now).await?;
+                store
+                    .record_failed_login(staff.id, &staff.unit, failures, now)
+                    .await?;
                 return Err(TriageError::BadCredentials);
             }
         }
@@ -127,7 +215,25 @@ pub async fn sign_in(
         jurisdiction,
         unit_key,
         must_change_password: staff.must_change_password,
+        epoch: staff.session_epoch,
     })
+}
+
+/// A member's TOTP secret (current or pending), sealed to their unit key.
+pub fn open_totp(
+    sealed: &[u8],
+    email: &str,
+    unit_key: &sunlight_core::crypto::UnitSecretKey,
+) -> Result<Zeroizing<Vec<u8>>, TriageError> {
+    let item = totp_context(email);
+    Ok(open(
+        sealed,
+        &SealContext {
+            case_id: no_case(),
+            item: &item,
+        },
+        unit_key,
+    )?)
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub enum TriageError {
     PasswordChangeRequired,
     #[error("your role may not do this")]
     Forbidden,
+    #[error("the current password or the authenticator code is wrong")]
+    WrongCurrentCredentials,
     #[error("no such case in your units")]
     NoSuchCase,
     #[error("not found")]
@@ -56,7 +58,10 @@ impl TriageError {
         match self {
             Self::BadCredentials | Self::NoSession => StatusCode::UNAUTHORIZED,
             Self::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Csrf | Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::Csrf
+            | Self::Forbidden
+            | Self::PasswordChangeRequired
+            | Self::WrongCurrentCredentials => StatusCode::FORBIDDEN,
             Self::NoSuchCase | Self::NotFound => StatusCode::NOT_FOUND,
             Self::Refused(r) => match r.class() {
                 RefusalClass::Conflict => StatusCode::CONFLICT,
@@ -82,6 +87,7 @@ impl TriageError {
             Self::Csrf => "csrf",
             Self::PasswordChangeRequired => "password_change_required",
             Self::Forbidden => "forbidden",
+            Self::WrongCurrentCredentials => "wrong_current_credentials",
             Self::NoSuchCase => "no_such_case",
             Self::NotFound => "not_found",
             Self::Refused(_) => "refused",

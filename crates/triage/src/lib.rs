@@ -79,7 +79,14 @@ impl std::fmt::Debug for Application {
 impl Application {
     pub fn build(parts: TriageParts, listener: TcpListener) -> std::io::Result<Self> {
         i18n::check().map_err(std::io::Error::other)?;
-        let port = listener.local_addr()?.port();
+        let local = listener.local_addr()?;
+        let port = local.port();
+        // TLS unless told otherwise, except on a loopback-only listener
+        // (where a proxy on the same machine, or nothing, sits in front).
+        let secure = parts
+            .settings
+            .secure_cookies
+            .unwrap_or(!local.ip().is_loopback());
         let settings = parts.settings;
         let triage = Triage::new(
             parts.store.clone(),
@@ -108,7 +115,11 @@ impl Application {
                 Duration::minutes(i64::from(settings.session_idle_minutes.max(1))),
                 Duration::hours(i64::from(settings.session_absolute_hours.max(1))),
             ),
-            settings: settings.clone(),
+            secure,
+            gate: auth::Gate::new(
+                0,
+                StdDuration::from_millis(u64::from(settings.sign_in_floor_ms)),
+            ),
             stats: stats.clone(),
             onion: parts.onion,
         });
@@ -314,6 +325,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(pages::password_form))
                 .route(web::post().to(pages::password_submit)),
         )
+        .service(resource("/password/totp").route(web::post().to(pages::totp_confirm)))
         .service(resource("/queues/{stage}").route(web::get().to(pages::queue)))
         .service(resource("/cases/{id}").route(web::get().to(pages::case_show)))
         .service(resource("/cases/{id}/actions").route(web::post().to(pages::case_action)))
@@ -331,6 +343,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/stats/charts/{name}").route(web::get().to(pages::stats_chart)))
         .service(resource("/admin").route(web::get().to(pages::admin_show)))
         .service(resource("/admin/staff").route(web::post().to(pages::admin_add_staff)))
+        .service(
+            resource("/admin/staff/{id}/{action}").route(web::post().to(pages::admin_staff_action)),
+        )
         .service(resource("/admin/mail/{id}/retry").route(web::post().to(pages::admin_retry_mail)))
         .service(resource("/static/style.css").route(web::get().to(pages::stylesheet)))
         .service(
@@ -339,6 +354,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(api::sign_out)),
         )
         .service(resource("/api/v1/password").route(web::post().to(api::change_password)))
+        .service(resource("/api/v1/totp/confirm").route(web::post().to(api::confirm_totp)))
+        .service(resource("/api/v1/staff/{id}/disable").route(web::post().to(api::staff_disable)))
+        .service(resource("/api/v1/staff/{id}/enable").route(web::post().to(api::staff_enable)))
+        .service(resource("/api/v1/staff/{id}/reset").route(web::post().to(api::staff_reset)))
         .service(resource("/api/v1/queues/{stage}").route(web::get().to(api::queue)))
         .service(resource("/api/v1/cases/{id}").route(web::get().to(api::case)))
         .service(resource("/api/v1/cases/{id}/claim").route(web::post().to(api::claim)))

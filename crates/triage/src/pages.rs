@@ -7,6 +7,7 @@
 mod case;
 mod desk;
 mod password;
+mod staff;
 mod stats;
 
 use std::sync::Arc;
@@ -26,12 +27,13 @@ use zeroize::Zeroizing;
 
 pub use case::{case_action, case_message, case_show, hold_confirm};
 pub use desk::{admin_add_staff, admin_retry_mail, admin_show, intake_form, intake_submit};
-pub use password::{password_form, password_submit};
+pub use password::{password_form, password_submit, totp_confirm};
+pub use staff::admin_staff_action;
 pub use stats::{stats_chart, stats_csv, stats_show};
 
 use crate::error::TriageError;
 use crate::i18n;
-use crate::session::{COOKIE, Session};
+use crate::session::Session;
 use crate::state::AppState;
 
 /// The signed-in member, as the page frame shows them.
@@ -230,19 +232,6 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, TriageError> {
-    req.app_data::<web::Data<AppState>>()
-        .ok_or_else(|| TriageError::Internal("state missing".into()))
-}
-
-fn session_of(req: &HttpRequest) -> Result<Arc<Session>, TriageError> {
-    let token = req.cookie(COOKIE).ok_or(TriageError::NoSession)?;
-    state_of(req)?
-        .sessions
-        .get(token.value(), Utc::now())
-        .ok_or(TriageError::NoSession)
-}
-
 /// A signed-in member reading a page, and the page's language.
 #[derive(Debug)]
 pub struct Viewer {
@@ -252,14 +241,16 @@ pub struct Viewer {
 
 impl FromRequest for Viewer {
     type Error = PageError;
-    type Future = std::future::Ready<Result<Self, PageError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, PageError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let lang = i18n::lang_of(req);
-        // Until a one-time password is replaced, only the password page
-        // (and logout) may be used.
-        let free = matches!(req.path(), "/password" | "/logout");
-        std::future::ready(
-            session_of(req)
+        let req = req.clone();
+        Box::pin(async move {
+            let lang = i18n::lang_of(&req);
+            // Until a one-time password is replaced, only the password page
+            // (and logout) may be used.
+            let free = matches!(req.path(), "/password" | "/password/totp" | "/logout");
+            crate::session::current(&req)
+                .await
                 .and_then(|session| {
                     if session.must_change_password() && !free {
                         Err(TriageError::PasswordChangeRequired)
@@ -268,8 +259,8 @@ impl FromRequest for Viewer {
                     }
                 })
                 .map(|session| Viewer { session, lang })
-                .map_err(|e| PageError::new(e, lang)),
-        )
+                .map_err(|e| PageError::new(e, lang))
+        })
     }
 }
 
@@ -514,7 +505,16 @@ pub async fn login_submit(
     let totp = Zeroizing::new(totp);
     let code = Some(totp.trim()).filter(|c| !c.is_empty());
     let now = Utc::now();
-    match crate::auth::sign_in(&state.triage.store, &email, &password, code, now).await {
+    match crate::auth::sign_in(
+        &state.triage.store,
+        &state.gate,
+        &email,
+        &password,
+        code,
+        now,
+    )
+    .await
+    {
         Ok(new) => {
             let role = new.role;
             let opened = state
@@ -522,10 +522,7 @@ pub async fn login_submit(
                 .open(new, now)
                 .map_err(|e| PageError::new(TriageError::Internal(e.to_string()), lang))?;
             Ok(HttpResponse::SeeOther()
-                .cookie(crate::api::session_cookie(
-                    &opened.token,
-                    state.settings.secure_cookies,
-                ))
+                .cookie(crate::api::session_cookie(&opened.token, state.secure))
                 .insert_header((
                     header::LOCATION,
                     format!("{}?lang={}", home_of(role), lang.param()),
@@ -562,7 +559,7 @@ pub async fn logout(
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf)?;
-    if let Some(c) = req.cookie(COOKIE) {
+    if let Some(c) = req.cookie(crate::session::cookie_name(state.secure)) {
         state.sessions.close(c.value());
     }
     state
@@ -579,7 +576,7 @@ pub async fn logout(
         )
         .await
         .map_err(|e| viewer.fail(e))?;
-    let mut gone = crate::api::session_cookie("", state.settings.secure_cookies);
+    let mut gone = crate::api::session_cookie("", state.secure);
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
         .cookie(gone)
@@ -593,7 +590,7 @@ pub async fn logout(
 /// `/`: the member's start page, or the sign-in page.
 pub async fn root(req: HttpRequest) -> HttpResponse {
     let lang = i18n::lang_of(&req);
-    let to = match session_of(&req) {
+    let to = match crate::session::current(&req).await {
         Ok(s) => home_of(s.role),
         Err(_) => "/login",
     };

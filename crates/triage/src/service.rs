@@ -25,6 +25,10 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+mod accounts;
+
+pub use accounts::NO_PENDING_TOTP;
+
 use crate::error::TriageError;
 use crate::session::Session;
 
@@ -83,6 +87,9 @@ pub struct CaseView {
     pub history: Vec<OpenedStep>,
     pub attachments: Vec<OpenedAttachment>,
     pub holds: Vec<sunlight_store::HoldRow>,
+    /// Cases merged into this one: their reporters can be written to, one
+    /// at a time (`message`'s `to`).
+    pub merged_cases: Vec<CaseId>,
     /// Actions the signed-in member may take now.
     pub allowed: Vec<&'static str>,
 }
@@ -250,19 +257,31 @@ impl Triage {
             .collect())
     }
 
-    /// The case's units plus the reporter (and the reporters of cases merged
-    /// into it): who reads a message to the reporter.
-    async fn reporter_recipients(&self, case: &CaseRow) -> Result<Vec<UnitPublicKey>, TriageError> {
-        let mut keys = self.unit_chain_keys(case).await?;
-        keys.extend(self.store.merged_reporter_keys(case.id).await?);
-        match case.reporter_public_key {
-            Some(k) => keys.push(k),
-            None => {
-                return Err(TriageError::Invalid(
+    /// The case's units plus one reporter: the case's own, or — `to` naming
+    /// a case merged into this one — that case's reporter. Never several:
+    /// a merged-in reporter (perhaps an ally of the accused who filed a
+    /// near-duplicate) must not read what is put to another reporter.
+    async fn reporter_recipients(
+        &self,
+        case: &CaseRow,
+        to: Option<CaseId>,
+    ) -> Result<Vec<UnitPublicKey>, TriageError> {
+        let reporter = match to {
+            Some(other) if other != case.id => self
+                .store
+                .merged_reporter_key(case.id, other)
+                .await?
+                .ok_or_else(|| {
+                    TriageError::Invalid("to: not a case merged into this one".into())
+                })?,
+            _ => case.reporter_public_key.ok_or_else(|| {
+                TriageError::Invalid(
                     "this case predates reporter keys; it cannot receive messages".into(),
-                ));
-            }
-        }
+                )
+            })?,
+        };
+        let mut keys = self.unit_chain_keys(case).await?;
+        keys.push(reporter);
         Ok(keys)
     }
 
@@ -342,6 +361,7 @@ impl Triage {
             });
         }
         let holds = self.store.holds_of(case.id).await?;
+        let merged_cases = self.store.merged_cases(case.id).await?;
         let state = state_of(&case, entry.as_ref());
         let actor = session.actor();
         let allowed = sunlight_core::case::ActionKind::ALL
@@ -373,6 +393,7 @@ impl Triage {
             history,
             attachments,
             holds,
+            merged_cases,
             allowed,
         })
     }
@@ -446,7 +467,13 @@ impl Triage {
                 Some(text) => {
                     // Texts the reporter sees also go to them as a message.
                     let recipients = if event.for_reporter() {
-                        let r = self.reporter_recipients(&case).await?;
+                        let mut r = self.reporter_recipients(&case, None).await?;
+                        // How the case goes on (an extension, the feedback)
+                        // is every merged-in reporter's business too; a
+                        // question is only for the one it is put to.
+                        if !matches!(event, Event::ReporterAsked { .. }) {
+                            r.extend(self.store.merged_reporter_keys(case.id).await?);
+                        }
                         let mid = Uuid::now_v7();
                         reporter_messages
                             .push((mid, seal_text(&text, case.id, &item::message(mid), &r)?));
@@ -500,6 +527,7 @@ impl Triage {
         session: &Session,
         id: CaseId,
         body: &str,
+        to: Option<CaseId>,
         now: DateTime<Utc>,
     ) -> Result<Uuid, TriageError> {
         if session.role == sunlight_core::Role::Admin {
@@ -514,7 +542,7 @@ impl Triage {
         if case.stage == Stage::Closed {
             return Err(sunlight_core::case::Refusal::AlreadyClosed.into());
         }
-        let recipients = self.reporter_recipients(&case).await?;
+        let recipients = self.reporter_recipients(&case, to).await?;
         let mid = Uuid::now_v7();
         let sealed = seal_text(&text, case.id, &item::message(mid), &recipients)?;
         self.store
@@ -715,77 +743,6 @@ impl Triage {
             tracing::warn!(case_id = %case_id, error = %e, "routing a desk report failed; the router will retry");
         }
         Ok((code, case_id))
-    }
-}
-
-impl Triage {
-    /// Replaces the member's password: the unit key in the session is
-    /// wrapped under the new one, and members with a second factor get a
-    /// fresh TOTP secret (returned once), since whoever created the account
-    /// saw the old secret.
-    pub async fn change_password(
-        &self,
-        session: &Session,
-        new_password: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Zeroizing<String>>, TriageError> {
-        let chars = new_password.chars().count();
-        if !(12..=256).contains(&chars) {
-            return Err(TriageError::Invalid(
-                "new_password: between 12 and 256 characters".into(),
-            ));
-        }
-        let staff = self
-            .store
-            .staff_by_email(&session.email)
-            .await?
-            .ok_or(TriageError::NoSession)?;
-        let pw = Zeroizing::new(new_password.as_bytes().to_vec());
-        let old = staff.password.clone();
-        let same = {
-            let pw = pw.clone();
-            tokio::task::spawn_blocking(move || old.verify(&pw).is_ok())
-                .await
-                .map_err(|e| TriageError::Internal(e.to_string()))?
-        };
-        if same {
-            return Err(TriageError::Invalid(
-                "new_password: choose a password other than the current one".into(),
-            ));
-        }
-        let (record, keys) = tokio::task::spawn_blocking(move || {
-            sunlight_core::crypto::PasswordKeys::enroll(
-                &pw,
-                sunlight_core::crypto::StretchParams::PASSWORD,
-            )
-        })
-        .await
-        .map_err(|e| TriageError::Internal(e.to_string()))??;
-        let wrapped = session
-            .unit_key()
-            .wrap_with_password(&keys, session.unit.as_str())?;
-        let (totp, sealed) = if staff.totp_sealed.is_some() {
-            let mut raw = Zeroizing::new([0u8; 20]);
-            getrandom::fill(raw.as_mut()).map_err(|e| TriageError::Internal(e.to_string()))?;
-            let secret = Zeroizing::new(data_encoding::BASE32_NOPAD.encode(raw.as_ref()));
-            let item = sunlight_store::provision::totp_context(&staff.email);
-            let sealed = seal(
-                secret.as_bytes(),
-                &SealContext {
-                    case_id: sunlight_store::provision::no_case(),
-                    item: &item,
-                },
-                &[session.unit_key().public()],
-            )?;
-            (Some(secret), Some(sealed))
-        } else {
-            (None, None)
-        };
-        self.store
-            .change_password(staff.id, &record, &wrapped, sealed, now)
-            .await?;
-        session.password_changed();
-        Ok(totp)
     }
 
     /// Staff of the admin's unit.

@@ -6,21 +6,37 @@
 //!
 //! Several triage processes do not share sessions: behind a load balancer,
 //! route a staff member to one process (sticky sessions) — see
-//! docs/triage.md.
+//! docs/triage.md. What they do share is the member's standing in the
+//! database: a session carries the member's session epoch from sign-in,
+//! and a request whose member was disabled, reset or changed password since
+//! (the epoch moved) ends the session, in whichever process holds it
+//! (`Sessions::live`, checked at most `STANDING_TTL` apart).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use subtle::ConstantTimeEq;
 use sunlight_core::crypto::UnitSecretKey;
 use sunlight_core::{Role, UnitId};
-use sunlight_store::Jurisdiction;
+use sunlight_store::{Jurisdiction, Store};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-/// The cookie that carries the session token.
+use crate::error::TriageError;
+
+/// The cookie that carries the session token over plain loopback HTTP.
 pub const COOKIE: &str = "sunlight_staff";
+/// …and over TLS: the `__Host-` prefix makes browsers refuse it unless it
+/// is Secure, path `/` and without a domain, so no sibling host can plant
+/// or shadow it.
+pub const SECURE_COOKIE: &str = "__Host-sunlight_staff";
+
+/// How long a session trusts its last look at the member's standing: a
+/// disabled or reset member's session in another process ends within this.
+pub const STANDING_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A signed-in staff member.
 pub struct Session {
@@ -36,6 +52,10 @@ pub struct Session {
     /// Set while the member still signs in with a password someone else
     /// saw (a one-time password): only changing it is allowed.
     must_change_password: std::sync::atomic::AtomicBool,
+    /// The member's session epoch this session belongs to.
+    epoch: AtomicI64,
+    /// When the member's standing was last read from the database.
+    checked: Mutex<Instant>,
 }
 
 impl std::fmt::Debug for Session {
@@ -58,9 +78,18 @@ impl Session {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    pub fn password_changed(&self) {
+    /// The member replaced their password from this session: it lives on
+    /// under the new epoch (every other session of theirs ends).
+    pub fn password_changed(&self, epoch: i64) {
         self.must_change_password
             .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    fn standing_is_fresh(&self, now: Instant) -> bool {
+        self.checked
+            .lock()
+            .is_ok_and(|at| now.saturating_duration_since(*at) < STANDING_TTL)
     }
 
     pub fn csrf(&self) -> &str {
@@ -78,6 +107,26 @@ impl Session {
             role: self.role,
         }
     }
+}
+
+/// The session cookie's name: `__Host-` prefixed when served over TLS.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
+
+/// The session of a request (by its cookie) if it is live and its member
+/// still in good standing.
+pub async fn current(req: &actix_web::HttpRequest) -> Result<Arc<Session>, TriageError> {
+    let state = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .ok_or_else(|| TriageError::Internal("state missing".into()))?;
+    let token = req
+        .cookie(cookie_name(state.secure))
+        .ok_or(TriageError::NoSession)?;
+    state
+        .sessions
+        .live(token.value(), &state.triage.store, Utc::now())
+        .await
 }
 
 fn random_token() -> Result<Zeroizing<String>, getrandom::Error> {
@@ -139,6 +188,7 @@ pub struct NewSession {
     pub jurisdiction: Jurisdiction,
     pub unit_key: UnitSecretKey,
     pub must_change_password: bool,
+    pub epoch: i64,
 }
 
 impl Sessions {
@@ -164,6 +214,8 @@ impl Sessions {
             created: now,
             last_seen: Mutex::new(now),
             must_change_password: std::sync::atomic::AtomicBool::new(new.must_change_password),
+            epoch: AtomicI64::new(new.epoch),
+            checked: Mutex::new(Instant::now()),
         });
         if let Ok(mut map) = self.map.lock() {
             map.retain(|_, s| self.alive(s, now));
@@ -190,6 +242,46 @@ impl Sessions {
             map.remove(token);
             None
         }
+    }
+
+    /// The live session of `token` whose member may still work: disabled,
+    /// reset or re-passworded since it opened (their session epoch moved,
+    /// here or in another process), it ends now. The member's standing is
+    /// read at most every `STANDING_TTL`.
+    pub async fn live(
+        &self,
+        token: &str,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Session>, TriageError> {
+        let session = self.get(token, now).ok_or(TriageError::NoSession)?;
+        let clock = Instant::now();
+        if session.standing_is_fresh(clock) {
+            return Ok(session);
+        }
+        match store.staff_standing(session.staff_id).await? {
+            Some(s) if !s.disabled && s.epoch == session.epoch.load(Ordering::SeqCst) => {
+                if let Ok(mut at) = session.checked.lock() {
+                    *at = clock;
+                }
+                Ok(session)
+            }
+            _ => {
+                self.close(token);
+                Err(TriageError::NoSession)
+            }
+        }
+    }
+
+    /// Ends every session of a member in this process but `keep` (the one
+    /// that changed its own password); other processes follow through the
+    /// epoch. Returns how many ended.
+    pub fn end_member(&self, staff_id: uuid::Uuid, keep: Option<&Arc<Session>>) -> usize {
+        self.map.lock().map_or(0, |mut map| {
+            let before = map.len();
+            map.retain(|_, s| s.staff_id != staff_id || keep.is_some_and(|k| Arc::ptr_eq(k, s)));
+            before - map.len()
+        })
     }
 
     /// Drops every expired session, so its unit key leaves memory within a

@@ -12,9 +12,15 @@ pub struct TriageSettings {
     pub session_idle_minutes: u32,
     /// …and this long after sign-in, whatever happens.
     pub session_absolute_hours: u32,
-    /// Mark the session cookie `Secure`. On when triage is served over TLS
-    /// (behind a proxy); off for plain loopback HTTP.
-    pub secure_cookies: bool,
+    /// Mark the session cookie `Secure` (named `__Host-sunlight_staff`) and
+    /// send HSTS. Unset: on unless triage listens on a loopback address
+    /// only (plain HTTP on one machine); set `false` only for that case.
+    pub secure_cookies: Option<bool>,
+    /// A failed sign-in answers no sooner than this after it arrived
+    /// (milliseconds), whether the account is unknown, locked or the
+    /// password wrong, so the answer's timing tells none of them apart.
+    /// Keep it above the slowest password check under load.
+    pub sign_in_floor_ms: u32,
     /// How often new reports are routed (seconds).
     pub route_every_seconds: u32,
     /// How often the sweeper looks for reminders and escalations (seconds);
@@ -29,7 +35,8 @@ impl Default for TriageSettings {
         Self {
             session_idle_minutes: 30,
             session_absolute_hours: 10,
-            secure_cookies: false,
+            secure_cookies: None,
+            sign_in_floor_ms: 400,
             route_every_seconds: 5,
             sweep_every_seconds: 60,
             workers: 0,
@@ -41,7 +48,10 @@ impl Default for TriageSettings {
 pub struct AppState {
     pub triage: Triage,
     pub sessions: Sessions,
-    pub settings: TriageSettings,
+    /// `[triage] secure_cookies` resolved against the listening address.
+    pub secure: bool,
+    /// Staff-side Argon2 runs: at most one per core, in reused memory.
+    pub gate: crate::auth::Gate,
     pub stats: Stats,
     /// Shown on the admin page: where Tor users reach intake.
     pub onion: Option<String>,

@@ -116,7 +116,8 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
         (
             Method::POST,
             "/api/v1/password".to_owned(),
-            json!({"new_password": "a brand new passphrase"}).to_string(),
+            json!({"current_password": "whatever it was", "new_password": "a brand new passphrase"})
+                .to_string(),
         ),
         (Method::DELETE, "/api/v1/session".to_owned(), String::new()),
     ];
@@ -189,7 +190,7 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
             ("/logout", String::new()),
             (
                 "/password",
-                "new_password=a+brand+new+passphrase".to_owned(),
+                "current_password=x&new_password=a+brand+new+passphrase".to_owned(),
             ),
             (
                 &*format!("/cases/{case_id}/actions"),

@@ -522,7 +522,9 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
                 .as_u16()
         }
     };
-    assert_eq!(login(one_time.clone(), totp_now(&first_totp)).await, 303);
+    let step = u64::try_from(chrono::Utc::now().timestamp()).unwrap() / 30;
+    let code = |secret: &str, step: u64| common::totp_at_step(secret, step);
+    assert_eq!(login(one_time.clone(), code(&first_totp, step)).await, 303);
     let mut page = PageClient {
         client: client.clone(),
         base: h.base.clone(),
@@ -535,10 +537,13 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
     let form = page.get("/password").await;
     assert_eq!(form.status, 200);
     page.csrf = csrf_of(&form.body).unwrap();
+    let next = code(&first_totp, step + 1);
     let bad = page
         .post(
             "/password",
             &[
+                ("current_password", one_time.as_str()),
+                ("totp", next.as_str()),
                 ("new_password", "a long enough one"),
                 ("repeat", "something else"),
             ],
@@ -546,30 +551,65 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
         .await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("id=\"errors\""));
+    // The session alone, without the current password: 403, nothing changes.
+    let stolen = page
+        .post(
+            "/password",
+            &[
+                ("current_password", "guessed"),
+                ("totp", next.as_str()),
+                ("new_password", "boss two passphrase"),
+                ("repeat", "boss two passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(stolen.status, 403, "{}", stolen.body);
     let done = page
         .post(
             "/password",
             &[
+                ("current_password", one_time.as_str()),
+                ("totp", next.as_str()),
                 ("new_password", "boss two passphrase"),
                 ("repeat", "boss two passphrase"),
             ],
         )
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
-    // A supervisor gets a fresh second factor: the admin saw the old one.
+    // A supervisor gets a fresh second factor (the admin saw the old one),
+    // and confirms it with a code before it counts.
     let (_, rest) = done.body.split_once("id=\"totp-secret\">").unwrap();
     let new_totp = rest.split_once('<').unwrap().0.trim().to_owned();
     assert_ne!(new_totp, first_totp);
+    assert!(done.body.contains("id=\"totp-confirm\""));
     assert_eq!(page.get("/queues/verify").await.status, 200);
+    let wrong = page
+        .post(
+            "/password/totp",
+            &[("totp", code(&first_totp, step).as_str())],
+        )
+        .await;
+    assert_eq!(
+        wrong.status, 403,
+        "a code of the old secret confirms nothing"
+    );
+    let confirmed = page
+        .post(
+            "/password/totp",
+            &[("totp", code(&new_totp, step).as_str())],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.body.contains("id=\"totp-confirmed\""));
 
     // Next time: the new password and the new code; the old ones fail.
-    assert_eq!(login(one_time, totp_now(&new_totp)).await, 401);
+    assert_eq!(login(one_time, code(&new_totp, step + 1)).await, 401);
     assert_eq!(
-        login("boss two passphrase".into(), totp_now(&first_totp)).await,
+        login("boss two passphrase".into(), code(&first_totp, step + 1)).await,
         401
     );
     assert_eq!(
-        login("boss two passphrase".into(), totp_now(&new_totp)).await,
+        login("boss two passphrase".into(), code(&new_totp, step + 1)).await,
         303
     );
     h.stop().await;

@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod security;
 
 use common::{ENGINES, Harness, email};
 use serde_json::json;
@@ -485,14 +486,30 @@ async fn an_admin_adds_staff_from_their_session_and_the_new_member_can_work() {
             (s, e["error"]["code"].as_str()),
             (403, Some("password_change_required"))
         );
+        let one_time = created["one_time_password"].as_str().unwrap();
         let (s, _) = newbie
-            .post("/api/v1/password", json!({"new_password": "short"}))
+            .post(
+                "/api/v1/password",
+                json!({"current_password": one_time, "new_password": "short"}),
+            )
             .await;
         assert_eq!(s, 422);
+        // A session alone is not enough: without the current password
+        // nothing changes.
+        let (s, e) = newbie
+            .post(
+                "/api/v1/password",
+                json!({"current_password": "not the password", "new_password": "a long new passphrase 7"}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (403, Some("wrong_current_credentials"))
+        );
         let (s, out) = newbie
             .post(
                 "/api/v1/password",
-                json!({"new_password": "a long new passphrase 7"}),
+                json!({"current_password": one_time, "new_password": "a long new passphrase 7"}),
             )
             .await;
         assert_eq!(s, 200, "{out}");

@@ -127,6 +127,31 @@ impl PasswordRecord {
         }
     }
 
+    /// `verify` in caller-owned Argon2 memory (resized when this record's
+    /// parameters differ), so a server's sign-ins keep its memory flat like
+    /// its code stretches (see `CodeStretcher::stretch_in`). The memory is
+    /// wiped before it is handed back.
+    pub fn verify_in(
+        &self,
+        password: &[u8],
+        memory: &mut super::StretchMemory,
+    ) -> Result<PasswordKeys, CryptoError> {
+        if memory.params() != self.params {
+            *memory = super::StretchMemory::new(self.params)?;
+        }
+        let keys = derive_in(password, &self.salt, self.params, memory.blocks_mut());
+        memory
+            .blocks_mut()
+            .iter_mut()
+            .for_each(zeroize::Zeroize::zeroize);
+        let keys = keys?;
+        if bool::from(keys.verifier.ct_eq(&self.verifier)) {
+            Ok(keys)
+        } else {
+            Err(CryptoError::WrongPassword)
+        }
+    }
+
     /// Runs the same work as `verify` for an unknown account, so that a
     /// missing account and a wrong password take the same time.
     pub fn burn(password: &[u8]) {
@@ -196,6 +221,28 @@ fn derive(
         .argon2(None)?
         .hash_password_into(password, salt, master.as_mut())
         .map_err(|_| CryptoError::Params)?;
+    keys_from(&master)
+}
+
+fn derive_in(
+    password: &[u8],
+    salt: &[u8; 16],
+    params: StretchParams,
+    blocks: &mut [argon2::Block],
+) -> Result<PasswordKeys, CryptoError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(CryptoError::WrongPassword);
+    }
+    let mut master = Zeroizing::new([0u8; 32]);
+    params
+        .argon2(None)?
+        .hash_password_into_with_memory(password, salt, master.as_mut(), blocks)
+        .map_err(|_| CryptoError::Params)?;
+    keys_from(&master)
+}
+
+/// The verifier and the key-encryption key, separated by HKDF.
+fn keys_from(master: &[u8; 32]) -> Result<PasswordKeys, CryptoError> {
     let hk = Hkdf::<Sha256>::new(None, master.as_ref());
     let mut verifier = [0u8; 32];
     let mut kek = Zeroizing::new([0u8; 32]);
@@ -216,6 +263,11 @@ mod tests {
         let back = PasswordRecord::from_bytes(&record.to_bytes()).unwrap();
         assert_eq!(back, record);
         assert!(back.verify(b"pw").is_ok());
+        // Reused memory gives the same keys, whatever size it had before.
+        let mut memory = crate::crypto::StretchMemory::new(StretchParams::PASSWORD).unwrap();
+        let reused = back.verify_in(b"pw", &mut memory).unwrap();
+        assert_eq!(reused.kek(), back.verify(b"pw").unwrap().kek());
+        assert!(back.verify_in(b"px", &mut memory).is_err());
         assert!(PasswordRecord::from_bytes(&[1, 2, 3]).is_err());
         assert!(PasswordRecord::from_bytes(&[9; 61]).is_err());
         let mut huge = record.to_bytes();

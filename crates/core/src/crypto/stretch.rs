@@ -70,6 +70,14 @@ impl fmt::Debug for StretchMemory {
 }
 
 impl StretchMemory {
+    pub fn params(&self) -> StretchParams {
+        self.params
+    }
+
+    pub(crate) fn blocks_mut(&mut self) -> &mut [argon2::Block] {
+        &mut self.blocks
+    }
+
     pub fn new(params: StretchParams) -> Result<Self, CryptoError> {
         let count = argon2::Params::new(params.m_kib, params.t, params.p, None)
             .map_err(|_| CryptoError::Params)?

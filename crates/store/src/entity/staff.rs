@@ -24,6 +24,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The last TOTP time step accepted (RFC 6238 §5.2: each code once).
     pub totp_last_step: Option<i64>,
+    /// Moves on every disable, reset and password change: a session
+    /// opened under an older epoch is over, in every process.
+    pub session_epoch: i64,
+    /// A new TOTP secret (sealed like `totp_sealed`) that replaces the
+    /// current one once the member has entered one code from it.
+    pub totp_pending: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -502,6 +502,9 @@ pub async fn case_action(
 pub struct MessageForm {
     csrf: String,
     body: String,
+    /// A case merged into this one, whose reporter alone is addressed;
+    /// empty for the case's own reporter.
+    to: String,
 }
 
 impl std::fmt::Debug for MessageForm {
@@ -517,7 +520,7 @@ pub async fn case_message(
     path: web::Path<String>,
     form: web::Form<MessageForm>,
 ) -> Result<HttpResponse, PageError> {
-    let MessageForm { csrf, body } = form.into_inner();
+    let MessageForm { csrf, body, to } = form.into_inner();
     let body = Zeroizing::new(body);
     viewer.check_csrf(&csrf)?;
     let id = case_id(&viewer, &path)?;
@@ -532,12 +535,25 @@ pub async fn case_message(
         )
         .await;
     }
-    let sent = state
-        .triage
-        .message(&viewer.session, id, &body, Utc::now())
-        .await
-        .map(|_| ());
+    let sent = match merged_reporter(&to) {
+        Ok(to) => state
+            .triage
+            .message(&viewer.session, id, &body, to, Utc::now())
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
     answer(&viewer, &state, id, sent).await
+}
+
+/// The `to` field of a reply: empty for the case's own reporter.
+fn merged_reporter(raw: &str) -> Result<Option<CaseId>, TriageError> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => CaseId::parse(raw)
+            .map(Some)
+            .map_err(|_| TriageError::Invalid("to: not a case merged into this one".into())),
+    }
 }
 
 #[derive(Deserialize, Default)]

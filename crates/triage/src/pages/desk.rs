@@ -235,9 +235,23 @@ pub async fn intake_submit(
 // ---------------------------------------------------------------- admin
 
 pub struct StaffLine {
+    pub id: String,
     pub email: String,
     pub role: String,
     pub active: bool,
+}
+
+impl StaffLine {
+    /// Where the row's first button posts: disable an active member,
+    /// enable a disabled one.
+    pub fn toggle_path(&self) -> String {
+        let action = if self.active { "disable" } else { "enable" };
+        format!("/admin/staff/{}/{action}", self.id)
+    }
+
+    pub fn reset_path(&self) -> String {
+        format!("/admin/staff/{}/reset", self.id)
+    }
 }
 
 pub struct UnitLine {
@@ -283,7 +297,7 @@ struct MailLine {
     failed: bool,
 }
 
-async fn admin_page(
+pub(super) async fn admin_page(
     viewer: &Viewer,
     state: &AppState,
     status: StatusCode,
@@ -335,6 +349,7 @@ async fn admin_page(
         staff: staff
             .into_iter()
             .map(|s| StaffLine {
+                id: s.id.to_string(),
                 email: s.email,
                 role: i18n::word(lang, "role", s.role.as_str()),
                 active: !s.disabled,
@@ -443,7 +458,7 @@ pub async fn admin_add_staff(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct CsrfForm {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// Sends a refused mail again.

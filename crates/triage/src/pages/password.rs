@@ -1,5 +1,7 @@
-//! Replacing a one-time password: until it is done, every page leads
-//! here; members with a second factor leave with a fresh TOTP secret.
+//! Changing one's password (required after a one-time password): the
+//! current password and, for members with a second factor, a fresh code
+//! come with it. Members with a second factor leave with a new TOTP
+//! secret, which replaces the old one once they confirm a code from it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -20,24 +22,47 @@ struct PasswordPage {
     error: Option<String>,
     done: bool,
     totp: Option<String>,
+    /// A new TOTP secret waits for its first code.
+    pending: bool,
+    confirmed: bool,
     next: String,
 }
 
+/// What the page shows besides its frame.
+#[derive(Default)]
+struct Shown {
+    error: Option<String>,
+    done: bool,
+    totp: Option<String>,
+    pending: bool,
+    confirmed: bool,
+}
+
+impl Viewer {
+    fn password_page(&self, shown: Shown, status: StatusCode) -> HttpResponse {
+        let page = PasswordPage {
+            ui: self.ui("/password"),
+            error: shown.error,
+            done: shown.done,
+            totp: shown.totp,
+            pending: shown.pending,
+            confirmed: shown.confirmed,
+            next: format!("{}?lang={}", home_of(self.session.role), self.lang.param()),
+        };
+        render(status, self.lang, &page)
+    }
+}
+
 pub async fn password_form(viewer: Viewer) -> Result<HttpResponse, PageError> {
-    let page = PasswordPage {
-        ui: viewer.ui("/password"),
-        error: None,
-        done: false,
-        totp: None,
-        next: String::new(),
-    };
-    Ok(render(StatusCode::OK, viewer.lang, &page))
+    Ok(viewer.password_page(Shown::default(), StatusCode::OK))
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordForm {
     csrf: String,
+    current_password: String,
+    totp: String,
     new_password: String,
     repeat: String,
 }
@@ -49,63 +74,105 @@ impl std::fmt::Debug for PasswordForm {
 }
 
 /// Replaces the password; members with a second factor see their new TOTP
-/// secret once.
+/// secret once, with the form that confirms it.
 pub async fn password_submit(
     viewer: Viewer,
     state: web::Data<AppState>,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    let PasswordForm {
-        csrf,
-        new_password,
-        repeat,
-    } = form.into_inner();
-    viewer.check_csrf(&csrf)?;
-    let new_password = Zeroizing::new(new_password);
-    let repeat = Zeroizing::new(repeat);
-    let t = i18n::catalog(viewer.lang);
+    let form = form.into_inner();
+    viewer.check_csrf(&form.csrf)?;
+    let current = Zeroizing::new(form.current_password);
+    let new_password = Zeroizing::new(form.new_password);
+    let repeat = Zeroizing::new(form.repeat);
     let again = |status: StatusCode, error: String| {
-        render(
-            status,
-            viewer.lang,
-            &PasswordPage {
-                ui: viewer.ui("/password"),
-                error: Some(error),
-                done: false,
-                totp: None,
-                next: String::new(),
-            },
-        )
+        let page = Shown {
+            error: Some(error),
+            ..Shown::default()
+        };
+        viewer.password_page(page, status)
     };
     if *new_password != *repeat {
+        let t = i18n::catalog(viewer.lang);
         return Ok(again(
             StatusCode::UNPROCESSABLE_ENTITY,
             t.get("password.mismatch").to_owned(),
         ));
     }
+    let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
     match state
         .triage
-        .change_password(&viewer.session, &new_password, Utc::now())
+        .change_password(
+            &state.gate,
+            &viewer.session,
+            &current,
+            code,
+            &new_password,
+            Utc::now(),
+        )
         .await
     {
-        Ok(totp) => {
-            let page = PasswordPage {
-                ui: viewer.ui("/password"),
-                error: None,
+        Ok(changed) => {
+            state
+                .sessions
+                .end_member(viewer.session.staff_id, Some(&viewer.session));
+            let page = Shown {
                 done: true,
-                totp: totp.map(|s| s.to_string()),
-                next: format!(
-                    "{}?lang={}",
-                    home_of(viewer.session.role),
-                    viewer.lang.param()
-                ),
+                pending: changed.totp_pending.is_some(),
+                totp: changed.totp_pending.map(|s| s.to_string()),
+                ..Shown::default()
             };
-            Ok(render(StatusCode::OK, viewer.lang, &page))
+            Ok(viewer.password_page(page, StatusCode::OK))
         }
-        Err(e @ TriageError::Invalid(_)) => Ok(again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            i18n::error_message(viewer.lang, &e),
-        )),
+        Err(e @ (TriageError::Invalid(_) | TriageError::WrongCurrentCredentials)) => {
+            Ok(again(e.status(), i18n::error_message(viewer.lang, &e)))
+        }
+        Err(e) => Err(viewer.fail(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TotpForm {
+    csrf: String,
+    totp: String,
+}
+
+impl std::fmt::Debug for TotpForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpForm(<redacted>)")
+    }
+}
+
+/// `POST /password/totp`: a code of the new secret makes it the one that
+/// signs in.
+pub async fn totp_confirm(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    match state
+        .triage
+        .confirm_totp(&viewer.session, &form.totp, Utc::now())
+        .await
+    {
+        Ok(()) => {
+            let page = Shown {
+                confirmed: true,
+                ..Shown::default()
+            };
+            Ok(viewer.password_page(page, StatusCode::OK))
+        }
+        Err(e @ (TriageError::WrongCurrentCredentials | TriageError::Conflict(_))) => {
+            let page = Shown {
+                done: true,
+                pending: matches!(e, TriageError::WrongCurrentCredentials),
+                error: Some(i18n::error_message(viewer.lang, &e)),
+                ..Shown::default()
+            };
+            Ok(viewer.password_page(page, e.status()))
+        }
         Err(e) => Err(viewer.fail(e)),
     }
 }

@@ -86,7 +86,56 @@ pub fn totp_at_step(secret: &str, step: u64) -> String {
     totp.generate(step * 30).to_string()
 }
 
+/// What a test's triage process is built from.
+fn parts(db: &TestDb, stretcher: &CodeStretcher) -> TriageParts {
+    TriageParts {
+        store: db.store.clone(),
+        stretcher: stretcher.clone(),
+        policy: Policy::cn_12380(),
+        calendar: Calendar::cn(),
+        settings: TriageSettings {
+            workers: 2,
+            route_every_seconds: 1,
+            // Tests drive the sweeper on a virtual clock.
+            sweep_every_seconds: 0,
+            // Every failed sign-in answers after this; tests fail many.
+            sign_in_floor_ms: 50,
+            ..TriageSettings::default()
+        },
+        mail: MailStyle {
+            lang: sunlight_core::i18n::Lang::En,
+            link_base: "http://127.0.0.1".into(),
+        },
+        // Tests refresh statistics themselves.
+        stats: sunlight_triage::StatsSettings {
+            refresh_minutes: 0,
+            ..Default::default()
+        },
+        onion: None,
+        metrics: sunlight_triage::Metrics::default(),
+    }
+}
+
 impl Harness {
+    fn parts(&self) -> TriageParts {
+        parts(&self.db, &self.stretcher)
+    }
+
+    /// Lets `email` (and its `#new` secret) use TOTP codes again, for tests
+    /// whose subject is not replay: the server and the helper forget which
+    /// steps were spent.
+    pub async fn forget_totp_steps(&self, email: &str) {
+        sunlight_store::testing::execute(
+            &self.db.store,
+            &format!("UPDATE staff SET totp_last_step = NULL WHERE email = '{email}'"),
+        )
+        .await
+        .unwrap();
+        let mut used = self.totp_steps.lock().unwrap();
+        used.remove(email);
+        used.remove(&format!("{email}#new"));
+    }
+
     /// A code `email` has not signed in with yet: the current step's, or
     /// the next step's (accepted as one step of clock drift) when the
     /// current one was used; waits for a new step only after that.
@@ -166,34 +215,7 @@ impl Harness {
         let stretcher =
             CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build(
-            TriageParts {
-                store: db.store.clone(),
-                stretcher: stretcher.clone(),
-                policy: Policy::cn_12380(),
-                calendar: Calendar::cn(),
-                settings: TriageSettings {
-                    workers: 2,
-                    route_every_seconds: 1,
-                    // Tests drive the sweeper on a virtual clock.
-                    sweep_every_seconds: 0,
-                    ..TriageSettings::default()
-                },
-                mail: MailStyle {
-                    lang: sunlight_core::i18n::Lang::En,
-                    link_base: "http://127.0.0.1".into(),
-                },
-                // Tests refresh statistics themselves.
-                stats: sunlight_triage::StatsSettings {
-                    refresh_minutes: 0,
-                    ..Default::default()
-                },
-                onion: None,
-                metrics: sunlight_triage::Metrics::default(),
-            },
-            listener,
-        )
-        .unwrap();
+        let app = Application::build(parts(&db, &stretcher), listener).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async move {
@@ -209,6 +231,19 @@ impl Harness {
             stop: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// Starts another triage process on the same database (as a second
+    /// replica would be); returns its base URL and what stops it.
+    pub async fn another_process(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let app = Application::build(self.parts(), listener).unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _stopped = rx.await;
+        }));
+        (base, tx)
     }
 
     /// Adds a second member of `role` to `unit` (for re-check by another).
@@ -243,6 +278,12 @@ impl Harness {
     }
 
     pub async fn sign_in(&self, email: &str) -> StaffClient {
+        self.sign_in_at(&self.base.clone(), email).await
+    }
+
+    /// Signs in to the triage process at `base` (another process on the
+    /// same database, in tests that start one).
+    pub async fn sign_in_at(&self, base: &str, email: &str) -> StaffClient {
         let login = self.logins.get(email).unwrap();
         let totp = match login.totp.as_deref() {
             Some(secret) => Some(self.fresh_totp(email, secret).await),
@@ -257,7 +298,7 @@ impl Harness {
             .build()
             .unwrap();
         let res = client
-            .post(self.url("/api/v1/session"))
+            .post(format!("{base}/api/v1/session"))
             .json(&serde_json::json!({
                 "email": login.email,
                 "password": login.password,
@@ -277,7 +318,7 @@ impl Harness {
             client,
             cookie: cookie.split(';').next().unwrap().to_owned(),
             csrf: v["csrf_token"].as_str().unwrap().to_owned(),
-            base: self.base.clone(),
+            base: base.to_owned(),
             staff_id: v["staff_id"].as_str().unwrap().to_owned(),
         }
     }

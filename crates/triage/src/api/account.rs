@@ -1,0 +1,183 @@
+//! The member's own account and the admin's hold on their unit's members:
+//! `POST /api/v1/password`, `POST /api/v1/totp/confirm`, and
+//! `POST /api/v1/staff/{id}/disable|enable|reset`.
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::{AnyStaffWrite, StaffOut, StaffWrite};
+use crate::error::TriageError;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    /// The password signed in with (the one-time password at first).
+    pub current_password: String,
+    /// A 6-digit code not used before; required for members with a second
+    /// factor.
+    #[serde(default)]
+    pub totp: Option<String>,
+    /// At least 12 characters; not the current one.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordIn(<redacted>)")
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordOut {
+    /// A new base32 TOTP secret for members with a second factor, shown
+    /// once. It replaces the old one only after one code from it is sent to
+    /// `POST /api/v1/totp/confirm`; until then the old one still signs in.
+    pub totp_secret: Option<String>,
+}
+
+impl std::fmt::Debug for PasswordOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordOut(<redacted>)")
+    }
+}
+
+/// Replace the password. Needs the current password and (members with a
+/// second factor) a fresh TOTP code; every other session of the member
+/// ends, in every process.
+#[utoipa::path(post, path = "/api/v1/password", request_body = PasswordIn, responses((status = 200, body = PasswordOut), (status = 403, description = "Wrong current password or code; nothing changed"), (status = 422, description = "Too short or unchanged")))]
+pub async fn change_password(
+    staff: AnyStaffWrite,
+    state: web::Data<AppState>,
+    body: web::Json<PasswordIn>,
+) -> Result<HttpResponse, TriageError> {
+    let body = body.into_inner();
+    let current = Zeroizing::new(body.current_password);
+    let new = Zeroizing::new(body.new_password);
+    let changed = state
+        .triage
+        .change_password(
+            &state.gate,
+            &staff.0,
+            &current,
+            body.totp.as_deref(),
+            &new,
+            Utc::now(),
+        )
+        .await?;
+    state.sessions.end_member(staff.0.staff_id, Some(&staff.0));
+    Ok(HttpResponse::Ok().json(PasswordOut {
+        totp_secret: changed.totp_pending.map(|t| t.to_string()),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpIn {
+    /// A 6-digit code of the new secret.
+    pub totp: String,
+}
+
+impl std::fmt::Debug for TotpIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpIn(<redacted>)")
+    }
+}
+
+/// Confirm the TOTP secret a password change gave: it becomes the one
+/// sign-in asks for.
+#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = TotpIn, responses((status = 204), (status = 403, description = "Wrong code"), (status = 409, description = "No new secret is waiting")))]
+pub async fn confirm_totp(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    body: web::Json<TotpIn>,
+) -> Result<HttpResponse, TriageError> {
+    state
+        .triage
+        .confirm_totp(&staff.0, &body.totp, Utc::now())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn member(raw: &str) -> Result<Uuid, TriageError> {
+    Uuid::parse_str(raw).map_err(|_| TriageError::NotFound)
+}
+
+fn out(row: &sunlight_store::StaffRow) -> StaffOut {
+    StaffOut {
+        id: row.id,
+        email: row.email.clone(),
+        role: row.role.as_str(),
+        unit: row.unit.to_string(),
+        disabled: row.disabled,
+    }
+}
+
+async fn set_disabled(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    disabled: bool,
+) -> Result<HttpResponse, TriageError> {
+    let id = member(&path)?;
+    let row = state
+        .triage
+        .set_disabled(&staff.0, id, disabled, Utc::now())
+        .await?;
+    state.sessions.end_member(id, None);
+    Ok(HttpResponse::Ok().json(out(&row)))
+}
+
+/// Disable a member of the admin's unit: they cannot sign in, and every
+/// live session of theirs ends at once, in every process. Audited.
+#[utoipa::path(post, path = "/api/v1/staff/{id}/disable", responses((status = 200, body = StaffOut), (status = 403), (status = 404, description = "No such member of your unit"), (status = 409, description = "Disabled already")))]
+pub async fn staff_disable(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, TriageError> {
+    set_disabled(staff, state, path, true).await
+}
+
+/// Enable a disabled member of the admin's unit again. Audited.
+#[utoipa::path(post, path = "/api/v1/staff/{id}/enable", responses((status = 200, body = StaffOut), (status = 403), (status = 404, description = "No such member of your unit"), (status = 409, description = "Not disabled")))]
+pub async fn staff_enable(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, TriageError> {
+    set_disabled(staff, state, path, false).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetOut {
+    /// Shown once: hand it to the member, who must replace it.
+    pub one_time_password: String,
+}
+
+impl std::fmt::Debug for ResetOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetOut(<redacted>)")
+    }
+}
+
+/// Give a member of the admin's unit a one-time password (they forgot
+/// theirs): every live session of theirs ends, and they must replace it at
+/// the next sign-in. Their TOTP secret stays. Audited.
+#[utoipa::path(post, path = "/api/v1/staff/{id}/reset", responses((status = 200, body = ResetOut), (status = 403), (status = 404, description = "No such member of your unit")))]
+pub async fn staff_reset(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, TriageError> {
+    let id = member(&path)?;
+    let reset = state.triage.reset(&staff.0, id, Utc::now()).await?;
+    state.sessions.end_member(id, None);
+    Ok(HttpResponse::Ok().json(ResetOut {
+        one_time_password: reset.one_time_password.to_string(),
+    }))
+}

@@ -1,0 +1,242 @@
+//! A member's own account (password change, TOTP renewal) and what an
+//! admin may do to the members of their unit (disable, enable, reset).
+//! Each change that takes an account from someone moves its session epoch,
+//! so their live sessions end in every process.
+
+use chrono::{DateTime, Utc};
+use subtle::ConstantTimeEq;
+use sunlight_core::Role;
+use sunlight_core::crypto::{PasswordKeys, SealContext, StretchParams, seal};
+use sunlight_store::provision::{no_case, random_text, totp_context};
+use sunlight_store::{Attempt, StaffRow};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::Triage;
+use crate::auth::{Gate, open_totp, totp_step};
+use crate::error::TriageError;
+use crate::session::Session;
+
+/// What a password change hands back once: the new TOTP secret, which
+/// replaces the old one only after a code from it is confirmed.
+#[derive(Default)]
+pub struct PasswordChange {
+    pub totp_pending: Option<Zeroizing<String>>,
+    /// The session epoch the changing session now lives under.
+    pub epoch: i64,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange(<redacted>)")
+    }
+}
+
+/// A one-time password an admin handed out, shown once.
+pub struct Reset {
+    pub staff: StaffRow,
+    pub one_time_password: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reset")
+            .field("staff", &self.staff.id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn new_password_ok(new_password: &str) -> Result<(), TriageError> {
+    let chars = new_password.chars().count();
+    if (12..=256).contains(&chars) {
+        Ok(())
+    } else {
+        Err(TriageError::Invalid(
+            "new_password: between 12 and 256 characters".into(),
+        ))
+    }
+}
+
+impl Triage {
+    /// Replaces the member's password. A session alone is not enough: the
+    /// current password (the one-time one, on first sign-in) and, for
+    /// members with a second factor, a TOTP code not used before must come
+    /// with it; otherwise 403 and nothing changes. A wrong current password
+    /// counts towards the account's lock like a failed sign-in, so a stolen
+    /// session cannot guess it faster than the sign-in form. Members with a
+    /// second factor get a new TOTP secret that counts from its first
+    /// confirmed code (`confirm_totp`).
+    pub async fn change_password(
+        &self,
+        gate: &Gate,
+        session: &Session,
+        current: &str,
+        totp: Option<&str>,
+        new_password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PasswordChange, TriageError> {
+        new_password_ok(new_password)?;
+        let staff = self
+            .store
+            .staff_by_email(&session.email)
+            .await?
+            .filter(|s| s.id == session.staff_id && !s.disabled)
+            .ok_or(TriageError::NoSession)?;
+        if let Attempt::Locked = self.store.begin_sign_in(staff.id, now).await? {
+            return Err(TriageError::WrongCurrentCredentials);
+        }
+        if gate
+            .verify(&staff.password, current.as_bytes())
+            .await?
+            .is_none()
+        {
+            return Err(TriageError::WrongCurrentCredentials);
+        }
+        if let Some(sealed) = &staff.totp_sealed {
+            let secret = open_totp(sealed, &staff.email, session.unit_key())?;
+            let fresh = match totp.and_then(|code| totp_step(&secret, code, now)) {
+                Some(step) => self.store.accept_totp_step(staff.id, step).await?,
+                None => false,
+            };
+            if !fresh {
+                return Err(TriageError::WrongCurrentCredentials);
+            }
+        }
+        if bool::from(current.as_bytes().ct_eq(new_password.as_bytes())) {
+            return Err(TriageError::Invalid(
+                "new_password: choose a password other than the current one".into(),
+            ));
+        }
+        let pw = Zeroizing::new(new_password.as_bytes().to_vec());
+        let (record, keys) =
+            tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
+                .await
+                .map_err(|e| TriageError::Internal(e.to_string()))??;
+        let wrapped = session
+            .unit_key()
+            .wrap_with_password(&keys, session.unit.as_str())?;
+        let (secret, pending) = if staff.totp_sealed.is_some() {
+            let secret = random_text(20).map_err(|e| TriageError::Internal(e.to_string()))?;
+            let sealed = seal_totp(&secret, &staff.email, session)?;
+            (Some(secret), Some(sealed))
+        } else {
+            (None, None)
+        };
+        let epoch = self
+            .store
+            .change_password(staff.id, &record, &wrapped, pending, now)
+            .await?;
+        session.password_changed(epoch);
+        Ok(PasswordChange {
+            totp_pending: secret,
+            epoch,
+        })
+    }
+
+    /// The member enters a code of the TOTP secret their password change
+    /// gave them; from now on that secret is the one sign-in asks for.
+    pub async fn confirm_totp(
+        &self,
+        session: &Session,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), TriageError> {
+        let sealed = self
+            .store
+            .pending_totp(session.staff_id)
+            .await?
+            .ok_or(TriageError::Conflict(NO_PENDING_TOTP))?;
+        let secret = open_totp(&sealed, &session.email, session.unit_key())?;
+        let step = totp_step(&secret, code, now).ok_or(TriageError::WrongCurrentCredentials)?;
+        if self.store.confirm_totp(session.staff_id, step, now).await? {
+            Ok(())
+        } else {
+            Err(TriageError::Conflict(NO_PENDING_TOTP))
+        }
+    }
+
+    /// An admin disables (or enables again) a member of their own unit.
+    /// Disabling ends every live session of the member (this process at
+    /// once, the others at their next look at the member's standing).
+    pub async fn set_disabled(
+        &self,
+        admin: &Session,
+        member: Uuid,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<StaffRow, TriageError> {
+        admin_only(admin, member)?;
+        Ok(self
+            .store
+            .set_staff_disabled(
+                member,
+                &admin.unit,
+                disabled,
+                &format!("staff:{}", admin.staff_id),
+                now,
+            )
+            .await?)
+    }
+
+    /// An admin gives a member of their unit a new one-time password (the
+    /// unit key wrapped under it from the admin's session); the member's
+    /// sessions end and they must replace it at the next sign-in.
+    pub async fn reset(
+        &self,
+        admin: &Session,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Reset, TriageError> {
+        admin_only(admin, member)?;
+        let password = random_text(10).map_err(|e| TriageError::Internal(e.to_string()))?;
+        let pw = Zeroizing::new(password.as_bytes().to_vec());
+        let (record, keys) =
+            tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
+                .await
+                .map_err(|e| TriageError::Internal(e.to_string()))??;
+        let wrapped = admin
+            .unit_key()
+            .wrap_with_password(&keys, admin.unit.as_str())?;
+        let staff = self
+            .store
+            .reset_staff_password(
+                member,
+                &admin.unit,
+                &record,
+                &wrapped,
+                &format!("staff:{}", admin.staff_id),
+                now,
+            )
+            .await?;
+        Ok(Reset {
+            staff,
+            one_time_password: password,
+        })
+    }
+}
+
+/// Refused when no TOTP secret waits for confirmation (matched by the web
+/// layer to translate it).
+pub const NO_PENDING_TOTP: &str = "no new TOTP secret is waiting for confirmation";
+
+/// Admins act on other members; no one disables or resets themselves
+/// (which would lock the unit out of its own admin).
+fn admin_only(admin: &Session, member: Uuid) -> Result<(), TriageError> {
+    if admin.role != Role::Admin || admin.staff_id == member {
+        Err(TriageError::Forbidden)
+    } else {
+        Ok(())
+    }
+}
+
+fn seal_totp(secret: &str, email: &str, session: &Session) -> Result<Vec<u8>, TriageError> {
+    let item = totp_context(email);
+    Ok(seal(
+        secret.as_bytes(),
+        &SealContext {
+            case_id: no_case(),
+            item: &item,
+        },
+        &[session.unit_key().public()],
+    )?)
+}
