@@ -4,7 +4,7 @@
 //! PostgreSQL being unreachable is a test failure, not a skip: CI claims both.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Database, DbBackend, EntityTrait, Statement};
 
 use crate::{Store, StoreError};
 
@@ -86,6 +86,15 @@ pub async fn execute(store: &Store, sql: &str) -> Result<u64, StoreError> {
         .execute_raw(Statement::from_string(backend, sql.to_owned()))
         .await?
         .rows_affected())
+}
+
+/// How many audit entries record `action` (say `session.failed`).
+pub async fn count_audit(store: &Store, action: &str) -> Result<u64, StoreError> {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    Ok(crate::entity::audit_entry::Entity::find()
+        .filter(crate::entity::audit_entry::Column::Action.eq(action))
+        .count(store.conn())
+        .await?)
 }
 
 /// Drops the triggers that keep `audit_log` append-only, as the role that

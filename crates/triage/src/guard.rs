@@ -26,6 +26,9 @@ pub async fn wrap(
     // Errors are turned into answers deep inside the call; they read the
     // request's language from here.
     let lang = crate::i18n::lang_of(req.request());
+    let secure = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|s| s.secure);
     let mut res = crate::error::REQUEST_LANG
         .scope(lang, next.call(req))
         .await?;
@@ -52,6 +55,14 @@ pub async fn wrap(
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    // Served over TLS: browsers must never come back over plain HTTP,
+    // where the session cookie and decrypted reports would cross in clear.
+    if secure {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
     }
     // Decrypted case data must not linger in a browser or proxy cache.
     if !headers.contains_key(header::CACHE_CONTROL) {

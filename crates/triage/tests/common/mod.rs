@@ -236,8 +236,31 @@ impl Harness {
     /// Starts another triage process on the same database (as a second
     /// replica would be); returns its base URL and what stops it.
     pub async fn another_process(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build(self.parts(), listener).unwrap();
+        self.process_on("127.0.0.1:0", None).await
+    }
+
+    /// Another triage process listening on `bind` (say `0.0.0.0:0`, which
+    /// is not loopback-only) with `[triage] secure_cookies` as given; the
+    /// URL it returns reaches it over loopback.
+    pub async fn process_on(
+        &self,
+        bind: &str,
+        secure_cookies: Option<bool>,
+    ) -> (String, tokio::sync::oneshot::Sender<()>) {
+        self.process_with(bind, |s| s.secure_cookies = secure_cookies)
+            .await
+    }
+
+    /// Another triage process on `bind` with its settings changed by `set`.
+    pub async fn process_with(
+        &self,
+        bind: &str,
+        set: impl FnOnce(&mut TriageSettings),
+    ) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let listener = TcpListener::bind(bind).unwrap();
+        let mut parts = self.parts();
+        set(&mut parts.settings);
+        let app = Application::build(parts, listener).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {

@@ -4,4 +4,6 @@
 //! session cannot take over, and sessions that follow the account.
 
 mod accounts;
+mod cookies;
 mod merge;
+mod signin;
