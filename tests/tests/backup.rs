@@ -132,6 +132,11 @@ async fn sqlite_backup_under_load_restores_every_acknowledged_report() {
     );
     assert!(total > during, "writes went on after the backup");
     assert!(!dir.path().join("sunlight-backup.db.partial").exists());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a backup is readable by its owner only");
+    }
 
     // Restore into an empty folder, with the pepper kept apart.
     let restored = dir.path().join("restored");
@@ -234,6 +239,11 @@ async fn postgresql_backup_restores_into_an_empty_database() {
         w.await.unwrap();
     }
     assert!(line.contains("integrity ok, audit chain intact"), "{line}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a dump is readable by its owner only");
+    }
 
     let restored = dir.path().join("restored");
     let mut cmd = pg(&restored, &empty);

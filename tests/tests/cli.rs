@@ -230,23 +230,64 @@ async fn init_refuses_twice_and_staff_add_needs_the_right_recovery_key() {
     let d = Deployment::new(false).await;
     let out = d.run(&["init"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+    // Standard output is a pipe here (as under systemd or docker): the
+    // secrets go to a 0600 file and only its path is printed.
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    let secrets = d.dir.path().join("initial-secrets.txt");
+    assert!(
+        printed.contains(&secrets.display().to_string()),
+        "{printed}"
+    );
+    let text = std::fs::read_to_string(&secrets).unwrap();
     let recovery = text
         .lines()
         .find_map(|l| l.strip_prefix("recovery province "))
         .unwrap()
         .to_owned();
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("login admin@example.org "))
-    );
+    let login = text
+        .lines()
+        .find(|l| l.starts_with("login admin@example.org "))
+        .unwrap();
+    let password = login.split(' ').nth(2).unwrap();
+    for secret in [recovery.as_str(), password] {
+        assert!(
+            !printed.contains(secret),
+            "a secret reached the pipe: {printed}"
+        );
+    }
     assert!(d.dir.path().join("pepper.key").exists());
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(d.dir.path()), 0o700, "data folder is owner-only");
         assert_eq!(mode(&d.dir.path().join("pepper.key")), 0o600);
+        assert_eq!(mode(&secrets), 0o600, "the secrets file is owner-only");
     }
+
+    // On a terminal (util-linux `script` gives it one) they are shown there
+    // and no file is written.
+    let tty = Deployment::new(false).await;
+    let on_terminal = Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "{} --data-dir {} init",
+                binary().display(),
+                tty.dir.path().display()
+            ),
+            "/dev/null",
+        ])
+        .env_remove("SUNLIGHT_DATABASE_URL")
+        .env("SUNLIGHT_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(on_terminal.status.success(), "{}", stderr(&on_terminal));
+    assert!(
+        stdout(&on_terminal).contains("recovery province "),
+        "{}",
+        stdout(&on_terminal)
+    );
+    assert!(!tty.dir.path().join("initial-secrets.txt").exists());
 
     let twice = d.run(&["init"]);
     assert!(!twice.status.success());
@@ -298,6 +339,65 @@ async fn init_refuses_twice_and_staff_add_needs_the_right_recovery_key() {
         "{}",
         stdout(&ok)
     );
+
+    // Typed at a terminal, the recovery key is not echoed: a pseudo-terminal
+    // shows the prompt and the login line, never the key.
+    const TYPE_AT_A_TERMINAL: &str = r#"
+import os, pty, select, sys
+key = sys.stdin.readline().encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen = b""
+# Wait for the prompt (at most 5 s: a program without one gets the key anyway).
+while b"not shown" not in seen and select.select([fd], [], [], 5)[0]:
+    seen += os.read(fd, 1024)
+os.write(fd, key)
+while True:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let mut typed = Command::new("python3")
+        .args(["-c", TYPE_AT_A_TERMINAL])
+        .arg(binary())
+        .args(["--data-dir"])
+        .arg(d.dir.path())
+        .args([
+            "staff",
+            "add",
+            "--unit",
+            "province",
+            "--email",
+            "tty@example.org",
+            "--role",
+            "verifier",
+        ])
+        .env_remove("SUNLIGHT_DATABASE_URL")
+        .env("SUNLIGHT_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    typed
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{recovery}\n").as_bytes())
+        .unwrap();
+    let typed = typed.wait_with_output().unwrap();
+    let screen = stdout(&typed);
+    assert!(typed.status.success(), "{screen}{}", stderr(&typed));
+    assert!(screen.contains("login tty@example.org "), "{screen}");
+    assert!(!screen.contains(&recovery), "the key was echoed: {screen}");
 
     let bad_role = d.run(&[
         "staff",
@@ -384,12 +484,20 @@ async fn serve_initialises_an_empty_folder_and_answers_health(pg: bool) {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "clean exit on SIGTERM");
+    // Piped output: the first start writes the secrets file and prints
+    // only its path, never the secrets.
     let text = stdout(&out);
+    let secrets = std::fs::read_to_string(d.dir.path().join("initial-secrets.txt")).unwrap();
     assert!(
-        text.contains("login admin@example.org "),
-        "first start prints the admin login: {text}"
+        secrets.contains("login admin@example.org "),
+        "first start writes the admin login: {secrets}"
     );
-    assert!(text.contains("recovery province "));
+    assert!(secrets.contains("recovery province "));
+    assert!(text.contains("initial-secrets.txt"), "{text}");
+    assert!(
+        !text.contains("recovery province ") && !text.contains("login admin"),
+        "{text}"
+    );
 
     // A second start finds the deployment and does not print secrets again.
     let child = d

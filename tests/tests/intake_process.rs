@@ -89,7 +89,7 @@ impl Server {
             "{}",
             String::from_utf8_lossy(&init.stderr)
         );
-        let text = String::from_utf8(init.stdout).unwrap();
+        let text = std::fs::read_to_string(data.path().join("initial-secrets.txt")).unwrap();
         let recovery = text
             .lines()
             .find_map(|l| l.strip_prefix("recovery province "))

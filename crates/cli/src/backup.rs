@@ -142,6 +142,9 @@ async fn backup_sqlite(config: &Config, db: &Path, to: &Path) -> Result<Checked,
         .map_err(|e| e.to_string())?;
     let tmp = partial_name(to);
     let _stale = std::fs::remove_file(&tmp);
+    // 0600 before the first byte: a backup holds every sealed report and
+    // the audit log (VACUUM INTO and pg_dump both write into an empty file).
+    drop(crate::reveal::private_file(&tmp)?);
     let progress = bar(total, "{bytes}/{total_bytes}");
     progress.set_message("copying");
     let watch = {
@@ -237,6 +240,9 @@ async fn backup_postgres(url: &str, to: &Path) -> Result<Checked, String> {
     let tables = store.table_count().await.map_err(|e| e.to_string())?;
     let tmp = partial_name(to);
     let _stale = std::fs::remove_file(&tmp);
+    // 0600 before the first byte: a backup holds every sealed report and
+    // the audit log (VACUUM INTO and pg_dump both write into an empty file).
+    drop(crate::reveal::private_file(&tmp)?);
     let progress = bar(tables, "{pos}/{len} tables");
     progress.set_message("pg_dump");
     // One snapshot for the whole dump (pg_dump's own transaction).

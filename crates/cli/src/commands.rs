@@ -1,6 +1,6 @@
 //! The subcommands. Each reads the clock once and passes `now` down.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::process::ExitCode;
 
@@ -300,9 +300,13 @@ async fn init(config: &Config, unit_id: &str, unit_name: &str, admin_email: &str
     .await
     .map_err(|e| e.to_string())?;
     finish_deployment(&store).await?;
-    say(&login_line(&admin));
-    say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));
-    say("Write the password, TOTP secret and recovery key down now: they are not shown again.");
+    crate::reveal::reveal(
+        &config.data_dir,
+        &[
+            zeroize::Zeroizing::new(login_line(&admin)),
+            zeroize::Zeroizing::new(format!("recovery {} {}", unit, recovery.reveal().as_str())),
+        ],
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -393,10 +397,7 @@ async fn staff_add(config: &Config, unit: &str, email: &str, role: &str) -> CmdR
         .await
         .map_err(|e| e.to_string())?
         .ok_or("no such unit")?;
-    let mut line = zeroize::Zeroizing::new(String::new());
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
+    let line = crate::reveal::read_secret_line("Recovery key of the unit (not shown): ")
         .map_err(|e| format!("cannot read the recovery key: {e}"))?;
     let recovery = RecoveryKey::parse(&line)
         .map_err(|_| "the recovery key on standard input is not well-formed".to_owned())?;

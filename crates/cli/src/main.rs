@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod commands;
 mod config;
+mod reveal;
 mod secrets;
 mod simulate;
 
