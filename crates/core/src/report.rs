@@ -322,8 +322,40 @@ pub fn validate_message(raw: &str, limits: &Limits) -> Result<Zeroizing<String>,
     }
 }
 
+/// Unicode format characters (General Category Cf, Unicode 15.1): bidi
+/// embeddings, overrides and isolates, marks, zero-width characters, the
+/// byte-order mark, tags. Invisible, and some reorder what follows them:
+/// `Minutes\u{202E}fdp.exe` displays as `Minutesexe.pdf`.
+pub fn is_format_char(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
 /// Cleans a browser-sent file name: only its last path segment, no control
-/// characters, bounded; `None` becomes `attachment`.
+/// or format characters (so a name cannot display as another), bounded;
+/// `None` becomes `attachment`.
 pub fn clean_file_name(raw: Option<&str>, limits: &Limits) -> String {
     let base = raw
         .unwrap_or_default()
@@ -332,7 +364,7 @@ pub fn clean_file_name(raw: Option<&str>, limits: &Limits) -> String {
         .unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_format_char(*c))
         .take(limits.file_name_chars)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -568,6 +600,38 @@ mod tests {
         assert_eq!(clean_file_name(Some("../../etc/passwd"), &l), "passwd");
         assert_eq!(clean_file_name(Some(".htaccess"), &l), "htaccess");
         assert_eq!(clean_file_name(Some("a\u{0}b"), &l), "ab");
+        // A right-to-left override would show this as "Minutesexe.pdf".
+        assert_eq!(
+            clean_file_name(Some("Minutes\u{202E}fdp.exe"), &l),
+            "Minutesfdp.exe"
+        );
+        for c in [
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{200B}',
+            '\u{061C}',
+            '\u{FEFF}',
+            '\u{E0041}',
+            '\u{00AD}',
+        ] {
+            assert_eq!(
+                clean_file_name(Some(&format!("a{c}b.pdf")), &l),
+                "ab.pdf",
+                "{c:?}"
+            );
+        }
+        assert_eq!(clean_file_name(Some("\u{202E}"), &l), "attachment");
+        // Letters of right-to-left scripts stay: only the invisible go.
+        assert_eq!(clean_file_name(Some("تقرير.pdf"), &l), "تقرير.pdf");
         assert_eq!(clean_file_name(None, &l), "attachment");
         assert_eq!(clean_file_name(Some("/"), &l), "attachment");
     }

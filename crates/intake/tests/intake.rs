@@ -288,7 +288,9 @@ async fn attachments_stream_in_sealed_and_open_for_staff() {
         form = form.part(
             "attachment",
             reqwest::multipart::Part::bytes(data.clone())
-                .file_name("../../证据.bin")
+                // A right-to-left override would display "证据nib.exe" as
+                // "证据exe.bin"; it is gone before the name is sealed.
+                .file_name("../../证据\u{202E}nib.exe")
                 .mime_str("application/octet-stream")
                 .unwrap(),
         );
@@ -326,7 +328,7 @@ async fn attachments_stream_in_sealed_and_open_for_staff() {
         .unwrap();
         let meta: sunlight_core::report::AttachmentMeta =
             sunlight_core::report::decode_padded(&meta).unwrap();
-        assert_eq!(meta.file_name, "证据.bin");
+        assert_eq!(meta.file_name, "证据nib.exe");
         assert_eq!(meta.size, data.len() as u64);
         // Outside the chain: no.
         let ctx_item = item::attachment(a.id);
@@ -347,7 +349,7 @@ async fn attachments_stream_in_sealed_and_open_for_staff() {
             .text()
             .await
             .unwrap();
-        assert!(page.contains("证据.bin"));
+        assert!(page.contains("证据nib.exe"));
         h.stop().await;
     }
 }

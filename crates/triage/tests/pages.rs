@@ -204,7 +204,7 @@ async fn a_form_without_the_right_csrf_token_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_page_opens_the_report_and_offers_only_allowed_actions() {
     let h = Harness::start(Engine::Sqlite).await;
-    let narrative = "2024年3月民主推荐前，李某请部分干部吃饭并送购物卡。\n<b>不是标记</b>";
+    let narrative = "2024年3月民主推荐前，李某请部分干部吃饭并送购物卡。\n<b>不是标记</b>\u{202E}";
     let id = file_case(&h, "inspection", narrative).await;
     let verifier = h.sign_in_page(&email("verifier", "gd-gz-tianhe")).await;
 
@@ -224,6 +224,9 @@ async fn the_case_page_opens_the_report_and_offers_only_allowed_actions() {
         html.contains("&lt;b&gt;不是标记&lt;/b&gt;") || html.contains("&#60;b&#62;不是标记"),
         "report text is escaped"
     );
+    // Reporter text is isolated: an override in it cannot reorder the page.
+    assert!(html.contains("id=\"narrative\" class=\"narrative\" dir=\"auto\""));
+    assert!(html.contains("id=\"accused-name\" dir=\"auto\""));
     assert_eq!(stage_of(html), "verify");
     assert!(
         html.contains("电话") && html.contains("考察"),
