@@ -235,12 +235,9 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
     }
     // Nothing a reporter typed or was given reached a log, crash or not.
     let lines = support::assert_logs_clean(&logs, &all, &["崩溃测试", "送钱拉票", "镇长"]);
-    // One request line per report at least: the scan read real logs.
-    assert!(
-        lines >= all.len(),
-        "{lines} log lines for {} reports",
-        all.len()
-    );
+    // The scan read real logs (start-up and health checks; a reporter's
+    // POST writes no request line).
+    assert!(lines > 0, "no log lines for {} reports", all.len());
     let engine = if target.pg.is_some() {
         "PostgreSQL"
     } else {

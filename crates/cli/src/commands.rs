@@ -495,7 +495,7 @@ async fn staff_disable(config: &Config, email: &str) -> CmdResult {
         .await
         .map_err(|e| e.to_string())?;
     say(&format!(
-        "disabled {} ({} of {}); open sessions end within [triage] session_idle_minutes, or at once when triage restarts",
+        "disabled {} ({} of {}); their open sessions end at their next request, in every triage process",
         row.email, row.role, row.unit
     ));
     Ok(ExitCode::SUCCESS)

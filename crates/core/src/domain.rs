@@ -57,13 +57,26 @@ impl<'de> Deserialize<'de> for UnitId {
 }
 
 /// A case (举报件) identifier: a UUIDv7, so ids sort by arrival.
+/// A UUIDv7 whose time part is `day_start` (the start of the arrival day)
+/// and whose other 74 bits are random: for the rows a reporter's arrival
+/// writes (case, message, attachment), so no id carries the moment.
+pub fn arrival_id(day_start: chrono::DateTime<chrono::Utc>) -> Uuid {
+    let millis = u64::try_from(day_start.timestamp_millis()).unwrap_or(0);
+    let mut random = [0u8; 10];
+    // Without the OS generator there is no tracking code either; the id
+    // then still carries no time beyond the day.
+    let _no_randomness = getrandom::fill(&mut random);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CaseId(Uuid);
 
 impl CaseId {
     /// A new id. Its time part is the arrival time in milliseconds, which is
-    /// already kept as `received_at`, so it reveals nothing more.
+    /// already kept as `received_at`, so it reveals nothing more: callers
+    /// pass the start of the arrival day (`arrival_id`), never the moment.
     pub fn new_v7(unix_millis: u64) -> Self {
         let ts = uuid::Timestamp::from_unix(
             uuid::NoContext,
@@ -71,6 +84,12 @@ impl CaseId {
             u32::try_from((unix_millis % 1000) * 1_000_000).unwrap_or(0),
         );
         Self(Uuid::new_v7(ts))
+    }
+
+    /// The id of a case that arrived on the day starting at `day_start`:
+    /// ids sort by day, and within a day at random.
+    pub fn arrived_on(day_start: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(arrival_id(day_start))
     }
 
     pub fn from_uuid(id: Uuid) -> Self {

@@ -22,5 +22,5 @@ pub mod stats;
 pub use code::{CodeError, TrackingCode};
 pub use domain::{
     AccusedRole, CaseId, Category, Channel, DomainError, Level, Measure, Outcome, Role,
-    SelectionStage, Stage, UnitId,
+    SelectionStage, Stage, UnitId, arrival_id,
 };

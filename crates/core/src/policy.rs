@@ -378,6 +378,18 @@ impl Policy {
         at.with_timezone(&self.offset).date_naive()
     }
 
+    /// Local midnight at the start of the day of `at`, as an instant: the
+    /// only time of a reporter's arrival that is ever stored (a finer one,
+    /// matched against the network logs of the accused's unit, would name
+    /// the reporter).
+    pub fn start_of_local_day(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        self.local_date(at)
+            .pred_opt()
+            .map_or(DateTime::<Utc>::MIN_UTC, |before| {
+                self.end_of_local_day(before)
+            })
+    }
+
     /// Local midnight at the end of `date`, as an instant.
     pub fn end_of_local_day(&self, date: NaiveDate) -> DateTime<Utc> {
         date.succ_opt()

@@ -359,10 +359,14 @@ pub async fn add_message(
     let now = Utc::now();
     state
         .filing
-        .add_message(&found, uuid::Uuid::now_v7(), &text, Vec::new(), now)
+        .add_message(&found, state.filing.message_id(now), &text, Vec::new(), now)
         .await
         .map_err(|e| json(e, lang))?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(MessageStored { received_at: now }))
+    Ok(
+        HttpResponse::build(StatusCode::CREATED).json(MessageStored {
+            received_at: state.filing.arrival_day(now),
+        }),
+    )
 }
 
 /// The unit tree.

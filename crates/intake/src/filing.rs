@@ -220,14 +220,17 @@ impl Filing {
         let code = TrackingCode::generate()?;
         let stretched = self.stretch(&code).await?;
         recipients.push(stretched.reporter_public());
-        let millis = u64::try_from(now.timestamp_millis()).unwrap_or_default();
+        // The day, never the moment: the accused's unit may run the network
+        // the reporter used, and a finer arrival time matched against its
+        // proxy log would name them (docs/threat-model.md).
+        let day = self.arrival_day(now);
         Ok(Prepared {
             code,
             stretched,
-            case_id: CaseId::new_v7(millis),
+            case_id: CaseId::arrived_on(day),
             addressing,
             recipients,
-            received_at: now,
+            received_at: day,
         })
     }
 
@@ -354,6 +357,17 @@ impl Filing {
         ))
     }
 
+    /// The start of the local day of `now`: what is stored of the time a
+    /// report or a reporter's message arrived.
+    pub fn arrival_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.policy.start_of_local_day(now)
+    }
+
+    /// A new id for a reporter's message: its time part is the day only.
+    pub fn message_id(&self, now: DateTime<Utc>) -> Uuid {
+        sunlight_core::arrival_id(self.arrival_day(now))
+    }
+
     /// Seals and stores a reporter's message (and files) on their case.
     pub async fn add_message(
         &self,
@@ -376,8 +390,9 @@ impl Filing {
             },
             &found.recipients,
         )?;
+        let day = self.arrival_day(now);
         self.store
-            .add_message_with(found.case_id, message_id, None, sealed, attachments, now)
+            .add_message_with(found.case_id, message_id, None, sealed, attachments, day)
             .await?;
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! What wraps every request: security headers, a request log that records
-//! only method, route pattern, status and duration (never a path with data,
+//! only method, route pattern, status and duration of requests that are not
+//! a reporter's POST (never a path with data,
 //! a query, an address, a user agent or a referrer — docs/LOGGING.md), and
 //! global rate limits that work behind Tor, where every client shares one
 //! exit address and per-IP limits would mean nothing.
@@ -145,13 +146,19 @@ pub async fn wrap(
             headers.insert(HeaderName::from_static("onion-location"), v);
         }
     }
-    tracing::info!(
-        target: "sunlight::http",
-        method = %method,
-        route = %route,
-        status = status.as_u16(),
-        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "request"
-    );
+    // A reporter's POST (a report, a status lookup, a message, a rating)
+    // gets no line: the line's timestamp would be the moment they filed or
+    // came back, which the network logs of the accused's unit could match
+    // to a person. The metrics middleware counts them instead.
+    if method != actix_web::http::Method::POST {
+        tracing::info!(
+            target: "sunlight::http",
+            method = %method,
+            route = %route,
+            status = status.as_u16(),
+            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
     Ok(res)
 }

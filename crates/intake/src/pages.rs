@@ -662,7 +662,7 @@ async fn receive_message(
     let mut body: Option<zeroize::Zeroizing<String>> = None;
     let mut found: Option<Found> = None;
     let mut files: Vec<NewAttachment> = Vec::new();
-    let message_id = uuid::Uuid::now_v7();
+    let message_id = state.filing.message_id(now);
     while let Some(part) = form.next(text_limit).await? {
         match part {
             Part::Text { name, value } => {

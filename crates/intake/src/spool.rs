@@ -32,7 +32,8 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     IntakeError: From<E>,
 {
-    let id = Uuid::now_v7();
+    // Random, not time-ordered: an id must not carry the moment of arrival.
+    let id = Uuid::new_v4();
     let stream_item = item::attachment(id);
     let ctx = SealContext {
         case_id: case,

@@ -622,3 +622,60 @@ async fn a_zip_bomb_is_stored_as_its_bytes_and_never_unpacked() {
         h.stop().await;
     }
 }
+
+/// The accused's unit may run the network the reporter used: no stored
+/// time of a report's or a reporter message's arrival is finer than its
+/// day — not the case, not its id, not the message, not the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrival_is_kept_to_the_day_only() {
+    let policy = sunlight_core::policy::Policy::cn_12380();
+    let day_of = |t: chrono::DateTime<chrono::Utc>| policy.start_of_local_day(t);
+    let id_time = |id: uuid::Uuid| {
+        let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+        chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap(), nanos).unwrap()
+    };
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let code = h
+            .file_json(report_json("gd-gz", "ordinary", "到达时间只记到日"))
+            .await;
+        let res = h
+            .client
+            .post(h.url("/api/v1/status/messages"))
+            .json(&serde_json::json!({"code": code.to_string(), "body": "补充一句"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let answer: serde_json::Value = res.json().await.unwrap();
+        let case = h.case_of(&code).await;
+        let id = common::case_id(&case);
+        let received = case.received_at;
+        assert_eq!(
+            received,
+            day_of(received),
+            "{engine:?}: received_at has a time of day"
+        );
+        assert!(chrono::Utc::now() - received < chrono::Duration::hours(25));
+        assert_eq!(
+            id_time(id.as_uuid()),
+            received,
+            "the case id carries the moment"
+        );
+        assert_eq!(answer["received_at"], serde_json::json!(received));
+        let messages = h.db.store.messages(id).await.unwrap();
+        assert_eq!(messages.len(), 1);
+        for m in &messages {
+            assert_eq!(m.created_at, day_of(m.created_at), "message time");
+            assert_eq!(id_time(m.id), m.created_at, "message id");
+        }
+        let audit = sunlight_store::testing::audit_of_case(&h.db.store, id)
+            .await
+            .unwrap();
+        assert!(audit.len() >= 2, "{audit:?}");
+        for (action, at) in &audit {
+            assert_eq!(*at, day_of(*at), "audit {action} carries the moment");
+        }
+        h.stop().await;
+    }
+}

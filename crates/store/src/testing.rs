@@ -88,6 +88,22 @@ pub async fn execute(store: &Store, sql: &str) -> Result<u64, StoreError> {
         .rows_affected())
 }
 
+/// The audit entries about `case`: (action, time), oldest first.
+pub async fn audit_of_case(
+    store: &Store,
+    case: sunlight_core::CaseId,
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    Ok(crate::entity::audit_entry::Entity::find()
+        .filter(crate::entity::audit_entry::Column::CaseId.eq(case.to_string()))
+        .order_by_asc(crate::entity::audit_entry::Column::Seq)
+        .all(store.conn())
+        .await?
+        .into_iter()
+        .map(|e| (e.action, e.at))
+        .collect())
+}
+
 /// How many audit entries record `action` (say `session.failed`).
 pub async fn count_audit(store: &Store, action: &str) -> Result<u64, StoreError> {
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};

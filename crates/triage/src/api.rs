@@ -398,7 +398,11 @@ pub struct CaseOut {
     pub stage: &'static str,
     pub hold: bool,
     pub outcome: Option<&'static str>,
+    /// Midnight at the start of the arrival day: no stored time of a
+    /// report's arrival is finer than its day.
     pub received_at: DateTime<Utc>,
+    /// The arrival day (local to the deadline policy).
+    pub received_on: chrono::NaiveDate,
     pub deadline: Option<DateTime<Utc>>,
     pub owner: Option<Uuid>,
     pub merged_into: Option<String>,
@@ -437,6 +441,7 @@ pub async fn case(
         hold: c.hold,
         outcome: c.outcome.map(|o| o.as_str()),
         received_at: c.received_at,
+        received_on: state.triage.policy.local_date(c.received_at),
         deadline: v.entry.as_ref().map(|e| e.due_at),
         owner: v.entry.as_ref().and_then(|e| e.owner),
         merged_into: c.merged_into.map(|m| m.to_string()),

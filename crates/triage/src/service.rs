@@ -233,9 +233,12 @@ impl Triage {
                 return Ok(routed);
             }
             let mut progressed = false;
+            // Routing follows arrival within seconds, so its records carry
+            // the day only, like the arrival itself.
+            let day = self.policy.start_of_local_day(now);
             for case in batch {
                 let plan = self.plan(&case, now);
-                if self.store.route_case(case.id, &plan, None, now).await? {
+                if self.store.route_case(case.id, &plan, None, day).await? {
                     routed += 1;
                     progressed = true;
                 }
@@ -700,7 +703,10 @@ impl Triage {
                 .map_err(|e| TriageError::Internal(e.to_string()))??
         };
         recipients.push(stretched.reporter_public());
-        let case_id = CaseId::new_v7(u64::try_from(now.timestamp_millis()).unwrap_or_default());
+        // A call, letter or visit is stored with its day only, like a web
+        // report: whoever reads the database cannot match it to a phone log.
+        let day = self.policy.start_of_local_day(now);
+        let case_id = CaseId::arrived_on(day);
         let payload =
             encode_padded(&report.content).map_err(|e| TriageError::Internal(e.to_string()))?;
         let sealed_report = seal(
@@ -722,7 +728,7 @@ impl Triage {
                 selection_stage: report.selection_stage,
                 channel: report.channel,
                 real_name: report.real_name,
-                received_at: now,
+                received_at: day,
                 sealed_report,
                 reporter_public_key: *stretched.reporter_public().as_bytes(),
                 first_entry: NewQueueEntry {
@@ -737,7 +743,7 @@ impl Triage {
         let plan = self.plan_for(report.selection_stage, now);
         if let Err(e) = self
             .store
-            .route_case(case_id, &plan, Some(session.staff_id), now)
+            .route_case(case_id, &plan, Some(session.staff_id), day)
             .await
         {
             tracing::warn!(case_id = %case_id, error = %e, "routing a desk report failed; the router will retry");

@@ -82,14 +82,18 @@ impl Triage {
             .await?
             .filter(|s| s.id == session.staff_id && !s.disabled)
             .ok_or(TriageError::NoSession)?;
-        if let Attempt::Locked = self.store.begin_sign_in(staff.id, now).await? {
-            return Err(TriageError::WrongCurrentCredentials);
-        }
+        let failures = match self.store.begin_sign_in(staff.id, now).await? {
+            Attempt::Locked => return Err(TriageError::WrongCurrentCredentials),
+            Attempt::Counted { failures } => failures,
+        };
         if gate
             .verify(&staff.password, current.as_bytes())
             .await?
             .is_none()
         {
+            self.store
+                .record_failed_login(staff.id, &staff.unit, failures, now)
+                .await?;
             return Err(TriageError::WrongCurrentCredentials);
         }
         if let Some(sealed) = &staff.totp_sealed {
@@ -99,6 +103,9 @@ impl Triage {
                 None => false,
             };
             if !fresh {
+                self.store
+                    .record_failed_login(staff.id, &staff.unit, failures, now)
+                    .await?;
                 return Err(TriageError::WrongCurrentCredentials);
             }
         }
