@@ -127,3 +127,114 @@ async fn code_guessing_is_throttled_to_the_lookup_budget() {
         ),
     );
 }
+
+/// The body of a JSON report, as a script would post it.
+fn report(narrative: &str) -> serde_json::Value {
+    json!({
+        "unit": "gd-gz-tianhe",
+        "category": "canvassing_bribery",
+        "accused": {"name": "王某", "position": "镇长", "role": "ordinary"},
+        "selection_stage": "none",
+        "narrative": narrative,
+        "real_name": false,
+        "reporter": {"name": "", "phone": ""}
+    })
+}
+
+/// One clearnet client (as named by the TLS proxy in `X-Forwarded-For`)
+/// firing 50 reports a second cannot shut another out: its own bucket
+/// runs dry, the shared buckets do not. Nothing keeps either address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_flooding_client_cannot_shut_out_another() {
+    const FLOODER: &str = "203.0.113.77";
+    const REPORTER: &str = "198.51.100.23";
+    let dir = tempfile::tempdir().unwrap();
+    let mut procs = Processes::default();
+    // The default budgets, with the proxy on loopback trusted to name
+    // clients (the shipped Caddyfile sets the header to the address it saw).
+    let live = Deployment::start(
+        dir.path(),
+        Some("[intake]\ntrusted_proxies = [\"127.0.0.1\"]\n"),
+        &mut procs,
+    )
+    .await;
+    let post = |from: &'static str, narrative: String| {
+        let url = format!("{}/api/v1/reports", live.intake);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("X-Forwarded-For", from)
+                .json(&report(&narrative))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let flood = {
+        async move {
+            // 50 a second for 4 seconds, each on its own schedule.
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let mut sent = Vec::new();
+            for i in 0..200 {
+                tick.tick().await;
+                sent.push(tokio::spawn(post(FLOODER, format!("灌水{i}"))));
+            }
+            let mut statuses = Vec::new();
+            for s in sent {
+                statuses.push(s.await.unwrap());
+            }
+            statuses
+        }
+    };
+    let reporter = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let mut statuses = Vec::new();
+        for i in 0..5 {
+            statuses.push(post(REPORTER, format!("真实举报{i}")).await);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        statuses
+    };
+    let (flooder, reporter) = tokio::join!(flood, reporter);
+    let refused = flooder.iter().filter(|s| **s == 429).count();
+    let filed = flooder.iter().filter(|s| **s == 201).count();
+    eprintln!(
+        "flooder: {filed} filed, {refused} × 429 of {}; other client: {reporter:?}",
+        flooder.len()
+    );
+    sunlight_store::testing::scorecard(
+        "flood_other_client_429",
+        &reporter.iter().filter(|s| **s == 429).count().to_string(),
+    );
+    sunlight_store::testing::scorecard("flood_flooder_429", &refused.to_string());
+    assert!(
+        flooder.iter().all(|s| *s == 201 || *s == 429),
+        "{flooder:?}"
+    );
+    assert!(
+        refused >= 150,
+        "the flooder was not held back: {refused} × 429"
+    );
+    assert_eq!(reporter, vec![201; 5], "the other client was shut out");
+
+    // Neither address is in the database or the log.
+    drop(procs);
+    let log = std::fs::read(&live.serve_log).unwrap();
+    let mut stored = vec![("serve.log".to_owned(), log)];
+    for entry in std::fs::read_dir(dir.path().join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            stored.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+    for (path, bytes) in &stored {
+        for needle in [FLOODER, REPORTER] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} found in {path}"
+            );
+        }
+    }
+}

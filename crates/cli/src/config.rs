@@ -35,6 +35,8 @@ pub enum ConfigError {
     Stats(String),
     #[error("onion location must be an http:// or https:// URL of a .onion host")]
     Onion,
+    #[error("SUNLIGHT_TRUSTED_PROXIES must be IP addresses separated by commas (got {0:?})")]
+    TrustedProxies(String),
     #[error(
         "[tor] targets: {0:?} is not IP:PORT (Tor forwards only to IP addresses, e.g. 127.0.0.1:8080)"
     )]
@@ -240,6 +242,13 @@ impl Config {
         let policy = pick("SUNLIGHT_POLICY", fc.policy, "cn-12380");
         let log = pick("SUNLIGHT_LOG", fc.log, "info");
         let mut intake = fc.intake;
+        if let Some(list) = env("SUNLIGHT_TRUSTED_PROXIES").filter(|v| !v.trim().is_empty()) {
+            intake.trusted_proxies = list
+                .split(',')
+                .map(|a| a.trim().parse::<std::net::IpAddr>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| ConfigError::TrustedProxies(list.clone()))?;
+        }
         if let Some(onion) = env("SUNLIGHT_ONION_LOCATION").filter(|v| !v.is_empty()) {
             intake.onion_location = Some(onion);
         }
@@ -319,8 +328,13 @@ impl Config {
         }
         // Introduction-point flood protection (Tor >= 0.4.2) and a cap on
         // streams per circuit, closing circuits that exceed it.
+        // Proof-of-work before introduction (Tor >= 0.4.8): all onion
+        // clients reach intake as one address, so per-client fairness
+        // cannot tell them apart; under a flood Tor makes each new client
+        // solve a puzzle whose cost rises with the load instead.
         out.push_str(
             "HiddenServiceEnableIntroDoSDefense 1\n\
+             HiddenServicePoWDefensesEnabled 1\n\
              HiddenServiceMaxStreams 64\n\
              HiddenServiceMaxStreamsCloseCircuit 1\n",
         );

@@ -24,6 +24,14 @@ pub struct RateLimits {
     pub submission_burst: u32,
     pub lookups_per_minute: u32,
     pub lookup_burst: u32,
+    /// Each client's own budget of POSTs (reports, look-ups, messages),
+    /// taken before the shared buckets, so one client cannot drain them.
+    /// Clients behind a shared address (Tor) are not counted here.
+    pub per_client_per_minute: u32,
+    pub per_client_burst: u32,
+    /// Request bodies (uploads above all) of every client together, by the
+    /// size they declare, before any byte is read.
+    pub upload_mib_per_minute: u32,
 }
 
 impl Default for RateLimits {
@@ -35,6 +43,11 @@ impl Default for RateLimits {
             submission_burst: 60,
             lookups_per_minute: 1200,
             lookup_burst: 120,
+            // A reporter files once and comes back a few times.
+            per_client_per_minute: 30,
+            per_client_burst: 10,
+            // Six uploads of the largest size a minute.
+            upload_mib_per_minute: 600,
         }
     }
 }
@@ -92,14 +105,40 @@ const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; bas
 const PERMISSIONS: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
                            microphone=(), payment=(), usb=(), interest-cohort=()";
 
+/// A POST's flood checks, before its body is read: the client's own bucket
+/// (a refused client never touches the shared ones), then the body budget
+/// by the size the request declares (the most a form may carry when it
+/// declares none).
+fn flood_check(
+    flood: &crate::flood::Flood,
+    req: &ServiceRequest,
+) -> Option<crate::error::IntakeError> {
+    if !flood.client_may(flood.client(req)) {
+        return Some(crate::error::IntakeError::RateLimited);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let most = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map_or(u64::MAX, |s| s.max_body_bytes());
+    if flood.body_may(declared.unwrap_or(most).min(most)) {
+        None
+    } else {
+        Some(crate::error::IntakeError::RateLimited)
+    }
+}
+
 /// Onion-Location, if configured: the `.onion` origin to advertise.
 #[derive(Debug, Clone)]
 pub struct OnionLocation(pub Option<String>);
 
 /// Security headers and the request log.
 pub async fn wrap(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
@@ -107,7 +146,30 @@ pub async fn wrap(
     let onion = req
         .app_data::<web::Data<OnionLocation>>()
         .and_then(|o| o.0.clone());
-    let mut res = next.call(req).await?;
+    let refused = match req.app_data::<web::Data<crate::flood::Flood>>().cloned() {
+        Some(flood) if method == actix_web::http::Method::POST => {
+            let refused = flood_check(&flood, &req);
+            flood.time_body(&mut req);
+            refused
+        }
+        _ => None,
+    };
+    let mut res = match refused {
+        Some(error) => {
+            let failure = crate::error::Failure {
+                error,
+                lang: crate::i18n::lang_of(req.request()),
+                format: if path.starts_with("/api/") {
+                    crate::error::Format::Json
+                } else {
+                    crate::error::Format::Html
+                },
+            };
+            let answer = actix_web::ResponseError::error_response(&failure);
+            req.into_response(answer).map_into_boxed_body()
+        }
+        None => next.call(req).await?.map_into_boxed_body(),
+    };
     let status = res.status();
     let route = res
         .request()

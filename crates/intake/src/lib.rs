@@ -8,6 +8,7 @@ mod api;
 mod bulletin;
 mod error;
 mod filing;
+mod flood;
 #[doc(hidden)]
 pub mod fuzzing;
 mod guard;
@@ -43,6 +44,11 @@ pub struct IntakeSettings {
     pub argon_parallelism: usize,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
+    /// Proxies whose `X-Forwarded-For` names the client (for per-client
+    /// fairness only; never stored or logged). Empty: the socket's peer.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A request body that sends nothing for this long is dropped.
+    pub body_read_timeout_seconds: u32,
 }
 
 /// What the intake app is built from. Public keys only: nothing here can
@@ -106,6 +112,15 @@ impl Application {
         });
         let store = web::Data::new(parts.store);
         let onion = web::Data::new(guard::OnionLocation(settings.onion_location));
+        let flood = web::Data::new(flood::Flood::new(
+            &settings.rate_limits,
+            settings.trusted_proxies,
+            if settings.body_read_timeout_seconds == 0 {
+                30
+            } else {
+                settings.body_read_timeout_seconds
+            },
+        ));
         let counted = web::Data::new(
             parts
                 .metrics
@@ -116,6 +131,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(store.clone())
                 .app_data(onion.clone())
+                .app_data(flood.clone())
                 .app_data(counted.clone())
                 .wrap(middleware::from_fn(guard::wrap))
                 // Outermost: counts the answer the client finally gets.

@@ -442,6 +442,7 @@ async fn rate_limits_answer_429_in_the_reporters_language_and_store_nothing() {
             submission_burst: 2,
             lookups_per_minute: 1,
             lookup_burst: 1,
+            ..RateLimits::default()
         },
         ..IntakeSettings::default()
     };
@@ -481,6 +482,7 @@ async fn messages_spend_the_lookup_budget_so_they_cannot_guess_codes() {
             submission_burst: 100,
             lookups_per_minute: 1,
             lookup_burst: 2,
+            ..RateLimits::default()
         },
         ..IntakeSettings::default()
     };
@@ -678,4 +680,92 @@ async fn arrival_is_kept_to_the_day_only() {
         }
         h.stop().await;
     }
+}
+
+/// Sends a POST's head declaring `length` body bytes and `sent` of them;
+/// returns the status the server answered with (0 if it only closed) and
+/// how long that took.
+fn post_head(base: &str, length: u64, sent: &[u8]) -> (u16, std::time::Duration) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "POST /report HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {length}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(sent).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let status = String::from_utf8_lossy(&answer)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, started.elapsed())
+}
+
+/// Uploads cannot fill the disk faster than the byte budget (refused by
+/// their declared size before a byte is read), and a body that stalls
+/// loses its request instead of holding a worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_have_a_byte_budget_and_stalled_bodies_end() {
+    let settings = IntakeSettings {
+        rate_limits: RateLimits {
+            upload_mib_per_minute: 150,
+            ..RateLimits::default()
+        },
+        body_read_timeout_seconds: 2,
+        ..IntakeSettings::default()
+    };
+    let h = Harness::start_with(sunlight_store::testing::Engine::Sqlite, settings).await;
+    let before = h.row_counts().await;
+    let base = h.base.clone();
+    let (status, took) = tokio::task::spawn_blocking(move || {
+        post_head(
+            &base,
+            100 * 1024 * 1024,
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"unit\"\r\n\r\ngd",
+        )
+    })
+    .await
+    .unwrap();
+    eprintln!("stalled upload answered {status} after {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "a stalled body held on for {took:?}"
+    );
+    assert!((400..500).contains(&status) || status == 0, "{status}");
+    // 100 MiB of the minute's 150 are spent: another 100 MiB is refused
+    // before its body is read, with the reporter's message.
+    let base = h.base.clone();
+    let (status, took) =
+        tokio::task::spawn_blocking(move || post_head(&base, 100 * 1024 * 1024, b""))
+            .await
+            .unwrap();
+    assert_eq!(status, 429, "the byte budget let a second 100 MiB in");
+    assert!(took < std::time::Duration::from_secs(1));
+    // A small report still goes through.
+    let res = h
+        .client
+        .post(h.url("/api/v1/reports"))
+        .json(&report_json("gd-gz", "ordinary", "预算内的小举报"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let after = h.row_counts().await;
+    assert_ne!(before, after, "the small report was stored");
+    h.stop().await;
 }

@@ -1766,6 +1766,7 @@ async fn every_malformed_request_gets_a_translated_4xx_and_writes_nothing() {
             submission_burst: 10_000,
             lookups_per_minute: 60_000,
             lookup_burst: 10_000,
+            ..RateLimits::default()
         },
         ..IntakeSettings::default()
     };

@@ -592,7 +592,7 @@ pub fn assert_logs_clean(logs: &[PathBuf], codes: &[String], texts: &[&str]) -> 
 
 /// `[intake.rate_limits]` lifted, for tests about crashes, faults and load
 /// rather than throttling (append other tables after it).
-pub const LIFTED_RATE_LIMITS: &str = "[intake.rate_limits]\nsubmissions_per_minute = 100000000\nsubmission_burst = 1000000\nlookups_per_minute = 100000000\nlookup_burst = 1000000\n";
+pub const LIFTED_RATE_LIMITS: &str = "[intake.rate_limits]\nsubmissions_per_minute = 100000000\nsubmission_burst = 1000000\nlookups_per_minute = 100000000\nlookup_burst = 1000000\nper_client_per_minute = 100000000\nper_client_burst = 1000000\nupload_mib_per_minute = 1000000\n";
 
 /// Looks every code up at `intake`, 8 at a time; each must be found.
 /// `what` says in the failure which promise broke.

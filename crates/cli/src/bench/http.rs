@@ -189,6 +189,9 @@ pub async fn run(
         submission_burst: 1_000_000,
         lookups_per_minute: 100_000_000,
         lookup_burst: 1_000_000,
+        per_client_per_minute: 100_000_000,
+        per_client_burst: 1_000_000,
+        upload_mib_per_minute: 1_000_000,
     };
     let parts = sunlight_intake::IntakeParts {
         store: store.clone(),
