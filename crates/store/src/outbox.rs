@@ -55,6 +55,22 @@ pub struct OutboxStatus {
 }
 
 impl Store {
+    /// Queues mails outside any other change (each once: a mail whose
+    /// `dedupe_key` is queued already is skipped). Returns how many were new.
+    pub async fn enqueue_mails(
+        &self,
+        mails: &[crate::NewMail],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let txn = self.write_txn().await?;
+        let mut new = 0;
+        for mail in mails {
+            new += crate::sweeper::insert_mail(&txn, mail, now).await?;
+        }
+        txn.commit().await?;
+        Ok(new)
+    }
+
     /// Claims up to `limit` mails due at `now`; each claimed mail's next
     /// attempt moves to `claim_until`.
     pub async fn claim_mails(

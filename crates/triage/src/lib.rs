@@ -272,6 +272,9 @@ async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Optio
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "sweeper lease unavailable"),
         }
+        if let Err(e) = sweeper.mail_audit_head(now).await {
+            tracing::warn!(error = %e, "audit-head mail not queued");
+        }
         tokio::time::sleep(every).await;
     }
 }

@@ -143,6 +143,8 @@ pub struct Sweeper {
     calendar: Arc<Calendar>,
     style: MailStyle,
     directory: Arc<std::sync::Mutex<CachedDirectory>>,
+    /// The last local day this process queued the audit-head mail.
+    head_day: Arc<std::sync::Mutex<Option<chrono::NaiveDate>>>,
 }
 
 /// The directory and when it was read.
@@ -167,6 +169,7 @@ impl Sweeper {
             calendar,
             style,
             directory: Arc::default(),
+            head_day: Arc::default(),
         }
     }
 
@@ -186,6 +189,56 @@ impl Sweeper {
             *slot = Some((std::time::Instant::now(), dir.clone()));
         }
         Ok(dir)
+    }
+
+    /// Once a local day: the audit log's head (its newest entry's number
+    /// and hash) goes by mail to the supervisors of every root unit, an
+    /// outside witness that `sunlight audit verify --expect SEQ:HASH` can
+    /// hold the log to later: cutting the newest entries off, even with
+    /// the append-only triggers dropped, then fails. Returns the mails
+    /// queued (none when today's went out already).
+    pub async fn mail_audit_head(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let day = self.policy.local_date(now);
+        if self.head_day.lock().is_ok_and(|d| *d == Some(day)) {
+            return Ok(0);
+        }
+        let Some((seq, hash)) = self.store.audit_head().await? else {
+            return Ok(0);
+        };
+        let hash = data_encoding::HEXLOWER.encode(&hash);
+        let dir = self.directory().await?;
+        let t = crate::i18n::catalog(self.style.lang);
+        let anchor = format!("{seq}:{hash}");
+        let args = [
+            ("day", day.to_string()),
+            ("seq", seq.to_string()),
+            ("hash", hash.clone()),
+            ("anchor", anchor),
+        ];
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mails: Vec<NewMail> = dir
+            .units
+            .values()
+            .filter(|u| u.parent.is_none())
+            .flat_map(|u| dir.with_roles(&u.id, &[Role::Supervisor]))
+            .map(|s| NewMail {
+                dedupe_key: format!("audit-head/{day}/{}", s.email),
+                recipient: s.email.clone(),
+                subject: t.format("mail.audit_head_subject", &args),
+                body: format!(
+                    "{}\n\n-- \n{}\n",
+                    t.format("mail.audit_head_body", &args),
+                    t.get("mail.footer")
+                ),
+                case_id: None,
+                kind: "audit_head".into(),
+            })
+            .collect();
+        let queued = self.store.enqueue_mails(&mails, now).await?;
+        if let Ok(mut d) = self.head_day.lock() {
+            *d = Some(day);
+        }
+        Ok(queued)
     }
 
     /// One pass at `now`: every stage and hold that falls due is handled.

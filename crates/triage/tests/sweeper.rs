@@ -281,3 +281,41 @@ async fn sweepers_racing_on_many_cases_record_every_notice_once() {
         h.stop().await;
     }
 }
+
+/// Once a day the audit log's head goes to the root unit's supervisors: a
+/// witness outside the database that `audit verify --expect` holds the log
+/// to. Each sweeper process queues it once a day, and two processes queue
+/// it once between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_head_is_mailed_to_the_root_supervisors_once_a_day() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let store = &h.db.store;
+        let (a, b) = (sweeper(store), sweeper(store));
+        let now = Utc::now();
+        assert_eq!(a.mail_audit_head(now).await.unwrap(), 1, "{engine:?}");
+        assert_eq!(a.mail_audit_head(now).await.unwrap(), 0, "once a day");
+        assert_eq!(b.mail_audit_head(now).await.unwrap(), 0, "another process");
+        let pairs = mails(store).await;
+        assert_eq!(kinds(&pairs, "audit_head"), [email("supervisor", "gd")]);
+        let (seq, hash) = store.audit_head().await.unwrap().unwrap();
+        let mail = store
+            .outbox_all()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.kind.as_deref() == Some("audit_head"))
+            .unwrap();
+        let anchor = format!("{seq}:{}", data_encoding::HEXLOWER.encode(&hash));
+        assert!(
+            mail.body
+                .contains(&format!("sunlight audit verify --expect {anchor}")),
+            "{}",
+            mail.body
+        );
+        // The next day, the new head.
+        let tomorrow = now + Duration::days(1);
+        assert_eq!(a.mail_audit_head(tomorrow).await.unwrap(), 1);
+        h.stop().await;
+    }
+}
