@@ -270,6 +270,10 @@ async fn finish_deployment(store: &Store) -> Result<(), String> {
 async fn init(config: &Config, unit_id: &str, unit_name: &str, admin_email: &str) -> CmdResult {
     let store = open(config).await?;
     let unit = UnitId::parse(unit_id).map_err(|e| format!("--unit-id: {e}"))?;
+    if is_initialized(&store).await? {
+        return Err("this deployment is already initialised; refusing to run again".into());
+    }
+    crate::reveal::check_free(&config.data_dir)?;
     start_deployment(config, &store).await?;
     let now = Utc::now();
     let (row, recovery) = create_unit(

@@ -35,7 +35,9 @@ pub enum ConfigError {
     Stats(String),
     #[error("onion location must be an http:// or https:// URL of a .onion host")]
     Onion,
-    #[error("SUNLIGHT_TRUSTED_PROXIES must be IP addresses separated by commas (got {0:?})")]
+    #[error(
+        "SUNLIGHT_TRUSTED_PROXIES and SUNLIGHT_SHARED_PEERS must be IP addresses separated by commas (got {0:?})"
+    )]
     TrustedProxies(String),
     #[error(
         "[tor] targets: {0:?} is not IP:PORT (Tor forwards only to IP addresses, e.g. 127.0.0.1:8080)"
@@ -244,6 +246,13 @@ impl Config {
         let mut intake = fc.intake;
         if let Some(list) = env("SUNLIGHT_TRUSTED_PROXIES").filter(|v| !v.trim().is_empty()) {
             intake.trusted_proxies = list
+                .split(',')
+                .map(|a| a.trim().parse::<std::net::IpAddr>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| ConfigError::TrustedProxies(list.clone()))?;
+        }
+        if let Some(list) = env("SUNLIGHT_SHARED_PEERS").filter(|v| !v.trim().is_empty()) {
+            intake.shared_peers = list
                 .split(',')
                 .map(|a| a.trim().parse::<std::net::IpAddr>())
                 .collect::<Result<_, _>>()

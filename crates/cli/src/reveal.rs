@@ -52,6 +52,20 @@ pub fn reveal(data_dir: &Path, lines: &[Zeroizing<String>]) -> Result<Option<Pat
     Ok(Some(path))
 }
 
+/// Refuses up front (before anything is created) when the secrets would go
+/// to a file that exists already: it may hold an earlier deployment's
+/// secrets, and the new ones must not be lost.
+pub fn check_free(data_dir: &Path) -> Result<(), String> {
+    let path = data_dir.join(SECRETS_FILE);
+    if !std::io::stdout().is_terminal() && path.exists() {
+        return Err(format!(
+            "{} exists (secrets of an earlier start?): read it, write them down, delete it, then start again",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Creates `path` for secrets: readable by its owner only from the first
 /// byte on, and never over an existing file.
 pub fn private_file(path: &Path) -> Result<std::fs::File, String> {

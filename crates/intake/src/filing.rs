@@ -288,12 +288,23 @@ impl Filing {
             .reporter_view(&stretched.lookup_key)
             .await?
             .ok_or(IntakeError::UnknownCode)?;
-        // New material goes to the units responsible for the reporter's own
-        // case, the units above them, and the reporter. After a merge that
-        // is still the merged case's readers: the surviving case's unit is
-        // one of them (store `record_transition` refuses any other merge),
-        // and its later transfer must not hand this reporter's words on.
-        let chain = self.store.unit_with_ancestors(&view.own_unit).await?;
+        // New material goes to the units of the case it is filed on (the
+        // surviving one, after a merge) and the units above, and to the
+        // reporter — but never to a unit that could not read the reporter's
+        // own case: only units on both chains. A merge never widens (the
+        // store refuses any other), and this keeps a merged-in reporter's
+        // follow-ups from their own unit when the case they now feed is,
+        // say, a key-person case that unit may not read.
+        let own = self.store.unit_with_ancestors(&view.own_unit).await?;
+        let chain: Vec<_> = if view.case.id == view.own_case {
+            own
+        } else {
+            let surviving = self.store.unit_with_ancestors(&view.case.unit).await?;
+            surviving
+                .into_iter()
+                .filter(|u| own.iter().any(|o| o.id == u.id))
+                .collect()
+        };
         let mut recipients = unit_keys(&chain);
         recipients.push(stretched.reporter_public());
         Ok((
@@ -392,7 +403,15 @@ impl Filing {
         )?;
         let day = self.arrival_day(now);
         self.store
-            .add_message_with(found.case_id, message_id, None, sealed, attachments, day)
+            .add_message_at(
+                found.case_id,
+                message_id,
+                None,
+                sealed,
+                attachments,
+                day,
+                now,
+            )
             .await?;
         Ok(())
     }

@@ -7,10 +7,12 @@
 //! forgotten within minutes; the address itself is never stored or logged.
 //! The address is the socket's peer, or — when the peer is a configured
 //! trusted proxy — the last `X-Forwarded-For` entry that proxy set. A
+//! configured shared peer (the Tor daemon: every onion client arrives as
+//! it, and a client could put any address in the header through it), a
 //! loopback peer that is not a trusted proxy, and a trusted proxy that sent
-//! no address (the Tor daemon: every onion client arrives as it), stand for
-//! many people: they get the global buckets only, and Tor's own proof-of-
-//! work defence guards the onion service (docs/threat-model.md).
+//! no address stand for many people: they get the global buckets only, and
+//! Tor's own proof-of-work defence guards the onion service
+//! (docs/threat-model.md).
 
 use std::hash::BuildHasher;
 use std::net::IpAddr;
@@ -38,6 +40,7 @@ pub struct Flood {
     body_kib: DefaultDirectRateLimiter,
     hasher: std::collections::hash_map::RandomState,
     trusted: Vec<IpAddr>,
+    shared: Vec<IpAddr>,
     body_idle: Duration,
     checks: AtomicU64,
 }
@@ -66,7 +69,12 @@ fn nonzero(n: u64) -> NonZeroU32 {
 }
 
 impl Flood {
-    pub fn new(limits: &RateLimits, trusted: Vec<IpAddr>, body_idle_seconds: u32) -> Self {
+    pub fn new(
+        limits: &RateLimits,
+        trusted: Vec<IpAddr>,
+        shared: Vec<IpAddr>,
+        body_idle_seconds: u32,
+    ) -> Self {
         let per_client = Quota::per_minute(nonzero(u64::from(limits.per_client_per_minute)))
             .allow_burst(nonzero(u64::from(limits.per_client_burst)));
         let kib = u64::from(limits.upload_mib_per_minute).saturating_mul(1024);
@@ -77,6 +85,7 @@ impl Flood {
             ),
             hasher: std::collections::hash_map::RandomState::new(),
             trusted,
+            shared,
             body_idle: Duration::from_secs(u64::from(body_idle_seconds.max(1))),
             checks: AtomicU64::new(0),
         }
@@ -87,6 +96,9 @@ impl Flood {
         let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
             return Client::Shared;
         };
+        if self.shared.contains(&peer) {
+            return Client::Shared;
+        }
         if self.trusted.contains(&peer) {
             // The proxy appends the address it saw; anything before it is
             // whatever the client claimed.
@@ -165,11 +177,41 @@ mod tests {
             upload_mib_per_minute: 10,
             ..RateLimits::default()
         };
-        let f = Flood::new(&limits, Vec::new(), 30);
+        let f = Flood::new(&limits, Vec::new(), Vec::new(), 30);
         assert!(f.body_may(6 * 1024 * 1024));
         assert!(!f.body_may(6 * 1024 * 1024), "4 MiB left");
         assert!(f.body_may(3 * 1024 * 1024));
         assert!(!f.body_may(11 * 1024 * 1024), "more than a minute's budget");
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_client_and_never_through_a_shared_peer() {
+        let (caddy, tor): (IpAddr, IpAddr) = (
+            "172.30.80.2".parse().unwrap(),
+            "172.30.80.20".parse().unwrap(),
+        );
+        let f = Flood::new(&RateLimits::default(), vec![caddy], vec![tor], 30);
+        let from = |peer: IpAddr, xff: Option<&str>| {
+            let mut r = actix_web::test::TestRequest::default()
+                .peer_addr(std::net::SocketAddr::new(peer, 40000));
+            if let Some(v) = xff {
+                r = r.insert_header(("X-Forwarded-For", v));
+            }
+            f.client(&r.to_srv_request())
+        };
+        let victim = "198.51.100.1".parse().unwrap();
+        // Through the proxy: the address it appended, not what came before.
+        assert_eq!(
+            from(caddy, Some("10.0.0.9, 198.51.100.1")),
+            Client::One(victim)
+        );
+        // Through Tor the header is the client's own claim: ignored.
+        assert_eq!(from(tor, Some("198.51.100.1")), Client::Shared);
+        assert_eq!(from(tor, None), Client::Shared);
+        // Anyone else is their own socket address, whatever they claim.
+        let direct: IpAddr = "203.0.113.5".parse().unwrap();
+        assert_eq!(from(direct, Some("198.51.100.1")), Client::One(direct));
+        assert_eq!(from("127.0.0.1".parse().unwrap(), None), Client::Shared);
     }
 
     #[test]
@@ -179,7 +221,7 @@ mod tests {
             per_client_burst: 3,
             ..RateLimits::default()
         };
-        let f = Flood::new(&limits, Vec::new(), 30);
+        let f = Flood::new(&limits, Vec::new(), Vec::new(), 30);
         let a = Client::One("203.0.113.7".parse().unwrap());
         let b = Client::One("198.51.100.9".parse().unwrap());
         assert!((0..3).all(|_| f.client_may(a)));

@@ -47,6 +47,10 @@ pub struct IntakeSettings {
     /// Proxies whose `X-Forwarded-For` names the client (for per-client
     /// fairness only; never stored or logged). Empty: the socket's peer.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Peers that stand for many people and whose headers are never
+    /// believed (the Tor daemon: a client could name any address in
+    /// `X-Forwarded-For` through it): the global buckets only.
+    pub shared_peers: Vec<std::net::IpAddr>,
     /// A request body that sends nothing for this long is dropped.
     pub body_read_timeout_seconds: u32,
 }
@@ -115,6 +119,7 @@ impl Application {
         let flood = web::Data::new(flood::Flood::new(
             &settings.rate_limits,
             settings.trusted_proxies,
+            settings.shared_peers,
             if settings.body_read_timeout_seconds == 0 {
                 30
             } else {

@@ -82,6 +82,20 @@ impl Store {
     /// simultaneous attempts at one account, at most four reach the
     /// password check. A success resets the count (`record_login`).
     pub async fn begin_sign_in(&self, id: Uuid, now: DateTime<Utc>) -> Result<Attempt, StoreError> {
+        // A locked account is answered from a plain read: a flood of
+        // guesses at it takes no write lock. (A lock only ends by expiring
+        // or by a success, so a stale "locked" costs nothing but a retry.)
+        let locked = staff::Entity::find_by_id(id)
+            .select_only()
+            .column(staff::Column::LockedUntil)
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.conn())
+            .await?
+            .flatten()
+            .is_some_and(|until| until > now);
+        if locked {
+            return Ok(Attempt::Locked);
+        }
         let txn = self.write_txn().await?;
         let row = member_for_update(&txn, id, None).await?;
         if row.locked_until.is_some_and(|until| until > now) {

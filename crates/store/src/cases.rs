@@ -223,9 +223,14 @@ impl TryFrom<queue_entry::Model> for QueueRow {
 /// The reporter answered while the stage waited for them: the clock runs
 /// again. Asking shifted the deadline by the whole pause bound; the part
 /// not used is taken back.
+/// A reporter answered: the pause their question started ends, and the
+/// whole days it had left are taken back from the deadline. Compared with
+/// the real time `now`, but only whole days and `stamp` (the answer's day)
+/// are written, so the stored deadline does not give the answer's moment.
 async fn resume_on_answer(
     txn: &sea_orm::DatabaseTransaction,
     case: CaseId,
+    stamp: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let Some(entry) = queue_entry::Entity::find()
@@ -238,7 +243,7 @@ async fn resume_on_answer(
     let Some(until) = entry.paused_until.filter(|u| *u > now) else {
         return Ok(());
     };
-    let unused = until - now;
+    let unused = chrono::Duration::days((until - now).num_days());
     // A staff write computed before this answer must not undo it.
     case::Entity::update_many()
         .col_expr(
@@ -258,7 +263,7 @@ async fn resume_on_answer(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         // The reminders move with the deadline.
-        .col_expr(queue_entry::Column::NextSweepAt, Expr::value(now))
+        .col_expr(queue_entry::Column::NextSweepAt, Expr::value(stamp))
         .filter(queue_entry::Column::Id.eq(entry.id))
         .exec(txn)
         .await?;
@@ -547,6 +552,26 @@ impl Store {
         attachments: Vec<NewAttachment>,
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
+        self.add_message_at(case, id, from_staff, sealed_body, attachments, now, now)
+            .await
+    }
+
+    /// `add_message_with`, its rows stamped `stamp` (a reporter's message:
+    /// the start of its day) while `now` is the real time it arrived.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the message, its files and its two times are all required"
+    )]
+    pub async fn add_message_at(
+        &self,
+        case: CaseId,
+        id: Uuid,
+        from_staff: Option<Uuid>,
+        sealed_body: Vec<u8>,
+        attachments: Vec<NewAttachment>,
+        stamp: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
         let txn = self.write_txn().await?;
         message::Entity::insert(message::ActiveModel {
             id: Set(id),
@@ -559,13 +584,13 @@ impl Store {
             .to_owned()),
             staff_id: Set(from_staff),
             sealed_body: Set(sealed_body),
-            created_at: Set(now),
+            created_at: Set(stamp),
         })
         .exec_without_returning(&txn)
         .await?;
-        attachments::insert_all(&txn, case, Some(id), attachments, now).await?;
+        attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
         if from_staff.is_none() {
-            resume_on_answer(&txn, case, now).await?;
+            resume_on_answer(&txn, case, stamp, now).await?;
         }
         append(
             &txn,
@@ -575,7 +600,7 @@ impl Store {
                 case_id: case.to_string(),
                 ..Default::default()
             },
-            now,
+            stamp,
         )
         .await?;
         txn.commit().await?;

@@ -36,6 +36,8 @@ pub struct StaffRow {
     pub disabled: bool,
     /// Sessions opened under another epoch are over (`accounts.rs`).
     pub session_epoch: i64,
+    /// A new TOTP secret waits for its first code.
+    pub has_pending_totp: bool,
 }
 
 impl TryFrom<staff::Model> for StaffRow {
@@ -53,6 +55,7 @@ impl TryFrom<staff::Model> for StaffRow {
             must_change_password: m.must_change_password,
             disabled: m.disabled,
             session_epoch: m.session_epoch,
+            has_pending_totp: m.totp_pending.is_some(),
             email: m.email,
         })
     }
@@ -120,6 +123,7 @@ impl Store {
             must_change_password: true,
             disabled: false,
             session_epoch: 0,
+            has_pending_totp: false,
         })
     }
 

@@ -185,7 +185,7 @@ async fn open_entry(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     queue_entry::Entity::insert(queue_entry::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::new_v4()),
         case_id: Set(case.id),
         open_case_id: Set(Some(case.id)),
         stage: Set(stage.as_str().to_owned()),
@@ -229,6 +229,10 @@ async fn close_open_entry(
 /// may see: the target's readers include a unit that cannot read the merged
 /// case (matched by the web layer to translate it).
 pub const MERGE_WOULD_WIDEN: &str = "merge would let another unit read this case";
+
+// Queue entries, holds and the routing step get random (v4) ids: a
+// time-ordered id written by the router, seconds after a report arrived,
+// would carry its arrival to the second.
 
 /// A unit and every unit above it (their ids), read in `txn`: the units
 /// whose keys a case of `unit` is sealed to.
@@ -313,7 +317,7 @@ impl Store {
         .await?;
         if let Some(h) = &plan.hold {
             hold::Entity::insert(hold::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(Uuid::new_v4()),
                 case_id: Set(row.id),
                 unit_id: Set(row.unit_id.clone()),
                 opened_at: Set(now),
@@ -332,7 +336,7 @@ impl Store {
         insert_transition(
             &txn,
             Step {
-                id: Uuid::now_v7(),
+                id: Uuid::new_v4(),
                 case: id,
                 from: Stage::Received,
                 to: Stage::Verify,

@@ -45,6 +45,8 @@ impl FromRequest for Staff {
 fn working(s: std::sync::Arc<Session>) -> Result<std::sync::Arc<Session>, TriageError> {
     if s.must_change_password() {
         Err(TriageError::PasswordChangeRequired)
+    } else if s.must_confirm_totp() {
+        Err(TriageError::TotpConfirmationRequired)
     } else {
         Ok(s)
     }
@@ -505,6 +507,12 @@ pub async fn case(
 /// `filename*=` per RFC 5987: only unreserved bytes stay, the rest is
 /// percent-encoded, so no name can break out of the header.
 fn content_disposition(name: &str) -> String {
+    // Names stored before format characters were stripped at upload lose
+    // them here, so a download never saves as a name that lies.
+    let name: String = name
+        .chars()
+        .filter(|c| !sunlight_core::report::is_format_char(*c))
+        .collect();
     let mut encoded = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {

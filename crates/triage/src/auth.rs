@@ -30,8 +30,10 @@ use crate::session::NewSession;
 
 /// The longest password we feed to Argon2id (bytes).
 const MAX_PASSWORD: usize = 1024;
-/// How long a sign-in waits for an Argon2 permit before answering 503.
+/// How long a sign-in waits for an Argon2 permit before giving up.
 const GATE_WAIT: StdDuration = StdDuration::from_secs(10);
+/// Why a password check did not run: every permit stayed busy.
+const GATE_FULL: &str = "sign-in queue full";
 
 /// Staff-side Argon2 runs (sign-in, password change): a permit per core and
 /// one working memory per permit, reused, as intake does for codes.
@@ -82,7 +84,7 @@ impl Gate {
     ) -> Result<Option<PasswordKeys>, TriageError> {
         let _permit = tokio::time::timeout(GATE_WAIT, self.permits.acquire())
             .await
-            .map_err(|_| TriageError::Unavailable("sign-in queue full".into()))?
+            .map_err(|_| TriageError::Unavailable(GATE_FULL.into()))?
             .map_err(|_| TriageError::Internal("argon2 gate closed".into()))?;
         self.checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -136,9 +138,29 @@ pub async fn sign_in(
     now: DateTime<Utc>,
 ) -> Result<NewSession, TriageError> {
     let started = Instant::now();
-    let result = check(store, gate, email, password, totp, now).await;
+    let result = match check(store, gate, email, password, totp, now).await {
+        // A full queue must not tell a known account (which waits for
+        // Argon2) from an unknown one: it fails like a wrong password.
+        Err(TriageError::Unavailable(why)) if why == GATE_FULL => Err(TriageError::BadCredentials),
+        other => other,
+    };
     if matches!(result, Err(TriageError::BadCredentials)) {
-        tokio::time::sleep_until((started + gate.floor).into()).await;
+        // At the floor, or under load at the next multiple of it, so a
+        // check that ran long still answers at a time unknown and locked
+        // accounts share.
+        let floor = gate.floor.max(StdDuration::from_millis(1));
+        let spent = started.elapsed().as_nanos();
+        let steps = spent.div_ceil(floor.as_nanos()).max(1);
+        let wait = floor.saturating_mul(u32::try_from(steps).unwrap_or(u32::MAX));
+        // Plus up to an eighth of the floor at random: what is left of the
+        // paths' difference (tenths of a millisecond, in scheduling and
+        // the database) drowns in it.
+        let mut r = [0u8; 4];
+        let jitter = match getrandom::fill(&mut r) {
+            Ok(()) => floor.mul_f64(f64::from(u32::from_le_bytes(r)) / f64::from(u32::MAX) / 8.0),
+            Err(_) => StdDuration::ZERO,
+        };
+        tokio::time::sleep_until((started + wait + jitter).into()).await;
     }
     result
 }
@@ -215,6 +237,7 @@ async fn check(
         jurisdiction,
         unit_key,
         must_change_password: staff.must_change_password,
+        must_confirm_totp: staff.has_pending_totp,
         epoch: staff.session_epoch,
     })
 }

@@ -25,6 +25,8 @@ pub enum TriageError {
     Csrf,
     #[error("change your one-time password first (POST /api/v1/password)")]
     PasswordChangeRequired,
+    #[error("confirm your new authenticator secret first (POST /api/v1/totp/confirm)")]
+    TotpConfirmationRequired,
     #[error("your role may not do this")]
     Forbidden,
     #[error("the current password or the authenticator code is wrong")]
@@ -61,6 +63,7 @@ impl TriageError {
             Self::Csrf
             | Self::Forbidden
             | Self::PasswordChangeRequired
+            | Self::TotpConfirmationRequired
             | Self::WrongCurrentCredentials => StatusCode::FORBIDDEN,
             Self::NoSuchCase | Self::NotFound => StatusCode::NOT_FOUND,
             Self::Refused(r) => match r.class() {
@@ -86,6 +89,7 @@ impl TriageError {
             Self::NoSession => "no_session",
             Self::Csrf => "csrf",
             Self::PasswordChangeRequired => "password_change_required",
+            Self::TotpConfirmationRequired => "totp_confirmation_required",
             Self::Forbidden => "forbidden",
             Self::WrongCurrentCredentials => "wrong_current_credentials",
             Self::NoSuchCase => "no_such_case",

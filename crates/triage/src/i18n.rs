@@ -142,6 +142,7 @@ pub fn error_message(lang: Lang, e: &TriageError) -> String {
         TriageError::NoSession => "errors.no_session",
         TriageError::Csrf => "errors.csrf",
         TriageError::PasswordChangeRequired => "errors.password_change_required",
+        TriageError::TotpConfirmationRequired => "errors.totp_confirmation_required",
         TriageError::Forbidden => "errors.forbidden",
         TriageError::WrongCurrentCredentials => "errors.wrong_current_credentials",
         TriageError::NoSuchCase => "errors.no_such_case",

@@ -257,23 +257,25 @@ async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Optio
             .take_lease(SWEEPER_LEASE, &holder, now, now + hold_for)
             .await
         {
-            Ok(true) => match sweeper.pass(now).await {
-                Ok(r) if r.written.notices > 0 || r.written.skipped > 0 => tracing::info!(
-                    looked_at = r.looked_at,
-                    notices = r.written.notices,
-                    mails = r.written.mails,
-                    overdue = r.written.overdue,
-                    skipped = r.written.skipped,
-                    "sweeper pass"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
-            },
+            Ok(true) => {
+                if let Err(e) = sweeper.mail_audit_head(now).await {
+                    tracing::warn!(error = %e, "audit-head mail not queued");
+                }
+                match sweeper.pass(now).await {
+                    Ok(r) if r.written.notices > 0 || r.written.skipped > 0 => tracing::info!(
+                        looked_at = r.looked_at,
+                        notices = r.written.notices,
+                        mails = r.written.mails,
+                        overdue = r.written.overdue,
+                        skipped = r.written.skipped,
+                        "sweeper pass"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
+                }
+            }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "sweeper lease unavailable"),
-        }
-        if let Err(e) = sweeper.mail_audit_head(now).await {
-            tracing::warn!(error = %e, "audit-head mail not queued");
         }
         tokio::time::sleep(every).await;
     }

@@ -183,7 +183,9 @@ struct ProblemPage {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self.error {
-            TriageError::NoSession | TriageError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            TriageError::NoSession
+            | TriageError::PasswordChangeRequired
+            | TriageError::TotpConfirmationRequired => StatusCode::SEE_OTHER,
             _ => self.error.status(),
         }
     }
@@ -193,7 +195,7 @@ impl ResponseError for PageError {
             TriageError::NoSession => {
                 return see_other(&format!("/login?lang={}", self.lang.param()));
             }
-            TriageError::PasswordChangeRequired => {
+            TriageError::PasswordChangeRequired | TriageError::TotpConfirmationRequired => {
                 return see_other(&format!("/password?lang={}", self.lang.param()));
             }
             TriageError::Internal(detail) => tracing::error!(error = %detail, "page failed"),
@@ -252,8 +254,12 @@ impl FromRequest for Viewer {
             crate::session::current(&req)
                 .await
                 .and_then(|session| {
-                    if session.must_change_password() && !free {
+                    if free {
+                        Ok(session)
+                    } else if session.must_change_password() {
                         Err(TriageError::PasswordChangeRequired)
+                    } else if session.must_confirm_totp() {
+                        Err(TriageError::TotpConfirmationRequired)
                     } else {
                         Ok(session)
                     }

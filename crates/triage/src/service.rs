@@ -233,12 +233,16 @@ impl Triage {
                 return Ok(routed);
             }
             let mut progressed = false;
-            // Routing follows arrival within seconds, so its records carry
-            // the day only, like the arrival itself.
-            let day = self.policy.start_of_local_day(now);
             for case in batch {
+                // Routing follows arrival within seconds, so its records
+                // carry the arrival's day (not the routing's: a report in
+                // the last seconds before midnight would stand out).
                 let plan = self.plan(&case, now);
-                if self.store.route_case(case.id, &plan, None, day).await? {
+                if self
+                    .store
+                    .route_case(case.id, &plan, None, case.received_at)
+                    .await?
+                {
                     routed += 1;
                     progressed = true;
                 }

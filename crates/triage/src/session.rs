@@ -52,6 +52,10 @@ pub struct Session {
     /// Set while the member still signs in with a password someone else
     /// saw (a one-time password): only changing it is allowed.
     must_change_password: std::sync::atomic::AtomicBool,
+    /// Set while a new TOTP secret waits for its first code: until then
+    /// the old secret (which someone else saw) still signs in, so nothing
+    /// but confirming it is allowed.
+    must_confirm_totp: std::sync::atomic::AtomicBool,
     /// The member's session epoch this session belongs to.
     epoch: AtomicI64,
     /// When the member's standing was last read from the database.
@@ -84,6 +88,14 @@ impl Session {
         self.must_change_password
             .store(false, std::sync::atomic::Ordering::SeqCst);
         self.epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    pub fn must_confirm_totp(&self) -> bool {
+        self.must_confirm_totp.load(Ordering::SeqCst)
+    }
+
+    pub fn set_must_confirm_totp(&self, waiting: bool) {
+        self.must_confirm_totp.store(waiting, Ordering::SeqCst);
     }
 
     fn standing_is_fresh(&self, now: Instant) -> bool {
@@ -188,6 +200,7 @@ pub struct NewSession {
     pub jurisdiction: Jurisdiction,
     pub unit_key: UnitSecretKey,
     pub must_change_password: bool,
+    pub must_confirm_totp: bool,
     pub epoch: i64,
 }
 
@@ -214,6 +227,7 @@ impl Sessions {
             created: now,
             last_seen: Mutex::new(now),
             must_change_password: std::sync::atomic::AtomicBool::new(new.must_change_password),
+            must_confirm_totp: std::sync::atomic::AtomicBool::new(new.must_confirm_totp),
             epoch: AtomicI64::new(new.epoch),
             checked: Mutex::new(Instant::now()),
         });

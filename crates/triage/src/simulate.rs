@@ -401,6 +401,7 @@ async fn setup_units(
                         jurisdiction,
                         unit_key,
                         must_change_password: false,
+                        must_confirm_totp: false,
                         epoch: 0,
                     },
                     now,

@@ -585,7 +585,16 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
     let new_totp = rest.split_once('<').unwrap().0.trim().to_owned();
     assert_ne!(new_totp, first_totp);
     assert!(done.body.contains("id=\"totp-confirm\""));
-    assert_eq!(page.get("/queues/verify").await.status, 200);
+    // Nothing else until it is confirmed; the password page asks for it.
+    let q = page.get("/queues/verify").await;
+    assert_eq!(q.status, 303);
+    assert!(q.location.unwrap().starts_with("/password"));
+    assert!(
+        page.get("/password")
+            .await
+            .body
+            .contains("id=\"totp-confirm\"")
+    );
     let wrong = page
         .post(
             "/password/totp",
@@ -604,6 +613,7 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
         .await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
     assert!(confirmed.body.contains("id=\"totp-confirmed\""));
+    assert_eq!(page.get("/queues/verify").await.status, 200);
 
     // Next time: the new password and the new code; the old ones fail.
     assert_eq!(login(one_time, code(&new_totp, step + 1)).await, 401);

@@ -92,7 +92,7 @@ impl std::fmt::Debug for TotpIn {
 /// sign-in asks for.
 #[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = TotpIn, responses((status = 204), (status = 403, description = "Wrong code"), (status = 409, description = "No new secret is waiting")))]
 pub async fn confirm_totp(
-    staff: StaffWrite,
+    staff: AnyStaffWrite,
     state: web::Data<AppState>,
     body: web::Json<TotpIn>,
 ) -> Result<HttpResponse, TriageError> {

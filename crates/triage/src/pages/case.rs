@@ -314,7 +314,12 @@ async fn case_page(
             .iter()
             .map(|a| AttachmentLine {
                 href: format!("/api/v1/cases/{id}/attachments/{}", a.id),
-                name: a.meta.file_name.clone(),
+                name: a
+                    .meta
+                    .file_name
+                    .chars()
+                    .filter(|c| !sunlight_core::report::is_format_char(*c))
+                    .collect(),
                 kind: a.meta.declared_type.clone(),
                 size: human_size(a.meta.size),
             })

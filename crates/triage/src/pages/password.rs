@@ -54,7 +54,15 @@ impl Viewer {
 }
 
 pub async fn password_form(viewer: Viewer) -> Result<HttpResponse, PageError> {
-    Ok(viewer.password_page(Shown::default(), StatusCode::OK))
+    // A new secret shown at the change waits for its code: ask for it (a
+    // member who lost it changes the password again for another).
+    let waiting = viewer.session.must_confirm_totp() && !viewer.session.must_change_password();
+    let shown = Shown {
+        done: waiting,
+        pending: waiting,
+        ..Shown::default()
+    };
+    Ok(viewer.password_page(shown, StatusCode::OK))
 }
 
 #[derive(Deserialize, Default)]

@@ -134,6 +134,7 @@ impl Triage {
             .change_password(staff.id, &record, &wrapped, pending, now)
             .await?;
         session.password_changed(epoch);
+        session.set_must_confirm_totp(secret.is_some());
         Ok(PasswordChange {
             totp_pending: secret,
             epoch,
@@ -156,6 +157,7 @@ impl Triage {
         let secret = open_totp(&sealed, &session.email, session.unit_key())?;
         let step = totp_step(&secret, code, now).ok_or(TriageError::WrongCurrentCredentials)?;
         if self.store.confirm_totp(session.staff_id, step, now).await? {
+            session.set_must_confirm_totp(false);
             Ok(())
         } else {
             Err(TriageError::Conflict(NO_PENDING_TOTP))

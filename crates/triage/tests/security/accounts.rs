@@ -88,7 +88,13 @@ async fn a_stolen_session_cannot_change_the_password_or_the_second_factor() {
         let new_secret = v["totp_secret"].as_str().unwrap().to_owned();
         assert_ne!(new_secret, secret);
         assert_eq!(thief.get("/api/v1/queues/verify").await.0, 401);
-        assert_eq!(owner.get("/api/v1/queues/verify").await.0, 200);
+        // Until the new secret is confirmed, the old one (which the admin
+        // saw) still signs in: nothing but confirming it is allowed.
+        let (s, v) = owner.get("/api/v1/queues/verify").await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (403, Some("totp_confirmation_required"))
+        );
 
         // Until confirmed, the old secret still signs in; a wrong code does
         // not confirm.
@@ -105,6 +111,7 @@ async fn a_stolen_session_cannot_change_the_password_or_the_second_factor() {
             .post("/api/v1/totp/confirm", json!({"totp": code}))
             .await;
         assert_eq!(s, 204, "{v}");
+        assert_eq!(owner.get("/api/v1/queues/verify").await.0, 200);
         let (s, _) = owner
             .post("/api/v1/totp/confirm", json!({"totp": code}))
             .await;
