@@ -220,7 +220,18 @@ async fn disable_reset_and_password_change_end_sessions_in_every_process() {
         until_refused(&here).await;
         assert_eq!(member.get("/api/v1/queues/verify").await.0, 200);
 
-        // Every step is in the audit log.
+        // Every step is in the audit log, and the log is intact.
+        for action in [
+            "staff.disable",
+            "staff.enable",
+            "staff.reset",
+            "staff.password",
+        ] {
+            let n = sunlight_store::testing::count_audit(&h.db.store, action)
+                .await
+                .unwrap();
+            assert_eq!(n, 1, "{engine:?}: {action} audited {n} times");
+        }
         let audit = h.db.store.verify_audit().await.unwrap();
         assert!(matches!(audit, sunlight_store::AuditReport::Intact { .. }));
         let _stopped = stop_other.send(());

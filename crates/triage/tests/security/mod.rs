@@ -4,6 +4,7 @@
 //! session cannot take over, and sessions that follow the account.
 
 mod accounts;
+mod arrival;
 mod cookies;
 mod merge;
 mod signin;
