@@ -353,6 +353,12 @@ pub fn is_format_char(c: char) -> bool {
     )
 }
 
+/// `name` without its format characters: for names shown or sent out that
+/// were stored before uploads were cleaned of them.
+pub fn without_format_chars(name: &str) -> String {
+    name.chars().filter(|c| !is_format_char(*c)).collect()
+}
+
 /// Cleans a browser-sent file name: only its last path segment, no control
 /// or format characters (so a name cannot display as another), bounded;
 /// `None` becomes `attachment`.
@@ -630,6 +636,11 @@ mod tests {
             );
         }
         assert_eq!(clean_file_name(Some("\u{202E}"), &l), "attachment");
+        // Names stored before the filter lose them when shown.
+        assert_eq!(
+            without_format_chars("Minutes\u{202E}fdp.exe"),
+            "Minutesfdp.exe"
+        );
         // Letters of right-to-left scripts stay: only the invisible go.
         assert_eq!(clean_file_name(Some("تقرير.pdf"), &l), "تقرير.pdf");
         assert_eq!(clean_file_name(None, &l), "attachment");

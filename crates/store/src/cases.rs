@@ -222,8 +222,9 @@ impl TryFrom<queue_entry::Model> for QueueRow {
 
 /// The reporter answered while the stage waited for them: the clock runs
 /// again. Asking shifted the deadline by the whole pause bound; the part
-/// not used is taken back.
-/// A reporter answered: the pause their question started ends, and the
+/// not used is taken back, in whole days. Compared with the real time
+/// `now`, but only whole days and `stamp` (the answer's day) are written,
+/// so the stored deadline does not give the answer's moment.: the pause their question started ends, and the
 /// whole days it had left are taken back from the deadline. Compared with
 /// the real time `now`, but only whole days and `stamp` (the answer's day)
 /// are written, so the stored deadline does not give the answer's moment.

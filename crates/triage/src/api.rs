@@ -484,7 +484,7 @@ pub async fn case(
             .map(|a| AttachmentOut {
                 id: a.id,
                 message_id: a.message_id,
-                file_name: a.meta.file_name.clone(),
+                file_name: sunlight_core::report::without_format_chars(&a.meta.file_name),
                 declared_type: a.meta.declared_type.clone(),
                 size: a.meta.size,
             })
@@ -509,10 +509,7 @@ pub async fn case(
 fn content_disposition(name: &str) -> String {
     // Names stored before format characters were stripped at upload lose
     // them here, so a download never saves as a name that lies.
-    let name: String = name
-        .chars()
-        .filter(|c| !sunlight_core::report::is_format_char(*c))
-        .collect();
+    let name = sunlight_core::report::without_format_chars(name);
     let mut encoded = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {

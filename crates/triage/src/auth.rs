@@ -8,9 +8,11 @@
 //! locks (for a growing delay), and a locked account answers without any
 //! Argon2 at all. Against telling accounts apart: every failed sign-in —
 //! unknown email, disabled or locked account, wrong password or code —
-//! gets the same answer no sooner than `sign_in_floor_ms` after it arrived.
+//! gets the same answer at `sign_in_floor_ms` after it arrived (or the next
+//! multiple of it under load), plus up to an eighth of it at random.
 //! Against exhausting memory: Argon2 runs through `Gate`, at most one per
-//! core in reused memory; the rest wait, and answer 503 after `GATE_WAIT`.
+//! core in reused memory; the rest wait, and fail like a wrong password
+//! after `GATE_WAIT`.
 
 use std::sync::Mutex;
 use std::time::{Duration as StdDuration, Instant};

@@ -589,11 +589,11 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
     let q = page.get("/queues/verify").await;
     assert_eq!(q.status, 303);
     assert!(q.location.unwrap().starts_with("/password"));
+    let waiting = page.get("/password").await.body;
+    assert!(waiting.contains("id=\"totp-confirm\""));
     assert!(
-        page.get("/password")
-            .await
-            .body
-            .contains("id=\"totp-confirm\"")
+        waiting.contains("name=\"new_password\""),
+        "a member who lost the secret can change the password again"
     );
     let wrong = page
         .post(

@@ -314,12 +314,7 @@ async fn case_page(
             .iter()
             .map(|a| AttachmentLine {
                 href: format!("/api/v1/cases/{id}/attachments/{}", a.id),
-                name: a
-                    .meta
-                    .file_name
-                    .chars()
-                    .filter(|c| !sunlight_core::report::is_format_char(*c))
-                    .collect(),
+                name: sunlight_core::report::without_format_chars(&a.meta.file_name),
                 kind: a.meta.declared_type.clone(),
                 size: human_size(a.meta.size),
             })
