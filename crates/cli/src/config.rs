@@ -245,18 +245,10 @@ impl Config {
         let log = pick("SUNLIGHT_LOG", fc.log, "info");
         let mut intake = fc.intake;
         if let Some(list) = env("SUNLIGHT_TRUSTED_PROXIES").filter(|v| !v.trim().is_empty()) {
-            intake.trusted_proxies = list
-                .split(',')
-                .map(|a| a.trim().parse::<std::net::IpAddr>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| ConfigError::TrustedProxies(list.clone()))?;
+            intake.trusted_proxies = ip_list(&list)?;
         }
         if let Some(list) = env("SUNLIGHT_SHARED_PEERS").filter(|v| !v.trim().is_empty()) {
-            intake.shared_peers = list
-                .split(',')
-                .map(|a| a.trim().parse::<std::net::IpAddr>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| ConfigError::TrustedProxies(list.clone()))?;
+            intake.shared_peers = ip_list(&list)?;
         }
         if let Some(onion) = env("SUNLIGHT_ONION_LOCATION").filter(|v| !v.is_empty()) {
             intake.onion_location = Some(onion);
@@ -387,6 +379,17 @@ impl Config {
             })?;
         Ok((policy, calendar))
     }
+}
+
+/// Addresses separated by commas (`SUNLIGHT_TRUSTED_PROXIES`,
+/// `SUNLIGHT_SHARED_PEERS`).
+fn ip_list(list: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse::<std::net::IpAddr>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ConfigError::TrustedProxies(list.to_owned()))
 }
 
 #[cfg(test)]

@@ -136,42 +136,14 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<StaffRow, StoreError> {
-        let txn = self.write_txn().await?;
-        let found = staff::Entity::find()
-            .filter(staff::Column::Email.eq(normalize_email(email)))
-            .one(&txn)
+        // The admin's disable by email: the same change, session end and
+        // audit entry (`set_staff_disabled`).
+        let found = self
+            .staff_by_email(email)
             .await?
             .ok_or(StoreError::NotFound("staff member with this email"))?;
-        if found.disabled {
-            txn.rollback().await?;
-            return Err(StoreError::Conflict("this member is already disabled"));
-        }
-        // Every live session of theirs ends too, in every process.
-        staff::Entity::update_many()
-            .col_expr(staff::Column::Disabled, Expr::value(true))
-            .col_expr(
-                staff::Column::SessionEpoch,
-                sea_orm::sea_query::ExprTrait::add(Expr::col(staff::Column::SessionEpoch), 1),
-            )
-            .filter(staff::Column::Id.eq(found.id))
-            .exec(&txn)
-            .await?;
-        append(
-            &txn,
-            AuditRecord {
-                actor: actor.to_owned(),
-                action: "staff.disable".into(),
-                unit: found.unit_id.clone(),
-                detail: format!("staff={}", found.id),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        let mut row = StaffRow::try_from(found)?;
-        row.disabled = true;
-        Ok(row)
+        self.set_staff_disabled(found.id, &found.unit, true, actor, now)
+            .await
     }
 
     pub async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {

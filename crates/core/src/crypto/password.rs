@@ -208,20 +208,14 @@ impl PasswordRecord {
     }
 }
 
+/// `derive_in` with memory of its own, dropped afterwards.
 fn derive(
     password: &[u8],
     salt: &[u8; 16],
     params: StretchParams,
 ) -> Result<PasswordKeys, CryptoError> {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(CryptoError::WrongPassword);
-    }
-    let mut master = Zeroizing::new([0u8; 32]);
-    params
-        .argon2(None)?
-        .hash_password_into(password, salt, master.as_mut())
-        .map_err(|_| CryptoError::Params)?;
-    keys_from(&master)
+    let mut memory = super::StretchMemory::new(params)?;
+    derive_in(password, salt, params, memory.blocks_mut())
 }
 
 fn derive_in(
