@@ -5,14 +5,7 @@
 //! rest are 429, none is 5xx, and no guess hits. From the measured rate,
 //! the expected time to a first hit with 10^6 stored reports is printed.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
-
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -12,7 +12,7 @@
     reason = "tests fail loudly"
 )]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

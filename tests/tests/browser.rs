@@ -4,14 +4,9 @@
 //! tracking code, replies, and saves screenshots of every page to
 //! `docs/screenshots/`.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

@@ -13,7 +13,7 @@
     reason = "tests fail loudly and print the figures they measured"
 )]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

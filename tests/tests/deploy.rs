@@ -13,7 +13,7 @@
     reason = "tests fail loudly"
 )]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -9,12 +9,11 @@
 
 #![expect(
     clippy::unwrap_used,
-    clippy::panic,
     clippy::indexing_slicing,
     reason = "tests fail loudly"
 )]
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -16,7 +16,7 @@
     reason = "tests fail loudly"
 )]
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

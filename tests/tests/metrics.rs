@@ -5,14 +5,9 @@
 //! metric label or value contains the canary, a tracking code, or an
 //! address. The public ports do not serve /metrics.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

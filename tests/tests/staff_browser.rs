@@ -6,14 +6,7 @@
 //! reply and feedback with the tracking code. Screenshots of the queue and
 //! the case page, in Chinese and English, go to `docs/screenshots/`.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{

@@ -4,14 +4,7 @@
 //! bulletin shows is either at least 5 or "< 5". Screenshots of both pages
 //! go to `docs/screenshots/`.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod support;
+use crate::support;
 
 use fantoccini::Locator;
 use serde_json::json;

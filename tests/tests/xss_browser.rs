@@ -6,14 +6,7 @@
 //! payload shows as the characters the reporter typed, and every triage
 //! page carries `script-src 'none'`.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
-
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

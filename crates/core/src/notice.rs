@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(s[0], (NoticeKind::Opened, c.opened_at));
         assert_eq!(s[1], (NoticeKind::Unclaimed, at(2026, 3, 9, 16)));
         assert_eq!(
-            policy.local_date(s[1].1 - TimeDelta::seconds(1)),
+            policy.last_day(s[1].1),
             NaiveDate::from_ymd_opt(2026, 3, 9).expect("date")
         );
         let routing = StageClock {

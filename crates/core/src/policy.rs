@@ -378,6 +378,13 @@ impl Policy {
         at.with_timezone(&self.offset).date_naive()
     }
 
+    /// The last local day of a deadline that runs out at `due`: deadlines
+    /// fall at the midnight that ends a local day, and people count that
+    /// day itself. Every page and mail that shows a deadline shows this.
+    pub fn last_day(&self, due: DateTime<Utc>) -> NaiveDate {
+        self.local_date(due - TimeDelta::seconds(1))
+    }
+
     /// Local midnight at the start of the day of `at`, as an instant: the
     /// only time of a reporter's arrival that is ever stored (a finer one,
     /// matched against the network logs of the accused's unit, would name

@@ -50,7 +50,11 @@ impl AppState {
     /// The last day of a deadline: deadlines fall at the end of a local
     /// day (midnight after it), and people count the day itself.
     pub fn deadline_date(&self, due: DateTime<Utc>) -> String {
-        self.local_date(due - chrono::Duration::seconds(1))
+        self.filing
+            .policy
+            .last_day(due)
+            .format("%Y-%m-%d")
+            .to_string()
     }
 
     pub fn local_time(&self, at: DateTime<Utc>) -> String {

@@ -4,12 +4,10 @@
 #![expect(
     clippy::unwrap_used,
     clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::unwrap_in_result,
     reason = "tests fail loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{ENGINES, Harness, code_in_page, report_form, report_json};
 use sunlight_core::crypto::{SealContext, seal};

@@ -5,13 +5,12 @@
 
 #![expect(
     clippy::unwrap_used,
-    clippy::unwrap_in_result,
     clippy::indexing_slicing,
     clippy::string_slice,
     reason = "tests fail loudly"
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

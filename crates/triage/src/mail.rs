@@ -70,7 +70,7 @@ pub fn render(
     let short = short_case(facts.case);
     let case = facts.case.to_string();
     let link = format!("{}/cases/{case}", style.link_base.trim_end_matches('/'));
-    let due = policy.local_date(facts.due).to_string();
+    let due = policy.last_day(facts.due).to_string();
     let args = [
         ("stage", stage.as_str()),
         ("unit", facts.unit_name),
@@ -142,6 +142,21 @@ mod tests {
                 assert!(body.contains(&format!("https://triage.example.org/cases/{case}")));
                 // The deadline is the local (Beijing) date: 23:59 on May 1st.
                 assert!(body.contains("2026-05-01"), "{body}");
+                // A deadline at the midnight that ends May 2nd is May 2nd in
+                // the mail, as on the pages (which show `last_day`).
+                let midnight = policy
+                    .end_of_local_day(chrono::NaiveDate::from_ymd_opt(2026, 5, 2).expect("date"));
+                let (_, at_midnight) = render(
+                    &style,
+                    &policy,
+                    kind,
+                    &MailFacts {
+                        due: midnight,
+                        ..facts.clone()
+                    },
+                );
+                assert!(at_midnight.contains("2026-05-02"), "{at_midnight}");
+                assert!(!at_midnight.contains("2026-05-03"), "{at_midnight}");
                 if kind == (NoticeKind::Reminder { per_mille: 750 }) {
                     assert!(subject.contains("75%"), "{subject}");
                 }

@@ -16,7 +16,7 @@ use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sunlight_core::calendar::Calendar;
 use sunlight_core::i18n::Lang;
@@ -364,7 +364,7 @@ fn local_day(policy: &Policy, due: DateTime<Utc>) -> String {
 
 /// The last local day of a deadline (it runs out at that day's midnight).
 fn due_day(policy: &Policy, due: DateTime<Utc>) -> chrono::NaiveDate {
-    policy.local_date(due - Duration::seconds(1))
+    policy.last_day(due)
 }
 
 fn deadline_kind(stage: Stage) -> Option<DeadlineKind> {
@@ -824,7 +824,7 @@ pub fn form_error(err: actix_web::error::UrlencodedError, req: &HttpRequest) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
 
     fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         // Local (UTC+8) wall time to an instant.

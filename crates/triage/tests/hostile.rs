@@ -6,13 +6,9 @@
 //! no row is written anywhere, and the app still answers afterwards.
 //! (The intake app's corpus is crates/intake/tests/malformed.rs.)
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use common::{ENGINES, Harness, email};
 use reqwest::Method;

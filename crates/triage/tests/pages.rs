@@ -5,13 +5,9 @@
 //! The pages only call the service the JSON API calls, so SQLite suffices
 //! here; tests/triage.rs runs the service on both engines.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use common::{Harness, PageClient, csrf_of, email, page_client, totp_now};
 use sunlight_store::testing::Engine;

@@ -3,14 +3,9 @@
 //! often (and however many sweepers) pass, that no mail carries report
 //! content, and that a stage's reminders move with its deadline.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -318,4 +313,49 @@ async fn the_audit_head_is_mailed_to_the_root_supervisors_once_a_day() {
         assert_eq!(a.mail_audit_head(tomorrow).await.unwrap(), 1);
         h.stop().await;
     }
+}
+
+/// The last day of a deadline is one day everywhere: the verify queue page
+/// and the mail that tells the verifiers of the case name the same date.
+/// (Mails once printed the day after, the midnight that ends the last day.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mail_and_the_queue_page_name_the_same_last_day() {
+    let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
+    let store = &h.db.store;
+    let desk = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
+    let (_, case) = desk.file("gd-gz-tianhe", "ordinary", "none", "拉票").await;
+    let e = routed_entry(store, "gd-gz-tianhe", &case).await;
+    sweeper(store).pass(e.opened_at).await.unwrap();
+    let mail = store
+        .outbox_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.kind.as_deref() == Some("opened"))
+        .unwrap();
+    let in_mail = mail
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("Deadline: "))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .to_owned();
+
+    let verifier = h.sign_in_page(&email("verifier", "gd-gz-tianhe")).await;
+    let page = verifier.get("/queues/verify").await.body;
+    let row = page
+        .split("<tr")
+        .find(|r| r.contains(&format!("data-case=\"{case}\"")))
+        .unwrap();
+    let on_page = row
+        .split("<time>")
+        .nth(1)
+        .and_then(|t| t.split("</time>").next())
+        .unwrap();
+    assert_eq!(in_mail, on_page, "mail: {}\nrow: {row}", mail.body);
+    // And it is the day before the midnight the deadline falls at.
+    let policy = Policy::cn_12380();
+    assert_eq!(on_page, policy.last_day(e.due_at).to_string());
+    assert_ne!(on_page, policy.local_date(e.due_at).to_string());
+    h.stop().await;
 }

@@ -2,14 +2,9 @@
 //! TOTP and key unlock, routing and holds, the whole life of a case,
 //! refusals with reasons, exclusive claims, and jurisdiction.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-mod common;
-mod security;
+use crate::common;
 
 use common::{ENGINES, Harness, email};
 use serde_json::json;

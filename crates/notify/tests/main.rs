@@ -1,0 +1,4 @@
+//! One test binary for this crate: each module below was its own binary
+//! once, and linking them one by one cost more than running them.
+
+mod folder;

@@ -1,0 +1,23 @@
+//! One test binary for this crate: each module below was its own binary
+//! once, and linking them one by one cost more than running them.
+
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "the harness fails a test loudly"
+)]
+mod common;
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+mod security;
+
+mod catalog;
+mod hostile;
+mod pages;
+mod simulate;
+mod stats;
+mod sweeper;
+mod triage;

@@ -1,0 +1,29 @@
+//! One test binary for this crate: each module below was its own binary
+//! once, and linking them one by one cost more than running them.
+
+#[expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "the harness fails a test loudly"
+)]
+mod support;
+
+mod abuse;
+mod backup;
+mod browser;
+mod cli;
+mod concurrency;
+mod crash;
+mod deploy;
+mod e2e;
+mod faults;
+mod full_path_browser;
+mod intake_process;
+mod mail_process;
+mod metrics;
+mod staff_browser;
+mod stats_browser;
+mod topology;
+mod triage_process;
+mod xss_browser;
