@@ -13,7 +13,7 @@ use sunlight_core::stats::{Bulletin, Shown};
 use sunlight_store::setting_keys;
 
 use crate::i18n;
-use crate::pages::{Ui, render};
+use crate::pages::{Frame, render};
 use crate::state::AppState;
 
 struct MonthLine {
@@ -38,7 +38,7 @@ struct AreaLine {
 #[derive(Template)]
 #[template(path = "bulletin.html")]
 struct BulletinPage {
-    ui: Ui,
+    ui: Frame,
     published: Option<String>,
     intro: String,
     category_heads: Vec<String>,
@@ -100,7 +100,7 @@ pub async fn bulletin(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         Ok(b) => b,
         Err(e) => return unavailable(&e),
     };
-    let ui = Ui::new(lang, "/bulletin");
+    let ui = crate::i18n::frame(lang, "/bulletin");
     let mut page = BulletinPage {
         chart_volume: ui.href("/bulletin/charts/volume.svg"),
         chart_on_time: ui.href("/bulletin/charts/on-time.svg"),

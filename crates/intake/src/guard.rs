@@ -1,16 +1,13 @@
-//! What wraps every request: security headers, a request log that records
-//! only method, route pattern, status and duration of requests that are not
-//! a reporter's POST (never a path with data,
-//! a query, an address, a user agent or a referrer — docs/LOGGING.md), and
-//! global rate limits that work behind Tor, where every client shares one
-//! exit address and per-IP limits would mean nothing.
+//! The intake's rate limits: global buckets that work behind Tor, where
+//! every client shares one exit address and per-IP limits would mean
+//! nothing, and the flood check every POST passes before its body is read.
+//! (Security headers and the request log are `sunlight_web::wrap`.)
 
 use std::num::NonZeroU32;
-use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -100,11 +97,6 @@ impl Limiters {
     }
 }
 
-const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
-                   form-action 'self'; frame-ancestors 'none'";
-const PERMISSIONS: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
-                           microphone=(), payment=(), usb=(), interest-cohort=()";
-
 /// A POST's flood checks, before its body is read: the client's own bucket
 /// (a refused client never touches the shared ones), then the body budget
 /// by the size the request declares (the most a form may carry when it
@@ -131,35 +123,26 @@ fn flood_check(
     }
 }
 
-/// Onion-Location, if configured: the `.onion` origin to advertise.
-#[derive(Debug, Clone)]
-pub struct OnionLocation(pub Option<String>);
-
-/// Security headers and the request log.
-pub async fn wrap(
+/// Refuses a POST over its client's or the body budget before its body is
+/// read (inside the shared headers and log, so the refusal carries both).
+pub async fn flood_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let onion = req
-        .app_data::<web::Data<OnionLocation>>()
-        .and_then(|o| o.0.clone());
     let refused = match req.app_data::<web::Data<crate::flood::Flood>>().cloned() {
-        Some(flood) if method == actix_web::http::Method::POST => {
+        Some(flood) if req.method() == actix_web::http::Method::POST => {
             let refused = flood_check(&flood, &req);
             flood.time_body(&mut req);
             refused
         }
         _ => None,
     };
-    let mut res = match refused {
+    Ok(match refused {
         Some(error) => {
             let failure = crate::error::Failure {
                 error,
                 lang: crate::i18n::lang_of(req.request()),
-                format: if path.starts_with("/api/") {
+                format: if req.path().starts_with("/api/") {
                     crate::error::Format::Json
                 } else {
                     crate::error::Format::Html
@@ -169,58 +152,5 @@ pub async fn wrap(
             req.into_response(answer).map_into_boxed_body()
         }
         None => next.call(req).await?.map_into_boxed_body(),
-    };
-    let status = res.status();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "<unmatched>".to_owned());
-    let headers = res.headers_mut();
-    let fixed: [(HeaderName, &str); 7] = [
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (HeaderName::from_static("permissions-policy"), PERMISSIONS),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    let is_html = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if let (true, Some(origin)) = (is_html, onion) {
-        // Only the route's own path: it never carries data (no code is ever
-        // in a URL), and the query (language) is the visitor's business.
-        if let Ok(v) = HeaderValue::from_str(&format!("{}{path}", origin.trim_end_matches('/'))) {
-            headers.insert(HeaderName::from_static("onion-location"), v);
-        }
-    }
-    // A reporter's POST (a report, a status lookup, a message, a rating)
-    // gets no line: the line's timestamp would be the moment they filed or
-    // came back, which the network logs of the accused's unit could match
-    // to a person. The metrics middleware counts them instead.
-    if method != actix_web::http::Method::POST {
-        tracing::info!(
-            target: "sunlight::http",
-            method = %method,
-            route = %route,
-            status = status.as_u16(),
-            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "request"
-        );
-    }
-    Ok(res)
+    })
 }

@@ -3,15 +3,17 @@
 
 use std::sync::LazyLock;
 
-use actix_web::HttpRequest;
 use sunlight_core::i18n::{Catalog, CatalogError, Lang};
 use sunlight_core::report::{Field, FieldError};
+use sunlight_web::{Catalogs, Frame};
 
-static CATALOGS: LazyLock<Result<[Catalog; 2], CatalogError>> = LazyLock::new(|| {
-    Ok([
-        Catalog::parse(include_str!("../locales/zh-CN.toml"))?,
-        Catalog::parse(include_str!("../locales/en.toml"))?,
-    ])
+pub use sunlight_web::{lang_of, size_limit};
+
+static CATALOGS: LazyLock<Result<Catalogs, CatalogError>> = LazyLock::new(|| {
+    Catalogs::parse(
+        include_str!("../locales/zh-CN.toml"),
+        include_str!("../locales/en.toml"),
+    )
 });
 
 static EMPTY: LazyLock<Catalog> = LazyLock::new(Catalog::default);
@@ -22,24 +24,12 @@ pub fn check() -> Result<(), String> {
 }
 
 pub fn catalog(lang: Lang) -> &'static Catalog {
-    match (CATALOGS.as_ref(), lang) {
-        (Ok([zh, _]), Lang::ZhCn) => zh,
-        (Ok([_, en]), Lang::En) => en,
-        (Err(_), _) => &EMPTY,
-    }
+    CATALOGS.as_ref().map_or(&EMPTY, |c| c.get(lang))
 }
 
-/// `?lang=` wins over `Accept-Language`; Chinese by default.
-pub fn lang_of(req: &HttpRequest) -> Lang {
-    let explicit = req
-        .query_string()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("lang="));
-    let accept = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    Lang::negotiate(explicit, accept)
+/// The frame of a page at `path` in `lang`.
+pub fn frame(lang: Lang, path: impl Into<String>) -> Frame {
+    Frame::new(lang, catalog(lang), path)
 }
 
 /// The label of a form field, as the form shows it.
@@ -82,14 +72,4 @@ pub fn too_large(lang: Lang) -> String {
             ("size", &size_limit(limits.attachment_bytes)),
         ],
     )
-}
-
-/// A size limit as people read it: whole MB where it is one, else KB.
-pub fn size_limit(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MB", bytes / MIB)
-    } else {
-        format!("{} KB", bytes.div_ceil(1024))
-    }
 }

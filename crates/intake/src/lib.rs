@@ -21,12 +21,13 @@ mod state;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
+use actix_web::{App, HttpResponse, middleware, web};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::CodeStretcher;
 use sunlight_core::policy::Policy;
 use sunlight_core::report::Limits;
 use sunlight_store::Store;
+use sunlight_web::Served;
 
 pub use api::ApiDoc;
 pub use guard::RateLimits;
@@ -73,17 +74,9 @@ pub struct IntakeParts {
 
 /// The intake web application, built from its parts and bound to a listener
 /// (port 0 in tests).
+#[derive(Debug)]
 pub struct Application {
-    port: u16,
-    server: Server,
-}
-
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
+    served: Served,
 }
 
 static LIMITS: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
@@ -97,7 +90,6 @@ impl Application {
     pub fn build(parts: IntakeParts, listener: TcpListener) -> std::io::Result<Self> {
         i18n::check().map_err(std::io::Error::other)?;
         std::fs::create_dir_all(&parts.spool_dir)?;
-        let port = listener.local_addr()?.port();
         let settings = parts.settings;
         let _first = LIMITS.set(settings.limits);
         let state = web::Data::new(state::AppState {
@@ -115,7 +107,11 @@ impl Application {
             onion: settings.onion_location.clone(),
         });
         let store = web::Data::new(parts.store);
-        let onion = web::Data::new(guard::OnionLocation(settings.onion_location));
+        let headers = web::Data::new(sunlight_web::HeaderPolicy {
+            hsts: false,
+            onion_location: settings.onion_location,
+            quiet_posts: true,
+        });
         let flood = web::Data::new(flood::Flood::new(
             &settings.rate_limits,
             settings.trusted_proxies,
@@ -131,29 +127,25 @@ impl Application {
                 .metrics
                 .for_app("intake", &["/report", "/api/v1/reports"]),
         );
-        let mut server = HttpServer::new(move || {
+        let served = Served::start(listener, settings.workers, move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(store.clone())
-                .app_data(onion.clone())
+                .app_data(headers.clone())
                 .app_data(flood.clone())
                 .app_data(counted.clone())
-                .wrap(middleware::from_fn(guard::wrap))
+                .wrap(middleware::from_fn(guard::flood_guard))
+                .wrap(middleware::from_fn(sunlight_web::wrap))
                 // Outermost: counts the answer the client finally gets.
                 .wrap(middleware::from_fn(sunlight_metrics::count_requests))
                 .configure(routes)
                 .default_service(web::to(pages::not_found))
-        })
-        .disable_signals();
-        if settings.workers > 0 {
-            server = server.workers(settings.workers);
-        }
-        let server = server.listen(listener)?.run();
-        Ok(Self { port, server })
+        })?;
+        Ok(Self { served })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.served.port()
     }
 
     /// Runs until `shutdown` resolves, then stops gracefully.
@@ -161,15 +153,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let handle = self.server.handle();
-        let server = self.server;
-        tokio::select! {
-            res = server => res,
-            () = shutdown => {
-                handle.stop(true).await;
-                Ok(())
-            }
-        }
+        self.served.run_until_stopped(shutdown).await
     }
 }
 
@@ -202,15 +186,5 @@ fn routes(cfg: &mut web::ServiceConfig) {
 
 /// 200 when the database answers, 503 otherwise.
 async fn healthz(store: web::Data<Store>) -> HttpResponse {
-    match store.ping().await {
-        Ok(()) => HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body("ok\n"),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database unavailable");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("database unavailable\n")
-        }
-    }
+    sunlight_web::health_answer(store.ping().await)
 }

@@ -20,47 +20,7 @@ use crate::input::{FormStream, Part, drain};
 use crate::state::AppState;
 use crate::{i18n, spool};
 
-/// What every page's frame needs: the language and the page's own path (for
-/// the link to the other language).
-pub struct Ui {
-    pub lang: Lang,
-    path: &'static str,
-}
-
-impl Ui {
-    pub fn new(lang: Lang, path: &'static str) -> Self {
-        Self { lang, path }
-    }
-
-    pub fn t<'a>(&self, key: &'a str) -> &'a str {
-        i18n::catalog(self.lang).get(key)
-    }
-
-    pub fn href(&self, path: &str) -> String {
-        format!("{path}?lang={}", self.lang.param())
-    }
-
-    fn other(&self) -> Lang {
-        match self.lang {
-            Lang::ZhCn => Lang::En,
-            Lang::En => Lang::ZhCn,
-        }
-    }
-
-    pub fn other_lang_href(&self) -> String {
-        format!("{}?lang={}", self.path, self.other().param())
-    }
-
-    pub fn other_lang_tag(&self) -> &'static str {
-        self.other().tag()
-    }
-}
-
-/// One line of the error summary; `anchor` is the id of the field to fix.
-pub struct ErrorLine {
-    pub anchor: Option<&'static str>,
-    pub text: String,
-}
+pub(crate) use sunlight_web::{ErrorLine, Frame, Opt, human_size, render, vocab_options};
 
 fn error_lines(lang: Lang, errors: &[FieldError]) -> Vec<ErrorLine> {
     errors
@@ -70,27 +30,6 @@ fn error_lines(lang: Lang, errors: &[FieldError]) -> Vec<ErrorLine> {
             text: i18n::field_error(lang, e),
         })
         .collect()
-}
-
-pub struct Opt {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-pub(crate) fn render(status: StatusCode, lang: Lang, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Content-Language", lang.tag()))
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("internal error\n")
-        }
-    }
 }
 
 fn html(error: IntakeError, lang: Lang) -> Failure {
@@ -104,14 +43,14 @@ fn html(error: IntakeError, lang: Lang) -> Failure {
 #[derive(Template)]
 #[template(path = "problem.html")]
 struct ProblemPage {
-    ui: Ui,
+    ui: Frame,
     message: String,
 }
 
 /// The page for an error that is not about one form field.
 pub fn problem_page(error: &IntakeError, lang: Lang) -> HttpResponse {
     let page = ProblemPage {
-        ui: Ui::new(lang, "/"),
+        ui: i18n::frame(lang, "/"),
         message: error.message(lang),
     };
     render(error.status(), lang, &page)
@@ -120,7 +59,7 @@ pub fn problem_page(error: &IntakeError, lang: Lang) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "index.html")]
 struct Landing {
-    ui: Ui,
+    ui: Frame,
     onion: Option<String>,
 }
 
@@ -130,7 +69,7 @@ pub async fn landing(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         StatusCode::OK,
         lang,
         &Landing {
-            ui: Ui::new(lang, "/"),
+            ui: i18n::frame(lang, "/"),
             onion: state.onion.clone(),
         },
     )
@@ -139,7 +78,7 @@ pub async fn landing(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage<'a> {
-    ui: Ui,
+    ui: Frame,
     errors: Vec<ErrorLine>,
     invalid_fields: Vec<&'static str>,
     form: &'a ReportDraft,
@@ -156,26 +95,6 @@ impl ReportPage<'_> {
     fn invalid(&self, field: &str) -> bool {
         self.invalid_fields.contains(&field)
     }
-}
-
-fn vocab_options<T: Copy>(
-    lang: Lang,
-    prefix: &str,
-    all: &[T],
-    as_str: fn(T) -> &'static str,
-    chosen: &str,
-) -> Vec<Opt> {
-    let t = i18n::catalog(lang);
-    all.iter()
-        .map(|v| {
-            let value = as_str(*v);
-            Opt {
-                value: value.to_owned(),
-                label: t.get(&format!("{prefix}.{value}")).to_owned(),
-                selected: value == chosen,
-            }
-        })
-        .collect()
 }
 
 fn attachment_hint(lang: Lang, limits: &Limits) -> String {
@@ -201,27 +120,27 @@ async fn report_page(
         .map_err(|e| html(e, lang))?;
     let limits = state.filing.limits;
     let page = ReportPage {
-        ui: Ui::new(lang, "/report"),
+        ui: i18n::frame(lang, "/report"),
         errors: error_lines(lang, errors),
         invalid_fields: errors.iter().map(|e| e.field.as_str()).collect(),
         form,
         units,
         categories: vocab_options(
-            lang,
+            i18n::catalog(lang),
             "category",
             Category::ALL,
             Category::as_str,
             &form.category,
         ),
         roles: vocab_options(
-            lang,
+            i18n::catalog(lang),
             "accused_role",
             AccusedRole::ALL,
             AccusedRole::as_str,
             &form.accused_role,
         ),
         stages: vocab_options(
-            lang,
+            i18n::catalog(lang),
             "selection_stage",
             SelectionStage::ALL,
             SelectionStage::as_str,
@@ -409,7 +328,7 @@ async fn receive_report(
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct Receipt {
-    ui: Ui,
+    ui: Frame,
     code: String,
     deadline_line: String,
 }
@@ -426,7 +345,7 @@ pub async fn report_submit(
     match receive_report(&req, payload, &state).await {
         Ok(Received::Filed(code, due)) => {
             let page = Receipt {
-                ui: Ui::new(lang, "/"),
+                ui: i18n::frame(lang, "/"),
                 code: code.to_string(),
                 deadline_line: i18n::catalog(lang)
                     .format("receipt.deadline", &[("date", &state.deadline_date(due))]),
@@ -460,7 +379,7 @@ pub async fn report_submit(
 #[derive(Template)]
 #[template(path = "lookup.html")]
 struct Lookup {
-    ui: Ui,
+    ui: Frame,
     errors: Vec<ErrorLine>,
     sent: bool,
 }
@@ -471,7 +390,7 @@ fn lookup_page_sent(lang: Lang) -> HttpResponse {
         StatusCode::OK,
         lang,
         &Lookup {
-            ui: Ui::new(lang, "/status"),
+            ui: i18n::frame(lang, "/status"),
             errors: Vec::new(),
             sent: true,
         },
@@ -491,7 +410,7 @@ fn lookup_page(lang: Lang, status: StatusCode, error: Option<&IntakeError>) -> H
         status,
         lang,
         &Lookup {
-            ui: Ui::new(lang, "/status"),
+            ui: i18n::frame(lang, "/status"),
             errors,
             sent: false,
         },
@@ -505,7 +424,7 @@ pub async fn status_form(req: HttpRequest) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "status.html")]
 struct StatusPage {
-    ui: Ui,
+    ui: Frame,
     errors: Vec<ErrorLine>,
     sent: bool,
     merged: bool,
@@ -528,18 +447,6 @@ pub struct MessageLine {
     pub body: String,
 }
 
-fn human_size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    if bytes >= KIB * KIB {
-        format!(
-            "{:.1} MB",
-            f64::from(u32::try_from(bytes / KIB).unwrap_or(u32::MAX)) / 1024.0
-        )
-    } else {
-        format!("{} KB", bytes.div_ceil(KIB))
-    }
-}
-
 fn status_page(
     state: &AppState,
     lang: Lang,
@@ -552,7 +459,7 @@ fn status_page(
     let view = &status.view;
     let stage_code = view.case.stage.as_str();
     let page = StatusPage {
-        ui: Ui::new(lang, "/status"),
+        ui: i18n::frame(lang, "/status"),
         errors,
         sent,
         merged: view.case.id != view.own_case,
@@ -790,10 +697,7 @@ pub async fn message_submit(
 }
 
 pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=86400"))
-        .body(include_str!("../static/style.css"))
+    sunlight_web::stylesheet(include_str!("../static/style.css"))
 }
 
 /// 404 for unknown paths, as a page or JSON by where the client was going.

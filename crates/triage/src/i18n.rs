@@ -4,18 +4,20 @@
 
 use std::sync::LazyLock;
 
-use actix_web::HttpRequest;
 use sunlight_core::case::Refusal;
 use sunlight_core::i18n::{Catalog, CatalogError, Lang};
 use sunlight_core::report::{Field, FieldError};
+use sunlight_web::{Catalogs, Frame};
+
+pub use sunlight_web::lang_of;
 
 use crate::error::TriageError;
 
-static CATALOGS: LazyLock<Result<[Catalog; 2], CatalogError>> = LazyLock::new(|| {
-    Ok([
-        Catalog::parse(include_str!("../locales/zh-CN.toml"))?,
-        Catalog::parse(include_str!("../locales/en.toml"))?,
-    ])
+static CATALOGS: LazyLock<Result<Catalogs, CatalogError>> = LazyLock::new(|| {
+    Catalogs::parse(
+        include_str!("../locales/zh-CN.toml"),
+        include_str!("../locales/en.toml"),
+    )
 });
 
 static EMPTY: LazyLock<Catalog> = LazyLock::new(Catalog::default);
@@ -26,36 +28,18 @@ pub fn check() -> Result<(), String> {
 }
 
 pub fn catalog(lang: Lang) -> &'static Catalog {
-    match (CATALOGS.as_ref(), lang) {
-        (Ok([zh, _]), Lang::ZhCn) => zh,
-        (Ok([_, en]), Lang::En) => en,
-        (Err(_), _) => &EMPTY,
-    }
+    CATALOGS.as_ref().map_or(&EMPTY, |c| c.get(lang))
 }
 
-/// `?lang=` wins over `Accept-Language`; Chinese by default.
-pub fn lang_of(req: &HttpRequest) -> Lang {
-    let explicit = req
-        .query_string()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("lang="));
-    let accept = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    Lang::negotiate(explicit, accept)
+/// The frame of a page at `path` in `lang`.
+pub fn frame(lang: Lang, path: impl Into<String>) -> Frame {
+    Frame::new(lang, catalog(lang), path)
 }
 
 /// The label of `prefix.value` (a vocabulary word), or the value itself
 /// when the catalog has no such word.
 pub fn word(lang: Lang, prefix: &str, value: &str) -> String {
-    let t = catalog(lang);
-    let key = format!("{prefix}.{value}");
-    if t.has(&key) {
-        t.get(&key).to_owned()
-    } else {
-        value.to_owned()
-    }
+    sunlight_web::word(catalog(lang), prefix, value)
 }
 
 /// The label of a report form field.

@@ -20,12 +20,13 @@ mod sweeper;
 use std::net::TcpListener;
 use std::time::Duration as StdDuration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::Server, middleware, web};
+use actix_web::{App, HttpRequest, HttpResponse, middleware, web};
 use chrono::{Duration, Utc};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::CodeStretcher;
 use sunlight_core::policy::Policy;
 use sunlight_store::Store;
+use sunlight_web::Served;
 
 pub use api::ApiDoc;
 pub use auth::totp_step;
@@ -58,8 +59,7 @@ pub struct TriageParts {
 
 /// The triage web application and its router loop.
 pub struct Application {
-    port: u16,
-    server: Server,
+    served: Served,
     triage: Triage,
     state: web::Data<state::AppState>,
     route_every: StdDuration,
@@ -71,7 +71,7 @@ pub struct Application {
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
-            .field("port", &self.port)
+            .field("served", &self.served)
             .finish_non_exhaustive()
     }
 }
@@ -80,7 +80,6 @@ impl Application {
     pub fn build(parts: TriageParts, listener: TcpListener) -> std::io::Result<Self> {
         i18n::check().map_err(std::io::Error::other)?;
         let local = listener.local_addr()?;
-        let port = local.port();
         // TLS unless told otherwise, except on a loopback-only listener
         // (where a proxy on the same machine, or nothing, sits in front).
         let secure = parts
@@ -129,8 +128,12 @@ impl Application {
                 .for_app("triage", &["/intake", "/api/v1/intake"]),
         );
         let store = web::Data::new(parts.store);
+        let headers = web::Data::new(sunlight_web::HeaderPolicy {
+            hsts: secure,
+            ..sunlight_web::HeaderPolicy::default()
+        });
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || {
+        let served = Served::start(listener, settings.workers, move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(store.clone())
@@ -163,20 +166,16 @@ impl Application {
                         .error_handler(pages::form_error),
                 )
                 .app_data(counted.clone())
-                .wrap(middleware::from_fn(guard::wrap))
+                .app_data(headers.clone())
+                .wrap(middleware::from_fn(guard::lang_scope))
+                .wrap(middleware::from_fn(sunlight_web::wrap))
                 // Outermost: counts the answer the client finally gets.
                 .wrap(middleware::from_fn(sunlight_metrics::count_requests))
                 .configure(routes)
                 .default_service(web::to(not_found))
-        })
-        .disable_signals();
-        if settings.workers > 0 {
-            server = server.workers(settings.workers);
-        }
-        let server = server.listen(listener)?.run();
+        })?;
         Ok(Self {
-            port,
-            server,
+            served,
             triage,
             state: app_state,
             route_every,
@@ -187,7 +186,7 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.served.port()
     }
 
     /// Runs the server, the router loop and the sweeper until `shutdown`
@@ -196,8 +195,6 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let handle = self.server.handle();
-        let server = self.server;
         let triage = self.triage;
         let store = triage.store.clone();
         let every = self.route_every;
@@ -224,16 +221,23 @@ impl Application {
             self.sweep_every,
         );
         let stats = stats_loop(self.stats, store.clone(), holder.clone());
-        let result = tokio::select! {
-            res = server => res,
-            () = router => Ok(()),
-            () = sweeper => Ok(()),
-            () = stats => Ok(()),
-            () = shutdown => {
-                handle.stop(true).await;
-                Ok(())
+        // The workers end when the server does; the server ends when told.
+        let workers = async {
+            tokio::select! {
+                () = router => {}
+                () = sweeper => {}
+                () = stats => {}
             }
         };
+        let result = self
+            .served
+            .run_until_stopped(async {
+                tokio::select! {
+                    () = workers => {}
+                    () = shutdown => {}
+                }
+            })
+            .await;
         // Another process takes over at once instead of when the lease runs out.
         for lease in [SWEEPER_LEASE, STATS_LEASE] {
             if let Err(e) = store.release_lease(lease, &holder).await {
@@ -405,15 +409,5 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, actix_web:
 
 /// 200 when the database answers, 503 otherwise.
 async fn healthz(store: web::Data<Store>) -> HttpResponse {
-    match store.ping().await {
-        Ok(()) => HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body("ok\n"),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database unavailable");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("database unavailable\n")
-        }
-    }
+    sunlight_web::health_answer(store.ping().await)
 }

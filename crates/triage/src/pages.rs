@@ -36,6 +36,9 @@ use crate::i18n;
 use crate::session::Session;
 use crate::state::AppState;
 
+use sunlight_web::Frame;
+pub(crate) use sunlight_web::{Opt, render, vocab_options};
+
 /// The signed-in member, as the page frame shows them.
 pub struct Me {
     pub email: String,
@@ -71,78 +74,28 @@ impl Me {
     }
 }
 
-/// What every page's frame needs: the language, the page's own path (for
-/// the link to the other language) and who is signed in.
+/// What every page's frame needs: the shared frame (language, catalog,
+/// the page's own path) and who is signed in.
 pub struct Ui {
-    pub lang: Lang,
-    path: String,
+    frame: Frame,
     pub me: Option<Me>,
 }
 
 impl Ui {
     pub fn new(lang: Lang, path: impl Into<String>, me: Option<Me>) -> Self {
         Self {
-            lang,
-            path: path.into(),
+            frame: i18n::frame(lang, path),
             me,
         }
     }
-
-    pub fn t<'a>(&self, key: &'a str) -> &'a str {
-        i18n::catalog(self.lang).get(key)
-    }
-
-    /// A vocabulary word (`stage`, `role`, `category`, …) in this language.
-    pub fn word(&self, prefix: &str, value: &str) -> String {
-        i18n::word(self.lang, prefix, value)
-    }
-
-    /// A link that keeps the language.
-    pub fn href(&self, path: &str) -> String {
-        format!("{path}?lang={}", self.lang.param())
-    }
-
-    fn other(&self) -> Lang {
-        match self.lang {
-            Lang::ZhCn => Lang::En,
-            Lang::En => Lang::ZhCn,
-        }
-    }
-
-    pub fn other_lang_href(&self) -> String {
-        format!("{}?lang={}", self.path, self.other().param())
-    }
-
-    pub fn other_lang_tag(&self) -> &'static str {
-        self.other().tag()
-    }
 }
 
-/// A choice of a `<select>`.
-pub struct Opt {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
+impl std::ops::Deref for Ui {
+    type Target = Frame;
 
-/// Options of a closed vocabulary, labelled from the catalog.
-fn vocab_options<T: Copy>(
-    lang: Lang,
-    prefix: &str,
-    all: &[T],
-    as_str: fn(T) -> &'static str,
-    chosen: &str,
-) -> Vec<Opt> {
-    all.iter()
-        .map(|v| {
-            let value = as_str(*v);
-            Opt {
-                value: value.to_owned(),
-                label: i18n::word(lang, prefix, value),
-                selected: value == chosen,
-            }
-        })
-        .collect()
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
 }
 
 fn unit_options(units: &[UnitRow], chosen: &str) -> Vec<Opt> {
@@ -210,21 +163,6 @@ impl ResponseError for PageError {
             link: None,
         };
         render(self.error.status(), self.lang, &page)
-    }
-}
-
-fn render(status: StatusCode, lang: Lang, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Content-Language", lang.tag()))
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("internal error\n")
-        }
     }
 }
 
@@ -761,7 +699,7 @@ pub async fn queue(
             .collect(),
         units: unit_options(&units, &q.unit),
         categories: vocab_options(
-            lang,
+            i18n::catalog(lang),
             "category",
             Category::ALL,
             Category::as_str,
@@ -795,10 +733,7 @@ fn cross_site(req: &HttpRequest) -> bool {
 }
 
 pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=86400"))
-        .body(include_str!("../static/style.css"))
+    sunlight_web::stylesheet(include_str!("../static/style.css"))
 }
 
 /// 404 as a page (JSON under `/api/`, answered in `lib.rs`).

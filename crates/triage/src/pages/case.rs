@@ -99,18 +99,6 @@ impl CasePage<'_> {
     }
 }
 
-fn human_size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    if bytes >= KIB * KIB {
-        format!(
-            "{:.1} MB",
-            f64::from(u32::try_from(bytes / KIB).unwrap_or(u32::MAX)) / 1024.0
-        )
-    } else {
-        format!("{} KB", bytes.div_ceil(KIB))
-    }
-}
-
 fn yes_no(ui: &Ui, yes: bool) -> String {
     ui.t(if yes { "case.yes" } else { "case.no" }).to_owned()
 }
@@ -316,7 +304,7 @@ async fn case_page(
                 href: format!("/api/v1/cases/{id}/attachments/{}", a.id),
                 name: sunlight_core::report::without_format_chars(&a.meta.file_name),
                 kind: a.meta.declared_type.clone(),
-                size: human_size(a.meta.size),
+                size: sunlight_web::human_size(a.meta.size),
             })
             .collect(),
         messages: view
@@ -338,7 +326,13 @@ async fn case_page(
                 "action.claim"
             })
             .to_owned(),
-        outcomes: vocab_options(lang, "outcome", Outcome::ALL, Outcome::as_str, ""),
+        outcomes: vocab_options(
+            crate::i18n::catalog(lang),
+            "outcome",
+            Outcome::ALL,
+            Outcome::as_str,
+            "",
+        ),
         extension_hint: t.format(
             "case.extend_hint",
             &[("max", &action_limits.extension_max_days.to_string())],

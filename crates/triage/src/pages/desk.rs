@@ -81,24 +81,30 @@ async fn intake_page(
             .collect(),
         invalid_fields: errors.iter().map(|e| e.field.as_str()).collect(),
         form,
-        channels: vocab_options(lang, "channel", &DESK_CHANNELS, Channel::as_str, channel),
+        channels: vocab_options(
+            crate::i18n::catalog(lang),
+            "channel",
+            &DESK_CHANNELS,
+            Channel::as_str,
+            channel,
+        ),
         units: unit_options(&units, form.unit.trim()),
         categories: vocab_options(
-            lang,
+            crate::i18n::catalog(lang),
             "category",
             Category::ALL,
             Category::as_str,
             &form.category,
         ),
         roles: vocab_options(
-            lang,
+            crate::i18n::catalog(lang),
             "accused_role",
             AccusedRole::ALL,
             AccusedRole::as_str,
             &form.accused_role,
         ),
         stages: vocab_options(
-            lang,
+            crate::i18n::catalog(lang),
             "selection_stage",
             SelectionStage::ALL,
             SelectionStage::as_str,
@@ -355,7 +361,13 @@ pub(super) async fn admin_page(
                 active: !s.disabled,
             })
             .collect(),
-        roles: vocab_options(lang, "role", Role::ALL, Role::as_str, "verifier"),
+        roles: vocab_options(
+            crate::i18n::catalog(lang),
+            "role",
+            Role::ALL,
+            Role::as_str,
+            "verifier",
+        ),
         created,
         units: tree_order(units)
             .into_iter()
