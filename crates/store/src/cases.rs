@@ -10,9 +10,9 @@ use sea_orm::{
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
 use uuid::Uuid;
 
-use crate::attachments::{self, AttachmentRow, NewAttachment};
+use crate::attachments::{self, NewAttachment};
 use crate::audit::{AuditRecord, append};
-use crate::entity::{case, message, queue_entry, transition};
+use crate::entity::{case, queue_entry};
 use crate::{Store, StoreError};
 
 /// The units a staff member may see: their own and every unit below it.
@@ -162,31 +162,6 @@ impl TryFrom<case::Model> for CaseRow {
     }
 }
 
-/// A stage change the reporter may see.
-#[derive(Debug, Clone)]
-pub struct HistoryStep {
-    pub to: Stage,
-    pub action: String,
-    pub at: DateTime<Utc>,
-}
-
-/// The reporter's window on a case (see `Store::reporter_view`).
-#[derive(Debug, Clone)]
-pub struct ReporterView {
-    /// The case the code was issued for.
-    pub own_case: CaseId,
-    /// The unit of the case the code was issued for: with the units above
-    /// it, the readers of everything this reporter sends, even after a
-    /// merge (a merge never widens who reads a report).
-    pub own_unit: UnitId,
-    /// The case that carries on: `own_case`, or the one it was merged into.
-    pub case: CaseRow,
-    pub open_entry: Option<QueueRow>,
-    pub history: Vec<HistoryStep>,
-    pub messages: Vec<message::Model>,
-    pub attachments: Vec<AttachmentRow>,
-}
-
 #[derive(Debug, Clone)]
 pub struct QueueRow {
     pub entry_id: Uuid,
@@ -218,57 +193,6 @@ impl TryFrom<queue_entry::Model> for QueueRow {
             extended: m.extended,
         })
     }
-}
-
-/// The reporter answered while the stage waited for them: the clock runs
-/// again. Asking shifted the deadline by the whole pause bound; the part
-/// not used is taken back, in whole days. Compared with the real time
-/// `now`, but only whole days and `stamp` (the answer's day) are written,
-/// so the stored deadline does not give the answer's moment.: the pause their question started ends, and the
-/// whole days it had left are taken back from the deadline. Compared with
-/// the real time `now`, but only whole days and `stamp` (the answer's day)
-/// are written, so the stored deadline does not give the answer's moment.
-async fn resume_on_answer(
-    txn: &sea_orm::DatabaseTransaction,
-    case: CaseId,
-    stamp: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let Some(entry) = queue_entry::Entity::find()
-        .filter(queue_entry::Column::OpenCaseId.eq(case.as_uuid()))
-        .one(txn)
-        .await?
-    else {
-        return Ok(());
-    };
-    let Some(until) = entry.paused_until.filter(|u| *u > now) else {
-        return Ok(());
-    };
-    let unused = chrono::Duration::days((until - now).num_days());
-    // A staff write computed before this answer must not undo it.
-    case::Entity::update_many()
-        .col_expr(
-            case::Column::Version,
-            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
-        )
-        .filter(case::Column::Id.eq(case.as_uuid()))
-        .exec(txn)
-        .await?;
-    queue_entry::Entity::update_many()
-        .col_expr(
-            queue_entry::Column::DueAt,
-            Expr::value(entry.due_at - unused),
-        )
-        .col_expr(
-            queue_entry::Column::PausedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        // The reminders move with the deadline.
-        .col_expr(queue_entry::Column::NextSweepAt, Expr::value(stamp))
-        .filter(queue_entry::Column::Id.eq(entry.id))
-        .exec(txn)
-        .await?;
-    Ok(())
 }
 
 impl Store {
@@ -521,172 +445,6 @@ impl Store {
         }
         txn.commit().await?;
         Ok(won)
-    }
-
-    /// Adds a sealed message to a case (from staff or from the reporter).
-    pub async fn add_message(
-        &self,
-        case: CaseId,
-        from_staff: Option<Uuid>,
-        sealed_body: Vec<u8>,
-        now: DateTime<Utc>,
-    ) -> Result<Uuid, StoreError> {
-        self.add_message_with(
-            case,
-            Uuid::now_v7(),
-            from_staff,
-            sealed_body,
-            Vec::new(),
-            now,
-        )
-        .await
-    }
-
-    /// `add_message` with a caller-chosen id (the seal binds to it) and
-    /// attachments, in one transaction.
-    pub async fn add_message_with(
-        &self,
-        case: CaseId,
-        id: Uuid,
-        from_staff: Option<Uuid>,
-        sealed_body: Vec<u8>,
-        attachments: Vec<NewAttachment>,
-        now: DateTime<Utc>,
-    ) -> Result<Uuid, StoreError> {
-        self.add_message_at(case, id, from_staff, sealed_body, attachments, now, now)
-            .await
-    }
-
-    /// `add_message_with`, its rows stamped `stamp` (a reporter's message:
-    /// the start of its day) while `now` is the real time it arrived.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the message, its files and its two times are all required"
-    )]
-    pub async fn add_message_at(
-        &self,
-        case: CaseId,
-        id: Uuid,
-        from_staff: Option<Uuid>,
-        sealed_body: Vec<u8>,
-        attachments: Vec<NewAttachment>,
-        stamp: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<Uuid, StoreError> {
-        let txn = self.write_txn().await?;
-        message::Entity::insert(message::ActiveModel {
-            id: Set(id),
-            case_id: Set(case.as_uuid()),
-            author: Set(if from_staff.is_some() {
-                "staff"
-            } else {
-                "reporter"
-            }
-            .to_owned()),
-            staff_id: Set(from_staff),
-            sealed_body: Set(sealed_body),
-            created_at: Set(stamp),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
-        if from_staff.is_none() {
-            resume_on_answer(&txn, case, stamp, now).await?;
-        }
-        append(
-            &txn,
-            AuditRecord {
-                actor: from_staff.map_or_else(|| "reporter".to_owned(), |s| format!("staff:{s}")),
-                action: "message.add".into(),
-                case_id: case.to_string(),
-                ..Default::default()
-            },
-            stamp,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(id)
-    }
-
-    /// Messages of a case, oldest first: `(id, author, sealed, at)`.
-    pub async fn messages(&self, case: CaseId) -> Result<Vec<message::Model>, StoreError> {
-        Ok(message::Entity::find()
-            .filter(message::Column::CaseId.eq(case.as_uuid()))
-            .order_by_asc(message::Column::CreatedAt)
-            .all(self.conn())
-            .await?)
-    }
-
-    /// What a reporter may see of their case, found by the stretched code.
-    /// A merged case answers with the case it was merged into (its code
-    /// keeps working). `None` for an unknown code.
-    pub async fn reporter_view(
-        &self,
-        lookup_key: &[u8; 32],
-    ) -> Result<Option<ReporterView>, StoreError> {
-        let Some(mut case) = self.case_by_lookup_key(lookup_key).await? else {
-            return Ok(None);
-        };
-        let own_id = case.id;
-        let own_unit = case.unit.clone();
-        // A merge chain is short; the bound guards against a corrupt cycle.
-        for _ in 0..8 {
-            let Some(target) = case.merged_into else {
-                break;
-            };
-            case = case::Entity::find_by_id(target.as_uuid())
-                .one(self.conn())
-                .await?
-                .map(CaseRow::try_from)
-                .transpose()?
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("case {own_id}: merge target missing"))
-                })?;
-        }
-        let open_entry = queue_entry::Entity::find()
-            .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
-            .one(self.conn())
-            .await?
-            .map(QueueRow::try_from)
-            .transpose()?;
-        let history = transition::Entity::find()
-            .filter(transition::Column::CaseId.eq(case.id.as_uuid()))
-            .filter(transition::Column::ReporterVisible.eq(true))
-            .order_by_asc(transition::Column::At)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(|t| {
-                Ok(HistoryStep {
-                    to: t.to_stage.parse().map_err(|_| {
-                        StoreError::Corrupt(format!("transition {}: bad stage", t.id))
-                    })?,
-                    action: t.action,
-                    at: t.at,
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
-        // Messages and files of the reporter's own case and, when merged, of
-        // the surviving case (where staff answer and later messages go).
-        // Everything here is sealed; the reporter's key opens only what was
-        // sealed to it, so another reporter's words stay closed (the intake
-        // side skips what does not open).
-        let mut messages = self.messages(own_id).await?;
-        let mut attachments = self.attachments_of(own_id).await?;
-        if case.id != own_id {
-            messages.extend(self.messages(case.id).await?);
-            messages.sort_by_key(|m| m.created_at);
-            attachments.extend(self.attachments_of(case.id).await?);
-        }
-        Ok(Some(ReporterView {
-            own_case: own_id,
-            own_unit,
-            case,
-            open_entry,
-            history,
-            messages,
-            attachments,
-        }))
     }
 
     /// Ids of the newest cases, newest first (operators' checks and tests;

@@ -14,15 +14,21 @@ mod backup;
 mod cases;
 pub mod entity;
 mod error;
+mod holds;
+mod merges;
+mod messages;
 pub mod migration;
 mod outbox;
 pub mod provision;
+mod queue;
+mod reporter;
+mod routing;
 mod settings;
 mod staff;
 mod stats;
 mod sweeper;
 pub mod testing;
-mod triage;
+mod transitions;
 mod units;
 
 use std::time::Duration;
@@ -37,21 +43,20 @@ use sea_orm_migration::MigratorTrait;
 pub use accounts::{Attempt, Standing};
 pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit::{AuditRecord, AuditReport};
-pub use cases::{
-    CaseRow, HistoryStep, Jurisdiction, NewCase, NewQueueEntry, QueueRow, ReporterView,
-};
+pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
 pub use error::StoreError;
+pub use holds::{HoldRow, NewHold};
 pub use outbox::{MailProblem, OutboxMail, OutboxStatus};
+pub use queue::{QueueFilter, QueueItem};
+pub use reporter::{HistoryStep, ReporterView};
+pub use routing::RoutePlan;
 pub use settings::keys as setting_keys;
 pub use staff::{NewStaff, StaffRow};
 pub use stats::{HotspotRow, StatsRefresh};
 pub use sweeper::{
     HoldCheck, NewMail, NoticeWrite, SweepEntry, SweepHold, SweepWrite, SweepWritten,
 };
-pub use triage::{
-    EntryChange, HoldRow, MERGE_WOULD_WIDEN, NewHold, QueueFilter, QueueItem, RoutePlan,
-    TransitionRow, TransitionWrite,
-};
+pub use transitions::{EntryChange, MERGE_WOULD_WIDEN, TransitionRow, TransitionWrite};
 pub use units::{NewUnit, UnitRow};
 
 /// Whether a pooled SQLite connection may be used again. A COMMIT that

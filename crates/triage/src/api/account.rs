@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{AnyStaffWrite, StaffOut, StaffWrite};
+use super::staff::StaffOut;
+use super::{AnyStaffWrite, StaffWrite};
 use crate::error::TriageError;
 use crate::state::AppState;
 

@@ -1,0 +1,327 @@
+//! /status and /status/messages: a reporter's look-up by code, the status page, and their follow-up messages and evidence.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "lookup.html")]
+pub(super) struct Lookup {
+    ui: Frame,
+    errors: Vec<ErrorLine>,
+    sent: bool,
+}
+
+/// The lookup form with the "sent" notice.
+pub(super) fn lookup_page_sent(lang: Lang) -> HttpResponse {
+    render(
+        StatusCode::OK,
+        lang,
+        &Lookup {
+            ui: i18n::frame(lang, "/status"),
+            errors: Vec::new(),
+            sent: true,
+        },
+    )
+}
+
+pub(super) fn lookup_page(
+    lang: Lang,
+    status: StatusCode,
+    error: Option<&IntakeError>,
+) -> HttpResponse {
+    let errors = error
+        .map(|e| {
+            vec![ErrorLine {
+                anchor: Some("code"),
+                text: e.message(lang),
+            }]
+        })
+        .unwrap_or_default();
+    render(
+        status,
+        lang,
+        &Lookup {
+            ui: i18n::frame(lang, "/status"),
+            errors,
+            sent: false,
+        },
+    )
+}
+
+pub async fn status_form(req: HttpRequest) -> HttpResponse {
+    lookup_page(i18n::lang_of(&req), StatusCode::OK, None)
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+pub(super) struct StatusPage {
+    ui: Frame,
+    errors: Vec<ErrorLine>,
+    sent: bool,
+    merged: bool,
+    code: String,
+    stage_code: &'static str,
+    stage: String,
+    received: String,
+    deadline: String,
+    history: Vec<(String, String)>,
+    messages: Vec<MessageLine>,
+    files: Vec<(String, String)>,
+    limits: Limits,
+    reply_hint: String,
+    attachment_hint: String,
+}
+
+pub struct MessageLine {
+    pub from_staff: bool,
+    pub at: String,
+    pub body: String,
+}
+
+pub(super) fn status_page(
+    state: &AppState,
+    lang: Lang,
+    code: &TrackingCode,
+    status: &Status,
+    sent: bool,
+    errors: Vec<ErrorLine>,
+) -> HttpResponse {
+    let t = i18n::catalog(lang);
+    let view = &status.view;
+    let stage_code = view.case.stage.as_str();
+    let page = StatusPage {
+        ui: i18n::frame(lang, "/status"),
+        errors,
+        sent,
+        merged: view.case.id != view.own_case,
+        code: code.to_string(),
+        stage_code,
+        stage: t.get(&format!("stage.{stage_code}")).to_owned(),
+        received: state.local_date(view.case.received_at),
+        deadline: view.open_entry.as_ref().map_or_else(
+            || t.get("status.no_deadline").to_owned(),
+            |e| state.deadline_date(e.due_at),
+        ),
+        history: view
+            .history
+            .iter()
+            .map(|h| {
+                (
+                    state.local_date(h.at),
+                    t.get(&format!("stage.{}", h.to.as_str())).to_owned(),
+                )
+            })
+            .collect(),
+        messages: status
+            .messages
+            .iter()
+            .map(|m| MessageLine {
+                from_staff: m.from_staff,
+                at: state.local_time(m.at),
+                body: m.body.as_str().to_owned(),
+            })
+            .collect(),
+        files: status
+            .files
+            .iter()
+            .map(|f| (f.file_name.clone(), human_size(f.size)))
+            .collect(),
+        limits: state.filing.limits,
+        reply_hint: t.format(
+            "status.reply_hint",
+            &[("max", &state.filing.limits.message_chars.to_string())],
+        ),
+        attachment_hint: attachment_hint(lang, &state.filing.limits),
+    };
+    render(StatusCode::OK, lang, &page)
+}
+
+/// Reads the lookup form: exactly one field, `code`.
+pub(super) async fn read_code_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<TrackingCode, IntakeError> {
+    let mut form = FormStream::open(req.headers(), payload, 4096, 8192).await?;
+    let mut code: Option<String> = None;
+    while let Some(part) = form.next(1024).await? {
+        match part {
+            Part::Text { name, value } if name == "code" => {
+                if code.replace(value).is_some() {
+                    return Err(IntakeError::DuplicateField(name));
+                }
+            }
+            Part::Text { name, .. } | Part::File { name, .. } => {
+                return Err(IntakeError::UnknownField(name));
+            }
+        }
+    }
+    let raw = zeroize::Zeroizing::new(code.unwrap_or_default());
+    Ok(TrackingCode::parse(&raw)?)
+}
+
+pub async fn status_lookup(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = i18n::lang_of(&req);
+    if !state.limiters.lookup() {
+        return Err(html(IntakeError::RateLimited, lang));
+    }
+    let code = match read_code_form(&req, payload).await {
+        Ok(code) => code,
+        Err(e @ IntakeError::Code(_)) => return Ok(lookup_page(lang, e.status(), Some(&e))),
+        Err(e) => return Err(html(e, lang)),
+    };
+    match state.filing.status(&code).await {
+        Ok((_, status)) => Ok(status_page(&state, lang, &code, &status, false, Vec::new())),
+        Err(e @ IntakeError::UnknownCode) => Ok(lookup_page(lang, e.status(), Some(&e))),
+        Err(e) => Err(html(e, lang)),
+    }
+}
+
+/// Reads a reply form: `code` first, then `body`, then files.
+pub(super) async fn receive_message(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(TrackingCode, Result<(), Vec<FieldError>>), IntakeError> {
+    let limits = state.filing.limits;
+    let now = Utc::now();
+    let text_limit = limits.message_chars.saturating_mul(4).saturating_add(1024);
+    let mut form = FormStream::open(
+        req.headers(),
+        payload,
+        text_limit.saturating_mul(3),
+        state.max_body_bytes(),
+    )
+    .await?;
+    let mut code: Option<TrackingCode> = None;
+    let mut body: Option<zeroize::Zeroizing<String>> = None;
+    let mut found: Option<Found> = None;
+    let mut files: Vec<NewAttachment> = Vec::new();
+    let message_id = state.filing.message_id(now);
+    while let Some(part) = form.next(text_limit).await? {
+        match part {
+            Part::Text { name, value } => {
+                let value = zeroize::Zeroizing::new(value);
+                if found.is_some() {
+                    return Err(IntakeError::AttachmentOrder);
+                }
+                match name.as_str() {
+                    "code" if code.is_none() => code = Some(TrackingCode::parse(&value)?),
+                    "body" if body.is_none() => body = Some(value),
+                    "code" | "body" => return Err(IntakeError::DuplicateField(name)),
+                    _ => return Err(IntakeError::UnknownField(name)),
+                }
+            }
+            Part::File {
+                name,
+                file_name,
+                declared_type,
+                mut field,
+            } => {
+                if name != "attachment" {
+                    return Err(IntakeError::UnknownField(name));
+                }
+                if file_name.as_deref().is_none_or(str::is_empty) {
+                    drain(&mut field).await?;
+                    continue;
+                }
+                let Some(code) = code.as_ref() else {
+                    return Err(IntakeError::AttachmentOrder);
+                };
+                if found.is_none() {
+                    found = Some(state.filing.find(code).await?.0);
+                }
+                let Some(f) = found.as_ref() else {
+                    return Err(IntakeError::Internal("case not found".into()));
+                };
+                if files.len() >= limits.attachments {
+                    return Ok((
+                        code.clone(),
+                        Err(vec![FieldError {
+                            field: Field::Attachment,
+                            problem: Problem::TooMany {
+                                max: u64::try_from(limits.attachments).unwrap_or(u64::MAX),
+                            },
+                        }]),
+                    ));
+                }
+                files.push(
+                    spool::seal_upload(
+                        &mut *field,
+                        &state.spool_dir,
+                        f.case_id,
+                        &f.recipients,
+                        clean_file_name(file_name.as_deref(), &limits),
+                        declared_type,
+                        limits.attachment_bytes,
+                    )
+                    .await?,
+                );
+            }
+        }
+    }
+    let code = code.ok_or(IntakeError::Code(sunlight_core::CodeError::WrongLength))?;
+    let raw_body = body.unwrap_or_default();
+    let text = if raw_body.trim().is_empty() && !files.is_empty() {
+        zeroize::Zeroizing::new(String::new())
+    } else {
+        match sunlight_core::report::validate_message(&raw_body, &limits) {
+            Ok(text) => text,
+            Err(e) => return Ok((code, Err(vec![e]))),
+        }
+    };
+    let found = match found {
+        Some(f) => f,
+        None => state.filing.find(&code).await?.0,
+    };
+    state
+        .filing
+        .add_message(&found, message_id, &text, files, now)
+        .await?;
+    Ok((code, Ok(())))
+}
+
+pub async fn message_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = i18n::lang_of(&req);
+    if !state.limiters.message() {
+        return Err(html(IntakeError::RateLimited, lang));
+    }
+    let (code, outcome) = match receive_message(&req, payload, &state).await {
+        Ok(r) => r,
+        Err(e @ (IntakeError::Code(_) | IntakeError::UnknownCode)) => {
+            return Ok(lookup_page(lang, e.status(), Some(&e)));
+        }
+        Err(e) => return Err(html(e, lang)),
+    };
+    let status = match (state.filing.status(&code).await, &outcome) {
+        (Ok((_, status)), _) => status,
+        // The message is stored: never answer 5xx for it (the reporter
+        // would send it again); say it was sent and offer the lookup.
+        (Err(e), Ok(())) => {
+            tracing::warn!(error = %e, "status after a stored message failed");
+            return Ok(lookup_page_sent(lang));
+        }
+        (Err(e), Err(_)) => return Err(html(e, lang)),
+    };
+    match outcome {
+        Ok(()) => Ok(status_page(&state, lang, &code, &status, true, Vec::new())),
+        Err(errors) => {
+            let mut res = status_page(
+                &state,
+                lang,
+                &code,
+                &status,
+                false,
+                error_lines(lang, &errors),
+            );
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
+}

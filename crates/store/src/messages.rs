@@ -1,0 +1,159 @@
+//! Messages between a reporter and staff, sealed; a reporter's answer resumes a stage paused for it.
+
+use crate::attachments::{self, NewAttachment};
+use crate::audit::{AuditRecord, append};
+use crate::entity::{case, message, queue_entry};
+use crate::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use sunlight_core::CaseId;
+use uuid::Uuid;
+
+impl Store {
+    /// Adds a sealed message to a case (from staff or from the reporter).
+    pub async fn add_message(
+        &self,
+        case: CaseId,
+        from_staff: Option<Uuid>,
+        sealed_body: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
+        self.add_message_with(
+            case,
+            Uuid::now_v7(),
+            from_staff,
+            sealed_body,
+            Vec::new(),
+            now,
+        )
+        .await
+    }
+
+    /// `add_message` with a caller-chosen id (the seal binds to it) and
+    /// attachments, in one transaction.
+    pub async fn add_message_with(
+        &self,
+        case: CaseId,
+        id: Uuid,
+        from_staff: Option<Uuid>,
+        sealed_body: Vec<u8>,
+        attachments: Vec<NewAttachment>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
+        self.add_message_at(case, id, from_staff, sealed_body, attachments, now, now)
+            .await
+    }
+
+    /// `add_message_with`, its rows stamped `stamp` (a reporter's message:
+    /// the start of its day) while `now` is the real time it arrived.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the message, its files and its two times are all required"
+    )]
+    pub async fn add_message_at(
+        &self,
+        case: CaseId,
+        id: Uuid,
+        from_staff: Option<Uuid>,
+        sealed_body: Vec<u8>,
+        attachments: Vec<NewAttachment>,
+        stamp: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
+        let txn = self.write_txn().await?;
+        message::Entity::insert(message::ActiveModel {
+            id: Set(id),
+            case_id: Set(case.as_uuid()),
+            author: Set(if from_staff.is_some() {
+                "staff"
+            } else {
+                "reporter"
+            }
+            .to_owned()),
+            staff_id: Set(from_staff),
+            sealed_body: Set(sealed_body),
+            created_at: Set(stamp),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
+        if from_staff.is_none() {
+            resume_on_answer(&txn, case, stamp, now).await?;
+        }
+        append(
+            &txn,
+            AuditRecord {
+                actor: from_staff.map_or_else(|| "reporter".to_owned(), |s| format!("staff:{s}")),
+                action: "message.add".into(),
+                case_id: case.to_string(),
+                ..Default::default()
+            },
+            stamp,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Messages of a case, oldest first: `(id, author, sealed, at)`.
+    pub async fn messages(&self, case: CaseId) -> Result<Vec<message::Model>, StoreError> {
+        Ok(message::Entity::find()
+            .filter(message::Column::CaseId.eq(case.as_uuid()))
+            .order_by_asc(message::Column::CreatedAt)
+            .all(self.conn())
+            .await?)
+    }
+}
+
+/// The reporter answered while the stage waited for them: the clock runs
+/// again. Asking shifted the deadline by the whole pause bound; the part
+/// not used is taken back, in whole days. Compared with the real time
+/// `now`, but only whole days and `stamp` (the answer's day) are written,
+/// so the stored deadline does not give the answer's moment.: the pause their question started ends, and the
+/// whole days it had left are taken back from the deadline. Compared with
+/// the real time `now`, but only whole days and `stamp` (the answer's day)
+/// are written, so the stored deadline does not give the answer's moment.
+pub(crate) async fn resume_on_answer(
+    txn: &sea_orm::DatabaseTransaction,
+    case: CaseId,
+    stamp: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(entry) = queue_entry::Entity::find()
+        .filter(queue_entry::Column::OpenCaseId.eq(case.as_uuid()))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(until) = entry.paused_until.filter(|u| *u > now) else {
+        return Ok(());
+    };
+    let unused = chrono::Duration::days((until - now).num_days());
+    // A staff write computed before this answer must not undo it.
+    case::Entity::update_many()
+        .col_expr(
+            case::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
+        )
+        .filter(case::Column::Id.eq(case.as_uuid()))
+        .exec(txn)
+        .await?;
+    queue_entry::Entity::update_many()
+        .col_expr(
+            queue_entry::Column::DueAt,
+            Expr::value(entry.due_at - unused),
+        )
+        .col_expr(
+            queue_entry::Column::PausedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        // The reminders move with the deadline.
+        .col_expr(queue_entry::Column::NextSweepAt, Expr::value(stamp))
+        .filter(queue_entry::Column::Id.eq(entry.id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

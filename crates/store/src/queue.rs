@@ -1,0 +1,120 @@
+//! The queue view: a stage's open entries in a jurisdiction, by deadline, and a case with its open entry.
+
+use crate::cases::{CaseRow, Jurisdiction, QueueRow};
+use crate::entity::{case, queue_entry};
+use crate::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sunlight_core::{CaseId, Category, Stage, UnitId};
+use uuid::Uuid;
+
+/// A queue line: the entry and the case's category.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub entry: QueueRow,
+    pub category: Category,
+}
+
+/// Filters of a queue listing.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only this unit (must lie in the jurisdiction).
+    pub unit: Option<UnitId>,
+    pub category: Option<Category>,
+    /// Only entries due before this instant (overdue lists).
+    pub due_before: Option<DateTime<Utc>>,
+    pub limit: u64,
+}
+
+impl Store {
+    /// A case and its open queue entry, if the case lies in the jurisdiction.
+    pub async fn case_with_entry(
+        &self,
+        j: &Jurisdiction,
+        id: CaseId,
+    ) -> Result<Option<(CaseRow, Option<QueueRow>)>, StoreError> {
+        let Some(case) = self.case_in(j, id).await? else {
+            return Ok(None);
+        };
+        let entry = queue_entry::Entity::find()
+            .filter(queue_entry::Column::OpenCaseId.eq(id.as_uuid()))
+            .one(self.conn())
+            .await?
+            .map(QueueRow::try_from)
+            .transpose()?;
+        Ok(Some((case, entry)))
+    }
+
+    /// Open entries of one stage in the jurisdiction, real-name reports
+    /// first, then by deadline; at most `filter.limit` (default 200).
+    pub async fn queue_items(
+        &self,
+        j: &Jurisdiction,
+        stage: Stage,
+        filter: &QueueFilter,
+    ) -> Result<Vec<QueueItem>, StoreError> {
+        let units: Vec<String> = match &filter.unit {
+            Some(u) if j.contains(u) => vec![u.as_str().to_owned()],
+            Some(_) => return Ok(Vec::new()),
+            None => j.ids(),
+        };
+        let limit = if filter.limit == 0 {
+            200
+        } else {
+            filter.limit.min(1000)
+        };
+        let mut q = queue_entry::Entity::find()
+            .filter(queue_entry::Column::UnitId.is_in(units))
+            .filter(queue_entry::Column::Stage.eq(stage.as_str()))
+            .filter(queue_entry::Column::ClosedAt.is_null());
+        if let Some(before) = filter.due_before {
+            q = q.filter(queue_entry::Column::DueAt.lt(before));
+        }
+        if let Some(cat) = filter.category {
+            // A join, so the listing still walks the ordered index and
+            // probes each case by key, stopping at the page size.
+            use sea_orm::JoinType;
+            q = q
+                .join(
+                    JoinType::InnerJoin,
+                    queue_entry::Entity::belongs_to(case::Entity)
+                        .from(queue_entry::Column::CaseId)
+                        .to(case::Column::Id)
+                        .into(),
+                )
+                .filter(case::Column::Category.eq(cat.as_str()));
+        }
+        let entries: Vec<QueueRow> = q
+            .order_by_desc(queue_entry::Column::RealName)
+            .order_by_asc(queue_entry::Column::DueAt)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(QueueRow::try_from)
+            .collect::<Result<_, _>>()?;
+        let ids: Vec<Uuid> = entries.iter().map(|e| e.case_id.as_uuid()).collect();
+        let cats: std::collections::HashMap<Uuid, String> = case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .column(case::Column::Category)
+            .filter(case::Column::Id.is_in(ids))
+            .into_tuple::<(Uuid, String)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .collect();
+        entries
+            .into_iter()
+            .map(|entry| {
+                let category = cats
+                    .get(&entry.case_id.as_uuid())
+                    .and_then(|c| c.parse().ok())
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("case {}: bad category", entry.case_id))
+                    })?;
+                Ok(QueueItem { entry, category })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,108 @@
+//! What a reporter sees with their code: the stage, the dates that may be shown, and the messages.
+
+use crate::attachments::AttachmentRow;
+use crate::cases::{CaseRow, QueueRow};
+use crate::entity::{case, message, queue_entry, transition};
+use crate::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sunlight_core::{CaseId, Stage, UnitId};
+
+/// A stage change the reporter may see.
+#[derive(Debug, Clone)]
+pub struct HistoryStep {
+    pub to: Stage,
+    pub action: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The reporter's window on a case (see `Store::reporter_view`).
+#[derive(Debug, Clone)]
+pub struct ReporterView {
+    /// The case the code was issued for.
+    pub own_case: CaseId,
+    /// The unit of the case the code was issued for: with the units above
+    /// it, the readers of everything this reporter sends, even after a
+    /// merge (a merge never widens who reads a report).
+    pub own_unit: UnitId,
+    /// The case that carries on: `own_case`, or the one it was merged into.
+    pub case: CaseRow,
+    pub open_entry: Option<QueueRow>,
+    pub history: Vec<HistoryStep>,
+    pub messages: Vec<message::Model>,
+    pub attachments: Vec<AttachmentRow>,
+}
+
+impl Store {
+    /// What a reporter may see of their case, found by the stretched code.
+    /// A merged case answers with the case it was merged into (its code
+    /// keeps working). `None` for an unknown code.
+    pub async fn reporter_view(
+        &self,
+        lookup_key: &[u8; 32],
+    ) -> Result<Option<ReporterView>, StoreError> {
+        let Some(mut case) = self.case_by_lookup_key(lookup_key).await? else {
+            return Ok(None);
+        };
+        let own_id = case.id;
+        let own_unit = case.unit.clone();
+        // A merge chain is short; the bound guards against a corrupt cycle.
+        for _ in 0..8 {
+            let Some(target) = case.merged_into else {
+                break;
+            };
+            case = case::Entity::find_by_id(target.as_uuid())
+                .one(self.conn())
+                .await?
+                .map(CaseRow::try_from)
+                .transpose()?
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("case {own_id}: merge target missing"))
+                })?;
+        }
+        let open_entry = queue_entry::Entity::find()
+            .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
+            .one(self.conn())
+            .await?
+            .map(QueueRow::try_from)
+            .transpose()?;
+        let history = transition::Entity::find()
+            .filter(transition::Column::CaseId.eq(case.id.as_uuid()))
+            .filter(transition::Column::ReporterVisible.eq(true))
+            .order_by_asc(transition::Column::At)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|t| {
+                Ok(HistoryStep {
+                    to: t.to_stage.parse().map_err(|_| {
+                        StoreError::Corrupt(format!("transition {}: bad stage", t.id))
+                    })?,
+                    action: t.action,
+                    at: t.at,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        // Messages and files of the reporter's own case and, when merged, of
+        // the surviving case (where staff answer and later messages go).
+        // Everything here is sealed; the reporter's key opens only what was
+        // sealed to it, so another reporter's words stay closed (the intake
+        // side skips what does not open).
+        let mut messages = self.messages(own_id).await?;
+        let mut attachments = self.attachments_of(own_id).await?;
+        if case.id != own_id {
+            messages.extend(self.messages(case.id).await?);
+            messages.sort_by_key(|m| m.created_at);
+            attachments.extend(self.attachments_of(case.id).await?);
+        }
+        Ok(Some(ReporterView {
+            own_case: own_id,
+            own_unit,
+            case,
+            open_entry,
+            history,
+            messages,
+            attachments,
+        }))
+    }
+}

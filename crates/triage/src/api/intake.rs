@@ -1,0 +1,111 @@
+//! /api/v1/intake: a report entered by staff for a reporter who phoned, wrote or came in.
+
+use super::*;
+
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Accused {
+    pub name: String,
+    pub position: String,
+    pub role: String,
+}
+
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reporter {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A report taken by phone, letter or visit.
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeIn {
+    pub unit: String,
+    pub category: String,
+    pub accused: Accused,
+    pub selection_stage: String,
+    pub narrative: String,
+    pub real_name: bool,
+    pub reporter: Reporter,
+    /// `phone`, `letter` or `visit`.
+    pub channel: String,
+}
+
+impl std::fmt::Debug for Accused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Accused(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reporter(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for IntakeIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IntakeIn(<redacted>)")
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntakeOut {
+    /// Read it out to the caller once; it is not shown again.
+    pub tracking_code: String,
+    pub case_id: String,
+}
+
+/// Enter a report received by phone, letter or visit.
+#[utoipa::path(post, path = "/api/v1/intake", request_body = IntakeIn, responses((status = 201, body = IntakeOut), (status = 422, description = "Field errors")))]
+pub async fn intake(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    body: web::Json<IntakeIn>,
+) -> Result<HttpResponse, TriageError> {
+    let b = body.into_inner();
+    let channel = match b.channel.parse::<Channel>() {
+        Ok(c @ (Channel::Phone | Channel::Letter | Channel::Visit)) => c,
+        _ => {
+            return Err(TriageError::Invalid(
+                "channel: phone, letter or visit".into(),
+            ));
+        }
+    };
+    let draft = ReportDraft {
+        unit: b.unit,
+        category: b.category,
+        accused_name: b.accused.name,
+        accused_position: b.accused.position,
+        accused_role: b.accused.role,
+        selection_stage: b.selection_stage,
+        narrative: b.narrative,
+        real_name: b.real_name,
+        reporter_name: b.reporter.name,
+        reporter_phone: b.reporter.phone,
+    };
+    let valid = draft
+        .validate(channel, &sunlight_core::report::Limits::default())
+        .map_err(|errors| {
+            let list: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.field.as_str(),
+                        e.problem.key().trim_start_matches("problem.")
+                    )
+                })
+                .collect();
+            TriageError::Invalid(list.join("; "))
+        })?;
+    let (code, id) = state
+        .triage
+        .file_report(&staff.0, valid, Utc::now())
+        .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(IntakeOut {
+        tracking_code: code.to_string(),
+        case_id: id.to_string(),
+    }))
+}

@@ -1,0 +1,128 @@
+//! Staff actions on a case through the state machine, with the note sealed to the case's units.
+
+use super::*;
+
+impl Triage {
+    /// Takes a staff action on a case.
+    pub async fn act(
+        &self,
+        session: &Session,
+        id: CaseId,
+        request: ActionRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Stage, TriageError> {
+        let (case, entry) = self.load(session, id).await?;
+        if let Action::Route = request.action {
+            // Routing by hand is the same idempotent routing.
+            if !matches!(
+                session.role,
+                sunlight_core::Role::Intake | sunlight_core::Role::Supervisor
+            ) {
+                return Err(TriageError::Forbidden);
+            }
+            if case.stage != Stage::Received {
+                return Err(sunlight_core::case::Refusal::NotAllowedInStage {
+                    action: sunlight_core::case::ActionKind::Route,
+                    stage: case.stage,
+                }
+                .into());
+            }
+            let plan = self.plan(&case, now);
+            self.store
+                .route_case(id, &plan, Some(session.staff_id), now)
+                .await?;
+            return Ok(Stage::Verify);
+        }
+        let state = state_of(&case, entry.as_ref());
+        let limits = Limits::from_policy(&self.policy, &self.calendar, now);
+        let transition = apply(&state, request.action, &session.actor(), now, &limits)?;
+        if transition.events.is_empty() {
+            return Ok(transition.to);
+        }
+        let next_due = deadline_kind(transition.to)
+            .filter(|_| transition.to != transition.from)
+            .map(|k| self.due(k, now));
+        let mut entry_change = EntryChange::default();
+        let mut reporter_messages = Vec::new();
+        let mut sealed_notes = Vec::new();
+        // Read only when a text is sealed: most actions (claims) seal nothing.
+        let mut units: Option<Vec<UnitPublicKey>> = None;
+        for (n, event) in transition.events.iter().enumerate() {
+            match event {
+                Event::Extended { days, .. } => {
+                    let due = entry.as_ref().map_or(now, |e| e.due_at);
+                    entry_change.due_at = Some(due + Duration::days(i64::from(*days)));
+                    entry_change.extended = true;
+                }
+                Event::ReporterAsked { paused_until, .. } => {
+                    // The whole bound now; what the reporter leaves unused
+                    // is taken back when they answer.
+                    let due = entry.as_ref().map_or(now, |e| e.due_at);
+                    entry_change.due_at = Some(due + (*paused_until - now));
+                    entry_change.pause = Some((now, *paused_until));
+                }
+                _ => {}
+            }
+            let text = match (event, &request.note) {
+                (e, _) if event_text(e).is_some() => event_text(e),
+                (_, Some(note)) if n == 0 && !note.trim().is_empty() => Some(note.clone()),
+                _ => None,
+            };
+            let sealed = match text {
+                Some(text) => {
+                    // Texts the reporter sees also go to them as a message.
+                    let recipients = if event.for_reporter() {
+                        let mut r = self.reporter_recipients(&case, None).await?;
+                        // How the case goes on (an extension, the feedback)
+                        // is every merged-in reporter's business too; a
+                        // question is only for the one it is put to.
+                        if !matches!(event, Event::ReporterAsked { .. }) {
+                            r.extend(self.store.merged_reporter_keys(case.id).await?);
+                        }
+                        let mid = Uuid::now_v7();
+                        reporter_messages
+                            .push((mid, seal_text(&text, case.id, &item::message(mid), &r)?));
+                        r
+                    } else {
+                        match &units {
+                            Some(u) => u.clone(),
+                            None => {
+                                let u = self.unit_chain_keys(&case).await?;
+                                units = Some(u.clone());
+                                u
+                            }
+                        }
+                    };
+                    Some((text, recipients))
+                }
+                None => None,
+            };
+            sealed_notes.push(sealed);
+        }
+        let row_ids: Vec<Uuid> = transition.events.iter().map(|_| Uuid::now_v7()).collect();
+        let notes = sealed_notes
+            .into_iter()
+            .zip(&row_ids)
+            .map(|(s, row)| {
+                s.map(|(text, recipients)| seal_text(&text, case.id, &note_item(*row), &recipients))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.store
+            .record_transition(
+                &session.jurisdiction,
+                TransitionWrite {
+                    transition: &transition,
+                    expected_version: case.version,
+                    expected_owner: state.owner,
+                    next_due,
+                    entry_change,
+                    row_ids,
+                    sealed_notes: notes,
+                    reporter_messages,
+                },
+            )
+            .await?;
+        Ok(transition.to)
+    }
+}

@@ -1,0 +1,108 @@
+//! Evidence files opened chunk by chunk for a member of the case's units.
+
+use super::*;
+
+impl Triage {
+    /// Opens one attachment chunk by chunk for download; the caller streams
+    /// the returned chunks. Audited.
+    pub async fn attachment(
+        &self,
+        session: &Session,
+        case_id: CaseId,
+        attachment: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(AttachmentMeta, AttachmentStream), TriageError> {
+        if session.role == sunlight_core::Role::Admin {
+            return Err(TriageError::Forbidden);
+        }
+        let (case, _) = self.load(session, case_id).await?;
+        let row = self
+            .store
+            .attachments_of(case.id)
+            .await?
+            .into_iter()
+            .find(|a| a.id == attachment)
+            .ok_or(TriageError::NotFound)?;
+        let meta_item = item::attachment_meta(row.id);
+        let meta: AttachmentMeta = decode_padded(&open(
+            &row.sealed_meta,
+            &SealContext {
+                case_id: case.id,
+                item: &meta_item,
+            },
+            session.unit_key(),
+        )?)
+        .map_err(|e| TriageError::Internal(e.to_string()))?;
+        let stream_item = item::attachment(row.id);
+        let opener = AttachmentOpener::start(
+            &row.stream_header,
+            &SealContext {
+                case_id: case.id,
+                item: &stream_item,
+            },
+            session.unit_key(),
+        )?;
+        self.store
+            .audit(
+                sunlight_store::AuditRecord {
+                    actor: format!("staff:{}", session.staff_id),
+                    action: "attachment.read".into(),
+                    unit: case.unit.to_string(),
+                    case_id: case.id.to_string(),
+                    detail: format!("attachment={}", row.id),
+                },
+                now,
+            )
+            .await?;
+        Ok((
+            meta,
+            AttachmentStream {
+                store: self.store.clone(),
+                id: row.id,
+                chunks: row.chunk_count,
+                next: 0,
+                opener: Some(opener),
+            },
+        ))
+    }
+}
+
+/// The chunks of one attachment, opened one at a time.
+pub struct AttachmentStream {
+    store: Store,
+    id: Uuid,
+    chunks: u32,
+    next: u32,
+    opener: Option<AttachmentOpener>,
+}
+
+impl std::fmt::Debug for AttachmentStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentStream")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttachmentStream {
+    /// The next plaintext chunk, `None` at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, TriageError> {
+        if self.next >= self.chunks {
+            return Ok(None);
+        }
+        let sealed = self.store.attachment_chunk(self.id, self.next).await?;
+        self.next += 1;
+        let plain = if self.next == self.chunks {
+            self.opener
+                .take()
+                .ok_or_else(|| TriageError::Internal("attachment stream ended".into()))?
+                .finish(&sealed)?
+        } else {
+            self.opener
+                .as_mut()
+                .ok_or_else(|| TriageError::Internal("attachment stream ended".into()))?
+                .open_chunk(&sealed)?
+        };
+        Ok(Some(plain))
+    }
+}

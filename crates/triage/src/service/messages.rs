@@ -1,0 +1,79 @@
+//! Staff messages to the reporter, and confirming a hold's notice.
+
+use super::*;
+
+impl Triage {
+    /// A message from staff that the reporter reads with the code.
+    pub async fn message(
+        &self,
+        session: &Session,
+        id: CaseId,
+        body: &str,
+        to: Option<CaseId>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, TriageError> {
+        if session.role == sunlight_core::Role::Admin {
+            return Err(TriageError::Forbidden);
+        }
+        let text = sunlight_core::report::validate_message(
+            body,
+            &sunlight_core::report::Limits::default(),
+        )
+        .map_err(|e| TriageError::Invalid(format!("body: {:?}", e.problem)))?;
+        let (case, _) = self.load(session, id).await?;
+        if case.stage == Stage::Closed {
+            return Err(sunlight_core::case::Refusal::AlreadyClosed.into());
+        }
+        let recipients = self.reporter_recipients(&case, to).await?;
+        let mid = Uuid::now_v7();
+        let sealed = seal_text(&text, case.id, &item::message(mid), &recipients)?;
+        self.store
+            .add_message_with(
+                case.id,
+                mid,
+                Some(session.staff_id),
+                sealed,
+                Vec::new(),
+                now,
+            )
+            .await?;
+        Ok(mid)
+    }
+
+    /// Confirms a hold and records, sealed, to whom its notice went.
+    pub async fn confirm_hold(
+        &self,
+        session: &Session,
+        case_id: CaseId,
+        hold: Uuid,
+        notice_to: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), TriageError> {
+        if !matches!(
+            session.role,
+            sunlight_core::Role::Verifier | sunlight_core::Role::Supervisor
+        ) {
+            return Err(TriageError::Forbidden);
+        }
+        if notice_to.trim().is_empty() {
+            return Err(TriageError::Invalid(
+                "notice_to must name who received the hold notice".into(),
+            ));
+        }
+        let (case, _) = self.load(session, case_id).await?;
+        let units = self.unit_chain_keys(&case).await?;
+        let item = [b"hold-notice/".as_slice(), hold.as_bytes()].concat();
+        let sealed = seal_text(notice_to, case.id, &item, &units)?;
+        self.store
+            .confirm_hold(
+                &session.jurisdiction,
+                case.id,
+                hold,
+                session.staff_id,
+                sealed,
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+}

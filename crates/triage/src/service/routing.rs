@@ -1,0 +1,101 @@
+//! Routing: new reports get their units, deadlines and first queue entry; the keys a case is sealed to.
+
+use super::*;
+
+impl Triage {
+    pub fn due(&self, kind: DeadlineKind, from: DateTime<Utc>) -> DateTime<Utc> {
+        self.policy.due(kind, from, &self.calendar)
+    }
+
+    /// The routing plan of a received case (rules 3 and 4: the unit was
+    /// fixed at the door; a report on a running selection opens a hold).
+    pub fn plan(&self, case: &CaseRow, now: DateTime<Utc>) -> RoutePlan {
+        self.plan_for(case.selection_stage, now)
+    }
+
+    pub(super) fn plan_for(
+        &self,
+        selection: sunlight_core::SelectionStage,
+        now: DateTime<Utc>,
+    ) -> RoutePlan {
+        RoutePlan {
+            verify_due: self.due(DeadlineKind::Verify, now),
+            hold: selection.triggers_hold().then(|| NewHold {
+                notice_due_at: self.due(DeadlineKind::HoldNotice, now),
+                max_until: self.due(DeadlineKind::HoldMax, now),
+            }),
+        }
+    }
+
+    /// Routes every received case; returns how many this call routed.
+    /// Safe to run in several processes at once.
+    pub async fn route_pending(&self, now: DateTime<Utc>) -> Result<usize, TriageError> {
+        let mut routed = 0;
+        loop {
+            let batch = self.store.unrouted_cases(200).await?;
+            if batch.is_empty() {
+                return Ok(routed);
+            }
+            let mut progressed = false;
+            for case in batch {
+                // Routing follows arrival within seconds, so its records
+                // carry the arrival's day (not the routing's: a report in
+                // the last seconds before midnight would stand out).
+                let plan = self.plan(&case, now);
+                if self
+                    .store
+                    .route_case(case.id, &plan, None, case.received_at)
+                    .await?
+                {
+                    routed += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                return Ok(routed);
+            }
+        }
+    }
+
+    /// Public keys of a unit and every unit above it.
+    pub(super) async fn unit_chain_keys(
+        &self,
+        case: &CaseRow,
+    ) -> Result<Vec<UnitPublicKey>, TriageError> {
+        Ok(self
+            .store
+            .unit_with_ancestors(&case.unit)
+            .await?
+            .into_iter()
+            .map(|u| u.public_key)
+            .collect())
+    }
+
+    /// The case's units plus one reporter: the case's own, or — `to` naming
+    /// a case merged into this one — that case's reporter. Never several:
+    /// a merged-in reporter (perhaps an ally of the accused who filed a
+    /// near-duplicate) must not read what is put to another reporter.
+    pub(super) async fn reporter_recipients(
+        &self,
+        case: &CaseRow,
+        to: Option<CaseId>,
+    ) -> Result<Vec<UnitPublicKey>, TriageError> {
+        let reporter = match to {
+            Some(other) if other != case.id => self
+                .store
+                .merged_reporter_key(case.id, other)
+                .await?
+                .ok_or_else(|| {
+                    TriageError::Invalid("to: not a case merged into this one".into())
+                })?,
+            _ => case.reporter_public_key.ok_or_else(|| {
+                TriageError::Invalid(
+                    "this case predates reporter keys; it cannot receive messages".into(),
+                )
+            })?,
+        };
+        let mut keys = self.unit_chain_keys(case).await?;
+        keys.push(reporter);
+        Ok(keys)
+    }
+}

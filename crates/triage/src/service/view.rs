@@ -1,0 +1,118 @@
+//! A case as a member of its units reads it: the report, messages, history and attachments opened with the session's unit key.
+
+use super::*;
+
+impl Triage {
+    pub(super) async fn load(
+        &self,
+        session: &Session,
+        id: CaseId,
+    ) -> Result<(CaseRow, Option<QueueRow>), TriageError> {
+        self.store
+            .case_with_entry(&session.jurisdiction, id)
+            .await?
+            .ok_or(TriageError::NoSuchCase)
+    }
+
+    /// The case, opened with the session's unit key. Audited as a read.
+    pub async fn view(
+        &self,
+        session: &Session,
+        id: CaseId,
+        now: DateTime<Utc>,
+    ) -> Result<CaseView, TriageError> {
+        if session.role == sunlight_core::Role::Admin {
+            return Err(TriageError::Forbidden);
+        }
+        let (case, entry) = self.load(session, id).await?;
+        let plain = open(
+            &case.sealed_report,
+            &SealContext {
+                case_id: case.id,
+                item: item::REPORT,
+            },
+            session.unit_key(),
+        )?;
+        let report: ReportContent =
+            decode_padded(&plain).map_err(|e| TriageError::Internal(e.to_string()))?;
+        let mut messages = Vec::new();
+        for m in self.store.messages(case.id).await? {
+            let body = open_text(&m.sealed_body, case.id, &item::message(m.id), session)?;
+            messages.push(OpenedMessage {
+                id: m.id,
+                from_staff: m.author == "staff",
+                body,
+                at: m.created_at,
+            });
+        }
+        let mut history = Vec::new();
+        for t in self.store.transitions_of(case.id).await? {
+            let note = match &t.sealed_note {
+                Some(sealed) => Some(open_text(sealed, case.id, &note_item(t.id), session)?),
+                None => None,
+            };
+            history.push(OpenedStep {
+                from: t.from,
+                to: t.to,
+                action: t.action,
+                actor: t.actor,
+                note,
+                reporter_visible: t.reporter_visible,
+                at: t.at,
+            });
+        }
+        let mut attachments = Vec::new();
+        for a in self.store.attachments_of(case.id).await? {
+            let meta_item = item::attachment_meta(a.id);
+            let plain = open(
+                &a.sealed_meta,
+                &SealContext {
+                    case_id: case.id,
+                    item: &meta_item,
+                },
+                session.unit_key(),
+            )?;
+            attachments.push(OpenedAttachment {
+                id: a.id,
+                message_id: a.message_id,
+                meta: decode_padded(&plain).map_err(|e| TriageError::Internal(e.to_string()))?,
+            });
+        }
+        let holds = self.store.holds_of(case.id).await?;
+        let merged_cases = self.store.merged_cases(case.id).await?;
+        let state = state_of(&case, entry.as_ref());
+        let actor = session.actor();
+        let allowed = sunlight_core::case::ActionKind::ALL
+            .iter()
+            .filter(|k| {
+                k.stages().contains(&state.stage)
+                    && k.roles(state.stage).contains(&actor.role)
+                    && (!k.needs_owner() || state.owner == Some(actor.id))
+            })
+            .map(|k| k.as_str())
+            .collect();
+        self.store
+            .audit(
+                sunlight_store::AuditRecord {
+                    actor: format!("staff:{}", session.staff_id),
+                    action: "case.read".into(),
+                    unit: case.unit.to_string(),
+                    case_id: case.id.to_string(),
+                    detail: String::new(),
+                },
+                now,
+            )
+            .await?;
+        Ok(CaseView {
+            case,
+            entry,
+            report,
+            messages,
+            history,
+            attachments,
+            holds,
+            merged_cases,
+            allowed,
+        })
+    }
+}
