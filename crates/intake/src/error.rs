@@ -10,6 +10,9 @@ use sunlight_core::i18n::Lang;
 use sunlight_core::report::FieldError;
 use sunlight_store::StoreError;
 
+use askama::Template;
+use sunlight_web::{Frame, render};
+
 use crate::i18n;
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +114,8 @@ impl IntakeError {
             Self::RateLimited => t.get("errors.rate_limited").to_owned(),
             Self::TooLarge => i18n::too_large(lang),
             Self::UnsupportedMediaType => t.get("errors.unsupported_media_type").to_owned(),
-            Self::Malformed(detail) => format!("{} ({detail})", t.get("errors.bad_request")),
+            // The parser's own words may quote what was sent: never shown.
+            Self::Malformed(_) => t.get("errors.bad_request").to_owned(),
             Self::BrokenUpload(_) => t.get("errors.bad_request").to_owned(),
             Self::BadEncoding => t.get("errors.bad_encoding").to_owned(),
             Self::UnknownField(name) => t.format("errors.unknown_field", &[("name", name)]),
@@ -185,7 +189,7 @@ impl ResponseError for Failure {
         self.error.log();
         match self.format {
             Format::Json => json_error(&self.error, self.lang),
-            Format::Html => crate::pages::problem_page(&self.error, self.lang),
+            Format::Html => problem_page(&self.error, self.lang),
         }
     }
 }
@@ -212,4 +216,93 @@ pub fn json_error(error: &IntakeError, lang: Lang) -> HttpResponse {
     HttpResponse::build(error.status())
         .insert_header(("Content-Language", lang.tag()))
         .json(body)
+}
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage {
+    ui: Frame,
+    message: String,
+}
+
+/// The page for an error that is not about one form field.
+pub fn problem_page(error: &IntakeError, lang: Lang) -> HttpResponse {
+    let page = ProblemPage {
+        ui: i18n::frame(lang, "/"),
+        message: error.message(lang),
+    };
+    render(error.status(), lang, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sunlight_core::report::{Field, Problem};
+
+    /// The status and code of every variant, pinned: the match has no
+    /// wildcard, so a new variant cannot be added without its row here.
+    fn pinned(e: &IntakeError) -> (u16, &'static str) {
+        match e {
+            IntakeError::Invalid(_) => (422, "invalid_fields"),
+            IntakeError::Code(CodeError::CheckDigit) => (422, "check_digit"),
+            IntakeError::Code(_) => (422, "malformed_code"),
+            IntakeError::UnknownCode => (404, "unknown_code"),
+            IntakeError::RateLimited => (429, "rate_limited"),
+            IntakeError::TooLarge => (413, "payload_too_large"),
+            IntakeError::UnsupportedMediaType => (415, "unsupported_media_type"),
+            IntakeError::Malformed(_) => (400, "malformed_body"),
+            IntakeError::BadEncoding => (400, "bad_encoding"),
+            IntakeError::UnknownField(_) => (400, "unknown_field"),
+            IntakeError::DuplicateField(_) => (400, "duplicate_field"),
+            IntakeError::AttachmentOrder => (400, "attachment_order"),
+            IntakeError::BrokenUpload(_) => (400, "broken_upload"),
+            IntakeError::NotFound => (404, "not_found"),
+            IntakeError::MethodNotAllowed => (405, "method_not_allowed"),
+            IntakeError::Unavailable(_) => (503, "unavailable"),
+            IntakeError::Internal(_) => (500, "internal"),
+        }
+    }
+
+    #[test]
+    fn every_error_has_its_status_code_and_a_message_without_library_text() {
+        let secret = "SECRET-library-detail";
+        let all = [
+            IntakeError::Invalid(vec![FieldError {
+                field: Field::Narrative,
+                problem: Problem::Missing,
+            }]),
+            IntakeError::Code(CodeError::CheckDigit),
+            IntakeError::Code(CodeError::WrongLength),
+            IntakeError::UnknownCode,
+            IntakeError::RateLimited,
+            IntakeError::TooLarge,
+            IntakeError::UnsupportedMediaType,
+            IntakeError::Malformed(secret.into()),
+            IntakeError::BadEncoding,
+            IntakeError::UnknownField("x".into()),
+            IntakeError::DuplicateField("x".into()),
+            IntakeError::AttachmentOrder,
+            IntakeError::BrokenUpload(secret.into()),
+            IntakeError::NotFound,
+            IntakeError::MethodNotAllowed,
+            IntakeError::Unavailable(secret.into()),
+            IntakeError::Internal(secret.into()),
+        ];
+        for e in &all {
+            let (status, code) = pinned(e);
+            assert_eq!(e.status().as_u16(), status, "{e:?}");
+            assert_eq!(e.code(), code, "{e:?}");
+            for lang in [Lang::ZhCn, Lang::En] {
+                let message = e.message(lang);
+                assert!(
+                    !message.is_empty() && !message.contains("errors."),
+                    "{e:?}: {message}"
+                );
+                assert!(
+                    !message.contains(secret),
+                    "{e:?} shows its detail: {message}"
+                );
+            }
+        }
+    }
 }

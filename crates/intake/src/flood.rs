@@ -20,7 +20,11 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::dev::ServiceRequest;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web;
 use actix_web::web::Bytes;
 use futures_util::StreamExt;
 use governor::clock::DefaultClock;
@@ -165,6 +169,61 @@ impl Flood {
         > = Box::pin(timed);
         req.set_payload(actix_web::dev::Payload::from(boxed));
     }
+}
+
+/// A POST's flood checks, before its body is read: the client's own bucket
+/// (a refused client never touches the shared ones), then the body budget
+/// by the size the request declares (the most a form may carry when it
+/// declares none).
+fn flood_check(flood: &Flood, req: &ServiceRequest) -> Option<crate::error::IntakeError> {
+    if !flood.client_may(flood.client(req)) {
+        return Some(crate::error::IntakeError::RateLimited);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let most = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map_or(u64::MAX, |s| s.max_body_bytes());
+    if flood.body_may(declared.unwrap_or(most).min(most)) {
+        None
+    } else {
+        Some(crate::error::IntakeError::RateLimited)
+    }
+}
+
+/// Refuses a POST over its client's or the body budget before its body is
+/// read (inside the shared headers and log, so the refusal carries both).
+pub async fn flood_guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let refused = match req.app_data::<web::Data<Flood>>().cloned() {
+        Some(flood) if req.method() == actix_web::http::Method::POST => {
+            let refused = flood_check(&flood, &req);
+            flood.time_body(&mut req);
+            refused
+        }
+        _ => None,
+    };
+    Ok(match refused {
+        Some(error) => {
+            let failure = crate::error::Failure {
+                error,
+                lang: crate::i18n::lang_of(req.request()),
+                format: if req.path().starts_with("/api/") {
+                    crate::error::Format::Json
+                } else {
+                    crate::error::Format::Html
+                },
+            };
+            let answer = actix_web::ResponseError::error_response(&failure);
+            req.into_response(answer).map_into_boxed_body()
+        }
+        None => next.call(req).await?.map_into_boxed_body(),
+    })
 }
 
 #[cfg(test)]

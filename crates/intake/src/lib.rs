@@ -134,7 +134,7 @@ impl Application {
                 .app_data(headers.clone())
                 .app_data(flood.clone())
                 .app_data(counted.clone())
-                .wrap(middleware::from_fn(guard::flood_guard))
+                .wrap(middleware::from_fn(flood::flood_guard))
                 .wrap(middleware::from_fn(sunlight_web::wrap))
                 // Outermost: counts the answer the client finally gets.
                 .wrap(middleware::from_fn(sunlight_metrics::count_requests))

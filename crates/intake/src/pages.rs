@@ -48,22 +48,6 @@ fn html(error: IntakeError, lang: Lang) -> Failure {
 }
 
 #[derive(Template)]
-#[template(path = "problem.html")]
-struct ProblemPage {
-    ui: Frame,
-    message: String,
-}
-
-/// The page for an error that is not about one form field.
-pub fn problem_page(error: &IntakeError, lang: Lang) -> HttpResponse {
-    let page = ProblemPage {
-        ui: i18n::frame(lang, "/"),
-        message: error.message(lang),
-    };
-    render(error.status(), lang, &page)
-}
-
-#[derive(Template)]
 #[template(path = "index.html")]
 struct Landing {
     ui: Frame,

@@ -8,7 +8,7 @@ use sunlight_core::policy::DeadlineKind;
 use crate::error::IntakeError;
 use crate::filing::Filing;
 use crate::guard::Limiters;
-use crate::pages::Opt;
+use sunlight_web::Opt;
 
 #[derive(Debug)]
 pub struct AppState {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
 use crate::entity::staff;
+use crate::error::Clash;
 use crate::{StaffRow, Store, StoreError};
 
 /// Whether a member's sessions may go on: checked on every request (cached
@@ -131,9 +132,9 @@ impl Store {
         if row.disabled == disabled {
             txn.rollback().await?;
             return Err(StoreError::Conflict(if disabled {
-                "this member is already disabled"
+                Clash::AlreadyDisabled
             } else {
-                "this member is not disabled"
+                Clash::NotDisabled
             }));
         }
         staff::Entity::update_many()

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::attachments::{self, NewAttachment};
 use crate::audit::{AuditRecord, append};
 use crate::entity::{case, queue_entry};
+use crate::error::Clash;
 use crate::{Store, StoreError};
 
 /// The units a staff member may see: their own and every unit below it.
@@ -269,7 +270,7 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await
-        .map_err(|e| StoreError::unique(e, "case"))?;
+        .map_err(|e| StoreError::unique(e, Clash::Exists("case")))?;
         queue_entry::Entity::insert(queue_entry::ActiveModel {
             id: Set(Uuid::new_v4()),
             case_id: Set(id),

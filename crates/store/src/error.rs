@@ -7,7 +7,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error("already exists: {0}")]
-    Conflict(&'static str),
+    Conflict(Clash),
     #[error("not allowed: {0}")]
     Invalid(&'static str),
     #[error("not found: {0}")]
@@ -18,9 +18,34 @@ pub enum StoreError {
     Spool(#[from] std::io::Error),
 }
 
+/// What a write lost to, or the rule of the data it would break. Each is a
+/// variant, not a sentence, so that the apps translate it by what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Clash {
+    #[error("the case changed meanwhile; reload it")]
+    CaseChanged,
+    #[error("someone else took the case meanwhile")]
+    Taken,
+    #[error("merge would let another unit read this case")]
+    MergeWouldWiden,
+    #[error("the hold was confirmed or lifted already")]
+    HoldSettled,
+    #[error("this member is already disabled")]
+    AlreadyDisabled,
+    #[error("this member is not disabled")]
+    NotDisabled,
+    #[error("no new authenticator secret is waiting for a code")]
+    NoPendingTotp,
+    #[error("staff email")]
+    EmailTaken,
+    /// A unique key other than the above (a case, a unit, an open entry).
+    #[error("{0}")]
+    Exists(&'static str),
+}
+
 impl StoreError {
     /// Maps unique-constraint violations to `Conflict`.
-    pub(crate) fn unique(err: DbErr, what: &'static str) -> Self {
+    pub(crate) fn unique(err: DbErr, what: Clash) -> Self {
         match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(what),
             _ => Self::Db(err),

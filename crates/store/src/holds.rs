@@ -3,6 +3,7 @@
 use crate::audit::{AuditRecord, append};
 use crate::cases::Jurisdiction;
 use crate::entity::{case, hold};
+use crate::error::Clash;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
@@ -99,9 +100,7 @@ impl Store {
             .rows_affected;
         if n != 1 {
             txn.rollback().await?;
-            return Err(StoreError::Conflict(
-                "the hold was confirmed or lifted already",
-            ));
+            return Err(StoreError::Conflict(Clash::HoldSettled));
         }
         append(
             &txn,

@@ -15,6 +15,7 @@ mod cases;
 pub mod entity;
 mod error;
 mod holds;
+mod leases;
 mod merges;
 mod messages;
 pub mod migration;
@@ -44,7 +45,7 @@ pub use accounts::{Attempt, Standing};
 pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit::{AuditRecord, AuditReport};
 pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
-pub use error::StoreError;
+pub use error::{Clash, StoreError};
 pub use holds::{HoldRow, NewHold};
 pub use outbox::{MailProblem, OutboxMail, OutboxStatus};
 pub use queue::{QueueFilter, QueueItem};
@@ -56,7 +57,7 @@ pub use stats::{HotspotRow, StatsRefresh};
 pub use sweeper::{
     HoldCheck, NewMail, NoticeWrite, SweepEntry, SweepHold, SweepWrite, SweepWritten,
 };
-pub use transitions::{EntryChange, MERGE_WOULD_WIDEN, TransitionRow, TransitionWrite};
+pub use transitions::{EntryChange, TransitionRow, TransitionWrite};
 pub use units::{NewUnit, UnitRow};
 
 /// Whether a pooled SQLite connection may be used again. A COMMIT that

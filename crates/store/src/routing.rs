@@ -8,8 +8,8 @@ use crate::transitions::*;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use sunlight_core::{CaseId, Stage};
 use uuid::Uuid;
@@ -21,28 +21,6 @@ pub struct RoutePlan {
     pub verify_due: DateTime<Utc>,
     /// A hold task, when the report points at a running selection.
     pub hold: Option<NewHold>,
-}
-
-/// A unit and every unit above it (their ids), read in `txn`: the units
-/// whose keys a case of `unit` is sealed to.
-pub(crate) async fn unit_chain_in(
-    txn: &DatabaseTransaction,
-    unit: &str,
-) -> Result<Vec<String>, StoreError> {
-    let mut chain = Vec::new();
-    let mut next = Some(unit.to_owned());
-    while let Some(current) = next {
-        let row = crate::entity::unit::Entity::find_by_id(current.clone())
-            .one(txn)
-            .await?
-            .ok_or(StoreError::NotFound("unit"))?;
-        next = row.parent_id;
-        chain.push(current);
-        if chain.len() > 8 {
-            return Err(StoreError::Corrupt("unit tree has a cycle".into()));
-        }
-    }
-    Ok(chain)
 }
 
 impl Store {

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
 use crate::entity::staff;
+use crate::error::Clash;
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -97,7 +98,7 @@ impl Store {
         .await
         .map_err(|e| match e.sql_err() {
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => StoreError::NotFound("unit"),
-            _ => StoreError::unique(e, "staff email"),
+            _ => StoreError::unique(e, Clash::EmailTaken),
         })?;
         append(
             &txn,

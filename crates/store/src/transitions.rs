@@ -16,7 +16,8 @@ use uuid::Uuid;
 use crate::audit::{AuditRecord, append};
 use crate::cases::Jurisdiction;
 use crate::entity::{case, hold, message, queue_entry, transition};
-use crate::routing::unit_chain_in;
+use crate::error::Clash;
+use crate::units::unit_chain_in;
 use crate::{Store, StoreError};
 
 /// How the open queue entry changes with an action that keeps the stage.
@@ -143,7 +144,7 @@ pub(crate) async fn open_entry(
     })
     .exec_without_returning(txn)
     .await
-    .map_err(|e| StoreError::unique(e, "open queue entry"))?;
+    .map_err(|e| StoreError::unique(e, Clash::Exists("open queue entry")))?;
     Ok(())
 }
 
@@ -163,11 +164,6 @@ pub(crate) async fn close_open_entry(
         .await?
         .rows_affected)
 }
-
-/// Why a merge was refused although its target is an open case the actor
-/// may see: the target's readers include a unit that cannot read the merged
-/// case (matched by the web layer to translate it).
-pub const MERGE_WOULD_WIDEN: &str = "merge would let another unit read this case";
 
 // Queue entries, holds and the routing step get random (v4) ids: a
 // time-ordered id written by the router, seconds after a report arrived,
@@ -227,9 +223,7 @@ impl Store {
             .rows_affected;
         if updated != 1 {
             txn.rollback().await?;
-            return Err(StoreError::Conflict(
-                "the case changed meanwhile; reload it",
-            ));
+            return Err(StoreError::Conflict(Clash::CaseChanged));
         }
 
         // The open entry must still have the owner the action was checked against.
@@ -276,7 +270,7 @@ impl Store {
         }
         if entry_update.exec(&txn).await?.rows_affected != 1 {
             txn.rollback().await?;
-            return Err(StoreError::Conflict("someone else took the case meanwhile"));
+            return Err(StoreError::Conflict(Clash::Taken));
         }
 
         let row = case::Entity::find_by_id(id)
@@ -358,7 +352,7 @@ impl Store {
                             .is_some();
                         txn.rollback().await?;
                         return Err(if open_in_reach {
-                            StoreError::Conflict(MERGE_WOULD_WIDEN)
+                            StoreError::Conflict(Clash::MergeWouldWiden)
                         } else {
                             StoreError::Invalid(
                                 "the case to merge into is not an open case of your units",

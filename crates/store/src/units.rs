@@ -1,12 +1,13 @@
 //! The unit tree (province → city → county) and unit keys.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, QueryOrder};
 use sunlight_core::crypto::{UnitPublicKey, WrappedUnitKey};
 use sunlight_core::{Level, UnitId};
 
 use crate::audit::{AuditRecord, append};
 use crate::entity::unit;
+use crate::error::Clash;
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -49,6 +50,28 @@ impl TryFrom<unit::Model> for UnitRow {
     }
 }
 
+/// A unit and every unit above it (their ids), read in `txn`: the units
+/// whose keys a case of `unit` is sealed to.
+pub(crate) async fn unit_chain_in(
+    txn: &DatabaseTransaction,
+    unit: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut chain = Vec::new();
+    let mut next = Some(unit.to_owned());
+    while let Some(current) = next {
+        let row = crate::entity::unit::Entity::find_by_id(current.clone())
+            .one(txn)
+            .await?
+            .ok_or(StoreError::NotFound("unit"))?;
+        next = row.parent_id;
+        chain.push(current);
+        if chain.len() > 8 {
+            return Err(StoreError::Corrupt("unit tree has a cycle".into()));
+        }
+    }
+    Ok(chain)
+}
+
 impl Store {
     /// Creates a unit; its parent must exist and be one level up.
     pub async fn add_unit(
@@ -88,7 +111,7 @@ impl Store {
         unit::Entity::insert(model)
             .exec_without_returning(&txn)
             .await
-            .map_err(|e| StoreError::unique(e, "unit"))?;
+            .map_err(|e| StoreError::unique(e, Clash::Exists("unit")))?;
         append(
             &txn,
             AuditRecord {

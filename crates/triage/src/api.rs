@@ -31,10 +31,11 @@ pub use session::{session_cookie, sign_in, sign_out};
 pub use staff::{staff_add, staff_list};
 pub use stats::stats;
 
-use crate::error::TriageError;
+use crate::error::{Invalid, TriageError};
 use crate::service::ActionRequest;
-use crate::session::{Session, cookie_name, current};
+use crate::session::{Session, cookie_name};
 use crate::state::AppState;
+use crate::state::current;
 
 /// A signed-in staff member (from the session cookie).
 #[derive(Debug)]

@@ -6,7 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use sunlight_core::case::{Refusal, RefusalClass};
 use sunlight_core::crypto::CryptoError;
-use sunlight_store::StoreError;
+use sunlight_core::i18n::Lang;
+use sunlight_store::{Clash, StoreError};
+
+use crate::i18n;
 
 tokio::task_local! {
     /// The language of the request being answered (set by `guard::wrap`).
@@ -38,9 +41,9 @@ pub enum TriageError {
     #[error("{0}")]
     Refused(Refusal),
     #[error("{0}")]
-    Conflict(&'static str),
+    Conflict(Clash),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Invalid),
     #[error("malformed request: {0}")]
     Malformed(String),
     #[error("the request must be application/json")]
@@ -55,7 +58,104 @@ pub enum TriageError {
     Internal(String),
 }
 
+/// A request a member sent that the service cannot take, by what is wrong.
+/// The API's `detail` is the fixed English text of the variant (naming the
+/// field); pages and `message` show the catalog's words for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("unit: not a unit id")]
+    UnitId,
+    #[error("unit: you can enter reports only for your own units")]
+    NotYourUnit,
+    #[error("category: unknown")]
+    Category,
+    #[error("channel: phone, letter or visit")]
+    Channel,
+    #[error("role: intake, verifier, supervisor or admin")]
+    Role,
+    #[error("filter: unknown unit or category")]
+    Filter,
+    #[error("email: not an email address")]
+    Email,
+    #[error("body: {0}")]
+    Body(&'static str),
+    #[error("new_password: between 12 and 256 characters")]
+    PasswordLength,
+    #[error("new_password: choose a password other than the current one")]
+    PasswordUnchanged,
+    #[error("to: not a case merged into this one")]
+    ReplyTo,
+    #[error("notice_to must name who received the hold notice")]
+    NoticeTo,
+    #[error("this case predates reporter keys; it cannot receive messages")]
+    NoReporterKey,
+    /// The report's fields, each `field: problem` (fixed words, no input).
+    #[error("{0}")]
+    Report(String),
+    /// A rule of the store's.
+    #[error("{0}")]
+    Store(&'static str),
+}
+
+impl Invalid {
+    fn key(&self) -> &'static str {
+        match self {
+            Self::UnitId | Self::NotYourUnit => "errors.not_your_unit",
+            Self::Email => "errors.email_invalid",
+            Self::Body(_) => "errors.body_invalid",
+            Self::PasswordLength | Self::PasswordUnchanged => "errors.password_invalid",
+            Self::ReplyTo => "errors.reply_to_invalid",
+            Self::NoticeTo => "errors.notice_to_missing",
+            Self::NoReporterKey => "errors.no_reporter_key",
+            Self::Category | Self::Channel | Self::Role | Self::Filter => "errors.invalid",
+            Self::Report(_) | Self::Store(_) => "errors.invalid",
+        }
+    }
+}
+
+/// The catalog key of a clash, by what the write lost to.
+fn clash_key(clash: Clash) -> &'static str {
+    match clash {
+        Clash::Taken => "errors.conflict_taken",
+        Clash::HoldSettled => "errors.conflict_hold",
+        Clash::EmailTaken => "errors.email_taken",
+        Clash::MergeWouldWiden => "errors.merge_widens",
+        Clash::NoPendingTotp => "errors.no_pending_totp",
+        Clash::AlreadyDisabled => "errors.already_disabled",
+        Clash::NotDisabled => "errors.not_disabled",
+        Clash::CaseChanged | Clash::Exists(_) => "errors.conflict",
+    }
+}
+
 impl TriageError {
+    /// What a page or the API says about the error, in the reader's
+    /// language: fixed, translated wording that never repeats input.
+    pub fn message(&self, lang: Lang) -> String {
+        let t = i18n::catalog(lang);
+        let key = match self {
+            Self::Refused(r) => return i18n::refusal(lang, r),
+            Self::Locked(until) => return t.format("errors.locked", &[("until", until)]),
+            Self::BadCredentials => "errors.bad_credentials",
+            Self::NoSession => "errors.no_session",
+            Self::Csrf => "errors.csrf",
+            Self::PasswordChangeRequired => "errors.password_change_required",
+            Self::TotpConfirmationRequired => "errors.totp_confirmation_required",
+            Self::Forbidden => "errors.forbidden",
+            Self::WrongCurrentCredentials => "errors.wrong_current_credentials",
+            Self::NoSuchCase => "errors.no_such_case",
+            Self::NotFound => "errors.not_found",
+            Self::Conflict(clash) => clash_key(*clash),
+            Self::Invalid(invalid) => invalid.key(),
+            Self::Malformed(_) => "errors.malformed",
+            Self::UnsupportedMediaType => "errors.unsupported_media_type",
+            Self::TooLarge => "errors.too_large",
+            Self::MethodNotAllowed => "errors.method_not_allowed",
+            Self::Unavailable(_) => "errors.unavailable",
+            Self::Internal(_) => "errors.internal",
+        };
+        t.get(key).to_owned()
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadCredentials | Self::NoSession => StatusCode::UNAUTHORIZED,
@@ -118,8 +218,8 @@ impl TriageError {
 impl From<StoreError> for TriageError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => Self::Conflict(what),
-            StoreError::Invalid(what) => Self::Invalid(what.to_owned()),
+            StoreError::Conflict(clash) => Self::Conflict(clash),
+            StoreError::Invalid(what) => Self::Invalid(Invalid::Store(what)),
             StoreError::NotFound(_) => Self::NotFound,
             e if e.is_unavailable() => Self::Unavailable(e.to_string()),
             e => Self::Internal(e.to_string()),
@@ -149,12 +249,15 @@ impl ResponseError for TriageError {
         let lang = REQUEST_LANG.try_with(|l| *l).unwrap_or_default();
         // The message in the caller's language; for field problems the
         // fixed English detail names the field too.
-        let message = crate::i18n::error_message(lang, self);
+        let message = self.message(lang);
         let mut body = serde_json::json!({"error": {"code": self.code(), "message": message}});
-        if let (Self::Invalid(detail), Some(e)) =
+        if let (Self::Invalid(invalid), Some(e)) =
             (self, body.get_mut("error").and_then(|e| e.as_object_mut()))
         {
-            e.insert("detail".into(), serde_json::Value::String(detail.clone()));
+            e.insert(
+                "detail".into(),
+                serde_json::Value::String(invalid.to_string()),
+            );
         }
         let mut res = HttpResponse::build(self.status());
         res.insert_header(("Content-Language", lang.tag()));
@@ -162,5 +265,129 @@ impl ResponseError for TriageError {
             res.insert_header(("WWW-Authenticate", "Cookie"));
         }
         res.json(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sunlight_core::case::ActionKind;
+
+    /// The status and code of every variant, pinned: the match has no
+    /// wildcard, so a new variant cannot be added without its row here.
+    fn pinned(e: &TriageError) -> (u16, &'static str) {
+        match e {
+            TriageError::BadCredentials => (401, "bad_credentials"),
+            TriageError::Locked(_) => (429, "locked"),
+            TriageError::NoSession => (401, "no_session"),
+            TriageError::Csrf => (403, "csrf"),
+            TriageError::PasswordChangeRequired => (403, "password_change_required"),
+            TriageError::TotpConfirmationRequired => (403, "totp_confirmation_required"),
+            TriageError::Forbidden => (403, "forbidden"),
+            TriageError::WrongCurrentCredentials => (403, "wrong_current_credentials"),
+            TriageError::NoSuchCase => (404, "no_such_case"),
+            TriageError::NotFound => (404, "not_found"),
+            TriageError::Refused(Refusal::AlreadyOwned) => (409, "refused"),
+            TriageError::Refused(Refusal::NotOwner { .. }) => (403, "refused"),
+            TriageError::Refused(_) => (422, "refused"),
+            TriageError::Conflict(_) => (409, "conflict"),
+            TriageError::Invalid(_) => (422, "invalid"),
+            TriageError::Malformed(_) => (400, "malformed_body"),
+            TriageError::UnsupportedMediaType => (415, "unsupported_media_type"),
+            TriageError::TooLarge => (413, "payload_too_large"),
+            TriageError::MethodNotAllowed => (405, "method_not_allowed"),
+            TriageError::Unavailable(_) => (503, "unavailable"),
+            TriageError::Internal(_) => (500, "internal"),
+        }
+    }
+
+    #[test]
+    fn every_error_has_its_status_code_and_its_own_words() {
+        let secret = "SECRET-library-detail";
+        let clashes = [
+            (Clash::Taken, "errors.conflict_taken"),
+            (Clash::HoldSettled, "errors.conflict_hold"),
+            (Clash::EmailTaken, "errors.email_taken"),
+            (Clash::MergeWouldWiden, "errors.merge_widens"),
+            (Clash::NoPendingTotp, "errors.no_pending_totp"),
+            (Clash::AlreadyDisabled, "errors.already_disabled"),
+            (Clash::NotDisabled, "errors.not_disabled"),
+            (Clash::CaseChanged, "errors.conflict"),
+            (Clash::Exists("unit"), "errors.conflict"),
+        ];
+        let invalids = [
+            (Invalid::UnitId, "errors.not_your_unit"),
+            (Invalid::NotYourUnit, "errors.not_your_unit"),
+            (Invalid::Email, "errors.email_invalid"),
+            (Invalid::Body("problem.missing"), "errors.body_invalid"),
+            (Invalid::PasswordLength, "errors.password_invalid"),
+            (Invalid::PasswordUnchanged, "errors.password_invalid"),
+            (Invalid::ReplyTo, "errors.reply_to_invalid"),
+            (Invalid::NoticeTo, "errors.notice_to_missing"),
+            (Invalid::NoReporterKey, "errors.no_reporter_key"),
+            (Invalid::Category, "errors.invalid"),
+            (Invalid::Channel, "errors.invalid"),
+            (Invalid::Role, "errors.invalid"),
+            (Invalid::Filter, "errors.invalid"),
+            (
+                Invalid::Report("narrative: missing".into()),
+                "errors.invalid",
+            ),
+            (Invalid::Store(secret), "errors.invalid"),
+        ];
+        let mut all = vec![
+            TriageError::BadCredentials,
+            TriageError::Locked("10:00".into()),
+            TriageError::NoSession,
+            TriageError::Csrf,
+            TriageError::PasswordChangeRequired,
+            TriageError::TotpConfirmationRequired,
+            TriageError::Forbidden,
+            TriageError::WrongCurrentCredentials,
+            TriageError::NoSuchCase,
+            TriageError::NotFound,
+            TriageError::Refused(Refusal::AlreadyOwned),
+            TriageError::Refused(Refusal::NotOwner {
+                action: ActionKind::Verified,
+            }),
+            TriageError::Refused(Refusal::MergeIntoSelf),
+            TriageError::Malformed(secret.into()),
+            TriageError::UnsupportedMediaType,
+            TriageError::TooLarge,
+            TriageError::MethodNotAllowed,
+            TriageError::Unavailable(secret.into()),
+            TriageError::Internal(secret.into()),
+        ];
+        for (lang, t) in [Lang::ZhCn, Lang::En].map(|l| (l, i18n::catalog(l))) {
+            for (clash, key) in clashes {
+                assert_eq!(
+                    TriageError::Conflict(clash).message(lang),
+                    t.get(key),
+                    "{clash:?}"
+                );
+            }
+            for (invalid, key) in &invalids {
+                let e = TriageError::Invalid(invalid.clone());
+                assert_eq!(e.message(lang), t.get(key), "{invalid:?}");
+            }
+        }
+        all.extend(clashes.map(|(c, _)| TriageError::Conflict(c)));
+        all.extend(invalids.map(|(i, _)| TriageError::Invalid(i)));
+        for e in &all {
+            let (status, code) = pinned(e);
+            assert_eq!(e.status().as_u16(), status, "{e:?}");
+            assert_eq!(e.code(), code, "{e:?}");
+            for lang in [Lang::ZhCn, Lang::En] {
+                let message = e.message(lang);
+                assert!(
+                    !message.is_empty() && !message.contains("errors."),
+                    "{e:?}: {message}"
+                );
+                assert!(
+                    !message.contains(secret),
+                    "{e:?} shows its detail: {message}"
+                );
+            }
+        }
     }
 }

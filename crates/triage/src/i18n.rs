@@ -11,8 +11,6 @@ use sunlight_web::{Catalogs, Frame};
 
 pub use sunlight_web::lang_of;
 
-use crate::error::TriageError;
-
 static CATALOGS: LazyLock<Result<Catalogs, CatalogError>> = LazyLock::new(|| {
     Catalogs::parse(
         include_str!("../locales/zh-CN.toml"),
@@ -113,51 +111,4 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
         Refusal::AlreadyPaused => t.get("refusal.already_paused").to_owned(),
         Refusal::MergeIntoSelf => t.get("refusal.merge_into_self").to_owned(),
     }
-}
-
-/// What a page says about an error: fixed, translated wording that never
-/// repeats input.
-pub fn error_message(lang: Lang, e: &TriageError) -> String {
-    let t = catalog(lang);
-    let key = match e {
-        TriageError::Refused(r) => return refusal(lang, r),
-        TriageError::Locked(until) => return t.format("errors.locked", &[("until", until)]),
-        TriageError::BadCredentials => "errors.bad_credentials",
-        TriageError::NoSession => "errors.no_session",
-        TriageError::Csrf => "errors.csrf",
-        TriageError::PasswordChangeRequired => "errors.password_change_required",
-        TriageError::TotpConfirmationRequired => "errors.totp_confirmation_required",
-        TriageError::Forbidden => "errors.forbidden",
-        TriageError::WrongCurrentCredentials => "errors.wrong_current_credentials",
-        TriageError::NoSuchCase => "errors.no_such_case",
-        TriageError::NotFound => "errors.not_found",
-        TriageError::Conflict(what) => match *what {
-            "someone else took the case meanwhile" => "errors.conflict_taken",
-            "the hold was confirmed or lifted already" => "errors.conflict_hold",
-            "staff email" => "errors.email_taken",
-            sunlight_store::MERGE_WOULD_WIDEN => "errors.merge_widens",
-            crate::service::NO_PENDING_TOTP => "errors.no_pending_totp",
-            "this member is already disabled" => "errors.already_disabled",
-            "this member is not disabled" => "errors.not_disabled",
-            _ => "errors.conflict",
-        },
-        // The service's fixed English reasons, matched by their field.
-        TriageError::Invalid(why) => match why.split(':').next().unwrap_or_default() {
-            "unit" => "errors.not_your_unit",
-            "email" => "errors.email_invalid",
-            "body" => "errors.body_invalid",
-            "new_password" => "errors.password_invalid",
-            "to" => "errors.reply_to_invalid",
-            _ if why.starts_with("notice_to") => "errors.notice_to_missing",
-            _ if why.contains("reporter keys") => "errors.no_reporter_key",
-            _ => "errors.invalid",
-        },
-        TriageError::Malformed(_) => "errors.malformed",
-        TriageError::UnsupportedMediaType => "errors.unsupported_media_type",
-        TriageError::TooLarge => "errors.too_large",
-        TriageError::MethodNotAllowed => "errors.method_not_allowed",
-        TriageError::Unavailable(_) => "errors.unavailable",
-        TriageError::Internal(_) => "errors.internal",
-    };
-    t.get(key).to_owned()
 }

@@ -166,7 +166,7 @@ impl ResponseError for PageError {
         }
         let page = ProblemPage {
             ui: Ui::new(self.lang, "/", None),
-            message: i18n::error_message(self.lang, &self.error),
+            message: self.error.message(self.lang),
             link: None,
         };
         render(self.error.status(), self.lang, &page)
@@ -196,7 +196,7 @@ impl FromRequest for Viewer {
             // Until a one-time password is replaced, only the password page
             // (and logout) may be used.
             let free = matches!(req.path(), "/password" | "/password/totp" | "/logout");
-            crate::session::current(&req)
+            crate::state::current(&req)
                 .await
                 .and_then(|session| {
                     if free {

@@ -34,9 +34,7 @@ mod routing;
 mod staff;
 mod view;
 
-pub use accounts::NO_PENDING_TOTP;
-
-use crate::error::TriageError;
+use crate::error::{Invalid, TriageError};
 use crate::session::Session;
 
 /// Shared by all handlers.

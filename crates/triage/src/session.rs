@@ -126,21 +126,6 @@ pub fn cookie_name(secure: bool) -> &'static str {
     if secure { SECURE_COOKIE } else { COOKIE }
 }
 
-/// The session of a request (by its cookie) if it is live and its member
-/// still in good standing.
-pub async fn current(req: &actix_web::HttpRequest) -> Result<Arc<Session>, TriageError> {
-    let state = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .ok_or_else(|| TriageError::Internal("state missing".into()))?;
-    let token = req
-        .cookie(cookie_name(state.secure))
-        .ok_or(TriageError::NoSession)?;
-    state
-        .sessions
-        .live(token.value(), &state.triage.store, Utc::now())
-        .await
-}
-
 fn random_token() -> Result<Zeroizing<String>, getrandom::Error> {
     let mut raw = Zeroizing::new([0u8; 32]);
     getrandom::fill(raw.as_mut())?;

@@ -1,7 +1,12 @@
 //! The application state shared by all workers.
 
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::error::TriageError;
 use crate::service::Triage;
-use crate::session::Sessions;
+use crate::session::{Session, Sessions, cookie_name};
 use crate::stats::Stats;
 
 /// Triage settings from the configuration file (`[triage]`).
@@ -55,4 +60,19 @@ pub struct AppState {
     pub stats: Stats,
     /// Shown on the admin page: where Tor users reach intake.
     pub onion: Option<String>,
+}
+
+/// The session of a request (by its cookie) if it is live and its member
+/// still in good standing.
+pub async fn current(req: &actix_web::HttpRequest) -> Result<Arc<Session>, TriageError> {
+    let state = req
+        .app_data::<actix_web::web::Data<AppState>>()
+        .ok_or_else(|| TriageError::Internal("state missing".into()))?;
+    let token = req
+        .cookie(cookie_name(state.secure))
+        .ok_or(TriageError::NoSession)?;
+    state
+        .sessions
+        .live(token.value(), &state.triage.store, Utc::now())
+        .await
 }

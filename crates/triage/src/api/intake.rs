@@ -68,9 +68,7 @@ pub async fn intake(
     let channel = match b.channel.parse::<Channel>() {
         Ok(c @ (Channel::Phone | Channel::Letter | Channel::Visit)) => c,
         _ => {
-            return Err(TriageError::Invalid(
-                "channel: phone, letter or visit".into(),
-            ));
+            return Err(TriageError::Invalid(Invalid::Channel));
         }
     };
     let draft = ReportDraft {
@@ -98,7 +96,7 @@ pub async fn intake(
                     )
                 })
                 .collect();
-            TriageError::Invalid(list.join("; "))
+            TriageError::Invalid(Invalid::Report(list.join("; ")))
         })?;
     let (code, id) = state
         .triage

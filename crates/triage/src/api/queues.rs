@@ -50,15 +50,13 @@ pub async fn queue(
     let filter = QueueFilter {
         unit: q
             .unit
-            .map(|u| {
-                UnitId::parse(&u).map_err(|_| TriageError::Invalid("unit: not a unit id".into()))
-            })
+            .map(|u| UnitId::parse(&u).map_err(|_| TriageError::Invalid(Invalid::UnitId)))
             .transpose()?,
         category: q
             .category
             .map(|c| {
                 c.parse::<Category>()
-                    .map_err(|_| TriageError::Invalid("category: unknown".into()))
+                    .map_err(|_| TriageError::Invalid(Invalid::Category))
             })
             .transpose()?,
         due_before: None,

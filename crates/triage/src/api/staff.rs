@@ -69,7 +69,7 @@ pub async fn staff_add(
     let role = body
         .role
         .parse::<sunlight_core::Role>()
-        .map_err(|_| TriageError::Invalid("role: intake, verifier, supervisor or admin".into()))?;
+        .map_err(|_| TriageError::Invalid(Invalid::Role))?;
     let created = state
         .triage
         .add_staff(&staff.0, &body.email, role, Utc::now())

@@ -370,7 +370,7 @@ async fn answer(
     match outcome {
         Ok(()) => Ok(viewer.back_to(&format!("/cases/{id}"))),
         Err(e) if shown_on_case(&e) => {
-            let reason = i18n::error_message(viewer.lang, &e);
+            let reason = e.message(viewer.lang);
             case_page(viewer, state, id, e.status(), vec![reason]).await
         }
         Err(e) => Err(viewer.fail(e)),
@@ -546,7 +546,7 @@ fn merged_reporter(raw: &str) -> Result<Option<CaseId>, TriageError> {
         "" => Ok(None),
         raw => CaseId::parse(raw)
             .map(Some)
-            .map_err(|_| TriageError::Invalid("to: not a case merged into this one".into())),
+            .map_err(|_| TriageError::Invalid(crate::error::Invalid::ReplyTo)),
     }
 }
 

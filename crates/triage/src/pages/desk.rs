@@ -460,7 +460,7 @@ pub async fn admin_add_staff(
             .await
         }
         Err(e @ (TriageError::Invalid(_) | TriageError::Conflict(_))) => {
-            let reason = vec![i18n::error_message(viewer.lang, &e)];
+            let reason = vec![e.message(viewer.lang)];
             admin_page(&viewer, &state, e.status(), reason, None, email).await
         }
         Err(e) => Err(viewer.fail(e)),

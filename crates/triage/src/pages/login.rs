@@ -91,12 +91,9 @@ pub async fn login_submit(
                 ))
                 .finish())
         }
-        Err(e @ (TriageError::BadCredentials | TriageError::Locked(_))) => Ok(login_page(
-            lang,
-            e.status(),
-            Some(i18n::error_message(lang, &e)),
-            email,
-        )),
+        Err(e @ (TriageError::BadCredentials | TriageError::Locked(_))) => {
+            Ok(login_page(lang, e.status(), Some(e.message(lang)), email))
+        }
         Err(e) => Err(PageError::new(e, lang)),
     }
 }
@@ -152,7 +149,7 @@ pub async fn logout(
 /// `/`: the member's start page, or the sign-in page.
 pub async fn root(req: HttpRequest) -> HttpResponse {
     let lang = i18n::lang_of(&req);
-    let to = match crate::session::current(&req).await {
+    let to = match crate::state::current(&req).await {
         Ok(s) => home_of(s.role),
         Err(_) => "/login",
     };

@@ -133,7 +133,7 @@ pub async fn password_submit(
             Ok(viewer.password_page(page, StatusCode::OK))
         }
         Err(e @ (TriageError::Invalid(_) | TriageError::WrongCurrentCredentials)) => {
-            Ok(again(e.status(), i18n::error_message(viewer.lang, &e)))
+            Ok(again(e.status(), e.message(viewer.lang)))
         }
         Err(e) => Err(viewer.fail(e)),
     }
@@ -176,7 +176,7 @@ pub async fn totp_confirm(
             let page = Shown {
                 done: true,
                 pending: matches!(e, TriageError::WrongCurrentCredentials),
-                error: Some(i18n::error_message(viewer.lang, &e)),
+                error: Some(e.message(viewer.lang)),
                 ..Shown::default()
             };
             Ok(viewer.password_page(page, e.status()))

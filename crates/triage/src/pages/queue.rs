@@ -20,7 +20,7 @@ pub(super) struct QueueQuery {
 impl QueueQuery {
     /// The filters of the form; an empty choice means all.
     fn filter(&self) -> Result<QueueFilter, TriageError> {
-        let bad = || TriageError::Invalid("filter: unknown unit or category".into());
+        let bad = || TriageError::Invalid(crate::error::Invalid::Filter);
         Ok(QueueFilter {
             unit: Some(self.unit.as_str())
                 .filter(|u| !u.is_empty())

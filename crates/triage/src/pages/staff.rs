@@ -9,7 +9,6 @@ use uuid::Uuid;
 use super::desk::{Created, CsrfForm, admin_page};
 use super::{PageError, Viewer};
 use crate::error::TriageError;
-use crate::i18n;
 use crate::state::AppState;
 
 /// Disables, enables or resets a member, then shows the admin page (with
@@ -53,7 +52,7 @@ pub async fn admin_staff_action(
             .await
         }
         Err(e @ (TriageError::Conflict(_) | TriageError::NotFound | TriageError::Forbidden)) => {
-            let reason = vec![i18n::error_message(viewer.lang, &e)];
+            let reason = vec![e.message(viewer.lang)];
             admin_page(&viewer, &state, e.status(), reason, None, String::new()).await
         }
         Err(e) => Err(viewer.fail(e)),

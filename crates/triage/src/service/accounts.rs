@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::Triage;
 use crate::auth::{Gate, open_totp, totp_step};
-use crate::error::TriageError;
+use crate::error::{Invalid, TriageError};
 use crate::session::Session;
 
 /// What a password change hands back once: the new TOTP secret, which
@@ -51,9 +51,7 @@ fn new_password_ok(new_password: &str) -> Result<(), TriageError> {
     if (12..=256).contains(&chars) {
         Ok(())
     } else {
-        Err(TriageError::Invalid(
-            "new_password: between 12 and 256 characters".into(),
-        ))
+        Err(TriageError::Invalid(Invalid::PasswordLength))
     }
 }
 
@@ -110,9 +108,7 @@ impl Triage {
             }
         }
         if bool::from(current.as_bytes().ct_eq(new_password.as_bytes())) {
-            return Err(TriageError::Invalid(
-                "new_password: choose a password other than the current one".into(),
-            ));
+            return Err(TriageError::Invalid(Invalid::PasswordUnchanged));
         }
         let pw = Zeroizing::new(new_password.as_bytes().to_vec());
         let (record, keys) =
@@ -153,14 +149,14 @@ impl Triage {
             .store
             .pending_totp(session.staff_id)
             .await?
-            .ok_or(TriageError::Conflict(NO_PENDING_TOTP))?;
+            .ok_or(TriageError::Conflict(sunlight_store::Clash::NoPendingTotp))?;
         let secret = open_totp(&sealed, &session.email, session.unit_key())?;
         let step = totp_step(&secret, code, now).ok_or(TriageError::WrongCurrentCredentials)?;
         if self.store.confirm_totp(session.staff_id, step, now).await? {
             session.set_must_confirm_totp(false);
             Ok(())
         } else {
-            Err(TriageError::Conflict(NO_PENDING_TOTP))
+            Err(TriageError::Conflict(sunlight_store::Clash::NoPendingTotp))
         }
     }
 
@@ -223,10 +219,6 @@ impl Triage {
         })
     }
 }
-
-/// Refused when no TOTP secret waits for confirmation (matched by the web
-/// layer to translate it).
-pub const NO_PENDING_TOTP: &str = "no new TOTP secret is waiting for confirmation";
 
 /// Admins act on other members; no one disables or resets themselves
 /// (which would lock the unit out of its own admin).

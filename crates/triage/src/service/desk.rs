@@ -18,9 +18,7 @@ impl Triage {
             return Err(TriageError::Forbidden);
         }
         if !session.jurisdiction.contains(&report.unit) {
-            return Err(TriageError::Invalid(
-                "unit: you can enter reports only for your own units".into(),
-            ));
+            return Err(TriageError::Invalid(Invalid::NotYourUnit));
         }
         let chain = self.store.unit_with_ancestors(&report.unit).await?;
         let ids: Vec<_> = chain.iter().map(|u| u.id.clone()).collect();

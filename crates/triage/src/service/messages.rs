@@ -19,7 +19,7 @@ impl Triage {
             body,
             &sunlight_core::report::Limits::default(),
         )
-        .map_err(|e| TriageError::Invalid(format!("body: {:?}", e.problem)))?;
+        .map_err(|e| TriageError::Invalid(Invalid::Body(e.problem.key())))?;
         let (case, _) = self.load(session, id).await?;
         if case.stage == Stage::Closed {
             return Err(sunlight_core::case::Refusal::AlreadyClosed.into());
@@ -56,9 +56,7 @@ impl Triage {
             return Err(TriageError::Forbidden);
         }
         if notice_to.trim().is_empty() {
-            return Err(TriageError::Invalid(
-                "notice_to must name who received the hold notice".into(),
-            ));
+            return Err(TriageError::Invalid(Invalid::NoticeTo));
         }
         let (case, _) = self.load(session, case_id).await?;
         let units = self.unit_chain_keys(&case).await?;

@@ -85,14 +85,10 @@ impl Triage {
                 .store
                 .merged_reporter_key(case.id, other)
                 .await?
-                .ok_or_else(|| {
-                    TriageError::Invalid("to: not a case merged into this one".into())
-                })?,
-            _ => case.reporter_public_key.ok_or_else(|| {
-                TriageError::Invalid(
-                    "this case predates reporter keys; it cannot receive messages".into(),
-                )
-            })?,
+                .ok_or(TriageError::Invalid(Invalid::ReplyTo))?,
+            _ => case
+                .reporter_public_key
+                .ok_or(TriageError::Invalid(Invalid::NoReporterKey))?,
         };
         let mut keys = self.unit_chain_keys(case).await?;
         keys.push(reporter);

@@ -75,7 +75,7 @@ impl Triage {
         }
         let email = email.trim();
         if email.len() > 320 || !email.contains('@') || email.chars().any(char::is_whitespace) {
-            return Err(TriageError::Invalid("email: not an email address".into()));
+            return Err(TriageError::Invalid(Invalid::Email));
         }
         sunlight_store::provision::create_staff(
             &self.store,

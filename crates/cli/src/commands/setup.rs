@@ -1,0 +1,259 @@
+//! `init`, `migrate`, `unit add`, `staff add`, `staff disable` and `demo`: setting up a deployment and its people.
+
+use super::*;
+
+pub(super) fn login_line(s: &NewStaffSecrets) -> String {
+    format!(
+        "login {} {} {} {} {}",
+        s.staff.email,
+        s.password.as_str(),
+        s.staff.role,
+        s.staff.unit,
+        s.totp.as_ref().map_or("-", |t| t.as_str())
+    )
+}
+
+/// Creates the deployment's secrets; refuses when it already exists. The
+/// deployment counts as initialised only once `finish_deployment` ran, after
+/// the first unit and admin exist.
+pub(super) async fn start_deployment(config: &Config, store: &Store) -> Result<(), String> {
+    if is_initialized(store).await? {
+        return Err("this deployment is already initialised; refusing to run again".into());
+    }
+    crate::secrets::create(&config.pepper_file, store).await.map_err(|e| {
+        format!("{e}. An earlier `init` may have stopped halfway: start again with an empty data folder and database")
+    })
+}
+
+pub(super) async fn finish_deployment(store: &Store) -> Result<(), String> {
+    let first = store
+        .put_setting_once(
+            setting_keys::INITIALIZED_AT,
+            Utc::now().to_rfc3339().into_bytes(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if first {
+        Ok(())
+    } else {
+        Err("another process initialised this deployment at the same time".into())
+    }
+}
+
+pub(super) async fn init(
+    config: &Config,
+    unit_id: &str,
+    unit_name: &str,
+    admin_email: &str,
+) -> CmdResult {
+    let store = open(config).await?;
+    let unit = UnitId::parse(unit_id).map_err(|e| format!("--unit-id: {e}"))?;
+    if is_initialized(&store).await? {
+        return Err("this deployment is already initialised; refusing to run again".into());
+    }
+    crate::reveal::check_free(&config.data_dir)?;
+    start_deployment(config, &store).await?;
+    let now = Utc::now();
+    let (row, recovery) = create_unit(
+        &store,
+        unit.clone(),
+        unit_name.to_owned(),
+        Level::Province,
+        None,
+        "cli:init",
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let secret = row
+        .recovery_wrapped_key
+        .unwrap_with_recovery(&recovery, unit.as_str())
+        .map_err(|e| e.to_string())?;
+    let admin = create_staff(
+        &store,
+        &unit,
+        &secret,
+        admin_email,
+        Role::Admin,
+        StretchParams::PASSWORD,
+        "cli:init",
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    finish_deployment(&store).await?;
+    crate::reveal::reveal(
+        &config.data_dir,
+        &[
+            zeroize::Zeroizing::new(login_line(&admin)),
+            zeroize::Zeroizing::new(format!("recovery {} {}", unit, recovery.reveal().as_str())),
+        ],
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn migrate(config: &Config) -> CmdResult {
+    create_data_dir(&config.data_dir)?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open database: {e}"))?;
+    let ran = store
+        .migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    say(&format!("applied {ran} migration(s)"));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn unit_add(
+    config: &Config,
+    id: &str,
+    name: &str,
+    level: &str,
+    parent: Option<&str>,
+) -> CmdResult {
+    let store = open(config).await?;
+    let id = UnitId::parse(id).map_err(|e| format!("--id: {e}"))?;
+    let level: Level = level
+        .parse()
+        .map_err(|_| "--level must be province, city or county".to_owned())?;
+    let parent = parent
+        .map(UnitId::parse)
+        .transpose()
+        .map_err(|e| format!("--parent: {e}"))?;
+    let (row, recovery) = create_unit(
+        &store,
+        id,
+        name.to_owned(),
+        level,
+        parent,
+        "cli",
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    say(&format!(
+        "recovery {} {}",
+        row.id,
+        recovery.reveal().as_str()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn staff_add(config: &Config, unit: &str, email: &str, role: &str) -> CmdResult {
+    let store = open(config).await?;
+    let unit = UnitId::parse(unit).map_err(|e| format!("--unit: {e}"))?;
+    let role: Role = role
+        .parse()
+        .map_err(|_| "--role must be intake, verifier, supervisor or admin".to_owned())?;
+    if !email.contains('@') || email.len() > 254 {
+        return Err("--email is not an email address".into());
+    }
+    let row = store
+        .unit(&unit)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no such unit")?;
+    let line = crate::reveal::read_secret_line("Recovery key of the unit (not shown): ")
+        .map_err(|e| format!("cannot read the recovery key: {e}"))?;
+    let recovery = RecoveryKey::parse(&line)
+        .map_err(|_| "the recovery key on standard input is not well-formed".to_owned())?;
+    let secret = row
+        .recovery_wrapped_key
+        .unwrap_with_recovery(&recovery, unit.as_str())
+        .map_err(|_| "the recovery key does not open this unit's key".to_owned())?;
+    let created = create_staff(
+        &store,
+        &unit,
+        &secret,
+        email,
+        role,
+        StretchParams::PASSWORD,
+        "cli",
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    say(&login_line(&created));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo tree: a province, one city under it and one county under that.
+pub(super) const DEMO_UNITS: [(&str, &str, Level, Option<&str>); 3] = [
+    ("gd", "广东省委组织部", Level::Province, None),
+    ("gd-gz", "广州市委组织部", Level::City, Some("gd")),
+    (
+        "gd-gz-tianhe",
+        "天河区委组织部",
+        Level::County,
+        Some("gd-gz"),
+    ),
+];
+
+pub(super) async fn demo(config: &Config) -> CmdResult {
+    let store = open(config).await?;
+    if is_initialized(&store).await? {
+        return Err("demo needs an empty data folder; this one is already initialised".into());
+    }
+    start_deployment(config, &store).await?;
+    let now = Utc::now();
+    for (id, name, level, parent) in DEMO_UNITS {
+        let unit = UnitId::parse(id).map_err(|e| e.to_string())?;
+        let parent = parent
+            .map(UnitId::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let (row, recovery) = create_unit(
+            &store,
+            unit.clone(),
+            name.to_owned(),
+            level,
+            parent,
+            "cli:demo",
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let secret = row
+            .recovery_wrapped_key
+            .unwrap_with_recovery(&recovery, id)
+            .map_err(|e| e.to_string())?;
+        for role in Role::ALL {
+            let email = format!("{role}@{id}.demo");
+            let created = create_staff(
+                &store,
+                &unit,
+                &secret,
+                &email,
+                *role,
+                StretchParams::PASSWORD,
+                "cli:demo",
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            // Demo logins stay as printed (real ones must be changed).
+            store
+                .keep_first_password(created.staff.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            say(&login_line(&created));
+        }
+        say(&format!("recovery {} {}", unit, recovery.reveal().as_str()));
+    }
+    finish_deployment(&store).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn staff_disable(config: &Config, email: &str) -> CmdResult {
+    let store = open(config).await?;
+    let row = store
+        .disable_staff(email, "cli", Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    say(&format!(
+        "disabled {} ({} of {}); their open sessions end at their next request, in every triage process",
+        row.email, row.role, row.unit
+    ));
+    Ok(ExitCode::SUCCESS)
+}

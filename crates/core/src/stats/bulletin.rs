@@ -1,0 +1,254 @@
+//! The public bulletin (通报): monthly figures per area with small counts suppressed so that no count can single out a reporter, primary and complementary.
+
+use super::*;
+
+/// Publication rules for the bulletin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulletinRules {
+    /// Cells below this are shown as "< min" (default 5).
+    pub min_cell: u64,
+    /// No area below this level is named (default: city).
+    pub lowest_level: Level,
+    /// Months shown, the current one included.
+    pub months: u32,
+}
+
+impl Default for BulletinRules {
+    fn default() -> Self {
+        Self {
+            min_cell: 5,
+            lowest_level: Level::City,
+            months: 12,
+        }
+    }
+}
+
+/// A published number: the count, or only that it is below the minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shown {
+    Count(u64),
+    Suppressed,
+}
+
+impl Shown {
+    pub fn count(self) -> Option<u64> {
+        match self {
+            Self::Count(n) => Some(n),
+            Self::Suppressed => None,
+        }
+    }
+}
+
+/// One month of the bulletin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulletinMonth {
+    pub month: Month,
+    pub received: Shown,
+    pub by_category: Vec<(Category, Shown)>,
+    pub by_level: Vec<(Level, Shown)>,
+    pub closed: Shown,
+    pub feedback: Shown,
+    /// Percent of stage completions on time; absent when fewer than the
+    /// minimum stages were completed.
+    pub on_time_percent: Option<u8>,
+    /// Median days from arrival to feedback, when enough feedback was given.
+    pub median_days_to_feedback: Option<u32>,
+}
+
+/// One public area (the province itself, or a city with its counties) over
+/// the whole period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulletinArea {
+    pub unit: UnitId,
+    pub name: String,
+    pub level: Level,
+    pub received: Shown,
+    pub closed: Shown,
+    pub on_time_percent: Option<u8>,
+}
+
+/// What `/bulletin` shows: already suppressed, so the public app never
+/// holds a number it must not show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bulletin {
+    pub published_at: DateTime<Utc>,
+    pub rules: BulletinRules,
+    pub months: Vec<BulletinMonth>,
+    pub areas: Vec<BulletinArea>,
+}
+
+/// Suppresses one group of numbers that add up to a published total: each
+/// below the minimum, and then, if exactly one was, the smallest other one
+/// too, so that no hidden value is the total minus the shown ones.
+pub(super) fn suppress_group(values: &[u64], min: u64, total_shown: bool) -> Vec<Shown> {
+    let mut hidden: Vec<bool> = values.iter().map(|v| *v < min).collect();
+    if total_shown && hidden.iter().filter(|h| **h).count() == 1 {
+        let partner = values
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| hidden.get(*i) == Some(&false))
+            .min_by_key(|(_, v)| **v)
+            .map(|(i, _)| i);
+        if let Some(slot) = partner.and_then(|i| hidden.get_mut(i)) {
+            *slot = true;
+        }
+    }
+    values
+        .iter()
+        .zip(hidden)
+        .map(|(v, h)| {
+            if h {
+                Shown::Suppressed
+            } else {
+                Shown::Count(*v)
+            }
+        })
+        .collect()
+}
+
+pub(super) fn shown(n: u64, min: u64) -> Shown {
+    if n < min {
+        Shown::Suppressed
+    } else {
+        Shown::Count(n)
+    }
+}
+
+pub(super) fn percent(row: &Row, min: u64) -> Option<u8> {
+    let done = row.stages_done();
+    if done.n < min.max(1) {
+        return None;
+    }
+    u8::try_from(done.on_time * 100 / done.n).ok()
+}
+
+impl Bulletin {
+    /// The bulletin of the whole tree under `root` for the months ending with
+    /// `now`'s.
+    pub fn compute(
+        cells: &BTreeMap<CellKey, Count>,
+        days: &BTreeMap<DaysKey, u64>,
+        tree: &Tree,
+        root: &UnitId,
+        rules: BulletinRules,
+        now: DateTime<Utc>,
+        offset: FixedOffset,
+    ) -> Self {
+        let min = rules.min_cell;
+        let months = Month::of(now, offset).last(rules.months);
+        let mut out = Vec::new();
+        for month in &months {
+            let f = Figures::compute(
+                cells.iter().filter(|(k, _)| k.month == *month),
+                days.iter().filter(|(k, _)| k.month == *month),
+                tree,
+                root,
+                &[*month],
+            );
+            let received = f.total.get(Measure::Received).n;
+            let received_shown = shown(received, min);
+            let total_visible = matches!(received_shown, Shown::Count(_));
+            let per_cat: Vec<u64> = Category::ALL
+                .iter()
+                .map(|c| {
+                    f.by_category
+                        .get(c)
+                        .map_or(0, |r| r.get(Measure::Received).n)
+                })
+                .collect();
+            let mut per_level = vec![0u64; Level::ALL.len()];
+            for (k, c) in cells.iter().filter(|(k, _)| {
+                k.month == *month && k.measure == Measure::Received && tree.within(&k.unit, root)
+            }) {
+                if let Some(level) = tree.get(&k.unit).map(|u| u.level)
+                    && let Some(slot) = Level::ALL
+                        .iter()
+                        .position(|l| *l == level)
+                        .and_then(|i| per_level.get_mut(i))
+                {
+                    *slot += c.n;
+                }
+            }
+            let feedback = f.total.get(Measure::Feedback).n;
+            out.push(BulletinMonth {
+                month: *month,
+                received: received_shown,
+                by_category: Category::ALL
+                    .iter()
+                    .copied()
+                    .zip(suppress_group(&per_cat, min, total_visible))
+                    .collect(),
+                by_level: Level::ALL
+                    .iter()
+                    .copied()
+                    .zip(suppress_group(&per_level, min, total_visible))
+                    .collect(),
+                closed: shown(f.total.get(Measure::Closed).n, min),
+                feedback: shown(feedback, min),
+                on_time_percent: percent(&f.total, min),
+                median_days_to_feedback: if feedback >= min.max(1) {
+                    f.median_days.get(&Measure::Feedback).copied()
+                } else {
+                    None
+                },
+            });
+        }
+        // Areas over the whole period: the root's own cases, and each public
+        // area below it with everything under it.
+        let period = Figures::compute(cells, days, tree, root, &months);
+        let mut areas: BTreeMap<UnitId, Row> = BTreeMap::new();
+        for (k, c) in cells {
+            if !months.contains(&k.month) || !tree.within(&k.unit, root) {
+                continue;
+            }
+            if let Some(area) = tree.public_area(&k.unit, rules.lowest_level) {
+                areas.entry(area.clone()).or_default().add(k.measure, *c);
+            }
+        }
+        let total_visible = matches!(
+            shown(period.total.get(Measure::Received).n, min),
+            Shown::Count(_)
+        );
+        let received: Vec<u64> = areas.values().map(|r| r.get(Measure::Received).n).collect();
+        let closed: Vec<u64> = areas.values().map(|r| r.get(Measure::Closed).n).collect();
+        let received = suppress_group(&received, min, total_visible);
+        let closed = suppress_group(&closed, min, total_visible);
+        let areas = areas
+            .iter()
+            .zip(received.into_iter().zip(closed))
+            .filter_map(|((id, row), (received, closed))| {
+                let unit = tree.get(id)?;
+                Some(BulletinArea {
+                    unit: id.clone(),
+                    name: unit.name.clone(),
+                    level: unit.level,
+                    received,
+                    closed,
+                    on_time_percent: percent(row, min),
+                })
+            })
+            .collect();
+        Self {
+            published_at: now,
+            rules,
+            months: out,
+            areas,
+        }
+    }
+
+    /// Every count this bulletin publishes, for checks.
+    pub fn published_counts(&self) -> Vec<u64> {
+        let mut all = Vec::new();
+        for m in &self.months {
+            let mut shown = vec![m.received, m.closed, m.feedback];
+            shown.extend(m.by_category.iter().map(|(_, s)| *s));
+            shown.extend(m.by_level.iter().map(|(_, s)| *s));
+            all.extend(shown.into_iter().filter_map(Shown::count));
+        }
+        for a in &self.areas {
+            all.extend([a.received, a.closed].into_iter().filter_map(Shown::count));
+        }
+        all
+    }
+}
