@@ -111,7 +111,7 @@ async fn code_guessing_is_throttled_to_the_lookup_budget() {
         "log: {lines} lines, none holds any of {} sampled guesses or the message text",
         sample.len()
     );
-    sunlight_store::testing::scorecard(
+    sunlight_testkit::scorecard(
         "abuse_guessing",
         &format!(
             "code guessing, {elapsed:.1} s from 8 clients: {answered} looked up, {throttled} throttled (429), 0 other; \
@@ -197,11 +197,11 @@ async fn one_flooding_client_cannot_shut_out_another() {
         "flooder: {filed} filed, {refused} × 429 of {}; other client: {reporter:?}",
         flooder.len()
     );
-    sunlight_store::testing::scorecard(
+    sunlight_testkit::scorecard(
         "flood_other_client_429",
         &reporter.iter().filter(|s| **s == 429).count().to_string(),
     );
-    sunlight_store::testing::scorecard("flood_flooder_429", &refused.to_string());
+    sunlight_testkit::scorecard("flood_flooder_429", &refused.to_string());
     assert!(
         flooder.iter().all(|s| *s == 201 || *s == 429),
         "{flooder:?}"

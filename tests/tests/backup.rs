@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use sunlight_store::testing::fresh_pg_url;
+use sunlight_testkit::fresh_pg_url;
 use support::{Deployment, Processes, Side, spawn_listening};
 use tokio::sync::Mutex;
 

@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use sunlight_store::Store;
-use sunlight_store::testing::{execute, fresh_pg_url};
+use sunlight_testkit::{execute, fresh_pg_url};
 
 /// The binary built by `.ci/run` (`cargo build -p sunlight`) next to this
 /// test executable.
@@ -179,9 +179,7 @@ async fn audit_verify_names_the_altered_entry(pg: bool) {
     // Whoever owns the schema drops the append-only triggers and cuts the
     // newest entries off: the chain that is left is intact, the anchor is not.
     let store = Store::connect(&d.url()).await.unwrap();
-    sunlight_store::testing::drop_audit_guards(&store)
-        .await
-        .unwrap();
+    sunlight_testkit::drop_audit_guards(&store).await.unwrap();
     assert_eq!(
         execute(&store, &format!("DELETE FROM audit_log WHERE seq >= {seq}"))
             .await

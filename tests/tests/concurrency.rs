@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sunlight_store::Store;
-use sunlight_store::testing::query_text;
+use sunlight_testkit::query_text;
 use support::{Deployment, Processes, totp_now};
 use tokio::sync::Mutex;
 
@@ -267,7 +267,7 @@ async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() 
         &codes,
         &["并发", "张三", "13800000000"],
     );
-    sunlight_store::testing::scorecard(
+    sunlight_testkit::scorecard(
         "concurrency",
         &format!(
             "{SUBMITTERS} submitters, {STAFF} staff, {elapsed:.1} s: {acked} reports acknowledged, {} claims won, {} refused as taken, 0 answers 5xx, 0 double owners; log ({lines} lines) clean",

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sunlight_store::Store;
-use sunlight_store::testing::{fresh_pg_url, query_text};
+use sunlight_testkit::{fresh_pg_url, query_text};
 use support::{Side, spawn_listening};
 use tokio::sync::Mutex;
 
@@ -243,7 +243,7 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
     } else {
         "SQLite"
     };
-    sunlight_store::testing::scorecard(
+    sunlight_testkit::scorecard(
         &format!("crash_{}", engine.to_lowercase()),
         &format!(
             "{engine}: {rounds} kills (seed {seed}): {} reports acknowledged, 0 lost; {unanswered_total} requests cut off unanswered; {lines} log lines scanned, no code or report text",

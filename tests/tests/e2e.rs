@@ -19,7 +19,7 @@ use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
 use sunlight_core::policy::Policy;
 use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::provision::{create_staff, create_unit};
-use sunlight_store::testing::{Engine, TestDb};
+use sunlight_testkit::{Engine, TestDb};
 
 struct Staff {
     client: reqwest::Client,

@@ -313,7 +313,7 @@ async fn postgresql_down_means_503_and_recovery_without_restart() {
         &["故障 ", "处长"],
     );
     assert!(lines > 0, "no log lines for {} reports", t.acked.len());
-    sunlight_store::testing::scorecard(
+    sunlight_testkit::scorecard(
         "fault_postgresql",
         &format!(
             "PostgreSQL crash and restart under load: outage {outage:.1} s; {} reports acknowledged ({before} before, {} after the restart), {} answered 503 with the clear message, 0 answered 500, 0 lost; {lines} log lines scanned, no code or report text",
@@ -502,7 +502,7 @@ async fn a_full_sqlite_disk_means_503_and_no_corruption() {
     let store = sunlight_store::Store::connect(&format!("sqlite://{}/sunlight.db", data.display()))
         .await
         .unwrap();
-    let cases = sunlight_store::testing::query_text(&store, "SELECT COUNT(*) FROM cases")
+    let cases = sunlight_testkit::query_text(&store, "SELECT COUNT(*) FROM cases")
         .await
         .unwrap();
     assert!(
@@ -517,7 +517,7 @@ async fn a_full_sqlite_disk_means_503_and_no_corruption() {
         &["组织部门在干部推荐", "空间恢复后", "科长"],
     );
     assert!(lines > 0, "no log lines for {} reports", tally.acked.len());
-    sunlight_store::testing::scorecard(
+    sunlight_testkit::scorecard(
         "fault_full_disk",
         &format!(
             "SQLite on a 3 MiB filesystem ({lines} log lines scanned, no code or report text): {full_after} reports acknowledged until it filled, then {} answered 503 with the clear message, 0 answered 500; space freed: 5 more acknowledged without a restart; after kill -9: integrity ok, audit chain intact, {cases} cases, 0 of {} acknowledged lost",

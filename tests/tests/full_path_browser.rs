@@ -141,7 +141,7 @@ async fn run(javascript: bool) {
     } else {
         ("full_path_js_off", "off")
     };
-    sunlight_store::testing::scorecard(
+    sunlight_testkit::scorecard(
         key,
         &format!(
             "JavaScript {js}: filed with an attachment, verified, decided, feedback given and closed by a TOTP-signed-in supervisor, feedback read with the code, in {took:.1} s; {lines} log lines hold no code or report text"

@@ -21,7 +21,7 @@ use sunlight_core::crypto::{AttachmentOpener, RecoveryKey, SealContext, open};
 use sunlight_core::report::{ReportContent, decode_padded, item};
 use sunlight_core::{TrackingCode, UnitId};
 use sunlight_store::Store;
-use sunlight_store::testing::fresh_pg_url;
+use sunlight_testkit::fresh_pg_url;
 
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();

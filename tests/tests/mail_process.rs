@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sunlight_store::Store;
-use sunlight_store::testing::{execute, fresh_pg_url};
+use sunlight_testkit::{execute, fresh_pg_url};
 use support::{Side, binary, free_port, spawn_listening};
 
 const PYTHON: &str = "/usr/bin/python3";

@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sunlight_store::testing::fresh_pg_url;
+use sunlight_testkit::fresh_pg_url;
 use support::{Processes, Side, file_report, spawn_listening, totp_now};
 
 const ONION: &str = "http://sunlightxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion";

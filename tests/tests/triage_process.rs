@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sunlight_store::testing::fresh_pg_url;
+use sunlight_testkit::fresh_pg_url;
 
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();

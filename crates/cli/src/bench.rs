@@ -263,9 +263,7 @@ pub async fn queue(
     // Sunlight never runs ANALYZE on SQLite, so none are gathered there
     // (with them, SQLite's planner picks worse plans for these listings).
     if !url.starts_with("sqlite:") {
-        sunlight_store::testing::execute(&store, "ANALYZE")
-            .await
-            .map_err(e)?;
+        store.analyze().await.map_err(e)?;
     }
     let mut lines = vec![
         format!(

@@ -354,7 +354,7 @@ async fn attachments_stream_in_sealed_and_open_for_staff() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_forms_come_back_refilled_with_every_error_listed() {
-    let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
+    let h = Harness::start(sunlight_testkit::Engine::Sqlite).await;
     let before = h.row_counts().await;
     let mut form = report_form("gd-nowhere", "保留我写的内容");
     form.retain(|(k, _)| *k != "accused_name");
@@ -382,7 +382,7 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
         onion_location: Some("http://exampleonionaddressxyz.onion".into()),
         ..IntakeSettings::default()
     };
-    let h = Harness::start_with(sunlight_store::testing::Engine::Sqlite, settings).await;
+    let h = Harness::start_with(sunlight_testkit::Engine::Sqlite, settings).await;
     for (method, path) in [
         ("GET", "/"),
         ("GET", "/report"),
@@ -444,7 +444,7 @@ async fn rate_limits_answer_429_in_the_reporters_language_and_store_nothing() {
         },
         ..IntakeSettings::default()
     };
-    let h = Harness::start_with(sunlight_store::testing::Engine::Sqlite, settings).await;
+    let h = Harness::start_with(sunlight_testkit::Engine::Sqlite, settings).await;
     h.file_json(report_json("gd", "ordinary", "1")).await;
     h.file_json(report_json("gd", "ordinary", "2")).await;
     let before = h.row_counts().await;
@@ -484,7 +484,7 @@ async fn messages_spend_the_lookup_budget_so_they_cannot_guess_codes() {
         },
         ..IntakeSettings::default()
     };
-    let h = Harness::start_with(sunlight_store::testing::Engine::Sqlite, settings).await;
+    let h = Harness::start_with(sunlight_testkit::Engine::Sqlite, settings).await;
     let guess = "1234-5678-9012-3456-7897";
     let mut answers = Vec::new();
     for _ in 0..2 {
@@ -515,7 +515,7 @@ async fn messages_spend_the_lookup_budget_so_they_cannot_guess_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_lists_every_json_route() {
-    let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
+    let h = Harness::start(sunlight_testkit::Engine::Sqlite).await;
     let doc: serde_json::Value = h
         .client
         .get(h.url("/api/v1/openapi.json"))
@@ -611,7 +611,7 @@ async fn a_zip_bomb_is_stored_as_its_bytes_and_never_unpacked() {
         assert!(stored == bomb, "the stored file differs from the upload");
         let chunks = atts[0].chunk_count;
         assert_eq!(u64::from(chunks), (bomb.len() as u64).div_ceil(64 * 1024));
-        sunlight_store::testing::scorecard(
+        sunlight_testkit::scorecard(
             &format!("zip_bomb_{engine:?}").to_lowercase(),
             &format!(
                 "{engine:?}: a {} byte zip of 1 GiB of zeros stored as {chunks} sealed chunks in {:.0} ms, bit for bit",
@@ -669,7 +669,7 @@ async fn arrival_is_kept_to_the_day_only() {
             assert_eq!(m.created_at, day_of(m.created_at), "message time");
             assert_eq!(id_time(m.id), m.created_at, "message id");
         }
-        let audit = sunlight_store::testing::audit_of_case(&h.db.store, id)
+        let audit = sunlight_testkit::audit_of_case(&h.db.store, id)
             .await
             .unwrap();
         assert!(audit.len() >= 2, "{audit:?}");
@@ -727,7 +727,7 @@ async fn uploads_have_a_byte_budget_and_stalled_bodies_end() {
         body_read_timeout_seconds: 2,
         ..IntakeSettings::default()
     };
-    let h = Harness::start_with(sunlight_store::testing::Engine::Sqlite, settings).await;
+    let h = Harness::start_with(sunlight_testkit::Engine::Sqlite, settings).await;
     let before = h.row_counts().await;
     let base = h.base.clone();
     let (status, took) = tokio::task::spawn_blocking(move || {

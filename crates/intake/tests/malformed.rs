@@ -18,7 +18,7 @@ use common::{ENGINES, Harness, report_form, report_json};
 use reqwest::Method;
 use sunlight_core::report::Limits;
 use sunlight_intake::{IntakeSettings, RateLimits};
-use sunlight_store::testing::raw_http_exchange;
+use sunlight_testkit::raw_http_exchange;
 
 /// The multipart boundary of every hand-built multipart body.
 const B: &str = "sunlight-malformed-7f3a";
@@ -1828,7 +1828,7 @@ async fn every_malformed_request_gets_a_translated_4xx_and_writes_nothing() {
             std::fs::read_dir(h.spool.path()).unwrap().next().is_none(),
             "{engine:?}: files left in the spool"
         );
-        sunlight_store::testing::scorecard(
+        sunlight_testkit::scorecard(
             &format!("intake_malformed_{engine:?}").to_lowercase(),
             &format!(
                 "intake {engine:?}: {} malformed requests, all 4xx with a translated message, 0 rows written",
@@ -2066,7 +2066,7 @@ async fn raw_requests_no_client_library_would_send_get_a_4xx_and_write_nothing()
         // Still healthy for a well-formed request.
         let res = h.client.get(h.url("/healthz")).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        sunlight_store::testing::scorecard(
+        sunlight_testkit::scorecard(
             &format!("intake_raw_{engine:?}").to_lowercase(),
             &format!(
                 "intake {engine:?}: {} raw requests, answers {statuses:?}, {closed} closed unanswered (not HTTP), 0 other, 0 rows written",

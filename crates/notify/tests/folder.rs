@@ -6,7 +6,7 @@
 use chrono::Utc;
 use sunlight_notify::{Delivery, MailSettings, Transport};
 use sunlight_store::NewMail;
-use sunlight_store::testing::{Engine, TestDb};
+use sunlight_testkit::{Engine, TestDb};
 
 fn mail(key: &str, to: &str) -> NewMail {
     NewMail {

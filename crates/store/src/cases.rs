@@ -308,64 +308,6 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts many cases and their first queue entries in one transaction,
-    /// without audit entries: for seeding benchmarks (`sunlight bench`)
-    /// only, never for reports.
-    pub async fn bulk_seed_cases(&self, cases: &[NewCase]) -> Result<(), StoreError> {
-        let txn = self.write_txn().await?;
-        let rows = cases.iter().map(|new| case::ActiveModel {
-            id: Set(new.id.as_uuid()),
-            lookup_key: Set(new.lookup_key.to_vec()),
-            unit_id: Set(new.unit.as_str().to_owned()),
-            addressed_unit_id: Set(new.addressed_unit.as_str().to_owned()),
-            category: Set(new.category.as_str().to_owned()),
-            accused_role: Set(new.accused_role.as_str().to_owned()),
-            selection_stage: Set(new.selection_stage.as_str().to_owned()),
-            channel: Set(new.channel.as_str().to_owned()),
-            real_name: Set(new.real_name),
-            stage: Set(new.first_entry.stage.as_str().to_owned()),
-            hold: Set(false),
-            received_at: Set(new.received_at),
-            closed_at: Set(None),
-            merged_into: Set(None),
-            outcome: Set(None),
-            sealed_report: Set(new.sealed_report.clone()),
-            reporter_public_key: Set(Some(new.reporter_public_key.to_vec())),
-            has_decision: Set(false),
-            feedback_given: Set(false),
-            transferred_by: Set(None),
-            extension_days: Set(None),
-            routed_at: Set(Some(new.received_at)),
-            version: Set(0),
-        });
-        case::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
-        let entries = cases.iter().map(|new| queue_entry::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            case_id: Set(new.id.as_uuid()),
-            open_case_id: Set(Some(new.id.as_uuid())),
-            stage: Set(new.first_entry.stage.as_str().to_owned()),
-            unit_id: Set(new.unit.as_str().to_owned()),
-            real_name: Set(new.real_name),
-            opened_at: Set(new.received_at),
-            due_at: Set(new.first_entry.due_at),
-            closed_at: Set(None),
-            owner_id: Set(None),
-            claimed_at: Set(None),
-            paused_until: Set(None),
-            extended: Set(false),
-            paused_at: Set(None),
-            next_sweep_at: Set(Some(new.received_at)),
-            overdue_at: Set(None),
-        });
-        queue_entry::Entity::insert_many(entries)
-            .exec_without_returning(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
     /// For the reporter: the case behind a stretched tracking code. Not
     /// scoped by unit — possession of the code is the authorisation.
     pub async fn case_by_lookup_key(

@@ -24,11 +24,11 @@ pub mod provision;
 mod queue;
 mod reporter;
 mod routing;
+pub mod seed;
 mod settings;
 mod staff;
 mod stats;
 mod sweeper;
-pub mod testing;
 mod transitions;
 mod units;
 
@@ -208,6 +208,12 @@ impl Store {
             self.ping().await?;
         }
         Ok(())
+    }
+
+    /// The raw connection, for tools and tests that read or tamper with the
+    /// tables directly (the test kit). The application's paths never use it.
+    pub fn connection(&self) -> &DatabaseConnection {
+        self.conn()
     }
 
     pub(crate) fn conn(&self) -> &DatabaseConnection {

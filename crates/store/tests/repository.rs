@@ -8,8 +8,8 @@ use sunlight_core::{
     AccusedRole, CaseId, Category, Channel, Level, Role, SelectionStage, Stage, UnitId,
 };
 use sunlight_store::provision::{create_staff, create_unit};
-use sunlight_store::testing::TestDb;
 use sunlight_store::{AuditReport, NewCase, NewQueueEntry, Store, StoreError};
+use sunlight_testkit::TestDb;
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
@@ -355,7 +355,7 @@ async fn audit_chain_is_intact_and_names_an_altered_entry() {
                 db.engine
             );
         }
-        if db.engine == sunlight_store::testing::Engine::Postgres {
+        if db.engine == sunlight_testkit::Engine::Postgres {
             assert!(db.raw("TRUNCATE audit_log").await.is_err());
         }
         assert_eq!(
@@ -364,7 +364,7 @@ async fn audit_chain_is_intact_and_names_an_altered_entry() {
         );
         // …the owner of the schema can (dropping the triggers); the chain
         // still names what was changed.
-        sunlight_store::testing::drop_audit_guards(s).await.unwrap();
+        sunlight_testkit::drop_audit_guards(s).await.unwrap();
         db.raw("UPDATE audit_log SET detail = 'forged' WHERE seq = 5")
             .await
             .unwrap();
@@ -422,10 +422,8 @@ async fn migrations_are_idempotent_and_health_checks_pass() {
 
 #[tokio::test]
 async fn sqlite_runs_with_wal_full_sync_and_foreign_keys() {
-    let db = TestDb::new(sunlight_store::testing::Engine::Sqlite)
-        .await
-        .unwrap();
-    let q = |sql: &'static str| sunlight_store::testing::query_text(&db.store, sql);
+    let db = TestDb::new(sunlight_testkit::Engine::Sqlite).await.unwrap();
+    let q = |sql: &'static str| sunlight_testkit::query_text(&db.store, sql);
     assert_eq!(q("PRAGMA journal_mode").await.unwrap(), "wal");
     assert_eq!(q("PRAGMA synchronous").await.unwrap(), "2", "2 = FULL");
     assert_eq!(q("PRAGMA foreign_keys").await.unwrap(), "1");

@@ -17,7 +17,7 @@ use sunlight_core::stats::{Figures, Month, Tree, TreeUnit, whole_days};
 use sunlight_core::{CaseId, Category, Channel, Level, Measure, Outcome, Stage, UnitId};
 use sunlight_store::Store;
 use sunlight_store::provision::create_unit;
-use sunlight_store::testing::{Engine, SeedCase, SeedStage, TestDb, seed_cases};
+use sunlight_testkit::{Engine, SeedCase, SeedStage, TestDb, seed_cases};
 
 const UNITS: [(&str, Level, Option<&str>); 5] = [
     ("p", Level::Province, None),

@@ -13,7 +13,7 @@ use crate::common;
 use common::{ENGINES, Harness, email};
 use reqwest::Method;
 use serde_json::json;
-use sunlight_store::testing::query_text;
+use sunlight_testkit::query_text;
 
 /// Who sends a request.
 #[derive(Clone, Copy)]
@@ -488,7 +488,7 @@ async fn every_hostile_request_gets_a_4xx_and_writes_nothing() {
                 .status(),
             200
         );
-        sunlight_store::testing::scorecard(
+        sunlight_testkit::scorecard(
             &format!("triage_hostile_{engine:?}").to_lowercase(),
             &format!(
                 "triage {engine:?}: {} hostile requests, statuses {statuses:?}, 0 rows written",
@@ -574,7 +574,7 @@ async fn raw_requests_against_the_staff_app_get_a_4xx_and_write_nothing() {
         for (name, request) in &cases {
             let (addr, request) = (addr.clone(), request.clone());
             let answers = tokio::task::spawn_blocking(move || {
-                sunlight_store::testing::raw_http_exchange(&addr, &request)
+                sunlight_testkit::raw_http_exchange(&addr, &request)
             })
             .await
             .unwrap();
@@ -598,7 +598,7 @@ async fn raw_requests_against_the_staff_app_get_a_4xx_and_write_nothing() {
         // Control: the smuggled request, sent on its own, does create the
         // account — so had it been served above, rows would have changed.
         let alone = tokio::task::spawn_blocking(move || {
-            sunlight_store::testing::raw_http_exchange(&addr, smuggled.as_bytes())
+            sunlight_testkit::raw_http_exchange(&addr, smuggled.as_bytes())
         })
         .await
         .unwrap();
@@ -607,7 +607,7 @@ async fn raw_requests_against_the_staff_app_get_a_4xx_and_write_nothing() {
             "{alone:?}"
         );
         assert_ne!(row_counts(&h).await, before, "the control wrote nothing");
-        sunlight_store::testing::scorecard(
+        sunlight_testkit::scorecard(
             &format!("triage_raw_{engine:?}").to_lowercase(),
             &format!(
                 "triage {engine:?}: {} raw requests, answers {statuses:?}, 0 other, no smuggled request served, 0 rows written",

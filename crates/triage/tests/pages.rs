@@ -10,7 +10,7 @@
 use crate::common;
 
 use common::{Harness, PageClient, csrf_of, email, page_client, totp_now};
-use sunlight_store::testing::Engine;
+use sunlight_testkit::Engine;
 
 /// The `data-stage` of the case page.
 fn stage_of(html: &str) -> &str {

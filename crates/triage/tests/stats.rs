@@ -21,7 +21,7 @@ use sunlight_core::policy::Policy;
 use sunlight_core::stats::Bulletin;
 use sunlight_core::{CaseId, Category, Channel, Outcome, Stage, UnitId};
 use sunlight_store::setting_keys;
-use sunlight_store::testing::{SeedCase, SeedStage, query_text, seed_cases};
+use sunlight_testkit::{SeedCase, SeedStage, query_text, seed_cases};
 use sunlight_triage::{MailStyle, Stats, StatsSettings};
 
 fn stats(h: &Harness) -> Stats {

@@ -320,7 +320,7 @@ async fn the_audit_head_is_mailed_to_the_root_supervisors_once_a_day() {
 /// (Mails once printed the day after, the midnight that ends the last day.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mail_and_the_queue_page_name_the_same_last_day() {
-    let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
+    let h = Harness::start(sunlight_testkit::Engine::Sqlite).await;
     let store = &h.db.store;
     let desk = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
     let (_, case) = desk.file("gd-gz-tianhe", "ordinary", "none", "拉票").await;

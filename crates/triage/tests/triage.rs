@@ -317,7 +317,7 @@ async fn staff_see_and_open_only_their_jurisdiction() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_needs_password_and_totp_and_locks_after_failures() {
-    let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
+    let h = Harness::start(sunlight_testkit::Engine::Sqlite).await;
     let client = reqwest::Client::new();
     let boss = h.logins.get(&email("supervisor", "gd")).unwrap();
     let try_login = |password: String, totp: Option<String>| {
@@ -403,7 +403,7 @@ async fn sign_in_needs_password_and_totp_and_locks_after_failures() {
 async fn deadlines_follow_the_calendar_across_national_day() {
     use chrono::TimeZone;
     use sunlight_core::policy::DeadlineKind;
-    let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
+    let h = Harness::start(sunlight_testkit::Engine::Sqlite).await;
     let triage = sunlight_triage::Triage::new(
         h.db.store.clone(),
         sunlight_core::policy::Policy::cn_12380(),

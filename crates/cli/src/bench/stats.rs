@@ -10,7 +10,7 @@ use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
 use sunlight_core::stats::Month;
 use sunlight_core::{CaseId, Category, Channel, Level, Outcome, Stage, UnitId};
 use sunlight_store::Store;
-use sunlight_store::testing::{SeedCase, SeedStage, seed_cases};
+use sunlight_store::seed::{SeedCase, SeedStage, seed_cases};
 
 use crate::config::Config;
 

@@ -19,7 +19,7 @@ use sunlight_core::report::{ReportContent, decode_padded, item};
 use sunlight_core::{CaseId, Level, TrackingCode, UnitId};
 use sunlight_intake::{Application, IntakeParts, IntakeSettings};
 use sunlight_store::provision::create_unit;
-use sunlight_store::testing::{Engine, TestDb, query_text};
+use sunlight_testkit::{Engine, TestDb, query_text};
 use tokio::task::JoinHandle;
 
 pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];

@@ -16,7 +16,7 @@ use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams, Uni
 use sunlight_core::policy::Policy;
 use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
-use sunlight_store::testing::{Engine, TestDb};
+use sunlight_testkit::{Engine, TestDb};
 use sunlight_triage::{Application, MailStyle, TriageParts, TriageSettings};
 use tokio::task::JoinHandle;
 
@@ -125,7 +125,7 @@ impl Harness {
     /// whose subject is not replay: the server and the helper forget which
     /// steps were spent.
     pub async fn forget_totp_steps(&self, email: &str) {
-        sunlight_store::testing::execute(
+        sunlight_testkit::execute(
             &self.db.store,
             &format!("UPDATE staff SET totp_last_step = NULL WHERE email = '{email}'"),
         )

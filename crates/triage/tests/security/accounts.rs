@@ -227,7 +227,7 @@ async fn disable_reset_and_password_change_end_sessions_in_every_process() {
             "staff.reset",
             "staff.password",
         ] {
-            let n = sunlight_store::testing::count_audit(&h.db.store, action)
+            let n = sunlight_testkit::count_audit(&h.db.store, action)
                 .await
                 .unwrap();
             assert_eq!(n, 1, "{engine:?}: {action} audited {n} times");

@@ -42,7 +42,7 @@ async fn routing_records_carry_the_arrival_day_only() {
         assert_eq!(holds.len(), 1);
         assert_eq!(holds[0].opened_at, day);
         assert_eq!(holds[0].id.get_version_num(), 4, "hold id");
-        for (action, at) in sunlight_store::testing::audit_of_case(store, id)
+        for (action, at) in sunlight_testkit::audit_of_case(store, id)
             .await
             .unwrap()
             .iter()

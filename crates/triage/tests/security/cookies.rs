@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::common::{Harness, email};
-use sunlight_store::testing::Engine;
+use sunlight_testkit::Engine;
 
 async fn sign_in(h: &Harness, base: &str) -> reqwest::Response {
     let who = email("verifier", "gd");

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use serde_json::json;
-use sunlight_store::testing::{count_audit, execute};
+use sunlight_testkit::{count_audit, execute};
 
 use crate::common::{ENGINES, Harness, email};
 
@@ -33,7 +33,7 @@ async fn parallel_guesses_reach_the_password_check_at_most_four_times() {
         // Every guess that reached Argon2 and failed is audited.
         let verified = count_audit(&h.db.store, "session.failed").await.unwrap();
         eprintln!("{engine:?}: 200 parallel guesses, {verified} password checks");
-        sunlight_store::testing::scorecard(
+        sunlight_testkit::scorecard(
             &format!("signin_parallel_checks_{engine:?}").to_lowercase(),
             &verified.to_string(),
         );
@@ -61,7 +61,7 @@ async fn unknown_locked_and_wrong_password_answers_take_the_same_time() {
     // 15 clients × 100 attempts: 500 of each kind.
     const PER_TASK: usize = 100;
     const TASKS: usize = 15;
-    let h = Harness::start(sunlight_store::testing::Engine::Sqlite).await;
+    let h = Harness::start(sunlight_testkit::Engine::Sqlite).await;
     let (base, stop) = h
         .process_with("127.0.0.1:0", |s| s.sign_in_floor_ms = 250)
         .await;
@@ -150,7 +150,7 @@ async fn unknown_locked_and_wrong_password_answers_take_the_same_time() {
         locked_times.len(),
         wrong.len()
     );
-    sunlight_store::testing::scorecard("signin_timing_welch_t", &format!("{t_both:.2}"));
+    sunlight_testkit::scorecard("signin_timing_welch_t", &format!("{t_both:.2}"));
     assert_eq!((wrong.len(), refused.len()), (500, 1000));
     assert!(
         checks as usize >= wrong.len(),

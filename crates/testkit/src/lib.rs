@@ -1,12 +1,15 @@
+//! `sunlight-testkit`: what the tests of every crate share, and nothing a production crate may use (a dev-dependency only, CI checks): fresh, migrated databases, raw SQL for tampering tests, the scorecard writer and a raw HTTP exchange.
+//!
 //! Fresh, migrated databases for tests: a temporary SQLite file, and a new
 //! PostgreSQL database per call on the server named by
 //! `SUNLIGHT_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! PostgreSQL being unreachable is a test failure, not a skip: CI claims both.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Database, DbBackend, EntityTrait, Statement};
 
-use crate::{Store, StoreError};
+use sunlight_store::{Store, StoreError};
+
+pub use sunlight_store::seed::{SeedCase, SeedStage, seed_cases};
 
 /// Which engine a test store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +85,7 @@ impl TestDb {
 pub async fn execute(store: &Store, sql: &str) -> Result<u64, StoreError> {
     let backend = store.backend();
     Ok(store
-        .conn()
+        .connection()
         .execute_raw(Statement::from_string(backend, sql.to_owned()))
         .await?
         .rows_affected())
@@ -94,10 +97,10 @@ pub async fn audit_of_case(
     case: sunlight_core::CaseId,
 ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
     use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
-    Ok(crate::entity::audit_entry::Entity::find()
-        .filter(crate::entity::audit_entry::Column::CaseId.eq(case.to_string()))
-        .order_by_asc(crate::entity::audit_entry::Column::Seq)
-        .all(store.conn())
+    Ok(sunlight_store::entity::audit_entry::Entity::find()
+        .filter(sunlight_store::entity::audit_entry::Column::CaseId.eq(case.to_string()))
+        .order_by_asc(sunlight_store::entity::audit_entry::Column::Seq)
+        .all(store.connection())
         .await?
         .into_iter()
         .map(|e| (e.action, e.at))
@@ -107,9 +110,9 @@ pub async fn audit_of_case(
 /// How many audit entries record `action` (say `session.failed`).
 pub async fn count_audit(store: &Store, action: &str) -> Result<u64, StoreError> {
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
-    Ok(crate::entity::audit_entry::Entity::find()
-        .filter(crate::entity::audit_entry::Column::Action.eq(action))
-        .count(store.conn())
+    Ok(sunlight_store::entity::audit_entry::Entity::find()
+        .filter(sunlight_store::entity::audit_entry::Column::Action.eq(action))
+        .count(store.connection())
         .await?)
 }
 
@@ -155,7 +158,7 @@ pub async fn fresh_pg_url() -> Result<String, StoreError> {
 pub async fn query_text(store: &Store, sql: &str) -> Result<String, StoreError> {
     let backend = store.backend();
     let row = store
-        .conn()
+        .connection()
         .query_one_raw(Statement::from_string(backend, sql.to_owned()))
         .await?
         .ok_or(StoreError::NotFound("row"))?;
@@ -163,170 +166,6 @@ pub async fn query_text(store: &Store, sql: &str) -> Result<String, StoreError> 
         .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
         .or_else(|_| row.try_get_by_index::<i32>(0).map(|n| n.to_string()))
         .map_err(StoreError::from)
-}
-
-/// A stage of a seeded case.
-#[derive(Debug, Clone)]
-pub struct SeedStage {
-    pub stage: sunlight_core::Stage,
-    pub unit: sunlight_core::UnitId,
-    pub opened_at: DateTime<Utc>,
-    pub due_at: DateTime<Utc>,
-    /// At most one stage of a case may be open.
-    pub closed_at: Option<DateTime<Utc>>,
-}
-
-/// A whole case history written straight into the tables, for the
-/// statistics tests and `sunlight bench`: what the state machine would have
-/// left behind, without replaying it.
-#[derive(Debug, Clone)]
-pub struct SeedCase {
-    pub id: sunlight_core::CaseId,
-    pub unit: sunlight_core::UnitId,
-    pub category: sunlight_core::Category,
-    pub channel: sunlight_core::Channel,
-    pub received_at: DateTime<Utc>,
-    pub routed_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub outcome: Option<sunlight_core::Outcome>,
-    /// Merged into the case before it in the same batch (closed, not counted).
-    pub merged: bool,
-    pub stages: Vec<SeedStage>,
-    /// History rows: the action name as stored (`verified`, `feedback_given`…).
-    pub steps: Vec<(String, DateTime<Utc>)>,
-    pub holds: Vec<(sunlight_core::UnitId, DateTime<Utc>)>,
-}
-
-/// Writes seeded histories in one transaction.
-pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreError> {
-    use sea_orm::{ActiveValue::Set, EntityTrait};
-
-    use crate::entity::{case, hold, queue_entry, transition};
-
-    let txn = store.write_txn().await?;
-    let mut previous: Option<uuid::Uuid> = None;
-    let mut rows = Vec::new();
-    for c in cases {
-        let id = c.id.as_uuid();
-        let seq = u64::from_le_bytes(id.as_bytes()[8..16].try_into().unwrap_or_default());
-        let mut lookup_key = [0u8; 32];
-        lookup_key[..16].copy_from_slice(id.as_bytes());
-        lookup_key[16..24].copy_from_slice(&seq.to_le_bytes());
-        let stage = if c.closed_at.is_some() {
-            sunlight_core::Stage::Closed
-        } else {
-            c.stages
-                .iter()
-                .find(|s| s.closed_at.is_none())
-                .map_or(sunlight_core::Stage::Received, |s| s.stage)
-        };
-        rows.push(case::ActiveModel {
-            id: Set(id),
-            lookup_key: Set(lookup_key.to_vec()),
-            unit_id: Set(c.unit.as_str().to_owned()),
-            addressed_unit_id: Set(c.unit.as_str().to_owned()),
-            category: Set(c.category.as_str().to_owned()),
-            accused_role: Set("ordinary".to_owned()),
-            selection_stage: Set("none".to_owned()),
-            channel: Set(c.channel.as_str().to_owned()),
-            real_name: Set(false),
-            stage: Set(stage.as_str().to_owned()),
-            hold: Set(false),
-            received_at: Set(c.received_at),
-            closed_at: Set(c.closed_at),
-            merged_into: Set(if c.merged { previous } else { None }),
-            outcome: Set(c.outcome.map(|o| o.as_str().to_owned())),
-            sealed_report: Set(vec![0xA5; 64]),
-            reporter_public_key: Set(Some(vec![7; 32])),
-            has_decision: Set(c.closed_at.is_some()),
-            feedback_given: Set(c.steps.iter().any(|(a, _)| a == "feedback_given")),
-            transferred_by: Set(None),
-            extension_days: Set(None),
-            routed_at: Set(c.routed_at),
-            version: Set(0),
-        });
-        previous = Some(id);
-    }
-    for chunk in rows.chunks(200) {
-        case::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    let entries: Vec<_> = cases
-        .iter()
-        .flat_map(|c| {
-            c.stages.iter().map(|s| queue_entry::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                case_id: Set(c.id.as_uuid()),
-                open_case_id: Set(s.closed_at.is_none().then(|| c.id.as_uuid())),
-                stage: Set(s.stage.as_str().to_owned()),
-                unit_id: Set(s.unit.as_str().to_owned()),
-                real_name: Set(false),
-                opened_at: Set(s.opened_at),
-                due_at: Set(s.due_at),
-                closed_at: Set(s.closed_at),
-                owner_id: Set(None),
-                claimed_at: Set(None),
-                paused_until: Set(None),
-                extended: Set(false),
-                paused_at: Set(None),
-                next_sweep_at: Set(s.closed_at.is_none().then_some(s.due_at)),
-                overdue_at: Set(None),
-            })
-        })
-        .collect();
-    for chunk in entries.chunks(200) {
-        queue_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    let steps: Vec<_> = cases
-        .iter()
-        .flat_map(|c| {
-            c.steps.iter().map(|(action, at)| transition::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                case_id: Set(c.id.as_uuid()),
-                from_stage: Set("verify".to_owned()),
-                to_stage: Set("verify".to_owned()),
-                action: Set(action.clone()),
-                actor_id: Set(None),
-                sealed_note: Set(None),
-                reporter_visible: Set(false),
-                at: Set(*at),
-            })
-        })
-        .collect();
-    for chunk in steps.chunks(200) {
-        transition::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    let holds: Vec<_> = cases
-        .iter()
-        .flat_map(|c| {
-            c.holds.iter().map(|(unit, at)| hold::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                case_id: Set(c.id.as_uuid()),
-                unit_id: Set(unit.as_str().to_owned()),
-                opened_at: Set(*at),
-                notice_due_at: Set(*at + chrono::Duration::days(3)),
-                max_until: Set(*at + chrono::Duration::days(90)),
-                confirmed_at: Set(Some(*at)),
-                confirmed_by: Set(None),
-                sealed_notice_to: Set(None),
-                lifted_at: Set(None),
-                escalated_at: Set(None),
-                notice_late_at: Set(None),
-            })
-        })
-        .collect();
-    for chunk in holds.chunks(200) {
-        hold::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(())
 }
 
 /// Prints one figure of the reliability scorecard and records it with
