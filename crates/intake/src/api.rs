@@ -17,9 +17,9 @@ use crate::i18n;
 use crate::input::{media_type, read_body, refuse_declared_oversize, require_identity_coding};
 use crate::state::AppState;
 
-fn json(error: IntakeError, lang: Lang) -> Failure {
+fn json(error: impl Into<IntakeError>, lang: Lang) -> Failure {
     Failure {
-        error,
+        error: error.into(),
         lang,
         format: Format::Json,
     }
@@ -264,7 +264,7 @@ pub async fn create_report(
 }
 
 fn parse_code(raw: &str, lang: Lang) -> Result<TrackingCode, Failure> {
-    TrackingCode::parse(raw).map_err(|e| json(e.into(), lang))
+    TrackingCode::parse(raw).map_err(|e| json(IntakeError::from(e), lang))
 }
 
 /// Status of a report by its tracking code.
@@ -378,7 +378,7 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .store
         .units()
         .await
-        .map_err(|e| json(e.into(), lang))?;
+        .map_err(|e| json(IntakeError::from(e), lang))?;
     let out: Vec<UnitOut> = units
         .into_iter()
         .map(|u| UnitOut {

@@ -155,6 +155,20 @@ impl From<CryptoError> for IntakeError {
     }
 }
 
+impl From<sunlight_filing::FilingError> for IntakeError {
+    fn from(e: sunlight_filing::FilingError) -> Self {
+        use sunlight_filing::FilingError as F;
+        match e {
+            F::Invalid(fields) => Self::Invalid(fields),
+            F::UnknownCode => Self::UnknownCode,
+            F::Code(c) => c.into(),
+            F::Store(s) => s.into(),
+            F::Crypto(c) => c.into(),
+            F::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl From<CodeError> for IntakeError {
     fn from(e: CodeError) -> Self {
         match e {

@@ -7,7 +7,6 @@
 mod api;
 mod bulletin;
 mod error;
-mod filing;
 mod flood;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -93,7 +92,7 @@ impl Application {
         let settings = parts.settings;
         let _first = LIMITS.set(settings.limits);
         let state = web::Data::new(state::AppState {
-            filing: filing::Filing::new(
+            filing: sunlight_filing::Filing::new(
                 parts.store.clone(),
                 parts.stretcher,
                 parts.policy,

@@ -22,10 +22,10 @@ use sunlight_core::{AccusedRole, Category, Channel, SelectionStage, TrackingCode
 use sunlight_store::NewAttachment;
 
 use crate::error::{Failure, Format, IntakeError};
-use crate::filing::{Found, Prepared, Status};
 use crate::input::{FormStream, Part, drain};
 use crate::state::AppState;
 use crate::{i18n, spool};
+use sunlight_filing::{Found, Prepared, Status};
 
 pub(crate) use sunlight_web::{ErrorLine, Frame, Opt, human_size, render, vocab_options};
 
@@ -39,9 +39,9 @@ fn error_lines(lang: Lang, errors: &[FieldError]) -> Vec<ErrorLine> {
         .collect()
 }
 
-fn html(error: IntakeError, lang: Lang) -> Failure {
+fn html(error: impl Into<IntakeError>, lang: Lang) -> Failure {
     Failure {
-        error,
+        error: error.into(),
         lang,
         format: Format::Html,
     }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sunlight_core::policy::DeadlineKind;
 
 use crate::error::IntakeError;
-use crate::filing::Filing;
 use crate::guard::Limiters;
+use sunlight_filing::Filing;
 use sunlight_web::Opt;
 
 #[derive(Debug)]

@@ -227,6 +227,26 @@ impl From<StoreError> for TriageError {
     }
 }
 
+impl From<sunlight_filing::FilingError> for TriageError {
+    fn from(e: sunlight_filing::FilingError) -> Self {
+        use sunlight_filing::FilingError as F;
+        match e {
+            F::Invalid(fields) => {
+                let list: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field.as_str(), f.problem.key()))
+                    .collect();
+                Self::Invalid(Invalid::Report(list.join("; ")))
+            }
+            F::UnknownCode => Self::NotFound,
+            F::Code(c) => Self::Internal(format!("code: {c}")),
+            F::Store(s) => s.into(),
+            F::Crypto(c) => c.into(),
+            F::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl From<CryptoError> for TriageError {
     fn from(e: CryptoError) -> Self {
         Self::Internal(format!("crypto: {e}"))

@@ -92,6 +92,7 @@ impl Application {
             parts.policy,
             parts.calendar,
             parts.stretcher,
+            parts.metrics.clone(),
         );
         let route_every = StdDuration::from_secs(u64::from(settings.route_every_seconds.max(1)));
         let sweep_every = (settings.sweep_every_seconds > 0)

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sunlight_core::addressing::address;
 use sunlight_core::calendar::Calendar;
 use sunlight_core::case::{Action, CaseState, Event, Limits, StaffId, apply};
 use sunlight_core::crypto::{
@@ -17,11 +16,7 @@ use sunlight_core::report::{
     AttachmentMeta, MessageContent, ReportContent, ValidReport, decode_padded, encode_padded, item,
 };
 use sunlight_core::{CaseId, Stage, TrackingCode};
-use sunlight_store::{
-    CaseRow, EntryChange, NewCase, NewHold, NewQueueEntry, QueueRow, RoutePlan, Store,
-    TransitionWrite,
-};
-use tokio::sync::Semaphore;
+use sunlight_store::{CaseRow, EntryChange, NewHold, QueueRow, RoutePlan, Store, TransitionWrite};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -34,6 +29,9 @@ mod routing;
 mod staff;
 mod view;
 
+use sunlight_filing::Filing;
+use sunlight_metrics::Metrics;
+
 use crate::error::{Invalid, TriageError};
 use crate::session::Session;
 
@@ -43,8 +41,9 @@ pub struct Triage {
     pub store: Store,
     pub policy: Arc<Policy>,
     pub calendar: Arc<Calendar>,
-    stretcher: Arc<CodeStretcher>,
-    gate: Arc<Semaphore>,
+    /// The one filing path, for reports staff enter (its Argon2id pool and
+    /// metrics are the intake's kind, sized to the cores).
+    filing: Filing,
 }
 
 impl std::fmt::Debug for Triage {
@@ -197,14 +196,27 @@ fn note_item(row: Uuid) -> Vec<u8> {
 }
 
 impl Triage {
-    pub fn new(store: Store, policy: Policy, calendar: Calendar, stretcher: CodeStretcher) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    pub fn new(
+        store: Store,
+        policy: Policy,
+        calendar: Calendar,
+        stretcher: CodeStretcher,
+        metrics: Metrics,
+    ) -> Self {
+        let filing = Filing::new(
+            store.clone(),
+            stretcher,
+            policy,
+            calendar,
+            sunlight_core::report::Limits::default(),
+            0,
+            metrics,
+        );
         Self {
             store,
-            policy: Arc::new(policy),
-            calendar: Arc::new(calendar),
-            stretcher: Arc::new(stretcher),
-            gate: Arc::new(Semaphore::new(cores)),
+            policy: Arc::clone(&filing.policy),
+            calendar: Arc::clone(&filing.calendar),
+            filing,
         }
     }
 }

@@ -196,7 +196,13 @@ pub async fn simulate(
             .map_err(|e| SimError::Setup(e.to_string()))?,
         StretchParams::TEST,
     );
-    let triage = Triage::new(store.clone(), policy.clone(), calendar.clone(), stretcher);
+    let triage = Triage::new(
+        store.clone(),
+        policy.clone(),
+        calendar.clone(),
+        stretcher,
+        sunlight_metrics::Metrics::default(),
+    );
     let sweeper = Sweeper::new(
         store.clone(),
         triage.policy.clone(),

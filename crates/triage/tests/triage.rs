@@ -409,6 +409,7 @@ async fn deadlines_follow_the_calendar_across_national_day() {
         sunlight_core::policy::Policy::cn_12380(),
         sunlight_core::calendar::Calendar::cn(),
         h.stretcher.clone(),
+        sunlight_metrics::Metrics::default(),
     );
     // Decided on Wed 30 Sep 2026 (Beijing): 15 working days of notify skip
     // the National Day week (1-7 Oct) and count Sat 10 Oct (调休): Oct 8, 9,

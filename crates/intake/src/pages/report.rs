@@ -161,8 +161,8 @@ pub(super) async fn prepare_or_refuse(
     };
     match state.filing.prepare(&valid, now).await {
         Ok(prepared) => Ok(Ok((prepared, valid))),
-        Err(IntakeError::Invalid(errors)) => Ok(Err(errors)),
-        Err(e) => Err(e),
+        Err(sunlight_filing::FilingError::Invalid(errors)) => Ok(Err(errors)),
+        Err(e) => Err(e.into()),
     }
 }
 

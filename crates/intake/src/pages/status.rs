@@ -172,7 +172,7 @@ pub async fn status_lookup(
         Err(e @ IntakeError::Code(_)) => return Ok(lookup_page(lang, e.status(), Some(&e))),
         Err(e) => return Err(html(e, lang)),
     };
-    match state.filing.status(&code).await {
+    match state.filing.status(&code).await.map_err(IntakeError::from) {
         Ok((_, status)) => Ok(status_page(&state, lang, &code, &status, false, Vec::new())),
         Err(e @ IntakeError::UnknownCode) => Ok(lookup_page(lang, e.status(), Some(&e))),
         Err(e) => Err(html(e, lang)),

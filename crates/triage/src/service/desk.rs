@@ -20,67 +20,19 @@ impl Triage {
         if !session.jurisdiction.contains(&report.unit) {
             return Err(TriageError::Invalid(Invalid::NotYourUnit));
         }
-        let chain = self.store.unit_with_ancestors(&report.unit).await?;
-        let ids: Vec<_> = chain.iter().map(|u| u.id.clone()).collect();
-        let addressing = address(&ids, report.accused_role)
-            .ok_or_else(|| TriageError::Internal("empty unit chain".into()))?;
-        let mut recipients: Vec<UnitPublicKey> = chain
-            .iter()
-            .filter(|u| addressing.recipients.contains(&u.id))
-            .map(|u| u.public_key)
-            .collect();
-        let code = TrackingCode::generate().map_err(|e| TriageError::Internal(e.to_string()))?;
-        let stretched = {
-            let _permit = self
-                .gate
-                .acquire()
-                .await
-                .map_err(|e| TriageError::Internal(e.to_string()))?;
-            let stretcher = Arc::clone(&self.stretcher);
-            let c = code.clone();
-            tokio::task::spawn_blocking(move || stretcher.stretch(&c))
-                .await
-                .map_err(|e| TriageError::Internal(e.to_string()))??
-        };
-        recipients.push(stretched.reporter_public());
-        // A call, letter or visit is stored with its day only, like a web
-        // report: whoever reads the database cannot match it to a phone log.
-        let day = self.policy.start_of_local_day(now);
-        let case_id = CaseId::arrived_on(day);
-        let payload =
-            encode_padded(&report.content).map_err(|e| TriageError::Internal(e.to_string()))?;
-        let sealed_report = seal(
-            &payload,
-            &SealContext {
-                case_id,
-                item: item::REPORT,
-            },
-            &recipients,
-        )?;
-        self.store
-            .insert_case(NewCase {
-                id: case_id,
-                lookup_key: stretched.lookup_key,
-                unit: addressing.responsible.clone(),
-                addressed_unit: report.unit.clone(),
-                category: report.category,
-                accused_role: report.accused_role,
-                selection_stage: report.selection_stage,
-                channel: report.channel,
-                real_name: report.real_name,
-                received_at: day,
-                sealed_report,
-                reporter_public_key: *stretched.reporter_public().as_bytes(),
-                first_entry: NewQueueEntry {
-                    stage: Stage::Received,
-                    due_at: self.due(DeadlineKind::Route, now),
-                },
-            })
-            .await?;
+        // The same path as a web report: the unit chain and key-person
+        // rule, a code stretched in the bounded Argon2id pool, the day of
+        // arrival only (whoever reads the database cannot match a call,
+        // letter or visit to a phone log), sealed, stored with its first
+        // queue entry.
+        let prepared = self.filing.prepare(&report, now).await?;
+        let (case_id, day) = (prepared.case_id, prepared.received_at);
+        let selection = report.selection_stage;
+        let code = self.filing.file(prepared, report, Vec::new()).await?;
         // Staff-entered reports are routed at once, like any other. The
         // case is stored: whatever happens now, the caller gets the code,
         // and a failed routing is left to the router's next pass.
-        let plan = self.plan_for(report.selection_stage, now);
+        let plan = self.plan_for(selection, now);
         if let Err(e) = self
             .store
             .route_case(case_id, &plan, Some(session.staff_id), day)

@@ -1,5 +1,7 @@
-//! Filing reports and messages and looking them up by code: the intake
-//! side's one service, used by the pages and the JSON API alike. It seals
+//! `sunlight-filing`: the one filing path — validate, address, draw and stretch the code through a bounded memory pool, seal, store — used by the public form, the public JSON API and staff-entered reports; and the reporter's side: find a case by code, its status, a follow-up message.
+//!
+//! Filing reports and messages and looking them up by code, used by the
+//! intake pages, the intake JSON API and the staff desk alike. It seals
 //! everything a person wrote before it reaches the store, and it bounds the
 //! expensive Argon2id stretch with a semaphore sized to the cores, so memory
 //! stays flat however many requests wait.
@@ -9,8 +11,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sunlight_core::addressing::{Addressing, address};
 use sunlight_core::calendar::Calendar;
+use sunlight_core::code::CodeError;
 use sunlight_core::crypto::{
-    CodeStretcher, SealContext, StretchMemory, StretchedCode, UnitPublicKey, open, seal,
+    CodeStretcher, CryptoError, SealContext, StretchMemory, StretchedCode, UnitPublicKey, open,
+    seal,
 };
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::report::{
@@ -23,7 +27,25 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::error::IntakeError;
+/// Why filing or a look-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FilingError {
+    /// The report's fields, every problem at once.
+    #[error("invalid report fields")]
+    Invalid(Vec<FieldError>),
+    /// No case has this code.
+    #[error("unknown code")]
+    UnknownCode,
+    #[error("code: {0}")]
+    Code(#[from] CodeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("crypto: {0}")]
+    Crypto(#[from] CryptoError),
+    /// A failure of ours (a task, a serializer): logged, never shown.
+    #[error("{0}")]
+    Internal(String),
+}
 
 /// Everything needed to file and look up reports. Public keys only.
 #[derive(Clone)]
@@ -136,13 +158,13 @@ impl Filing {
     }
 
     /// Argon2id on a blocking thread, at most one per permit at a time.
-    async fn stretch(&self, code: &TrackingCode) -> Result<StretchedCode, IntakeError> {
+    async fn stretch(&self, code: &TrackingCode) -> Result<StretchedCode, FilingError> {
         let mut ticket = self.metrics.argon_ticket();
         let _permit = self
             .gate
             .acquire()
             .await
-            .map_err(|_| IntakeError::Internal("argon2 gate closed".into()))?;
+            .map_err(|_| FilingError::Internal("argon2 gate closed".into()))?;
         ticket.running();
         let stretcher = Arc::clone(&self.stretcher);
         let code = code.clone();
@@ -158,11 +180,11 @@ impl Filing {
             (result, memory)
         })
         .await
-        .map_err(|e| IntakeError::Internal(format!("argon2 task: {e}")))?;
+        .map_err(|e| FilingError::Internal(format!("argon2 task: {e}")))?;
         if let Ok(mut pool) = self.memory.lock() {
             pool.push(memory);
         }
-        result.map_err(IntakeError::from)
+        result.map_err(FilingError::from)
     }
 
     /// Validates a draft, adding "no such unit" to the other problems when
@@ -172,7 +194,7 @@ impl Filing {
         &self,
         draft: &ReportDraft,
         channel: Channel,
-    ) -> Result<Result<ValidReport, Vec<FieldError>>, IntakeError> {
+    ) -> Result<Result<ValidReport, Vec<FieldError>>, FilingError> {
         match draft.validate(channel, &self.limits) {
             Ok(valid) => Ok(Ok(valid)),
             Err(mut errors) => {
@@ -198,11 +220,11 @@ impl Filing {
         &self,
         report: &ValidReport,
         now: DateTime<Utc>,
-    ) -> Result<Prepared, IntakeError> {
+    ) -> Result<Prepared, FilingError> {
         let chain = match self.store.unit_with_ancestors(&report.unit).await {
             Ok(chain) => chain,
             Err(StoreError::NotFound(_)) => {
-                return Err(IntakeError::Invalid(vec![FieldError {
+                return Err(FilingError::Invalid(vec![FieldError {
                     field: Field::Unit,
                     problem: Problem::NoSuchUnit,
                 }]));
@@ -211,7 +233,7 @@ impl Filing {
         };
         let ids: Vec<_> = chain.iter().map(|u| u.id.clone()).collect();
         let addressing = address(&ids, report.accused_role)
-            .ok_or_else(|| IntakeError::Internal("empty unit chain".into()))?;
+            .ok_or_else(|| FilingError::Internal("empty unit chain".into()))?;
         let units: Vec<_> = chain
             .into_iter()
             .filter(|u| addressing.recipients.contains(&u.id))
@@ -242,9 +264,9 @@ impl Filing {
         prepared: Prepared,
         report: ValidReport,
         attachments: Vec<NewAttachment>,
-    ) -> Result<TrackingCode, IntakeError> {
+    ) -> Result<TrackingCode, FilingError> {
         let payload =
-            encode_padded(&report.content).map_err(|e| IntakeError::Internal(e.to_string()))?;
+            encode_padded(&report.content).map_err(|e| FilingError::Internal(e.to_string()))?;
         let sealed_report = seal(
             &payload,
             &SealContext {
@@ -281,13 +303,13 @@ impl Filing {
     /// Finds a case by its code. A code of the right form that matches no
     /// case costs the same Argon2id stretch and one indexed lookup as one
     /// that does, so timing does not tell them apart.
-    pub async fn find(&self, code: &TrackingCode) -> Result<(Found, ReporterView), IntakeError> {
+    pub async fn find(&self, code: &TrackingCode) -> Result<(Found, ReporterView), FilingError> {
         let stretched = self.stretch(code).await?;
         let view = self
             .store
             .reporter_view(&stretched.lookup_key)
             .await?
-            .ok_or(IntakeError::UnknownCode)?;
+            .ok_or(FilingError::UnknownCode)?;
         // New material goes to the units of the case it is filed on (the
         // surviving one, after a merge) and the units above, and to the
         // reporter — but never to a unit that could not read the reporter's
@@ -321,7 +343,7 @@ impl Filing {
 
     /// The status page's content: the view, with the messages and file
     /// names opened with the reporter's key.
-    pub async fn status(&self, code: &TrackingCode) -> Result<(Found, Status), IntakeError> {
+    pub async fn status(&self, code: &TrackingCode) -> Result<(Found, Status), FilingError> {
         let (found, view) = self.find(code).await?;
         let secret = &found.stretched.reporter_secret;
         let mut messages = Vec::new();
@@ -337,7 +359,7 @@ impl Filing {
                 continue;
             };
             let content: MessageContent = decode_padded(&plain)
-                .map_err(|e| IntakeError::Internal(format!("message: {e}")))?;
+                .map_err(|e| FilingError::Internal(format!("message: {e}")))?;
             messages.push(ShownMessage {
                 from_staff: m.author == "staff",
                 body: Zeroizing::new(content.body.clone()),
@@ -354,7 +376,7 @@ impl Filing {
             if let Ok(plain) = open(&a.sealed_meta, &ctx, secret) {
                 files.push(
                     decode_padded::<AttachmentMeta>(&plain)
-                        .map_err(|e| IntakeError::Internal(format!("attachment meta: {e}")))?,
+                        .map_err(|e| FilingError::Internal(format!("attachment meta: {e}")))?,
                 );
             }
         }
@@ -387,11 +409,11 @@ impl Filing {
         body: &str,
         attachments: Vec<NewAttachment>,
         now: DateTime<Utc>,
-    ) -> Result<(), IntakeError> {
+    ) -> Result<(), FilingError> {
         let content = MessageContent {
             body: body.to_owned(),
         };
-        let payload = encode_padded(&content).map_err(|e| IntakeError::Internal(e.to_string()))?;
+        let payload = encode_padded(&content).map_err(|e| FilingError::Internal(e.to_string()))?;
         let item = item::message(message_id);
         let sealed = seal(
             &payload,
