@@ -76,6 +76,8 @@ fn every_key_in_use_exists() {
         .collect();
     let mut texts = Vec::new();
     files(&root.join("templates"), &mut texts);
+    // The shared templates (sunlight-web) are this app's pages too.
+    files(&root.join("../web/templates"), &mut texts);
     files(&root.join("src"), &mut texts);
     let mut used = BTreeSet::new();
     for text in &texts {
