@@ -118,7 +118,8 @@ impl IntakeError {
             Self::Malformed(_) => t.get("errors.bad_request").to_owned(),
             Self::BrokenUpload(_) => t.get("errors.bad_request").to_owned(),
             Self::BadEncoding => t.get("errors.bad_encoding").to_owned(),
-            Self::UnknownField(name) => t.format("errors.unknown_field", &[("name", name)]),
+            // The name is whatever the client sent: never shown back.
+            Self::UnknownField(_) => t.get("errors.unknown_field").to_owned(),
             Self::DuplicateField(name) => t.format("errors.duplicate_field", &[("name", name)]),
             Self::AttachmentOrder => t.get("errors.attachment_order").to_owned(),
             Self::NotFound => t.get("errors.not_found").to_owned(),
@@ -293,7 +294,7 @@ mod tests {
             IntakeError::UnsupportedMediaType,
             IntakeError::Malformed(secret.into()),
             IntakeError::BadEncoding,
-            IntakeError::UnknownField("x".into()),
+            IntakeError::UnknownField(secret.into()),
             IntakeError::DuplicateField("x".into()),
             IntakeError::AttachmentOrder,
             IntakeError::BrokenUpload(secret.into()),

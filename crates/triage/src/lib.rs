@@ -129,9 +129,12 @@ impl Application {
                 .for_app("triage", &["/intake", "/api/v1/intake"]),
         );
         let store = web::Data::new(parts.store);
+        // Staff requests are logged (route, status, time); none is a
+        // reporter's.
         let headers = web::Data::new(sunlight_web::HeaderPolicy {
             hsts: secure,
-            ..sunlight_web::HeaderPolicy::default()
+            onion_location: None,
+            quiet_posts: false,
         });
         let app_state = state.clone();
         let served = Served::start(listener, settings.workers, move || {

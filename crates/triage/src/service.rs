@@ -41,8 +41,8 @@ pub struct Triage {
     pub store: Store,
     pub policy: Arc<Policy>,
     pub calendar: Arc<Calendar>,
-    /// The one filing path, for reports staff enter (its Argon2id pool and
-    /// metrics are the intake's kind, sized to the cores).
+    /// The one filing path, for reports staff enter (an Argon2id pool of
+    /// one: desk reports are few, and each buffer is the stretch's memory).
     filing: Filing,
 }
 
@@ -209,7 +209,8 @@ impl Triage {
             policy,
             calendar,
             sunlight_core::report::Limits::default(),
-            0,
+            // Desk reports are few: one stretch at a time, one buffer.
+            1,
             metrics,
         );
         Self {

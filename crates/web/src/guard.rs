@@ -18,9 +18,10 @@ const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; bas
 const PERMISSIONS: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
                            microphone=(), payment=(), usb=(), interest-cohort=()";
 
-/// What differs between the apps' headers and logs (app data of each app;
-/// the defaults are the strictest).
-#[derive(Debug, Clone, Default)]
+/// What differs between the apps' headers and logs (app data of each app).
+/// An app that sets none gets the default, which fails closed: no line for
+/// any POST (HSTS needs TLS, which only the app knows it has).
+#[derive(Debug, Clone)]
 pub struct HeaderPolicy {
     /// Served over TLS: browsers must never come back over plain HTTP,
     /// where a session cookie and decrypted reports would cross in clear.
@@ -32,6 +33,16 @@ pub struct HeaderPolicy {
     /// back, which the network logs of the accused's unit could match to a
     /// person. The metrics middleware counts them instead.
     pub quiet_posts: bool,
+}
+
+impl Default for HeaderPolicy {
+    fn default() -> Self {
+        Self {
+            hsts: false,
+            onion_location: None,
+            quiet_posts: true,
+        }
+    }
 }
 
 /// Security headers and the request log.
