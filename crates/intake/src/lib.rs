@@ -1,4 +1,4 @@
-//! `sunlight-intake`: the public intake app: report form, receipt, status by tracking code, reporter messages and evidence, bulletin. It holds public keys only and must never load a unit private key, store or log a tracking code, an IP address or any report text. Depends on sunlight-core and sunlight-store; never on sunlight-triage.
+//! `sunlight-intake`: the public intake app: report form, receipt, status by tracking code, reporter messages and evidence, bulletin. It holds public keys only and must never load a unit private key, store or log a tracking code, an IP address or any report text. Depends on sunlight-core, sunlight-store, sunlight-filing (the one filing path), sunlight-web (what both apps share), sunlight-charts and sunlight-metrics; never on sunlight-triage.
 //!
 //! HTML pages and the JSON API share one port and one service (`Filing`);
 //! see docs/intake.md for the routes and docs/LOGGING.md for what is never

@@ -1,4 +1,5 @@
-//! Cases, their queue entries and messages. Every query that staff can reach
+//! Cases and their queue entries (messages: `messages.rs`; what a reporter
+//! sees: `reporter.rs`). Every query that staff can reach
 //! starts from a `Jurisdiction`, so a handler cannot forget the unit filter.
 
 use std::collections::BTreeSet;

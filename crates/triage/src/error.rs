@@ -12,7 +12,7 @@ use sunlight_store::{Clash, StoreError};
 use crate::i18n;
 
 tokio::task_local! {
-    /// The language of the request being answered (set by `guard::wrap`).
+    /// The language of the request being answered (set by `guard::lang_scope`).
     pub static REQUEST_LANG: sunlight_core::i18n::Lang;
 }
 

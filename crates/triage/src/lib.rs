@@ -1,4 +1,4 @@
-//! `sunlight-triage`: the staff side: routing of new reports, the verify/handle/recheck/notify queues with deadlines, holds, staff sign-in with key unlock, and the staff app (server-rendered HTML pages without JavaScript, and a JSON API for the same actions). Depends on sunlight-core and sunlight-store; never on sunlight-intake.
+//! `sunlight-triage`: the staff side: routing of new reports, the verify/handle/recheck/notify queues with deadlines, holds, staff sign-in with key unlock, and the staff app (server-rendered HTML pages without JavaScript, and a JSON API for the same actions). Depends on sunlight-core, sunlight-store, sunlight-filing (for staff-entered reports), sunlight-web, sunlight-charts and sunlight-metrics; never on sunlight-intake.
 //!
 //! Unit private keys exist here only unwrapped in a session's memory
 //! (`session.rs`); see docs/triage.md.

@@ -1,4 +1,4 @@
-//! `sunlight-web`: what the intake and triage apps share and nothing else — security headers and the privacy-preserving request log, the language of a request and the message catalogs, the page frame, HTML and JSON answers, and server setup. Depends on sunlight-core only (plus actix-web and askama); never on the store.
+//! `sunlight-web`: what the intake and triage apps share and nothing else — security headers and the privacy-preserving request log, the language of a request and the message catalogs, the page frame and page rendering, and server setup with the health answer and the stylesheet. Depends on sunlight-core only (plus actix-web and askama); never on the store.
 
 mod format;
 mod frame;
