@@ -9,7 +9,7 @@ use sunlight_core::{
 };
 use sunlight_store::provision::{create_staff, create_unit};
 use sunlight_store::{AuditReport, NewCase, NewQueueEntry, Store, StoreError};
-use sunlight_testkit::TestDb;
+use sunlight_testkit::{TestDb, query_text};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
@@ -481,4 +481,21 @@ async fn audit_appends_from_two_processes_keep_one_chain() {
             db.engine
         );
     }
+}
+
+/// A test's PostgreSQL database goes when the test does: a suite of
+/// hundreds of tests must not leave hundreds of databases on the server.
+#[tokio::test]
+async fn a_postgresql_test_database_is_dropped_when_the_test_ends() {
+    let db = TestDb::new(sunlight_testkit::Engine::Postgres)
+        .await
+        .unwrap();
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let admin = TestDb::new(sunlight_testkit::Engine::Postgres)
+        .await
+        .unwrap();
+    let count = format!("SELECT COUNT(*) FROM pg_database WHERE datname = '{name}'");
+    assert_eq!(query_text(&admin.store, &count).await.unwrap(), "1");
+    drop(db);
+    assert_eq!(query_text(&admin.store, &count).await.unwrap(), "0");
 }

@@ -18,23 +18,59 @@ pub enum Engine {
     Postgres,
 }
 
-/// A migrated store plus what keeps it alive (the temp dir for SQLite).
+/// A migrated store plus what it lives in: a temporary folder (SQLite) or
+/// a database of its own (PostgreSQL), both removed when the test ends.
 #[derive(Debug)]
 pub struct TestDb {
     pub store: Store,
     pub engine: Engine,
     pub url: String,
-    _dir: Option<tempfile_dir::TempDir>,
+    _scratch: Scratch,
 }
 
-mod tempfile_dir {
-    /// A directory removed on drop (std only, so this module adds no
-    /// dependency to the production crate).
-    #[derive(Debug)]
-    pub struct TempDir(pub std::path::PathBuf);
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ignored = std::fs::remove_dir_all(&self.0);
+/// What a test database lives in, removed on drop.
+#[derive(Debug)]
+enum Scratch {
+    Dir(std::path::PathBuf),
+    PgDatabase(String),
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match self {
+            Self::Dir(dir) => {
+                let _ignored = std::fs::remove_dir_all(dir);
+            }
+            // Drop runs outside any runtime it could borrow: a thread of
+            // its own connects to the server and drops the database, ending
+            // the test's still-open pool connections (`WITH (FORCE)`).
+            Self::PgDatabase(name) => {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    runtime.block_on(async {
+                        let admin = Database::connect(&pg_admin_url())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        admin
+                            .execute_unprepared(&sql)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        admin.close().await.map_err(|e| e.to_string())
+                    })
+                })
+                .join();
+                // A database left behind is cleaned by the next `.ci/run`.
+                if let Ok(Err(e)) = dropped {
+                    let _ignored = std::io::Write::write_all(
+                        &mut std::io::stderr(),
+                        format!("test database not dropped: {e}\n").as_bytes(),
+                    );
+                }
+            }
         }
     }
 }
@@ -46,16 +82,20 @@ pub fn pg_admin_url() -> String {
 
 impl TestDb {
     pub async fn new(engine: Engine) -> Result<Self, StoreError> {
-        let (url, dir) = match engine {
+        let (url, scratch) = match engine {
             Engine::Sqlite => {
                 let dir =
                     std::env::temp_dir().join(format!("sunlight-test-{}", uuid::Uuid::new_v4()));
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| StoreError::Corrupt(format!("temp dir: {e}")))?;
                 let url = format!("sqlite://{}/sunlight.db", dir.display());
-                (url, Some(tempfile_dir::TempDir(dir)))
+                (url, Scratch::Dir(dir))
             }
-            Engine::Postgres => (fresh_pg_url().await?, None),
+            Engine::Postgres => {
+                let url = fresh_pg_url().await?;
+                let name = url.rsplit('/').next().unwrap_or_default().to_owned();
+                (url, Scratch::PgDatabase(name))
+            }
         };
         let store = Store::connect(&url).await?;
         store.migrate().await?;
@@ -63,7 +103,7 @@ impl TestDb {
             store,
             engine,
             url,
-            _dir: dir,
+            _scratch: scratch,
         })
     }
 
