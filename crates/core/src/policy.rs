@@ -52,6 +52,19 @@ pub enum DeadlineKind {
 }
 
 impl DeadlineKind {
+    /// The deadline a stage runs against; a closed case has none.
+    pub fn of_stage(stage: crate::Stage) -> Option<Self> {
+        use crate::Stage;
+        match stage {
+            Stage::Received => Some(Self::Route),
+            Stage::Verify => Some(Self::Verify),
+            Stage::Handle => Some(Self::Handle),
+            Stage::Recheck => Some(Self::Recheck),
+            Stage::Notify => Some(Self::Notify),
+            Stage::Closed => None,
+        }
+    }
+
     pub const ALL: &'static [Self] = &[
         Self::Route,
         Self::AcknowledgeRealName,

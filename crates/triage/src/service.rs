@@ -128,17 +128,6 @@ pub fn state_of(case: &CaseRow, entry: Option<&QueueRow>) -> CaseState {
     }
 }
 
-fn deadline_kind(stage: Stage) -> Option<DeadlineKind> {
-    match stage {
-        Stage::Received => Some(DeadlineKind::Route),
-        Stage::Verify => Some(DeadlineKind::Verify),
-        Stage::Handle => Some(DeadlineKind::Handle),
-        Stage::Recheck => Some(DeadlineKind::Recheck),
-        Stage::Notify => Some(DeadlineKind::Notify),
-        Stage::Closed => None,
-    }
-}
-
 /// The text an event carries, to be sealed into its history row.
 fn event_text(e: &Event) -> Option<String> {
     match e {

@@ -19,17 +19,6 @@ pub(super) fn due_day(policy: &Policy, due: DateTime<Utc>) -> chrono::NaiveDate 
     policy.last_day(due)
 }
 
-pub(super) fn deadline_kind(stage: Stage) -> Option<DeadlineKind> {
-    match stage {
-        Stage::Received => Some(DeadlineKind::Route),
-        Stage::Verify => Some(DeadlineKind::Verify),
-        Stage::Handle => Some(DeadlineKind::Handle),
-        Stage::Recheck => Some(DeadlineKind::Recheck),
-        Stage::Notify => Some(DeadlineKind::Notify),
-        Stage::Closed => None,
-    }
-}
-
 /// How a deadline stands today, in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Countdown {
@@ -50,8 +39,8 @@ pub fn countdown(
     now: DateTime<Utc>,
 ) -> Countdown {
     let t = i18n::catalog(lang);
-    let working =
-        deadline_kind(stage).is_some_and(|k| matches!(policy.span(k), Span::WorkingDays(_)));
+    let working = DeadlineKind::of_stage(stage)
+        .is_some_and(|k| matches!(policy.span(k), Span::WorkingDays(_)));
     let last = due_day(policy, due);
     let today = policy.local_date(now);
     let count = |from, to| {

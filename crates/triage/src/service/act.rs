@@ -39,7 +39,7 @@ impl Triage {
         if transition.events.is_empty() {
             return Ok(transition.to);
         }
-        let next_due = deadline_kind(transition.to)
+        let next_due = DeadlineKind::of_stage(transition.to)
             .filter(|_| transition.to != transition.from)
             .map(|k| self.due(k, now));
         let mut entry_change = EntryChange::default();
