@@ -7,6 +7,7 @@
 
 #![expect(
     clippy::unwrap_used,
+    clippy::panic,
     clippy::indexing_slicing,
     clippy::string_slice,
     reason = "tests fail loudly"
@@ -196,7 +197,14 @@ fn collect_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         if path.is_dir() {
             collect_files(&path, out);
         } else {
-            out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            // The service is running: a transient file (a SQLite journal, a
+            // spool file being committed) may go between the listing and
+            // the read. What is gone is not kept.
+            match std::fs::read(&path) {
+                Ok(bytes) => out.push((path.display().to_string(), bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("{}: {e}", path.display()),
+            }
         }
     }
 }
