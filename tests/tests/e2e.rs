@@ -185,11 +185,11 @@ async fn run(engine: Engine) {
                 route_every_seconds: 1,
                 ..Default::default()
             },
-            mail: sunlight_triage::MailStyle {
+            mail: sunlight_casework::MailStyle {
                 lang: sunlight_core::i18n::Lang::En,
                 link_base: "http://127.0.0.1".into(),
             },
-            stats: sunlight_triage::StatsSettings::default(),
+            stats: sunlight_casework::StatsSettings::default(),
             onion: None,
             metrics: sunlight_triage::Metrics::default(),
         },

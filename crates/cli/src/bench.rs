@@ -339,7 +339,7 @@ pub async fn queue(
         else {
             return Ok::<bool, String>(false);
         };
-        let state = sunlight_triage::state_of(&case, entry.as_ref());
+        let state = sunlight_casework::state_of(&case, entry.as_ref());
         let actor = Actor {
             id: StaffId::from_uuid(who),
             role: Role::Verifier,
@@ -433,11 +433,11 @@ async fn sweep(
     use sunlight_core::policy::Policy;
 
     let e = |err: sunlight_store::StoreError| err.to_string();
-    let sweeper = sunlight_triage::Sweeper::new(
+    let sweeper = sunlight_casework::Sweeper::new(
         store.clone(),
         Arc::new(Policy::cn_12380()),
         Arc::new(Calendar::cn()),
-        sunlight_triage::MailStyle {
+        sunlight_casework::MailStyle {
             lang: sunlight_core::i18n::Lang::ZhCn,
             link_base: "https://triage.example.org".into(),
         },

@@ -136,7 +136,7 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
             chart,
             sim_database_url,
         } => {
-            let cfg = sunlight_triage::simulate::SimConfig {
+            let cfg = sunlight_casework::simulate::SimConfig {
                 seed,
                 reports,
                 start,
@@ -237,7 +237,7 @@ async fn is_initialized(store: &Store) -> Result<bool, String> {
 async fn stats_refresh(config: &Config) -> CmdResult {
     let store = open(config).await?;
     let (policy, _) = config.deadline_rules().map_err(|e| e.to_string())?;
-    let stats = sunlight_triage::Stats::new(
+    let stats = sunlight_casework::Stats::new(
         store,
         std::sync::Arc::new(policy),
         config.stats.clone(),

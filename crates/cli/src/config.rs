@@ -69,7 +69,7 @@ struct FileConfig {
     #[serde(default)]
     mail: sunlight_notify::MailSettings,
     #[serde(default)]
-    stats: sunlight_triage::StatsSettings,
+    stats: sunlight_casework::StatsSettings,
     #[serde(default)]
     tor: TorSettings,
 }
@@ -114,7 +114,7 @@ pub struct Config {
     pub intake: sunlight_intake::IntakeSettings,
     pub triage: sunlight_triage::TriageSettings,
     pub mail: sunlight_notify::MailSettings,
-    pub stats: sunlight_triage::StatsSettings,
+    pub stats: sunlight_casework::StatsSettings,
     pub tor: TorSettings,
     /// Tor forwards here: `[tor] targets`, or `intake_addr`.
     pub tor_targets: Vec<SocketAddr>,
@@ -343,8 +343,8 @@ impl Config {
     }
 
     /// How the sweeper words and links its mails.
-    pub fn mail_style(&self) -> sunlight_triage::MailStyle {
-        sunlight_triage::MailStyle {
+    pub fn mail_style(&self) -> sunlight_casework::MailStyle {
+        sunlight_casework::MailStyle {
             lang: if self.mail.lang == "en" {
                 sunlight_core::i18n::Lang::En
             } else {

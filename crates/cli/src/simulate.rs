@@ -1,11 +1,11 @@
-//! `sunlight simulate`: runs `sunlight_triage::simulate` on a scratch
+//! `sunlight simulate`: runs `sunlight_casework::simulate` on a scratch
 //! database and draws its chart (plotters, SVG backend).
 
 use std::path::Path;
 
 use plotters::prelude::*;
+use sunlight_casework::simulate::{SimConfig, SimDay, simulate};
 use sunlight_store::Store;
-use sunlight_triage::simulate::{SimConfig, SimDay, simulate};
 
 use crate::config::Config;
 

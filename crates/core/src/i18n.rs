@@ -93,6 +93,8 @@ pub enum CatalogError {
     Toml(String),
     #[error("catalog key {0:?} is not a string or table")]
     NotText(String),
+    #[error("catalog key {0:?} is in two catalogs that are joined")]
+    Twice(String),
 }
 
 /// One language's messages.
@@ -130,8 +132,63 @@ impl Catalog {
         out
     }
 
+    /// This catalog and `other` as one; a key in both is an error, so
+    /// neither silently hides the other's words.
+    pub fn joined(mut self, other: &Catalog) -> Result<Self, CatalogError> {
+        for (key, message) in &other.messages {
+            if self.messages.insert(key.clone(), message.clone()).is_some() {
+                return Err(CatalogError::Twice(key.clone()));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The label of `prefix.value` (a vocabulary word), or the value itself
+    /// when the catalog has no such word.
+    pub fn word(&self, prefix: &str, value: &str) -> String {
+        let key = format!("{prefix}.{value}");
+        if self.has(&key) {
+            self.get(&key).to_owned()
+        } else {
+            value.to_owned()
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.messages.keys().map(String::as_str)
+    }
+}
+
+/// An app's catalogs, one per language. Built once from the TOML compiled
+/// into the binary; a catalog that does not parse stops the app at start,
+/// never on a request.
+#[derive(Debug, Default)]
+pub struct Catalogs {
+    zh_cn: Catalog,
+    en: Catalog,
+}
+
+impl Catalogs {
+    pub fn parse(zh_cn: &str, en: &str) -> Result<Self, CatalogError> {
+        Ok(Self {
+            zh_cn: Catalog::parse(zh_cn)?,
+            en: Catalog::parse(en)?,
+        })
+    }
+
+    pub fn get(&self, lang: Lang) -> &Catalog {
+        match lang {
+            Lang::ZhCn => &self.zh_cn,
+            Lang::En => &self.en,
+        }
+    }
+
+    /// Each language's catalog joined with `other`'s (see `Catalog::joined`).
+    pub fn joined(self, other: &Catalogs) -> Result<Self, CatalogError> {
+        Ok(Self {
+            zh_cn: self.zh_cn.joined(&other.zh_cn)?,
+            en: self.en.joined(&other.en)?,
+        })
     }
 }
 
@@ -185,5 +242,16 @@ mod tests {
         assert_eq!(c.format("a.b", &[("max", "5")]), "at most 5 characters");
         assert_eq!(c.get("missing.key"), "missing.key");
         assert!(Catalog::parse("a = 1").is_err());
+    }
+
+    #[test]
+    fn joined_catalogs_hold_both_and_refuse_a_key_in_both() {
+        let a = Catalog::parse("[stage]\nverify = \"Verify\"").unwrap();
+        let b = Catalog::parse("[login]\ntitle = \"Sign in\"").unwrap();
+        let both = a.clone().joined(&b).unwrap();
+        assert_eq!(both.get("stage.verify"), "Verify");
+        assert_eq!(both.get("login.title"), "Sign in");
+        let again = Catalog::parse("[stage]\nverify = \"Check\"").unwrap();
+        assert!(matches!(a.joined(&again), Err(CatalogError::Twice(k)) if k == "stage.verify"));
     }
 }

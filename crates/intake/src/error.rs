@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use sunlight_core::code::CodeError;
 use sunlight_core::crypto::CryptoError;
 use sunlight_core::i18n::Lang;
-use sunlight_core::report::FieldError;
+use sunlight_core::report::{FieldError, Limits};
 use sunlight_store::StoreError;
 
 use askama::Template;
@@ -98,8 +98,9 @@ impl IntakeError {
         }
     }
 
-    /// The message for the person, in their language.
-    pub fn message(&self, lang: Lang) -> String {
+    /// The message for the person, in their language; `limits` are the
+    /// ones in force, which a body too large is told.
+    pub fn message(&self, lang: Lang, limits: &Limits) -> String {
         let t = i18n::catalog(lang);
         match self {
             Self::Invalid(errors) => {
@@ -112,7 +113,7 @@ impl IntakeError {
             Self::Code(_) => t.get("errors.code_chars").to_owned(),
             Self::UnknownCode => t.get("errors.unknown_code").to_owned(),
             Self::RateLimited => t.get("errors.rate_limited").to_owned(),
-            Self::TooLarge => i18n::too_large(lang),
+            Self::TooLarge => i18n::too_large(lang, limits),
             Self::UnsupportedMediaType => t.get("errors.unsupported_media_type").to_owned(),
             // The parser's own words may quote what was sent: never shown.
             Self::Malformed(_) => t.get("errors.bad_request").to_owned(),
@@ -200,18 +201,36 @@ impl ResponseError for Failure {
         self.error.status()
     }
 
+    /// Logged here, once; `answer` below gives the client the answer with
+    /// the limits this app runs with.
     fn error_response(&self) -> HttpResponse {
         self.error.log();
+        self.respond(&Limits::default())
+    }
+}
+
+impl Failure {
+    fn respond(&self, limits: &Limits) -> HttpResponse {
         match self.format {
-            Format::Json => json_error(&self.error, self.lang),
-            Format::Html => problem_page(&self.error, self.lang),
+            Format::Json => json_error(&self.error, self.lang, limits),
+            Format::Html => problem_page(&self.error, self.lang, limits),
         }
     }
 }
 
-pub fn json_error(error: &IntakeError, lang: Lang) -> HttpResponse {
+impl sunlight_web::Problem for Failure {
+    fn answer(&self, req: &actix_web::HttpRequest) -> HttpResponse {
+        let limits = req
+            .app_data::<actix_web::web::Data<Limits>>()
+            .map(|limits| *limits.get_ref())
+            .unwrap_or_default();
+        self.respond(&limits)
+    }
+}
+
+pub fn json_error(error: &IntakeError, lang: Lang, limits: &Limits) -> HttpResponse {
     let mut body = serde_json::json!({
-        "error": { "code": error.code(), "message": error.message(lang) }
+        "error": { "code": error.code(), "message": error.message(lang, limits) }
     });
     if let (IntakeError::Invalid(fields), Some(obj)) =
         (error, body.get_mut("error").and_then(|e| e.as_object_mut()))
@@ -241,10 +260,10 @@ struct ProblemPage {
 }
 
 /// The page for an error that is not about one form field.
-pub fn problem_page(error: &IntakeError, lang: Lang) -> HttpResponse {
+pub fn problem_page(error: &IntakeError, lang: Lang, limits: &Limits) -> HttpResponse {
     let page = ProblemPage {
         ui: i18n::frame(lang, "/"),
-        message: error.message(lang),
+        message: error.message(lang, limits),
     };
     render(error.status(), lang, &page)
 }
@@ -308,7 +327,7 @@ mod tests {
             assert_eq!(e.status().as_u16(), status, "{e:?}");
             assert_eq!(e.code(), code, "{e:?}");
             for lang in [Lang::ZhCn, Lang::En] {
-                let message = e.message(lang);
+                let message = e.message(lang, &Limits::default());
                 assert!(
                     !message.is_empty() && !message.contains("errors."),
                     "{e:?}: {message}"

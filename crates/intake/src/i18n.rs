@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use sunlight_core::i18n::{Catalog, CatalogError, Lang};
-use sunlight_core::report::{Field, FieldError};
+use sunlight_core::report::{Field, FieldError, Limits};
 use sunlight_web::{Catalogs, Frame};
 
 pub use sunlight_web::{lang_of, size_limit};
@@ -63,8 +63,7 @@ pub fn field_error(lang: Lang, e: &FieldError) -> String {
     )
 }
 
-pub fn too_large(lang: Lang) -> String {
-    let limits = crate::limits();
+pub fn too_large(lang: Lang, limits: &Limits) -> String {
     catalog(lang).format(
         "errors.too_large",
         &[

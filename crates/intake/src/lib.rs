@@ -78,19 +78,13 @@ pub struct Application {
     served: Served,
 }
 
-static LIMITS: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
-
-/// The limits in force, for messages rendered outside a request's state.
-pub(crate) fn limits() -> Limits {
-    LIMITS.get().copied().unwrap_or_default()
-}
-
 impl Application {
     pub fn build(parts: IntakeParts, listener: TcpListener) -> std::io::Result<Self> {
         i18n::check().map_err(std::io::Error::other)?;
         std::fs::create_dir_all(&parts.spool_dir)?;
         let settings = parts.settings;
-        let _first = LIMITS.set(settings.limits);
+        // For error answers, which see the request and not the state.
+        let limits = web::Data::new(settings.limits);
         let state = web::Data::new(state::AppState {
             filing: sunlight_filing::Filing::new(
                 parts.store.clone(),
@@ -133,7 +127,11 @@ impl Application {
                 .app_data(headers.clone())
                 .app_data(flood.clone())
                 .app_data(counted.clone())
+                .app_data(limits.clone())
                 .wrap(middleware::from_fn(flood::flood_guard))
+                .wrap(middleware::from_fn(
+                    sunlight_web::answer_problems::<error::Failure>,
+                ))
                 .wrap(middleware::from_fn(sunlight_web::wrap))
                 // Outermost: counts the answer the client finally gets.
                 .wrap(middleware::from_fn(sunlight_metrics::count_requests))

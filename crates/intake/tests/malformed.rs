@@ -1733,6 +1733,7 @@ async fn check(h: &Harness, case: &Case) -> Result<(), String> {
         if has_raw_key(message) || message == code {
             return Err(format!("untranslated message: {message}"));
         }
+        too_large_names_the_limit(case, message)?;
     } else {
         if !ctype.starts_with("text/html") {
             return Err(format!("content type {ctype:?} on a page route: {excerpt}"));
@@ -1749,6 +1750,18 @@ async fn check(h: &Harness, case: &Case) -> Result<(), String> {
         if text.is_empty() || has_raw_key(section) {
             return Err(format!("no clear message in the errors section: {section}"));
         }
+        too_large_names_the_limit(case, &text)?;
+    }
+    Ok(())
+}
+
+/// A body too large is told the per-file limit this intake runs with
+/// (1 KB here), not the default's 20 MB.
+fn too_large_names_the_limit(case: &Case, message: &str) -> Result<(), String> {
+    if case.expect == 413 && !message.contains("1 KB") {
+        return Err(format!(
+            "a 413 that does not name the 1 KB limit: {message}"
+        ));
     }
     Ok(())
 }

@@ -31,11 +31,12 @@ pub use session::{session_cookie, sign_in, sign_out};
 pub use staff::{staff_add, staff_list};
 pub use stats::stats;
 
+use crate::cookie::cookie_name;
 use crate::error::{Invalid, TriageError};
-use crate::service::ActionRequest;
-use crate::session::{Session, cookie_name};
 use crate::state::AppState;
 use crate::state::current;
+use sunlight_casework::ActionRequest;
+use sunlight_casework::session::Session;
 
 /// A signed-in staff member (from the session cookie).
 #[derive(Debug)]

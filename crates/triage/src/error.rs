@@ -4,17 +4,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use sunlight_casework::CaseworkError;
+pub use sunlight_casework::Invalid;
 use sunlight_core::case::{Refusal, RefusalClass};
-use sunlight_core::crypto::CryptoError;
 use sunlight_core::i18n::Lang;
 use sunlight_store::{Clash, StoreError};
 
 use crate::i18n;
-
-tokio::task_local! {
-    /// The language of the request being answered (set by `guard::lang_scope`).
-    pub static REQUEST_LANG: sunlight_core::i18n::Lang;
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
@@ -58,58 +54,18 @@ pub enum TriageError {
     Internal(String),
 }
 
-/// A request a member sent that the service cannot take, by what is wrong.
-/// The API's `detail` is the fixed English text of the variant (naming the
-/// field); pages and `message` show the catalog's words for it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Invalid {
-    #[error("unit: not a unit id")]
-    UnitId,
-    #[error("unit: you can enter reports only for your own units")]
-    NotYourUnit,
-    #[error("category: unknown")]
-    Category,
-    #[error("channel: phone, letter or visit")]
-    Channel,
-    #[error("role: intake, verifier, supervisor or admin")]
-    Role,
-    #[error("filter: unknown unit or category")]
-    Filter,
-    #[error("email: not an email address")]
-    Email,
-    #[error("body: {0}")]
-    Body(&'static str),
-    #[error("new_password: between 12 and 256 characters")]
-    PasswordLength,
-    #[error("new_password: choose a password other than the current one")]
-    PasswordUnchanged,
-    #[error("to: not a case merged into this one")]
-    ReplyTo,
-    #[error("notice_to must name who received the hold notice")]
-    NoticeTo,
-    #[error("this case predates reporter keys; it cannot receive messages")]
-    NoReporterKey,
-    /// The report's fields, each `field: problem` (fixed words, no input).
-    #[error("{0}")]
-    Report(String),
-    /// A rule of the store's.
-    #[error("{0}")]
-    Store(&'static str),
-}
-
-impl Invalid {
-    fn key(&self) -> &'static str {
-        match self {
-            Self::UnitId | Self::NotYourUnit => "errors.not_your_unit",
-            Self::Email => "errors.email_invalid",
-            Self::Body(_) => "errors.body_invalid",
-            Self::PasswordLength | Self::PasswordUnchanged => "errors.password_invalid",
-            Self::ReplyTo => "errors.reply_to_invalid",
-            Self::NoticeTo => "errors.notice_to_missing",
-            Self::NoReporterKey => "errors.no_reporter_key",
-            Self::Category | Self::Channel | Self::Role | Self::Filter => "errors.invalid",
-            Self::Report(_) | Self::Store(_) => "errors.invalid",
-        }
+/// The catalog key of an invalid request, by what is wrong.
+fn invalid_key(invalid: &Invalid) -> &'static str {
+    match invalid {
+        Invalid::UnitId | Invalid::NotYourUnit => "errors.not_your_unit",
+        Invalid::Email => "errors.email_invalid",
+        Invalid::Body(_) => "errors.body_invalid",
+        Invalid::PasswordLength | Invalid::PasswordUnchanged => "errors.password_invalid",
+        Invalid::ReplyTo => "errors.reply_to_invalid",
+        Invalid::NoticeTo => "errors.notice_to_missing",
+        Invalid::NoReporterKey => "errors.no_reporter_key",
+        Invalid::Category | Invalid::Channel | Invalid::Role | Invalid::Filter => "errors.invalid",
+        Invalid::Report(_) | Invalid::Store(_) => "errors.invalid",
     }
 }
 
@@ -145,7 +101,7 @@ impl TriageError {
             Self::NoSuchCase => "errors.no_such_case",
             Self::NotFound => "errors.not_found",
             Self::Conflict(clash) => clash_key(*clash),
-            Self::Invalid(invalid) => invalid.key(),
+            Self::Invalid(invalid) => invalid_key(invalid),
             Self::Malformed(_) => "errors.malformed",
             Self::UnsupportedMediaType => "errors.unsupported_media_type",
             Self::TooLarge => "errors.too_large",
@@ -215,41 +171,27 @@ impl TriageError {
     }
 }
 
+impl From<CaseworkError> for TriageError {
+    fn from(e: CaseworkError) -> Self {
+        match e {
+            CaseworkError::BadCredentials => Self::BadCredentials,
+            CaseworkError::NoSession => Self::NoSession,
+            CaseworkError::Forbidden => Self::Forbidden,
+            CaseworkError::WrongCurrentCredentials => Self::WrongCurrentCredentials,
+            CaseworkError::NoSuchCase => Self::NoSuchCase,
+            CaseworkError::NotFound => Self::NotFound,
+            CaseworkError::Refused(r) => Self::Refused(r),
+            CaseworkError::Conflict(clash) => Self::Conflict(clash),
+            CaseworkError::Invalid(invalid) => Self::Invalid(invalid),
+            CaseworkError::Unavailable(detail) => Self::Unavailable(detail),
+            CaseworkError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl From<StoreError> for TriageError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(clash) => Self::Conflict(clash),
-            StoreError::Invalid(what) => Self::Invalid(Invalid::Store(what)),
-            StoreError::NotFound(_) => Self::NotFound,
-            e if e.is_unavailable() => Self::Unavailable(e.to_string()),
-            e => Self::Internal(e.to_string()),
-        }
-    }
-}
-
-impl From<sunlight_filing::FilingError> for TriageError {
-    fn from(e: sunlight_filing::FilingError) -> Self {
-        use sunlight_filing::FilingError as F;
-        match e {
-            F::Invalid(fields) => {
-                let list: Vec<String> = fields
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field.as_str(), f.problem.key()))
-                    .collect();
-                Self::Invalid(Invalid::Report(list.join("; ")))
-            }
-            F::UnknownCode => Self::NotFound,
-            F::Code(c) => Self::Internal(format!("code: {c}")),
-            F::Store(s) => s.into(),
-            F::Crypto(c) => c.into(),
-            F::Internal(detail) => Self::Internal(detail),
-        }
-    }
-}
-
-impl From<CryptoError> for TriageError {
-    fn from(e: CryptoError) -> Self {
-        Self::Internal(format!("crypto: {e}"))
+        CaseworkError::from(e).into()
     }
 }
 
@@ -259,18 +201,12 @@ impl From<Refusal> for TriageError {
     }
 }
 
-impl ResponseError for TriageError {
-    fn status_code(&self) -> StatusCode {
-        self.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.log();
-        let lang = REQUEST_LANG.try_with(|l| *l).unwrap_or_default();
-        // The message in the caller's language; for field problems the
-        // fixed English detail names the field too.
-        let message = self.message(lang);
-        let mut body = serde_json::json!({"error": {"code": self.code(), "message": message}});
+impl TriageError {
+    /// `{"error": {"code", "message"}}` in `lang`; for an invalid request
+    /// the fixed English `detail` names the field too.
+    fn json(&self, lang: Lang) -> HttpResponse {
+        let mut body =
+            serde_json::json!({"error": {"code": self.code(), "message": self.message(lang)}});
         if let (Self::Invalid(invalid), Some(e)) =
             (self, body.get_mut("error").and_then(|e| e.as_object_mut()))
         {
@@ -285,6 +221,25 @@ impl ResponseError for TriageError {
             res.insert_header(("WWW-Authenticate", "Cookie"));
         }
         res.json(body)
+    }
+}
+
+impl ResponseError for TriageError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    /// Logged here, once; `answer` below gives the client the same answer
+    /// in its own language.
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        self.json(Lang::default())
+    }
+}
+
+impl sunlight_web::Problem for TriageError {
+    fn answer(&self, req: &actix_web::HttpRequest) -> HttpResponse {
+        self.json(i18n::lang_of(req))
     }
 }
 

@@ -1,4 +1,5 @@
-//! The staff pages' message catalogs, compiled into the binary, the
+//! The staff pages' message catalogs (their own words and the casework
+//! vocabulary), compiled into the binary, the
 //! language of a request, and the translated wording of every error and
 //! refusal a page shows. Nothing here echoes what a person typed.
 
@@ -11,18 +12,23 @@ use sunlight_web::{Catalogs, Frame};
 
 pub use sunlight_web::lang_of;
 
-static CATALOGS: LazyLock<Result<Catalogs, CatalogError>> = LazyLock::new(|| {
+/// The pages' own words joined with the casework vocabulary and mail
+/// text: a key in both is refused at start.
+static CATALOGS: LazyLock<Result<Catalogs, String>> = LazyLock::new(|| {
+    let vocabulary = sunlight_casework::i18n::vocabulary()?;
     Catalogs::parse(
         include_str!("../locales/zh-CN.toml"),
         include_str!("../locales/en.toml"),
     )
+    .and_then(|pages| pages.joined(vocabulary))
+    .map_err(|e: CatalogError| e.to_string())
 });
 
 static EMPTY: LazyLock<Catalog> = LazyLock::new(Catalog::default);
 
 /// Fails at startup, not on a request, if a catalog does not parse.
 pub fn check() -> Result<(), String> {
-    CATALOGS.as_ref().map(|_| ()).map_err(ToString::to_string)
+    CATALOGS.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
 pub fn catalog(lang: Lang) -> &'static Catalog {

@@ -1,27 +1,20 @@
-//! `sunlight-triage`: the staff side: routing of new reports, the verify/handle/recheck/notify queues with deadlines, holds, staff sign-in with key unlock, and the staff app (server-rendered HTML pages without JavaScript, and a JSON API for the same actions). Depends on sunlight-core, sunlight-store, sunlight-filing (for staff-entered reports), sunlight-web, sunlight-charts and sunlight-metrics; never on sunlight-intake.
-//!
-//! Unit private keys exist here only unwrapped in a session's memory
-//! (`session.rs`); see docs/triage.md.
+//! `sunlight-triage`: the staff web app — server-rendered HTML pages without JavaScript and a JSON API for the same actions — over the casework engine (`sunlight-casework`), whose workers it runs beside the server. Depends on sunlight-core, sunlight-store, sunlight-casework, sunlight-web, sunlight-charts and sunlight-metrics; never on sunlight-intake.
 
 mod api;
-mod auth;
+mod cookie;
 mod error;
-mod guard;
 mod i18n;
-mod mail;
 mod pages;
-mod service;
-mod session;
-pub mod simulate;
 mod state;
-mod stats;
-mod sweeper;
 
 use std::net::TcpListener;
 use std::time::Duration as StdDuration;
 
 use actix_web::{App, HttpRequest, HttpResponse, middleware, web};
 use chrono::{Duration, Utc};
+use sunlight_casework::auth::Gate;
+use sunlight_casework::session::Sessions;
+use sunlight_casework::{MailStyle, Stats, StatsSettings, Sweeper, Triage, Workers};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::CodeStretcher;
 use sunlight_core::policy::Policy;
@@ -29,14 +22,9 @@ use sunlight_store::Store;
 use sunlight_web::Served;
 
 pub use api::ApiDoc;
-pub use auth::totp_step;
 pub use error::TriageError;
-pub use mail::{MailStyle, short_case};
-pub use service::{ActionRequest, Triage, state_of};
 pub use state::TriageSettings;
-pub use stats::{LEASE as STATS_LEASE, Stats, StatsPass, StatsSettings};
 pub use sunlight_metrics::Metrics;
-pub use sweeper::{LEASE as SWEEPER_LEASE, SweepReport, Sweeper};
 
 /// What the triage app is built from.
 #[derive(Debug)]
@@ -60,12 +48,10 @@ pub struct TriageParts {
 /// The triage web application and its router loop.
 pub struct Application {
     served: Served,
-    triage: Triage,
     state: web::Data<state::AppState>,
-    route_every: StdDuration,
-    sweeper: Sweeper,
-    sweep_every: Option<StdDuration>,
-    stats: Stats,
+    workers: Workers,
+    /// How often timed-out sessions are ended (the routing period).
+    session_every: StdDuration,
 }
 
 impl std::fmt::Debug for Application {
@@ -111,12 +97,12 @@ impl Application {
         );
         let state = web::Data::new(state::AppState {
             triage: triage.clone(),
-            sessions: session::Sessions::new(
+            sessions: Sessions::new(
                 Duration::minutes(i64::from(settings.session_idle_minutes.max(1))),
                 Duration::hours(i64::from(settings.session_absolute_hours.max(1))),
             ),
             secure,
-            gate: auth::Gate::new(
+            gate: Gate::new(
                 0,
                 StdDuration::from_millis(u64::from(settings.sign_in_floor_ms)),
             ),
@@ -171,7 +157,9 @@ impl Application {
                 )
                 .app_data(counted.clone())
                 .app_data(headers.clone())
-                .wrap(middleware::from_fn(guard::lang_scope))
+                .wrap(middleware::from_fn(
+                    sunlight_web::answer_problems::<TriageError>,
+                ))
                 .wrap(middleware::from_fn(sunlight_web::wrap))
                 // Outermost: counts the answer the client finally gets.
                 .wrap(middleware::from_fn(sunlight_metrics::count_requests))
@@ -180,12 +168,9 @@ impl Application {
         })?;
         Ok(Self {
             served,
-            triage,
             state: app_state,
-            route_every,
-            sweeper,
-            sweep_every,
-            stats,
+            workers: Workers::new(triage, sweeper, stats, route_every, sweep_every),
+            session_every: route_every,
         })
     }
 
@@ -193,131 +178,41 @@ impl Application {
         self.served.port()
     }
 
-    /// Runs the server, the router loop and the sweeper until `shutdown`
-    /// resolves.
+    /// Runs the server and the casework workers until `shutdown`
+    /// resolves; the workers end when the server does.
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let triage = self.triage;
-        let store = triage.store.clone();
-        let every = self.route_every;
-        let state = self.state;
-        let router = async move {
-            loop {
-                // No line per routed report: its time would be the
-                // report's arrival to within a routing period.
-                if let Err(e) = triage.route_pending(Utc::now()).await {
-                    tracing::warn!(error = %e, "routing pass failed");
-                }
-                let ended = state.sessions.sweep(Utc::now());
-                if ended > 0 {
-                    tracing::info!(ended, "expired staff sessions closed");
-                }
-                tokio::time::sleep(every).await;
-            }
-        };
-        let holder = uuid::Uuid::new_v4().to_string();
-        let sweeper = sweep_loop(
-            self.sweeper,
-            store.clone(),
-            holder.clone(),
-            self.sweep_every,
-        );
-        let stats = stats_loop(self.stats, store.clone(), holder.clone());
-        // The workers end when the server does; the server ends when told.
-        let workers = async {
-            tokio::select! {
-                () = router => {}
-                () = sweeper => {}
-                () = stats => {}
-            }
-        };
+        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+        let told = stop.clone();
+        let workers = tokio::spawn(self.workers.run(async move { told.notified().await }));
+        let sessions = session_loop(self.state, self.session_every);
         let result = self
             .served
             .run_until_stopped(async {
                 tokio::select! {
-                    () = workers => {}
+                    () = sessions => {}
                     () = shutdown => {}
                 }
             })
             .await;
-        // Another process takes over at once instead of when the lease runs out.
-        for lease in [SWEEPER_LEASE, STATS_LEASE] {
-            if let Err(e) = store.release_lease(lease, &holder).await {
-                tracing::warn!(error = %e, lease, "could not release a lease");
-            }
+        // A permit is stored if the workers are not waiting yet.
+        stop.notify_one();
+        if let Err(e) = workers.await {
+            tracing::warn!(error = %e, "the casework workers ended abnormally");
         }
         result
     }
 }
 
-/// Sweeps while this process holds the lease; one process at a time does.
-async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Option<StdDuration>) {
-    let Some(every) = every else {
-        return std::future::pending().await;
-    };
-    // Held for three periods: a process that dies is replaced that soon.
-    let hold_for = Duration::from_std(every * 3).unwrap_or(Duration::minutes(3));
+/// Ends sessions that timed out, so their unit keys leave memory even when
+/// no request comes to notice.
+async fn session_loop(state: web::Data<state::AppState>, every: StdDuration) {
     loop {
-        let now = Utc::now();
-        match store
-            .take_lease(SWEEPER_LEASE, &holder, now, now + hold_for)
-            .await
-        {
-            Ok(true) => {
-                if let Err(e) = sweeper.mail_audit_head(now).await {
-                    tracing::warn!(error = %e, "audit-head mail not queued");
-                }
-                match sweeper.pass(now).await {
-                    Ok(r) if r.written.notices > 0 || r.written.skipped > 0 => tracing::info!(
-                        looked_at = r.looked_at,
-                        notices = r.written.notices,
-                        mails = r.written.mails,
-                        overdue = r.written.overdue,
-                        skipped = r.written.skipped,
-                        "sweeper pass"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
-                }
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "sweeper lease unavailable"),
-        }
-        tokio::time::sleep(every).await;
-    }
-}
-
-/// Refreshes statistics while this process holds the lease: at start, then
-/// every `refresh_minutes`.
-async fn stats_loop(stats: Stats, store: Store, holder: String) {
-    let minutes = stats.settings.refresh_minutes;
-    if minutes == 0 {
-        return std::future::pending().await;
-    }
-    let every = StdDuration::from_secs(u64::from(minutes) * 60);
-    let hold_for = Duration::minutes(i64::from(minutes) * 3);
-    loop {
-        let now = Utc::now();
-        match store
-            .take_lease(STATS_LEASE, &holder, now, now + hold_for)
-            .await
-        {
-            Ok(true) => match stats.refresh(now).await {
-                Ok(p) => tracing::info!(
-                    months = p.refreshed.months,
-                    events = p.refreshed.facts,
-                    cells = p.refreshed.cells,
-                    hotspots_raised = p.raised.len(),
-                    hotspots_cleared = p.cleared.len(),
-                    mails = p.mails,
-                    "statistics refreshed"
-                ),
-                Err(e) => tracing::warn!(error = %e, "statistics refresh failed"),
-            },
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "statistics lease unavailable"),
+        let ended = state.sessions.sweep(Utc::now());
+        if ended > 0 {
+            tracing::info!(ended, "expired staff sessions closed");
         }
         tokio::time::sleep(every).await;
     }

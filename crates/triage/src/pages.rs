@@ -40,8 +40,8 @@ pub use stats::{stats_chart, stats_csv, stats_show};
 
 use crate::error::TriageError;
 use crate::i18n;
-use crate::session::Session;
 use crate::state::AppState;
+use sunlight_casework::session::Session;
 
 use sunlight_web::Frame;
 pub(crate) use sunlight_web::{Opt, render, vocab_options};

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::cookie::cookie_name;
 use crate::error::TriageError;
-use crate::service::Triage;
-use crate::session::{Session, Sessions, cookie_name};
-use crate::stats::Stats;
+use sunlight_casework::Stats;
+use sunlight_casework::Triage;
+use sunlight_casework::session::{Session, Sessions};
 
 /// Triage settings from the configuration file (`[triage]`).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -56,7 +57,7 @@ pub struct AppState {
     /// `[triage] secure_cookies` resolved against the listening address.
     pub secure: bool,
     /// Staff-side Argon2 runs: at most one per core, in reused memory.
-    pub gate: crate::auth::Gate,
+    pub gate: sunlight_casework::auth::Gate,
     pub stats: Stats,
     /// Shown on the admin page: where Tor users reach intake.
     pub onion: Option<String>,
@@ -75,4 +76,5 @@ pub async fn current(req: &actix_web::HttpRequest) -> Result<Arc<Session>, Triag
         .sessions
         .live(token.value(), &state.triage.store, Utc::now())
         .await
+        .map_err(TriageError::from)
 }

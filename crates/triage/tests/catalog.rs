@@ -1,4 +1,4 @@
-//! The staff pages' message catalogs: both languages have exactly the same
+//! The staff pages' message catalogs (with the casework vocabulary): both languages have exactly the same
 //! keys, and every key a template, the code or a vocabulary needs exists.
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
@@ -11,11 +11,16 @@ use sunlight_core::i18n::Catalog;
 use sunlight_core::report::Problem;
 use sunlight_core::{AccusedRole, Category, Channel, Level, Outcome, Role, SelectionStage, Stage};
 
+/// The staff app's catalog: its pages' words joined with the casework
+/// vocabulary and mail text, as the app builds it.
 fn catalog(name: &str) -> Catalog {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("locales")
-        .join(name);
-    Catalog::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |dir: &str| {
+        Catalog::parse(&std::fs::read_to_string(root.join(dir).join(name)).unwrap()).unwrap()
+    };
+    read("locales")
+        .joined(&read("../casework/locales"))
+        .unwrap()
 }
 
 fn files(dir: &Path, out: &mut Vec<String>) {
@@ -79,6 +84,8 @@ fn every_key_in_use_exists() {
     // The shared templates (sunlight-web) are this app's pages too.
     files(&root.join("../web/templates"), &mut texts);
     files(&root.join("src"), &mut texts);
+    // …and so are the engine's mails and the words they use.
+    files(&root.join("../casework/src"), &mut texts);
     let mut used = BTreeSet::new();
     for text in &texts {
         literal_keys(text, &sections, &mut used);

@@ -670,11 +670,11 @@ async fn admins_see_refused_mail_of_their_unit_and_can_send_it_again() {
     // Routing, then a sweep writes the arrival notices of the case.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let sweeper = sunlight_triage::Sweeper::new(
+        let sweeper = sunlight_casework::Sweeper::new(
             store.clone(),
             std::sync::Arc::new(sunlight_core::policy::Policy::cn_12380()),
             std::sync::Arc::new(sunlight_core::calendar::Calendar::cn()),
-            sunlight_triage::MailStyle {
+            sunlight_casework::MailStyle {
                 lang: sunlight_core::i18n::Lang::En,
                 link_base: "http://127.0.0.1".into(),
             },

@@ -5,10 +5,10 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use chrono::NaiveDate;
+use sunlight_casework::simulate::{SimConfig, SimSummary, simulate};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::policy::Policy;
 use sunlight_store::Store;
-use sunlight_triage::simulate::{SimConfig, SimSummary, simulate};
 
 async fn run(cfg: &SimConfig) -> SimSummary {
     let dir = tempfile::tempdir().unwrap();

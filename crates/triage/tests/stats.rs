@@ -16,13 +16,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{ENGINES, Harness, email};
+use sunlight_casework::{MailStyle, Stats, StatsSettings};
 use sunlight_core::i18n::Lang;
 use sunlight_core::policy::Policy;
 use sunlight_core::stats::Bulletin;
 use sunlight_core::{CaseId, Category, Channel, Outcome, Stage, UnitId};
 use sunlight_store::setting_keys;
 use sunlight_testkit::{SeedCase, SeedStage, query_text, seed_cases};
-use sunlight_triage::{MailStyle, Stats, StatsSettings};
 
 fn stats(h: &Harness) -> Stats {
     Stats::new(

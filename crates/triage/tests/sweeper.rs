@@ -12,12 +12,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use common::{ENGINES, Harness, email};
 use serde_json::json;
+use sunlight_casework::{MailStyle, Sweeper};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::i18n::Lang;
 use sunlight_core::policy::Policy;
 use sunlight_core::{CaseId, UnitId};
 use sunlight_store::{AuditReport, QueueRow, Store};
-use sunlight_triage::{MailStyle, Sweeper};
 
 const CANARY: &str = "CANARY-sweeper-7f3a9c";
 

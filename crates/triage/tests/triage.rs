@@ -357,6 +357,29 @@ async fn sign_in_needs_password_and_totp_and_locks_after_failures() {
         !body["error"]["message"].as_str().unwrap().is_ascii(),
         "{body}"
     );
+    // In the reader's language: a refused sign-in and a body the JSON
+    // parser refused (answered before any handler runs) alike.
+    for (body, code) in [
+        (
+            json!({"email": "nobody@example.org", "password": "x"}).to_string(),
+            "bad_credentials",
+        ),
+        ("{not json".to_owned(), "malformed_body"),
+    ] {
+        let english = client
+            .post(h.url("/api/v1/session"))
+            .header("accept-language", "en")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(english.headers()["content-language"], "en");
+        let answer: serde_json::Value = english.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], code);
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.is_ascii() && !message.is_empty(), "{answer}");
+    }
     // Wrong passwords lock the account, even for the right one after.
     assert_eq!(try_login("wrong".into(), None).await, 401);
     // The fourth failure locks (for 2 s, doubling with each further one).
@@ -404,7 +427,7 @@ async fn deadlines_follow_the_calendar_across_national_day() {
     use chrono::TimeZone;
     use sunlight_core::policy::DeadlineKind;
     let h = Harness::start(sunlight_testkit::Engine::Sqlite).await;
-    let triage = sunlight_triage::Triage::new(
+    let triage = sunlight_casework::Triage::new(
         h.db.store.clone(),
         sunlight_core::policy::Policy::cn_12380(),
         sunlight_core::calendar::Calendar::cn(),
@@ -592,7 +615,7 @@ async fn a_write_computed_from_a_stale_read_is_refused_not_merged() {
         // Two staff read the same state: the owner asks the reporter, a
         // supervisor extends. Both are allowed by the state machine.
         let (case, entry) = store.case_with_entry(&j, case_id).await.unwrap().unwrap();
-        let state = sunlight_triage::state_of(&case, entry.as_ref());
+        let state = sunlight_casework::state_of(&case, entry.as_ref());
         let owner = Actor {
             id: state.owner.unwrap(),
             role: Role::Verifier,

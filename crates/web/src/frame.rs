@@ -58,12 +58,7 @@ impl Frame {
 /// The label of `prefix.value` (a vocabulary word), or the value itself
 /// when the catalog has no such word.
 pub fn word(catalog: &Catalog, prefix: &str, value: &str) -> String {
-    let key = format!("{prefix}.{value}");
-    if catalog.has(&key) {
-        catalog.get(&key).to_owned()
-    } else {
-        value.to_owned()
-    }
+    catalog.word(prefix, value)
 }
 
 /// One line of a form's error summary; `anchor` is the id of the field to fix.

@@ -167,7 +167,7 @@ pub async fn run(
     )];
     let (policy, _) = config.deadline_rules().map_err(|err| err.to_string())?;
     let policy = std::sync::Arc::new(policy);
-    let stats = sunlight_triage::Stats::new(
+    let stats = sunlight_casework::Stats::new(
         store.clone(),
         policy.clone(),
         config.stats.clone(),

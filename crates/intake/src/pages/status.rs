@@ -23,16 +23,12 @@ pub(super) fn lookup_page_sent(lang: Lang) -> HttpResponse {
     )
 }
 
-pub(super) fn lookup_page(
-    lang: Lang,
-    status: StatusCode,
-    error: Option<&IntakeError>,
-) -> HttpResponse {
+pub(super) fn lookup_page(lang: Lang, status: StatusCode, error: Option<String>) -> HttpResponse {
     let errors = error
-        .map(|e| {
+        .map(|text| {
             vec![ErrorLine {
                 anchor: Some("code"),
-                text: e.message(lang),
+                text,
             }]
         })
         .unwrap_or_default();
@@ -169,12 +165,22 @@ pub async fn status_lookup(
     }
     let code = match read_code_form(&req, payload).await {
         Ok(code) => code,
-        Err(e @ IntakeError::Code(_)) => return Ok(lookup_page(lang, e.status(), Some(&e))),
+        Err(e @ IntakeError::Code(_)) => {
+            return Ok(lookup_page(
+                lang,
+                e.status(),
+                Some(e.message(lang, &state.filing.limits)),
+            ));
+        }
         Err(e) => return Err(html(e, lang)),
     };
     match state.filing.status(&code).await.map_err(IntakeError::from) {
         Ok((_, status)) => Ok(status_page(&state, lang, &code, &status, false, Vec::new())),
-        Err(e @ IntakeError::UnknownCode) => Ok(lookup_page(lang, e.status(), Some(&e))),
+        Err(e @ IntakeError::UnknownCode) => Ok(lookup_page(
+            lang,
+            e.status(),
+            Some(e.message(lang, &state.filing.limits)),
+        )),
         Err(e) => Err(html(e, lang)),
     }
 }
@@ -295,7 +301,11 @@ pub async fn message_submit(
     let (code, outcome) = match receive_message(&req, payload, &state).await {
         Ok(r) => r,
         Err(e @ (IntakeError::Code(_) | IntakeError::UnknownCode)) => {
-            return Ok(lookup_page(lang, e.status(), Some(&e)));
+            return Ok(lookup_page(
+                lang,
+                e.status(),
+                Some(e.message(lang, &state.filing.limits)),
+            ));
         }
         Err(e) => return Err(html(e, lang)),
     };

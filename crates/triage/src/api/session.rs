@@ -52,7 +52,7 @@ pub async fn sign_in(
     let body = body.into_inner();
     let password = Zeroizing::new(body.password);
     let now = Utc::now();
-    let new = crate::auth::sign_in(
+    let new = sunlight_casework::auth::sign_in(
         &state.triage.store,
         &state.gate,
         &body.email,

@@ -22,8 +22,8 @@ use super::{
 };
 use crate::error::TriageError;
 use crate::i18n;
-use crate::service::{ActionRequest, CaseView};
 use crate::state::AppState;
+use sunlight_casework::service::{ActionRequest, CaseView};
 
 fn case_id(viewer: &Viewer, raw: &str) -> Result<CaseId, PageError> {
     CaseId::parse(raw).map_err(|_| viewer.fail(TriageError::NoSuchCase))
@@ -365,9 +365,9 @@ async fn answer(
     viewer: &Viewer,
     state: &AppState,
     id: CaseId,
-    outcome: Result<(), TriageError>,
+    outcome: Result<(), impl Into<TriageError>>,
 ) -> Result<HttpResponse, PageError> {
-    match outcome {
+    match outcome.map_err(Into::into) {
         Ok(()) => Ok(viewer.back_to(&format!("/cases/{id}"))),
         Err(e) if shown_on_case(&e) => {
             let reason = e.message(viewer.lang);
@@ -534,7 +534,8 @@ pub async fn case_message(
             .triage
             .message(&viewer.session, id, &body, to, Utc::now())
             .await
-            .map(|_| ()),
+            .map(|_| ())
+            .map_err(TriageError::from),
         Err(e) => Err(e),
     };
     answer(&viewer, &state, id, sent).await

@@ -441,6 +441,7 @@ pub async fn admin_add_staff(
         .triage
         .add_staff(&viewer.session, &email, role, Utc::now())
         .await
+        .map_err(TriageError::from)
     {
         Ok(secrets) => {
             let created = Created {

@@ -67,7 +67,7 @@ pub async fn login_submit(
     let totp = Zeroizing::new(totp);
     let code = Some(totp.trim()).filter(|c| !c.is_empty());
     let now = Utc::now();
-    match crate::auth::sign_in(
+    match sunlight_casework::auth::sign_in(
         &state.triage.store,
         &state.gate,
         &email,
@@ -76,6 +76,7 @@ pub async fn login_submit(
         now,
     )
     .await
+    .map_err(TriageError::from)
     {
         Ok(new) => {
             let role = new.role;
@@ -118,7 +119,7 @@ pub async fn logout(
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf)?;
-    if let Some(c) = req.cookie(crate::session::cookie_name(state.secure)) {
+    if let Some(c) = req.cookie(crate::cookie::cookie_name(state.secure)) {
         state.sessions.close(c.value());
     }
     state

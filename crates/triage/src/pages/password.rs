@@ -119,6 +119,7 @@ pub async fn password_submit(
             Utc::now(),
         )
         .await
+        .map_err(TriageError::from)
     {
         Ok(changed) => {
             state
@@ -164,6 +165,7 @@ pub async fn totp_confirm(
         .triage
         .confirm_totp(&viewer.session, &form.totp, Utc::now())
         .await
+        .map_err(TriageError::from)
     {
         Ok(()) => {
             let page = Shown {

@@ -38,7 +38,7 @@ pub async fn admin_staff_action(
         }),
         _ => return Err(viewer.fail(TriageError::NotFound)),
     };
-    match done {
+    match done.map_err(TriageError::from) {
         Ok(created) => {
             state.sessions.end_member(id, None);
             admin_page(

@@ -115,7 +115,10 @@ pub async fn stats_show(
     let s = &viewer.session;
     let stats = &state.stats;
     let fail = |e: TriageError| viewer.fail(e);
-    let fig = stats.figures(&s.unit, now).await.map_err(fail)?;
+    let fig = stats
+        .figures(&s.unit, now)
+        .await
+        .map_err(|e| fail(e.into()))?;
     let units = jurisdiction_units(&state, s).await.map_err(fail)?;
     let name_of = |id: &sunlight_core::UnitId| {
         units
@@ -129,7 +132,7 @@ pub async fn stats_show(
             .format("%Y-%m-%d %H:%M")
             .to_string()
     };
-    let refreshed = match stats.refreshed_at().await.map_err(fail)? {
+    let refreshed = match stats.refreshed_at().await.map_err(|e| fail(e.into()))? {
         Some(at) => t.format("stats.refreshed", &[("at", &local(at))]),
         None => t.get("stats.never").to_owned(),
     };
@@ -207,15 +210,15 @@ pub async fn stats_show(
     let hotspots = stats
         .hotspots_under(&s.unit, now)
         .await
-        .map_err(fail)?
+        .map_err(|e| fail(e.into()))?
         .into_iter()
         .map(|h| HotspotLine {
             unit: h.flag.unit.to_string(),
             name: h.unit_name,
             reason: t
                 .get(match h.flag.reason {
-                    HotspotReason::Threshold => "stats.reason_threshold",
-                    HotspotReason::Rise => "stats.reason_rise",
+                    HotspotReason::Threshold => "hotspot.threshold",
+                    HotspotReason::Rise => "hotspot.rise",
                 })
                 .to_owned(),
             count: h.flag.window_count,

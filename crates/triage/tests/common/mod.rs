@@ -11,13 +11,14 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 
 use chrono::Utc;
+use sunlight_casework::MailStyle;
 use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams, UnitSecretKey};
 use sunlight_core::policy::Policy;
 use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
 use sunlight_testkit::{Engine, TestDb};
-use sunlight_triage::{Application, MailStyle, TriageParts, TriageSettings};
+use sunlight_triage::{Application, TriageParts, TriageSettings};
 use tokio::task::JoinHandle;
 
 pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
@@ -107,7 +108,7 @@ fn parts(db: &TestDb, stretcher: &CodeStretcher) -> TriageParts {
             link_base: "http://127.0.0.1".into(),
         },
         // Tests refresh statistics themselves.
-        stats: sunlight_triage::StatsSettings {
+        stats: sunlight_casework::StatsSettings {
             refresh_minutes: 0,
             ..Default::default()
         },

@@ -163,8 +163,11 @@ pub(super) async fn work_day(
             {
                 Ok(()) => actions += 1,
                 // Lifted by the verification meanwhile: nothing to confirm.
-                Err(TriageError::Conflict(_) | TriageError::Invalid(_) | TriageError::NotFound) => {
-                }
+                Err(
+                    CaseworkError::Conflict(_)
+                    | CaseworkError::Invalid(_)
+                    | CaseworkError::NotFound,
+                ) => {}
                 Err(e) => return Err(e.into()),
             }
             if let Some(p) = plans.get_mut(&id) {

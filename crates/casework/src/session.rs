@@ -25,14 +25,7 @@ use sunlight_store::{Jurisdiction, Store};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::error::TriageError;
-
-/// The cookie that carries the session token over plain loopback HTTP.
-pub const COOKIE: &str = "sunlight_staff";
-/// …and over TLS: the `__Host-` prefix makes browsers refuse it unless it
-/// is Secure, path `/` and without a domain, so no sibling host can plant
-/// or shadow it.
-pub const SECURE_COOKIE: &str = "__Host-sunlight_staff";
+use crate::error::CaseworkError;
 
 /// How long a session trusts its last look at the member's standing: a
 /// disabled or reset member's session in another process ends within this.
@@ -121,11 +114,6 @@ impl Session {
     }
 }
 
-/// The session cookie's name: `__Host-` prefixed when served over TLS.
-pub fn cookie_name(secure: bool) -> &'static str {
-    if secure { SECURE_COOKIE } else { COOKIE }
-}
-
 fn random_token() -> Result<Zeroizing<String>, getrandom::Error> {
     let mut raw = Zeroizing::new([0u8; 32]);
     getrandom::fill(raw.as_mut())?;
@@ -187,6 +175,17 @@ pub struct NewSession {
     pub must_change_password: bool,
     pub must_confirm_totp: bool,
     pub epoch: i64,
+}
+
+/// Never prints the unit key.
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("staff_id", &self.staff_id)
+            .field("unit", &self.unit)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sessions {
@@ -252,8 +251,8 @@ impl Sessions {
         token: &str,
         store: &Store,
         now: DateTime<Utc>,
-    ) -> Result<Arc<Session>, TriageError> {
-        let session = self.get(token, now).ok_or(TriageError::NoSession)?;
+    ) -> Result<Arc<Session>, CaseworkError> {
+        let session = self.get(token, now).ok_or(CaseworkError::NoSession)?;
         let clock = Instant::now();
         if session.standing_is_fresh(clock) {
             return Ok(session);
@@ -267,7 +266,7 @@ impl Sessions {
             }
             _ => {
                 self.close(token);
-                Err(TriageError::NoSession)
+                Err(CaseworkError::NoSession)
             }
         }
     }

@@ -7,9 +7,9 @@ impl Triage {
     pub async fn staff_list(
         &self,
         session: &Session,
-    ) -> Result<Vec<sunlight_store::StaffRow>, TriageError> {
+    ) -> Result<Vec<sunlight_store::StaffRow>, CaseworkError> {
         if session.role != sunlight_core::Role::Admin {
-            return Err(TriageError::Forbidden);
+            return Err(CaseworkError::Forbidden);
         }
         Ok(self.store.staff_of_unit(&session.unit).await?)
     }
@@ -24,7 +24,7 @@ impl Triage {
             sunlight_store::OutboxStatus,
             Vec<sunlight_store::MailProblem>,
         ),
-        TriageError,
+        CaseworkError,
     > {
         let members: std::collections::HashSet<String> = self
             .staff_list(session)
@@ -51,10 +51,10 @@ impl Triage {
         session: &Session,
         id: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<(), TriageError> {
+    ) -> Result<(), CaseworkError> {
         let (_, problems) = self.mail_status(session).await?;
         if !problems.iter().any(|p| p.id == id && p.failed_at.is_some()) {
-            return Err(TriageError::NotFound);
+            return Err(CaseworkError::NotFound);
         }
         self.store.retry_failed_mail(id, now).await?;
         Ok(())
@@ -69,13 +69,13 @@ impl Triage {
         email: &str,
         role: sunlight_core::Role,
         now: DateTime<Utc>,
-    ) -> Result<sunlight_store::provision::NewStaffSecrets, TriageError> {
+    ) -> Result<sunlight_store::provision::NewStaffSecrets, CaseworkError> {
         if session.role != sunlight_core::Role::Admin {
-            return Err(TriageError::Forbidden);
+            return Err(CaseworkError::Forbidden);
         }
         let email = email.trim();
         if email.len() > 320 || !email.contains('@') || email.chars().any(char::is_whitespace) {
-            return Err(TriageError::Invalid(Invalid::Email));
+            return Err(CaseworkError::Invalid(Invalid::Email));
         }
         sunlight_store::provision::create_staff(
             &self.store,
@@ -90,7 +90,7 @@ impl Triage {
         .await
         .map_err(|e| match e {
             sunlight_store::provision::ProvisionError::Store(s) => s.into(),
-            other => TriageError::Internal(other.to_string()),
+            other => CaseworkError::Internal(other.to_string()),
         })
     }
 }

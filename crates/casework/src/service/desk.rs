@@ -10,15 +10,15 @@ impl Triage {
         session: &Session,
         report: ValidReport,
         now: DateTime<Utc>,
-    ) -> Result<(TrackingCode, CaseId), TriageError> {
+    ) -> Result<(TrackingCode, CaseId), CaseworkError> {
         if !matches!(
             session.role,
             sunlight_core::Role::Intake | sunlight_core::Role::Supervisor
         ) {
-            return Err(TriageError::Forbidden);
+            return Err(CaseworkError::Forbidden);
         }
         if !session.jurisdiction.contains(&report.unit) {
-            return Err(TriageError::Invalid(Invalid::NotYourUnit));
+            return Err(CaseworkError::Invalid(Invalid::NotYourUnit));
         }
         // The same path as a web report: the unit chain and key-person
         // rule, a code stretched in the bounded Argon2id pool, the day of

@@ -20,7 +20,7 @@ use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::{HotspotRow, NewMail, StatsRefresh, Store, setting_keys};
 use tokio::sync::RwLock;
 
-use crate::error::TriageError;
+use crate::error::CaseworkError;
 use crate::i18n::catalog;
 use crate::mail::MailStyle;
 
@@ -144,7 +144,7 @@ pub struct Stats {
     loaded: Arc<RwLock<Option<Loaded>>>,
 }
 
-async fn tree_of(store: &Store) -> Result<Tree, TriageError> {
+async fn tree_of(store: &Store) -> Result<Tree, CaseworkError> {
     Ok(Tree::new(store.units().await?.into_iter().map(|u| {
         TreeUnit {
             id: u.id,
@@ -174,7 +174,7 @@ impl Stats {
     /// Refreshes the cells (all months the first time; then from the month
     /// before the last refresh, so a process that was down for a while
     /// catches up), publishes the bulletin and raises or clears hotspot flags.
-    pub async fn refresh(&self, now: DateTime<Utc>) -> Result<StatsPass, TriageError> {
+    pub async fn refresh(&self, now: DateTime<Utc>) -> Result<StatsPass, CaseworkError> {
         let offset = self.policy.utc_offset();
         let current = Month::of(now, offset);
         let last = self.refreshed_at().await?;
@@ -210,7 +210,7 @@ impl Stats {
             })
             .collect();
         let json = serde_json::to_vec(&bulletins)
-            .map_err(|e| TriageError::Internal(format!("bulletin: {e}")))?;
+            .map_err(|e| CaseworkError::Internal(format!("bulletin: {e}")))?;
         self.store.put_setting(setting_keys::BULLETIN, json).await?;
         let (raised, cleared, mails) = self.hotspots(&tree, now).await?;
         self.store
@@ -234,7 +234,7 @@ impl Stats {
         &self,
         tree: &Tree,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<UnitId>, Vec<UnitId>, usize), TriageError> {
+    ) -> Result<(Vec<UnitId>, Vec<UnitId>, usize), CaseworkError> {
         let rule = self.settings.hotspot_rule();
         let window = Duration::days(i64::from(rule.window_days));
         let current = self.store.received_per_unit(now - window, now).await?;
@@ -271,8 +271,8 @@ impl Stats {
                     let base = format!("{baseline:.1}");
                     let link = format!("{}/stats", self.mail.link_base.trim_end_matches('/'));
                     let reason_text = t.get(match reason {
-                        sunlight_core::stats::HotspotReason::Threshold => "stats.reason_threshold",
-                        sunlight_core::stats::HotspotReason::Rise => "stats.reason_rise",
+                        sunlight_core::stats::HotspotReason::Threshold => "hotspot.threshold",
+                        sunlight_core::stats::HotspotReason::Rise => "hotspot.rise",
                     });
                     let args = [
                         ("unit", unit.name.as_str()),
@@ -325,7 +325,7 @@ impl Stats {
     async fn loaded(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<(Arc<Tally>, Arc<Tree>, Vec<Month>), TriageError> {
+    ) -> Result<(Arc<Tally>, Arc<Tree>, Vec<Month>), CaseworkError> {
         let stamp = self.store.setting(setting_keys::STATS_REFRESHED_AT).await?;
         let months = Month::of(now, self.policy.utc_offset()).last(self.settings.dashboard_months);
         if let Some(l) = self.loaded.read().await.as_ref()
@@ -335,7 +335,7 @@ impl Stats {
             return Ok((l.tally.clone(), l.tree.clone(), l.months.clone()));
         }
         let (Some(first), Some(last)) = (months.first(), months.last()) else {
-            return Err(TriageError::Internal("no dashboard months".into()));
+            return Err(CaseworkError::Internal("no dashboard months".into()));
         };
         let tally = Arc::new(self.store.stat_tally(*first, *last).await?);
         let tree = Arc::new(tree_of(&self.store).await?);
@@ -349,7 +349,11 @@ impl Stats {
     }
 
     /// The figures of `unit`'s jurisdiction over the dashboard's months.
-    pub async fn figures(&self, unit: &UnitId, now: DateTime<Utc>) -> Result<Figures, TriageError> {
+    pub async fn figures(
+        &self,
+        unit: &UnitId,
+        now: DateTime<Utc>,
+    ) -> Result<Figures, CaseworkError> {
         let (tally, tree, months) = self.loaded(now).await?;
         Ok(Figures::compute(
             &tally.cells,
@@ -361,7 +365,7 @@ impl Stats {
     }
 
     /// When the figures were last refreshed.
-    pub async fn refreshed_at(&self) -> Result<Option<DateTime<Utc>>, TriageError> {
+    pub async fn refreshed_at(&self) -> Result<Option<DateTime<Utc>>, CaseworkError> {
         Ok(self
             .store
             .setting(setting_keys::STATS_REFRESHED_AT)
@@ -377,7 +381,7 @@ impl Stats {
         &self,
         unit: &UnitId,
         now: DateTime<Utc>,
-    ) -> Result<Vec<HotspotView>, TriageError> {
+    ) -> Result<Vec<HotspotView>, CaseworkError> {
         let (tally, tree, months) = self.loaded(now).await?;
         let since = now - Duration::days(i64::from(self.settings.hotspot_window_days));
         // Received per (unit, month), read once for every flag's trend.

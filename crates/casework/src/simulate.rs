@@ -25,7 +25,7 @@ use sunlight_store::provision::{create_staff, create_unit};
 use sunlight_store::{Jurisdiction, NewCase, NewQueueEntry, QueueFilter, Store, StoreError};
 use uuid::Uuid;
 
-use crate::TriageError;
+use crate::error::CaseworkError;
 
 mod arrivals;
 mod tally;
@@ -125,7 +125,7 @@ pub enum SimError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Triage(#[from] TriageError),
+    Triage(#[from] CaseworkError),
     #[error("setting up the simulation: {0}")]
     Setup(String),
 }

@@ -27,7 +27,7 @@ use sunlight_store::{Attempt, Store};
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
-use crate::error::TriageError;
+use crate::error::CaseworkError;
 use crate::session::NewSession;
 
 /// The longest password we feed to Argon2id (bytes).
@@ -83,11 +83,11 @@ impl Gate {
         &self,
         record: &PasswordRecord,
         password: &[u8],
-    ) -> Result<Option<PasswordKeys>, TriageError> {
+    ) -> Result<Option<PasswordKeys>, CaseworkError> {
         let _permit = tokio::time::timeout(GATE_WAIT, self.permits.acquire())
             .await
-            .map_err(|_| TriageError::Unavailable(GATE_FULL.into()))?
-            .map_err(|_| TriageError::Internal("argon2 gate closed".into()))?;
+            .map_err(|_| CaseworkError::Unavailable(GATE_FULL.into()))?
+            .map_err(|_| CaseworkError::Internal("argon2 gate closed".into()))?;
         self.checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let memory = self.memory.lock().ok().and_then(|mut pool| pool.pop());
@@ -102,7 +102,7 @@ impl Gate {
             (result, memory)
         })
         .await
-        .map_err(|e| TriageError::Internal(format!("argon2 task: {e}")))?;
+        .map_err(|e| CaseworkError::Internal(format!("argon2 task: {e}")))?;
         if let Ok(mut pool) = self.memory.lock() {
             pool.push(memory);
         }
@@ -138,15 +138,17 @@ pub async fn sign_in(
     password: &str,
     totp: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<NewSession, TriageError> {
+) -> Result<NewSession, CaseworkError> {
     let started = Instant::now();
     let result = match check(store, gate, email, password, totp, now).await {
         // A full queue must not tell a known account (which waits for
         // Argon2) from an unknown one: it fails like a wrong password.
-        Err(TriageError::Unavailable(why)) if why == GATE_FULL => Err(TriageError::BadCredentials),
+        Err(CaseworkError::Unavailable(why)) if why == GATE_FULL => {
+            Err(CaseworkError::BadCredentials)
+        }
         other => other,
     };
-    if matches!(result, Err(TriageError::BadCredentials)) {
+    if matches!(result, Err(CaseworkError::BadCredentials)) {
         // At the floor, or under load at the next multiple of it, so a
         // check that ran long still answers at a time unknown and locked
         // accounts share.
@@ -174,31 +176,31 @@ async fn check(
     password: &str,
     totp: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<NewSession, TriageError> {
+) -> Result<NewSession, CaseworkError> {
     if password.len() > MAX_PASSWORD || email.len() > 320 {
-        return Err(TriageError::BadCredentials);
+        return Err(CaseworkError::BadCredentials);
     }
     let Some(staff) = store.staff_by_email(email).await? else {
-        return Err(TriageError::BadCredentials);
+        return Err(CaseworkError::BadCredentials);
     };
     if staff.disabled {
-        return Err(TriageError::BadCredentials);
+        return Err(CaseworkError::BadCredentials);
     }
     let failures = match store.begin_sign_in(staff.id, now).await? {
-        Attempt::Locked => return Err(TriageError::BadCredentials),
+        Attempt::Locked => return Err(CaseworkError::BadCredentials),
         Attempt::Counted { failures } => failures,
     };
     let Some(keys) = gate.verify(&staff.password, password.as_bytes()).await? else {
         store
             .record_failed_login(staff.id, &staff.unit, failures, now)
             .await?;
-        return Err(TriageError::BadCredentials);
+        return Err(CaseworkError::BadCredentials);
     };
     let Ok(unit_key) = staff
         .wrapped_unit_key
         .unwrap_with_password(&keys, staff.unit.as_str())
     else {
-        return Err(TriageError::Internal(format!(
+        return Err(CaseworkError::Internal(format!(
             "staff {}: wrapped unit key does not open",
             staff.id
         )));
@@ -218,11 +220,11 @@ async fn check(
                 store
                     .record_failed_login(staff.id, &staff.unit, failures, now)
                     .await?;
-                return Err(TriageError::BadCredentials);
+                return Err(CaseworkError::BadCredentials);
             }
         }
         None if needs_totp => {
-            return Err(TriageError::Internal(format!(
+            return Err(CaseworkError::Internal(format!(
                 "staff {}: {} without a second factor",
                 staff.id, staff.role
             )));
@@ -249,7 +251,7 @@ pub fn open_totp(
     sealed: &[u8],
     email: &str,
     unit_key: &sunlight_core::crypto::UnitSecretKey,
-) -> Result<Zeroizing<Vec<u8>>, TriageError> {
+) -> Result<Zeroizing<Vec<u8>>, CaseworkError> {
     let item = totp_context(email);
     Ok(open(
         sealed,

@@ -11,15 +11,15 @@ impl Triage {
         body: &str,
         to: Option<CaseId>,
         now: DateTime<Utc>,
-    ) -> Result<Uuid, TriageError> {
+    ) -> Result<Uuid, CaseworkError> {
         if session.role == sunlight_core::Role::Admin {
-            return Err(TriageError::Forbidden);
+            return Err(CaseworkError::Forbidden);
         }
         let text = sunlight_core::report::validate_message(
             body,
             &sunlight_core::report::Limits::default(),
         )
-        .map_err(|e| TriageError::Invalid(Invalid::Body(e.problem.key())))?;
+        .map_err(|e| CaseworkError::Invalid(Invalid::Body(e.problem.key())))?;
         let (case, _) = self.load(session, id).await?;
         if case.stage == Stage::Closed {
             return Err(sunlight_core::case::Refusal::AlreadyClosed.into());
@@ -48,15 +48,15 @@ impl Triage {
         hold: Uuid,
         notice_to: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), TriageError> {
+    ) -> Result<(), CaseworkError> {
         if !matches!(
             session.role,
             sunlight_core::Role::Verifier | sunlight_core::Role::Supervisor
         ) {
-            return Err(TriageError::Forbidden);
+            return Err(CaseworkError::Forbidden);
         }
         if notice_to.trim().is_empty() {
-            return Err(TriageError::Invalid(Invalid::NoticeTo));
+            return Err(CaseworkError::Invalid(Invalid::NoticeTo));
         }
         let (case, _) = self.load(session, case_id).await?;
         let units = self.unit_chain_keys(&case).await?;

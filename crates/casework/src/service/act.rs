@@ -10,7 +10,7 @@ impl Triage {
         id: CaseId,
         request: ActionRequest,
         now: DateTime<Utc>,
-    ) -> Result<Stage, TriageError> {
+    ) -> Result<Stage, CaseworkError> {
         let (case, entry) = self.load(session, id).await?;
         if let Action::Route = request.action {
             // Routing by hand is the same idempotent routing.
@@ -18,7 +18,7 @@ impl Triage {
                 session.role,
                 sunlight_core::Role::Intake | sunlight_core::Role::Supervisor
             ) {
-                return Err(TriageError::Forbidden);
+                return Err(CaseworkError::Forbidden);
             }
             if case.stage != Stage::Received {
                 return Err(sunlight_core::case::Refusal::NotAllowedInStage {

@@ -32,7 +32,7 @@ mod view;
 use sunlight_filing::Filing;
 use sunlight_metrics::Metrics;
 
-use crate::error::{Invalid, TriageError};
+use crate::error::{CaseworkError, Invalid};
 use crate::session::Session;
 
 /// Shared by all handlers.
@@ -145,11 +145,11 @@ fn seal_text(
     case: CaseId,
     item: &[u8],
     recipients: &[UnitPublicKey],
-) -> Result<Vec<u8>, TriageError> {
+) -> Result<Vec<u8>, CaseworkError> {
     let payload = encode_padded(&MessageContent {
         body: text.to_owned(),
     })
-    .map_err(|e| TriageError::Internal(e.to_string()))?;
+    .map_err(|e| CaseworkError::Internal(e.to_string()))?;
     Ok(seal(
         &payload,
         &SealContext {
@@ -165,7 +165,7 @@ fn open_text(
     case: CaseId,
     item: &[u8],
     session: &Session,
-) -> Result<Zeroizing<String>, TriageError> {
+) -> Result<Zeroizing<String>, CaseworkError> {
     let plain = open(
         sealed,
         &SealContext {
@@ -175,7 +175,7 @@ fn open_text(
         session.unit_key(),
     )?;
     let content: MessageContent =
-        decode_padded(&plain).map_err(|e| TriageError::Internal(e.to_string()))?;
+        decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?;
     Ok(Zeroizing::new(content.body.clone()))
 }
 

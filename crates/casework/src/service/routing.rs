@@ -29,7 +29,7 @@ impl Triage {
 
     /// Routes every received case; returns how many this call routed.
     /// Safe to run in several processes at once.
-    pub async fn route_pending(&self, now: DateTime<Utc>) -> Result<usize, TriageError> {
+    pub async fn route_pending(&self, now: DateTime<Utc>) -> Result<usize, CaseworkError> {
         let mut routed = 0;
         loop {
             let batch = self.store.unrouted_cases(200).await?;
@@ -61,7 +61,7 @@ impl Triage {
     pub(super) async fn unit_chain_keys(
         &self,
         case: &CaseRow,
-    ) -> Result<Vec<UnitPublicKey>, TriageError> {
+    ) -> Result<Vec<UnitPublicKey>, CaseworkError> {
         Ok(self
             .store
             .unit_with_ancestors(&case.unit)
@@ -79,16 +79,16 @@ impl Triage {
         &self,
         case: &CaseRow,
         to: Option<CaseId>,
-    ) -> Result<Vec<UnitPublicKey>, TriageError> {
+    ) -> Result<Vec<UnitPublicKey>, CaseworkError> {
         let reporter = match to {
             Some(other) if other != case.id => self
                 .store
                 .merged_reporter_key(case.id, other)
                 .await?
-                .ok_or(TriageError::Invalid(Invalid::ReplyTo))?,
+                .ok_or(CaseworkError::Invalid(Invalid::ReplyTo))?,
             _ => case
                 .reporter_public_key
-                .ok_or(TriageError::Invalid(Invalid::NoReporterKey))?,
+                .ok_or(CaseworkError::Invalid(Invalid::NoReporterKey))?,
         };
         let mut keys = self.unit_chain_keys(case).await?;
         keys.push(reporter);

@@ -11,9 +11,9 @@ impl Triage {
         case_id: CaseId,
         attachment: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<(AttachmentMeta, AttachmentStream), TriageError> {
+    ) -> Result<(AttachmentMeta, AttachmentStream), CaseworkError> {
         if session.role == sunlight_core::Role::Admin {
-            return Err(TriageError::Forbidden);
+            return Err(CaseworkError::Forbidden);
         }
         let (case, _) = self.load(session, case_id).await?;
         let row = self
@@ -22,7 +22,7 @@ impl Triage {
             .await?
             .into_iter()
             .find(|a| a.id == attachment)
-            .ok_or(TriageError::NotFound)?;
+            .ok_or(CaseworkError::NotFound)?;
         let meta_item = item::attachment_meta(row.id);
         let meta: AttachmentMeta = decode_padded(&open(
             &row.sealed_meta,
@@ -32,7 +32,7 @@ impl Triage {
             },
             session.unit_key(),
         )?)
-        .map_err(|e| TriageError::Internal(e.to_string()))?;
+        .map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let stream_item = item::attachment(row.id);
         let opener = AttachmentOpener::start(
             &row.stream_header,
@@ -86,7 +86,7 @@ impl std::fmt::Debug for AttachmentStream {
 
 impl AttachmentStream {
     /// The next plaintext chunk, `None` at the end.
-    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, TriageError> {
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, CaseworkError> {
         if self.next >= self.chunks {
             return Ok(None);
         }
@@ -95,12 +95,12 @@ impl AttachmentStream {
         let plain = if self.next == self.chunks {
             self.opener
                 .take()
-                .ok_or_else(|| TriageError::Internal("attachment stream ended".into()))?
+                .ok_or_else(|| CaseworkError::Internal("attachment stream ended".into()))?
                 .finish(&sealed)?
         } else {
             self.opener
                 .as_mut()
-                .ok_or_else(|| TriageError::Internal("attachment stream ended".into()))?
+                .ok_or_else(|| CaseworkError::Internal("attachment stream ended".into()))?
                 .open_chunk(&sealed)?
         };
         Ok(Some(plain))

@@ -7,11 +7,11 @@ impl Triage {
         &self,
         session: &Session,
         id: CaseId,
-    ) -> Result<(CaseRow, Option<QueueRow>), TriageError> {
+    ) -> Result<(CaseRow, Option<QueueRow>), CaseworkError> {
         self.store
             .case_with_entry(&session.jurisdiction, id)
             .await?
-            .ok_or(TriageError::NoSuchCase)
+            .ok_or(CaseworkError::NoSuchCase)
     }
 
     /// The case, opened with the session's unit key. Audited as a read.
@@ -20,9 +20,9 @@ impl Triage {
         session: &Session,
         id: CaseId,
         now: DateTime<Utc>,
-    ) -> Result<CaseView, TriageError> {
+    ) -> Result<CaseView, CaseworkError> {
         if session.role == sunlight_core::Role::Admin {
-            return Err(TriageError::Forbidden);
+            return Err(CaseworkError::Forbidden);
         }
         let (case, entry) = self.load(session, id).await?;
         let plain = open(
@@ -34,7 +34,7 @@ impl Triage {
             session.unit_key(),
         )?;
         let report: ReportContent =
-            decode_padded(&plain).map_err(|e| TriageError::Internal(e.to_string()))?;
+            decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let mut messages = Vec::new();
         for m in self.store.messages(case.id).await? {
             let body = open_text(&m.sealed_body, case.id, &item::message(m.id), session)?;
@@ -75,7 +75,7 @@ impl Triage {
             attachments.push(OpenedAttachment {
                 id: a.id,
                 message_id: a.message_id,
-                meta: decode_padded(&plain).map_err(|e| TriageError::Internal(e.to_string()))?,
+                meta: decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?,
             });
         }
         let holds = self.store.holds_of(case.id).await?;

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::Triage;
 use crate::auth::{Gate, open_totp, totp_step};
-use crate::error::{Invalid, TriageError};
+use crate::error::{CaseworkError, Invalid};
 use crate::session::Session;
 
 /// What a password change hands back once: the new TOTP secret, which
@@ -46,12 +46,12 @@ impl std::fmt::Debug for Reset {
     }
 }
 
-fn new_password_ok(new_password: &str) -> Result<(), TriageError> {
+fn new_password_ok(new_password: &str) -> Result<(), CaseworkError> {
     let chars = new_password.chars().count();
     if (12..=256).contains(&chars) {
         Ok(())
     } else {
-        Err(TriageError::Invalid(Invalid::PasswordLength))
+        Err(CaseworkError::Invalid(Invalid::PasswordLength))
     }
 }
 
@@ -72,16 +72,16 @@ impl Triage {
         totp: Option<&str>,
         new_password: &str,
         now: DateTime<Utc>,
-    ) -> Result<PasswordChange, TriageError> {
+    ) -> Result<PasswordChange, CaseworkError> {
         new_password_ok(new_password)?;
         let staff = self
             .store
             .staff_by_email(&session.email)
             .await?
             .filter(|s| s.id == session.staff_id && !s.disabled)
-            .ok_or(TriageError::NoSession)?;
+            .ok_or(CaseworkError::NoSession)?;
         let failures = match self.store.begin_sign_in(staff.id, now).await? {
-            Attempt::Locked => return Err(TriageError::WrongCurrentCredentials),
+            Attempt::Locked => return Err(CaseworkError::WrongCurrentCredentials),
             Attempt::Counted { failures } => failures,
         };
         if gate
@@ -92,7 +92,7 @@ impl Triage {
             self.store
                 .record_failed_login(staff.id, &staff.unit, failures, now)
                 .await?;
-            return Err(TriageError::WrongCurrentCredentials);
+            return Err(CaseworkError::WrongCurrentCredentials);
         }
         if let Some(sealed) = &staff.totp_sealed {
             let secret = open_totp(sealed, &staff.email, session.unit_key())?;
@@ -104,22 +104,22 @@ impl Triage {
                 self.store
                     .record_failed_login(staff.id, &staff.unit, failures, now)
                     .await?;
-                return Err(TriageError::WrongCurrentCredentials);
+                return Err(CaseworkError::WrongCurrentCredentials);
             }
         }
         if bool::from(current.as_bytes().ct_eq(new_password.as_bytes())) {
-            return Err(TriageError::Invalid(Invalid::PasswordUnchanged));
+            return Err(CaseworkError::Invalid(Invalid::PasswordUnchanged));
         }
         let pw = Zeroizing::new(new_password.as_bytes().to_vec());
         let (record, keys) =
             tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
                 .await
-                .map_err(|e| TriageError::Internal(e.to_string()))??;
+                .map_err(|e| CaseworkError::Internal(e.to_string()))??;
         let wrapped = session
             .unit_key()
             .wrap_with_password(&keys, session.unit.as_str())?;
         let (secret, pending) = if staff.totp_sealed.is_some() {
-            let secret = random_text(20).map_err(|e| TriageError::Internal(e.to_string()))?;
+            let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
             let sealed = seal_totp(&secret, &staff.email, session)?;
             (Some(secret), Some(sealed))
         } else {
@@ -144,19 +144,23 @@ impl Triage {
         session: &Session,
         code: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), TriageError> {
-        let sealed = self
-            .store
-            .pending_totp(session.staff_id)
-            .await?
-            .ok_or(TriageError::Conflict(sunlight_store::Clash::NoPendingTotp))?;
+    ) -> Result<(), CaseworkError> {
+        let sealed =
+            self.store
+                .pending_totp(session.staff_id)
+                .await?
+                .ok_or(CaseworkError::Conflict(
+                    sunlight_store::Clash::NoPendingTotp,
+                ))?;
         let secret = open_totp(&sealed, &session.email, session.unit_key())?;
-        let step = totp_step(&secret, code, now).ok_or(TriageError::WrongCurrentCredentials)?;
+        let step = totp_step(&secret, code, now).ok_or(CaseworkError::WrongCurrentCredentials)?;
         if self.store.confirm_totp(session.staff_id, step, now).await? {
             session.set_must_confirm_totp(false);
             Ok(())
         } else {
-            Err(TriageError::Conflict(sunlight_store::Clash::NoPendingTotp))
+            Err(CaseworkError::Conflict(
+                sunlight_store::Clash::NoPendingTotp,
+            ))
         }
     }
 
@@ -169,7 +173,7 @@ impl Triage {
         member: Uuid,
         disabled: bool,
         now: DateTime<Utc>,
-    ) -> Result<StaffRow, TriageError> {
+    ) -> Result<StaffRow, CaseworkError> {
         admin_only(admin, member)?;
         Ok(self
             .store
@@ -191,14 +195,14 @@ impl Triage {
         admin: &Session,
         member: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Reset, TriageError> {
+    ) -> Result<Reset, CaseworkError> {
         admin_only(admin, member)?;
-        let password = random_text(10).map_err(|e| TriageError::Internal(e.to_string()))?;
+        let password = random_text(10).map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let pw = Zeroizing::new(password.as_bytes().to_vec());
         let (record, keys) =
             tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
                 .await
-                .map_err(|e| TriageError::Internal(e.to_string()))??;
+                .map_err(|e| CaseworkError::Internal(e.to_string()))??;
         let wrapped = admin
             .unit_key()
             .wrap_with_password(&keys, admin.unit.as_str())?;
@@ -222,15 +226,15 @@ impl Triage {
 
 /// Admins act on other members; no one disables or resets themselves
 /// (which would lock the unit out of its own admin).
-fn admin_only(admin: &Session, member: Uuid) -> Result<(), TriageError> {
+fn admin_only(admin: &Session, member: Uuid) -> Result<(), CaseworkError> {
     if admin.role != Role::Admin || admin.staff_id == member {
-        Err(TriageError::Forbidden)
+        Err(CaseworkError::Forbidden)
     } else {
         Ok(())
     }
 }
 
-fn seal_totp(secret: &str, email: &str, session: &Session) -> Result<Vec<u8>, TriageError> {
+fn seal_totp(secret: &str, email: &str, session: &Session) -> Result<Vec<u8>, CaseworkError> {
     let item = totp_context(email);
     Ok(seal(
         secret.as_bytes(),
