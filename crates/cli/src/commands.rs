@@ -235,6 +235,8 @@ async fn is_initialized(store: &Store) -> Result<bool, String> {
 }
 
 async fn stats_refresh(config: &Config) -> CmdResult {
+    // Hotspot mails are worded from this catalog.
+    sunlight_casework::i18n::vocabulary()?;
     let store = open(config).await?;
     let (policy, _) = config.deadline_rules().map_err(|e| e.to_string())?;
     let stats = sunlight_casework::Stats::new(

@@ -2,17 +2,26 @@
 //! `{"error": {"code", "message"}}` with the message in the caller's
 //! language; the OpenAPI document is generated from these declarations.
 
+mod dto;
+
+pub(crate) use dto::ReportRequest;
+use dto::{
+    Accused, CodeRequest, ErrorBody, ErrorDetail, HistoryOut, MessageOut, MessageRequest,
+    MessageStored, ReceiptResponse, Reporter, StatusResponse, UnitOut,
+};
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use serde::Deserialize;
 use sunlight_core::i18n::Lang;
-use sunlight_core::report::{ReportDraft, validate_message};
+use sunlight_core::report::validate_message;
 use sunlight_core::{Channel, TrackingCode};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 use zeroize::Zeroizing;
 
 use crate::error::{Failure, Format, IntakeError};
+use crate::guard::Limiters;
 use crate::i18n;
 use crate::input::{media_type, read_body, refuse_declared_oversize, require_identity_coding};
 use crate::state::AppState;
@@ -89,132 +98,6 @@ fn has_array(body: &[u8]) -> bool {
     false
 }
 
-/// The accused, as in the report form.
-#[derive(Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Accused {
-    pub name: String,
-    pub position: String,
-    /// `ordinary`, `unit_leader`, `party_secretary` or `org_dept_head`.
-    pub role: String,
-}
-
-/// How to reach a real-name reporter (optional).
-#[derive(Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Reporter {
-    pub name: String,
-    pub phone: String,
-}
-
-/// A new report. Missing text fields count as empty and are reported as
-/// field errors (422), like the form.
-#[derive(Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReportRequest {
-    /// A unit slug from `GET /api/v1/units`.
-    pub unit: String,
-    /// `canvassing_bribery`, `office_trading`, `promoted_with_problems`,
-    /// `rushed_promotion` or `other`.
-    pub category: String,
-    pub accused: Accused,
-    /// `none`, `recommendation`, `inspection`, `deliberation`, `publicity`
-    /// or `appointed`.
-    pub selection_stage: String,
-    pub narrative: String,
-    pub real_name: bool,
-    pub reporter: Reporter,
-}
-
-impl ReportRequest {
-    pub fn into_draft(self) -> ReportDraft {
-        ReportDraft {
-            unit: self.unit,
-            category: self.category,
-            accused_name: self.accused.name,
-            accused_position: self.accused.position,
-            accused_role: self.accused.role,
-            selection_stage: self.selection_stage,
-            narrative: self.narrative,
-            real_name: self.real_name,
-            reporter_name: self.reporter.name,
-            reporter_phone: self.reporter.phone,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReceiptResponse {
-    /// Shown once; write it down. Five groups of four digits.
-    pub tracking_code: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CodeRequest {
-    pub code: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageOut {
-    /// `staff` or `reporter`.
-    pub from: &'static str,
-    pub body: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryOut {
-    pub stage: &'static str,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatusResponse {
-    /// `received`, `verify`, `handle`, `recheck`, `notify` or `closed`.
-    pub stage: &'static str,
-    pub received_at: DateTime<Utc>,
-    /// The deadline of the current stage; absent once closed.
-    pub deadline: Option<DateTime<Utc>>,
-    /// True when the report was merged into another case; this is then the
-    /// status of that case.
-    pub merged: bool,
-    pub history: Vec<HistoryOut>,
-    pub messages: Vec<MessageOut>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MessageRequest {
-    pub code: String,
-    pub body: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageStored {
-    pub received_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UnitOut {
-    pub id: String,
-    pub name: String,
-    /// `province`, `city` or `county`.
-    pub level: &'static str,
-    pub parent: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
 /// File a report.
 #[utoipa::path(
     post, path = "/api/v1/reports", request_body = ReportRequest,
@@ -232,10 +115,7 @@ pub async fn create_report(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = i18n::lang_of(&req);
-    if !state.limiters.submission() {
-        return Err(json(IntakeError::RateLimited, lang));
-    }
+    let lang = state.admit(&req, Limiters::submission, Format::Json)?;
     let limit = state.filing.limits.max_text_bytes().saturating_mul(2);
     let request: ReportRequest = read_json(&req, payload, limit)
         .await
@@ -282,10 +162,7 @@ pub async fn status(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = i18n::lang_of(&req);
-    if !state.limiters.lookup() {
-        return Err(json(IntakeError::RateLimited, lang));
-    }
+    let lang = state.admit(&req, Limiters::lookup, Format::Json)?;
     let request: CodeRequest = read_json(&req, payload, 1024)
         .await
         .map_err(|e| json(e, lang))?;
@@ -296,30 +173,7 @@ pub async fn status(
         .status(&code)
         .await
         .map_err(|e| json(e, lang))?;
-    let view = &status.view;
-    Ok(HttpResponse::Ok().json(StatusResponse {
-        stage: view.case.stage.as_str(),
-        received_at: view.case.received_at,
-        deadline: view.open_entry.as_ref().map(|e| e.due_at),
-        merged: view.case.id != view.own_case,
-        history: view
-            .history
-            .iter()
-            .map(|h| HistoryOut {
-                stage: h.to.as_str(),
-                at: h.at,
-            })
-            .collect(),
-        messages: status
-            .messages
-            .iter()
-            .map(|m| MessageOut {
-                from: if m.from_staff { "staff" } else { "reporter" },
-                body: m.body.as_str().to_owned(),
-                at: m.at,
-            })
-            .collect(),
-    }))
+    Ok(HttpResponse::Ok().json(StatusResponse::from(&status)))
 }
 
 /// A reply or added information from the reporter.
@@ -337,10 +191,7 @@ pub async fn add_message(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = i18n::lang_of(&req);
-    if !state.limiters.message() {
-        return Err(json(IntakeError::RateLimited, lang));
-    }
+    let lang = state.admit(&req, Limiters::message, Format::Json)?;
     let limit = state
         .filing
         .limits
@@ -379,35 +230,9 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .units()
         .await
         .map_err(|e| json(IntakeError::from(e), lang))?;
-    let out: Vec<UnitOut> = units
-        .into_iter()
-        .map(|u| UnitOut {
-            id: u.id.as_str().to_owned(),
-            name: u.name,
-            level: u.level.as_str(),
-            parent: u.parent.map(|p| p.as_str().to_owned()),
-        })
-        .collect();
+    let out: Vec<UnitOut> = units.into_iter().map(UnitOut::from).collect();
     Ok(HttpResponse::Ok().json(out))
 }
-
-/// What a person wrote never appears in a debug print.
-macro_rules! redacted_debug {
-    ($($t:ty),*) => {$(
-        impl std::fmt::Debug for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($t), "(<redacted>)"))
-            }
-        }
-    )*};
-}
-redacted_debug!(
-    Accused,
-    Reporter,
-    ReportRequest,
-    CodeRequest,
-    MessageRequest
-);
 
 #[derive(Debug, OpenApi)]
 #[openapi(

@@ -219,8 +219,9 @@ pub async fn flood_guard(
                     crate::error::Format::Html
                 },
             };
-            let answer = actix_web::ResponseError::error_response(&failure);
-            req.into_response(answer).map_into_boxed_body()
+            // Attached as an error, so `answer_problems` answers it from
+            // the request like any other.
+            req.error_response(failure).map_into_boxed_body()
         }
         None => next.call(req).await?.map_into_boxed_body(),
     })

@@ -22,6 +22,7 @@ use sunlight_core::{AccusedRole, Category, Channel, SelectionStage, TrackingCode
 use sunlight_store::NewAttachment;
 
 use crate::error::{Failure, Format, IntakeError};
+use crate::guard::Limiters;
 use crate::input::{FormStream, Part, drain};
 use crate::state::AppState;
 use crate::{i18n, spool};

@@ -2,11 +2,14 @@
 
 use std::path::PathBuf;
 
+use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
+use sunlight_core::i18n::Lang;
 use sunlight_core::policy::DeadlineKind;
 
-use crate::error::IntakeError;
+use crate::error::{Failure, Format, IntakeError};
 use crate::guard::Limiters;
+use crate::i18n;
 use sunlight_filing::Filing;
 use sunlight_web::Opt;
 
@@ -19,6 +22,27 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The opening of every reporter POST: the caller's language, once
+    /// `bucket` gave the request a token (a 429 in `format` when spent).
+    /// It comes before the body is read, so a refused request costs no
+    /// reading.
+    pub(crate) fn admit(
+        &self,
+        req: &HttpRequest,
+        bucket: fn(&Limiters) -> bool,
+        format: Format,
+    ) -> Result<Lang, Failure> {
+        let lang = i18n::lang_of(req);
+        if !bucket(&self.limiters) {
+            return Err(Failure {
+                error: IntakeError::RateLimited,
+                lang,
+                format,
+            });
+        }
+        Ok(lang)
+    }
+
     /// The most a multipart body may hold: every file at its limit plus the
     /// text fields and multipart framing.
     pub fn max_body_bytes(&self) -> u64 {

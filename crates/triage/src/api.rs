@@ -16,6 +16,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 mod account;
+mod case_out;
 mod cases;
 mod intake;
 mod queues;
@@ -144,12 +145,12 @@ impl FromRequest for StaffWrite {
         session::SessionOut,
         queues::QueueLine,
         cases::StageOut,
-        cases::CaseOut,
-        cases::ReportOut,
-        cases::StepOut,
-        cases::MessageOut,
-        cases::AttachmentOut,
-        cases::HoldOut,
+        case_out::CaseOut,
+        case_out::ReportOut,
+        case_out::StepOut,
+        case_out::MessageOut,
+        case_out::AttachmentOut,
+        case_out::HoldOut,
         cases::MessageIn,
         cases::Created,
         cases::HoldConfirm,

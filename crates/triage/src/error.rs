@@ -16,8 +16,6 @@ use crate::i18n;
 pub enum TriageError {
     #[error("sign-in failed: wrong email, password or code")]
     BadCredentials,
-    #[error("too many failed sign-ins; try again after {0}")]
-    Locked(String),
     #[error("not signed in, or the session expired")]
     NoSession,
     #[error("the CSRF token is missing or wrong")]
@@ -90,7 +88,6 @@ impl TriageError {
         let t = i18n::catalog(lang);
         let key = match self {
             Self::Refused(r) => return i18n::refusal(lang, r),
-            Self::Locked(until) => return t.format("errors.locked", &[("until", until)]),
             Self::BadCredentials => "errors.bad_credentials",
             Self::NoSession => "errors.no_session",
             Self::Csrf => "errors.csrf",
@@ -115,7 +112,6 @@ impl TriageError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadCredentials | Self::NoSession => StatusCode::UNAUTHORIZED,
-            Self::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Csrf
             | Self::Forbidden
             | Self::PasswordChangeRequired
@@ -141,7 +137,6 @@ impl TriageError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadCredentials => "bad_credentials",
-            Self::Locked(_) => "locked",
             Self::NoSession => "no_session",
             Self::Csrf => "csrf",
             Self::PasswordChangeRequired => "password_change_required",
@@ -253,7 +248,6 @@ mod tests {
     fn pinned(e: &TriageError) -> (u16, &'static str) {
         match e {
             TriageError::BadCredentials => (401, "bad_credentials"),
-            TriageError::Locked(_) => (429, "locked"),
             TriageError::NoSession => (401, "no_session"),
             TriageError::Csrf => (403, "csrf"),
             TriageError::PasswordChangeRequired => (403, "password_change_required"),
@@ -312,7 +306,6 @@ mod tests {
         ];
         let mut all = vec![
             TriageError::BadCredentials,
-            TriageError::Locked("10:00".into()),
             TriageError::NoSession,
             TriageError::Csrf,
             TriageError::PasswordChangeRequired,

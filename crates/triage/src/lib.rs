@@ -45,7 +45,7 @@ pub struct TriageParts {
     pub metrics: sunlight_metrics::Metrics,
 }
 
-/// The triage web application and its router loop.
+/// The staff web application and the casework workers it runs.
 pub struct Application {
     served: Served,
     state: web::Data<state::AppState>,
@@ -184,24 +184,27 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
-        let told = stop.clone();
-        let workers = tokio::spawn(self.workers.run(async move { told.notified().await }));
+        // The workers run in this task, beside the server: a panic in one
+        // of them fails the app instead of silently ending its routing.
+        let stop = tokio::sync::Notify::new();
+        let workers = self.workers.run(stop.notified());
         let sessions = session_loop(self.state, self.session_every);
-        let result = self
-            .served
-            .run_until_stopped(async {
-                tokio::select! {
-                    () = sessions => {}
-                    () = shutdown => {}
-                }
-            })
-            .await;
-        // A permit is stored if the workers are not waiting yet.
-        stop.notify_one();
-        if let Err(e) = workers.await {
-            tracing::warn!(error = %e, "the casework workers ended abnormally");
-        }
+        let server = async {
+            let result = self
+                .served
+                .run_until_stopped(async {
+                    tokio::select! {
+                        () = sessions => {}
+                        () = shutdown => {}
+                    }
+                    // No new sweep or refresh while the server winds down.
+                    stop.notify_one();
+                })
+                .await;
+            stop.notify_one();
+            result
+        };
+        let (result, ()) = tokio::join!(server, workers);
         result
     }
 }

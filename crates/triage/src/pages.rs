@@ -4,13 +4,13 @@
 //! from `locales/`. Handlers stay thin: read the form, check the CSRF
 //! field, call `Triage`, render or redirect (303 after every change).
 
+mod admin;
 mod case;
 mod dates;
 mod desk;
 mod login;
 mod password;
 mod queue;
-mod staff;
 mod stats;
 
 use std::sync::Arc;
@@ -28,14 +28,14 @@ use sunlight_core::{Category, Role, Stage, UnitId};
 use sunlight_store::{QueueFilter, UnitRow};
 use zeroize::Zeroizing;
 
+pub use admin::{admin_add_staff, admin_retry_mail, admin_show, admin_staff_action};
 pub use case::{case_action, case_message, case_show, hold_confirm};
 use dates::{Countdown, countdown, local_day, local_time, owner_word};
-pub use desk::{admin_add_staff, admin_retry_mail, admin_show, intake_form, intake_submit};
+pub use desk::{intake_form, intake_submit};
 pub use login::{login_form, login_submit, logout, root};
 pub use password::{password_form, password_submit, totp_confirm};
 pub use queue::queue;
 use queue::{QUEUES, QueueLine, admin_elsewhere, queue_line};
-pub use staff::admin_staff_action;
 pub use stats::{stats_chart, stats_csv, stats_show};
 
 use crate::error::TriageError;

@@ -18,7 +18,53 @@ pub(super) struct ReportPage<'a> {
     attachment_hint: String,
 }
 
-impl ReportPage<'_> {
+impl<'a> ReportPage<'a> {
+    /// The form refilled with `form`, each of `errors` listed above it and
+    /// marked on its field; `units` are the unit choices, `form`'s selected.
+    fn new(
+        lang: Lang,
+        form: &'a ReportDraft,
+        errors: &[FieldError],
+        units: Vec<Opt>,
+        limits: Limits,
+    ) -> Self {
+        let t = i18n::catalog(lang);
+        Self {
+            ui: i18n::frame(lang, "/report"),
+            errors: error_lines(lang, errors),
+            invalid_fields: errors.iter().map(|e| e.field.as_str()).collect(),
+            form,
+            units,
+            categories: vocab_options(
+                t,
+                "category",
+                Category::ALL,
+                Category::as_str,
+                &form.category,
+            ),
+            roles: vocab_options(
+                t,
+                "accused_role",
+                AccusedRole::ALL,
+                AccusedRole::as_str,
+                &form.accused_role,
+            ),
+            stages: vocab_options(
+                t,
+                "selection_stage",
+                SelectionStage::ALL,
+                SelectionStage::as_str,
+                &form.selection_stage,
+            ),
+            limits,
+            narrative_hint: t.format(
+                "report.narrative_hint",
+                &[("max", &limits.narrative_chars.to_string())],
+            ),
+            attachment_hint: attachment_hint(lang, &limits),
+        }
+    }
+
     fn invalid(&self, field: &str) -> bool {
         self.invalid_fields.contains(&field)
     }
@@ -45,41 +91,7 @@ pub(super) async fn report_page(
         .unit_options(form.unit.trim())
         .await
         .map_err(|e| html(e, lang))?;
-    let limits = state.filing.limits;
-    let page = ReportPage {
-        ui: i18n::frame(lang, "/report"),
-        errors: error_lines(lang, errors),
-        invalid_fields: errors.iter().map(|e| e.field.as_str()).collect(),
-        form,
-        units,
-        categories: vocab_options(
-            i18n::catalog(lang),
-            "category",
-            Category::ALL,
-            Category::as_str,
-            &form.category,
-        ),
-        roles: vocab_options(
-            i18n::catalog(lang),
-            "accused_role",
-            AccusedRole::ALL,
-            AccusedRole::as_str,
-            &form.accused_role,
-        ),
-        stages: vocab_options(
-            i18n::catalog(lang),
-            "selection_stage",
-            SelectionStage::ALL,
-            SelectionStage::as_str,
-            &form.selection_stage,
-        ),
-        limits,
-        narrative_hint: i18n::catalog(lang).format(
-            "report.narrative_hint",
-            &[("max", &limits.narrative_chars.to_string())],
-        ),
-        attachment_hint: attachment_hint(lang, &limits),
-    };
+    let page = ReportPage::new(lang, form, errors, units, state.filing.limits);
     Ok(render(status, lang, &page))
 }
 
@@ -260,45 +272,33 @@ pub(super) struct Receipt {
     deadline_line: String,
 }
 
+impl Receipt {
+    /// The receipt of a filed report: its code, shown this once, and
+    /// `deadline`, the last day for routing it.
+    fn new(lang: Lang, code: &TrackingCode, deadline: &str) -> Self {
+        Self {
+            ui: i18n::frame(lang, "/"),
+            code: code.to_string(),
+            deadline_line: i18n::catalog(lang).format("receipt.deadline", &[("date", deadline)]),
+        }
+    }
+}
+
 pub async fn report_submit(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = i18n::lang_of(&req);
-    if !state.limiters.submission() {
-        return Err(html(IntakeError::RateLimited, lang));
-    }
-    match receive_report(&req, payload, &state).await {
+    let lang = state.admit(&req, Limiters::submission, Format::Html)?;
+    let (draft, errors) = match receive_report(&req, payload, &state).await {
         Ok(Received::Filed(code, due)) => {
-            let page = Receipt {
-                ui: i18n::frame(lang, "/"),
-                code: code.to_string(),
-                deadline_line: i18n::catalog(lang)
-                    .format("receipt.deadline", &[("date", &state.deadline_date(due))]),
-            };
-            Ok(render(StatusCode::OK, lang, &page))
+            let page = Receipt::new(lang, &code, &state.deadline_date(due));
+            return Ok(render(StatusCode::OK, lang, &page));
         }
-        Ok(Received::Invalid(draft, errors)) => {
-            report_page(
-                &state,
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &draft,
-                &errors,
-            )
-            .await
-        }
-        Err(IntakeError::Invalid(errors)) => {
-            report_page(
-                &state,
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportDraft::default(),
-                &errors,
-            )
-            .await
-        }
-        Err(e) => Err(html(e, lang)),
-    }
+        Ok(Received::Invalid(draft, errors)) => (*draft, errors),
+        Err(IntakeError::Invalid(errors)) => (ReportDraft::default(), errors),
+        Err(e) => return Err(html(e, lang)),
+    };
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    report_page(&state, lang, unprocessable, &draft, &errors).await
 }

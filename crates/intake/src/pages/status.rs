@@ -43,6 +43,16 @@ pub(super) fn lookup_page(lang: Lang, status: StatusCode, error: Option<String>)
     )
 }
 
+/// The lookup form again, saying what is wrong with the code that was sent
+/// (malformed, or no report has it).
+fn code_refused(state: &AppState, lang: Lang, e: &IntakeError) -> HttpResponse {
+    lookup_page(
+        lang,
+        e.status(),
+        Some(e.message(lang, &state.filing.limits)),
+    )
+}
+
 pub async fn status_form(req: HttpRequest) -> HttpResponse {
     lookup_page(i18n::lang_of(&req), StatusCode::OK, None)
 }
@@ -159,28 +169,15 @@ pub async fn status_lookup(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = i18n::lang_of(&req);
-    if !state.limiters.lookup() {
-        return Err(html(IntakeError::RateLimited, lang));
-    }
+    let lang = state.admit(&req, Limiters::lookup, Format::Html)?;
     let code = match read_code_form(&req, payload).await {
         Ok(code) => code,
-        Err(e @ IntakeError::Code(_)) => {
-            return Ok(lookup_page(
-                lang,
-                e.status(),
-                Some(e.message(lang, &state.filing.limits)),
-            ));
-        }
+        Err(e @ IntakeError::Code(_)) => return Ok(code_refused(&state, lang, &e)),
         Err(e) => return Err(html(e, lang)),
     };
     match state.filing.status(&code).await.map_err(IntakeError::from) {
         Ok((_, status)) => Ok(status_page(&state, lang, &code, &status, false, Vec::new())),
-        Err(e @ IntakeError::UnknownCode) => Ok(lookup_page(
-            lang,
-            e.status(),
-            Some(e.message(lang, &state.filing.limits)),
-        )),
+        Err(e @ IntakeError::UnknownCode) => Ok(code_refused(&state, lang, &e)),
         Err(e) => Err(html(e, lang)),
     }
 }
@@ -289,23 +286,36 @@ pub(super) async fn receive_message(
     Ok((code, Ok(())))
 }
 
+/// The status page after a reply: with the "sent" notice once it is
+/// stored, else a 422 listing what to fix in the form below.
+fn replied(
+    state: &AppState,
+    lang: Lang,
+    code: &TrackingCode,
+    status: &Status,
+    outcome: Result<(), Vec<FieldError>>,
+) -> HttpResponse {
+    match outcome {
+        Ok(()) => status_page(state, lang, code, status, true, Vec::new()),
+        Err(errors) => {
+            let errors = error_lines(lang, &errors);
+            let mut res = status_page(state, lang, code, status, false, errors);
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            res
+        }
+    }
+}
+
 pub async fn message_submit(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = i18n::lang_of(&req);
-    if !state.limiters.message() {
-        return Err(html(IntakeError::RateLimited, lang));
-    }
+    let lang = state.admit(&req, Limiters::message, Format::Html)?;
     let (code, outcome) = match receive_message(&req, payload, &state).await {
         Ok(r) => r,
         Err(e @ (IntakeError::Code(_) | IntakeError::UnknownCode)) => {
-            return Ok(lookup_page(
-                lang,
-                e.status(),
-                Some(e.message(lang, &state.filing.limits)),
-            ));
+            return Ok(code_refused(&state, lang, &e));
         }
         Err(e) => return Err(html(e, lang)),
     };
@@ -319,19 +329,5 @@ pub async fn message_submit(
         }
         (Err(e), Err(_)) => return Err(html(e, lang)),
     };
-    match outcome {
-        Ok(()) => Ok(status_page(&state, lang, &code, &status, true, Vec::new())),
-        Err(errors) => {
-            let mut res = status_page(
-                &state,
-                lang,
-                &code,
-                &status,
-                false,
-                error_lines(lang, &errors),
-            );
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
-        }
-    }
+    Ok(replied(&state, lang, &code, &status, outcome))
 }

@@ -1,6 +1,7 @@
 //! /api/v1/cases/{id}/…: a case opened for a member of its units, claiming, actions, messages, attachments and hold notices.
 
 use super::*;
+use case_out::CaseOut;
 
 pub(super) fn case_id(raw: &str) -> Result<CaseId, TriageError> {
     CaseId::parse(raw).map_err(|_| TriageError::NoSuchCase)
@@ -56,86 +57,6 @@ pub async fn transition(
     }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageOut {
-    pub id: Uuid,
-    /// `staff` or `reporter`.
-    pub from: &'static str,
-    pub body: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StepOut {
-    pub from: &'static str,
-    pub to: &'static str,
-    pub action: String,
-    pub actor: Option<Uuid>,
-    pub note: Option<String>,
-    pub reporter_visible: bool,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttachmentOut {
-    pub id: Uuid,
-    pub message_id: Option<Uuid>,
-    pub file_name: String,
-    pub declared_type: String,
-    pub size: u64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HoldOut {
-    pub id: Uuid,
-    pub notice_due_at: DateTime<Utc>,
-    pub max_until: DateTime<Utc>,
-    pub confirmed_at: Option<DateTime<Utc>>,
-    pub lifted_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReportOut {
-    pub accused_name: String,
-    pub accused_position: String,
-    pub narrative: String,
-    pub reporter_name: Option<String>,
-    pub reporter_phone: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CaseOut {
-    pub case_id: String,
-    pub unit: String,
-    pub addressed_unit: String,
-    pub category: &'static str,
-    pub accused_role: &'static str,
-    pub selection_stage: &'static str,
-    pub channel: &'static str,
-    pub real_name: bool,
-    pub stage: &'static str,
-    pub hold: bool,
-    pub outcome: Option<&'static str>,
-    /// Midnight at the start of the arrival day: no stored time of a
-    /// report's arrival is finer than its day.
-    pub received_at: DateTime<Utc>,
-    /// The arrival day (local to the deadline policy).
-    pub received_on: chrono::NaiveDate,
-    pub deadline: Option<DateTime<Utc>>,
-    pub owner: Option<Uuid>,
-    pub merged_into: Option<String>,
-    /// Cases merged into this one; a message names one as `to` to reach
-    /// its reporter (and only that reporter).
-    pub merged_cases: Vec<String>,
-    pub report: ReportOut,
-    pub history: Vec<StepOut>,
-    pub messages: Vec<MessageOut>,
-    pub attachments: Vec<AttachmentOut>,
-    pub holds: Vec<HoldOut>,
-    /// Actions the caller may take now.
-    pub allowed_actions: Vec<&'static str>,
-}
-
 /// The decrypted report, history, messages and attachments. Audited.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", responses((status = 200, body = CaseOut), (status = 404, description = "No such case in your units")))]
 pub async fn case(
@@ -145,79 +66,7 @@ pub async fn case(
 ) -> Result<HttpResponse, TriageError> {
     let id = case_id(&path)?;
     let v = state.triage.view(&staff.0, id, Utc::now()).await?;
-    let c = &v.case;
-    Ok(HttpResponse::Ok().json(CaseOut {
-        case_id: c.id.to_string(),
-        unit: c.unit.to_string(),
-        addressed_unit: c.addressed_unit.to_string(),
-        category: c.category.as_str(),
-        accused_role: c.accused_role.as_str(),
-        selection_stage: c.selection_stage.as_str(),
-        channel: c.channel.as_str(),
-        real_name: c.real_name,
-        stage: c.stage.as_str(),
-        hold: c.hold,
-        outcome: c.outcome.map(|o| o.as_str()),
-        received_at: c.received_at,
-        received_on: state.triage.policy.local_date(c.received_at),
-        deadline: v.entry.as_ref().map(|e| e.due_at),
-        owner: v.entry.as_ref().and_then(|e| e.owner),
-        merged_into: c.merged_into.map(|m| m.to_string()),
-        merged_cases: v.merged_cases.iter().map(ToString::to_string).collect(),
-        report: ReportOut {
-            accused_name: v.report.accused_name.clone(),
-            accused_position: v.report.accused_position.clone(),
-            narrative: v.report.narrative.clone(),
-            reporter_name: v.report.reporter_name.clone(),
-            reporter_phone: v.report.reporter_phone.clone(),
-        },
-        history: v
-            .history
-            .iter()
-            .map(|h| StepOut {
-                from: h.from.as_str(),
-                to: h.to.as_str(),
-                action: h.action.clone(),
-                actor: h.actor,
-                note: h.note.as_ref().map(|n| n.to_string()),
-                reporter_visible: h.reporter_visible,
-                at: h.at,
-            })
-            .collect(),
-        messages: v
-            .messages
-            .iter()
-            .map(|m| MessageOut {
-                id: m.id,
-                from: if m.from_staff { "staff" } else { "reporter" },
-                body: m.body.to_string(),
-                at: m.at,
-            })
-            .collect(),
-        attachments: v
-            .attachments
-            .iter()
-            .map(|a| AttachmentOut {
-                id: a.id,
-                message_id: a.message_id,
-                file_name: sunlight_core::report::without_format_chars(&a.meta.file_name),
-                declared_type: a.meta.declared_type.clone(),
-                size: a.meta.size,
-            })
-            .collect(),
-        holds: v
-            .holds
-            .iter()
-            .map(|h| HoldOut {
-                id: h.id,
-                notice_due_at: h.notice_due_at,
-                max_until: h.max_until,
-                confirmed_at: h.confirmed_at,
-                lifted_at: h.lifted_at,
-            })
-            .collect(),
-        allowed_actions: v.allowed,
-    }))
+    Ok(HttpResponse::Ok().json(CaseOut::new(v, &state.triage.policy)))
 }
 
 /// `filename*=` per RFC 5987: only unreserved bytes stay, the rest is

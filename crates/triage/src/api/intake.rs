@@ -64,40 +64,10 @@ pub async fn intake(
     state: web::Data<AppState>,
     body: web::Json<IntakeIn>,
 ) -> Result<HttpResponse, TriageError> {
-    let b = body.into_inner();
-    let channel = match b.channel.parse::<Channel>() {
-        Ok(c @ (Channel::Phone | Channel::Letter | Channel::Visit)) => c,
-        _ => {
-            return Err(TriageError::Invalid(Invalid::Channel));
-        }
-    };
-    let draft = ReportDraft {
-        unit: b.unit,
-        category: b.category,
-        accused_name: b.accused.name,
-        accused_position: b.accused.position,
-        accused_role: b.accused.role,
-        selection_stage: b.selection_stage,
-        narrative: b.narrative,
-        real_name: b.real_name,
-        reporter_name: b.reporter.name,
-        reporter_phone: b.reporter.phone,
-    };
+    let (draft, channel) = body.into_inner().into_draft()?;
     let valid = draft
         .validate(channel, &sunlight_core::report::Limits::default())
-        .map_err(|errors| {
-            let list: Vec<String> = errors
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{}: {}",
-                        e.field.as_str(),
-                        e.problem.key().trim_start_matches("problem.")
-                    )
-                })
-                .collect();
-            TriageError::Invalid(Invalid::Report(list.join("; ")))
-        })?;
+        .map_err(|errors| TriageError::Invalid(Invalid::Report(field_list(&errors))))?;
     let (code, id) = state
         .triage
         .file_report(&staff.0, valid, Utc::now())
@@ -106,4 +76,44 @@ pub async fn intake(
         tracking_code: code.to_string(),
         case_id: id.to_string(),
     }))
+}
+
+impl IntakeIn {
+    /// The report as a draft to validate, and the desk channel it came by
+    /// (phone, letter or visit; anything else is refused).
+    fn into_draft(self) -> Result<(ReportDraft, Channel), TriageError> {
+        let channel = match self.channel.parse::<Channel>() {
+            Ok(c @ (Channel::Phone | Channel::Letter | Channel::Visit)) => c,
+            _ => return Err(TriageError::Invalid(Invalid::Channel)),
+        };
+        let draft = ReportDraft {
+            unit: self.unit,
+            category: self.category,
+            accused_name: self.accused.name,
+            accused_position: self.accused.position,
+            accused_role: self.accused.role,
+            selection_stage: self.selection_stage,
+            narrative: self.narrative,
+            real_name: self.real_name,
+            reporter_name: self.reporter.name,
+            reporter_phone: self.reporter.phone,
+        };
+        Ok((draft, channel))
+    }
+}
+
+/// The report's problems as `field: problem`, in fixed words that repeat
+/// nothing sent.
+fn field_list(errors: &[sunlight_core::report::FieldError]) -> String {
+    let list: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e.field.as_str(),
+                e.problem.key().trim_start_matches("problem.")
+            )
+        })
+        .collect();
+    list.join("; ")
 }

@@ -46,31 +46,41 @@ pub async fn queue(
         return Err(TriageError::Forbidden);
     }
     let stage = parse_stage(&path)?;
-    let q = query.into_inner();
-    let filter = QueueFilter {
-        unit: q
-            .unit
-            .map(|u| UnitId::parse(&u).map_err(|_| TriageError::Invalid(Invalid::UnitId)))
-            .transpose()?,
-        category: q
-            .category
-            .map(|c| {
-                c.parse::<Category>()
-                    .map_err(|_| TriageError::Invalid(Invalid::Category))
-            })
-            .transpose()?,
-        due_before: None,
-        limit: q.limit.unwrap_or(200),
-    };
+    let filter = query.into_inner().filter()?;
     let now = Utc::now();
     let items = state
         .triage
         .store
         .queue_items(&staff.0.jurisdiction, stage, &filter)
         .await?;
-    let out: Vec<QueueLine> = items
-        .into_iter()
-        .map(|i| QueueLine {
+    let out: Vec<QueueLine> = items.into_iter().map(|i| QueueLine::new(i, now)).collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+impl QueueQuery {
+    /// The filters asked for; none means all, at most 200 lines.
+    fn filter(self) -> Result<QueueFilter, TriageError> {
+        Ok(QueueFilter {
+            unit: self
+                .unit
+                .map(|u| UnitId::parse(&u).map_err(|_| TriageError::Invalid(Invalid::UnitId)))
+                .transpose()?,
+            category: self
+                .category
+                .map(|c| {
+                    c.parse::<Category>()
+                        .map_err(|_| TriageError::Invalid(Invalid::Category))
+                })
+                .transpose()?,
+            due_before: None,
+            limit: self.limit.unwrap_or(200),
+        })
+    }
+}
+
+impl QueueLine {
+    fn new(i: sunlight_store::QueueItem, now: DateTime<Utc>) -> Self {
+        Self {
             case_id: i.entry.case_id.to_string(),
             category: i.category.as_str(),
             unit: i.entry.unit.to_string(),
@@ -80,7 +90,6 @@ pub async fn queue(
             owner: i.entry.owner,
             real_name: i.entry.real_name,
             paused_until: i.entry.paused_until,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(out))
+        }
+    }
 }

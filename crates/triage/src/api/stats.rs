@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sunlight_casework::stats::HotspotView;
 use sunlight_core::stats::{Figures, Month};
 use utoipa::ToSchema;
 
@@ -72,7 +73,21 @@ pub async fn stats(staff: Staff, state: web::Data<AppState>) -> Result<HttpRespo
         .hotspots_under(&s.unit, now)
         .await?
         .into_iter()
-        .map(|h| HotspotOut {
+        .map(HotspotOut::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(StatsOut {
+        unit: s.unit.to_string(),
+        refreshed_at: state.stats.refreshed_at().await?,
+        on_time_rate: figures.total.on_time_rate(),
+        overdue_now,
+        hotspots,
+        figures,
+    }))
+}
+
+impl From<HotspotView> for HotspotOut {
+    fn from(h: HotspotView) -> Self {
+        Self {
             unit: h.flag.unit.to_string(),
             name: h.unit_name,
             reason: h.flag.reason.as_str(),
@@ -85,14 +100,6 @@ pub async fn stats(staff: Staff, state: web::Data<AppState>) -> Result<HttpRespo
                 .into_iter()
                 .map(|(month, received)| TrendPoint { month, received })
                 .collect(),
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(StatsOut {
-        unit: s.unit.to_string(),
-        refreshed_at: state.stats.refreshed_at().await?,
-        on_time_rate: figures.total.on_time_rate(),
-        overdue_now,
-        hotspots,
-        figures,
-    }))
+        }
+    }
 }

@@ -1,19 +1,17 @@
-//! The desk pages: a report taken by phone, letter or visit (its new code
-//! shown once, to read out to the caller), and the admin's page of staff
-//! and units.
+//! `/intake`, the desk: a report taken by phone, letter or visit (its new
+//! code shown once, to read out to the caller).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
-use sunlight_core::report::{Field, FieldError, Limits, Problem, ReportDraft};
-use sunlight_core::{AccusedRole, Category, Channel, Role, SelectionStage};
+use sunlight_core::report::{Field, FieldError, Limits, Problem, ReportDraft, ValidReport};
+use sunlight_core::{AccusedRole, CaseId, Category, Channel, Role, SelectionStage};
+use sunlight_store::Jurisdiction;
 use zeroize::Zeroizing;
 
-use super::{
-    Opt, PageError, Ui, Viewer, jurisdiction_units, render, tree_order, unit_options, vocab_options,
-};
+use super::{Opt, PageError, Ui, Viewer, jurisdiction_units, render, unit_options, vocab_options};
 use crate::error::TriageError;
 use crate::i18n;
 use crate::state::AppState;
@@ -167,6 +165,8 @@ struct IntakeDone {
     case_href: String,
 }
 
+/// `POST /intake`: files the report through the one filing path and
+/// shows its new code once, to read out to the caller.
 pub async fn intake_submit(
     viewer: Viewer,
     state: web::Data<AppState>,
@@ -175,28 +175,58 @@ pub async fn intake_submit(
     let f = form.into_inner();
     viewer.check_csrf(&f.csrf)?;
     may_take_reports(&viewer)?;
-    let channel_raw = f.channel;
-    let draft = ReportDraft {
-        unit: f.unit,
-        category: f.category,
-        accused_name: f.accused_name,
-        accused_position: f.accused_position,
-        accused_role: f.accused_role,
-        selection_stage: f.selection_stage,
-        narrative: f.narrative,
-        real_name: f
-            .real_name
-            .is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1" | "yes")),
-        reporter_name: f.reporter_name,
-        reporter_phone: f.reporter_phone,
+    let (draft, channel) = f.into_draft();
+    let valid = match check_desk_report(&draft, &channel, &viewer.session.jurisdiction) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return intake_page(&viewer, &state, status, &draft, &channel, &errors).await;
+        }
     };
+    let (code, id) = state
+        .triage
+        .file_report(&viewer.session, valid, Utc::now())
+        .await
+        .map_err(|e| viewer.fail(e))?;
+    Ok(done_page(&viewer, Zeroizing::new(code.to_string()), id))
+}
+
+impl IntakeForm {
+    /// The report as the public form would send it, and the raw channel.
+    fn into_draft(self) -> (ReportDraft, String) {
+        let draft = ReportDraft {
+            unit: self.unit,
+            category: self.category,
+            accused_name: self.accused_name,
+            accused_position: self.accused_position,
+            accused_role: self.accused_role,
+            selection_stage: self.selection_stage,
+            narrative: self.narrative,
+            real_name: self
+                .real_name
+                .is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1" | "yes")),
+            reporter_name: self.reporter_name,
+            reporter_phone: self.reporter_phone,
+        };
+        (draft, self.channel)
+    }
+}
+
+/// The report checked as the public form's is, plus what only the desk
+/// asks: a channel it takes reports by, and a unit of the member's own.
+/// Every problem at once, the channel's first.
+fn check_desk_report(
+    draft: &ReportDraft,
+    channel_raw: &str,
+    jurisdiction: &Jurisdiction,
+) -> Result<ValidReport, Vec<FieldError>> {
     let channel = channel_raw
         .parse::<Channel>()
         .ok()
         .filter(|c| DESK_CHANNELS.contains(c));
     let checked = draft.validate(channel.unwrap_or(Channel::Phone), &Limits::default());
     let mut errors = match &checked {
-        Ok(valid) if !viewer.session.jurisdiction.contains(&valid.unit) => vec![FieldError {
+        Ok(valid) if !jurisdiction.contains(&valid.unit) => vec![FieldError {
             field: Field::Unit,
             problem: Problem::NoSuchUnit,
         }],
@@ -212,21 +242,17 @@ pub async fn intake_submit(
             },
         );
     }
-    let valid = match checked {
-        Ok(valid) if errors.is_empty() => valid,
-        _ => {
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return intake_page(&viewer, &state, status, &draft, &channel_raw, &errors).await;
-        }
-    };
-    let (code, id) = state
-        .triage
-        .file_report(&viewer.session, valid, Utc::now())
-        .await
-        .map_err(|e| viewer.fail(e))?;
+    match checked {
+        Ok(valid) if errors.is_empty() => Ok(valid),
+        _ => Err(errors),
+    }
+}
+
+/// The new code, shown this once and never cached.
+fn done_page(viewer: &Viewer, code: Zeroizing<String>, id: CaseId) -> HttpResponse {
     let ui = viewer.ui("/intake");
     let page = IntakeDone {
-        code: Zeroizing::new(code.to_string()),
+        code,
         case_href: ui.href(&format!("/cases/{id}")),
         ui,
     };
@@ -235,264 +261,5 @@ pub async fn intake_submit(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
-    Ok(res)
-}
-
-// ---------------------------------------------------------------- admin
-
-pub struct StaffLine {
-    pub id: String,
-    pub email: String,
-    pub role: String,
-    pub active: bool,
-}
-
-impl StaffLine {
-    /// Where the row's first button posts: disable an active member,
-    /// enable a disabled one.
-    pub fn toggle_path(&self) -> String {
-        let action = if self.active { "disable" } else { "enable" };
-        format!("/admin/staff/{}/{action}", self.id)
-    }
-
-    pub fn reset_path(&self) -> String {
-        format!("/admin/staff/{}/reset", self.id)
-    }
-}
-
-pub struct UnitLine {
-    pub id: String,
-    pub name: String,
-    pub level: String,
-    pub depth: usize,
-    pub mine: bool,
-}
-
-/// What an admin just created, shown this once.
-pub struct Created {
-    pub email: String,
-    pub password: Zeroizing<String>,
-    pub totp: Option<Zeroizing<String>>,
-}
-
-#[derive(Template)]
-#[template(path = "admin.html")]
-struct AdminPage {
-    ui: Ui,
-    errors: Vec<String>,
-    staff: Vec<StaffLine>,
-    roles: Vec<Opt>,
-    created: Option<Created>,
-    units: Vec<UnitLine>,
-    email: String,
-    mail: sunlight_store::OutboxStatus,
-    mail_problems: Vec<MailLine>,
-    /// The intake's onion address, when configured or read from Tor.
-    onion: Option<String>,
-}
-
-/// A failing mail on the admin page: who, what kind, how it went.
-struct MailLine {
-    id: String,
-    recipient: String,
-    kind: String,
-    case_id: String,
-    attempts: i32,
-    error: String,
-    when: String,
-    failed: bool,
-}
-
-pub(super) async fn admin_page(
-    viewer: &Viewer,
-    state: &AppState,
-    status: StatusCode,
-    errors: Vec<String>,
-    created: Option<Created>,
-    email: String,
-) -> Result<HttpResponse, PageError> {
-    let lang = viewer.lang;
-    let fail = |e| viewer.fail(e);
-    let staff = state
-        .triage
-        .staff_list(&viewer.session)
-        .await
-        .map_err(fail)?;
-    let units = state
-        .triage
-        .store
-        .units()
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let (mail, problems) = state
-        .triage
-        .mail_status(&viewer.session)
-        .await
-        .map_err(fail)?;
-    let offset = state.triage.policy.utc_offset();
-    let page = AdminPage {
-        mail,
-        mail_problems: problems
-            .into_iter()
-            .map(|p| MailLine {
-                id: p.id.to_string(),
-                recipient: p.recipient,
-                kind: p.kind.unwrap_or_default(),
-                case_id: p.case_id.map(|c| c.to_string()).unwrap_or_default(),
-                attempts: p.attempts,
-                error: p.last_error.unwrap_or_default(),
-                when: p
-                    .failed_at
-                    .unwrap_or(p.next_attempt_at)
-                    .with_timezone(&offset)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string(),
-                failed: p.failed_at.is_some(),
-            })
-            .collect(),
-        ui: viewer.ui("/admin"),
-        errors,
-        staff: staff
-            .into_iter()
-            .map(|s| StaffLine {
-                id: s.id.to_string(),
-                email: s.email,
-                role: i18n::word(lang, "role", s.role.as_str()),
-                active: !s.disabled,
-            })
-            .collect(),
-        roles: vocab_options(
-            crate::i18n::catalog(lang),
-            "role",
-            Role::ALL,
-            Role::as_str,
-            "verifier",
-        ),
-        created,
-        units: tree_order(units)
-            .into_iter()
-            .map(|(u, depth)| UnitLine {
-                mine: u.id == viewer.session.unit,
-                id: u.id.to_string(),
-                name: u.name,
-                level: i18n::word(lang, "level", u.level.as_str()),
-                depth,
-            })
-            .collect(),
-        email,
-        onion: state.onion.clone(),
-    };
-    Ok(render(status, lang, &page))
-}
-
-pub async fn admin_show(
-    viewer: Viewer,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    admin_page(
-        &viewer,
-        &state,
-        StatusCode::OK,
-        Vec::new(),
-        None,
-        String::new(),
-    )
-    .await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct StaffForm {
-    csrf: String,
-    email: String,
-    role: String,
-}
-
-impl std::fmt::Debug for StaffForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StaffForm(<redacted>)")
-    }
-}
-
-/// Adds a member to the admin's unit; the one-time password and TOTP
-/// secret are on this one answer only.
-pub async fn admin_add_staff(
-    viewer: Viewer,
-    state: web::Data<AppState>,
-    form: web::Form<StaffForm>,
-) -> Result<HttpResponse, PageError> {
-    let StaffForm { csrf, email, role } = form.into_inner();
-    viewer.check_csrf(&csrf)?;
-    let t = i18n::catalog(viewer.lang);
-    let refuse = |key: &str| vec![t.get(key).to_owned()];
-    let Ok(role) = role.parse::<Role>() else {
-        let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return admin_page(
-            &viewer,
-            &state,
-            status,
-            refuse("errors.role_invalid"),
-            None,
-            email,
-        )
-        .await;
-    };
-    match state
-        .triage
-        .add_staff(&viewer.session, &email, role, Utc::now())
-        .await
-        .map_err(TriageError::from)
-    {
-        Ok(secrets) => {
-            let created = Created {
-                email: secrets.staff.email.clone(),
-                password: secrets.password,
-                totp: secrets.totp,
-            };
-            let status = StatusCode::CREATED;
-            admin_page(
-                &viewer,
-                &state,
-                status,
-                Vec::new(),
-                Some(created),
-                String::new(),
-            )
-            .await
-        }
-        Err(e @ (TriageError::Invalid(_) | TriageError::Conflict(_))) => {
-            let reason = vec![e.message(viewer.lang)];
-            admin_page(&viewer, &state, e.status(), reason, None, email).await
-        }
-        Err(e) => Err(viewer.fail(e)),
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct CsrfForm {
-    pub(super) csrf: String,
-}
-
-/// Sends a refused mail again.
-pub async fn admin_retry_mail(
-    viewer: Viewer,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, PageError> {
-    viewer.check_csrf(&form.csrf)?;
-    let id = uuid::Uuid::parse_str(&path.into_inner())
-        .map_err(|_| viewer.fail(TriageError::NotFound))?;
-    state
-        .triage
-        .retry_mail(&viewer.session, id, Utc::now())
-        .await
-        .map_err(|e| viewer.fail(e))?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            actix_web::http::header::LOCATION,
-            viewer.ui("/admin").href("/admin#mail"),
-        ))
-        .finish())
+    res
 }

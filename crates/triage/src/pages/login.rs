@@ -1,6 +1,7 @@
 //! Signing in and out by form: the sign-in page, its answer (the same for every failure), the sign-out button, and the root that sends a member to their work.
 
 use super::*;
+use sunlight_casework::session::NewSession;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -63,40 +64,42 @@ pub async fn login_submit(
         password,
         totp,
     } = form.into_inner();
-    let password = Zeroizing::new(password);
-    let totp = Zeroizing::new(totp);
+    let (password, totp) = (Zeroizing::new(password), Zeroizing::new(totp));
     let code = Some(totp.trim()).filter(|c| !c.is_empty());
     let now = Utc::now();
-    match sunlight_casework::auth::sign_in(
-        &state.triage.store,
-        &state.gate,
-        &email,
-        &password,
-        code,
-        now,
-    )
-    .await
-    .map_err(TriageError::from)
-    {
-        Ok(new) => {
-            let role = new.role;
-            let opened = state
-                .sessions
-                .open(new, now)
-                .map_err(|e| PageError::new(TriageError::Internal(e.to_string()), lang))?;
-            Ok(HttpResponse::SeeOther()
-                .cookie(crate::api::session_cookie(&opened.token, state.secure))
-                .insert_header((
-                    header::LOCATION,
-                    format!("{}?lang={}", home_of(role), lang.param()),
-                ))
-                .finish())
-        }
-        Err(e @ (TriageError::BadCredentials | TriageError::Locked(_))) => {
+    let (store, gate) = (&state.triage.store, &state.gate);
+    let checked = sunlight_casework::auth::sign_in(store, gate, &email, &password, code, now).await;
+    match checked.map_err(TriageError::from) {
+        Ok(new) => signed_in(&state, new, now, lang),
+        // A locked account gets this same answer: it must not tell that
+        // the account exists.
+        Err(e @ TriageError::BadCredentials) => {
             Ok(login_page(lang, e.status(), Some(e.message(lang)), email))
         }
         Err(e) => Err(PageError::new(e, lang)),
     }
+}
+
+/// Opens the session and sends the member to their home page, its cookie
+/// set.
+fn signed_in(
+    state: &AppState,
+    new: NewSession,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Result<HttpResponse, PageError> {
+    let role = new.role;
+    let opened = state
+        .sessions
+        .open(new, now)
+        .map_err(|e| PageError::new(TriageError::Internal(e.to_string()), lang))?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(crate::api::session_cookie(&opened.token, state.secure))
+        .insert_header((
+            header::LOCATION,
+            format!("{}?lang={}", home_of(role), lang.param()),
+        ))
+        .finish())
 }
 
 #[derive(Deserialize, Default)]

@@ -38,6 +38,15 @@ struct Shown {
     confirmed: bool,
 }
 
+impl Shown {
+    fn refused(error: String) -> Self {
+        Self {
+            error: Some(error),
+            ..Self::default()
+        }
+    }
+}
+
 impl Viewer {
     fn password_page(&self, shown: Shown, status: StatusCode) -> HttpResponse {
         let page = PasswordPage {
@@ -92,39 +101,20 @@ pub async fn password_submit(
     viewer.check_csrf(&form.csrf)?;
     let current = Zeroizing::new(form.current_password);
     let new_password = Zeroizing::new(form.new_password);
-    let repeat = Zeroizing::new(form.repeat);
-    let again = |status: StatusCode, error: String| {
-        let page = Shown {
-            error: Some(error),
-            ..Shown::default()
-        };
-        viewer.password_page(page, status)
-    };
-    if *new_password != *repeat {
-        let t = i18n::catalog(viewer.lang);
-        return Ok(again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            t.get("password.mismatch").to_owned(),
-        ));
+    if *new_password != *Zeroizing::new(form.repeat) {
+        let mismatch = i18n::catalog(viewer.lang).get("password.mismatch");
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(viewer.password_page(Shown::refused(mismatch.to_owned()), status));
     }
     let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
-    match state
+    let (gate, session) = (&state.gate, &viewer.session);
+    let changed = state
         .triage
-        .change_password(
-            &state.gate,
-            &viewer.session,
-            &current,
-            code,
-            &new_password,
-            Utc::now(),
-        )
-        .await
-        .map_err(TriageError::from)
-    {
+        .change_password(gate, session, &current, code, &new_password, Utc::now())
+        .await;
+    match changed.map_err(TriageError::from) {
         Ok(changed) => {
-            state
-                .sessions
-                .end_member(viewer.session.staff_id, Some(&viewer.session));
+            state.sessions.end_member(session.staff_id, Some(session));
             let page = Shown {
                 done: true,
                 pending: changed.totp_pending.is_some(),
@@ -134,7 +124,8 @@ pub async fn password_submit(
             Ok(viewer.password_page(page, StatusCode::OK))
         }
         Err(e @ (TriageError::Invalid(_) | TriageError::WrongCurrentCredentials)) => {
-            Ok(again(e.status(), e.message(viewer.lang)))
+            let page = Shown::refused(e.message(viewer.lang));
+            Ok(viewer.password_page(page, e.status()))
         }
         Err(e) => Err(viewer.fail(e)),
     }

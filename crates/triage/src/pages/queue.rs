@@ -126,47 +126,60 @@ pub async fn queue(
     let q = web::Query::<QueueQuery>::from_query(req.query_string())
         .map_err(|e| viewer.fail(TriageError::Malformed(e.to_string())))?
         .into_inner();
-    let filter = q.filter().map_err(|e| viewer.fail(e))?;
-    let now = Utc::now();
-    let s = &viewer.session;
-    let items = state
-        .triage
-        .store
-        .queue_items(&s.jurisdiction, stage, &filter)
+    let page = QueuePage::load(&viewer, &state, stage, &q, page_path)
         .await
         .map_err(|e| viewer.fail(e))?;
-    let units = jurisdiction_units(&state, s)
-        .await
-        .map_err(|e| viewer.fail(e))?;
-    let lang = viewer.lang;
-    let lines: Vec<QueueLine> = items
-        .into_iter()
-        .map(|i| queue_line(lang, &state, s, &units, i, now))
-        .collect();
-    let count_line = i18n::catalog(lang).format("queue.count", &[("n", &lines.len().to_string())]);
-    let ui = viewer.ui(page_path);
-    let page = QueuePage {
-        stage: stage.as_str(),
-        stage_label: ui.word("stage", stage.as_str()),
-        tabs: QUEUES
-            .iter()
-            .map(|t| Tab {
-                href: ui.href(&format!("/queues/{t}")),
-                label: ui.word("stage", t.as_str()),
-                current: *t == stage,
-            })
-            .collect(),
-        units: unit_options(&units, &q.unit),
-        categories: vocab_options(
-            i18n::catalog(lang),
-            "category",
-            Category::ALL,
-            Category::as_str,
-            &q.category,
-        ),
-        count_line,
-        lines,
-        ui,
-    };
-    Ok(render(StatusCode::OK, lang, &page))
+    Ok(render(StatusCode::OK, viewer.lang, &page))
+}
+
+impl QueuePage {
+    /// The page of `stage` for the member, filtered by `q`.
+    async fn load(
+        viewer: &Viewer,
+        state: &AppState,
+        stage: Stage,
+        q: &QueueQuery,
+        page_path: String,
+    ) -> Result<Self, TriageError> {
+        let filter = q.filter()?;
+        let now = Utc::now();
+        let s = &viewer.session;
+        let items = state
+            .triage
+            .store
+            .queue_items(&s.jurisdiction, stage, &filter)
+            .await?;
+        let units = jurisdiction_units(state, s).await?;
+        let lang = viewer.lang;
+        let lines: Vec<QueueLine> = items
+            .into_iter()
+            .map(|i| queue_line(lang, state, s, &units, i, now))
+            .collect();
+        let count_line =
+            i18n::catalog(lang).format("queue.count", &[("n", &lines.len().to_string())]);
+        let ui = viewer.ui(page_path);
+        Ok(Self {
+            stage: stage.as_str(),
+            stage_label: ui.word("stage", stage.as_str()),
+            tabs: QUEUES
+                .iter()
+                .map(|t| Tab {
+                    href: ui.href(&format!("/queues/{t}")),
+                    label: ui.word("stage", t.as_str()),
+                    current: *t == stage,
+                })
+                .collect(),
+            units: unit_options(&units, &q.unit),
+            categories: vocab_options(
+                i18n::catalog(lang),
+                "category",
+                Category::ALL,
+                Category::as_str,
+                &q.category,
+            ),
+            count_line,
+            lines,
+            ui,
+        })
+    }
 }

@@ -1,0 +1,177 @@
+//! What `GET /api/v1/cases/{id}` answers: a case opened for a member, as
+//! JSON, converted from the engine's `CaseView`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sunlight_casework::service::{CaseView, OpenedAttachment, OpenedMessage, OpenedStep};
+use sunlight_core::policy::Policy;
+use sunlight_store::HoldRow;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    pub id: Uuid,
+    /// `staff` or `reporter`.
+    pub from: &'static str,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepOut {
+    pub from: &'static str,
+    pub to: &'static str,
+    pub action: String,
+    pub actor: Option<Uuid>,
+    pub note: Option<String>,
+    pub reporter_visible: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentOut {
+    pub id: Uuid,
+    pub message_id: Option<Uuid>,
+    pub file_name: String,
+    pub declared_type: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldOut {
+    pub id: Uuid,
+    pub notice_due_at: DateTime<Utc>,
+    pub max_until: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub lifted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportOut {
+    pub accused_name: String,
+    pub accused_position: String,
+    pub narrative: String,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseOut {
+    pub case_id: String,
+    pub unit: String,
+    pub addressed_unit: String,
+    pub category: &'static str,
+    pub accused_role: &'static str,
+    pub selection_stage: &'static str,
+    pub channel: &'static str,
+    pub real_name: bool,
+    pub stage: &'static str,
+    pub hold: bool,
+    pub outcome: Option<&'static str>,
+    /// Midnight at the start of the arrival day: no stored time of a
+    /// report's arrival is finer than its day.
+    pub received_at: DateTime<Utc>,
+    /// The arrival day (local to the deadline policy).
+    pub received_on: chrono::NaiveDate,
+    pub deadline: Option<DateTime<Utc>>,
+    pub owner: Option<Uuid>,
+    pub merged_into: Option<String>,
+    /// Cases merged into this one; a message names one as `to` to reach
+    /// its reporter (and only that reporter).
+    pub merged_cases: Vec<String>,
+    pub report: ReportOut,
+    pub history: Vec<StepOut>,
+    pub messages: Vec<MessageOut>,
+    pub attachments: Vec<AttachmentOut>,
+    pub holds: Vec<HoldOut>,
+    /// Actions the caller may take now.
+    pub allowed_actions: Vec<&'static str>,
+}
+
+impl CaseOut {
+    /// The case as the API shows it; the arrival day in `policy`'s zone.
+    pub fn new(v: CaseView, policy: &Policy) -> Self {
+        let c = &v.case;
+        Self {
+            case_id: c.id.to_string(),
+            unit: c.unit.to_string(),
+            addressed_unit: c.addressed_unit.to_string(),
+            category: c.category.as_str(),
+            accused_role: c.accused_role.as_str(),
+            selection_stage: c.selection_stage.as_str(),
+            channel: c.channel.as_str(),
+            real_name: c.real_name,
+            stage: c.stage.as_str(),
+            hold: c.hold,
+            outcome: c.outcome.map(|o| o.as_str()),
+            received_at: c.received_at,
+            received_on: policy.local_date(c.received_at),
+            deadline: v.entry.as_ref().map(|e| e.due_at),
+            owner: v.entry.as_ref().and_then(|e| e.owner),
+            merged_into: c.merged_into.map(|m| m.to_string()),
+            merged_cases: v.merged_cases.iter().map(ToString::to_string).collect(),
+            report: ReportOut {
+                accused_name: v.report.accused_name.clone(),
+                accused_position: v.report.accused_position.clone(),
+                narrative: v.report.narrative.clone(),
+                reporter_name: v.report.reporter_name.clone(),
+                reporter_phone: v.report.reporter_phone.clone(),
+            },
+            history: v.history.iter().map(StepOut::from).collect(),
+            messages: v.messages.iter().map(MessageOut::from).collect(),
+            attachments: v.attachments.iter().map(AttachmentOut::from).collect(),
+            holds: v.holds.iter().map(HoldOut::from).collect(),
+            allowed_actions: v.allowed,
+        }
+    }
+}
+
+impl From<&OpenedStep> for StepOut {
+    fn from(h: &OpenedStep) -> Self {
+        Self {
+            from: h.from.as_str(),
+            to: h.to.as_str(),
+            action: h.action.clone(),
+            actor: h.actor,
+            note: h.note.as_ref().map(|n| n.to_string()),
+            reporter_visible: h.reporter_visible,
+            at: h.at,
+        }
+    }
+}
+
+impl From<&OpenedMessage> for MessageOut {
+    fn from(m: &OpenedMessage) -> Self {
+        Self {
+            id: m.id,
+            from: if m.from_staff { "staff" } else { "reporter" },
+            body: m.body.to_string(),
+            at: m.at,
+        }
+    }
+}
+
+impl From<&OpenedAttachment> for AttachmentOut {
+    fn from(a: &OpenedAttachment) -> Self {
+        Self {
+            id: a.id,
+            message_id: a.message_id,
+            file_name: sunlight_core::report::without_format_chars(&a.meta.file_name),
+            declared_type: a.meta.declared_type.clone(),
+            size: a.meta.size,
+        }
+    }
+}
+
+impl From<&HoldRow> for HoldOut {
+    fn from(h: &HoldRow) -> Self {
+        Self {
+            id: h.id,
+            notice_due_at: h.notice_due_at,
+            max_until: h.max_until,
+            confirmed_at: h.confirmed_at,
+            lifted_at: h.lifted_at,
+        }
+    }
+}
