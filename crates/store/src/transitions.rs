@@ -178,224 +178,15 @@ impl Store {
         j: &Jurisdiction,
         w: TransitionWrite<'_>,
     ) -> Result<(), StoreError> {
-        let t = w.transition;
-        let s = &t.state;
-        let now = t.at;
-        let id = s.id.as_uuid();
-        let actor = t.actor.as_uuid();
         let txn = self.write_txn().await?;
-
-        let updated = case::Entity::update_many()
-            .col_expr(case::Column::Stage, Expr::value(t.to.as_str()))
-            .col_expr(case::Column::Hold, Expr::value(s.hold_active))
-            .col_expr(
-                case::Column::Outcome,
-                Expr::value(s.outcome.map(|o| o.as_str().to_owned())),
-            )
-            .col_expr(case::Column::HasDecision, Expr::value(s.decision.is_some()))
-            .col_expr(case::Column::FeedbackGiven, Expr::value(s.feedback_given))
-            .col_expr(
-                case::Column::TransferredBy,
-                Expr::value(s.transferred_by.map(|b| b.as_uuid())),
-            )
-            .col_expr(
-                case::Column::ExtensionDays,
-                Expr::value(s.extension_days.and_then(|d| i32::try_from(d).ok())),
-            )
-            .col_expr(
-                case::Column::MergedInto,
-                Expr::value(s.merged_into.map(|m| m.as_uuid())),
-            )
-            .col_expr(
-                case::Column::ClosedAt,
-                Expr::value((t.to == Stage::Closed).then_some(now)),
-            )
-            .col_expr(
-                case::Column::Version,
-                sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
-            )
-            .filter(case::Column::Id.eq(id))
-            .filter(case::Column::Stage.eq(t.from.as_str()))
-            .filter(case::Column::Version.eq(w.expected_version))
-            .filter(case::Column::UnitId.is_in(j.ids()))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if updated != 1 {
-            txn.rollback().await?;
-            return Err(StoreError::Conflict(Clash::CaseChanged));
-        }
-
-        // The open entry must still have the owner the action was checked against.
-        let owner_cond = match w.expected_owner {
-            Some(o) => Condition::all().add(queue_entry::Column::OwnerId.eq(o.as_uuid())),
-            None => Condition::all().add(queue_entry::Column::OwnerId.is_null()),
-        };
-        let claimed = t.events.iter().any(|e| matches!(e, Event::Claimed { .. }));
-        let mut entry_update = queue_entry::Entity::update_many()
-            .filter(queue_entry::Column::OpenCaseId.eq(id))
-            .filter(owner_cond);
-        let mut touched = false;
-        if claimed {
-            entry_update = entry_update
-                .col_expr(queue_entry::Column::OwnerId, Expr::value(actor))
-                .col_expr(queue_entry::Column::ClaimedAt, Expr::value(now));
-            touched = true;
-        }
-        if let Some(due) = w.entry_change.due_at {
-            entry_update = entry_update.col_expr(queue_entry::Column::DueAt, Expr::value(due));
-            touched = true;
-        }
-        if w.entry_change.extended {
-            entry_update = entry_update.col_expr(queue_entry::Column::Extended, Expr::value(true));
-            touched = true;
-        }
-        if let Some((at, until)) = w.entry_change.pause {
-            entry_update = entry_update
-                .col_expr(queue_entry::Column::PausedAt, Expr::value(at))
-                .col_expr(queue_entry::Column::PausedUntil, Expr::value(until));
-            touched = true;
-        }
-        if w.entry_change.due_at.is_some() || w.entry_change.pause.is_some() {
-            // The reminders move with the deadline.
-            entry_update =
-                entry_update.col_expr(queue_entry::Column::NextSweepAt, Expr::value(now));
-        }
-        if !touched {
-            // A no-op update that still checks the owner.
-            entry_update = entry_update.col_expr(
-                queue_entry::Column::CaseId,
-                Expr::col(queue_entry::Column::CaseId),
-            );
-        }
-        if entry_update.exec(&txn).await?.rows_affected != 1 {
-            txn.rollback().await?;
-            return Err(StoreError::Conflict(Clash::Taken));
-        }
-
-        let row = case::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::NotFound("case"))?;
-        if t.from != t.to {
-            close_open_entry(&txn, id, now).await?;
-            if t.to != Stage::Closed {
-                let due = w
-                    .next_due
-                    .ok_or(StoreError::Invalid("no deadline for the new stage"))?;
-                open_entry(&txn, &row, t.to, &row.unit_id, due, now).await?;
+        if let Err(e) = write_transition(&txn, j, &w).await {
+            // A lost race or a refused merge leaves nothing behind; any
+            // other failure rolls back as the transaction drops.
+            if matches!(e, StoreError::Conflict(_) | StoreError::Invalid(_)) {
+                txn.rollback().await?;
             }
+            return Err(e);
         }
-
-        for (i, event) in t.events.iter().enumerate() {
-            let note = w.sealed_notes.get(i).cloned().flatten();
-            let visible =
-                event.for_reporter() || (i == 0 && stage_changes_are_visible(t.from, t.to));
-            insert_transition(
-                &txn,
-                Step {
-                    id: w.row_ids.get(i).copied().unwrap_or_else(Uuid::now_v7),
-                    case: s.id,
-                    from: t.from,
-                    to: t.to,
-                    action: event_name(event),
-                    actor: Some(actor),
-                    sealed_note: note,
-                    reporter_visible: visible,
-                    at: now,
-                },
-            )
-            .await?;
-            match event {
-                Event::HoldLifted => {
-                    hold::Entity::update_many()
-                        .col_expr(hold::Column::LiftedAt, Expr::value(now))
-                        .filter(hold::Column::CaseId.eq(id))
-                        .filter(hold::Column::LiftedAt.is_null())
-                        .exec(&txn)
-                        .await?;
-                }
-                Event::Merged { into, carry_hold } => {
-                    // Whoever reads the surviving case reads what the merged
-                    // reporter sends from now on, so its readers (its unit
-                    // and the units above) must all be readers of the merged
-                    // case already: the target's unit lies on the merged
-                    // case's own chain. Anything else would, say, hand a
-                    // key-person report to the accused's own unit.
-                    let readers = unit_chain_in(&txn, &row.unit_id).await?;
-                    let target = case::Entity::update_many()
-                        .col_expr(
-                            case::Column::Hold,
-                            if *carry_hold {
-                                Expr::value(true)
-                            } else {
-                                Expr::col(case::Column::Hold)
-                            },
-                        )
-                        .col_expr(
-                            case::Column::Version,
-                            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
-                        )
-                        .filter(case::Column::Id.eq(into.as_uuid()))
-                        .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
-                        .filter(case::Column::UnitId.is_in(j.ids()))
-                        .filter(case::Column::UnitId.is_in(readers.clone()))
-                        .exec(&txn)
-                        .await?
-                        .rows_affected;
-                    if target != 1 {
-                        let open_in_reach = case::Entity::find_by_id(into.as_uuid())
-                            .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
-                            .filter(case::Column::UnitId.is_in(j.ids()))
-                            .one(&txn)
-                            .await?
-                            .is_some();
-                        txn.rollback().await?;
-                        return Err(if open_in_reach {
-                            StoreError::Conflict(Clash::MergeWouldWiden)
-                        } else {
-                            StoreError::Invalid(
-                                "the case to merge into is not an open case of your units",
-                            )
-                        });
-                    }
-                    if *carry_hold {
-                        hold::Entity::update_many()
-                            .col_expr(hold::Column::CaseId, Expr::value(into.as_uuid()))
-                            .filter(hold::Column::CaseId.eq(id))
-                            .filter(hold::Column::LiftedAt.is_null())
-                            .exec(&txn)
-                            .await?;
-                    }
-                }
-                _ => {}
-            }
-        }
-        for (mid, sealed) in w.reporter_messages {
-            message::Entity::insert(message::ActiveModel {
-                id: Set(mid),
-                case_id: Set(id),
-                author: Set("staff".to_owned()),
-                staff_id: Set(Some(actor)),
-                sealed_body: Set(sealed),
-                created_at: Set(now),
-            })
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        let action = t.events.first().map_or("noop", event_name);
-        append(
-            &txn,
-            AuditRecord {
-                actor: format!("staff:{actor}"),
-                action: format!("case.{action}"),
-                unit: row.unit_id.clone(),
-                case_id: s.id.to_string(),
-                detail: format!("{}->{}", t.from.as_str(), t.to.as_str()),
-            },
-            now,
-        )
-        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -424,4 +215,272 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The steps of one staff action, in one transaction: the case moves only
+/// from the state the action was computed from, the open entry only if its
+/// owner is still the one checked, then the entries, the history with each
+/// event's effect, the reporter's messages and the audit entry.
+async fn write_transition(
+    txn: &DatabaseTransaction,
+    j: &Jurisdiction,
+    w: &TransitionWrite<'_>,
+) -> Result<(), StoreError> {
+    let t = w.transition;
+    update_case(txn, j, w).await?;
+    update_open_entry(txn, w).await?;
+    let row = case::Entity::find_by_id(t.state.id.as_uuid())
+        .one(txn)
+        .await?
+        .ok_or(StoreError::NotFound("case"))?;
+    if t.from != t.to {
+        close_open_entry(txn, row.id, t.at).await?;
+        if t.to != Stage::Closed {
+            let due = w
+                .next_due
+                .ok_or(StoreError::Invalid("no deadline for the new stage"))?;
+            open_entry(txn, &row, t.to, &row.unit_id, due, t.at).await?;
+        }
+    }
+    record_events(txn, j, w, &row).await?;
+    let actor = t.actor.as_uuid();
+    for (mid, sealed) in &w.reporter_messages {
+        message::Entity::insert(message::ActiveModel {
+            id: Set(*mid),
+            case_id: Set(row.id),
+            author: Set("staff".to_owned()),
+            staff_id: Set(Some(actor)),
+            sealed_body: Set(sealed.clone()),
+            created_at: Set(t.at),
+        })
+        .exec_without_returning(txn)
+        .await?;
+    }
+    let action = t.events.first().map_or("noop", event_name);
+    append(
+        txn,
+        AuditRecord {
+            actor: format!("staff:{actor}"),
+            action: format!("case.{action}"),
+            unit: row.unit_id.clone(),
+            case_id: t.state.id.to_string(),
+            detail: format!("{}->{}", t.from.as_str(), t.to.as_str()),
+        },
+        t.at,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The case row takes the new state, if its stage and version are still
+/// those the action was computed from and it is in the member's units.
+async fn update_case(
+    txn: &DatabaseTransaction,
+    j: &Jurisdiction,
+    w: &TransitionWrite<'_>,
+) -> Result<(), StoreError> {
+    let t = w.transition;
+    let s = &t.state;
+    let updated = case::Entity::update_many()
+        .col_expr(case::Column::Stage, Expr::value(t.to.as_str()))
+        .col_expr(case::Column::Hold, Expr::value(s.hold_active))
+        .col_expr(
+            case::Column::Outcome,
+            Expr::value(s.outcome.map(|o| o.as_str().to_owned())),
+        )
+        .col_expr(case::Column::HasDecision, Expr::value(s.decision.is_some()))
+        .col_expr(case::Column::FeedbackGiven, Expr::value(s.feedback_given))
+        .col_expr(
+            case::Column::TransferredBy,
+            Expr::value(s.transferred_by.map(|b| b.as_uuid())),
+        )
+        .col_expr(
+            case::Column::ExtensionDays,
+            Expr::value(s.extension_days.and_then(|d| i32::try_from(d).ok())),
+        )
+        .col_expr(
+            case::Column::MergedInto,
+            Expr::value(s.merged_into.map(|m| m.as_uuid())),
+        )
+        .col_expr(
+            case::Column::ClosedAt,
+            Expr::value((t.to == Stage::Closed).then_some(t.at)),
+        )
+        .col_expr(
+            case::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
+        )
+        .filter(case::Column::Id.eq(s.id.as_uuid()))
+        .filter(case::Column::Stage.eq(t.from.as_str()))
+        .filter(case::Column::Version.eq(w.expected_version))
+        .filter(case::Column::UnitId.is_in(j.ids()))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if updated != 1 {
+        return Err(StoreError::Conflict(Clash::CaseChanged));
+    }
+    Ok(())
+}
+
+/// The open entry takes the action's changes (owner, deadline, extension,
+/// pause) if its owner is still the one the action was checked against.
+async fn update_open_entry(
+    txn: &DatabaseTransaction,
+    w: &TransitionWrite<'_>,
+) -> Result<(), StoreError> {
+    let t = w.transition;
+    let (now, actor) = (t.at, t.actor.as_uuid());
+    // The open entry must still have the owner the action was checked against.
+    let owner_cond = match w.expected_owner {
+        Some(o) => Condition::all().add(queue_entry::Column::OwnerId.eq(o.as_uuid())),
+        None => Condition::all().add(queue_entry::Column::OwnerId.is_null()),
+    };
+    let claimed = t.events.iter().any(|e| matches!(e, Event::Claimed { .. }));
+    let mut entry_update = queue_entry::Entity::update_many()
+        .filter(queue_entry::Column::OpenCaseId.eq(t.state.id.as_uuid()))
+        .filter(owner_cond);
+    let mut touched = false;
+    if claimed {
+        entry_update = entry_update
+            .col_expr(queue_entry::Column::OwnerId, Expr::value(actor))
+            .col_expr(queue_entry::Column::ClaimedAt, Expr::value(now));
+        touched = true;
+    }
+    if let Some(due) = w.entry_change.due_at {
+        entry_update = entry_update.col_expr(queue_entry::Column::DueAt, Expr::value(due));
+        touched = true;
+    }
+    if w.entry_change.extended {
+        entry_update = entry_update.col_expr(queue_entry::Column::Extended, Expr::value(true));
+        touched = true;
+    }
+    if let Some((at, until)) = w.entry_change.pause {
+        entry_update = entry_update
+            .col_expr(queue_entry::Column::PausedAt, Expr::value(at))
+            .col_expr(queue_entry::Column::PausedUntil, Expr::value(until));
+        touched = true;
+    }
+    if w.entry_change.due_at.is_some() || w.entry_change.pause.is_some() {
+        // The reminders move with the deadline.
+        entry_update = entry_update.col_expr(queue_entry::Column::NextSweepAt, Expr::value(now));
+    }
+    if !touched {
+        // A no-op update that still checks the owner.
+        entry_update = entry_update.col_expr(
+            queue_entry::Column::CaseId,
+            Expr::col(queue_entry::Column::CaseId),
+        );
+    }
+    if entry_update.exec(txn).await?.rows_affected != 1 {
+        return Err(StoreError::Conflict(Clash::Taken));
+    }
+    Ok(())
+}
+
+/// One history row per event, each with its effect: a lifted hold ends,
+/// a merge moves the reporter's future messages to the surviving case.
+async fn record_events(
+    txn: &DatabaseTransaction,
+    j: &Jurisdiction,
+    w: &TransitionWrite<'_>,
+    row: &case::Model,
+) -> Result<(), StoreError> {
+    let t = w.transition;
+    let (id, now) = (row.id, t.at);
+    for (i, event) in t.events.iter().enumerate() {
+        let note = w.sealed_notes.get(i).cloned().flatten();
+        let visible = event.for_reporter() || (i == 0 && stage_changes_are_visible(t.from, t.to));
+        insert_transition(
+            txn,
+            Step {
+                id: w.row_ids.get(i).copied().unwrap_or_else(Uuid::now_v7),
+                case: t.state.id,
+                from: t.from,
+                to: t.to,
+                action: event_name(event),
+                actor: Some(t.actor.as_uuid()),
+                sealed_note: note,
+                reporter_visible: visible,
+                at: now,
+            },
+        )
+        .await?;
+        match event {
+            Event::HoldLifted => {
+                hold::Entity::update_many()
+                    .col_expr(hold::Column::LiftedAt, Expr::value(now))
+                    .filter(hold::Column::CaseId.eq(id))
+                    .filter(hold::Column::LiftedAt.is_null())
+                    .exec(txn)
+                    .await?;
+            }
+            Event::Merged { into, carry_hold } => {
+                merge_into(txn, j, row, *into, *carry_hold).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Points the merged case `row` at `into`, which must be open and in the
+/// member's units.
+async fn merge_into(
+    txn: &DatabaseTransaction,
+    j: &Jurisdiction,
+    row: &case::Model,
+    into: CaseId,
+    carry_hold: bool,
+) -> Result<(), StoreError> {
+    let id = row.id;
+    // Whoever reads the surviving case reads what the merged
+    // reporter sends from now on, so its readers (its unit
+    // and the units above) must all be readers of the merged
+    // case already: the target's unit lies on the merged
+    // case's own chain. Anything else would, say, hand a
+    // key-person report to the accused's own unit.
+    let readers = unit_chain_in(txn, &row.unit_id).await?;
+    let target = case::Entity::update_many()
+        .col_expr(
+            case::Column::Hold,
+            if carry_hold {
+                Expr::value(true)
+            } else {
+                Expr::col(case::Column::Hold)
+            },
+        )
+        .col_expr(
+            case::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
+        )
+        .filter(case::Column::Id.eq(into.as_uuid()))
+        .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
+        .filter(case::Column::UnitId.is_in(j.ids()))
+        .filter(case::Column::UnitId.is_in(readers.clone()))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if target != 1 {
+        let open_in_reach = case::Entity::find_by_id(into.as_uuid())
+            .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
+            .filter(case::Column::UnitId.is_in(j.ids()))
+            .one(txn)
+            .await?
+            .is_some();
+        return Err(if open_in_reach {
+            StoreError::Conflict(Clash::MergeWouldWiden)
+        } else {
+            StoreError::Invalid("the case to merge into is not an open case of your units")
+        });
+    }
+    if carry_hold {
+        hold::Entity::update_many()
+            .col_expr(hold::Column::CaseId, Expr::value(into.as_uuid()))
+            .filter(hold::Column::CaseId.eq(id))
+            .filter(hold::Column::LiftedAt.is_null())
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use sunlight_core::report::{Field, FieldError, Limits, Problem, ReportDraft, ValidReport};
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, Role, SelectionStage};
-use sunlight_store::Jurisdiction;
+use sunlight_store::{Jurisdiction, UnitRow};
 use zeroize::Zeroizing;
 
 use super::{Opt, PageError, Ui, Viewer, jurisdiction_units, render, unit_options, vocab_options};
@@ -41,7 +41,66 @@ struct IntakePage<'a> {
     narrative_hint: String,
 }
 
-impl IntakePage<'_> {
+impl<'a> IntakePage<'a> {
+    /// The desk form refilled with `form`, each of `errors` listed and
+    /// marked; the units are the member's own.
+    fn new(
+        viewer: &Viewer,
+        form: &'a ReportDraft,
+        channel: &str,
+        errors: &[FieldError],
+        units: &[UnitRow],
+    ) -> Self {
+        let lang = viewer.lang;
+        let limits = Limits::default();
+        IntakePage {
+            ui: viewer.ui("/intake"),
+            errors: errors
+                .iter()
+                .map(|e| ErrorLine {
+                    anchor: Some(e.field.as_str()),
+                    text: i18n::field_error(lang, e),
+                })
+                .collect(),
+            invalid_fields: errors.iter().map(|e| e.field.as_str()).collect(),
+            form,
+            channels: vocab_options(
+                crate::i18n::catalog(lang),
+                "channel",
+                &DESK_CHANNELS,
+                Channel::as_str,
+                channel,
+            ),
+            units: unit_options(units, form.unit.trim()),
+            categories: vocab_options(
+                crate::i18n::catalog(lang),
+                "category",
+                Category::ALL,
+                Category::as_str,
+                &form.category,
+            ),
+            roles: vocab_options(
+                crate::i18n::catalog(lang),
+                "accused_role",
+                AccusedRole::ALL,
+                AccusedRole::as_str,
+                &form.accused_role,
+            ),
+            stages: vocab_options(
+                crate::i18n::catalog(lang),
+                "selection_stage",
+                SelectionStage::ALL,
+                SelectionStage::as_str,
+                &form.selection_stage,
+            ),
+            narrative_hint: i18n::catalog(lang).format(
+                "report.narrative_hint",
+                &[("max", &limits.narrative_chars.to_string())],
+            ),
+            limits,
+        }
+    }
+
     fn invalid(&self, field: &str) -> bool {
         self.invalid_fields.contains(&field)
     }
@@ -63,58 +122,11 @@ async fn intake_page(
     channel: &str,
     errors: &[FieldError],
 ) -> Result<HttpResponse, PageError> {
-    let lang = viewer.lang;
     let units = jurisdiction_units(state, &viewer.session)
         .await
         .map_err(|e| viewer.fail(e))?;
-    let limits = Limits::default();
-    let page = IntakePage {
-        ui: viewer.ui("/intake"),
-        errors: errors
-            .iter()
-            .map(|e| ErrorLine {
-                anchor: Some(e.field.as_str()),
-                text: i18n::field_error(lang, e),
-            })
-            .collect(),
-        invalid_fields: errors.iter().map(|e| e.field.as_str()).collect(),
-        form,
-        channels: vocab_options(
-            crate::i18n::catalog(lang),
-            "channel",
-            &DESK_CHANNELS,
-            Channel::as_str,
-            channel,
-        ),
-        units: unit_options(&units, form.unit.trim()),
-        categories: vocab_options(
-            crate::i18n::catalog(lang),
-            "category",
-            Category::ALL,
-            Category::as_str,
-            &form.category,
-        ),
-        roles: vocab_options(
-            crate::i18n::catalog(lang),
-            "accused_role",
-            AccusedRole::ALL,
-            AccusedRole::as_str,
-            &form.accused_role,
-        ),
-        stages: vocab_options(
-            crate::i18n::catalog(lang),
-            "selection_stage",
-            SelectionStage::ALL,
-            SelectionStage::as_str,
-            &form.selection_stage,
-        ),
-        narrative_hint: i18n::catalog(lang).format(
-            "report.narrative_hint",
-            &[("max", &limits.narrative_chars.to_string())],
-        ),
-        limits,
-    };
-    Ok(render(status, lang, &page))
+    let page = IntakePage::new(viewer, form, channel, errors, &units);
+    Ok(render(status, viewer.lang, &page))
 }
 
 pub async fn intake_form(

@@ -1,0 +1,334 @@
+//! The case page's view: the case opened for a member, as the template
+//! shows it — facts, attachments, messages, history, holds and the forms
+//! of the actions the member may take now.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use sunlight_casework::service::CaseView;
+use sunlight_core::case::Limits as ActionLimits;
+use sunlight_core::policy::Policy;
+use sunlight_core::report::Limits;
+use sunlight_core::{Outcome, Role, Stage};
+use sunlight_store::UnitRow;
+use uuid::Uuid;
+
+use crate::i18n;
+use crate::pages::{
+    Opt, Ui, Viewer, countdown, local_day, local_time, owner_word, unit_label, vocab_options,
+};
+use crate::state::AppState;
+
+pub struct Fact {
+    pub id: &'static str,
+    pub label: String,
+    pub value: String,
+}
+
+pub struct AttachmentLine {
+    pub href: String,
+    pub name: String,
+    pub kind: String,
+    pub size: String,
+}
+
+pub struct MessageLine<'a> {
+    pub from_staff: bool,
+    pub at: String,
+    pub body: &'a str,
+}
+
+pub struct StepLine<'a> {
+    pub at: String,
+    pub from: String,
+    pub to: String,
+    pub action: String,
+    pub actor: String,
+    pub note: Option<&'a str>,
+    pub for_reporter: bool,
+}
+
+pub struct HoldLine {
+    pub id: String,
+    pub confirm_href: String,
+    pub notice_due: String,
+    pub max_until: String,
+    pub status: String,
+    pub can_confirm: bool,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub(super) struct CasePage<'a> {
+    ui: Ui,
+    errors: Vec<String>,
+    id: String,
+    csrf: String,
+    action_href: String,
+    message_href: String,
+    stage_code: &'static str,
+    stage: String,
+    facts: Vec<Fact>,
+    view: &'a CaseView,
+    attachments: Vec<AttachmentLine>,
+    messages: Vec<MessageLine<'a>>,
+    history: Vec<StepLine<'a>>,
+    holds: Vec<HoldLine>,
+    allowed: Vec<&'static str>,
+    claim_label: String,
+    outcomes: Vec<Opt>,
+    extension_hint: String,
+    reply_hint: String,
+    limits: Limits,
+    open: bool,
+}
+
+impl<'a> CasePage<'a> {
+    /// The page of `view` for the member: the forms of the actions they may
+    /// take now, the texts opened, times in the deployment's zone.
+    pub(super) fn new(
+        viewer: &Viewer,
+        state: &AppState,
+        view: &'a CaseView,
+        units: &[UnitRow],
+        errors: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let id = view.case.id;
+        let me = viewer.session.staff_id;
+        let ui = viewer.ui(format!("/cases/{id}"));
+        let policy = &state.triage.policy;
+        let c = &view.case;
+        let owner = view.entry.as_ref().and_then(|e| e.owner);
+        let lang = viewer.lang;
+        // Claiming a case one owns already changes nothing: no button for it.
+        let allowed: Vec<&'static str> = view
+            .allowed
+            .iter()
+            .copied()
+            .filter(|a| *a != "claim" || owner != Some(me))
+            .collect();
+        let limits = Limits::default();
+        let action_limits = ActionLimits::from_policy(policy, &state.triage.calendar, now);
+        let t = i18n::catalog(lang);
+        CasePage {
+            errors,
+            id: id.to_string(),
+            csrf: viewer.session.csrf().to_owned(),
+            action_href: ui.href(&format!("/cases/{id}/actions")),
+            message_href: ui.href(&format!("/cases/{id}/messages")),
+            stage_code: c.stage.as_str(),
+            stage: ui.word("stage", c.stage.as_str()),
+            facts: facts(&ui, state, view, units, me, now),
+            attachments: attachment_lines(view),
+            messages: view
+                .messages
+                .iter()
+                .map(|m| MessageLine {
+                    from_staff: m.from_staff,
+                    at: local_time(policy, m.at),
+                    body: m.body.as_str(),
+                })
+                .collect(),
+            history: history_lines(&ui, policy, view, me),
+            holds: hold_lines(&ui, policy, view, viewer.session.role),
+            allowed,
+            claim_label: ui
+                .t(if owner.is_some() {
+                    "action.claim_over"
+                } else {
+                    "action.claim"
+                })
+                .to_owned(),
+            outcomes: vocab_options(
+                crate::i18n::catalog(lang),
+                "outcome",
+                Outcome::ALL,
+                Outcome::as_str,
+                "",
+            ),
+            extension_hint: t.format(
+                "case.extend_hint",
+                &[("max", &action_limits.extension_max_days.to_string())],
+            ),
+            reply_hint: t.format(
+                "case.reply_hint",
+                &[("max", &limits.message_chars.to_string())],
+            ),
+            limits,
+            open: c.stage != Stage::Closed,
+            view,
+            ui,
+        }
+    }
+
+    fn allows(&self, action: &str) -> bool {
+        self.allowed.contains(&action)
+    }
+}
+
+fn yes_no(ui: &Ui, yes: bool) -> String {
+    ui.t(if yes { "case.yes" } else { "case.no" }).to_owned()
+}
+
+fn facts(
+    ui: &Ui,
+    state: &AppState,
+    view: &CaseView,
+    units: &[UnitRow],
+    me: Uuid,
+    now: DateTime<Utc>,
+) -> Vec<Fact> {
+    let c = &view.case;
+    let policy = &state.triage.policy;
+    let fact = |id, key: &str, value: String| Fact {
+        id,
+        label: ui.t(key).to_owned(),
+        value,
+    };
+    let none = || ui.t("case.none").to_owned();
+    let mut out = vec![
+        fact("unit", "case.unit", unit_label(units, &c.unit)),
+        fact(
+            "addressed-unit",
+            "case.addressed_unit",
+            unit_label(units, &c.addressed_unit),
+        ),
+        fact(
+            "category",
+            "case.category",
+            ui.word("category", c.category.as_str()),
+        ),
+        fact(
+            "accused-role",
+            "case.accused_role",
+            ui.word("accused_role", c.accused_role.as_str()),
+        ),
+        fact(
+            "selection-stage",
+            "case.selection_stage",
+            ui.word("selection_stage", c.selection_stage.as_str()),
+        ),
+        fact(
+            "channel",
+            "case.channel",
+            ui.word("channel", c.channel.as_str()),
+        ),
+        fact("real-name", "case.real_name", yes_no(ui, c.real_name)),
+        fact(
+            "hold",
+            "case.hold",
+            ui.t(if c.hold {
+                "case.hold_active"
+            } else {
+                "case.hold_none"
+            })
+            .to_owned(),
+        ),
+        fact(
+            "outcome",
+            "case.outcome",
+            c.outcome
+                .map_or_else(none, |o| ui.word("outcome", o.as_str())),
+        ),
+        fact(
+            "received",
+            "case.received",
+            local_time(policy, c.received_at),
+        ),
+    ];
+    match &view.entry {
+        Some(e) => {
+            let due = countdown(
+                ui.lang,
+                policy,
+                &state.triage.calendar,
+                c.stage,
+                e.due_at,
+                now,
+            );
+            out.push(fact(
+                "deadline",
+                "case.deadline",
+                format!("{} · {}", due.date, due.text),
+            ));
+            if let Some(until) = e.paused_until.filter(|p| *p > now) {
+                out.push(fact("paused", "case.paused", local_time(policy, until)));
+            }
+            out.push(fact(
+                "owner",
+                "case.owner",
+                owner_word(ui.lang, e.owner, me).1,
+            ));
+        }
+        None => out.push(fact("deadline", "case.deadline", none())),
+    }
+    if let Some(m) = c.merged_into {
+        out.push(fact("merged-into", "case.merged_into", m.to_string()));
+    }
+    out
+}
+
+fn actor_word(ui: &Ui, actor: Option<Uuid>, me: Uuid) -> String {
+    let key = match actor {
+        Some(a) if a == me => "actor.you",
+        Some(_) => "actor.other",
+        None => "actor.system",
+    };
+    ui.t(key).to_owned()
+}
+
+/// The case's files, each a link to the API that streams it opened.
+fn attachment_lines(view: &CaseView) -> Vec<AttachmentLine> {
+    let id = view.case.id;
+    view.attachments
+        .iter()
+        .map(|a| AttachmentLine {
+            href: format!("/api/v1/cases/{id}/attachments/{}", a.id),
+            name: sunlight_core::report::without_format_chars(&a.meta.file_name),
+            kind: a.meta.declared_type.clone(),
+            size: sunlight_web::human_size(a.meta.size),
+        })
+        .collect()
+}
+
+/// The history, oldest first, with the opened notes.
+fn history_lines<'a>(ui: &Ui, policy: &Policy, view: &'a CaseView, me: Uuid) -> Vec<StepLine<'a>> {
+    view.history
+        .iter()
+        .map(|h| StepLine {
+            at: local_time(policy, h.at),
+            from: ui.word("stage", h.from.as_str()),
+            to: ui.word("stage", h.to.as_str()),
+            action: ui.word("event", &h.action),
+            actor: actor_word(ui, h.actor, me),
+            note: h.note.as_ref().map(|n| n.as_str()),
+            for_reporter: h.reporter_visible,
+        })
+        .collect()
+}
+
+/// The case's holds; an open, unconfirmed one gets a confirm form for
+/// verifiers and supervisors.
+fn hold_lines(ui: &Ui, policy: &Policy, view: &CaseView, role: Role) -> Vec<HoldLine> {
+    let id = view.case.id;
+    let may_confirm =
+        matches!(role, Role::Verifier | Role::Supervisor) && view.case.stage != Stage::Closed;
+    view.holds
+        .iter()
+        .map(|h| {
+            let (key, open) = match (h.confirmed_at, h.lifted_at) {
+                (_, Some(_)) => ("case.hold_lifted", false),
+                (Some(_), None) => ("case.hold_confirmed", false),
+                (None, None) => ("case.hold_unconfirmed", true),
+            };
+            HoldLine {
+                id: h.id.to_string(),
+                confirm_href: ui.href(&format!("/cases/{id}/holds/{}/confirm", h.id)),
+                notice_due: local_day(policy, h.notice_due_at),
+                max_until: local_day(policy, h.max_until),
+                status: ui.t(key).to_owned(),
+                can_confirm: open && may_confirm,
+            }
+        })
+        .collect()
+}
