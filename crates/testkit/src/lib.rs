@@ -1,9 +1,15 @@
-//! `sunlight-testkit`: what the tests of every crate share, and nothing a production crate may use (a dev-dependency only, CI checks): fresh, migrated databases, raw SQL for tampering tests, the scorecard writer and a raw HTTP exchange.
+//! `sunlight-testkit`: what the tests of every crate share, and nothing a production crate may use (a dev-dependency only, CI checks): fresh, migrated databases, the test unit tree and an app spawner, raw SQL for tampering tests, the scorecard writer, a raw HTTP exchange and request corpora kept as data files.
 //!
 //! Fresh, migrated databases for tests: a temporary SQLite file, and a new
 //! PostgreSQL database per call on the server named by
 //! `SUNLIGHT_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! PostgreSQL being unreachable is a test failure, not a skip: CI claims both.
+
+mod corpus;
+mod fixture;
+
+pub use corpus::{CorpusCase, Expect, load_corpus};
+pub use fixture::{ENGINES, Running, UNITS, create_test_units};
 
 use sea_orm::{ConnectionTrait, Database, DbBackend, EntityTrait, Statement};
 

@@ -16,26 +16,11 @@ use sunlight_core::crypto::{
 };
 use sunlight_core::policy::Policy;
 use sunlight_core::report::{ReportContent, decode_padded, item};
-use sunlight_core::{CaseId, Level, TrackingCode, UnitId};
+use sunlight_core::{CaseId, TrackingCode};
 use sunlight_intake::{Application, IntakeParts, IntakeSettings};
-use sunlight_store::provision::create_unit;
-use sunlight_testkit::{Engine, TestDb, query_text};
-use tokio::task::JoinHandle;
+use sunlight_testkit::{Engine, Running, TestDb, create_test_units, query_text};
 
-pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
-
-/// Province gd → cities gd-gz, gd-sz → county gd-gz-tianhe.
-pub const UNITS: [(&str, &str, Level, Option<&str>); 4] = [
-    ("gd", "广东省委组织部", Level::Province, None),
-    ("gd-gz", "广州市委组织部", Level::City, Some("gd")),
-    ("gd-sz", "深圳市委组织部", Level::City, Some("gd")),
-    (
-        "gd-gz-tianhe",
-        "天河区委组织部",
-        Level::County,
-        Some("gd-gz"),
-    ),
-];
+pub use sunlight_testkit::{ENGINES, UNITS};
 
 pub struct Harness {
     pub db: TestDb,
@@ -44,8 +29,7 @@ pub struct Harness {
     pub keys: HashMap<&'static str, UnitSecretKey>,
     pub stretcher: CodeStretcher,
     pub spool: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    app: Running,
 }
 
 impl Harness {
@@ -55,25 +39,12 @@ impl Harness {
 
     pub async fn start_with(engine: Engine, mut settings: IntakeSettings) -> Self {
         let db = TestDb::new(engine).await.unwrap();
-        let mut keys = HashMap::new();
-        for (id, name, level, parent) in UNITS {
-            let (row, recovery) = create_unit(
-                &db.store,
-                UnitId::parse(id).unwrap(),
-                name.to_owned(),
-                level,
-                parent.map(|p| UnitId::parse(p).unwrap()),
-                "test",
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-            let secret = row
-                .recovery_wrapped_key
-                .unwrap_with_recovery(&recovery, id)
-                .unwrap();
-            keys.insert(id, secret);
-        }
+        let units = create_test_units(&db.store, Utc::now()).await.unwrap();
+        let keys = UNITS
+            .iter()
+            .zip(units)
+            .map(|((id, ..), (_, secret))| (*id, secret))
+            .collect();
         let stretcher =
             CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
         if settings.workers == 0 {
@@ -95,10 +66,11 @@ impl Harness {
         )
         .unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until_stopped(async move {
-            let _stopped = rx.await;
-        }));
+        let app = Running::spawn(|stopped| {
+            app.run_until_stopped(async move {
+                let _stopped = stopped.await;
+            })
+        });
         Self {
             db,
             base,
@@ -106,8 +78,7 @@ impl Harness {
             keys,
             stretcher,
             spool,
-            stop: Some(tx),
-            task: Some(task),
+            app,
         }
     }
 
@@ -120,12 +91,7 @@ impl Harness {
     }
 
     pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _sent = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
+        self.app.stop().await.unwrap();
     }
 
     /// Files a report through the JSON API; returns the code.

@@ -15,25 +15,12 @@ use sunlight_casework::MailStyle;
 use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams, UnitSecretKey};
 use sunlight_core::policy::Policy;
-use sunlight_core::{Level, Role, UnitId};
-use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
-use sunlight_testkit::{Engine, TestDb};
+use sunlight_core::{Role, UnitId};
+use sunlight_store::provision::{NewStaffSecrets, create_staff};
+use sunlight_testkit::{Engine, Running, TestDb, create_test_units};
 use sunlight_triage::{Application, TriageParts, TriageSettings};
-use tokio::task::JoinHandle;
 
-pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
-
-pub const UNITS: [(&str, &str, Level, Option<&str>); 4] = [
-    ("gd", "广东省委组织部", Level::Province, None),
-    ("gd-gz", "广州市委组织部", Level::City, Some("gd")),
-    ("gd-sz", "深圳市委组织部", Level::City, Some("gd")),
-    (
-        "gd-gz-tianhe",
-        "天河区委组织部",
-        Level::County,
-        Some("gd-gz"),
-    ),
-];
+pub use sunlight_testkit::{ENGINES, UNITS};
 
 pub struct Login {
     pub email: String,
@@ -50,8 +37,7 @@ pub struct Harness {
     /// The last TOTP step each member signed in with: the app accepts a
     /// step once, so a second sign-in in the same 30 s uses the next one.
     totp_steps: std::sync::Mutex<HashMap<String, u64>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    app: Running,
 }
 
 /// A signed-in staff member's HTTP client.
@@ -165,22 +151,9 @@ impl Harness {
         let mut keys = HashMap::new();
         let mut logins = HashMap::new();
         let now = Utc::now();
-        for (id, name, level, parent) in UNITS {
-            let (row, recovery) = create_unit(
-                &db.store,
-                UnitId::parse(id).unwrap(),
-                name.to_owned(),
-                level,
-                parent.map(|p| UnitId::parse(p).unwrap()),
-                "test",
-                now,
-            )
-            .await
-            .unwrap();
-            let secret = row
-                .recovery_wrapped_key
-                .unwrap_with_recovery(&recovery, id)
-                .unwrap();
+        let units = create_test_units(&db.store, now).await.unwrap();
+        for ((id, ..), (row, secret)) in UNITS.iter().zip(units) {
+            let id = *id;
             for role in [Role::Intake, Role::Verifier, Role::Supervisor, Role::Admin] {
                 let e = email(role.as_str(), id);
                 let NewStaffSecrets {
@@ -218,10 +191,11 @@ impl Harness {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let app = Application::build(parts(&db, &stretcher), listener).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until_stopped(async move {
-            let _stopped = rx.await;
-        }));
+        let app = Running::spawn(|stopped| {
+            app.run_until_stopped(async move {
+                let _stopped = stopped.await;
+            })
+        });
         Self {
             db,
             base,
@@ -229,8 +203,7 @@ impl Harness {
             logins,
             stretcher,
             totp_steps: std::sync::Mutex::new(HashMap::new()),
-            stop: Some(tx),
-            task: Some(task),
+            app,
         }
     }
 
@@ -348,12 +321,7 @@ impl Harness {
     }
 
     pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _sent = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
+        self.app.stop().await.unwrap();
     }
 }
 
