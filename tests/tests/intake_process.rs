@@ -280,6 +280,21 @@ async fn nothing_readable_is_kept(pg: bool) {
         res.text().await.unwrap().contains(&message),
         "the reporter reads it back"
     );
+    // A request the HTTP parser refuses (a NUL in a header) is answered
+    // 400 and writes no ERROR line: no client fills the log at will.
+    let addr = format!("127.0.0.1:{}", server.port);
+    let answers = tokio::task::spawn_blocking(move || {
+        sunlight_testkit::raw_http_exchange(
+            &addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        !answers.is_empty() && answers.iter().all(|(s, _)| *s == 400),
+        "{answers:?}"
+    );
     server.stop();
 
     // It is all there, for the unit key.
@@ -364,6 +379,8 @@ async fn nothing_readable_is_kept(pg: bool) {
     // No timestamped request line for what a reporter posts (the report,
     // status look-ups, messages): its time would be their arrival.
     let text = String::from_utf8_lossy(&log.1);
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "ERROR lines: {errors:?}");
     for line in text.lines().filter(|l| l.contains("sunlight::http")) {
         assert!(
             !line.contains("POST"),

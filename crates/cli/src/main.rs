@@ -235,6 +235,22 @@ fn pin_to_one_cpu() {
     }
 }
 
+/// The operator's log filter, with actix's HTTP parser kept quiet: it
+/// writes an ERROR line for every request it cannot parse (a NUL in a
+/// header, say), so any client could fill the log at will. The parser
+/// answers those requests 400 before any app code runs; an operator who
+/// wants the lines names the target in `log`.
+fn log_filter(log: &str) -> tracing_subscriber::EnvFilter {
+    const PARSER: &str = "actix_http::h1::dispatcher";
+    let spec = if log.contains(PARSER) {
+        log.to_owned()
+    } else {
+        format!("{log},{PARSER}=off")
+    };
+    tracing_subscriber::EnvFilter::try_new(&spec)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{PARSER}=off")))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match config::Config::load(cli.config.as_deref(), cli.data_dir.as_deref(), |k| {
@@ -243,8 +259,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return commands::fail(&format!("configuration: {e}")),
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = log_filter(&config.log);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -20,7 +20,7 @@ use sunlight_core::{Channel, TrackingCode};
 use utoipa::OpenApi;
 use zeroize::Zeroizing;
 
-use crate::error::{Failure, Format, IntakeError};
+use crate::error::{Failure, Format, IntakeError, Oversize};
 use crate::guard::Limiters;
 use crate::i18n;
 use crate::input::{media_type, read_body, refuse_declared_oversize, require_identity_coding};
@@ -44,7 +44,8 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
         return Err(IntakeError::UnsupportedMediaType);
     }
     require_identity_coding(req.headers())?;
-    refuse_declared_oversize(req.headers(), u64::try_from(limit).unwrap_or(u64::MAX))?;
+    let text = u64::try_from(limit).unwrap_or(u64::MAX);
+    refuse_declared_oversize(req.headers(), text, Oversize::Text(text))?;
     let body = read_body(payload, limit).await?;
     parse_json(&body)
 }

@@ -11,7 +11,7 @@ use sunlight_core::report::{FieldError, Limits};
 use sunlight_store::StoreError;
 
 use askama::Template;
-use sunlight_web::{Frame, render};
+use sunlight_web::{Frame, render, size_limit};
 
 use crate::i18n;
 
@@ -26,7 +26,7 @@ pub enum IntakeError {
     #[error("rate limited")]
     RateLimited,
     #[error("body too large")]
-    TooLarge,
+    TooLarge(Oversize),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("malformed body")]
@@ -51,6 +51,15 @@ pub enum IntakeError {
     Internal(String),
 }
 
+/// What a body too large went over, so the message names that limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oversize {
+    /// The files of a report or a message (their count and size).
+    Files,
+    /// A body of text (a form, JSON, a text part) over this many bytes.
+    Text(u64),
+}
+
 impl IntakeError {
     pub fn spool(e: std::io::Error) -> Self {
         Self::Internal(format!("attachment spool: {e}"))
@@ -61,7 +70,7 @@ impl IntakeError {
             Self::Invalid(_) | Self::Code(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnknownCode | Self::NotFound => StatusCode::NOT_FOUND,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Malformed(_)
             | Self::BadEncoding
@@ -83,7 +92,7 @@ impl IntakeError {
             Self::Code(_) => "malformed_code",
             Self::UnknownCode => "unknown_code",
             Self::RateLimited => "rate_limited",
-            Self::TooLarge => "payload_too_large",
+            Self::TooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Malformed(_) => "malformed_body",
             Self::BadEncoding => "bad_encoding",
@@ -113,7 +122,10 @@ impl IntakeError {
             Self::Code(_) => t.get("errors.code_chars").to_owned(),
             Self::UnknownCode => t.get("errors.unknown_code").to_owned(),
             Self::RateLimited => t.get("errors.rate_limited").to_owned(),
-            Self::TooLarge => i18n::too_large(lang, limits),
+            Self::TooLarge(Oversize::Files) => i18n::too_large(lang, limits),
+            Self::TooLarge(Oversize::Text(bytes)) => {
+                t.format("errors.text_too_large", &[("size", &size_limit(*bytes))])
+            }
             Self::UnsupportedMediaType => t.get("errors.unsupported_media_type").to_owned(),
             // The parser's own words may quote what was sent: never shown.
             Self::Malformed(_) => t.get("errors.bad_request").to_owned(),
@@ -282,7 +294,7 @@ mod tests {
             IntakeError::Code(_) => (422, "malformed_code"),
             IntakeError::UnknownCode => (404, "unknown_code"),
             IntakeError::RateLimited => (429, "rate_limited"),
-            IntakeError::TooLarge => (413, "payload_too_large"),
+            IntakeError::TooLarge(_) => (413, "payload_too_large"),
             IntakeError::UnsupportedMediaType => (415, "unsupported_media_type"),
             IntakeError::Malformed(_) => (400, "malformed_body"),
             IntakeError::BadEncoding => (400, "bad_encoding"),
@@ -309,7 +321,8 @@ mod tests {
             IntakeError::Code(CodeError::WrongLength),
             IntakeError::UnknownCode,
             IntakeError::RateLimited,
-            IntakeError::TooLarge,
+            IntakeError::TooLarge(Oversize::Files),
+            IntakeError::TooLarge(Oversize::Text(1024)),
             IntakeError::UnsupportedMediaType,
             IntakeError::Malformed(secret.into()),
             IntakeError::BadEncoding,

@@ -9,7 +9,7 @@ use actix_web::mime;
 use actix_web::web::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, stream};
 
-use crate::error::IntakeError;
+use crate::error::{IntakeError, Oversize};
 
 /// A request body as it arrives: `web::Payload` in the apps, a list of
 /// chunks in the fuzz targets.
@@ -22,7 +22,9 @@ pub async fn read_body(mut payload: impl Body, limit: usize) -> Result<BytesMut,
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| IntakeError::Malformed(e.to_string()))?;
         if body.len().saturating_add(chunk.len()) > limit {
-            return Err(IntakeError::TooLarge);
+            return Err(IntakeError::TooLarge(Oversize::Text(
+                u64::try_from(limit).unwrap_or(u64::MAX),
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -33,13 +35,17 @@ pub async fn read_body(mut payload: impl Body, limit: usize) -> Result<BytesMut,
 /// of it, so the client learns at once (and no worker waits for a
 /// petabyte that will be refused anyway). Bodies without a declared length
 /// are bounded as they are read.
-pub fn refuse_declared_oversize(headers: &HeaderMap, limit: u64) -> Result<(), IntakeError> {
+pub fn refuse_declared_oversize(
+    headers: &HeaderMap,
+    limit: u64,
+    over: Oversize,
+) -> Result<(), IntakeError> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     match declared {
-        Some(n) if n > limit => Err(IntakeError::TooLarge),
+        Some(n) if n > limit => Err(IntakeError::TooLarge(over)),
         _ => Ok(()),
     }
 }
@@ -155,12 +161,13 @@ impl FormStream {
         require_identity_coding(headers)?;
         match media_type(headers).as_str() {
             "application/x-www-form-urlencoded" => {
-                refuse_declared_oversize(headers, u64::try_from(text_limit).unwrap_or(u64::MAX))?;
+                let text = u64::try_from(text_limit).unwrap_or(u64::MAX);
+                refuse_declared_oversize(headers, text, Oversize::Text(text))?;
                 let body = read_body(payload, text_limit).await?;
                 Ok(Self::Urlencoded(parse_urlencoded(&body)?.into_iter()))
             }
             "multipart/form-data" => {
-                refuse_declared_oversize(headers, total_limit)?;
+                refuse_declared_oversize(headers, total_limit, Oversize::Files)?;
                 let boundary = boundary(headers).ok_or_else(|| {
                     IntakeError::Malformed("multipart body without a boundary".into())
                 })?;
@@ -204,7 +211,9 @@ impl FormStream {
                 while let Some(chunk) = field.next().await {
                     let chunk: Bytes = chunk.map_err(multipart_error)?;
                     if value.len().saturating_add(chunk.len()) > text_limit {
-                        return Err(IntakeError::TooLarge);
+                        return Err(IntakeError::TooLarge(Oversize::Text(
+                            u64::try_from(text_limit).unwrap_or(u64::MAX),
+                        )));
                     }
                     value.extend_from_slice(&chunk);
                 }
@@ -292,7 +301,7 @@ fn framed<B: Body>(
 
 fn multipart_error(e: MultipartError) -> IntakeError {
     match e {
-        MultipartError::Payload(PayloadError::Overflow) => IntakeError::TooLarge,
+        MultipartError::Payload(PayloadError::Overflow) => IntakeError::TooLarge(Oversize::Files),
         MultipartError::Incomplete | MultipartError::Payload(PayloadError::Incomplete(_)) => {
             IntakeError::Malformed("the multipart body is incomplete".into())
         }

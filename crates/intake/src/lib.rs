@@ -78,11 +78,30 @@ pub struct Application {
     served: Served,
 }
 
+/// The limits in force, once at start, so an operator can see what the
+/// configuration came to; no request is ever logged against them.
+fn log_limits(settings: &IntakeSettings) {
+    let r = &settings.rate_limits;
+    tracing::info!(
+        submissions_per_minute = r.submissions_per_minute,
+        submission_burst = r.submission_burst,
+        lookups_per_minute = r.lookups_per_minute,
+        lookup_burst = r.lookup_burst,
+        per_client_per_minute = r.per_client_per_minute,
+        per_client_burst = r.per_client_burst,
+        upload_mib_per_minute = r.upload_mib_per_minute,
+        attachments = settings.limits.attachments,
+        attachment_bytes = settings.limits.attachment_bytes,
+        "intake limits in force"
+    );
+}
+
 impl Application {
     pub fn build(parts: IntakeParts, listener: TcpListener) -> std::io::Result<Self> {
         i18n::check().map_err(std::io::Error::other)?;
         std::fs::create_dir_all(&parts.spool_dir)?;
         let settings = parts.settings;
+        log_limits(&settings);
         // For error answers, which see the request and not the state.
         let limits = web::Data::new(settings.limits);
         let state = web::Data::new(state::AppState {

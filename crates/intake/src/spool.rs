@@ -15,7 +15,7 @@ use sunlight_core::report::{AttachmentMeta, encode_padded, item};
 use sunlight_store::NewAttachment;
 use uuid::Uuid;
 
-use crate::error::IntakeError;
+use crate::error::{IntakeError, Oversize};
 
 /// Seals one uploaded file into a spool file and returns it ready for the
 /// store. `stream` yields the plaintext bytes as the client sends them.
@@ -50,7 +50,7 @@ where
         })?;
         size = size.saturating_add(u64::try_from(piece.len()).unwrap_or(u64::MAX));
         if size > max_bytes {
-            return Err(IntakeError::TooLarge);
+            return Err(IntakeError::TooLarge(Oversize::Files));
         }
         let mut rest: &[u8] = &piece;
         while !rest.is_empty() {

@@ -62,7 +62,8 @@ fn invalid_key(invalid: &Invalid) -> &'static str {
         Invalid::ReplyTo => "errors.reply_to_invalid",
         Invalid::NoticeTo => "errors.notice_to_missing",
         Invalid::NoReporterKey => "errors.no_reporter_key",
-        Invalid::Category | Invalid::Channel | Invalid::Role | Invalid::Filter => "errors.invalid",
+        Invalid::Filter => "errors.filter_invalid",
+        Invalid::Category | Invalid::Channel | Invalid::Role => "errors.invalid",
         Invalid::Report(_) | Invalid::Store(_) => "errors.invalid",
     }
 }
@@ -297,7 +298,7 @@ mod tests {
             (Invalid::Category, "errors.invalid"),
             (Invalid::Channel, "errors.invalid"),
             (Invalid::Role, "errors.invalid"),
-            (Invalid::Filter, "errors.invalid"),
+            (Invalid::Filter, "errors.filter_invalid"),
             (
                 Invalid::Report("narrative: missing".into()),
                 "errors.invalid",

@@ -588,8 +588,24 @@ async fn queue_filters_by_unit_and_category_within_the_jurisdiction() {
         // A unit outside the jurisdiction lists nothing rather than leaking.
         let (_, other) = city.get("/api/v1/queues/verify?unit=gd-sz").await;
         assert!(ids(other).is_empty());
-        let (s, _) = city.get("/api/v1/queues/verify?category=bogus").await;
+        // A bad filter is told as a filter, not as the desk's "your own
+        // unit" refusal; `?lang=` is the language here as on every route.
+        for bad in ["category=bogus", "unit=not%20a%20unit"] {
+            let (s, body) = city.get(&format!("/api/v1/queues/verify?{bad}")).await;
+            assert_eq!(s, 422, "{bad}");
+            assert_eq!(body["error"]["detail"], "filter: unknown unit or category");
+        }
+        let (s, body) = city
+            .get("/api/v1/queues/verify?unit=not%20a%20unit&lang=en")
+            .await;
         assert_eq!(s, 422);
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("filter") && !message.contains("own unit"),
+            "{message}"
+        );
+        let (s, _) = city.get("/api/v1/queues/verify?lang=en").await;
+        assert_eq!(s, 200);
         let (s, _) = city.get("/api/v1/queues/closed").await;
         assert_eq!(s, 404);
         h.stop().await;

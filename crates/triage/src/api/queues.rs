@@ -8,6 +8,10 @@ pub struct QueueQuery {
     pub unit: Option<String>,
     pub category: Option<String>,
     pub limit: Option<u64>,
+    /// The answer's language, as on every route (read by `lang_of`, not
+    /// here); accepted so that `?lang=` is not an unknown key.
+    #[serde(default, rename = "lang")]
+    _lang: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,13 +67,13 @@ impl QueueQuery {
         Ok(QueueFilter {
             unit: self
                 .unit
-                .map(|u| UnitId::parse(&u).map_err(|_| TriageError::Invalid(Invalid::UnitId)))
+                .map(|u| UnitId::parse(&u).map_err(|_| TriageError::Invalid(Invalid::Filter)))
                 .transpose()?,
             category: self
                 .category
                 .map(|c| {
                     c.parse::<Category>()
-                        .map_err(|_| TriageError::Invalid(Invalid::Category))
+                        .map_err(|_| TriageError::Invalid(Invalid::Filter))
                 })
                 .transpose()?,
             due_before: None,
