@@ -91,6 +91,7 @@ pub fn read_report_form(
             body,
             limits.max_text_bytes().saturating_mul(3),
             total_limit,
+            true,
         )
         .await?;
         let mut read = ReadForm::default();

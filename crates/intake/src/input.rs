@@ -139,7 +139,9 @@ pub enum Part {
 /// A submitted form of either shape, read part by part.
 pub enum FormStream {
     Urlencoded(std::vec::IntoIter<(String, String)>),
-    Multipart(Box<Multipart>),
+    /// With what a body over the total limit went over: the files, or
+    /// (on a form that takes none) the text.
+    Multipart(Box<Multipart>, Oversize),
 }
 
 impl std::fmt::Debug for FormStream {
@@ -151,12 +153,14 @@ impl std::fmt::Debug for FormStream {
 impl FormStream {
     /// Opens the body by its media type. `text_limit` bounds an urlencoded
     /// body and each text part of a multipart body; `total_limit` the whole
-    /// multipart body.
+    /// multipart body, which is told as the files' limit when the form
+    /// `takes_files`, else as a size of text.
     pub async fn open(
         headers: &HeaderMap,
         payload: impl Body,
         text_limit: usize,
         total_limit: u64,
+        takes_files: bool,
     ) -> Result<Self, IntakeError> {
         require_identity_coding(headers)?;
         match media_type(headers).as_str() {
@@ -167,12 +171,20 @@ impl FormStream {
                 Ok(Self::Urlencoded(parse_urlencoded(&body)?.into_iter()))
             }
             "multipart/form-data" => {
-                refuse_declared_oversize(headers, total_limit, Oversize::Files)?;
+                let over = if takes_files {
+                    Oversize::Files
+                } else {
+                    Oversize::Text(total_limit)
+                };
+                refuse_declared_oversize(headers, total_limit, over)?;
                 let boundary = boundary(headers).ok_or_else(|| {
                     IntakeError::Malformed("multipart body without a boundary".into())
                 })?;
                 let framed = framed(payload, &boundary, total_limit);
-                Ok(Self::Multipart(Box::new(Multipart::new(headers, framed))))
+                Ok(Self::Multipart(
+                    Box::new(Multipart::new(headers, framed)),
+                    over,
+                ))
             }
             _ => Err(IntakeError::UnsupportedMediaType),
         }
@@ -182,11 +194,16 @@ impl FormStream {
     pub async fn next(&mut self, text_limit: usize) -> Result<Option<Part>, IntakeError> {
         match self {
             Self::Urlencoded(it) => Ok(it.next().map(|(name, value)| Part::Text { name, value })),
-            Self::Multipart(mp) => {
+            Self::Multipart(mp, over) => {
+                let over = *over;
+                let told = |e| match multipart_error(e) {
+                    IntakeError::TooLarge(Oversize::Files) => IntakeError::TooLarge(over),
+                    other => other,
+                };
                 let Some(field) = mp.next().await else {
                     return Ok(None);
                 };
-                let mut field = field.map_err(multipart_error)?;
+                let mut field = field.map_err(told)?;
                 let name = field
                     .name()
                     .ok_or_else(|| IntakeError::Malformed("a part has no name".into()))?
@@ -209,7 +226,7 @@ impl FormStream {
                 }
                 let mut value = BytesMut::new();
                 while let Some(chunk) = field.next().await {
-                    let chunk: Bytes = chunk.map_err(multipart_error)?;
+                    let chunk: Bytes = chunk.map_err(told)?;
                     if value.len().saturating_add(chunk.len()) > text_limit {
                         return Err(IntakeError::TooLarge(Oversize::Text(
                             u64::try_from(text_limit).unwrap_or(u64::MAX),

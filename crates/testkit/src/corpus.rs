@@ -16,10 +16,11 @@
 //!   answer must have, `4xx` for any client error, or `-` for a client
 //!   error or a closed connection (bytes that are not HTTP at all). A raw
 //!   case, whose body is the whole request sent as bytes, is `RAW - …`.
-//! - `NAME: VALUE` lines are headers, in order.
+//! - `NAME: VALUE` lines are headers, in order, before the body.
 //! - `| TEXT` lines are the body (or, for a raw case, the whole request),
 //!   joined without line breaks: a line break in the bytes is written `\n`
-//!   (`\r\n` in HTTP), so a long body can be wrapped freely.
+//!   (`\r\n` in HTTP), so a long body can be wrapped freely. A line
+//!   may not end in white space (an editor would strip it): write `\x20`.
 //! - In a header value, the target and the body: `\\`, `\n`, `\r`, `\t`,
 //!   `\xHH` (any byte, also invalid UTF-8), `\$` (a dollar sign);
 //!   `${NAME}` is the value of variable `NAME` given by the test (a code
@@ -50,9 +51,14 @@ pub struct CorpusCase {
 /// The cases of `text`, with `vars` filled in; an error names the line.
 pub fn load_corpus(text: &str, vars: &[(&str, &str)]) -> Result<Vec<CorpusCase>, String> {
     let mut cases: Vec<CorpusCase> = Vec::new();
-    let mut head_seen = false;
+    let (mut head_seen, mut body_seen) = (false, false);
     for (n, line) in text.lines().enumerate() {
         let at = |e: String| format!("line {}: {e}", n + 1);
+        // An editor that strips trailing blanks would change the bytes:
+        // a blank a case needs at the end of a line is written `\x20`.
+        if line.ends_with([' ', '\t']) {
+            return Err(at("ends in white space (write it `\\x20`)".into()));
+        }
         if let Some(name) = line.strip_prefix("=== ") {
             if cases.iter().any(|c| c.name == name) {
                 return Err(at(format!("a second case named {name:?}")));
@@ -65,7 +71,7 @@ pub fn load_corpus(text: &str, vars: &[(&str, &str)]) -> Result<Vec<CorpusCase>,
                 headers: Vec::new(),
                 body: Vec::new(),
             });
-            head_seen = false;
+            (head_seen, body_seen) = (false, false);
             continue;
         }
         let Some(case) = cases.last_mut() else {
@@ -92,8 +98,16 @@ pub fn load_corpus(text: &str, vars: &[(&str, &str)]) -> Result<Vec<CorpusCase>,
             head_seen = true;
         } else if let Some(piece) = line.strip_prefix("| ") {
             case.body.extend(expand(piece, vars).map_err(at)?);
-        } else if line == "|" || line.is_empty() || line.starts_with('#') {
-            // An empty body line, a blank line or a comment.
+            body_seen = true;
+        } else if line == "|" {
+            body_seen = true;
+        } else if line.is_empty() || line.starts_with('#') {
+            // A blank line or a comment.
+        } else if body_seen {
+            // A body line that lost its `| ` must not pass as a header.
+            return Err(at(format!(
+                "not a body line after the body began: {line:?}"
+            )));
         } else if let Some((name, value)) = line.split_once(": ") {
             let value = expand(value, vars).map_err(at)?;
             case.headers.push((name.to_owned(), value));

@@ -27,7 +27,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
         .await
         .map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut tasks = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
     let bind = |addr: std::net::SocketAddr, name: &str| -> Result<TcpListener, String> {
         let l = TcpListener::bind(addr)
             .map_err(|e| format!("cannot listen on {addr} for {name}: {e}"))?;
@@ -50,7 +50,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
             .map_err(|e| format!("cannot start the metrics listener: {e}"))?;
         let handle = server.handle();
         let stop = stopped(stop_rx.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             tokio::select! {
                 res = server => res,
                 () = stop => {
@@ -58,7 +58,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
                     Ok(())
                 }
             }
-        }));
+        });
     }
     let onion = config.onion_location();
     if intake {
@@ -76,9 +76,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
         };
         let app = sunlight_intake::Application::build(parts, bind(config.intake_addr, "intake")?)
             .map_err(|e| format!("cannot start intake: {e}"))?;
-        tasks.push(tokio::spawn(
-            app.run_until_stopped(stopped(stop_rx.clone())),
-        ));
+        tasks.spawn(app.run_until_stopped(stopped(stop_rx.clone())));
     }
     if triage {
         let parts = sunlight_triage::TriageParts {
@@ -94,9 +92,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
         };
         let app = sunlight_triage::Application::build(parts, bind(config.triage_addr, "triage")?)
             .map_err(|e| format!("cannot start triage: {e}"))?;
-        tasks.push(tokio::spawn(
-            app.run_until_stopped(stopped(stop_rx.clone())),
-        ));
+        tasks.spawn(app.run_until_stopped(stopped(stop_rx.clone())));
         // Mail goes out where the sweeper runs; never from intake.
         let transport = sunlight_notify::Transport::new(
             config.smtp_url.as_deref(),
@@ -107,22 +103,37 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
             sunlight_notify::Delivery::new(store.clone(), transport, config.mail.clone())
                 .map_err(|e| e.to_string())?;
         let stop = stopped(stop_rx.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             delivery.run(stop).await;
             Ok(())
-        }));
+        });
     }
-    shutdown_signal().await;
+    // A part that ends before the signal (a server error, a panic in a
+    // worker) stops the whole process with an error, so the supervisor
+    // restarts it instead of leaving half a service up.
+    let early = tokio::select! {
+        () = shutdown_signal() => None,
+        Some(done) = tasks.join_next() => Some(done),
+    };
     tracing::info!("shutting down");
     let _ignored = stop_tx.send(true);
-    for task in tasks {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(format!("server error: {e}")),
-            Err(e) => return Err(format!("server task failed: {e}")),
-        }
+    let mut outcome = match early {
+        None => Ok(()),
+        Some(Ok(Ok(()))) => Err("a server stopped by itself".to_owned()),
+        Some(done) => task_outcome(done),
+    };
+    while let Some(done) = tasks.join_next().await {
+        outcome = outcome.and(task_outcome(done));
     }
-    Ok(ExitCode::SUCCESS)
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+fn task_outcome(done: Result<std::io::Result<()>, tokio::task::JoinError>) -> Result<(), String> {
+    match done {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("server error: {e}")),
+        Err(e) => Err(format!("server task failed: {e}")),
+    }
 }
 
 pub(super) async fn shutdown_signal() {

@@ -190,6 +190,7 @@ pub(super) async fn receive_report(
         payload,
         limits.max_text_bytes().saturating_mul(3),
         state.max_body_bytes(),
+        true,
     )
     .await?;
     let mut draft = ReportDraft::default();

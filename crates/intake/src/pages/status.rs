@@ -146,7 +146,7 @@ pub(super) async fn read_code_form(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<TrackingCode, IntakeError> {
-    let mut form = FormStream::open(req.headers(), payload, 4096, 8192).await?;
+    let mut form = FormStream::open(req.headers(), payload, 4096, 8192, false).await?;
     let mut code: Option<String> = None;
     while let Some(part) = form.next(1024).await? {
         match part {
@@ -196,6 +196,7 @@ pub(super) async fn receive_message(
         payload,
         text_limit.saturating_mul(3),
         state.max_body_bytes(),
+        true,
     )
     .await?;
     let mut code: Option<TrackingCode> = None;

@@ -102,10 +102,15 @@ pub async fn attachment(
         match s.next_chunk().await {
             Ok(Some(chunk)) => Some((Ok(web::Bytes::from(chunk)), s)),
             Ok(None) => None,
-            Err(e) => Some((
-                Err(actix_web::error::ErrorInternalServerError(e.to_string())),
-                s,
-            )),
+            Err(e) => {
+                // The download ends broken; the reason is logged here, since
+                // actix's own line for it is filtered out with the parser's.
+                tracing::error!(error = %e, "attachment stream failed");
+                Some((
+                    Err(actix_web::error::ErrorInternalServerError(e.to_string())),
+                    s,
+                ))
+            }
         }
     });
     Ok(HttpResponse::Ok()
