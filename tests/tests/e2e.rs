@@ -288,6 +288,18 @@ async fn run(engine: Engine) {
             .any(|m| m["body"] == "甲的回答：去年十二月")
     );
 
+    // A merge into a case that does not exist is refused as such (it was
+    // a foreign-key failure and a 500) and changes nothing.
+    let (s, body) = supervisor
+        .post(
+            &format!("/api/v1/cases/{b}/transitions"),
+            json!({"action": "merge", "into": "e3e70682-c209-1cac-a29f-6fbed82c07cd"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid");
+    assert_eq!(reporter_status(&intake, &code_b).await["merged"], false);
+
     // B is the same matter: merged into A. B's code shows A's progress,
     // never A's reporter's own words.
     let (s, _) = supervisor

@@ -2,12 +2,13 @@
 //! `{"error": {"code", "message"}}` with the message in the caller's
 //! language; the OpenAPI document is generated from these declarations.
 
+pub mod contract;
 mod dto;
 
 pub(crate) use dto::ReportRequest;
 use dto::{
-    Accused, CodeRequest, ErrorBody, ErrorDetail, HistoryOut, MessageOut, MessageRequest,
-    MessageStored, ReceiptResponse, Reporter, StatusResponse, UnitOut,
+    Accused, CodeRequest, HistoryOut, MessageOut, MessageRequest, MessageStored, ReceiptResponse,
+    Reporter, StatusResponse, UnitOut,
 };
 
 use actix_web::http::StatusCode;
@@ -102,14 +103,7 @@ fn has_array(body: &[u8]) -> bool {
 /// File a report.
 #[utoipa::path(
     post, path = "/api/v1/reports", request_body = ReportRequest,
-    responses(
-        (status = 201, description = "Stored and synced", body = ReceiptResponse),
-        (status = 400, description = "Malformed JSON or unknown field", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not application/json", body = ErrorBody),
-        (status = 422, description = "Field errors, listed in `error.fields`", body = ErrorBody),
-        (status = 429, description = "Rate limited", body = ErrorBody),
-    )
+    responses((status = 201, description = "Sealed and stored (synced to disk): the tracking code, shown once", body = ReceiptResponse))
 )]
 pub async fn create_report(
     req: HttpRequest,
@@ -151,12 +145,7 @@ fn parse_code(raw: &str, lang: Lang) -> Result<TrackingCode, Failure> {
 /// Status of a report by its tracking code.
 #[utoipa::path(
     post, path = "/api/v1/status", request_body = CodeRequest,
-    responses(
-        (status = 200, body = StatusResponse),
-        (status = 404, description = "No report has this code", body = ErrorBody),
-        (status = 422, description = "Not a well-formed code (e.g. a mistyped digit)", body = ErrorBody),
-        (status = 429, description = "Rate limited", body = ErrorBody),
-    )
+    responses((status = 200, description = "Where the report is, and the messages staff sent", body = StatusResponse))
 )]
 pub async fn status(
     req: HttpRequest,
@@ -180,12 +169,7 @@ pub async fn status(
 /// A reply or added information from the reporter.
 #[utoipa::path(
     post, path = "/api/v1/status/messages", request_body = MessageRequest,
-    responses(
-        (status = 201, body = MessageStored),
-        (status = 404, description = "No report has this code", body = ErrorBody),
-        (status = 422, description = "Bad code or empty/too long body", body = ErrorBody),
-        (status = 429, description = "Rate limited", body = ErrorBody),
-    )
+    responses((status = 201, description = "Sealed and stored with the report", body = MessageStored))
 )]
 pub async fn add_message(
     req: HttpRequest,
@@ -222,7 +206,7 @@ pub async fn add_message(
 }
 
 /// The unit tree.
-#[utoipa::path(get, path = "/api/v1/units", responses((status = 200, body = [UnitOut])))]
+#[utoipa::path(get, path = "/api/v1/units", responses((status = 200, description = "Every unit a report can be addressed to", body = [UnitOut])))]
 pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
     let lang = i18n::lang_of(&req);
     let units = state
@@ -253,13 +237,14 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         MessageOut,
         MessageRequest,
         MessageStored,
-        UnitOut,
-        ErrorBody,
-        ErrorDetail
+        UnitOut
     ))
 )]
 pub struct ApiDoc;
 
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+/// The document, completed from the error table (`api/contract.rs`).
+pub async fn openapi(req: HttpRequest) -> Result<HttpResponse, Failure> {
+    let doc = contract::document()
+        .map_err(|e| json(IntakeError::Internal(e.to_string()), i18n::lang_of(&req)))?;
+    Ok(HttpResponse::Ok().json(doc))
 }

@@ -15,6 +15,30 @@ use sunlight_web::{Frame, render, size_limit};
 
 use crate::i18n;
 
+sunlight_web::error_kinds! {
+    /// Every answer of the public side that is not a success: the one
+    /// table the statuses, the codes and the OpenAPI document come from.
+    pub enum Answer {
+        Malformed = (400, "malformed_body", "the body could not be read as the API's JSON (or form)"),
+        BadEncoding = (400, "bad_encoding", "the text is not UTF-8"),
+        UnknownField = (400, "unknown_field", "a field the API does not have"),
+        DuplicateField = (400, "duplicate_field", "a field sent twice"),
+        AttachmentOrder = (400, "attachment_order", "a file came before the fields it belongs to"),
+        BrokenUpload = (400, "broken_upload", "the upload ended or broke off"),
+        NotFound = (404, "not_found", "no such resource"),
+        UnknownCode = (404, "unknown_code", "no report has this tracking code"),
+        MethodNotAllowed = (405, "method_not_allowed", "the path does not take this method"),
+        TooLarge = (413, "payload_too_large", "the body is over a limit in force; the message names it"),
+        UnsupportedMediaType = (415, "unsupported_media_type", "the body must be application/json, sent without content coding"),
+        InvalidFields = (422, "invalid_fields", "fields to correct, listed in `error.fields`"),
+        CheckDigit = (422, "check_digit", "the tracking code's check digit does not match (a mistyped digit)"),
+        MalformedCode = (422, "malformed_code", "not a tracking code: five groups of four digits"),
+        RateLimited = (429, "rate_limited", "too many requests from everyone at once; try again in a minute"),
+        Internal = (500, "internal", "the server failed; it is logged without content"),
+        Unavailable = (503, "unavailable", "the database does not answer"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
     #[error("invalid fields")]
@@ -65,46 +89,37 @@ impl IntakeError {
         Self::Internal(format!("attachment spool: {e}"))
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// Which answer this is: its status and code come from the table.
+    pub fn kind(&self) -> Answer {
         match self {
-            Self::Invalid(_) | Self::Code(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::UnknownCode | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Malformed(_)
-            | Self::BadEncoding
-            | Self::UnknownField(_)
-            | Self::DuplicateField(_)
-            | Self::AttachmentOrder
-            | Self::BrokenUpload(_) => StatusCode::BAD_REQUEST,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Invalid(_) => Answer::InvalidFields,
+            Self::Code(CodeError::CheckDigit) => Answer::CheckDigit,
+            Self::Code(_) => Answer::MalformedCode,
+            Self::UnknownCode => Answer::UnknownCode,
+            Self::RateLimited => Answer::RateLimited,
+            Self::TooLarge(_) => Answer::TooLarge,
+            Self::UnsupportedMediaType => Answer::UnsupportedMediaType,
+            Self::Malformed(_) => Answer::Malformed,
+            Self::BadEncoding => Answer::BadEncoding,
+            Self::UnknownField(_) => Answer::UnknownField,
+            Self::DuplicateField(_) => Answer::DuplicateField,
+            Self::AttachmentOrder => Answer::AttachmentOrder,
+            Self::BrokenUpload(_) => Answer::BrokenUpload,
+            Self::NotFound => Answer::NotFound,
+            Self::MethodNotAllowed => Answer::MethodNotAllowed,
+            Self::Unavailable(_) => Answer::Unavailable,
+            Self::Internal(_) => Answer::Internal,
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.kind().error().status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// The stable machine-readable code of the JSON error object.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Invalid(_) => "invalid_fields",
-            Self::Code(CodeError::CheckDigit) => "check_digit",
-            Self::Code(_) => "malformed_code",
-            Self::UnknownCode => "unknown_code",
-            Self::RateLimited => "rate_limited",
-            Self::TooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::Malformed(_) => "malformed_body",
-            Self::BadEncoding => "bad_encoding",
-            Self::UnknownField(_) => "unknown_field",
-            Self::DuplicateField(_) => "duplicate_field",
-            Self::AttachmentOrder => "attachment_order",
-            Self::BrokenUpload(_) => "broken_upload",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal",
-        }
+        self.kind().error().code
     }
 
     /// The message for the person, in their language; `limits` are the

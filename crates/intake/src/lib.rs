@@ -26,7 +26,7 @@ use sunlight_core::crypto::CodeStretcher;
 use sunlight_core::policy::Policy;
 use sunlight_core::report::Limits;
 use sunlight_store::Store;
-use sunlight_web::Served;
+use sunlight_web::{Endpoint, Served};
 
 pub use api::ApiDoc;
 pub use guard::RateLimits;
@@ -175,29 +175,73 @@ impl Application {
 
 /// Every route; any other method on a known path is a 405 page or object.
 fn routes(cfg: &mut web::ServiceConfig) {
-    let resource =
-        |path: &str| web::resource(path).default_service(web::to(pages::method_not_allowed));
-    cfg.service(resource("/").route(web::get().to(pages::landing)))
-        .service(
-            resource("/report")
-                .route(web::get().to(pages::report_form))
-                .route(web::post().to(pages::report_submit)),
-        )
-        .service(
-            resource("/status")
-                .route(web::get().to(pages::status_form))
-                .route(web::post().to(pages::status_lookup)),
-        )
-        .service(resource("/status/messages").route(web::post().to(pages::message_submit)))
-        .service(resource("/bulletin").route(web::get().to(bulletin::bulletin)))
-        .service(resource("/bulletin/charts/{name}").route(web::get().to(bulletin::bulletin_chart)))
-        .service(resource("/static/style.css").route(web::get().to(pages::stylesheet)))
-        .service(resource("/healthz").route(web::get().to(healthz)))
-        .service(resource("/api/v1/reports").route(web::post().to(api::create_report)))
-        .service(resource("/api/v1/status").route(web::post().to(api::status)))
-        .service(resource("/api/v1/status/messages").route(web::post().to(api::add_message)))
-        .service(resource("/api/v1/units").route(web::get().to(api::units)))
-        .service(resource("/api/v1/openapi.json").route(web::get().to(api::openapi)));
+    cfg.service(
+        Endpoint::new("/")
+            .get(pages::landing)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/report")
+            .get(pages::report_form)
+            .post(pages::report_submit)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/status")
+            .get(pages::status_form)
+            .post(pages::status_lookup)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/status/messages")
+            .post(pages::message_submit)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/bulletin")
+            .get(bulletin::bulletin)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/bulletin/charts/{name}")
+            .get(bulletin::bulletin_chart)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/static/style.css")
+            .get(pages::stylesheet)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/healthz")
+            .get(healthz)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/reports")
+            .post(api::create_report)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/status")
+            .post(api::status)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/status/messages")
+            .post(api::add_message)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/units")
+            .get(api::units)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/openapi.json")
+            .get(api::openapi)
+            .refusing_others(pages::method_not_allowed),
+    );
 }
 
 /// 200 when the database answers, 503 otherwise.

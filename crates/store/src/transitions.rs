@@ -217,6 +217,32 @@ impl Store {
     }
 }
 
+/// A merge names its target in the case row, which must exist: a case id
+/// that is none of the units' cases is refused before anything is written
+/// (otherwise the foreign key fails the write as an internal error).
+/// Whether the merge may happen at all is `merge_into`'s check.
+async fn refuse_unknown_merge_target(
+    txn: &DatabaseTransaction,
+    j: &Jurisdiction,
+    t: &Transition,
+) -> Result<(), StoreError> {
+    for event in &t.events {
+        if let Event::Merged { into, .. } = event {
+            let known = case::Entity::find_by_id(into.as_uuid())
+                .filter(case::Column::UnitId.is_in(j.ids()))
+                .one(txn)
+                .await?
+                .is_some();
+            if !known {
+                return Err(StoreError::Invalid(
+                    "the case to merge into is not an open case of your units",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The steps of one staff action, in one transaction: the case moves only
 /// from the state the action was computed from, the open entry only if its
 /// owner is still the one checked, then the entries, the history with each
@@ -227,6 +253,7 @@ async fn write_transition(
     w: &TransitionWrite<'_>,
 ) -> Result<(), StoreError> {
     let t = w.transition;
+    refuse_unknown_merge_target(txn, j, t).await?;
     update_case(txn, j, w).await?;
     update_open_entry(txn, w).await?;
     let row = case::Entity::find_by_id(t.state.id.as_uuid())

@@ -12,6 +12,33 @@ use sunlight_store::{Clash, StoreError};
 
 use crate::i18n;
 
+sunlight_web::error_kinds! {
+    /// Every answer of the staff API that is not a success: the one table
+    /// the statuses, the codes and the OpenAPI documents come from.
+    pub enum Answer {
+        Malformed = (400, "malformed_body", "the JSON, query or path could not be read"),
+        BadCredentials = (401, "bad_credentials", "sign-in failed: wrong email, password or code"),
+        NoSession = (401, "no_session", "not signed in, or the session ended"),
+        Csrf = (403, "csrf", "the X-CSRF-Token header is missing or wrong"),
+        PasswordChangeRequired = (403, "password_change_required", "replace the one-time password first (POST /api/v1/password)"),
+        TotpConfirmationRequired = (403, "totp_confirmation_required", "confirm the new authenticator secret first (POST /api/v1/totp/confirm)"),
+        Forbidden = (403, "forbidden", "the member's role may not do this"),
+        WrongCurrentCredentials = (403, "wrong_current_credentials", "the current password or the authenticator code is wrong"),
+        RefusedForbidden = (403, "refused", "the state machine refuses the member: not the owner, a role that may not, or the same member rechecking"),
+        NoSuchCase = (404, "no_such_case", "no such case in the member's units"),
+        NotFound = (404, "not_found", "no such resource"),
+        MethodNotAllowed = (405, "method_not_allowed", "the path does not take this method"),
+        RefusedConflict = (409, "refused", "the case's stage or state does not allow the action now (owned, closed, extended, …); the message says why"),
+        Conflict = (409, "conflict", "the write lost to another: the case changed, a hold was settled, the email is taken, …"),
+        TooLarge = (413, "payload_too_large", "the body is over 256 KiB"),
+        UnsupportedMediaType = (415, "unsupported_media_type", "the body must be application/json"),
+        RefusedInvalid = (422, "refused", "the action's own values are refused (an empty text, too long an extension, a merge into itself)"),
+        Invalid = (422, "invalid", "a value is not acceptable; `error.detail` names it in English"),
+        Internal = (500, "internal", "the server failed; it is logged"),
+        Unavailable = (503, "unavailable", "the database does not answer"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
     #[error("sign-in failed: wrong email, password or code")]
@@ -110,52 +137,41 @@ impl TriageError {
         t.get(key).to_owned()
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// Which answer this is: its status and code come from the table.
+    pub fn kind(&self) -> Answer {
         match self {
-            Self::BadCredentials | Self::NoSession => StatusCode::UNAUTHORIZED,
-            Self::Csrf
-            | Self::Forbidden
-            | Self::PasswordChangeRequired
-            | Self::TotpConfirmationRequired
-            | Self::WrongCurrentCredentials => StatusCode::FORBIDDEN,
-            Self::NoSuchCase | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadCredentials => Answer::BadCredentials,
+            Self::NoSession => Answer::NoSession,
+            Self::Csrf => Answer::Csrf,
+            Self::PasswordChangeRequired => Answer::PasswordChangeRequired,
+            Self::TotpConfirmationRequired => Answer::TotpConfirmationRequired,
+            Self::Forbidden => Answer::Forbidden,
+            Self::WrongCurrentCredentials => Answer::WrongCurrentCredentials,
+            Self::NoSuchCase => Answer::NoSuchCase,
+            Self::NotFound => Answer::NotFound,
             Self::Refused(r) => match r.class() {
-                RefusalClass::Conflict => StatusCode::CONFLICT,
-                RefusalClass::Forbidden => StatusCode::FORBIDDEN,
-                RefusalClass::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                RefusalClass::Conflict => Answer::RefusedConflict,
+                RefusalClass::Forbidden => Answer::RefusedForbidden,
+                RefusalClass::Invalid => Answer::RefusedInvalid,
             },
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Conflict(_) => Answer::Conflict,
+            Self::Invalid(_) => Answer::Invalid,
+            Self::Malformed(_) => Answer::Malformed,
+            Self::UnsupportedMediaType => Answer::UnsupportedMediaType,
+            Self::TooLarge => Answer::TooLarge,
+            Self::MethodNotAllowed => Answer::MethodNotAllowed,
+            Self::Unavailable(_) => Answer::Unavailable,
+            Self::Internal(_) => Answer::Internal,
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.kind().error().status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::BadCredentials => "bad_credentials",
-            Self::NoSession => "no_session",
-            Self::Csrf => "csrf",
-            Self::PasswordChangeRequired => "password_change_required",
-            Self::TotpConfirmationRequired => "totp_confirmation_required",
-            Self::Forbidden => "forbidden",
-            Self::WrongCurrentCredentials => "wrong_current_credentials",
-            Self::NoSuchCase => "no_such_case",
-            Self::NotFound => "not_found",
-            Self::Refused(_) => "refused",
-            Self::Conflict(_) => "conflict",
-            Self::Invalid(_) => "invalid",
-            Self::Malformed(_) => "malformed_body",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::TooLarge => "payload_too_large",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal",
-        }
+        self.kind().error().code
     }
 
     fn log(&self) {

@@ -19,7 +19,7 @@ use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::CodeStretcher;
 use sunlight_core::policy::Policy;
 use sunlight_store::Store;
-use sunlight_web::Served;
+use sunlight_web::{Endpoint, Served};
 
 pub use api::ApiDoc;
 pub use error::TriageError;
@@ -222,74 +222,217 @@ async fn session_loop(state: web::Data<state::AppState>, every: StdDuration) {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
-    cfg.service(resource("/healthz").route(web::get().to(healthz)))
-        .service(resource("/").route(web::get().to(pages::root)))
-        .service(
-            resource("/login")
-                .route(web::get().to(pages::login_form))
-                .route(web::post().to(pages::login_submit)),
-        )
-        .service(resource("/logout").route(web::post().to(pages::logout)))
-        .service(
-            resource("/password")
-                .route(web::get().to(pages::password_form))
-                .route(web::post().to(pages::password_submit)),
-        )
-        .service(resource("/password/totp").route(web::post().to(pages::totp_confirm)))
-        .service(resource("/queues/{stage}").route(web::get().to(pages::queue)))
-        .service(resource("/cases/{id}").route(web::get().to(pages::case_show)))
-        .service(resource("/cases/{id}/actions").route(web::post().to(pages::case_action)))
-        .service(resource("/cases/{id}/messages").route(web::post().to(pages::case_message)))
-        .service(
-            resource("/cases/{id}/holds/{hold}/confirm").route(web::post().to(pages::hold_confirm)),
-        )
-        .service(
-            resource("/intake")
-                .route(web::get().to(pages::intake_form))
-                .route(web::post().to(pages::intake_submit)),
-        )
-        .service(resource("/stats").route(web::get().to(pages::stats_show)))
-        .service(resource("/stats.csv").route(web::get().to(pages::stats_csv)))
-        .service(resource("/stats/charts/{name}").route(web::get().to(pages::stats_chart)))
-        .service(resource("/admin").route(web::get().to(pages::admin_show)))
-        .service(resource("/admin/staff").route(web::post().to(pages::admin_add_staff)))
-        .service(
-            resource("/admin/staff/{id}/{action}").route(web::post().to(pages::admin_staff_action)),
-        )
-        .service(resource("/admin/mail/{id}/retry").route(web::post().to(pages::admin_retry_mail)))
-        .service(resource("/static/style.css").route(web::get().to(pages::stylesheet)))
-        .service(
-            resource("/api/v1/session")
-                .route(web::post().to(api::sign_in))
-                .route(web::delete().to(api::sign_out)),
-        )
-        .service(resource("/api/v1/password").route(web::post().to(api::change_password)))
-        .service(resource("/api/v1/totp/confirm").route(web::post().to(api::confirm_totp)))
-        .service(resource("/api/v1/staff/{id}/disable").route(web::post().to(api::staff_disable)))
-        .service(resource("/api/v1/staff/{id}/enable").route(web::post().to(api::staff_enable)))
-        .service(resource("/api/v1/staff/{id}/reset").route(web::post().to(api::staff_reset)))
-        .service(resource("/api/v1/queues/{stage}").route(web::get().to(api::queue)))
-        .service(resource("/api/v1/cases/{id}").route(web::get().to(api::case)))
-        .service(resource("/api/v1/cases/{id}/claim").route(web::post().to(api::claim)))
-        .service(resource("/api/v1/cases/{id}/transitions").route(web::post().to(api::transition)))
-        .service(resource("/api/v1/cases/{id}/messages").route(web::post().to(api::message)))
-        .service(
-            resource("/api/v1/cases/{id}/attachments/{attachment}")
-                .route(web::get().to(api::attachment)),
-        )
-        .service(
-            resource("/api/v1/cases/{id}/holds/{hold}/confirm")
-                .route(web::post().to(api::confirm_hold)),
-        )
-        .service(resource("/api/v1/intake").route(web::post().to(api::intake)))
-        .service(resource("/api/v1/stats").route(web::get().to(api::stats)))
-        .service(
-            resource("/api/v1/staff")
-                .route(web::get().to(api::staff_list))
-                .route(web::post().to(api::staff_add)),
-        )
-        .service(resource("/api/v1/openapi.json").route(web::get().to(api::openapi)));
+    case_routes(cfg);
+    office_routes(cfg);
+    api_routes(cfg);
+    api_case_routes(cfg);
+}
+
+/// Sign-in, the queues, the cases and the desk's report form.
+fn case_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/healthz")
+            .get(healthz)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/")
+            .get(pages::root)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/login")
+            .get(pages::login_form)
+            .post(pages::login_submit)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/logout")
+            .post(pages::logout)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/password")
+            .get(pages::password_form)
+            .post(pages::password_submit)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/password/totp")
+            .post(pages::totp_confirm)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/queues/{stage}")
+            .get(pages::queue)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/cases/{id}")
+            .get(pages::case_show)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/cases/{id}/actions")
+            .post(pages::case_action)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/cases/{id}/messages")
+            .post(pages::case_message)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/cases/{id}/holds/{hold}/confirm")
+            .post(pages::hold_confirm)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/intake")
+            .get(pages::intake_form)
+            .post(pages::intake_submit)
+            .refusing_others(method_not_allowed),
+    );
+}
+
+/// Statistics, administration and the stylesheet.
+fn office_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/stats")
+            .get(pages::stats_show)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/stats.csv")
+            .get(pages::stats_csv)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/stats/charts/{name}")
+            .get(pages::stats_chart)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/admin")
+            .get(pages::admin_show)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/admin/staff")
+            .post(pages::admin_add_staff)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/admin/staff/{id}/{action}")
+            .post(pages::admin_staff_action)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/admin/mail/{id}/retry")
+            .post(pages::admin_retry_mail)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/static/style.css")
+            .get(pages::stylesheet)
+            .refusing_others(method_not_allowed),
+    );
+}
+
+/// The JSON API of sessions and accounts (api.rs).
+fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/api/v1/session")
+            .post(api::sign_in)
+            .delete(api::sign_out)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/password")
+            .post(api::change_password)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/totp/confirm")
+            .post(api::confirm_totp)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/staff/{id}/disable")
+            .post(api::staff_disable)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/staff/{id}/enable")
+            .post(api::staff_enable)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/staff/{id}/reset")
+            .post(api::staff_reset)
+            .refusing_others(method_not_allowed),
+    );
+}
+
+/// The JSON API of queues, cases, desk reports, statistics and the staff
+/// list, and the OpenAPI document.
+fn api_case_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/api/v1/queues/{stage}")
+            .get(api::queue)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}")
+            .get(api::case)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}/claim")
+            .post(api::claim)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}/transitions")
+            .post(api::transition)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}/messages")
+            .post(api::message)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}/attachments/{attachment}")
+            .get(api::attachment)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}/holds/{hold}/confirm")
+            .post(api::confirm_hold)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/intake")
+            .post(api::intake)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/stats")
+            .get(api::stats)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/staff")
+            .get(api::staff_list)
+            .post(api::staff_add)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/openapi.json")
+            .get(api::openapi)
+            .refusing_others(method_not_allowed),
+    );
 }
 
 /// 404: a JSON error under `/api/`, a page elsewhere.

@@ -10,7 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, web};
 
 /// No scripts at all; forms post only to this origin; never framed.
 const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
@@ -64,6 +64,14 @@ pub async fn wrap(
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".to_owned());
     secure(res.headers_mut(), &policy, &path);
+    if status == actix_web::http::StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = res.request().extensions().get::<crate::Allowed>().cloned();
+        if let Some(crate::Allowed(methods)) = allowed
+            && let Ok(value) = header::HeaderValue::from_str(&methods)
+        {
+            res.headers_mut().insert(header::ALLOW, value);
+        }
+    }
     if !(policy.quiet_posts && method == Method::POST) {
         tracing::info!(
             target: "sunlight::http",

@@ -14,7 +14,6 @@ use utoipa::ToSchema;
 pub struct Accused {
     pub name: String,
     pub position: String,
-    /// `ordinary`, `unit_leader`, `party_secretary` or `org_dept_head`.
     pub role: String,
 }
 
@@ -33,12 +32,8 @@ pub struct Reporter {
 pub struct ReportRequest {
     /// A unit slug from `GET /api/v1/units`.
     pub unit: String,
-    /// `canvassing_bribery`, `office_trading`, `promoted_with_problems`,
-    /// `rushed_promotion` or `other`.
     pub category: String,
     pub accused: Accused,
-    /// `none`, `recommendation`, `inspection`, `deliberation`, `publicity`
-    /// or `appointed`.
     pub selection_stage: String,
     pub narrative: String,
     pub real_name: bool,
@@ -76,7 +71,6 @@ pub struct CodeRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageOut {
-    /// `staff` or `reporter`.
     pub from: &'static str,
     pub body: String,
     pub at: DateTime<Utc>,
@@ -111,7 +105,6 @@ impl From<&HistoryStep> for HistoryOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatusResponse {
-    /// `received`, `verify`, `handle`, `recheck`, `notify` or `closed`.
     pub stage: &'static str,
     pub received_at: DateTime<Utc>,
     /// The deadline of the current stage; absent once closed.
@@ -155,7 +148,6 @@ pub struct MessageStored {
 pub struct UnitOut {
     pub id: String,
     pub name: String,
-    /// `province`, `city` or `county`.
     pub level: &'static str,
     pub parent: Option<String>,
 }
@@ -170,17 +162,6 @@ impl From<UnitRow> for UnitOut {
             parent: u.parent.map(|p| p.as_str().to_owned()),
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
 }
 
 /// What a person wrote never appears in a debug print.

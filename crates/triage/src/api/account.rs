@@ -50,7 +50,7 @@ impl std::fmt::Debug for PasswordOut {
 /// Replace the password. Needs the current password and (members with a
 /// second factor) a fresh TOTP code; every other session of the member
 /// ends, in every process.
-#[utoipa::path(post, path = "/api/v1/password", request_body = PasswordIn, responses((status = 200, body = PasswordOut), (status = 403, description = "Wrong current password or code; nothing changed"), (status = 422, description = "Too short or unchanged")))]
+#[utoipa::path(post, path = "/api/v1/password", request_body = PasswordIn, responses((status = 200, description = "Changed; other sessions of the member ended", body = PasswordOut)))]
 pub async fn change_password(
     staff: AnyStaffWrite,
     state: web::Data<AppState>,
@@ -91,7 +91,7 @@ impl std::fmt::Debug for TotpIn {
 
 /// Confirm the TOTP secret a password change gave: it becomes the one
 /// sign-in asks for.
-#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = TotpIn, responses((status = 204), (status = 403, description = "Wrong code"), (status = 409, description = "No new secret is waiting")))]
+#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = TotpIn, responses((status = 204, description = "The new secret is in force")))]
 pub async fn confirm_totp(
     staff: AnyStaffWrite,
     state: web::Data<AppState>,
@@ -135,7 +135,7 @@ async fn set_disabled(
 
 /// Disable a member of the admin's unit: they cannot sign in, and every
 /// live session of theirs ends at once, in every process. Audited.
-#[utoipa::path(post, path = "/api/v1/staff/{id}/disable", responses((status = 200, body = StaffOut), (status = 403), (status = 404, description = "No such member of your unit"), (status = 409, description = "Disabled already")))]
+#[utoipa::path(post, path = "/api/v1/staff/{id}/disable", params(("id" = Uuid, Path, description = "The member")), responses((status = 200, description = "Disabled; their sessions ended", body = StaffOut)))]
 pub async fn staff_disable(
     staff: StaffWrite,
     state: web::Data<AppState>,
@@ -145,7 +145,7 @@ pub async fn staff_disable(
 }
 
 /// Enable a disabled member of the admin's unit again. Audited.
-#[utoipa::path(post, path = "/api/v1/staff/{id}/enable", responses((status = 200, body = StaffOut), (status = 403), (status = 404, description = "No such member of your unit"), (status = 409, description = "Not disabled")))]
+#[utoipa::path(post, path = "/api/v1/staff/{id}/enable", params(("id" = Uuid, Path, description = "The member")), responses((status = 200, description = "Enabled again", body = StaffOut)))]
 pub async fn staff_enable(
     staff: StaffWrite,
     state: web::Data<AppState>,
@@ -169,7 +169,7 @@ impl std::fmt::Debug for ResetOut {
 /// Give a member of the admin's unit a one-time password (they forgot
 /// theirs): every live session of theirs ends, and they must replace it at
 /// the next sign-in. Their TOTP secret stays. Audited.
-#[utoipa::path(post, path = "/api/v1/staff/{id}/reset", responses((status = 200, body = ResetOut), (status = 403), (status = 404, description = "No such member of your unit")))]
+#[utoipa::path(post, path = "/api/v1/staff/{id}/reset", params(("id" = Uuid, Path, description = "The member")), responses((status = 200, description = "A new one-time password (and second factor), shown once", body = ResetOut)))]
 pub async fn staff_reset(
     staff: StaffWrite,
     state: web::Data<AppState>,

@@ -13,7 +13,8 @@ pub struct StageOut {
 }
 
 /// Take ownership of a case (one owner at a time).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/claim", responses((status = 200, body = StageOut), (status = 409, description = "Someone else owns it")))]
+#[utoipa::path(post, path = "/api/v1/cases/{id}/claim", params(("id" = Uuid, Path, description = "The case")),
+    responses((status = 200, description = "Claimed: the member owns the case; its stage", body = StageOut)))]
 pub async fn claim(
     staff: StaffWrite,
     state: web::Data<AppState>,
@@ -39,8 +40,9 @@ pub async fn claim(
 
 /// A state-machine action (`{"action": "verified", "outcome": "partly"}`, …).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/transitions",
-    request_body(content = serde_json::Value, description = "`{\"action\", \"note\", …}`; actions: verified (outcome), transfer (to), rechecked (outcome), decided (decision), extend (days, reason), ask_reporter (question), feedback (message), close, merge (into), route, claim"),
-    responses((status = 200, body = StageOut), (status = 403, description = "Role or owner"), (status = 409, description = "Not allowed in this stage, with the reason"), (status = 422)))]
+    params(("id" = Uuid, Path, description = "The case")),
+    request_body(content = serde_json::Value, description = "One action, named by `action`, with its values and an optional internal `note`"),
+    responses((status = 200, description = "Done: the case's stage after the action", body = StageOut)))]
 pub async fn transition(
     staff: StaffWrite,
     state: web::Data<AppState>,
@@ -58,7 +60,8 @@ pub async fn transition(
 }
 
 /// The decrypted report, history, messages and attachments. Audited.
-#[utoipa::path(get, path = "/api/v1/cases/{id}", responses((status = 200, body = CaseOut), (status = 404, description = "No such case in your units")))]
+#[utoipa::path(get, path = "/api/v1/cases/{id}", params(("id" = Uuid, Path, description = "The case")),
+    responses((status = 200, description = "The case, decrypted for the member (the reading is audited)", body = CaseOut)))]
 pub async fn case(
     staff: Staff,
     state: web::Data<AppState>,
@@ -87,7 +90,9 @@ pub(super) fn content_disposition(name: &str) -> String {
 }
 
 /// Download an attachment, decrypted chunk by chunk. Audited.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/attachments/{attachment}", responses((status = 200, description = "The file, as application/octet-stream")))]
+#[utoipa::path(get, path = "/api/v1/cases/{id}/attachments/{attachment}",
+    params(("id" = Uuid, Path, description = "The case"), ("attachment" = Uuid, Path, description = "The attachment, as listed in the case")),
+    responses((status = 200, description = "The file, decrypted (the download is audited)", content_type = "application/octet-stream", body = Vec<u8>)))]
 pub async fn attachment(
     staff: Staff,
     state: web::Data<AppState>,
@@ -142,7 +147,8 @@ pub struct Created {
 }
 
 /// A message the reporter reads with the code.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/messages", request_body = MessageIn, responses((status = 201, body = Created)))]
+#[utoipa::path(post, path = "/api/v1/cases/{id}/messages", params(("id" = Uuid, Path, description = "The case")), request_body = MessageIn,
+    responses((status = 201, description = "Sealed to the reporter and stored", body = Created)))]
 pub async fn message(
     staff: StaffWrite,
     state: web::Data<AppState>,
@@ -172,8 +178,16 @@ impl std::fmt::Debug for HoldConfirm {
     }
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldConfirmed {
+    pub confirmed: bool,
+}
+
 /// Confirm a hold (rule 4) and record to whom its notice went.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/holds/{hold}/confirm", request_body = HoldConfirm, responses((status = 200), (status = 409, description = "Already confirmed or lifted")))]
+#[utoipa::path(post, path = "/api/v1/cases/{id}/holds/{hold}/confirm",
+    params(("id" = Uuid, Path, description = "The case"), ("hold" = Uuid, Path, description = "The hold, as listed in the case")),
+    request_body = HoldConfirm,
+    responses((status = 200, description = "Confirmed, with to whom its notice went", body = HoldConfirmed)))]
 pub async fn confirm_hold(
     staff: StaffWrite,
     state: web::Data<AppState>,
@@ -186,5 +200,5 @@ pub async fn confirm_hold(
         .triage
         .confirm_hold(&staff.0, case_id(&id)?, hold, &notice_to, Utc::now())
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"confirmed": true})))
+    Ok(HttpResponse::Ok().json(HoldConfirmed { confirmed: true }))
 }

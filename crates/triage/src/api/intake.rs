@@ -28,7 +28,6 @@ pub struct IntakeIn {
     pub narrative: String,
     pub real_name: bool,
     pub reporter: Reporter,
-    /// `phone`, `letter` or `visit`.
     pub channel: String,
 }
 
@@ -58,7 +57,7 @@ pub struct IntakeOut {
 }
 
 /// Enter a report received by phone, letter or visit.
-#[utoipa::path(post, path = "/api/v1/intake", request_body = IntakeIn, responses((status = 201, body = IntakeOut), (status = 422, description = "Field errors")))]
+#[utoipa::path(post, path = "/api/v1/intake", request_body = IntakeIn, responses((status = 201, description = "Filed and routed like a web report", body = IntakeOut)))]
 pub async fn intake(
     staff: StaffWrite,
     state: web::Data<AppState>,

@@ -2,12 +2,15 @@
 
 use super::*;
 
+/// The most lines one answer holds; `limit` above it is refused.
+const MAX_LIMIT: u32 = 1000;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     pub unit: Option<String>,
     pub category: Option<String>,
-    pub limit: Option<u64>,
+    pub limit: Option<u32>,
     /// The answer's language, as on every route (read by `lang_of`, not
     /// here); accepted so that `?lang=` is not an unknown key.
     #[serde(default, rename = "lang")]
@@ -38,8 +41,13 @@ pub(super) fn parse_stage(raw: &str) -> Result<Stage, TriageError> {
 
 /// Open cases of one queue in the caller's units.
 #[utoipa::path(get, path = "/api/v1/queues/{stage}",
-    params(("stage" = String, Path, description = "received, verify, handle, recheck or notify")),
-    responses((status = 200, body = [QueueLine]), (status = 401), (status = 403)))]
+    params(
+        ("stage" = String, Path, description = "The queue", pattern = "^(received|verify|handle|recheck|notify)$"),
+        ("unit" = Option<String>, Query, description = "Only this unit and the units below it (one of the caller's)"),
+        ("category" = Option<String>, Query, description = "Only this category"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "At most this many lines (200 when absent)"),
+    ),
+    responses((status = 200, description = "The queue's open cases, soonest deadline first", body = [QueueLine])))]
 pub async fn queue(
     staff: Staff,
     state: web::Data<AppState>,
@@ -77,7 +85,11 @@ impl QueueQuery {
                 })
                 .transpose()?,
             due_before: None,
-            limit: self.limit.unwrap_or(200),
+            limit: match self.limit {
+                None => 200,
+                Some(n @ 1..=MAX_LIMIT) => u64::from(n),
+                Some(_) => return Err(TriageError::Invalid(Invalid::Filter)),
+            },
         })
     }
 }

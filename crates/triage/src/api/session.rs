@@ -44,7 +44,7 @@ pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
 
 /// Sign in.
 #[utoipa::path(post, path = "/api/v1/session", request_body = SignIn,
-    responses((status = 200, body = SessionOut), (status = 401, description = "Wrong email, password or code"), (status = 401, description = "Also while locked after failures: the same answer")))]
+    responses((status = 200, description = "Signed in: the session cookie is set (a locked account answers 401 like a wrong password)", body = SessionOut)))]
 pub async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<SignIn>,
@@ -78,7 +78,7 @@ pub async fn sign_in(
 }
 
 /// Sign out: the unit key leaves memory.
-#[utoipa::path(delete, path = "/api/v1/session", responses((status = 204), (status = 401), (status = 403, description = "Missing CSRF token")))]
+#[utoipa::path(delete, path = "/api/v1/session", responses((status = 204, description = "Signed out: the session and its unit keys are gone")))]
 pub async fn sign_out(
     req: HttpRequest,
     staff: AnyStaffWrite,

@@ -12,7 +12,7 @@ pub struct StaffOut {
 }
 
 /// Staff of the admin's unit.
-#[utoipa::path(get, path = "/api/v1/staff", responses((status = 200, body = [StaffOut]), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/staff", responses((status = 200, description = "The members of the admin's unit", body = [StaffOut])))]
 pub async fn staff_list(
     staff: Staff,
     state: web::Data<AppState>,
@@ -35,7 +35,6 @@ pub async fn staff_list(
 #[serde(deny_unknown_fields)]
 pub struct StaffIn {
     pub email: String,
-    /// `intake`, `verifier`, `supervisor` or `admin`.
     pub role: String,
 }
 
@@ -59,7 +58,7 @@ impl std::fmt::Debug for StaffCreated {
 
 /// Add a member to the admin's unit; the unit key is wrapped from the
 /// admin's session. Audited.
-#[utoipa::path(post, path = "/api/v1/staff", request_body = StaffIn, responses((status = 201, body = StaffCreated), (status = 403), (status = 409, description = "Email taken")))]
+#[utoipa::path(post, path = "/api/v1/staff", request_body = StaffIn, responses((status = 201, description = "Created; the secrets are shown once", body = StaffCreated)))]
 pub async fn staff_add(
     staff: StaffWrite,
     state: web::Data<AppState>,

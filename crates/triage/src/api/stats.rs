@@ -55,7 +55,7 @@ pub struct StatsOut {
     pub figures: Figures,
 }
 
-#[utoipa::path(get, path = "/api/v1/stats", responses((status = 200, body = StatsOut), (status = 401)))]
+#[utoipa::path(get, path = "/api/v1/stats", responses((status = 200, description = "The figures of the member's units", body = StatsOut)))]
 pub async fn stats(staff: Staff, state: web::Data<AppState>) -> Result<HttpResponse, TriageError> {
     let now = Utc::now();
     let s = &staff.0;

@@ -1,0 +1,123 @@
+//! The public API's contract: which errors each operation can answer (from
+//! the [`Answer`] table) and the closed vocabularies, added to utoipa's
+//! document by `sunlight_web::contract`.
+
+use serde_json::{Value, json};
+use sunlight_core::{AccusedRole, Category, Level, SelectionStage, Stage};
+use sunlight_web::contract::{
+    Access, Contract, ContractError, ErrorKind, Operation, Vocabulary, complete,
+};
+use utoipa::OpenApi;
+
+use super::ApiDoc;
+use crate::error::Answer;
+use crate::i18n;
+
+fn kinds(answers: &[Answer]) -> Vec<ErrorKind> {
+    answers.iter().map(|a| a.error()).collect()
+}
+
+/// The public API's OpenAPI document, whole.
+pub fn document() -> Result<Value, ContractError> {
+    let doc =
+        serde_json::to_value(ApiDoc::openapi()).map_err(|_| ContractError::Shape("document"))?;
+    complete(doc, &contract())
+}
+
+fn contract() -> Contract {
+    use Answer::*;
+    // What reading a JSON body can answer (`read_json`), what the rate
+    // limits answer (`AppState::admit`), what a tracking code can be
+    // (`parse_code`, then the lookup) and what any call to the store meets.
+    let json = kinds(&[Malformed, BadEncoding, UnsupportedMediaType, TooLarge]);
+    let admitted = kinds(&[RateLimited]);
+    let code = kinds(&[CheckDigit, MalformedCode, UnknownCode]);
+    let server = kinds(&[Internal, Unavailable]);
+    let fields = kinds(&[InvalidFields]);
+    let op = |id, sets: &[&[ErrorKind]]| Operation::new(id, Access::Public, sets);
+    let mut error_extras = serde_json::Map::new();
+    error_extras.insert(
+        "fields".into(),
+        json!({
+            "type": "array",
+            "description": "With `invalid_fields`: each field to correct.",
+            "items": {
+                "type": "object",
+                "required": ["field", "problem", "message"],
+                "properties": {
+                    "field": {"type": "string", "description": "The field, as named in the request (`narrative`, `accused_name`, …)."},
+                    "problem": {"description": "What is wrong: `missing`, `unknown_value`, `control_characters`, `not_a_phone_number`, `no_such_unit`, or `{\"too_long\": {\"max\": N}}` / `{\"too_many\": {\"max\": N}}`."},
+                    "message": {"type": "string", "description": "The same, for people, in the request's language."},
+                },
+            },
+        }),
+    );
+    Contract {
+        session_cookie: None,
+        error_extras,
+        operations: vec![
+            op("create_report", &[&admitted, &json, &fields, &server]),
+            op("status", &[&admitted, &json, &code, &server]),
+            op("add_message", &[&admitted, &json, &code, &fields, &server]),
+            op("units", &[&server]),
+        ],
+        vocabularies: vocabularies(),
+    }
+}
+
+/// The values and their Chinese terms, from the domain and the catalog.
+fn labelled<T: Copy>(
+    all: &[T],
+    kind: &str,
+    wire: fn(T) -> &'static str,
+) -> Vec<(&'static str, String)> {
+    let zh = i18n::catalog(sunlight_core::i18n::Lang::ZhCn);
+    all.iter()
+        .map(|v| (wire(*v), sunlight_web::word(zh, kind, wire(*v))))
+        .collect()
+}
+
+fn vocabularies() -> Vec<Vocabulary> {
+    let stage = labelled(Stage::ALL, "stage", Stage::as_str);
+    let v = |schema, property, values: Vec<(&'static str, String)>| Vocabulary {
+        schema,
+        property,
+        values,
+    };
+    vec![
+        v(
+            "ReportRequest",
+            "category",
+            labelled(Category::ALL, "category", Category::as_str),
+        ),
+        v(
+            "ReportRequest",
+            "selection_stage",
+            labelled(
+                SelectionStage::ALL,
+                "selection_stage",
+                SelectionStage::as_str,
+            ),
+        ),
+        v(
+            "Accused",
+            "role",
+            labelled(AccusedRole::ALL, "accused_role", AccusedRole::as_str),
+        ),
+        v("StatusResponse", "stage", stage.clone()),
+        v("HistoryOut", "stage", stage),
+        v(
+            "UnitOut",
+            "level",
+            labelled(Level::ALL, "level", Level::as_str),
+        ),
+        v(
+            "MessageOut",
+            "from",
+            vec![
+                ("staff", "工作人员".to_owned()),
+                ("reporter", "举报人".to_owned()),
+            ],
+        ),
+    ]
+}
