@@ -49,6 +49,8 @@ pub enum Invalid {
     Role,
     #[error("filter: unknown unit or category")]
     Filter,
+    #[error("limit: between 1 and 1000")]
+    Limit,
     #[error("email: not an email address")]
     Email,
     #[error("body: {0}")]

@@ -172,8 +172,8 @@ impl FromRequest for StaffWrite {
 pub struct ApiDoc;
 
 /// The document, completed from the error table (`api/contract.rs`).
-pub async fn openapi() -> Result<HttpResponse, TriageError> {
-    let doc = contract::document().map_err(|e| TriageError::Internal(e.to_string()))?;
+pub async fn openapi(state: web::Data<AppState>) -> Result<HttpResponse, TriageError> {
+    let doc = contract::document(state.secure).map_err(|e| TriageError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(doc))
 }
 
@@ -185,7 +185,16 @@ mod tests {
     /// every schema keeps its type's name and every route its path.
     #[test]
     fn the_document_keeps_its_schema_names_and_paths() {
-        let doc = contract::document().expect("the document and the error table agree");
+        let doc = contract::document(false).expect("the document and the error table agree");
+        let tls = contract::document(true).expect("the document and the error table agree");
+        assert_eq!(
+            tls["components"]["securitySchemes"]["session"]["name"],
+            "__Host-sunlight_staff"
+        );
+        assert_eq!(
+            doc["components"]["securitySchemes"]["session"]["name"],
+            "sunlight_staff"
+        );
         let schemas: Vec<&str> = doc["components"]["schemas"]
             .as_object()
             .expect("schemas")

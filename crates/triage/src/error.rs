@@ -90,6 +90,7 @@ fn invalid_key(invalid: &Invalid) -> &'static str {
         Invalid::NoticeTo => "errors.notice_to_missing",
         Invalid::NoReporterKey => "errors.no_reporter_key",
         Invalid::Filter => "errors.filter_invalid",
+        Invalid::Limit => "errors.limit_invalid",
         Invalid::Category | Invalid::Channel | Invalid::Role => "errors.invalid",
         Invalid::Report(_) | Invalid::Store(_) => "errors.invalid",
     }
@@ -315,6 +316,7 @@ mod tests {
             (Invalid::Channel, "errors.invalid"),
             (Invalid::Role, "errors.invalid"),
             (Invalid::Filter, "errors.filter_invalid"),
+            (Invalid::Limit, "errors.limit_invalid"),
             (
                 Invalid::Report("narrative: missing".into()),
                 "errors.invalid",

@@ -17,12 +17,13 @@ fn kinds(answers: &[Answer]) -> Vec<ErrorKind> {
     answers.iter().map(|a| a.error()).collect()
 }
 
-/// The staff API's OpenAPI document, whole.
-pub fn document() -> Result<Value, sunlight_web::contract::ContractError> {
+/// The staff API's OpenAPI document, whole; `secure`: served over TLS,
+/// where the session cookie carries the `__Host-` prefix.
+pub fn document(secure: bool) -> Result<Value, sunlight_web::contract::ContractError> {
     let mut doc = serde_json::to_value(ApiDoc::openapi())
         .map_err(|_| sunlight_web::contract::ContractError::Shape("document"))?;
     transitions_body(&mut doc);
-    complete(doc, &contract())
+    complete(doc, &contract(secure))
 }
 
 use Access::{Public, Session, SessionCsrf};
@@ -66,7 +67,12 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
     (
         "change_password",
         SessionCsrf,
-        &[ANY_WRITE, JSON, &[WrongCurrentCredentials, Invalid], SERVER],
+        &[
+            ANY_WRITE,
+            JSON,
+            &[WrongCurrentCredentials, NotFound, Invalid],
+            SERVER,
+        ],
     ),
     (
         "confirm_totp",
@@ -107,10 +113,10 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
         SessionCsrf,
         &[WRITE, JSON, &[Forbidden, Conflict, Invalid], SERVER],
     ),
-    ("stats", Session, &[SESSION, &[Forbidden], SERVER]),
+    ("stats", Session, &[SESSION, SERVER]),
 ];
 
-fn contract() -> Contract {
+fn contract(secure: bool) -> Contract {
     let operations = OPERATIONS
         .iter()
         .map(|(id, access, sets)| {
@@ -125,7 +131,7 @@ fn contract() -> Contract {
         json!({"type": "string", "description": "With `invalid`: which value, in English."}),
     );
     Contract {
-        session_cookie: Some(crate::cookie::COOKIE),
+        session_cookie: Some(crate::cookie::cookie_name(secure)),
         error_extras,
         operations,
         vocabularies: vocabularies(),

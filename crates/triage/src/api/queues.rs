@@ -88,7 +88,7 @@ impl QueueQuery {
             limit: match self.limit {
                 None => 200,
                 Some(n @ 1..=MAX_LIMIT) => u64::from(n),
-                Some(_) => return Err(TriageError::Invalid(Invalid::Filter)),
+                Some(_) => return Err(TriageError::Invalid(Invalid::Limit)),
             },
         })
     }
