@@ -45,6 +45,11 @@ macro_rules! error_kinds {
             /// Every kind, in declaration order.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
+            /// The status, code and meaning of each of `kinds`.
+            pub fn errors(kinds: &[Self]) -> Vec<$crate::contract::ErrorKind> {
+                kinds.iter().map(|k| k.error()).collect()
+            }
+
             /// The status, code and meaning of this kind.
             pub const fn error(self) -> $crate::contract::ErrorKind {
                 match self {
@@ -113,6 +118,20 @@ pub struct Vocabulary {
     pub schema: &'static str,
     pub property: &'static str,
     pub values: Vec<(&'static str, String)>,
+}
+
+/// A vocabulary's values (`wire` of each of `all`), each labelled with
+/// its word under `kind` in `catalog` (the Chinese term, for the zh-CN
+/// catalog).
+pub fn labelled<T: Copy>(
+    catalog: &sunlight_core::i18n::Catalog,
+    all: &[T],
+    kind: &str,
+    wire: fn(T) -> &'static str,
+) -> Vec<(&'static str, String)> {
+    all.iter()
+        .map(|v| (wire(*v), catalog.word(kind, wire(*v))))
+        .collect()
 }
 
 /// Why a document and its app's table disagree.
@@ -403,10 +422,9 @@ mod tests {
     }
 
     fn both() -> Vec<Operation> {
-        let e = |k: &[Kind]| k.iter().map(|k| k.error()).collect::<Vec<_>>();
         vec![
-            Operation::new("a", Access::Public, &[&e(Kind::ALL)]),
-            Operation::new("b", Access::SessionCsrf, &[&e(&[Kind::Broken])]),
+            Operation::new("a", Access::Public, &[&Kind::errors(Kind::ALL)]),
+            Operation::new("b", Access::SessionCsrf, &[&Kind::errors(&[Kind::Broken])]),
         ]
     }
 

@@ -5,17 +5,13 @@
 use serde_json::{Value, json};
 use sunlight_core::{AccusedRole, Category, Level, SelectionStage, Stage};
 use sunlight_web::contract::{
-    Access, Contract, ContractError, ErrorKind, Operation, Vocabulary, complete,
+    self, Access, Contract, ContractError, ErrorKind, Operation, Vocabulary, complete,
 };
 use utoipa::OpenApi;
 
 use super::ApiDoc;
 use crate::error::Answer;
 use crate::i18n;
-
-fn kinds(answers: &[Answer]) -> Vec<ErrorKind> {
-    answers.iter().map(|a| a.error()).collect()
-}
 
 /// The public API's OpenAPI document, whole.
 pub fn document() -> Result<Value, ContractError> {
@@ -29,11 +25,11 @@ fn contract() -> Contract {
     // What reading a JSON body can answer (`read_json`), what the rate
     // limits answer (`AppState::admit`), what a tracking code can be
     // (`parse_code`, then the lookup) and what any call to the store meets.
-    let json = kinds(&[Malformed, BadEncoding, UnsupportedMediaType, TooLarge]);
-    let admitted = kinds(&[RateLimited]);
-    let code = kinds(&[CheckDigit, MalformedCode, UnknownCode]);
-    let server = kinds(&[Internal, Unavailable]);
-    let fields = kinds(&[InvalidFields]);
+    let json = Answer::errors(&[Malformed, BadEncoding, UnsupportedMediaType, TooLarge]);
+    let admitted = Answer::errors(&[RateLimited]);
+    let code = Answer::errors(&[CheckDigit, MalformedCode, UnknownCode]);
+    let server = Answer::errors(&[Internal, Unavailable]);
+    let fields = Answer::errors(&[InvalidFields]);
     let op = |id, sets: &[&[ErrorKind]]| Operation::new(id, Access::Public, sets);
     let mut error_extras = serde_json::Map::new();
     error_extras.insert(
@@ -71,10 +67,12 @@ fn labelled<T: Copy>(
     kind: &str,
     wire: fn(T) -> &'static str,
 ) -> Vec<(&'static str, String)> {
-    let zh = i18n::catalog(sunlight_core::i18n::Lang::ZhCn);
-    all.iter()
-        .map(|v| (wire(*v), sunlight_web::word(zh, kind, wire(*v))))
-        .collect()
+    contract::labelled(
+        i18n::catalog(sunlight_core::i18n::Lang::ZhCn),
+        all,
+        kind,
+        wire,
+    )
 }
 
 fn vocabularies() -> Vec<Vocabulary> {

@@ -13,10 +13,6 @@ use super::ApiDoc;
 use crate::error::Answer;
 use crate::i18n;
 
-fn kinds(answers: &[Answer]) -> Vec<ErrorKind> {
-    answers.iter().map(|a| a.error()).collect()
-}
-
 /// The staff API's OpenAPI document, whole; `secure`: served over TLS,
 /// where the session cookie carries the `__Host-` prefix.
 pub fn document(secure: bool) -> Result<Value, sunlight_web::contract::ContractError> {
@@ -120,7 +116,7 @@ fn contract(secure: bool) -> Contract {
     let operations = OPERATIONS
         .iter()
         .map(|(id, access, sets)| {
-            let sets: Vec<Vec<ErrorKind>> = sets.iter().map(|set| kinds(set)).collect();
+            let sets: Vec<Vec<ErrorKind>> = sets.iter().map(|set| Answer::errors(set)).collect();
             let sets: Vec<&[ErrorKind]> = sets.iter().map(Vec::as_slice).collect();
             Operation::new(id, *access, &sets)
         })
@@ -144,9 +140,7 @@ fn labelled<T: Copy>(
     kind: &str,
     wire: fn(T) -> &'static str,
 ) -> Vec<(&'static str, String)> {
-    all.iter()
-        .map(|v| (wire(*v), i18n::word(Lang::ZhCn, kind, wire(*v))))
-        .collect()
+    sunlight_web::contract::labelled(i18n::catalog(Lang::ZhCn), all, kind, wire)
 }
 
 fn vocabularies() -> Vec<Vocabulary> {
