@@ -363,13 +363,16 @@ async fn run(engine: Engine) {
         .await;
     supervisor.claim(&a).await;
     supervisor
-        .act(&a, json!({"action": "decided", "decision": "责令纠正"}))
+        .act(
+            &a,
+            json!({"action": "decided", "decision": "责令纠正", "note": "内部：处理意见经部务会研究"}),
+        )
         .await;
     verifier.claim(&a).await;
     verifier
         .act(
             &a,
-            json!({"action": "feedback", "message": "经核查，反映问题属实，已责令纠正。"}),
+            json!({"action": "feedback", "message": "经核查，反映问题属实，已责令纠正。", "note": "内部：已电话告知"}),
         )
         .await;
     let (s, _) = verifier
@@ -387,7 +390,43 @@ async fn run(engine: Engine) {
         .await;
     assert_eq!(s, 201);
     verifier.act(&a, json!({"action": "close"})).await;
+    // A comment on the closed case; like the notes given with the decision
+    // and the feedback (once dropped, since those actions carry their own
+    // text), it is in the staff history and nowhere the reporter reads.
+    let (s, _) = supervisor
+        .post(
+            &format!("/api/v1/cases/{a}/comments"),
+            json!({"body": "内部：归档前复核无误"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let v = verifier.get(&format!("/api/v1/cases/{a}")).await;
+    assert_eq!(v["stage"], "closed");
+    let notes: Vec<(&str, &str, bool)> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| {
+            let note = h["note"].as_str()?;
+            Some((
+                h["action"].as_str()?,
+                note,
+                h["reporter_visible"].as_bool()?,
+            ))
+        })
+        .collect();
+    for internal in [
+        "内部：处理意见经部务会研究",
+        "内部：已电话告知",
+        "内部：归档前复核无误",
+    ] {
+        assert!(
+            notes.contains(&("noted", internal, false)),
+            "{internal} missing from {notes:?}"
+        );
+    }
     let sa = reporter_status(&intake, &code_a).await;
+    assert!(!sa.to_string().contains("内部："), "{sa}");
     assert_eq!(sa["stage"], "closed");
     assert!(sa["deadline"].is_null());
     let bodies: Vec<&str> = sa["messages"]

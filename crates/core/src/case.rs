@@ -410,6 +410,8 @@ pub enum Event {
         into: CaseId,
         carry_hold: bool,
     },
+    /// 内部意见: a comment, or an action's note, sealed to the units; never the reporter's.
+    Noted,
 }
 
 impl Event {

@@ -76,6 +76,7 @@ pub(crate) fn event_name(e: &Event) -> &'static str {
         Event::FeedbackGiven { .. } => "feedback_given",
         Event::Closed => "closed",
         Event::Merged { .. } => "merged",
+        Event::Noted => "noted",
     }
 }
 
@@ -255,7 +256,12 @@ async fn write_transition(
     let t = w.transition;
     refuse_unknown_merge_target(txn, j, t).await?;
     update_case(txn, j, w).await?;
-    update_open_entry(txn, w).await?;
+    // A comment changes no entry and needs none (a closed case has none);
+    // any other action takes its entry only from the owner it was checked
+    // against.
+    if !t.events.iter().all(|e| matches!(e, Event::Noted)) {
+        update_open_entry(txn, w).await?;
+    }
     let row = case::Entity::find_by_id(t.state.id.as_uuid())
         .one(txn)
         .await?
@@ -331,7 +337,12 @@ async fn update_case(
         )
         .col_expr(
             case::Column::ClosedAt,
-            Expr::value((t.to == Stage::Closed).then_some(t.at)),
+            // A case closed before (a comment on it) keeps its closing day.
+            if t.from == Stage::Closed {
+                Expr::col(case::Column::ClosedAt)
+            } else {
+                Expr::value((t.to == Stage::Closed).then_some(t.at))
+            },
         )
         .col_expr(
             case::Column::Version,

@@ -26,7 +26,7 @@ mod staff;
 mod stats;
 
 pub use account::{change_password, confirm_totp, staff_disable, staff_enable, staff_reset};
-pub use cases::{attachment, case, claim, confirm_hold, message, transition};
+pub use cases::{attachment, case, claim, comment, confirm_hold, message, transition};
 pub use intake::intake;
 pub use queues::queue;
 pub use session::{session_cookie, sign_in, sign_out};
@@ -131,6 +131,7 @@ impl FromRequest for StaffWrite {
         cases::case,
         cases::transition,
         cases::message,
+        cases::comment,
         cases::attachment,
         cases::confirm_hold,
         intake::intake,
@@ -153,6 +154,7 @@ impl FromRequest for StaffWrite {
         case_out::AttachmentOut,
         case_out::HoldOut,
         cases::MessageIn,
+        cases::CommentIn,
         cases::Created,
         cases::HoldConfirm,
         cases::HoldConfirmed,
@@ -231,7 +233,7 @@ mod tests {
             assert!(schemas.contains(&name), "{name} missing from {schemas:?}");
         }
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 16, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
         assert!(paths.contains_key("/api/v1/cases/{id}/transitions"));
     }
 }

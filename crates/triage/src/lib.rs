@@ -283,6 +283,11 @@ fn case_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/cases/{id}/comments")
+            .post(pages::case_comment)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/cases/{id}/holds/{hold}/confirm")
             .post(pages::hold_confirm)
             .refusing_others(method_not_allowed),
@@ -400,6 +405,11 @@ fn api_case_routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/api/v1/cases/{id}/messages")
             .post(api::message)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}/comments")
+            .post(api::comment)
             .refusing_others(method_not_allowed),
     )
     .service(

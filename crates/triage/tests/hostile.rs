@@ -101,6 +101,11 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
         ),
         (
             Method::POST,
+            format!("/api/v1/cases/{case_id}/comments"),
+            json!({"body": "内部意见"}).to_string(),
+        ),
+        (
+            Method::POST,
             "/api/v1/intake".to_owned(),
             json!({"unit": "gd-gz-tianhe", "category": "other", "accused": {"name": "某", "position": "", "role": "ordinary"}, "selection_stage": "none", "narrative": "x", "real_name": false, "reporter": {"name": "", "phone": ""}, "channel": "phone"}).to_string(),
         ),
@@ -193,6 +198,7 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
                 "action=claim".to_owned(),
             ),
             (&*format!("/cases/{case_id}/messages"), "body=x".to_owned()),
+            (&*format!("/cases/{case_id}/comments"), "body=x".to_owned()),
             ("/admin/staff", "email=x%40y.test&role=verifier".to_owned()),
             ("/intake", "unit=gd-gz-tianhe&narrative=x".to_owned()),
         ] {
@@ -239,6 +245,7 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
         (Method::POST, format!("/api/v1/cases/{case_id}/claim")),
         (Method::POST, format!("/api/v1/cases/{case_id}/transitions")),
         (Method::POST, format!("/api/v1/cases/{case_id}/messages")),
+        (Method::POST, format!("/api/v1/cases/{case_id}/comments")),
         (Method::GET, format!("/cases/{case_id}")),
         (
             Method::GET,
@@ -376,6 +383,7 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
         for p in [
             format!("/api/v1/cases/{case_id}/transitions"),
             format!("/api/v1/cases/{case_id}/messages"),
+            format!("/api/v1/cases/{case_id}/comments"),
             "/api/v1/intake".to_owned(),
             "/api/v1/staff".to_owned(),
         ] {

@@ -261,6 +261,16 @@ async fn the_case_page_opens_the_report_and_offers_only_allowed_actions() {
     assert_eq!(a.status, 303);
     let html = verifier.get(&format!("/cases/{id}")).await.body;
     assert!(html.contains("已登记通知") && !html.contains("name=\"notice_to\""));
+    // An internal comment through its form: in the history, for staff.
+    let a = verifier
+        .post(
+            &format!("/cases/{id}/comments"),
+            &[("body", "内部：已约谈核实")],
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    let html = verifier.get(&format!("/cases/{id}")).await.body;
+    assert!(html.contains("<strong>内部意见</strong>") && html.contains("内部：已约谈核实"));
     h.stop().await;
 }
 

@@ -35,9 +35,16 @@ impl Triage {
         }
         let state = state_of(&case, entry.as_ref());
         let limits = Limits::from_policy(&self.policy, &self.calendar, now);
-        let transition = apply(&state, request.action, &session.actor(), now, &limits)?;
+        let mut transition = apply(&state, request.action, &session.actor(), now, &limits)?;
         if transition.events.is_empty() {
             return Ok(transition.to);
+        }
+        let note = request.note.filter(|n| !n.trim().is_empty());
+        // The first row carries the action's own text (a transfer's
+        // recipient, a decision, the feedback) when it has one: the note
+        // then gets a row of its own instead of being lost.
+        if note.is_some() && transition.events.first().and_then(event_text).is_some() {
+            transition.events.push(Event::Noted);
         }
         let next_due = DeadlineKind::of_stage(transition.to)
             .filter(|_| transition.to != transition.from)
@@ -63,9 +70,10 @@ impl Triage {
                 }
                 _ => {}
             }
-            let text = match (event, &request.note) {
+            let text = match (event, &note) {
+                (Event::Noted, Some(note)) => Some(note.clone()),
                 (e, _) if event_text(e).is_some() => event_text(e),
-                (_, Some(note)) if n == 0 && !note.trim().is_empty() => Some(note.clone()),
+                (_, Some(note)) if n == 0 => Some(note.clone()),
                 _ => None,
             };
             let sealed = match text {

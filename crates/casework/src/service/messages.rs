@@ -1,4 +1,5 @@
-//! Staff messages to the reporter, and confirming a hold's notice.
+//! Staff messages to the reporter, internal comments, and confirming a
+//! hold's notice.
 
 use super::*;
 
@@ -38,6 +39,55 @@ impl Triage {
             )
             .await?;
         Ok(mid)
+    }
+
+    /// An internal comment (内部意见) on a case of the member's units, open
+    /// or closed: a history row sealed to the case's units, never shown to
+    /// the reporter; audited like every action. Returns the row's id.
+    pub async fn comment(
+        &self,
+        session: &Session,
+        id: CaseId,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, CaseworkError> {
+        if session.role == sunlight_core::Role::Admin {
+            return Err(CaseworkError::Forbidden);
+        }
+        let text = sunlight_core::report::validate_message(
+            body,
+            &sunlight_core::report::Limits::default(),
+        )
+        .map_err(|e| CaseworkError::Invalid(Invalid::Body(e.problem.key())))?;
+        let (case, entry) = self.load(session, id).await?;
+        let state = state_of(&case, entry.as_ref());
+        let transition = sunlight_core::case::Transition {
+            from: case.stage,
+            to: case.stage,
+            state: state.clone(),
+            actor: StaffId::from_uuid(session.staff_id),
+            at: now,
+            events: vec![Event::Noted],
+        };
+        let row = Uuid::now_v7();
+        let units = self.unit_chain_keys(&case).await?;
+        let sealed = seal_text(&text, case.id, &note_item(row), &units)?;
+        self.store
+            .record_transition(
+                &session.jurisdiction,
+                TransitionWrite {
+                    transition: &transition,
+                    expected_version: case.version,
+                    expected_owner: state.owner,
+                    next_due: None,
+                    entry_change: EntryChange::default(),
+                    row_ids: vec![row],
+                    sealed_notes: vec![Some(sealed)],
+                    reporter_messages: Vec::new(),
+                },
+            )
+            .await?;
+        Ok(row)
     }
 
     /// Confirms a hold and records, sealed, to whom its notice went.

@@ -167,6 +167,36 @@ pub async fn message(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct CommentIn {
+    /// Sealed to the case's units; the reporter never sees it.
+    pub body: String,
+}
+
+impl std::fmt::Debug for CommentIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommentIn(<redacted>)")
+    }
+}
+
+/// An internal comment (内部意见) in the case's history, open or closed.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/comments", params(("id" = Uuid, Path, description = "The case")), request_body = CommentIn,
+    responses((status = 201, description = "Sealed to the case's units and kept in its history", body = Created)))]
+pub async fn comment(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<CommentIn>,
+) -> Result<HttpResponse, TriageError> {
+    let text = Zeroizing::new(body.into_inner().body);
+    let id = state
+        .triage
+        .comment(&staff.0, case_id(&path)?, &text, Utc::now())
+        .await?;
+    Ok(HttpResponse::Created().json(Created { id }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HoldConfirm {
     /// To whom the hold notice went (e.g. the unit running the selection).
     pub notice_to: String,

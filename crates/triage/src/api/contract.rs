@@ -92,6 +92,11 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
     ("case", Session, &[SESSION, CASE, SERVER]),
     ("transition", SessionCsrf, &[WRITE, JSON, CASE, ACT, SERVER]),
     ("message", SessionCsrf, &[WRITE, JSON, CASE, ACT, SERVER]),
+    (
+        "comment",
+        SessionCsrf,
+        &[WRITE, JSON, CASE, &[Conflict, Invalid], SERVER],
+    ),
     ("attachment", Session, &[SESSION, CASE, &[NotFound], SERVER]),
     (
         "confirm_hold",

@@ -243,6 +243,31 @@ pub async fn case_message(
     answer(&viewer, &state, id, sent).await
 }
 
+/// `POST /cases/{id}/comments`: an internal comment, staff only.
+pub async fn case_comment(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<MessageForm>,
+) -> Result<HttpResponse, PageError> {
+    let MessageForm { csrf, body, .. } = form.into_inner();
+    let body = Zeroizing::new(body);
+    viewer.check_csrf(&csrf)?;
+    let id = case_id(&viewer, &path)?;
+    if let Err(e) = validate_message(&body, &Limits::default()) {
+        let reason = i18n::field_error(viewer.lang, &e);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return case_page(&viewer, &state, id, status, vec![reason]).await;
+    }
+    let noted = state
+        .triage
+        .comment(&viewer.session, id, &body, Utc::now())
+        .await
+        .map(|_| ())
+        .map_err(TriageError::from);
+    answer(&viewer, &state, id, noted).await
+}
+
 /// The `to` field of a reply: empty for the case's own reporter.
 fn merged_reporter(raw: &str) -> Result<Option<CaseId>, TriageError> {
     match raw.trim() {
