@@ -12,6 +12,7 @@ mod attachments;
 mod audit;
 mod backup;
 mod cases;
+mod comments;
 pub mod entity;
 mod error;
 mod holds;

@@ -256,12 +256,7 @@ async fn write_transition(
     let t = w.transition;
     refuse_unknown_merge_target(txn, j, t).await?;
     update_case(txn, j, w).await?;
-    // A comment changes no entry and needs none (a closed case has none);
-    // any other action takes its entry only from the owner it was checked
-    // against.
-    if !t.events.iter().all(|e| matches!(e, Event::Noted)) {
-        update_open_entry(txn, w).await?;
-    }
+    update_open_entry(txn, w).await?;
     let row = case::Entity::find_by_id(t.state.id.as_uuid())
         .one(txn)
         .await?
@@ -337,12 +332,7 @@ async fn update_case(
         )
         .col_expr(
             case::Column::ClosedAt,
-            // A case closed before (a comment on it) keeps its closing day.
-            if t.from == Stage::Closed {
-                Expr::col(case::Column::ClosedAt)
-            } else {
-                Expr::value((t.to == Stage::Closed).then_some(t.at))
-            },
+            Expr::value((t.to == Stage::Closed).then_some(t.at)),
         )
         .col_expr(
             case::Column::Version,
@@ -434,7 +424,12 @@ async fn record_events(
             Step {
                 id: w.row_ids.get(i).copied().unwrap_or_else(Uuid::now_v7),
                 case: t.state.id,
-                from: t.from,
+                // An action's note is about where the case is now.
+                from: if matches!(event, Event::Noted) {
+                    t.to
+                } else {
+                    t.from
+                },
                 to: t.to,
                 action: event_name(event),
                 actor: Some(t.actor.as_uuid()),

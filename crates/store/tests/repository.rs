@@ -499,3 +499,52 @@ async fn a_postgresql_test_database_is_dropped_when_the_test_ends() {
     drop(db);
     assert_eq!(query_text(&admin.store, &count).await.unwrap(), "0");
 }
+
+#[tokio::test]
+async fn a_comment_adds_a_staff_only_row_and_leaves_the_case_alone() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let case = new_case("p-c", false, 1);
+        s.insert_case(case.clone()).await.unwrap();
+        let city = s.jurisdiction(&uid("p-c")).await.unwrap();
+        let before = s.case_in(&city, case.id).await.unwrap().unwrap();
+        let row = uuid::Uuid::now_v7();
+        s.add_comment(
+            &city,
+            case.id,
+            row,
+            uuid::Uuid::now_v7(),
+            vec![1, 2, 3],
+            t0(),
+        )
+        .await
+        .unwrap();
+        let after = s.case_in(&city, case.id).await.unwrap().unwrap();
+        // No version bump: a comment never makes a concurrent action fail.
+        assert_eq!(after.version, before.version, "{:?}", db.engine);
+        assert_eq!(after.stage, before.stage);
+        let history = s.transitions_of(case.id).await.unwrap();
+        let noted = history.iter().find(|t| t.id == row).unwrap();
+        assert_eq!(noted.action, "noted");
+        assert!(!noted.reporter_visible);
+        assert_eq!((noted.from, noted.to), (before.stage, before.stage));
+        // Another city's member cannot comment; nothing is written.
+        let other = s.jurisdiction(&uid("p-d")).await.unwrap();
+        let refused = s
+            .add_comment(
+                &other,
+                case.id,
+                uuid::Uuid::now_v7(),
+                uuid::Uuid::now_v7(),
+                vec![1],
+                t0(),
+            )
+            .await;
+        assert!(matches!(refused, Err(StoreError::NotFound(_))));
+        assert_eq!(
+            s.transitions_of(case.id).await.unwrap().len(),
+            history.len()
+        );
+    }
+}

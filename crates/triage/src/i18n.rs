@@ -68,13 +68,15 @@ pub fn field_label(lang: Lang, field: Field) -> &'static str {
 
 /// "Field: problem", translated.
 pub fn field_error(lang: Lang, e: &FieldError) -> String {
+    problem_with(lang, field_label(lang, e.field), e)
+}
+
+/// "Label: problem", translated, for a field whose label is `label`.
+pub fn problem_with(lang: Lang, label: &str, e: &FieldError) -> String {
     let t = catalog(lang);
     let max = e.problem.max().map(|m| m.to_string()).unwrap_or_default();
     let problem = t.format(e.problem.key(), &[("max", &max)]);
-    t.format(
-        "errors.field",
-        &[("field", field_label(lang, e.field)), ("problem", &problem)],
-    )
+    t.format("errors.field", &[("field", label), ("problem", &problem)])
 }
 
 /// Why the state machine refused, in the reader's language.

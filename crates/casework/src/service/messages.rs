@@ -43,7 +43,8 @@ impl Triage {
 
     /// An internal comment (内部意见) on a case of the member's units, open
     /// or closed: a history row sealed to the case's units, never shown to
-    /// the reporter; audited like every action. Returns the row's id.
+    /// the reporter; audited. The case itself is not written, so a comment
+    /// never makes a concurrent action fail. Returns the row's id.
     pub async fn comment(
         &self,
         session: &Session,
@@ -59,32 +60,18 @@ impl Triage {
             &sunlight_core::report::Limits::default(),
         )
         .map_err(|e| CaseworkError::Invalid(Invalid::Body(e.problem.key())))?;
-        let (case, entry) = self.load(session, id).await?;
-        let state = state_of(&case, entry.as_ref());
-        let transition = sunlight_core::case::Transition {
-            from: case.stage,
-            to: case.stage,
-            state: state.clone(),
-            actor: StaffId::from_uuid(session.staff_id),
-            at: now,
-            events: vec![Event::Noted],
-        };
+        let (case, _) = self.load(session, id).await?;
         let row = Uuid::now_v7();
         let units = self.unit_chain_keys(&case).await?;
         let sealed = seal_text(&text, case.id, &note_item(row), &units)?;
         self.store
-            .record_transition(
+            .add_comment(
                 &session.jurisdiction,
-                TransitionWrite {
-                    transition: &transition,
-                    expected_version: case.version,
-                    expected_owner: state.owner,
-                    next_due: None,
-                    entry_change: EntryChange::default(),
-                    row_ids: vec![row],
-                    sealed_notes: vec![Some(sealed)],
-                    reporter_messages: Vec::new(),
-                },
+                case.id,
+                row,
+                session.staff_id,
+                sealed,
+                now,
             )
             .await?;
         Ok(row)

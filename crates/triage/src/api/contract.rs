@@ -95,7 +95,7 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
     (
         "comment",
         SessionCsrf,
-        &[WRITE, JSON, CASE, &[Conflict, Invalid], SERVER],
+        &[WRITE, JSON, CASE, &[NotFound, Invalid], SERVER],
     ),
     ("attachment", Session, &[SESSION, CASE, &[NotFound], SERVER]),
     (

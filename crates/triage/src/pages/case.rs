@@ -255,7 +255,9 @@ pub async fn case_comment(
     viewer.check_csrf(&csrf)?;
     let id = case_id(&viewer, &path)?;
     if let Err(e) = validate_message(&body, &Limits::default()) {
-        let reason = i18n::field_error(viewer.lang, &e);
+        // Named as the comment it is, never as a message to the reporter.
+        let label = i18n::catalog(viewer.lang).get("case.comment_body");
+        let reason = i18n::problem_with(viewer.lang, label, &e);
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return case_page(&viewer, &state, id, status, vec![reason]).await;
     }
