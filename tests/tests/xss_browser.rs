@@ -62,7 +62,7 @@ async fn xss_in_every_reported_field_stays_text_in_the_staff_pages() {
             .await
             .unwrap();
         if !c
-            .find_all(Locator::Css("tr[data-case] a.case-id"))
+            .find_all(Locator::Css("tr[data-case] a.case-number"))
             .await
             .unwrap()
             .is_empty()
@@ -76,7 +76,7 @@ async fn xss_in_every_reported_field_stays_text_in_the_staff_pages() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let title = c.title().await.unwrap();
-    find(&c, "tr[data-case] a.case-id")
+    find(&c, "tr[data-case] a.case-number")
         .await
         .click()
         .await

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sunlight_core::i18n::Lang;
 use sunlight_core::notice::NoticeKind;
 use sunlight_core::policy::Policy;
-use sunlight_core::{CaseId, Stage};
+use sunlight_core::{CaseId, CaseNumber, Stage};
 
 use crate::i18n::{catalog, word};
 
@@ -23,6 +23,8 @@ pub struct MailStyle {
 #[derive(Debug, Clone)]
 pub struct MailFacts<'a> {
     pub case: CaseId,
+    /// Named in the subject and body when the case has one.
+    pub number: Option<&'a CaseNumber>,
     pub unit_name: &'a str,
     /// `None` for hold notices.
     pub stage: Option<Stage>,
@@ -67,9 +69,15 @@ pub fn render(
         NoticeKind::Reminder { per_mille } => format!("{}", f64::from(per_mille) / 10.0),
         _ => String::new(),
     };
-    let short = short_case(facts.case);
-    let case = facts.case.to_string();
-    let link = format!("{}/cases/{case}", style.link_base.trim_end_matches('/'));
+    let (short, case) = match facts.number {
+        Some(n) => (n.to_string(), n.to_string()),
+        None => (short_case(facts.case), facts.case.to_string()),
+    };
+    let link = format!(
+        "{}/cases/{}",
+        style.link_base.trim_end_matches('/'),
+        facts.case
+    );
     let due = policy.last_day(facts.due).to_string();
     let args = [
         ("stage", stage.as_str()),
@@ -130,6 +138,7 @@ mod tests {
             ] {
                 let facts = MailFacts {
                     case,
+                    number: None,
                     unit_name: "天河区委组织部",
                     stage: Some(Stage::Verify),
                     due,
@@ -161,6 +170,27 @@ mod tests {
                     assert!(subject.contains("75%"), "{subject}");
                 }
                 assert!(subject.contains("44556677") || kind == NoticeKind::Opened);
+                // A numbered case is named by its number; the link keeps the id.
+                let number = CaseNumber::parse("gd-gz-tianhe-2026-00042").expect("number");
+                let (numbered_subject, numbered_body) = render(
+                    &style,
+                    &policy,
+                    kind,
+                    &MailFacts {
+                        number: Some(&number),
+                        ..facts.clone()
+                    },
+                );
+                assert!(
+                    numbered_subject.contains("gd-gz-tianhe-2026-00042")
+                        || kind == NoticeKind::Opened,
+                    "{numbered_subject}"
+                );
+                assert!(
+                    numbered_body.contains("gd-gz-tianhe-2026-00042"),
+                    "{numbered_body}"
+                );
+                assert!(numbered_body.contains(&format!("/cases/{case}")));
             }
         }
     }

@@ -25,6 +25,7 @@ mod act;
 mod attachments;
 mod desk;
 mod messages;
+mod numbering;
 mod routing;
 mod staff;
 mod view;

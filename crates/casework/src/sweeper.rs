@@ -17,7 +17,7 @@ use sunlight_core::calendar::Calendar;
 use sunlight_core::case::ActionKind;
 use sunlight_core::notice::{NoticeKind, StageClock, stage_schedule, sweep_step};
 use sunlight_core::policy::Policy;
-use sunlight_core::{CaseId, Role, UnitId};
+use sunlight_core::{CaseId, CaseNumber, Role, UnitId};
 use sunlight_store::{
     HoldCheck, NewMail, NoticeWrite, StaffRow, Store, StoreError, SweepEntry, SweepHold,
     SweepWrite, SweepWritten, UnitRow,
@@ -256,11 +256,14 @@ impl Sweeper {
             let dir = self.directory().await?;
             let ids: Vec<Uuid> = entries.iter().map(|e| e.entry_id).collect();
             let recorded = self.store.notices_recorded(&ids).await?;
+            let cases: Vec<CaseId> = entries.iter().map(|e| e.case_id).collect();
+            let numbers = self.store.case_numbers(&cases).await?;
             let writes: Vec<SweepWrite> = entries
                 .into_iter()
                 .map(|e| {
                     let done = recorded.get(&e.entry_id).map_or(&[][..], Vec::as_slice);
-                    self.sweep_entry(&dir, e, done, now)
+                    let number = numbers.get(&e.case_id);
+                    self.sweep_entry(&dir, e, number, done, now)
                 })
                 .collect();
             report.written += self.store.record_sweep(&writes, now).await?;
@@ -272,9 +275,14 @@ impl Sweeper {
             }
             report.looked_at += holds.len() as u64;
             let dir = self.directory().await?;
+            let cases: Vec<CaseId> = holds.iter().map(|h| h.case_id).collect();
+            let numbers = self.store.case_numbers(&cases).await?;
             let writes: Vec<SweepWrite> = holds
                 .into_iter()
-                .map(|h| self.sweep_hold(&dir, h))
+                .map(|h| {
+                    let number = numbers.get(&h.case_id);
+                    self.sweep_hold(&dir, h, number)
+                })
                 .collect();
             report.written += self.store.record_sweep(&writes, now).await?;
         }
@@ -285,6 +293,7 @@ impl Sweeper {
         &self,
         dir: &Directory,
         entry: SweepEntry,
+        number: Option<&CaseNumber>,
         done: &[String],
         now: DateTime<Utc>,
     ) -> SweepWrite {
@@ -309,6 +318,7 @@ impl Sweeper {
         let workers = ActionKind::Claim.roles(entry.stage);
         let facts = MailFacts {
             case: entry.case_id,
+            number,
             unit_name: dir.unit_name(&entry.unit),
             stage: Some(entry.stage),
             due: entry.due_at,
@@ -338,7 +348,12 @@ impl Sweeper {
         }
     }
 
-    fn sweep_hold(&self, dir: &Directory, hold: SweepHold) -> SweepWrite {
+    fn sweep_hold(
+        &self,
+        dir: &Directory,
+        hold: SweepHold,
+        number: Option<&CaseNumber>,
+    ) -> SweepWrite {
         let kind = match hold.check {
             HoldCheck::NoticeLate => NoticeKind::HoldNoticeLate,
             HoldCheck::Expired => NoticeKind::HoldExpired,
@@ -346,6 +361,7 @@ impl Sweeper {
         let to = dir.recipients(kind, &hold.unit, &[], None);
         let facts = MailFacts {
             case: hold.case_id,
+            number,
             unit_name: dir.unit_name(&hold.unit),
             stage: None,
             due: hold.due_at,

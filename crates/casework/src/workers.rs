@@ -77,6 +77,9 @@ async fn route_loop(triage: Triage, every: StdDuration) {
         if let Err(e) = triage.route_pending(Utc::now()).await {
             tracing::warn!(error = %e, "routing pass failed");
         }
+        if let Err(e) = triage.number_pending(Utc::now()).await {
+            tracing::warn!(error = %e, "numbering pass failed");
+        }
         tokio::time::sleep(every).await;
     }
 }

@@ -15,6 +15,8 @@ pub enum DomainError {
     BadUnitId,
     #[error("not a case id")]
     BadCaseId,
+    #[error("not a case number (UNIT-YEAR-NNNNN)")]
+    BadCaseNumber,
     #[error("unknown {kind} value")]
     UnknownValue { kind: &'static str },
 }

@@ -10,6 +10,7 @@ pub mod addressing;
 pub mod audit;
 pub mod calendar;
 pub mod case;
+pub mod case_number;
 pub mod code;
 pub mod crypto;
 pub mod domain;
@@ -19,6 +20,7 @@ pub mod policy;
 pub mod report;
 pub mod stats;
 
+pub use case_number::CaseNumber;
 pub use code::{CodeError, TrackingCode};
 pub use domain::{
     AccusedRole, CaseId, Category, Channel, DomainError, Level, Measure, Outcome, Role,

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
-use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
+use sunlight_core::{
+    AccusedRole, CaseId, CaseNumber, Category, Channel, SelectionStage, Stage, UnitId,
+};
 use uuid::Uuid;
 
 use crate::attachments::{self, NewAttachment};
@@ -100,6 +102,8 @@ pub struct CaseRow {
     pub transferred_by: Option<Uuid>,
     pub extension_days: Option<u32>,
     pub routed_at: Option<DateTime<Utc>>,
+    /// Given once the arrival's day is over (`Store::number_cases`).
+    pub number: Option<CaseNumber>,
     /// What a state write must still find (see `Store::record_transition`).
     pub version: i32,
 }
@@ -158,6 +162,7 @@ impl TryFrom<case::Model> for CaseRow {
                 .transpose()
                 .map_err(|_| bad("extension"))?,
             routed_at: m.routed_at,
+            number: crate::numbers::number_of(&m).map_err(|_| bad("number"))?,
             version: m.version,
             sealed_report: m.sealed_report,
         })
@@ -267,6 +272,9 @@ impl Store {
             transferred_by: Set(None),
             extension_days: Set(None),
             routed_at: Set(None),
+            number_unit: Set(None),
+            number_year: Set(None),
+            number_seq: Set(None),
             version: Set(0),
         })
         .exec_without_returning(&txn)

@@ -2,6 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod case_numbers;
 mod init;
 mod queue_order;
 mod security;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(stats::Stats),
             Box::new(totp_replay::TotpReplay),
             Box::new(security::Security),
+            Box::new(case_numbers::CaseNumbers),
         ]
     }
 }

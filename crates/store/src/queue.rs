@@ -5,14 +5,15 @@ use crate::entity::{case, queue_entry};
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use sunlight_core::{CaseId, Category, Stage, UnitId};
+use sunlight_core::{CaseId, CaseNumber, Category, Stage, UnitId};
 use uuid::Uuid;
 
-/// A queue line: the entry and the case's category.
+/// A queue line: the entry, the case's category and number.
 #[derive(Debug, Clone)]
 pub struct QueueItem {
     pub entry: QueueRow,
     pub category: Category,
+    pub number: Option<CaseNumber>,
 }
 
 /// Filters of a queue listing.
@@ -94,26 +95,38 @@ impl Store {
             .map(QueueRow::try_from)
             .collect::<Result<_, _>>()?;
         let ids: Vec<Uuid> = entries.iter().map(|e| e.case_id.as_uuid()).collect();
-        let cats: std::collections::HashMap<Uuid, String> = case::Entity::find()
+        // Only the columns shown: never the sealed report of 1000 cases.
+        type Line = (Uuid, String, Option<String>, Option<i32>, Option<i64>);
+        let cases: std::collections::HashMap<Uuid, Line> = case::Entity::find()
             .select_only()
             .column(case::Column::Id)
             .column(case::Column::Category)
+            .column(case::Column::NumberUnit)
+            .column(case::Column::NumberYear)
+            .column(case::Column::NumberSeq)
             .filter(case::Column::Id.is_in(ids))
-            .into_tuple::<(Uuid, String)>()
+            .into_tuple::<Line>()
             .all(self.conn())
             .await?
             .into_iter()
+            .map(|c| (c.0, c))
             .collect();
         entries
             .into_iter()
             .map(|entry| {
-                let category = cats
+                let bad =
+                    |what: &str| StoreError::Corrupt(format!("case {}: bad {what}", entry.case_id));
+                let case = cases
                     .get(&entry.case_id.as_uuid())
-                    .and_then(|c| c.parse().ok())
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("case {}: bad category", entry.case_id))
-                    })?;
-                Ok(QueueItem { entry, category })
+                    .ok_or_else(|| bad("queue entry"))?;
+                let category = case.1.parse().map_err(|_| bad("category"))?;
+                let number = crate::numbers::number_from(case.2.as_deref(), case.3, case.4)
+                    .map_err(|_| bad("number"))?;
+                Ok(QueueItem {
+                    entry,
+                    category,
+                    number,
+                })
             })
             .collect()
     }

@@ -90,6 +90,9 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
             transferred_by: Set(None),
             extension_days: Set(None),
             routed_at: Set(c.routed_at),
+            number_unit: Set(None),
+            number_year: Set(None),
+            number_seq: Set(None),
             version: Set(0),
         });
         previous = Some(id);
@@ -213,6 +216,9 @@ impl Store {
             transferred_by: Set(None),
             extension_days: Set(None),
             routed_at: Set(Some(new.received_at)),
+            number_unit: Set(None),
+            number_year: Set(None),
+            number_seq: Set(None),
             version: Set(0),
         });
         case::Entity::insert_many(rows)

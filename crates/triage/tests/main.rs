@@ -16,6 +16,7 @@ mod security;
 
 mod catalog;
 mod hostile;
+mod numbering;
 mod pages;
 mod simulate;
 mod stats;

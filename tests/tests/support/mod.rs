@@ -538,7 +538,7 @@ pub async fn queue_with(c: &Client, triage: &str, queue: &str, rows: usize) {
 pub async fn open_only_case(c: &Client) -> String {
     let rows = c.find_all(Locator::Css("tr[data-case]")).await.unwrap();
     assert_eq!(rows.len(), 1, "one case listed");
-    find(c, "tr[data-case] a.case-id")
+    find(c, "tr[data-case] a.case-number")
         .await
         .click()
         .await

@@ -39,6 +39,11 @@ pub struct Model {
     pub extension_days: Option<i32>,
     /// When routing ran; routing is a no-op for a routed case.
     pub routed_at: Option<DateTimeUtc>,
+    /// The case number (`UNIT-YEAR-NNNNN`), given once the arrival's day is
+    /// over; all three NULL until then.
+    pub number_unit: Option<String>,
+    pub number_year: Option<i32>,
+    pub number_seq: Option<i64>,
     /// Optimistic concurrency: every state write checks and bumps it.
     pub version: i32,
 }

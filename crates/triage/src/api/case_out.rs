@@ -59,6 +59,11 @@ pub struct ReportOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseOut {
     pub case_id: String,
+    /// The case number `UNIT-YEAR-NNNNN`, given once the arrival's day is
+    /// over (a day's cases are numbered together, in a random order);
+    /// null until then.
+    #[schema(example = "gd-gz-tianhe-2026-00042")]
+    pub number: Option<String>,
     pub unit: String,
     pub addressed_unit: String,
     pub category: &'static str,
@@ -95,6 +100,7 @@ impl CaseOut {
         let c = &v.case;
         Self {
             case_id: c.id.to_string(),
+            number: c.number.as_ref().map(ToString::to_string),
             unit: c.unit.to_string(),
             addressed_unit: c.addressed_unit.to_string(),
             category: c.category.as_str(),

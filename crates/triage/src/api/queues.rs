@@ -20,6 +20,9 @@ pub struct QueueQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueLine {
     pub case_id: String,
+    /// The case number; null until the arrival's day is over.
+    #[schema(example = "gd-gz-tianhe-2026-00042")]
+    pub number: Option<String>,
     pub category: &'static str,
     pub unit: String,
     pub stage: &'static str,
@@ -98,6 +101,7 @@ impl QueueLine {
     fn new(i: sunlight_store::QueueItem, now: DateTime<Utc>) -> Self {
         Self {
             case_id: i.entry.case_id.to_string(),
+            number: i.number.as_ref().map(ToString::to_string),
             category: i.category.as_str(),
             unit: i.entry.unit.to_string(),
             stage: i.entry.stage.as_str(),

@@ -49,6 +49,17 @@ pub(super) fn queue_line(
     let (owner_code, owner) = owner_word(lang, e.owner, me.staff_id);
     QueueLine {
         id: e.case_id.to_string(),
+        number: item.number.as_ref().map_or_else(
+            || {
+                let id = e.case_id.to_string();
+                let short = id.get(..8).unwrap_or(&id);
+                format!(
+                    "{} · {short}",
+                    i18n::catalog(lang).get("case.unnumbered_short")
+                )
+            },
+            ToString::to_string,
+        ),
         href: format!("/cases/{}?lang={}", e.case_id, lang.param()),
         category: i18n::word(lang, "category", item.category.as_str()),
         unit: units
@@ -74,6 +85,8 @@ pub struct Tab {
 
 pub struct QueueLine {
     pub id: String,
+    /// The case number, or "not numbered yet" and the id's first characters.
+    pub number: String,
     pub href: String,
     pub category: String,
     pub unit: String,

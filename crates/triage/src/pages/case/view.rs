@@ -61,7 +61,8 @@ pub struct HoldLine {
 pub(super) struct CasePage<'a> {
     ui: Ui,
     errors: Vec<String>,
-    id: String,
+    /// The case number, or the words for "not numbered yet".
+    number: String,
     csrf: String,
     action_href: String,
     message_href: String,
@@ -113,7 +114,10 @@ impl<'a> CasePage<'a> {
         let t = i18n::catalog(lang);
         CasePage {
             errors,
-            id: id.to_string(),
+            number: c.number.as_ref().map_or_else(
+                || ui.t("case.unnumbered_short").to_owned(),
+                ToString::to_string,
+            ),
             csrf: viewer.session.csrf().to_owned(),
             action_href: ui.href(&format!("/cases/{id}/actions")),
             message_href: ui.href(&format!("/cases/{id}/messages")),
@@ -189,6 +193,14 @@ fn facts(
     };
     let none = || ui.t("case.none").to_owned();
     let mut out = vec![
+        fact(
+            "number",
+            "case.number",
+            c.number
+                .as_ref()
+                .map_or_else(|| ui.t("case.unnumbered").to_owned(), ToString::to_string),
+        ),
+        fact("case-id", "case.system_id", c.id.to_string()),
         fact("unit", "case.unit", unit_label(units, &c.unit)),
         fact(
             "addressed-unit",

@@ -1,0 +1,67 @@
+//! Case numbers (案件编号), given once the arrival's day is over: a day's
+//! cases of each unit are numbered together in a random order, so a number
+//! tells the day a report arrived (which `received_on` shows anyway) and
+//! nothing finer. Numbered at routing, in arrival order, number 41 and 42
+//! would say which of a day's two reports came first, and with the network
+//! log of the accused's unit, which of two visitors filed which.
+
+use std::collections::BTreeMap;
+
+use chrono::Datelike;
+use sunlight_core::{CaseId, UnitId};
+
+use super::*;
+
+impl Triage {
+    /// Numbers every routed case whose local arrival day ended before
+    /// `now`, a day at a time; returns how many this call numbered. Safe to
+    /// run in several processes at once: a unit's day is numbered by one of
+    /// them, the others find it done.
+    pub async fn number_pending(&self, now: DateTime<Utc>) -> Result<usize, CaseworkError> {
+        let today = self.policy.start_of_local_day(now);
+        let mut numbered = 0;
+        while let Some(oldest) = self.store.oldest_unnumbered(today).await? {
+            let day = self.policy.local_date(oldest);
+            let from = self.policy.start_of_local_day(oldest);
+            let to = self.policy.end_of_local_day(day).min(today);
+            let cases = self.store.unnumbered_cases(from, to).await?;
+            let mut progressed = false;
+            for (unit, ids) in shuffled_by_unit(cases)? {
+                if self
+                    .store
+                    .number_cases(&unit, day.year(), &ids, now)
+                    .await?
+                {
+                    numbered += ids.len();
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                return Ok(numbered);
+            }
+        }
+        Ok(numbered)
+    }
+}
+
+/// A day's cases grouped by unit, each group in a random order.
+fn shuffled_by_unit(
+    cases: Vec<sunlight_store::Unnumbered>,
+) -> Result<BTreeMap<UnitId, Vec<CaseId>>, CaseworkError> {
+    let mut keyed: BTreeMap<UnitId, Vec<(u64, CaseId)>> = BTreeMap::new();
+    for case in cases {
+        let mut key = [0u8; 8];
+        getrandom::fill(&mut key).map_err(|e| CaseworkError::Internal(format!("random: {e}")))?;
+        keyed
+            .entry(case.unit)
+            .or_default()
+            .push((u64::from_le_bytes(key), case.id));
+    }
+    Ok(keyed
+        .into_iter()
+        .map(|(unit, mut group)| {
+            group.sort_unstable();
+            (unit, group.into_iter().map(|(_, id)| id).collect())
+        })
+        .collect())
+}
