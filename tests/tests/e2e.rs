@@ -21,14 +21,14 @@ use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::provision::{create_staff, create_unit};
 use sunlight_testkit::{Engine, TestDb};
 
-struct Staff {
+pub(crate) struct Staff {
     client: reqwest::Client,
     csrf: String,
     base: String,
 }
 
 impl Staff {
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         self.client
             .get(format!("{}{path}", self.base))
             .send()
@@ -39,7 +39,7 @@ impl Staff {
             .unwrap()
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let res = self
             .client
             .post(format!("{}{path}", self.base))
@@ -54,14 +54,14 @@ impl Staff {
         )
     }
 
-    async fn act(&self, id: &str, body: Value) {
+    pub(crate) async fn act(&self, id: &str, body: Value) {
         let (s, v) = self
             .post(&format!("/api/v1/cases/{id}/transitions"), body.clone())
             .await;
         assert_eq!(s, 200, "{body} → {v}");
     }
 
-    async fn claim(&self, id: &str) {
+    pub(crate) async fn claim(&self, id: &str) {
         let (s, v) = self
             .post(&format!("/api/v1/cases/{id}/claim"), json!({}))
             .await;
@@ -78,7 +78,7 @@ fn totp_now(secret: &str) -> String {
         .to_string()
 }
 
-async fn reporter_status(intake: &str, code: &str) -> Value {
+pub(crate) async fn reporter_status(intake: &str, code: &str) -> Value {
     let res = reqwest::Client::new()
         .post(format!("{intake}/api/v1/status"))
         .json(&json!({ "code": code }))
@@ -89,7 +89,7 @@ async fn reporter_status(intake: &str, code: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn file(intake: &str, narrative: &str) -> String {
+pub(crate) async fn file(intake: &str, narrative: &str) -> String {
     let res = reqwest::Client::new()
         .post(format!("{intake}/api/v1/reports"))
         .json(&json!({
@@ -107,127 +107,160 @@ async fn file(intake: &str, narrative: &str) -> String {
         .to_owned()
 }
 
-async fn run(engine: Engine) {
-    let db = TestDb::new(engine).await.unwrap();
-    let now = Utc::now();
-    let mut secret = None;
-    for (id, level, parent) in [
-        ("gd", Level::Province, None),
-        ("gd-gz", Level::City, Some("gd")),
-    ] {
-        let (row, recovery) = create_unit(
-            &db.store,
-            UnitId::parse(id).unwrap(),
-            id.into(),
-            level,
-            parent.map(|p| UnitId::parse(p).unwrap()),
-            "test",
-            now,
-        )
-        .await
-        .unwrap();
-        secret = Some((
-            row.id.clone(),
-            row.recovery_wrapped_key
-                .unwrap_with_recovery(&recovery, id)
-                .unwrap(),
-        ));
-    }
-    let (unit, key) = secret.unwrap();
-    let mut logins = Vec::new();
-    for role in [Role::Verifier, Role::Supervisor] {
-        let s = create_staff(
-            &db.store,
-            &unit,
-            &key,
-            &format!("{role}@gd-gz.test"),
-            role,
-            StretchParams::TEST,
-            "test",
-            now,
-        )
-        .await
-        .unwrap();
-        db.store.keep_first_password(s.staff.id).await.unwrap();
-        logins.push((
-            s.staff.email.clone(),
-            s.password.to_string(),
-            s.totp.map(|t| t.to_string()),
-        ));
-    }
-    // One deployment: intake and triage share the code secrets.
-    let stretcher = CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
-    let spool = tempfile::tempdir().unwrap();
-    let intake_app = sunlight_intake::Application::build(
-        sunlight_intake::IntakeParts {
-            store: db.store.clone(),
-            stretcher: stretcher.clone(),
-            policy: Policy::cn_12380(),
-            calendar: Calendar::cn(),
-            settings: sunlight_intake::IntakeSettings {
-                workers: 1,
-                ..Default::default()
-            },
-            spool_dir: spool.path().to_owned(),
-            metrics: sunlight_intake::Metrics::default(),
-        },
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-    )
-    .unwrap();
-    let triage_app = sunlight_triage::Application::build(
-        sunlight_triage::TriageParts {
-            store: db.store.clone(),
-            stretcher,
-            policy: Policy::cn_12380(),
-            calendar: Calendar::cn(),
-            settings: sunlight_triage::TriageSettings {
-                workers: 1,
-                route_every_seconds: 1,
-                ..Default::default()
-            },
-            mail: sunlight_casework::MailStyle {
-                lang: sunlight_core::i18n::Lang::En,
-                link_base: "http://127.0.0.1".into(),
-            },
-            stats: sunlight_casework::StatsSettings::default(),
-            onion: None,
-            metrics: sunlight_triage::Metrics::default(),
-        },
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-    )
-    .unwrap();
-    let intake = format!("http://127.0.0.1:{}", intake_app.port());
-    let triage = format!("http://127.0.0.1:{}", triage_app.port());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _done = rx.wait_for(|s| *s).await;
-    };
-    let t1 = tokio::spawn(intake_app.run_until_stopped(stopped(stop_rx.clone())));
-    let t2 = tokio::spawn(triage_app.run_until_stopped(stopped(stop_rx.clone())));
+/// Intake and triage of one deployment over one fresh database, a unit
+/// tree gd → gd-gz, and gd-gz's verifier and supervisor signed in.
+pub(crate) struct Live {
+    pub db: TestDb,
+    pub intake: String,
+    /// gd-gz's verifier, then its supervisor.
+    pub staff: Vec<Staff>,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
 
-    let mut staff = Vec::new();
-    for (email, password, totp) in &logins {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let res = client
-            .post(format!("{triage}/api/v1/session"))
-            .json(&json!({"email": email, "password": password, "totp": totp.as_deref().map(totp_now)}))
-            .send()
+impl Live {
+    pub(crate) async fn start(engine: Engine) -> Self {
+        let db = TestDb::new(engine).await.unwrap();
+        let now = Utc::now();
+        let mut secret = None;
+        for (id, level, parent) in [
+            ("gd", Level::Province, None),
+            ("gd-gz", Level::City, Some("gd")),
+        ] {
+            let (row, recovery) = create_unit(
+                &db.store,
+                UnitId::parse(id).unwrap(),
+                id.into(),
+                level,
+                parent.map(|p| UnitId::parse(p).unwrap()),
+                "test",
+                now,
+            )
             .await
             .unwrap();
-        assert_eq!(res.status(), 200);
-        let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        staff.push(Staff {
-            client,
-            csrf,
-            base: triage.clone(),
-        });
+            secret = Some((
+                row.id.clone(),
+                row.recovery_wrapped_key
+                    .unwrap_with_recovery(&recovery, id)
+                    .unwrap(),
+            ));
+        }
+        let (unit, key) = secret.unwrap();
+        let mut logins = Vec::new();
+        for role in [Role::Verifier, Role::Supervisor] {
+            let s = create_staff(
+                &db.store,
+                &unit,
+                &key,
+                &format!("{role}@gd-gz.test"),
+                role,
+                StretchParams::TEST,
+                "test",
+                now,
+            )
+            .await
+            .unwrap();
+            db.store.keep_first_password(s.staff.id).await.unwrap();
+            logins.push((
+                s.staff.email.clone(),
+                s.password.to_string(),
+                s.totp.map(|t| t.to_string()),
+            ));
+        }
+        // One deployment: intake and triage share the code secrets.
+        let stretcher =
+            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
+        let spool = tempfile::tempdir().unwrap();
+        let intake_app = sunlight_intake::Application::build(
+            sunlight_intake::IntakeParts {
+                store: db.store.clone(),
+                stretcher: stretcher.clone(),
+                policy: Policy::cn_12380(),
+                calendar: Calendar::cn(),
+                settings: sunlight_intake::IntakeSettings {
+                    workers: 1,
+                    ..Default::default()
+                },
+                spool_dir: spool.path().to_owned(),
+                metrics: sunlight_intake::Metrics::default(),
+            },
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+        )
+        .unwrap();
+        let triage_app = sunlight_triage::Application::build(
+            sunlight_triage::TriageParts {
+                store: db.store.clone(),
+                stretcher,
+                policy: Policy::cn_12380(),
+                calendar: Calendar::cn(),
+                settings: sunlight_triage::TriageSettings {
+                    workers: 1,
+                    route_every_seconds: 1,
+                    ..Default::default()
+                },
+                mail: sunlight_casework::MailStyle {
+                    lang: sunlight_core::i18n::Lang::En,
+                    link_base: "http://127.0.0.1".into(),
+                },
+                stats: sunlight_casework::StatsSettings::default(),
+                onion: None,
+                metrics: sunlight_triage::Metrics::default(),
+            },
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+        )
+        .unwrap();
+        let intake = format!("http://127.0.0.1:{}", intake_app.port());
+        let triage = format!("http://127.0.0.1:{}", triage_app.port());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _done = rx.wait_for(|s| *s).await;
+        };
+        let t1 = tokio::spawn(intake_app.run_until_stopped(stopped(stop_rx.clone())));
+        let t2 = tokio::spawn(triage_app.run_until_stopped(stopped(stop_rx.clone())));
+
+        let mut staff = Vec::new();
+        for (email, password, totp) in &logins {
+            let client = reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap();
+            let res = client
+                .post(format!("{triage}/api/v1/session"))
+                .json(&json!({"email": email, "password": password, "totp": totp.as_deref().map(totp_now)}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            staff.push(Staff {
+                client,
+                csrf,
+                base: triage.clone(),
+            });
+        }
+        Self {
+            db,
+            intake,
+            staff,
+            stop: stop_tx,
+            tasks: vec![t1, t2],
+        }
     }
+
+    pub(crate) async fn stop(self) {
+        let _sent = self.stop.send(true);
+        for t in self.tasks {
+            t.await.unwrap().unwrap();
+        }
+    }
+}
+
+async fn run(engine: Engine) {
+    let live = Live::start(engine).await;
+    let (intake, staff) = (live.intake.clone(), &live.staff);
     let (verifier, supervisor) = (&staff[0], &staff[1]);
 
     let code_a = file(&intake, "甲：突击提拔").await;
@@ -471,9 +504,7 @@ async fn run(engine: Engine) {
     assert!(bodies.contains(&"也感谢乙的补充。"), "{bodies:?}");
     assert!(!bodies.contains(&"甲的回答：去年十二月"), "{bodies:?}");
 
-    let _sent = stop_tx.send(true);
-    t1.await.unwrap().unwrap();
-    t2.await.unwrap().unwrap();
+    live.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@ mod full_path_browser;
 mod intake_process;
 mod mail_process;
 mod metrics;
+mod replies;
 mod staff_browser;
 mod stats_browser;
 mod topology;

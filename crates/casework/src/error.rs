@@ -51,6 +51,12 @@ pub enum Invalid {
     Filter,
     #[error("limit: between 1 and 1000")]
     Limit,
+    /// A register filter that is not one of its values, by field: `unit`
+    /// (not one of yours), `stage`, `category`, `channel`, `real_name`
+    /// (true or false), `outcome`, `from`/`to` (YYYY-MM-DD, from not after
+    /// to), `owner` (me or a member id), `number` (UNIT-YEAR-NNNNN), `page`.
+    #[error("{0}: not a value this filter takes")]
+    RegisterFilter(&'static str),
     #[error("email: not an email address")]
     Email,
     #[error("body: {0}")]

@@ -28,7 +28,8 @@ pub struct MailFacts<'a> {
     pub unit_name: &'a str,
     /// `None` for hold notices.
     pub stage: Option<Stage>,
-    pub due: DateTime<Utc>,
+    /// `None` for a reply on a closed case.
+    pub due: Option<DateTime<Utc>>,
 }
 
 /// The catalog keys of a notice's subject and body (literal, so the
@@ -61,14 +62,42 @@ pub fn render(
     kind: NoticeKind,
     facts: &MailFacts<'_>,
 ) -> (String, String) {
-    let t = catalog(style.lang);
-    let stage = facts
-        .stage
-        .map_or_else(String::new, |s| word(style.lang, "stage", s.as_str()));
     let percent = match kind {
         NoticeKind::Reminder { per_mille } => format!("{}", f64::from(per_mille) / 10.0),
         _ => String::new(),
     };
+    compose(style, policy, keys(kind), facts, &percent)
+}
+
+/// The mail that tells a case's people a reporter wrote (new words or
+/// evidence): to the owner, or the stage's workers, or — on a closed case —
+/// the unit's supervisors, who may reopen it (复查). It says that, never
+/// what.
+pub fn render_reply(
+    style: &MailStyle,
+    policy: &Policy,
+    closed: bool,
+    facts: &MailFacts<'_>,
+) -> (String, String) {
+    let keys = if closed {
+        ("mail.closed_reply_subject", "mail.closed_reply_body")
+    } else {
+        ("mail.reply_subject", "mail.reply_body")
+    };
+    compose(style, policy, keys, facts, "")
+}
+
+fn compose(
+    style: &MailStyle,
+    policy: &Policy,
+    (subject_key, body_key): (&str, &str),
+    facts: &MailFacts<'_>,
+    percent: &str,
+) -> (String, String) {
+    let t = catalog(style.lang);
+    let stage = facts
+        .stage
+        .map_or_else(String::new, |s| word(style.lang, "stage", s.as_str()));
     let (short, case) = match facts.number {
         Some(n) => (n.to_string(), n.to_string()),
         None => (short_case(facts.case), facts.case.to_string()),
@@ -78,17 +107,18 @@ pub fn render(
         style.link_base.trim_end_matches('/'),
         facts.case
     );
-    let due = policy.last_day(facts.due).to_string();
+    let due = facts
+        .due
+        .map_or_else(String::new, |d| policy.last_day(d).to_string());
     let args = [
         ("stage", stage.as_str()),
         ("unit", facts.unit_name),
-        ("percent", percent.as_str()),
+        ("percent", percent),
         ("short", short.as_str()),
         ("case", case.as_str()),
         ("link", link.as_str()),
         ("due", due.as_str()),
     ];
-    let (subject_key, body_key) = keys(kind);
     let mut body = t.format(body_key, &args);
     body.push_str("\n\n");
     body.push_str(&t.format("mail.case", &args));
@@ -98,8 +128,10 @@ pub fn render(
         body.push('\n');
         body.push_str(&t.format("mail.stage", &args));
     }
-    body.push('\n');
-    body.push_str(&t.format("mail.due", &args));
+    if facts.due.is_some() {
+        body.push('\n');
+        body.push_str(&t.format("mail.due", &args));
+    }
     body.push_str("\n\n");
     body.push_str(&t.format("mail.link", &args));
     body.push_str("\n\n-- \n");
@@ -141,7 +173,7 @@ mod tests {
                     number: None,
                     unit_name: "天河区委组织部",
                     stage: Some(Stage::Verify),
-                    due,
+                    due: Some(due),
                 };
                 let (subject, body) = render(&style, &policy, kind, &facts);
                 for text in [&subject, &body] {
@@ -160,7 +192,7 @@ mod tests {
                     &policy,
                     kind,
                     &MailFacts {
-                        due: midnight,
+                        due: Some(midnight),
                         ..facts.clone()
                     },
                 );

@@ -26,6 +26,8 @@ mod attachments;
 mod desk;
 mod messages;
 mod numbering;
+mod register;
+pub use register::RegisterRequest;
 mod routing;
 mod staff;
 mod view;

@@ -26,6 +26,8 @@ use uuid::Uuid;
 
 use crate::mail::{MailFacts, MailStyle, render};
 
+mod replies;
+
 /// How many stages one transaction records.
 const BATCH: u64 = 500;
 
@@ -321,7 +323,7 @@ impl Sweeper {
             number,
             unit_name: dir.unit_name(&entry.unit),
             stage: Some(entry.stage),
-            due: entry.due_at,
+            due: Some(entry.due_at),
         };
         let mut notices: Vec<NoticeWrite> = step
             .send
@@ -364,7 +366,7 @@ impl Sweeper {
             number,
             unit_name: dir.unit_name(&hold.unit),
             stage: None,
-            due: hold.due_at,
+            due: Some(hold.due_at),
         };
         let notice = NoticeWrite {
             kind: kind.to_string(),

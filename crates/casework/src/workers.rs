@@ -101,6 +101,9 @@ async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Optio
                 if let Err(e) = sweeper.mail_audit_head(now).await {
                     tracing::warn!(error = %e, "audit-head mail not queued");
                 }
+                if let Err(e) = sweeper.notify_replies(now).await {
+                    tracing::warn!(error = %e, "reply notices not queued");
+                }
                 match sweeper.pass(now).await {
                     Ok(r) if r.written.notices > 0 || r.written.skipped > 0 => tracing::info!(
                         looked_at = r.looked_at,

@@ -2,6 +2,7 @@
 //! a table (median and spread over `runs`). Figures go to docs/performance.md.
 
 mod http;
+mod register;
 mod stats;
 
 use std::time::{Duration, Instant};
@@ -323,6 +324,8 @@ pub async fn queue(
             ms(p(0.99))
         ));
     }
+
+    lines.extend(register::listings(&store, runs).await?);
 
     // Claims: the newest cases of the province, one after another, then
     // from 8 tasks at once.

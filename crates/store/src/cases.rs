@@ -104,6 +104,8 @@ pub struct CaseRow {
     pub routed_at: Option<DateTime<Utc>>,
     /// Given once the arrival's day is over (`Store::number_cases`).
     pub number: Option<CaseNumber>,
+    /// Reporter messages its staff have not opened yet.
+    pub unread: u32,
     /// What a state write must still find (see `Store::record_transition`).
     pub version: i32,
 }
@@ -163,6 +165,7 @@ impl TryFrom<case::Model> for CaseRow {
                 .map_err(|_| bad("extension"))?,
             routed_at: m.routed_at,
             number: crate::numbers::number_of(&m).map_err(|_| bad("number"))?,
+            unread: u32::try_from(m.unread).map_err(|_| bad("unread"))?,
             version: m.version,
             sealed_report: m.sealed_report,
         })
@@ -275,6 +278,7 @@ impl Store {
             number_unit: Set(None),
             number_year: Set(None),
             number_seq: Set(None),
+            unread: Set(0),
             version: Set(0),
         })
         .exec_without_returning(&txn)

@@ -75,12 +75,23 @@ impl Store {
             staff_id: Set(from_staff),
             sealed_body: Set(sealed_body),
             created_at: Set(stamp),
+            notice_pending: Set(from_staff.is_none()),
         })
         .exec_without_returning(&txn)
         .await?;
         attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
         if from_staff.is_none() {
             resume_on_answer(&txn, case, stamp, now).await?;
+            // Not under `version`: a reporter's message must never make a
+            // staff action computed before it fail.
+            case::Entity::update_many()
+                .col_expr(
+                    case::Column::Unread,
+                    sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Unread), 1),
+                )
+                .filter(case::Column::Id.eq(case.as_uuid()))
+                .exec(&txn)
+                .await?;
         }
         append(
             &txn,
@@ -97,6 +108,17 @@ impl Store {
         Ok(id)
     }
 
+    /// Staff of the case opened it: its reporter messages are read.
+    pub async fn mark_read(&self, case: CaseId) -> Result<(), StoreError> {
+        case::Entity::update_many()
+            .col_expr(case::Column::Unread, Expr::value(0))
+            .filter(case::Column::Id.eq(case.as_uuid()))
+            .filter(case::Column::Unread.gt(0))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Messages of a case, oldest first: `(id, author, sealed, at)`.
     pub async fn messages(&self, case: CaseId) -> Result<Vec<message::Model>, StoreError> {
         Ok(message::Entity::find()
@@ -111,10 +133,7 @@ impl Store {
 /// again. Asking shifted the deadline by the whole pause bound; the part
 /// not used is taken back, in whole days. Compared with the real time
 /// `now`, but only whole days and `stamp` (the answer's day) are written,
-/// so the stored deadline does not give the answer's moment.: the pause their question started ends, and the
-/// whole days it had left are taken back from the deadline. Compared with
-/// the real time `now`, but only whole days and `stamp` (the answer's day)
-/// are written, so the stored deadline does not give the answer's moment.
+/// so the stored deadline does not give the answer's moment.
 pub(crate) async fn resume_on_answer(
     txn: &sea_orm::DatabaseTransaction,
     case: CaseId,

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod case_numbers;
 mod init;
 mod queue_order;
+mod replies;
 mod security;
 mod stats;
 mod sweeper;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(totp_replay::TotpReplay),
             Box::new(security::Security),
             Box::new(case_numbers::CaseNumbers),
+            Box::new(replies::Replies),
         ]
     }
 }

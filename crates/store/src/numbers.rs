@@ -45,18 +45,39 @@ pub(crate) fn number_from(
 
 impl Store {
     /// The arrival time of the oldest routed case without a number that
-    /// arrived before `before`.
+    /// arrived in `from..before`.
     pub async fn oldest_unnumbered(
         &self,
+        from: DateTime<Utc>,
         before: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(unnumbered(before)
+            .filter(case::Column::ReceivedAt.gte(from))
             .select_only()
             .column(case::Column::ReceivedAt)
             .order_by_asc(case::Column::ReceivedAt)
             .into_tuple::<DateTime<Utc>>()
             .one(self.conn())
             .await?)
+    }
+
+    /// Whether a case that arrived in `from..to` still waits for routing
+    /// (its day is not numbered before it is).
+    pub async fn any_unrouted(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .filter(case::Column::RoutedAt.is_null())
+            .filter(case::Column::ReceivedAt.gte(from))
+            .filter(case::Column::ReceivedAt.lt(to))
+            .into_tuple::<uuid::Uuid>()
+            .one(self.conn())
+            .await?
+            .is_some())
     }
 
     /// Every routed case without a number that arrived in `from..to`: a
@@ -139,14 +160,9 @@ impl Store {
         // router wait here, then find the cases numbered and give up.
         let last = advance_counter(&txn, unit, year, count).await?;
         let mut seq = last - count;
+        let mut given = Vec::with_capacity(cases.len());
         for id in cases {
             seq += 1;
-            let number = CaseNumber {
-                unit: unit.clone(),
-                year,
-                seq: u32::try_from(seq)
-                    .map_err(|_| StoreError::Corrupt(format!("{unit} {year}: counter overflow")))?,
-            };
             let won = case::Entity::update_many()
                 .col_expr(case::Column::NumberUnit, Expr::value(unit.as_str()))
                 .col_expr(case::Column::NumberYear, Expr::value(year))
@@ -162,6 +178,18 @@ impl Store {
                 txn.rollback().await?;
                 return Ok(false);
             }
+            let number = CaseNumber {
+                unit: unit.clone(),
+                year,
+                seq: u32::try_from(seq)
+                    .map_err(|_| StoreError::Corrupt(format!("{unit} {year}: counter overflow")))?,
+            };
+            given.push((id, number));
+        }
+        // The audit entries after every case row: an action takes its case
+        // row and then the audit lock, so taking the audit lock between
+        // case rows could deadlock with it on PostgreSQL.
+        for (id, number) in given {
             append(
                 &txn,
                 AuditRecord {

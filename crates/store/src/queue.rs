@@ -14,6 +14,8 @@ pub struct QueueItem {
     pub entry: QueueRow,
     pub category: Category,
     pub number: Option<CaseNumber>,
+    /// Reporter messages the case's staff have not opened yet.
+    pub unread: u32,
 }
 
 /// Filters of a queue listing.
@@ -25,6 +27,8 @@ pub struct QueueFilter {
     /// Only entries due before this instant (overdue lists).
     pub due_before: Option<DateTime<Utc>>,
     pub limit: u64,
+    /// This member's own cases with unread reporter messages first.
+    pub unread_first_for: Option<Uuid>,
 }
 
 impl Store {
@@ -64,39 +68,64 @@ impl Store {
         } else {
             filter.limit.min(1000)
         };
-        let mut q = queue_entry::Entity::find()
-            .filter(queue_entry::Column::UnitId.is_in(units))
-            .filter(queue_entry::Column::Stage.eq(stage.as_str()))
-            .filter(queue_entry::Column::ClosedAt.is_null());
-        if let Some(before) = filter.due_before {
-            q = q.filter(queue_entry::Column::DueAt.lt(before));
-        }
+        let open = || {
+            let mut q = queue_entry::Entity::find()
+                .filter(queue_entry::Column::UnitId.is_in(units.clone()))
+                .filter(queue_entry::Column::Stage.eq(stage.as_str()))
+                .filter(queue_entry::Column::ClosedAt.is_null());
+            if let Some(before) = filter.due_before {
+                q = q.filter(queue_entry::Column::DueAt.lt(before));
+            }
+            q
+        };
+        // A join, so the listing still walks the ordered index and probes
+        // each case by key, stopping at the page size.
+        let with_case = |q: sea_orm::Select<queue_entry::Entity>| {
+            q.join(
+                sea_orm::JoinType::InnerJoin,
+                queue_entry::Entity::belongs_to(case::Entity)
+                    .from(queue_entry::Column::CaseId)
+                    .to(case::Column::Id)
+                    .into(),
+            )
+        };
+        let mut q = open();
         if let Some(cat) = filter.category {
-            // A join, so the listing still walks the ordered index and
-            // probes each case by key, stopping at the page size.
-            use sea_orm::JoinType;
-            q = q
-                .join(
-                    JoinType::InnerJoin,
-                    queue_entry::Entity::belongs_to(case::Entity)
-                        .from(queue_entry::Column::CaseId)
-                        .to(case::Column::Id)
-                        .into(),
-                )
-                .filter(case::Column::Category.eq(cat.as_str()));
+            q = with_case(q).filter(case::Column::Category.eq(cat.as_str()));
         }
-        let entries: Vec<QueueRow> = q
+        let listed = q
             .order_by_desc(queue_entry::Column::RealName)
             .order_by_asc(queue_entry::Column::DueAt)
             .limit(limit)
             .all(self.conn())
-            .await?
+            .await?;
+        // The member's own cases with unread reporter messages come first
+        // (few: an owner's cases), whatever their place in the listing.
+        let mut entries = match filter.unread_first_for {
+            Some(me) => {
+                let mut q = with_case(open())
+                    .filter(queue_entry::Column::OwnerId.eq(me))
+                    .filter(case::Column::Unread.gt(0));
+                if let Some(cat) = filter.category {
+                    q = q.filter(case::Column::Category.eq(cat.as_str()));
+                }
+                q.order_by_asc(queue_entry::Column::DueAt)
+                    .limit(limit)
+                    .all(self.conn())
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        let first: std::collections::HashSet<Uuid> = entries.iter().map(|e| e.id).collect();
+        entries.extend(listed.into_iter().filter(|e| !first.contains(&e.id)));
+        entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let entries: Vec<QueueRow> = entries
             .into_iter()
             .map(QueueRow::try_from)
             .collect::<Result<_, _>>()?;
         let ids: Vec<Uuid> = entries.iter().map(|e| e.case_id.as_uuid()).collect();
         // Only the columns shown: never the sealed report of 1000 cases.
-        type Line = (Uuid, String, Option<String>, Option<i32>, Option<i64>);
+        type Line = (Uuid, String, Option<String>, Option<i32>, Option<i64>, i32);
         let cases: std::collections::HashMap<Uuid, Line> = case::Entity::find()
             .select_only()
             .column(case::Column::Id)
@@ -104,6 +133,7 @@ impl Store {
             .column(case::Column::NumberUnit)
             .column(case::Column::NumberYear)
             .column(case::Column::NumberSeq)
+            .column(case::Column::Unread)
             .filter(case::Column::Id.is_in(ids))
             .into_tuple::<Line>()
             .all(self.conn())
@@ -122,10 +152,12 @@ impl Store {
                 let category = case.1.parse().map_err(|_| bad("category"))?;
                 let number = crate::numbers::number_from(case.2.as_deref(), case.3, case.4)
                     .map_err(|_| bad("number"))?;
+                let unread = u32::try_from(case.5).map_err(|_| bad("unread"))?;
                 Ok(QueueItem {
                     entry,
                     category,
                     number,
+                    unread,
                 })
             })
             .collect()

@@ -93,6 +93,7 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
             number_unit: Set(None),
             number_year: Set(None),
             number_seq: Set(None),
+            unread: Set(0),
             version: Set(0),
         });
         previous = Some(id);
@@ -219,6 +220,7 @@ impl Store {
             number_unit: Set(None),
             number_year: Set(None),
             number_seq: Set(None),
+            unread: Set(0),
             version: Set(0),
         });
         case::Entity::insert_many(rows)

@@ -280,6 +280,7 @@ async fn write_transition(
             staff_id: Set(Some(actor)),
             sealed_body: Set(sealed.clone()),
             created_at: Set(t.at),
+            notice_pending: Set(false),
         })
         .exec_without_returning(txn)
         .await?;

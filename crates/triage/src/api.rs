@@ -21,6 +21,7 @@ mod cases;
 pub mod contract;
 mod intake;
 mod queues;
+mod register;
 mod session;
 mod staff;
 mod stats;
@@ -29,6 +30,7 @@ pub use account::{change_password, confirm_totp, staff_disable, staff_enable, st
 pub use cases::{attachment, case, claim, comment, confirm_hold, message, transition};
 pub use intake::intake;
 pub use queues::queue;
+pub use register::register;
 pub use session::{session_cookie, sign_in, sign_out};
 pub use staff::{staff_add, staff_list};
 pub use stats::stats;
@@ -127,6 +129,7 @@ impl FromRequest for StaffWrite {
         account::staff_enable,
         account::staff_reset,
         queues::queue,
+        register::register,
         cases::claim,
         cases::case,
         cases::transition,
@@ -146,6 +149,8 @@ impl FromRequest for StaffWrite {
         session::SignIn,
         session::SessionOut,
         queues::QueueLine,
+        register::RegisterLine,
+        register::RegisterOut,
         cases::StageOut,
         case_out::CaseOut,
         case_out::ReportOut,
@@ -207,6 +212,8 @@ mod tests {
             "SignIn",
             "SessionOut",
             "QueueLine",
+            "RegisterLine",
+            "RegisterOut",
             "CaseOut",
             "StageOut",
             "ReportOut",
@@ -233,7 +240,8 @@ mod tests {
             assert!(schemas.contains(&name), "{name} missing from {schemas:?}");
         }
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 18, "{:?}", paths.keys().collect::<Vec<_>>());
         assert!(paths.contains_key("/api/v1/cases/{id}/transitions"));
+        assert!(paths.contains_key("/api/v1/cases"));
     }
 }

@@ -91,6 +91,7 @@ fn invalid_key(invalid: &Invalid) -> &'static str {
         Invalid::NoReporterKey => "errors.no_reporter_key",
         Invalid::Filter => "errors.filter_invalid",
         Invalid::Limit => "errors.limit_invalid",
+        Invalid::RegisterFilter(_) => "errors.register_filter_invalid",
         Invalid::Category | Invalid::Channel | Invalid::Role => "errors.invalid",
         Invalid::Report(_) | Invalid::Store(_) => "errors.invalid",
     }
@@ -317,6 +318,10 @@ mod tests {
             (Invalid::Role, "errors.invalid"),
             (Invalid::Filter, "errors.filter_invalid"),
             (Invalid::Limit, "errors.limit_invalid"),
+            (
+                Invalid::RegisterFilter("from"),
+                "errors.register_filter_invalid",
+            ),
             (
                 Invalid::Report("narrative: missing".into()),
                 "errors.invalid",

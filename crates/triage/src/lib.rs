@@ -268,6 +268,11 @@ fn case_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/cases")
+            .get(pages::register_show)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/cases/{id}")
             .get(pages::case_show)
             .refusing_others(method_not_allowed),
@@ -385,6 +390,11 @@ fn api_case_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         Endpoint::new("/api/v1/queues/{stage}")
             .get(api::queue)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases")
+            .get(api::register)
             .refusing_others(method_not_allowed),
     )
     .service(

@@ -11,6 +11,7 @@ mod desk;
 mod login;
 mod password;
 mod queue;
+mod register;
 mod stats;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use login::{login_form, login_submit, logout, root};
 pub use password::{password_form, password_submit, totp_confirm};
 pub use queue::queue;
 use queue::{QUEUES, QueueLine, admin_elsewhere, queue_line};
+pub use register::register_show;
 pub use stats::{stats_chart, stats_csv, stats_show};
 
 use crate::error::TriageError;

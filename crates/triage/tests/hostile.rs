@@ -124,6 +124,8 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
     ];
     let reads = [
         "/api/v1/queues/verify".to_owned(),
+        "/api/v1/cases".to_owned(),
+        "/api/v1/cases?stage=closed&page=2".to_owned(),
         "/api/v1/queues/handle".to_owned(),
         format!("/api/v1/cases/{case_id}"),
         "/api/v1/stats".to_owned(),
@@ -239,6 +241,41 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
             ));
         }
     }
+    // The register: admins list no case; nothing outside the caller's
+    // units, no value a filter does not take.
+    v.push(case(
+        "admin: the register",
+        Who::Admin,
+        Method::GET,
+        "/api/v1/cases",
+    ));
+    v.push(case(
+        "sibling unit: the register of another unit",
+        Who::Sibling,
+        Method::GET,
+        "/api/v1/cases?unit=gd-gz-tianhe",
+    ));
+    for q in [
+        "page=0",
+        "page=99999999999999999999",
+        "from=%2B262143-12-31",
+        "to=-262143-01-01",
+        "from=%2010000-01-01",
+        "from=2026-1-1",
+        "colour=red",
+        "number=%3Cscript%3E",
+        "owner=%00",
+        "stage=closed&stage=verify",
+    ] {
+        for path in ["/api/v1/cases", "/cases"] {
+            v.push(case(
+                format!("hostile register query: {path}?{q}"),
+                Who::NoCsrf,
+                Method::GET,
+                format!("{path}?{q}"),
+            ));
+        }
+    }
     // Another unit's case: Shenzhen's verifier on Tianhe's, by every route.
     for (m, p) in [
         (Method::GET, format!("/api/v1/cases/{case_id}")),
@@ -296,7 +333,7 @@ fn corpus(case_id: &str, sibling_case: &str) -> Vec<Case> {
         "/stats/charts/volume.png",
         "/static/..%2F..%2FCargo.toml",
         "/api/v2/queues/verify",
-        "/api/v1/cases",
+        "/api/v1/cases/",
     ] {
         v.push(case(
             format!("no such resource: GET {p}"),

@@ -18,6 +18,7 @@ mod catalog;
 mod hostile;
 mod numbering;
 mod pages;
+mod register;
 mod simulate;
 mod stats;
 mod sweeper;

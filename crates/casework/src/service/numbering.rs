@@ -12,35 +12,48 @@ use sunlight_core::{CaseId, UnitId};
 
 use super::*;
 
+/// How long after a local midnight the day before it is numbered: longer
+/// than the slowest filing (an Argon2 queue, attachments) plus a routing
+/// pass, so a report that began before midnight and was stored after it is
+/// numbered with its day, not alone after it.
+const GRACE: Duration = Duration::hours(1);
+
 impl Triage {
-    /// Numbers every routed case whose local arrival day ended before
-    /// `now`, a day at a time; returns how many this call numbered. Safe to
-    /// run in several processes at once: a unit's day is numbered by one of
-    /// them, the others find it done.
+    /// Numbers every routed case whose local arrival day ended an hour or
+    /// more before `now`, a day at a time; returns how many this call
+    /// numbered. A day that still has a case waiting for routing waits
+    /// with it. Safe to run in several processes at once: a unit's day is
+    /// numbered by one of them, the others find it done. A batch that
+    /// fails does not hold up the others; the first failure is returned
+    /// after all were tried.
     pub async fn number_pending(&self, now: DateTime<Utc>) -> Result<usize, CaseworkError> {
-        let today = self.policy.start_of_local_day(now);
+        let until = self.policy.start_of_local_day(now - GRACE);
         let mut numbered = 0;
-        while let Some(oldest) = self.store.oldest_unnumbered(today).await? {
+        let mut failed = None;
+        let mut from = DateTime::<Utc>::UNIX_EPOCH;
+        while let Some(oldest) = self.store.oldest_unnumbered(from, until).await? {
             let day = self.policy.local_date(oldest);
-            let from = self.policy.start_of_local_day(oldest);
-            let to = self.policy.end_of_local_day(day).min(today);
-            let cases = self.store.unnumbered_cases(from, to).await?;
-            let mut progressed = false;
+            let start = self.policy.start_of_local_day(oldest);
+            let end = self.policy.end_of_local_day(day).min(until);
+            from = end;
+            if self.store.any_unrouted(start, end).await? {
+                continue;
+            }
+            let cases = self.store.unnumbered_cases(start, end).await?;
             for (unit, ids) in shuffled_by_unit(cases)? {
-                if self
-                    .store
-                    .number_cases(&unit, day.year(), &ids, now)
-                    .await?
-                {
-                    numbered += ids.len();
-                    progressed = true;
+                match self.store.number_cases(&unit, day.year(), &ids, now).await {
+                    Ok(true) => numbered += ids.len(),
+                    Ok(false) => {}
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
                 }
             }
-            if !progressed {
-                return Ok(numbered);
-            }
         }
-        Ok(numbered)
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(numbered),
+        }
     }
 }
 

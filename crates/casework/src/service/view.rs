@@ -103,6 +103,10 @@ impl Triage {
                 now,
             )
             .await?;
+        // Opened by one of its people: the reporter's messages are read.
+        if case.unread > 0 {
+            self.store.mark_read(case.id).await?;
+        }
         Ok(CaseView {
             case,
             entry,

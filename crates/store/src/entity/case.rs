@@ -44,6 +44,9 @@ pub struct Model {
     pub number_unit: Option<String>,
     pub number_year: Option<i32>,
     pub number_seq: Option<i64>,
+    /// Reporter messages its staff have not opened yet (the case page or
+    /// JSON read since). Not under `version`: it never makes an action fail.
+    pub unread: i32,
     /// Optimistic concurrency: every state write checks and bumps it.
     pub version: i32,
 }

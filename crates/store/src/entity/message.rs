@@ -13,6 +13,8 @@ pub struct Model {
     pub staff_id: Option<Uuid>,
     pub sealed_body: Vec<u8>,
     pub created_at: DateTimeUtc,
+    /// A reporter message whose notice mail has not been queued yet.
+    pub notice_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -88,6 +88,11 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
         Session,
         &[SESSION, &[Malformed, NotFound, Forbidden, Invalid], SERVER],
     ),
+    (
+        "register",
+        Session,
+        &[SESSION, &[Malformed, Forbidden, Invalid], SERVER],
+    ),
     ("claim", SessionCsrf, &[WRITE, CASE, ACT, SERVER]),
     ("case", Session, &[SESSION, CASE, SERVER]),
     ("transition", SessionCsrf, &[WRITE, JSON, CASE, ACT, SERVER]),

@@ -31,6 +31,9 @@ pub struct QueueLine {
     pub owner: Option<Uuid>,
     pub real_name: bool,
     pub paused_until: Option<DateTime<Utc>>,
+    /// Reporter messages the case's staff have not opened yet; the
+    /// caller's own cases with some come first.
+    pub unread: u32,
 }
 
 pub(super) fn parse_stage(raw: &str) -> Result<Stage, TriageError> {
@@ -61,7 +64,10 @@ pub async fn queue(
         return Err(TriageError::Forbidden);
     }
     let stage = parse_stage(&path)?;
-    let filter = query.into_inner().filter()?;
+    let filter = QueueFilter {
+        unread_first_for: Some(staff.0.staff_id),
+        ..query.into_inner().filter()?
+    };
     let now = Utc::now();
     let items = state
         .triage
@@ -93,6 +99,7 @@ impl QueueQuery {
                 Some(n @ 1..=MAX_LIMIT) => u64::from(n),
                 Some(_) => return Err(TriageError::Invalid(Invalid::Limit)),
             },
+            unread_first_for: None,
         })
     }
 }
@@ -110,6 +117,7 @@ impl QueueLine {
             owner: i.entry.owner,
             real_name: i.entry.real_name,
             paused_until: i.entry.paused_until,
+            unread: i.unread,
         }
     }
 }

@@ -51,8 +51,8 @@ pub(super) fn queue_line(
         id: e.case_id.to_string(),
         number: item.number.as_ref().map_or_else(
             || {
-                let id = e.case_id.to_string();
-                let short = id.get(..8).unwrap_or(&id);
+                // The id's random end, as staff mails name the case.
+                let short = sunlight_casework::mail::short_case(e.case_id);
                 format!(
                     "{} · {short}",
                     i18n::catalog(lang).get("case.unnumbered_short")
@@ -74,6 +74,7 @@ pub(super) fn queue_line(
         owner_code,
         owner,
         real_name: e.real_name,
+        unread: item.unread,
     }
 }
 
@@ -95,6 +96,7 @@ pub struct QueueLine {
     pub owner_code: &'static str,
     pub owner: String,
     pub real_name: bool,
+    pub unread: u32,
 }
 
 #[derive(Template)]
@@ -154,9 +156,12 @@ impl QueuePage {
         q: &QueueQuery,
         page_path: String,
     ) -> Result<Self, TriageError> {
-        let filter = q.filter()?;
-        let now = Utc::now();
         let s = &viewer.session;
+        let filter = QueueFilter {
+            unread_first_for: Some(s.staff_id),
+            ..q.filter()?
+        };
+        let now = Utc::now();
         let items = state
             .triage
             .store

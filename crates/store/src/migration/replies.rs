@@ -1,0 +1,53 @@
+//! Replies that are never missed (#18): how many reporter messages of a
+//! case its staff have not opened yet, and which reporter messages still
+//! owe their notice mail.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(Debug)]
+pub(super) struct Replies;
+
+impl MigrationName for Replies {
+    fn name(&self) -> &str {
+        "m20261204_000008_replies"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Replies {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("cases"))
+                .add_column(
+                    ColumnDef::new(Alias::new("unread"))
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("messages"))
+                .add_column(
+                    ColumnDef::new(Alias::new("notice_pending"))
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
+                .to_owned(),
+        )
+        .await?;
+        // The sweeper looks for these every pass; partial, so the index
+        // holds only the few that wait.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE INDEX messages_notice_pending ON messages (created_at) \
+                 WHERE notice_pending",
+            )
+            .await?;
+        Ok(())
+    }
+}
