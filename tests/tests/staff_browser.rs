@@ -192,6 +192,27 @@ async fn staff_work_a_case_from_the_queue_to_closed_in_a_browser_without_javascr
     act(&c, "close", &[]).await;
     assert_eq!(stage(&c).await, "closed");
     assert!(find(&c, "#no-actions").await.is_displayed().await.unwrap());
+    // The register still lists it, closed, found by its stage.
+    c.goto(&format!("{triage}/cases?lang=zh&stage=closed"))
+        .await
+        .unwrap();
+    let row = find(&c, &format!("#register tr[data-case=\"{id}\"]"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("已办结") && row.contains("属实"), "{row}");
+    assert!(
+        find(&c, "#register-count")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("共 1 件")
+    );
+    screenshot(&c, "triage-register-zh").await;
+    c.goto(&format!("{triage}/cases?lang=en")).await.unwrap();
+    screenshot(&c, "triage-register-en").await;
     sign_out(&c).await;
 
     // The reporter sees the reply and the feedback with the code.
