@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Query,
+    ColumnTrait, Condition, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, Query},
 };
 use sunlight_core::{CaseId, CaseNumber, Category, Channel, Outcome, Stage, UnitId};
 use uuid::Uuid;
@@ -91,11 +92,11 @@ impl Store {
         j: &Jurisdiction,
         filter: &RegisterFilter,
     ) -> Result<RegisterPage, StoreError> {
-        let cond = conditions(j, filter);
-        let total = case::Entity::find()
-            .filter(cond.clone())
-            .count(self.conn())
-            .await?;
+        // The count may walk the unit index (covering when no other filter
+        // is set); the page must not (see `conditions`).
+        let cond = conditions(j, filter, false);
+        let page_cond = conditions(j, filter, self.backend() == DbBackend::Sqlite);
+        let total = case::Entity::find().filter(cond).count(self.conn()).await?;
         let page = filter.page.max(1);
         let lines = case::Entity::find()
             .select_only()
@@ -114,7 +115,7 @@ impl Store {
                 case::Column::NumberSeq,
                 case::Column::Unread,
             ])
-            .filter(cond)
+            .filter(page_cond)
             .order_by_desc(case::Column::ReceivedAt)
             .order_by_desc(case::Column::Id)
             .offset((page - 1).saturating_mul(REGISTER_PAGE))
@@ -152,13 +153,22 @@ impl Store {
 }
 
 /// Every filter as one condition, the caller's units always among them.
-fn conditions(j: &Jurisdiction, filter: &RegisterFilter) -> Condition {
+fn conditions(j: &Jurisdiction, filter: &RegisterFilter, sqlite_page: bool) -> Condition {
     let mut units = j.ids();
     if let Some(sub) = &filter.units {
         let below = sub.ids();
         units.retain(|u| below.contains(u));
     }
-    let mut cond = Condition::all().add(case::Column::UnitId.is_in(units));
+    // SQLite takes the unit index for an IN list and then sorts every case
+    // of the jurisdiction to return 50 (270 ms at 100,000). `+unit_id`
+    // keeps it off that index, so it walks `ix_cases_register` in display
+    // order and stops at the page. PostgreSQL's planner weighs both itself.
+    let unit_term = if sqlite_page {
+        sea_orm::sea_query::ExprTrait::is_in(Expr::cust("+\"unit_id\""), units)
+    } else {
+        case::Column::UnitId.is_in(units)
+    };
+    let mut cond = Condition::all().add(unit_term);
     if let Some(v) = filter.stage {
         cond = cond.add(case::Column::Stage.eq(v.as_str()));
     }

@@ -1,6 +1,6 @@
-//! Replies that are never missed (#18): how many reporter messages of a
-//! case its staff have not opened yet, and which reporter messages still
-//! owe their notice mail.
+//! Replies that are never missed and the register (#18): how many reporter
+//! messages of a case its staff have not opened yet, which reporter
+//! messages still owe their notice mail, and the register's order.
 
 use sea_orm_migration::prelude::*;
 
@@ -40,6 +40,13 @@ impl MigrationTrait for Replies {
                 .to_owned(),
         )
         .await?;
+        // The register's order (newest arrival first, then id) with the
+        // unit beside it, so SQLite walks it and stops at a page.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE INDEX ix_cases_register ON cases (received_at, id, unit_id)",
+            )
+            .await?;
         // The sweeper looks for these every pass; partial, so the index
         // holds only the few that wait.
         m.get_connection()
