@@ -123,6 +123,11 @@ impl Store {
             .into_iter()
             .map(QueueRow::try_from)
             .collect::<Result<_, _>>()?;
+        self.items_of(entries).await
+    }
+
+    /// Each entry with its case's category, number and unread count.
+    async fn items_of(&self, entries: Vec<QueueRow>) -> Result<Vec<QueueItem>, StoreError> {
         let ids: Vec<Uuid> = entries.iter().map(|e| e.case_id.as_uuid()).collect();
         // Only the columns shown: never the sealed report of 1000 cases.
         type Line = (Uuid, String, Option<String>, Option<i32>, Option<i64>, i32);
