@@ -116,6 +116,8 @@ pub(crate) struct Live {
     pub staff: Vec<Staff>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Intake's spool, kept while it runs.
+    _spool: tempfile::TempDir,
 }
 
 impl Live {
@@ -247,6 +249,7 @@ impl Live {
             staff,
             stop: stop_tx,
             tasks: vec![t1, t2],
+            _spool: spool,
         }
     }
 

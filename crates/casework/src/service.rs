@@ -25,7 +25,7 @@ mod act;
 mod attachments;
 mod desk;
 mod messages;
-mod numbering;
+pub(crate) mod numbering;
 mod register;
 pub use register::RegisterRequest;
 mod routing;

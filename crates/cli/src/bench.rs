@@ -297,9 +297,11 @@ pub async fn queue(
             .jurisdiction(&UnitId::parse(root).map_err(|err| err.to_string())?)
             .await
             .map_err(e)?;
+        // As the staff app asks: the member's own unread cases first.
         let filter = QueueFilter {
             category,
             limit: 200,
+            unread_first_for: claimers.first().copied(),
             ..QueueFilter::default()
         };
         let mut samples = Vec::with_capacity(runs);

@@ -82,16 +82,6 @@ impl Store {
         attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
         if from_staff.is_none() {
             resume_on_answer(&txn, case, stamp, now).await?;
-            // Not under `version`: a reporter's message must never make a
-            // staff action computed before it fail.
-            case::Entity::update_many()
-                .col_expr(
-                    case::Column::Unread,
-                    sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Unread), 1),
-                )
-                .filter(case::Column::Id.eq(case.as_uuid()))
-                .exec(&txn)
-                .await?;
         }
         append(
             &txn,
@@ -108,12 +98,18 @@ impl Store {
         Ok(id)
     }
 
-    /// Staff of the case opened it: its reporter messages are read.
-    pub async fn mark_read(&self, case: CaseId) -> Result<(), StoreError> {
+    /// Staff of the case opened it, `seen` unread messages counted when it
+    /// was read: those are read (one counted since stays unread). Not under
+    /// `version`: it never makes an action fail.
+    pub async fn mark_read(&self, case: CaseId, seen: u32) -> Result<(), StoreError> {
+        let seen = i32::try_from(seen).unwrap_or(i32::MAX);
         case::Entity::update_many()
-            .col_expr(case::Column::Unread, Expr::value(0))
+            .col_expr(
+                case::Column::Unread,
+                sea_orm::sea_query::ExprTrait::sub(Expr::col(case::Column::Unread), seen),
+            )
             .filter(case::Column::Id.eq(case.as_uuid()))
-            .filter(case::Column::Unread.gt(0))
+            .filter(case::Column::Unread.gte(seen))
             .exec(self.conn())
             .await?;
         Ok(())

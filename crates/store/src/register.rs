@@ -93,10 +93,13 @@ impl Store {
         filter: &RegisterFilter,
     ) -> Result<RegisterPage, StoreError> {
         // The count may walk the unit index (covering when no other filter
-        // is set); the page must not (see `conditions`).
+        // is set).
         let cond = conditions(j, filter, false);
-        let page_cond = conditions(j, filter, self.backend() == DbBackend::Sqlite);
         let total = case::Entity::find().filter(cond).count(self.conn()).await?;
+        // A few thousand lines are sorted at once; more are found faster
+        // in display order (see `conditions`).
+        let walk = self.backend() == DbBackend::Sqlite && total > 2000;
+        let page_cond = conditions(j, filter, walk);
         let page = filter.page.max(1);
         let lines = case::Entity::find()
             .select_only()
@@ -162,7 +165,9 @@ fn conditions(j: &Jurisdiction, filter: &RegisterFilter, sqlite_page: bool) -> C
     // SQLite takes the unit index for an IN list and then sorts every case
     // of the jurisdiction to return 50 (270 ms at 100,000). `+unit_id`
     // keeps it off that index, so it walks `ix_cases_register` in display
-    // order and stops at the page. PostgreSQL's planner weighs both itself.
+    // order and stops at the page: right when the cases kept are many, a
+    // long walk when they are few (so `register` asks for it past 2,000).
+    // PostgreSQL's planner weighs both itself.
     let unit_term = if sqlite_page {
         sea_orm::sea_query::ExprTrait::is_in(Expr::cust("+\"unit_id\""), units)
     } else {

@@ -35,9 +35,13 @@ impl Store {
             .select_only()
             .column(message::Column::Id)
             .column(message::Column::CaseId)
-            .filter(message::Column::NoticePending.eq(true))
+            // Bare, so SQLite matches the partial index's `WHERE notice_pending`.
+            .filter(Expr::col((message::Entity, message::Column::NoticePending)))
             .filter(message::Column::CreatedAt.lt(before))
+            // A day's messages share their time; their ids are random past
+            // the day, so the mails do not go out in the order of arrival.
             .order_by_asc(message::Column::CreatedAt)
+            .order_by_asc(message::Column::Id)
             .limit(limit)
             .into_tuple()
             .all(self.conn())
@@ -81,17 +85,17 @@ impl Store {
             .collect()
     }
 
-    /// Queues each message's mails and marks its notice done, in one
-    /// transaction; a message another sweeper marked meanwhile is skipped
-    /// with its mails. Returns the mails queued.
+    /// Queues each message's mails, marks its notice done and counts it
+    /// unread on its case, in one transaction; a message another sweeper
+    /// marked meanwhile is skipped with its mails. Returns the mails queued.
     pub async fn record_reply_notices(
         &self,
-        notices: &[(Uuid, Vec<NewMail>)],
+        notices: &[(Uuid, CaseId, Vec<NewMail>)],
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let txn = self.write_txn().await?;
         let mut queued = 0;
-        for (message_id, mails) in notices {
+        for (message_id, case_id, mails) in notices {
             let won = message::Entity::update_many()
                 .col_expr(message::Column::NoticePending, Expr::value(false))
                 .filter(message::Column::Id.eq(*message_id))
@@ -104,6 +108,17 @@ impl Store {
                 for mail in mails {
                     queued += crate::sweeper::insert_mail(&txn, mail, now).await?;
                 }
+                // Unread from now, not from the reply: a case that rose in
+                // its owner's queue seconds after a reply, and the audited
+                // read that follows, would time the reporter's return.
+                case::Entity::update_many()
+                    .col_expr(
+                        case::Column::Unread,
+                        sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Unread), 1),
+                    )
+                    .filter(case::Column::Id.eq(case_id.as_uuid()))
+                    .exec(&txn)
+                    .await?;
             }
         }
         txn.commit().await?;

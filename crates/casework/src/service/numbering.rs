@@ -16,7 +16,7 @@ use super::*;
 /// than the slowest filing (an Argon2 queue, attachments) plus a routing
 /// pass, so a report that began before midnight and was stored after it is
 /// numbered with its day, not alone after it.
-const GRACE: Duration = Duration::hours(1);
+pub(crate) const GRACE: Duration = Duration::hours(1);
 
 impl Triage {
     /// Numbers every routed case whose local arrival day ended an hour or

@@ -105,7 +105,7 @@ impl Triage {
             .await?;
         // Opened by one of its people: the reporter's messages are read.
         if case.unread > 0 {
-            self.store.mark_read(case.id).await?;
+            self.store.mark_read(case.id, case.unread).await?;
         }
         Ok(CaseView {
             case,

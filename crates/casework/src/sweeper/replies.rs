@@ -12,12 +12,15 @@ use sunlight_store::{NewMail, PendingReply, StaffRow, StoreError};
 
 use super::{BATCH, Directory, Role, Sweeper};
 use crate::mail::{MailFacts, render_reply};
+use crate::service::numbering::GRACE;
 
 impl Sweeper {
     /// Queues the notices of every reporter message of a day that is over;
     /// returns how many mails it queued.
     pub async fn notify_replies(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let before = self.policy.start_of_local_day(now);
+        // The hour numbering waits too: a reply begun before midnight and
+        // stored after it still goes out with its day.
+        let before = self.policy.start_of_local_day(now - GRACE);
         let mut queued = 0;
         // Each batch marks what it read done (or finds it done), so this
         // ends; the cap only guards against a store that stops progressing.
@@ -29,13 +32,11 @@ impl Sweeper {
             let dir = self.directory().await?;
             let cases: Vec<_> = pending.iter().map(|p| p.case_id).collect();
             let numbers = self.store.case_numbers(&cases).await?;
-            let notices: Vec<(uuid::Uuid, Vec<NewMail>)> = pending
+            let notices: Vec<_> = pending
                 .iter()
                 .map(|p| {
-                    (
-                        p.message_id,
-                        self.reply_mails(&dir, p, numbers.get(&p.case_id)),
-                    )
+                    let mails = self.reply_mails(&dir, p, numbers.get(&p.case_id));
+                    (p.message_id, p.case_id, mails)
                 })
                 .collect();
             queued += self.store.record_reply_notices(&notices, now).await?;
@@ -50,7 +51,7 @@ impl Sweeper {
         number: Option<&sunlight_core::CaseNumber>,
     ) -> Vec<NewMail> {
         let closed = reply.stage == Stage::Closed;
-        let to: Vec<&StaffRow> = if closed {
+        let mut to: Vec<&StaffRow> = if closed {
             dir.with_roles(&reply.unit, &[Role::Supervisor]).collect()
         } else if let Some(owner) = reply.owner.and_then(|o| dir.member(o)) {
             vec![owner]
@@ -58,6 +59,15 @@ impl Sweeper {
             dir.with_roles(&reply.unit, ActionKind::Claim.roles(reply.stage))
                 .collect()
         };
+        // Nobody there (no enabled supervisor, nobody who may take the
+        // stage): the unit above hears of it rather than nobody.
+        if to.is_empty() {
+            to = dir
+                .parent(&reply.unit)
+                .into_iter()
+                .flat_map(|p| dir.with_roles(p, &[Role::Supervisor]))
+                .collect();
+        }
         let facts = MailFacts {
             case: reply.case_id,
             number,

@@ -47,6 +47,14 @@ impl MigrationTrait for Replies {
                 "CREATE INDEX ix_cases_register ON cases (received_at, id, unit_id)",
             )
             .await?;
+        // A member's own open cases (unread first in their queue, the
+        // register's owner filter): few, found without a walk of the queue.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE INDEX ix_queue_owner_open ON queue_entries (owner_id, stage) \
+                 WHERE closed_at IS NULL",
+            )
+            .await?;
         // The sweeper looks for these every pass; partial, so the index
         // holds only the few that wait.
         m.get_connection()

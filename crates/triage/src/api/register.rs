@@ -41,17 +41,17 @@ pub struct RegisterOut {
 /// The register of the caller's units, newest arrival first.
 #[utoipa::path(get, path = "/api/v1/cases",
     params(
-        ("stage" = Option<String>, Query, description = "Only this stage", pattern = "^(received|verify|handle|recheck|notify|closed)$"),
-        ("unit" = Option<String>, Query, description = "Only this unit and the units below it (one of the caller's)"),
-        ("category" = Option<String>, Query, description = "Only this category"),
-        ("channel" = Option<String>, Query, description = "Only this channel", pattern = "^(web|phone|letter|visit)$"),
-        ("real_name" = Option<bool>, Query, description = "Only real-name (true) or anonymous (false) reports"),
-        ("outcome" = Option<String>, Query, description = "Only this verification outcome"),
-        ("from" = Option<chrono::NaiveDate>, Query, description = "Arrived on this local day or later"),
-        ("to" = Option<chrono::NaiveDate>, Query, description = "Arrived on this local day or earlier"),
-        ("owner" = Option<String>, Query, description = "Owned now by `me` or by the member with this id"),
-        ("number" = Option<String>, Query, description = "The case with this number (UNIT-YEAR-NNNNN)"),
-        ("page" = Option<u64>, Query, minimum = 1, maximum = 1000000, description = "The page, from 1; 50 cases a page"),
+        ("stage" = Option<String>, Query, description = "Only this stage; blank: all", pattern = "^(received|verify|handle|recheck|notify|closed)?$"),
+        ("unit" = Option<String>, Query, description = "Only this unit and the units below it (one of the caller's); blank: all"),
+        ("category" = Option<String>, Query, description = "Only this category; blank: all"),
+        ("channel" = Option<String>, Query, description = "Only this channel; blank: all", pattern = "^(web|phone|letter|visit)?$"),
+        ("real_name" = Option<String>, Query, description = "Only real-name (true) or anonymous (false) reports; blank: both", pattern = "^(true|false)?$"),
+        ("outcome" = Option<String>, Query, description = "Only this verification outcome; blank: all"),
+        ("from" = Option<String>, Query, description = "Arrived on this local day (YYYY-MM-DD, 2000-2999) or later; blank: no bound", pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"),
+        ("to" = Option<String>, Query, description = "Arrived on this local day (YYYY-MM-DD, 2000-2999) or earlier; blank: no bound", pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"),
+        ("owner" = Option<String>, Query, description = "Owned now by `me` or by the member with this id; blank: anyone"),
+        ("number" = Option<String>, Query, description = "The case with this number (UNIT-YEAR-NNNNN); blank: any"),
+        ("page" = Option<String>, Query, description = "The page, from 1 to 1000000; 50 cases a page; blank: 1", pattern = "^([0-9]{1,7})?$"),
     ),
     responses((status = 200, description = "One page of the register and the total", body = RegisterOut)))]
 pub async fn register(
