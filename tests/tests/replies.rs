@@ -221,6 +221,34 @@ async fn run(engine: Engine) {
     );
     assert!(subject.contains("复查"), "{subject}");
     assert!(!body.contains("不同意"), "{body}");
+
+    // A reply on a case merged away before its notice is news for the case
+    // it lives on in: its owner hears, and that case turns unread.
+    let code_c = file(&live.intake, "丙：同一件事").await;
+    let c = loop {
+        let lines = queue(verifier, 2).await;
+        if let Some((id, _)) = lines.iter().find(|(id, _)| *id != second) {
+            break id.clone();
+        }
+    };
+    // The reply comes in on C, then C is merged before its notice goes.
+    reporter_writes(&live.intake, &code_c, "丙的补充材料").await;
+    supervisor
+        .act(&c, json!({"action": "merge", "into": second}))
+        .await;
+    assert_eq!(
+        sweeper.notify_replies(now + Days::days(2)).await.unwrap(),
+        1
+    );
+    let mails = reply_mails(&live).await;
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    let (to, kind, _, body) = &mails[2];
+    assert_eq!(
+        (to.as_str(), kind.as_str()),
+        ("verifier@gd-gz.test", "reply")
+    );
+    assert!(body.contains(&format!("/cases/{second}")), "{body}");
+    assert_eq!(queue(verifier, 1).await, [(second.clone(), 1)]);
     live.stop().await;
 }
 

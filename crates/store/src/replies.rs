@@ -14,6 +14,8 @@ use crate::{NewMail, Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct PendingReply {
     pub message_id: Uuid,
+    /// The case whose people hear of it: the message's own, or the case it
+    /// was merged into (where the work goes on, and the unread mark).
     pub case_id: CaseId,
     /// The case's stage now (`Closed`: the reply asks for re-examination).
     pub stage: Stage,
@@ -46,6 +48,12 @@ impl Store {
             .into_tuple()
             .all(self.conn())
             .await?;
+        // A reply on a case merged away is news for the case it lives on in.
+        let mut rows_to = Vec::with_capacity(rows.len());
+        for (message_id, case_id) in rows {
+            rows_to.push((message_id, self.surviving_case(case_id).await?));
+        }
+        let rows = rows_to;
         let case_ids: Vec<Uuid> = rows.iter().map(|(_, c)| *c).collect();
         let cases: std::collections::HashMap<Uuid, (String, String)> = case::Entity::find()
             .select_only()
@@ -83,6 +91,26 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The case `case` was merged into, followed to the end (16 steps at
+    /// most: chains of merges are short).
+    async fn surviving_case(&self, case: Uuid) -> Result<Uuid, StoreError> {
+        let mut at = case;
+        for _ in 0..16 {
+            let next = case::Entity::find_by_id(at)
+                .select_only()
+                .column(case::Column::MergedInto)
+                .into_tuple::<Option<Uuid>>()
+                .one(self.conn())
+                .await?
+                .flatten();
+            match next {
+                Some(into) => at = into,
+                None => return Ok(at),
+            }
+        }
+        Ok(at)
     }
 
     /// Queues each message's mails, marks its notice done and counts it
