@@ -103,6 +103,12 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The `q` quantile (0..=1) of sorted samples, nearest rank.
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(idx).copied().unwrap_or_default()
+}
+
 /// `sunlight bench --queue-cases N`: seeds N open cases over a province with
 /// 20 cities of 5 counties each into a fresh database (a temporary SQLite
 /// file, or `database_url`), then measures queue listings (p50/p99 over
@@ -316,10 +322,7 @@ pub async fn queue(
             samples.push(t.elapsed());
         }
         samples.sort();
-        let p = |q: f64| {
-            let idx = ((samples.len() as f64 - 1.0) * q).round() as usize;
-            samples.get(idx).copied().unwrap_or_default()
-        };
+        let p = |q: f64| percentile(&samples, q);
         lines.push(format!(
             "{label:<44} {:>8.2}ms {:>8.2}ms {n:>8}",
             ms(p(0.5)),

@@ -289,6 +289,25 @@ fn tree_order(units: Vec<UnitRow>) -> Vec<(UnitRow, usize)> {
     out
 }
 
+/// A case's number, or "not numbered yet" and the id's random end (as
+/// staff mails name it).
+fn number_label(
+    lang: Lang,
+    number: Option<&sunlight_core::CaseNumber>,
+    id: sunlight_core::CaseId,
+) -> String {
+    number.map_or_else(
+        || {
+            let short = sunlight_casework::mail::short_case(id);
+            format!(
+                "{} · {short}",
+                i18n::catalog(lang).get("case.unnumbered_short")
+            )
+        },
+        ToString::to_string,
+    )
+}
+
 /// "天河区委组织部 (gd-gz-tianhe)", or the bare id of an unknown unit.
 fn unit_label(units: &[UnitRow], id: &UnitId) -> String {
     units

@@ -18,11 +18,10 @@ use sunlight_casework::Triage;
 use sunlight_core::calendar::Calendar;
 use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
 use sunlight_core::policy::Policy;
-use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
-use sunlight_store::{AuditReport, NewCase, NewQueueEntry, Store};
+use sunlight_store::{AuditReport, Store};
 use sunlight_testkit::{Engine, TestDb, count_audit, create_test_units, query_text};
 
-use crate::common::{ENGINES, Harness, email};
+use crate::common::{ENGINES, Harness, email, stored_arrival};
 
 fn triage(store: &Store) -> Triage {
     Triage::new(
@@ -32,32 +31,6 @@ fn triage(store: &Store) -> Triage {
         CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST),
         sunlight_metrics::Metrics::default(),
     )
-}
-
-/// A received case of `unit` that arrived at `at`, inserted as intake
-/// would (the report bytes are not opened here).
-fn arrival(unit: &str, at: chrono::DateTime<Utc>) -> NewCase {
-    let id = CaseId::arrived_on(at);
-    let mut lookup_key = [0u8; 32];
-    lookup_key[..16].copy_from_slice(id.as_uuid().as_bytes());
-    NewCase {
-        id,
-        lookup_key,
-        unit: UnitId::parse(unit).unwrap(),
-        addressed_unit: UnitId::parse(unit).unwrap(),
-        category: Category::CanvassingBribery,
-        accused_role: AccusedRole::Ordinary,
-        selection_stage: SelectionStage::None,
-        channel: Channel::Web,
-        real_name: false,
-        received_at: at,
-        sealed_report: vec![0xA5; 64],
-        reporter_public_key: [7; 32],
-        first_entry: NewQueueEntry {
-            stage: Stage::Received,
-            due_at: at + Duration::days(5),
-        },
-    }
 }
 
 /// Every number given, as `(unit, year) → sorted sequence numbers`.
@@ -190,7 +163,7 @@ async fn h_file(intake: &crate::common::StaffClient, unit: &str) -> String {
 /// came in at 00:00 on 1 January in Beijing (16:00 UTC the day before) is
 /// the new year's first.
 #[tokio::test]
-async fn the_year_is_the_local_year_of_the_arrival() {
+async fn the_year_is_the_local_year_of_the_stored_arrival() {
     for db in TestDb::both().await.unwrap() {
         create_test_units(&db.store, Utc::now()).await.unwrap();
         let t = triage(&db.store);
@@ -198,7 +171,7 @@ async fn the_year_is_the_local_year_of_the_arrival() {
         let eve = Utc.with_ymd_and_hms(2026, 12, 30, 16, 0, 0).unwrap();
         for at in [eve, new_year] {
             db.store
-                .insert_case_with(arrival("gd-sz", at), Vec::new())
+                .insert_case_with(stored_arrival("gd-sz", at), Vec::new())
                 .await
                 .unwrap();
         }
@@ -242,12 +215,12 @@ async fn a_days_numbers_wait_for_all_its_cases_and_do_not_follow_arrival_order()
         let day = Utc.with_ymd_and_hms(2026, 6, 1, 16, 0, 0).unwrap();
         let mut order = Vec::new();
         for _ in 0..30 {
-            let c = arrival("gd-sz", day);
+            let c = stored_arrival("gd-sz", day);
             order.push(c.id);
             db.store.insert_case_with(c, Vec::new()).await.unwrap();
         }
         t.route_pending(day).await.unwrap();
-        let late = arrival("gd-sz", day);
+        let late = stored_arrival("gd-sz", day);
         order.push(late.id);
         db.store.insert_case_with(late, Vec::new()).await.unwrap();
         let next_day = day + Duration::days(1) + Duration::hours(2);
@@ -293,7 +266,7 @@ async fn race(engine: Engine) {
         let at = day0 + Duration::days(i % 3);
         let unit = units[usize::try_from(i / 3 % 3).unwrap()];
         db.store
-            .insert_case_with(arrival(unit, at), Vec::new())
+            .insert_case_with(stored_arrival(unit, at), Vec::new())
             .await
             .unwrap();
     }

@@ -11,10 +11,9 @@
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
-use sunlight_store::{NewCase, NewQueueEntry};
+use sunlight_store::NewCase;
 
-use crate::common::{ENGINES, Harness, StaffClient, email};
+use crate::common::{ENGINES, Harness, StaffClient, email, stored_arrival};
 
 async fn file(intake: &StaffClient, unit: &str, channel: &str, real_name: bool) -> String {
     let (s, v) = intake
@@ -196,33 +195,13 @@ async fn the_register_lists_open_and_closed_cases_with_filters_and_true_totals()
     }
 }
 
-/// A received case of Shenzhen that arrived `days` ago, stored as intake
-/// stores it: the local day's midnight and an id of that day, so a day's
-/// cases tie on `received_at` and only the id orders them.
-fn arrival(days: i64, seq: u64) -> NewCase {
+/// A report of Shenzhen stored as intake stores it, `days` ago.
+fn arrival(days: i64) -> NewCase {
     let policy = sunlight_core::policy::Policy::cn_12380();
-    let at = policy.start_of_local_day(Utc::now() - Duration::days(days));
-    let mut lookup_key = [0u8; 32];
-    lookup_key[..8].copy_from_slice(&seq.to_be_bytes());
-    lookup_key[8] = 0xEE;
-    NewCase {
-        id: CaseId::arrived_on(at),
-        lookup_key,
-        unit: UnitId::parse("gd-sz").unwrap(),
-        addressed_unit: UnitId::parse("gd-sz").unwrap(),
-        category: Category::Other,
-        accused_role: AccusedRole::Ordinary,
-        selection_stage: SelectionStage::None,
-        channel: Channel::Web,
-        real_name: false,
-        received_at: at,
-        sealed_report: vec![0xA5; 64],
-        reporter_public_key: [7; 32],
-        first_entry: NewQueueEntry {
-            stage: Stage::Received,
-            due_at: at + Duration::days(5),
-        },
-    }
+    stored_arrival(
+        "gd-sz",
+        policy.start_of_local_day(Utc::now() - Duration::days(days)),
+    )
 }
 
 /// 120 cases over two days (60 a day, tied on their arrival time): pages
@@ -234,7 +213,7 @@ async fn register_pages_hold_fifty_newest_first_and_the_page_links_them() {
         let h = Harness::start(engine).await;
         for i in 0..120_u64 {
             h.db.store
-                .insert_case_with(arrival(i64::try_from(i % 2).unwrap(), i), Vec::new())
+                .insert_case_with(arrival(i64::try_from(i % 2).unwrap()), Vec::new())
                 .await
                 .unwrap();
         }

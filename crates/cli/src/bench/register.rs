@@ -2,15 +2,13 @@
 //! seeded: p50/p99 of a page of 50 with its true total, for the listings
 //! staff use most.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use super::{ms, percentile};
 
 use chrono::{Duration as Days, Utc};
 use sunlight_core::{Category, UnitId};
 use sunlight_store::{RegisterFilter, Store};
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// One line per listing: p50, p99, the total it counted.
 pub async fn listings(store: &Store, runs: usize) -> Result<Vec<String>, String> {
@@ -71,10 +69,7 @@ pub async fn listings(store: &Store, runs: usize) -> Result<Vec<String>, String>
             samples.push(t.elapsed());
         }
         samples.sort();
-        let p = |q: f64| {
-            let idx = ((samples.len() as f64 - 1.0) * q).round() as usize;
-            samples.get(idx).copied().unwrap_or_default()
-        };
+        let p = |q: f64| percentile(&samples, q);
         lines.push(format!(
             "{label:<44} {:>8.2}ms {:>8.2}ms {total:>8}",
             ms(p(0.5)),

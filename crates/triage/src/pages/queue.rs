@@ -49,17 +49,7 @@ pub(super) fn queue_line(
     let (owner_code, owner) = owner_word(lang, e.owner, me.staff_id);
     QueueLine {
         id: e.case_id.to_string(),
-        number: item.number.as_ref().map_or_else(
-            || {
-                // The id's random end, as staff mails name the case.
-                let short = sunlight_casework::mail::short_case(e.case_id);
-                format!(
-                    "{} · {short}",
-                    i18n::catalog(lang).get("case.unnumbered_short")
-                )
-            },
-            ToString::to_string,
-        ),
+        number: number_label(lang, item.number.as_ref(), e.case_id),
         href: format!("/cases/{}?lang={}", e.case_id, lang.param()),
         category: i18n::word(lang, "category", item.category.as_str()),
         unit: units

@@ -195,16 +195,7 @@ fn register_line(
     let owner = c.entry.as_ref().and_then(|e| e.owner);
     RegisterLine {
         href: ui.href(&format!("/cases/{id}")),
-        number: c.number.as_ref().map_or_else(
-            || {
-                format!(
-                    "{} · {}",
-                    ui.t("case.unnumbered_short"),
-                    sunlight_casework::mail::short_case(c.id)
-                )
-            },
-            ToString::to_string,
-        ),
+        number: number_label(ui.lang, c.number.as_ref(), c.id),
         id,
         received_on: policy.local_date(c.received_at).to_string(),
         unit: unit_label(units, &c.unit),

@@ -508,3 +508,32 @@ impl PageClient {
         self.post(&format!("/cases/{case}/actions"), fields).await
     }
 }
+
+/// A received report of `unit` that arrived on the local day starting at
+/// `at`, inserted as intake stores it (the day's midnight, an id of that
+/// day; the report bytes are not opened): a day's cases tie on
+/// `received_at` and only their random ids order them.
+pub fn stored_arrival(unit: &str, at: chrono::DateTime<Utc>) -> sunlight_store::NewCase {
+    use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage};
+    let id = CaseId::arrived_on(at);
+    let mut lookup_key = [0u8; 32];
+    lookup_key[..16].copy_from_slice(id.as_uuid().as_bytes());
+    sunlight_store::NewCase {
+        id,
+        lookup_key,
+        unit: UnitId::parse(unit).unwrap(),
+        addressed_unit: UnitId::parse(unit).unwrap(),
+        category: Category::Other,
+        accused_role: AccusedRole::Ordinary,
+        selection_stage: SelectionStage::None,
+        channel: Channel::Web,
+        real_name: false,
+        received_at: at,
+        sealed_report: vec![0xA5; 64],
+        reporter_public_key: [7; 32],
+        first_entry: sunlight_store::NewQueueEntry {
+            stage: Stage::Received,
+            due_at: at + chrono::Duration::days(5),
+        },
+    }
+}
