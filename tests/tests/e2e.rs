@@ -108,12 +108,18 @@ pub(crate) async fn file(intake: &str, narrative: &str) -> String {
 }
 
 /// Intake and triage of one deployment over one fresh database, a unit
-/// tree gd → gd-gz, and gd-gz's verifier and supervisor signed in.
+/// tree gd → gd-gz, and gd-gz's verifier and supervisor and gd's
+/// supervisor signed in.
 pub(crate) struct Live {
     pub db: TestDb,
     pub intake: String,
-    /// gd-gz's verifier, then its supervisor.
+    /// gd-gz's verifier, then its supervisor, then gd's supervisor.
     pub staff: Vec<Staff>,
+    /// The triage app's base URL.
+    pub triage: String,
+    /// The same members' `[_, email, password, role, unit, totp or -]`,
+    /// as the browser tests sign in with them.
+    pub logins: Vec<Vec<String>>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// Intake's spool, kept while it runs.
@@ -124,7 +130,7 @@ impl Live {
     pub(crate) async fn start(engine: Engine) -> Self {
         let db = TestDb::new(engine).await.unwrap();
         let now = Utc::now();
-        let mut secret = None;
+        let mut keys = Vec::new();
         for (id, level, parent) in [
             ("gd", Level::Province, None),
             ("gd-gz", Level::City, Some("gd")),
@@ -140,21 +146,24 @@ impl Live {
             )
             .await
             .unwrap();
-            secret = Some((
+            keys.push((
                 row.id.clone(),
                 row.recovery_wrapped_key
                     .unwrap_with_recovery(&recovery, id)
                     .unwrap(),
             ));
         }
-        let (unit, key) = secret.unwrap();
         let mut logins = Vec::new();
-        for role in [Role::Verifier, Role::Supervisor] {
+        for (role, (unit, key)) in [
+            (Role::Verifier, &keys[1]),
+            (Role::Supervisor, &keys[1]),
+            (Role::Supervisor, &keys[0]),
+        ] {
             let s = create_staff(
                 &db.store,
-                &unit,
-                &key,
-                &format!("{role}@gd-gz.test"),
+                unit,
+                key,
+                &format!("{role}@{unit}.test"),
                 role,
                 StretchParams::TEST,
                 "test",
@@ -167,6 +176,8 @@ impl Live {
                 s.staff.email.clone(),
                 s.password.to_string(),
                 s.totp.map(|t| t.to_string()),
+                role,
+                unit.to_string(),
             ));
         }
         // One deployment: intake and triage share the code secrets.
@@ -221,7 +232,7 @@ impl Live {
         let t2 = tokio::spawn(triage_app.run_until_stopped(stopped(stop_rx.clone())));
 
         let mut staff = Vec::new();
-        for (email, password, totp) in &logins {
+        for (email, password, totp, _, _) in &logins {
             let client = reqwest::Client::builder()
                 .cookie_store(true)
                 .build()
@@ -243,9 +254,24 @@ impl Live {
                 base: triage.clone(),
             });
         }
+        let logins = logins
+            .into_iter()
+            .map(|(email, password, totp, role, unit)| {
+                vec![
+                    "login".to_owned(),
+                    email,
+                    password,
+                    role.to_string(),
+                    unit,
+                    totp.unwrap_or_else(|| "-".to_owned()),
+                ]
+            })
+            .collect();
         Self {
             db,
             intake,
+            triage,
+            logins,
             staff,
             stop: stop_tx,
             tasks: vec![t1, t2],

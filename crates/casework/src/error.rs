@@ -106,6 +106,7 @@ impl From<sunlight_filing::FilingError> for CaseworkError {
             F::Code(c) => Self::Internal(format!("code: {c}")),
             F::Store(s) => s.into(),
             F::Crypto(c) => c.into(),
+            F::Rating(r) => Self::Internal(format!("rating: {r}")),
             F::Internal(detail) => Self::Internal(detail),
         }
     }

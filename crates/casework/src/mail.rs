@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sunlight_core::i18n::Lang;
 use sunlight_core::notice::NoticeKind;
 use sunlight_core::policy::Policy;
-use sunlight_core::{CaseId, CaseNumber, Stage};
+use sunlight_core::{CaseId, CaseNumber, Stage, TaskKind};
 
 use crate::i18n::{catalog, word};
 
@@ -85,6 +85,44 @@ pub fn render_reply(
         ("mail.reply_subject", "mail.reply_body")
     };
     compose(style, policy, keys, facts, "")
+}
+
+/// Subject and body of a task's notice (受理告知, 复查): what is due and by
+/// when, never what the report or the objection says.
+pub fn render_task(
+    style: &MailStyle,
+    policy: &Policy,
+    task: TaskKind,
+    kind: NoticeKind,
+    facts: &MailFacts<'_>,
+) -> (String, String) {
+    let keys = match (task, kind) {
+        (TaskKind::Acknowledge, NoticeKind::Overdue) => (
+            "mail.acknowledge_overdue_subject",
+            "mail.acknowledge_overdue_body",
+        ),
+        (TaskKind::Acknowledge, _) => (
+            "mail.acknowledge_reminder_subject",
+            "mail.acknowledge_reminder_body",
+        ),
+        (TaskKind::Reexamine, NoticeKind::Opened) => (
+            "mail.reexamine_opened_subject",
+            "mail.reexamine_opened_body",
+        ),
+        (TaskKind::Reexamine, NoticeKind::Overdue) => (
+            "mail.reexamine_overdue_subject",
+            "mail.reexamine_overdue_body",
+        ),
+        (TaskKind::Reexamine, _) => (
+            "mail.reexamine_reminder_subject",
+            "mail.reexamine_reminder_body",
+        ),
+    };
+    let percent = match kind {
+        NoticeKind::Reminder { per_mille } => format!("{}", f64::from(per_mille) / 10.0),
+        _ => String::new(),
+    };
+    compose(style, policy, keys, facts, &percent)
 }
 
 fn compose(

@@ -30,6 +30,8 @@ mod register;
 pub use register::RegisterRequest;
 mod routing;
 mod staff;
+mod tasks;
+pub use tasks::OpenTask;
 mod view;
 
 use sunlight_filing::Filing;
@@ -99,6 +101,10 @@ pub struct CaseView {
     pub merged_cases: Vec<CaseId>,
     /// Actions the signed-in member may take now.
     pub allowed: Vec<&'static str>,
+    /// The acknowledgement and re-examination tasks, done or open.
+    pub tasks: Vec<sunlight_store::TaskRow>,
+    /// The reporter's rating of the current round of feedback.
+    pub rating: Option<sunlight_store::RatingRow>,
 }
 
 /// A staff action with its optional internal note.
@@ -128,6 +134,8 @@ pub fn state_of(case: &CaseRow, entry: Option<&QueueRow>) -> CaseState {
         extension_days: case.extension_days,
         paused_until: entry.and_then(|e| e.paused_until),
         merged_into: case.merged_into,
+        // Read from the case's tasks when it matters (a closed case).
+        reexamination: false,
     }
 }
 
@@ -139,6 +147,8 @@ fn event_text(e: &Event) -> Option<String> {
         Event::Extended { reason, .. } => Some(reason.clone()),
         Event::ReporterAsked { question, .. } => Some(question.clone()),
         Event::FeedbackGiven { message } => Some(message.clone()),
+        Event::Reopened { reason, .. } => Some(reason.clone()),
+        Event::Upheld { message } => Some(message.clone()),
         _ => None,
     }
 }

@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::mail::{MailFacts, MailStyle, render};
 
 mod replies;
+mod tasks;
 
 /// How many stages one transaction records.
 const BATCH: u64 = 500;
@@ -288,6 +289,9 @@ impl Sweeper {
                 .collect();
             report.written += self.store.record_sweep(&writes, now).await?;
         }
+        let tasks = self.sweep_tasks(now).await?;
+        report.looked_at += tasks.looked_at;
+        report.written += tasks.written;
         Ok(report)
     }
 

@@ -7,6 +7,8 @@
 //! received ─route─▶ verify ─verified─▶ handle ─decided─▶ notify ─feedback, close─▶ closed
 //!                     └─transfer─▶ recheck ─rechecked─┘
 //! any open stage ─merge─▶ closed (merged_into set; the report is kept)
+//! closed ─reopen─▶ verify or handle (重新办理; not a merged case)
+//! closed, re-examination asked ─uphold─▶ closed (复查维持)
 //! ```
 //!
 //! Each stage has its own queue: when a case changes stage it leaves its
@@ -27,6 +29,8 @@
 //! | `ask_reporter` | verify, handle, recheck | | ✓ | ✓ | ✓ |
 //! | `feedback`, `close` | notify | | ✓ | ✓ | ✓ |
 //! | `merge` | any open | | | ✓ | |
+//! | `reopen` | closed, not merged | | | ✓ | |
+//! | `uphold` | closed, re-examination open | | | ✓ | |
 //!
 //! `close` also needs a recorded outcome, decision and feedback (rule 1,
 //! 件件有着落). `rechecked` carries the outcome the other body reached, so a
@@ -90,6 +94,8 @@ pub struct CaseState {
     /// The stage's clock stands still until the reporter answers or this passes.
     pub paused_until: Option<DateTime<Utc>>,
     pub merged_into: Option<CaseId>,
+    /// The reporter objected and the unit above has not answered yet (复查).
+    pub reexamination: bool,
 }
 
 impl CaseState {
@@ -109,6 +115,7 @@ impl CaseState {
             extension_days: None,
             paused_until: None,
             merged_into: None,
+            reexamination: false,
         }
     }
 
@@ -129,157 +136,9 @@ impl CaseState {
     }
 }
 
-/// A staff action; the JSON body of `POST /api/v1/cases/{id}/transitions`
-/// (`{"action": "verified", "outcome": "partly"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
-    Route,
-    Claim,
-    Verified {
-        outcome: Outcome,
-    },
-    /// 转办: hand the case to another body; it comes back for 复核.
-    Transfer {
-        to: String,
-    },
-    /// 复核 of the other body's result, which is recorded as the outcome.
-    Rechecked {
-        outcome: Outcome,
-    },
-    Decided {
-        decision: String,
-    },
-    Extend {
-        days: u32,
-        reason: String,
-    },
-    AskReporter {
-        question: String,
-    },
-    Feedback {
-        message: String,
-    },
-    Close,
-    Merge {
-        into: CaseId,
-    },
-}
+pub use action::{Action, ActionKind};
 
-/// The name of an [`Action`], without its data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    Route,
-    Claim,
-    Verified,
-    Transfer,
-    Rechecked,
-    Decided,
-    Extend,
-    AskReporter,
-    Feedback,
-    Close,
-    Merge,
-}
-
-const OPEN: &[Stage] = &[
-    Stage::Received,
-    Stage::Verify,
-    Stage::Handle,
-    Stage::Recheck,
-    Stage::Notify,
-];
-const WORKERS: &[Role] = &[Role::Verifier, Role::Supervisor];
-const DESK: &[Role] = &[Role::Intake, Role::Supervisor];
-const SUPERVISOR: &[Role] = &[Role::Supervisor];
-
-impl ActionKind {
-    pub const ALL: &'static [Self] = &[
-        Self::Route,
-        Self::Claim,
-        Self::Verified,
-        Self::Transfer,
-        Self::Rechecked,
-        Self::Decided,
-        Self::Extend,
-        Self::AskReporter,
-        Self::Feedback,
-        Self::Close,
-        Self::Merge,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Route => "route",
-            Self::Claim => "claim",
-            Self::Verified => "verified",
-            Self::Transfer => "transfer",
-            Self::Rechecked => "rechecked",
-            Self::Decided => "decided",
-            Self::Extend => "extend",
-            Self::AskReporter => "ask_reporter",
-            Self::Feedback => "feedback",
-            Self::Close => "close",
-            Self::Merge => "merge",
-        }
-    }
-
-    /// The stages in which the action is allowed.
-    pub fn stages(self) -> &'static [Stage] {
-        match self {
-            Self::Route => &[Stage::Received],
-            Self::Claim | Self::Merge => OPEN,
-            Self::Verified | Self::Transfer | Self::Extend => &[Stage::Verify],
-            Self::Rechecked => &[Stage::Recheck],
-            Self::Decided => &[Stage::Handle],
-            Self::AskReporter => &[Stage::Verify, Stage::Handle, Stage::Recheck],
-            Self::Feedback | Self::Close => &[Stage::Notify],
-        }
-    }
-
-    /// The roles that may take the action in `stage` (see the module table).
-    pub fn roles(self, stage: Stage) -> &'static [Role] {
-        match (self, stage) {
-            (Self::Route, _) | (Self::Claim, Stage::Received) => DESK,
-            (Self::Claim, Stage::Verify | Stage::Notify) => WORKERS,
-            (Self::Claim, Stage::Handle | Stage::Recheck) => SUPERVISOR,
-            (Self::Claim, Stage::Closed) => &[],
-            (Self::Verified | Self::Transfer | Self::AskReporter, _) => WORKERS,
-            (Self::Feedback | Self::Close, _) => WORKERS,
-            (Self::Rechecked | Self::Decided | Self::Extend | Self::Merge, _) => SUPERVISOR,
-        }
-    }
-
-    /// Whether only the case's owner may take the action.
-    pub fn needs_owner(self) -> bool {
-        !matches!(self, Self::Route | Self::Claim | Self::Extend | Self::Merge)
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Action {
-    pub fn kind(&self) -> ActionKind {
-        match self {
-            Self::Route => ActionKind::Route,
-            Self::Claim => ActionKind::Claim,
-            Self::Verified { .. } => ActionKind::Verified,
-            Self::Transfer { .. } => ActionKind::Transfer,
-            Self::Rechecked { .. } => ActionKind::Rechecked,
-            Self::Decided { .. } => ActionKind::Decided,
-            Self::Extend { .. } => ActionKind::Extend,
-            Self::AskReporter { .. } => ActionKind::AskReporter,
-            Self::Feedback { .. } => ActionKind::Feedback,
-            Self::Close => ActionKind::Close,
-            Self::Merge { .. } => ActionKind::Merge,
-        }
-    }
-}
+mod action;
 
 /// Bounds from the deadline policy that some actions check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,6 +195,15 @@ pub enum Refusal {
     AlreadyPaused,
     #[error("a case cannot be merged into itself")]
     MergeIntoSelf,
+    #[error("a merged case is not reopened; reopen the case it was merged into")]
+    MergedCase,
+    #[error("a case is reopened to verify or handle, not to {to}")]
+    ReopenTo { to: Stage },
+    #[error("the reporter has asked for no re-examination")]
+    NoReexamination,
+    /// Checked by the casework service, which knows the units.
+    #[error("a re-examination is answered by the unit above the one that handled the case")]
+    NotTheReexaminingUnit,
 }
 
 /// How a web layer should answer a refusal.
@@ -352,13 +220,15 @@ pub enum RefusalClass {
 impl Refusal {
     pub fn class(&self) -> RefusalClass {
         match self {
-            Self::RoleNotAllowed { .. } | Self::NotOwner { .. } | Self::RecheckBySameStaff => {
-                RefusalClass::Forbidden
-            }
+            Self::RoleNotAllowed { .. }
+            | Self::NotOwner { .. }
+            | Self::RecheckBySameStaff
+            | Self::NotTheReexaminingUnit => RefusalClass::Forbidden,
             Self::ExtensionTooLong { .. }
             | Self::EmptyExtension
             | Self::EmptyText { .. }
-            | Self::MergeIntoSelf => RefusalClass::Invalid,
+            | Self::MergeIntoSelf
+            | Self::ReopenTo { .. } => RefusalClass::Invalid,
             Self::NotAllowedInStage { .. }
             | Self::AlreadyClosed
             | Self::AlreadyOwned
@@ -366,7 +236,9 @@ impl Refusal {
             | Self::MissingDecision
             | Self::MissingFeedback
             | Self::AlreadyExtended
-            | Self::AlreadyPaused => RefusalClass::Conflict,
+            | Self::AlreadyPaused
+            | Self::MergedCase
+            | Self::NoReexamination => RefusalClass::Conflict,
         }
     }
 }
@@ -412,6 +284,15 @@ pub enum Event {
     },
     /// 内部意见: a comment, or an action's note, sealed to the units; never the reporter's.
     Noted,
+    /// A closed case opened again; the reason is for staff.
+    Reopened {
+        to: Stage,
+        reason: String,
+    },
+    /// The re-examination keeps the answer; the message goes to the reporter.
+    Upheld {
+        message: String,
+    },
 }
 
 impl Event {
@@ -419,7 +300,10 @@ impl Event {
     pub fn for_reporter(&self) -> bool {
         matches!(
             self,
-            Self::Extended { .. } | Self::ReporterAsked { .. } | Self::FeedbackGiven { .. }
+            Self::Extended { .. }
+                | Self::ReporterAsked { .. }
+                | Self::FeedbackGiven { .. }
+                | Self::Upheld { .. }
         )
     }
 }
@@ -446,7 +330,7 @@ pub fn apply(
 ) -> Result<Transition, Refusal> {
     let kind = action.kind();
     let from = state.stage;
-    if from == Stage::Closed {
+    if from == Stage::Closed && !kind.stages().contains(&Stage::Closed) {
         return Err(Refusal::AlreadyClosed);
     }
     if !kind.stages().contains(&from) {
@@ -565,6 +449,15 @@ pub fn apply(
                 carry_hold: state.hold_active,
             });
         }
+        Action::Reopen { reason, to } => reopen(state, &mut next, reason, to, &mut events)?,
+        Action::Uphold { message } => {
+            if !state.reexamination {
+                return Err(Refusal::NoReexamination);
+            }
+            let message = non_empty(message, "message")?;
+            next.reexamination = false;
+            events.push(Event::Upheld { message });
+        }
     }
     if next.stage != from {
         next.owner = None;
@@ -578,6 +471,35 @@ pub fn apply(
         at: now,
         events,
     })
+}
+
+/// 重新办理: back to verify (a new verification, with its own extension)
+/// or to handle (the outcome stands); a new decision and feedback follow,
+/// and an open re-examination is answered by it.
+fn reopen(
+    state: &CaseState,
+    next: &mut CaseState,
+    reason: String,
+    to: Stage,
+    events: &mut Vec<Event>,
+) -> Result<(), Refusal> {
+    if state.merged_into.is_some() {
+        return Err(Refusal::MergedCase);
+    }
+    if !matches!(to, Stage::Verify | Stage::Handle) {
+        return Err(Refusal::ReopenTo { to });
+    }
+    let reason = non_empty(reason, "reason")?;
+    if to == Stage::Verify {
+        next.outcome = None;
+        next.extension_days = None;
+    }
+    next.decision = None;
+    next.feedback_given = false;
+    next.reexamination = false;
+    next.stage = to;
+    events.push(Event::Reopened { to, reason });
+    Ok(())
 }
 
 fn lift_hold(state: &mut CaseState, events: &mut Vec<Event>) {

@@ -271,6 +271,36 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// The reporter's rating of how their report was handled (满意度评价),
+    /// given once per round of feedback.
+    Rating, "rating" {
+        /// 满意
+        Satisfied => "satisfied",
+        /// 基本满意
+        BasicallySatisfied => "basically_satisfied",
+        /// 不满意
+        Dissatisfied => "dissatisfied",
+    }
+);
+
+impl Rating {
+    /// Counts towards the satisfaction rate (满意率): satisfied or basically so.
+    pub fn is_satisfied(self) -> bool {
+        !matches!(self, Self::Dissatisfied)
+    }
+}
+
+vocabulary!(
+    /// Work on a case beside its stages, with a deadline of its own.
+    TaskKind, "task" {
+        /// 受理告知: tell a real-name reporter the report is accepted.
+        Acknowledge => "acknowledge",
+        /// 复查: the unit above answers a reporter's objection.
+        Reexamine => "reexamine",
+    }
+);
+
+vocabulary!(
     /// What a statistics cell counts (举报情况统计). Each is an event with a
     /// time; a cell counts the events of one local month.
     Measure, "measure" {
@@ -293,6 +323,12 @@ vocabulary!(
         HandleDone => "handle_done",
         RecheckDone => "recheck_done",
         NotifyDone => "notify_done",
+        /// Ratings given by reporters (满意度评价), by the day they rated.
+        Rated => "rated",
+        /// Of those, satisfied or basically satisfied (满意率的分子).
+        Satisfied => "satisfied",
+        /// Objections that asked the unit above for a re-examination (复查).
+        Objected => "objected",
     }
 );
 

@@ -23,6 +23,6 @@ pub mod stats;
 pub use case_number::CaseNumber;
 pub use code::{CodeError, TrackingCode};
 pub use domain::{
-    AccusedRole, CaseId, Category, Channel, DomainError, Level, Measure, Outcome, Role,
-    SelectionStage, Stage, UnitId, arrival_id,
+    AccusedRole, CaseId, Category, Channel, DomainError, Level, Measure, Outcome, Rating, Role,
+    SelectionStage, Stage, TaskKind, UnitId, arrival_id,
 };

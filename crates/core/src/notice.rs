@@ -13,7 +13,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use crate::calendar::Calendar;
-use crate::domain::Stage;
+use crate::domain::{Stage, TaskKind};
 use crate::policy::{Policy, ReminderKind};
 
 /// A notice about an open stage or a hold.
@@ -137,6 +137,40 @@ pub fn stage_schedule(
     out
 }
 
+/// Every notice of a task (受理告知, 复查) with the instant it falls due:
+/// a re-examination is announced to the unit above when it opens (it is
+/// new work there); an acknowledgement is not (its case's verify stage was
+/// just announced). Then the policy's reminders and overdue, as a stage.
+pub fn task_schedule(
+    policy: &Policy,
+    task: TaskKind,
+    opened_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+) -> Vec<(NoticeKind, DateTime<Utc>)> {
+    let mut out = Vec::with_capacity(5);
+    if task == TaskKind::Reexamine {
+        out.push((NoticeKind::Opened, opened_at));
+    }
+    out.extend(
+        policy
+            .reminder_instants(opened_at, due_at)
+            .into_iter()
+            .map(|(k, at)| (NoticeKind::from(k), at)),
+    );
+    out.sort_by_key(|(k, at)| (*at, *k));
+    out
+}
+
+/// What a sweep does with one task at `now`: as [`sweep_step`] for a
+/// stage that is never paused.
+pub fn task_step(
+    schedule: &[(NoticeKind, DateTime<Utc>)],
+    recorded: &[NoticeKind],
+    now: DateTime<Utc>,
+) -> SweepStep {
+    step(schedule, recorded, None, now)
+}
+
 /// What a sweep does with one stage at `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SweepStep {
@@ -159,8 +193,17 @@ pub fn sweep_step(
     clock: &StageClock,
     now: DateTime<Utc>,
 ) -> SweepStep {
+    step(schedule, recorded, clock.paused_until, now)
+}
+
+fn step(
+    schedule: &[(NoticeKind, DateTime<Utc>)],
+    recorded: &[NoticeKind],
+    paused_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> SweepStep {
     let pending = schedule.iter().filter(|(k, _)| !recorded.contains(k));
-    if let Some(until) = clock.paused_until.filter(|u| *u > now) {
+    if let Some(until) = paused_until.filter(|u| *u > now) {
         let next = pending.map(|(_, at)| (*at).max(until)).min();
         return SweepStep {
             next_at: next,
@@ -328,5 +371,40 @@ mod tests {
         assert_eq!(step.next_at, Some(pause_end));
         let step = sweep_step(&s, &[], &c, pause_end);
         assert_eq!(step.send, [NoticeKind::Reminder { per_mille: 500 }]);
+    }
+
+    #[test]
+    fn a_reexamination_is_announced_an_acknowledgement_only_reminded() {
+        let policy = Policy::cn_12380();
+        let (open, due) = (at(2026, 3, 2, 2), at(2026, 4, 1, 16));
+        let kinds = |task| -> Vec<String> {
+            task_schedule(&policy, task, open, due)
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect()
+        };
+        assert_eq!(
+            kinds(TaskKind::Reexamine),
+            [
+                "opened",
+                "reminder-500",
+                "reminder-750",
+                "reminder-900",
+                "overdue"
+            ]
+        );
+        assert_eq!(
+            kinds(TaskKind::Acknowledge),
+            ["reminder-500", "reminder-750", "reminder-900", "overdue"]
+        );
+        let s = task_schedule(&policy, TaskKind::Reexamine, open, due);
+        let step = task_step(&s, &[], due);
+        assert_eq!(step.send, [NoticeKind::Opened, NoticeKind::Overdue]);
+        assert_eq!(
+            step.superseded.len(),
+            3,
+            "missed reminders are not sent late"
+        );
+        assert_eq!(step.next_at, None);
     }
 }

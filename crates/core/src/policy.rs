@@ -49,6 +49,11 @@ pub enum DeadlineKind {
     Notify,
     /// Longest a question to the reporter pauses a stage.
     ReporterPauseMax,
+    /// How long after the feedback a reporter may object and ask for a
+    /// re-examination (复查请求).
+    ReexamineRequest,
+    /// 复查: the unit above answers an objection within this.
+    Reexamine,
 }
 
 impl DeadlineKind {
@@ -76,6 +81,8 @@ impl DeadlineKind {
         Self::Recheck,
         Self::Notify,
         Self::ReporterPauseMax,
+        Self::ReexamineRequest,
+        Self::Reexamine,
     ];
 
     /// The key in a policy file's `[deadlines]` table.
@@ -91,6 +98,8 @@ impl DeadlineKind {
             Self::Recheck => "recheck",
             Self::Notify => "notify",
             Self::ReporterPauseMax => "reporter_pause_max",
+            Self::ReexamineRequest => "reexamine_request",
+            Self::Reexamine => "reexamine",
         }
     }
 }
@@ -224,6 +233,8 @@ struct Deadlines<T> {
     recheck: T,
     notify: T,
     reporter_pause_max: T,
+    reexamine_request: T,
+    reexamine: T,
 }
 
 impl<T: Copy> Deadlines<T> {
@@ -239,6 +250,8 @@ impl<T: Copy> Deadlines<T> {
             DeadlineKind::Recheck => self.recheck,
             DeadlineKind::Notify => self.notify,
             DeadlineKind::ReporterPauseMax => self.reporter_pause_max,
+            DeadlineKind::ReexamineRequest => self.reexamine_request,
+            DeadlineKind::Reexamine => self.reexamine,
         }
     }
 
@@ -258,6 +271,8 @@ impl<T: Copy> Deadlines<T> {
             recheck: f(K::Recheck, self.recheck)?,
             notify: f(K::Notify, self.notify)?,
             reporter_pause_max: f(K::ReporterPauseMax, self.reporter_pause_max)?,
+            reexamine_request: f(K::ReexamineRequest, self.reexamine_request)?,
+            reexamine: f(K::Reexamine, self.reexamine)?,
         })
     }
 }

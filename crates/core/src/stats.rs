@@ -260,6 +260,12 @@ impl Row {
         let done = self.stages_done();
         (done.n > 0).then(|| done.on_time as f64 / done.n as f64)
     }
+
+    /// 满意率: satisfied or basically satisfied ratings over all ratings, 0–1.
+    pub fn satisfaction_rate(&self) -> Option<f64> {
+        let rated = self.get(Measure::Rated).n;
+        (rated > 0).then(|| self.get(Measure::Satisfied).n as f64 / rated as f64)
+    }
 }
 
 /// The lower median of a day histogram.
@@ -362,7 +368,7 @@ impl Figures {
             out.push(',');
             out.push_str(m.as_str());
         }
-        out.push_str(",stages_on_time,on_time_rate\n");
+        out.push_str(",stages_on_time,on_time_rate,satisfaction_rate\n");
         let line = |label: &str, row: &Row, out: &mut String| {
             out.push_str(label);
             for m in Measure::ALL {
@@ -370,10 +376,13 @@ impl Figures {
             }
             let done = row.stages_done();
             out.push_str(&format!(",{}", done.on_time));
-            match row.on_time_rate() {
-                Some(r) => out.push_str(&format!(",{r:.3}\n")),
-                None => out.push_str(",\n"),
+            for rate in [row.on_time_rate(), row.satisfaction_rate()] {
+                match rate {
+                    Some(r) => out.push_str(&format!(",{r:.3}")),
+                    None => out.push(','),
+                }
             }
+            out.push('\n');
         };
         for (month, row) in &self.by_month {
             line(&month.to_string(), row, &mut out);

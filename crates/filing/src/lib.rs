@@ -8,6 +8,9 @@
 
 use std::sync::Arc;
 
+mod rating;
+pub use rating::{RatingRefusal, RatingState};
+
 use chrono::{DateTime, Utc};
 use sunlight_core::addressing::{Addressing, address};
 use sunlight_core::calendar::Calendar;
@@ -42,6 +45,9 @@ pub enum FilingError {
     Store(#[from] StoreError),
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
+    /// A rating the case's state does not allow now.
+    #[error("rating: {0}")]
+    Rating(#[from] RatingRefusal),
     /// A failure of ours (a task, a serializer): logged, never shown.
     #[error("{0}")]
     Internal(String),
@@ -103,6 +109,8 @@ pub struct Status {
     pub view: ReporterView,
     pub messages: Vec<ShownMessage>,
     pub files: Vec<AttachmentMeta>,
+    /// Whether the reporter may rate the feedback now, or how they did.
+    pub rating: RatingState,
 }
 
 /// A case found by its code, with the key material to add to it.
@@ -380,12 +388,14 @@ impl Filing {
                 );
             }
         }
+        let rating = self.rating_state(&view).await?;
         Ok((
             found,
             Status {
                 view,
                 messages,
                 files,
+                rating,
             },
         ))
     }

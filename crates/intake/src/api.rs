@@ -7,8 +7,8 @@ mod dto;
 
 pub(crate) use dto::ReportRequest;
 use dto::{
-    Accused, CodeRequest, HistoryOut, MessageOut, MessageRequest, MessageStored, ReceiptResponse,
-    Reporter, StatusResponse, UnitOut,
+    Accused, CodeRequest, HistoryOut, MessageOut, MessageRequest, MessageStored, RatingOut,
+    RatingRequest, RatingStored, ReceiptResponse, Reporter, StatusResponse, UnitOut,
 };
 
 use actix_web::http::StatusCode;
@@ -163,7 +163,7 @@ pub async fn status(
         .status(&code)
         .await
         .map_err(|e| json(e, lang))?;
-    Ok(HttpResponse::Ok().json(StatusResponse::from(&status)))
+    Ok(HttpResponse::Ok().json(StatusResponse::new(&status, &state.filing.policy)))
 }
 
 /// A reply or added information from the reporter.
@@ -205,6 +205,42 @@ pub async fn add_message(
     )
 }
 
+/// The reporter rates the feedback; an objection asks for a re-examination.
+#[utoipa::path(
+    post, path = "/api/v1/status/rating", request_body = RatingRequest,
+    responses((status = 201, description = "Recorded (the day only); with an objection, the unit above re-examines the case", body = RatingStored))
+)]
+pub async fn rate(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = state.admit(&req, Limiters::message, Format::Json)?;
+    let limit = state
+        .filing
+        .limits
+        .message_chars
+        .saturating_mul(8)
+        .saturating_add(4096);
+    let request: RatingRequest = read_json(&req, payload, limit)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let raw = Zeroizing::new(request.code);
+    let objection = request.objection.map(Zeroizing::new);
+    let code = parse_code(&raw, lang)?;
+    let rating: sunlight_core::Rating = request
+        .rating
+        .parse()
+        .map_err(|_| json(IntakeError::InvalidRating, lang))?;
+    let objection = objection.as_deref().map(String::as_str);
+    crate::pages::rate_by_code(&state, &code, rating, objection)
+        .await
+        .map_err(|e| json(e, lang))?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(RatingStored {
+        objection: objection.is_some_and(|o| !o.trim().is_empty()),
+    }))
+}
+
 /// The unit tree.
 #[utoipa::path(get, path = "/api/v1/units", responses((status = 200, description = "Every unit a report can be addressed to", body = [UnitOut])))]
 pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
@@ -225,7 +261,7 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         title = "Sunlight public intake API",
         description = "File reports about violations in cadre selection, follow them with the tracking code. Everything sent is sealed on arrival; no address or client metadata is stored."
     ),
-    paths(create_report, status, add_message, units),
+    paths(create_report, status, add_message, rate, units),
     components(schemas(
         ReportRequest,
         Accused,
@@ -237,6 +273,9 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         MessageOut,
         MessageRequest,
         MessageStored,
+        RatingRequest,
+        RatingStored,
+        RatingOut,
         UnitOut
     ))
 )]

@@ -26,6 +26,9 @@ sunlight_web::error_kinds! {
         AttachmentOrder = (400, "attachment_order", "a file came before the fields it belongs to"),
         BrokenUpload = (400, "broken_upload", "the upload ended or broke off"),
         NotFound = (404, "not_found", "no such resource"),
+        RatingNotYet = (409, "rating_not_yet", "no feedback has been given yet, so there is nothing to rate"),
+        AlreadyRated = (409, "already_rated", "this feedback was rated already; a rating is given once"),
+        ObjectionTooLate = (409, "objection_too_late", "the time to object to this feedback has passed"),
         UnknownCode = (404, "unknown_code", "no report has this tracking code"),
         MethodNotAllowed = (405, "method_not_allowed", "the path does not take this method"),
         TooLarge = (413, "payload_too_large", "the body is over a limit in force; the message names it"),
@@ -33,6 +36,7 @@ sunlight_web::error_kinds! {
         InvalidFields = (422, "invalid_fields", "fields to correct, listed in `error.fields`"),
         CheckDigit = (422, "check_digit", "the tracking code's check digit does not match (a mistyped digit)"),
         MalformedCode = (422, "malformed_code", "not a tracking code: five groups of four digits"),
+        InvalidRating = (422, "invalid_rating", "rating: satisfied, basically_satisfied or dissatisfied"),
         RateLimited = (429, "rate_limited", "too many requests from everyone at once; try again in a minute"),
         Internal = (500, "internal", "the server failed; it is logged without content"),
         Unavailable = (503, "unavailable", "the database does not answer"),
@@ -67,6 +71,10 @@ pub enum IntakeError {
     BrokenUpload(String),
     #[error("not found")]
     NotFound,
+    #[error("rating refused: {0}")]
+    Rating(sunlight_filing::RatingRefusal),
+    #[error("not a rating")]
+    InvalidRating,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("database unavailable: {0}")]
@@ -106,6 +114,10 @@ impl IntakeError {
             Self::AttachmentOrder => Answer::AttachmentOrder,
             Self::BrokenUpload(_) => Answer::BrokenUpload,
             Self::NotFound => Answer::NotFound,
+            Self::Rating(sunlight_filing::RatingRefusal::NotYet) => Answer::RatingNotYet,
+            Self::Rating(sunlight_filing::RatingRefusal::AlreadyRated) => Answer::AlreadyRated,
+            Self::Rating(sunlight_filing::RatingRefusal::TooLate) => Answer::ObjectionTooLate,
+            Self::InvalidRating => Answer::InvalidRating,
             Self::MethodNotAllowed => Answer::MethodNotAllowed,
             Self::Unavailable(_) => Answer::Unavailable,
             Self::Internal(_) => Answer::Internal,
@@ -151,6 +163,16 @@ impl IntakeError {
             Self::DuplicateField(name) => t.format("errors.duplicate_field", &[("name", name)]),
             Self::AttachmentOrder => t.get("errors.attachment_order").to_owned(),
             Self::NotFound => t.get("errors.not_found").to_owned(),
+            Self::Rating(sunlight_filing::RatingRefusal::NotYet) => {
+                t.get("errors.rating_not_yet").to_owned()
+            }
+            Self::Rating(sunlight_filing::RatingRefusal::AlreadyRated) => {
+                t.get("errors.already_rated").to_owned()
+            }
+            Self::Rating(sunlight_filing::RatingRefusal::TooLate) => {
+                t.get("errors.objection_too_late").to_owned()
+            }
+            Self::InvalidRating => t.get("errors.rating_invalid").to_owned(),
             Self::MethodNotAllowed => t.get("errors.method_not_allowed").to_owned(),
             Self::Unavailable(_) => t.get("errors.unavailable").to_owned(),
             Self::Internal(_) => t.get("errors.internal").to_owned(),
@@ -193,6 +215,7 @@ impl From<sunlight_filing::FilingError> for IntakeError {
             F::Code(c) => c.into(),
             F::Store(s) => s.into(),
             F::Crypto(c) => c.into(),
+            F::Rating(r) => Self::Rating(r),
             F::Internal(detail) => Self::Internal(detail),
         }
     }
@@ -318,6 +341,14 @@ mod tests {
             IntakeError::AttachmentOrder => (400, "attachment_order"),
             IntakeError::BrokenUpload(_) => (400, "broken_upload"),
             IntakeError::NotFound => (404, "not_found"),
+            IntakeError::Rating(sunlight_filing::RatingRefusal::NotYet) => (409, "rating_not_yet"),
+            IntakeError::Rating(sunlight_filing::RatingRefusal::AlreadyRated) => {
+                (409, "already_rated")
+            }
+            IntakeError::Rating(sunlight_filing::RatingRefusal::TooLate) => {
+                (409, "objection_too_late")
+            }
+            IntakeError::InvalidRating => (422, "invalid_rating"),
             IntakeError::MethodNotAllowed => (405, "method_not_allowed"),
             IntakeError::Unavailable(_) => (503, "unavailable"),
             IntakeError::Internal(_) => (500, "internal"),
@@ -345,6 +376,10 @@ mod tests {
             IntakeError::DuplicateField("x".into()),
             IntakeError::AttachmentOrder,
             IntakeError::BrokenUpload(secret.into()),
+            IntakeError::Rating(sunlight_filing::RatingRefusal::NotYet),
+            IntakeError::Rating(sunlight_filing::RatingRefusal::AlreadyRated),
+            IntakeError::Rating(sunlight_filing::RatingRefusal::TooLate),
+            IntakeError::InvalidRating,
             IntakeError::NotFound,
             IntakeError::MethodNotAllowed,
             IntakeError::Unavailable(secret.into()),

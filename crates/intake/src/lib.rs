@@ -198,6 +198,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(pages::method_not_allowed),
     )
     .service(
+        Endpoint::new("/status/rating")
+            .post(pages::rating_submit)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
         Endpoint::new("/bulletin")
             .get(bulletin::bulletin)
             .refusing_others(pages::method_not_allowed),
@@ -230,6 +235,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/api/v1/status/messages")
             .post(api::add_message)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/status/rating")
+            .post(api::rate)
             .refusing_others(pages::method_not_allowed),
     )
     .service(

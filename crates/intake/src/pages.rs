@@ -1,9 +1,12 @@
 //! The HTML pages: thin handlers that read the form, call `Filing`, and
 //! render a compiled template. No page needs JavaScript.
 
+mod rating;
 mod report;
 mod status;
 
+pub(crate) use rating::rate as rate_by_code;
+pub use rating::rating_submit;
 use report::attachment_hint;
 pub use report::{report_form, report_submit, set_report_field};
 pub use status::{message_submit, status_form, status_lookup};

@@ -106,6 +106,8 @@ pub struct CaseRow {
     pub number: Option<CaseNumber>,
     /// Reporter messages its staff have not opened yet.
     pub unread: u32,
+    /// Rounds of feedback so far (a reopen starts a new one).
+    pub round: i32,
     /// What a state write must still find (see `Store::record_transition`).
     pub version: i32,
 }
@@ -157,6 +159,7 @@ impl TryFrom<case::Model> for CaseRow {
                 .map_err(|_| bad("reporter key"))?,
             has_decision: m.has_decision,
             feedback_given: m.feedback_given,
+            round: m.round,
             transferred_by: m.transferred_by,
             extension_days: m
                 .extension_days
@@ -279,6 +282,7 @@ impl Store {
             number_year: Set(None),
             number_seq: Set(None),
             unread: Set(0),
+            round: Set(0),
             version: Set(0),
         })
         .exec_without_returning(&txn)

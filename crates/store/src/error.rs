@@ -38,6 +38,10 @@ pub enum Clash {
     NoPendingTotp,
     #[error("staff email")]
     EmailTaken,
+    #[error("the task was done already")]
+    TaskDone,
+    #[error("this round of feedback was rated already")]
+    AlreadyRated,
     /// A unique key other than the above (a case, a unit, an open entry).
     #[error("{0}")]
     Exists(&'static str),

@@ -24,6 +24,7 @@ mod numbers;
 mod outbox;
 pub mod provision;
 mod queue;
+mod ratings;
 mod register;
 mod replies;
 mod reporter;
@@ -33,6 +34,7 @@ mod settings;
 mod staff;
 mod stats;
 mod sweeper;
+mod tasks;
 mod transitions;
 mod units;
 
@@ -54,6 +56,7 @@ pub use holds::{HoldRow, NewHold};
 pub use numbers::Unnumbered;
 pub use outbox::{MailProblem, OutboxMail, OutboxStatus};
 pub use queue::{QueueFilter, QueueItem};
+pub use ratings::{NewRating, Objection, RatingRow};
 pub use register::{REGISTER_PAGE, RegisterCase, RegisterFilter, RegisterPage};
 pub use replies::PendingReply;
 pub use reporter::{HistoryStep, ReporterView};
@@ -64,6 +67,7 @@ pub use stats::{HotspotRow, StatsRefresh};
 pub use sweeper::{
     HoldCheck, NewMail, NoticeWrite, SweepEntry, SweepHold, SweepWrite, SweepWritten,
 };
+pub use tasks::{TASK_LIST_MAX, TaskRow, TaskSweep};
 pub use transitions::{EntryChange, TransitionRow, TransitionWrite};
 pub use units::{NewUnit, UnitRow};
 

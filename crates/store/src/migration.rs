@@ -10,6 +10,7 @@ mod security;
 mod stats;
 mod sweeper;
 mod tables;
+mod tasks;
 mod totp_replay;
 mod triage;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(security::Security),
             Box::new(case_numbers::CaseNumbers),
             Box::new(replies::Replies),
+            Box::new(tasks::Tasks),
         ]
     }
 }

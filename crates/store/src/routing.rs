@@ -4,6 +4,7 @@ use crate::audit::{AuditRecord, append};
 use crate::cases::CaseRow;
 use crate::entity::{case, hold};
 use crate::holds::NewHold;
+use crate::tasks::open_task;
 use crate::transitions::*;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::Expr,
 };
-use sunlight_core::{CaseId, Stage};
+use sunlight_core::{CaseId, Stage, TaskKind};
 use uuid::Uuid;
 
 /// What routing decided for a received case.
@@ -21,6 +22,8 @@ pub struct RoutePlan {
     pub verify_due: DateTime<Utc>,
     /// A hold task, when the report points at a running selection.
     pub hold: Option<NewHold>,
+    /// 受理告知 of a real-name report: the acknowledgement task's deadline.
+    pub acknowledge_due: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -99,6 +102,11 @@ impl Store {
             })
             .exec_without_returning(&txn)
             .await?;
+        }
+        if let Some(due) = plan.acknowledge_due {
+            let unit = sunlight_core::UnitId::parse(&row.unit_id)
+                .map_err(|_| StoreError::Corrupt(format!("case {id}: bad unit")))?;
+            open_task(&txn, id, TaskKind::Acknowledge, &unit, now, due).await?;
         }
         insert_transition(
             &txn,

@@ -94,6 +94,7 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
             number_year: Set(None),
             number_seq: Set(None),
             unread: Set(0),
+            round: Set(0),
             version: Set(0),
         });
         previous = Some(id);
@@ -221,6 +222,7 @@ impl Store {
             number_year: Set(None),
             number_seq: Set(None),
             unread: Set(0),
+            round: Set(0),
             version: Set(0),
         });
         case::Entity::insert_many(rows)

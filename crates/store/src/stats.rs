@@ -17,7 +17,7 @@ use sea_orm::{
 use sunlight_core::stats::{
     CellKey, Count, DaysKey, Fact, HotspotReason, Month, Tally, whole_days,
 };
-use sunlight_core::{Category, Channel, Measure, Outcome, Stage, UnitId};
+use sunlight_core::{Category, Channel, Measure, Outcome, Rating, Stage, UnitId};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
@@ -113,6 +113,9 @@ const STEPS: &str = "SELECT c.unit_id, c.category, c.channel, t.at AS at, c.rece
      WHERE t.at >= $1 AND t.at < $2 AND t.action IN ('verified', 'rechecked', 'feedback_given')";
 const HOLDS: &str = "SELECT h.unit_id, c.category, c.channel, h.opened_at AS at, c.received_at \
      FROM holds h JOIN cases c ON c.id = h.case_id WHERE h.opened_at >= $1 AND h.opened_at < $2";
+const RATINGS: &str = "SELECT r.unit_id, c.category, c.channel, r.rated_on AS at, c.received_at, \
+     r.rating, r.objection FROM ratings r JOIN cases c ON c.id = r.case_id \
+     WHERE r.rated_on >= $1 AND r.rated_on < $2";
 const STAGES: &str = "SELECT q.unit_id, c.category, c.channel, q.closed_at AS at, c.received_at, \
      q.stage, q.due_at FROM queue_entries q JOIN cases c ON c.id = q.case_id \
      WHERE q.closed_at >= $1 AND q.closed_at < $2";
@@ -170,6 +173,18 @@ impl Store {
         }
         for row in self.rows_between(HOLDS, from, to).await? {
             facts.push(fact(dims(&row)?, Measure::Hold, false, false));
+        }
+        for row in self.rows_between(RATINGS, from, to).await? {
+            let rating: String = row.try_get("", "rating")?;
+            let objection: bool = row.try_get("", "objection")?;
+            let rating: Rating = rating.parse().map_err(corrupt("rating"))?;
+            facts.push(fact(dims(&row)?, Measure::Rated, false, false));
+            if rating.is_satisfied() {
+                facts.push(fact(dims(&row)?, Measure::Satisfied, false, false));
+            }
+            if objection {
+                facts.push(fact(dims(&row)?, Measure::Objected, false, false));
+            }
         }
         for row in self.rows_between(STAGES, from, to).await? {
             let stage: String = row.try_get("", "stage")?;

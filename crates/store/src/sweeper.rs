@@ -142,18 +142,18 @@ pub(crate) async fn insert_mail(
     .await?)
 }
 
-/// What a notice is about: a queue entry (or a hold) of a case.
-struct About<'a> {
-    id: Uuid,
-    case: CaseId,
-    /// The stage, or `hold`.
-    stage: &'a str,
-    unit: &'a UnitId,
+/// What a notice is about: a queue entry (or a hold, or a task) of a case.
+pub(crate) struct About<'a> {
+    pub(crate) id: Uuid,
+    pub(crate) case: CaseId,
+    /// The stage, `hold`, or `task:<kind>`.
+    pub(crate) stage: &'a str,
+    pub(crate) unit: &'a UnitId,
 }
 
 /// Records the notice in the ledger and, if it is new there, writes its
 /// mails; `false` when another sweeper had already recorded it.
-async fn write_notice(
+pub(crate) async fn write_notice(
     txn: &DatabaseTransaction,
     about: &About<'_>,
     n: &NoticeWrite,

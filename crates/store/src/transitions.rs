@@ -10,13 +10,14 @@ use sea_orm::{
     QueryOrder, sea_query::Expr,
 };
 use sunlight_core::case::{Event, StaffId, Transition};
-use sunlight_core::{CaseId, Stage};
+use sunlight_core::{CaseId, Stage, TaskKind};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
 use crate::cases::Jurisdiction;
 use crate::entity::{case, hold, message, queue_entry, transition};
 use crate::error::Clash;
+use crate::tasks::finish_task;
 use crate::units::unit_chain_in;
 use crate::{Store, StoreError};
 
@@ -77,6 +78,8 @@ pub(crate) fn event_name(e: &Event) -> &'static str {
         Event::Closed => "closed",
         Event::Merged { .. } => "merged",
         Event::Noted => "noted",
+        Event::Reopened { .. } => "reopened",
+        Event::Upheld { .. } => "upheld",
     }
 }
 
@@ -310,7 +313,7 @@ async fn update_case(
 ) -> Result<(), StoreError> {
     let t = w.transition;
     let s = &t.state;
-    let updated = case::Entity::update_many()
+    let mut update = case::Entity::update_many()
         .col_expr(case::Column::Stage, Expr::value(t.to.as_str()))
         .col_expr(case::Column::Hold, Expr::value(s.hold_active))
         .col_expr(
@@ -332,13 +335,24 @@ async fn update_case(
             Expr::value(s.merged_into.map(|m| m.as_uuid())),
         )
         .col_expr(
-            case::Column::ClosedAt,
-            Expr::value((t.to == Stage::Closed).then_some(t.at)),
-        )
-        .col_expr(
             case::Column::Version,
             sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
-        )
+        );
+    // An uphold leaves a closed case closed on the day it closed: the
+    // statistics count that closure in its month once.
+    if t.from != t.to {
+        update = update.col_expr(
+            case::Column::ClosedAt,
+            Expr::value((t.to == Stage::Closed).then_some(t.at)),
+        );
+    }
+    if t.events.iter().any(|e| matches!(e, Event::Reopened { .. })) {
+        update = update.col_expr(
+            case::Column::Round,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Round), 1),
+        );
+    }
+    let updated = update
         .filter(case::Column::Id.eq(s.id.as_uuid()))
         .filter(case::Column::Stage.eq(t.from.as_str()))
         .filter(case::Column::Version.eq(w.expected_version))
@@ -359,6 +373,10 @@ async fn update_open_entry(
     w: &TransitionWrite<'_>,
 ) -> Result<(), StoreError> {
     let t = w.transition;
+    if t.from == Stage::Closed {
+        // A closed case has no open entry; its version guards the action.
+        return Ok(());
+    }
     let (now, actor) = (t.at, t.actor.as_uuid());
     // The open entry must still have the owner the action was checked against.
     let owner_cond = match w.expected_owner {
@@ -451,6 +469,21 @@ async fn record_events(
             }
             Event::Merged { into, carry_hold } => {
                 merge_into(txn, j, row, *into, *carry_hold).await?;
+            }
+            Event::Reopened { .. } | Event::Upheld { .. } => {
+                let how = event_name(event);
+                let done = finish_task(
+                    txn,
+                    t.state.id,
+                    TaskKind::Reexamine,
+                    Some(t.actor.as_uuid()),
+                    how,
+                    now,
+                )
+                .await?;
+                if !done && matches!(event, Event::Upheld { .. }) {
+                    return Err(StoreError::Conflict(Clash::CaseChanged));
+                }
             }
             _ => {}
         }

@@ -25,6 +25,7 @@ mod register;
 mod session;
 mod staff;
 mod stats;
+mod tasks;
 
 pub use account::{change_password, confirm_totp, staff_disable, staff_enable, staff_reset};
 pub use cases::{attachment, case, claim, comment, confirm_hold, message, transition};
@@ -34,6 +35,7 @@ pub use register::register;
 pub use session::{session_cookie, sign_in, sign_out};
 pub use staff::{staff_add, staff_list};
 pub use stats::stats;
+pub use tasks::tasks;
 
 use crate::cookie::cookie_name;
 use crate::error::{Invalid, TriageError};
@@ -130,6 +132,7 @@ impl FromRequest for StaffWrite {
         account::staff_reset,
         queues::queue,
         register::register,
+        tasks::tasks,
         cases::claim,
         cases::case,
         cases::transition,
@@ -158,6 +161,9 @@ impl FromRequest for StaffWrite {
         case_out::MessageOut,
         case_out::AttachmentOut,
         case_out::HoldOut,
+        case_out::TaskOut,
+        case_out::RatingOut,
+        tasks::TaskLine,
         cases::MessageIn,
         cases::CommentIn,
         cases::Created,
@@ -221,6 +227,9 @@ mod tests {
             "MessageOut",
             "AttachmentOut",
             "HoldOut",
+            "TaskOut",
+            "RatingOut",
+            "TaskLine",
             "MessageIn",
             "Created",
             "HoldConfirm",
@@ -240,7 +249,7 @@ mod tests {
             assert!(schemas.contains(&name), "{name} missing from {schemas:?}");
         }
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 18, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 19, "{:?}", paths.keys().collect::<Vec<_>>());
         assert!(paths.contains_key("/api/v1/cases/{id}/transitions"));
         assert!(paths.contains_key("/api/v1/cases"));
     }

@@ -107,7 +107,8 @@ fn clash_key(clash: Clash) -> &'static str {
         Clash::NoPendingTotp => "errors.no_pending_totp",
         Clash::AlreadyDisabled => "errors.already_disabled",
         Clash::NotDisabled => "errors.not_disabled",
-        Clash::CaseChanged | Clash::Exists(_) => "errors.conflict",
+        Clash::TaskDone => "errors.task_done",
+        Clash::CaseChanged | Clash::Exists(_) | Clash::AlreadyRated => "errors.conflict",
     }
 }
 
@@ -300,6 +301,7 @@ mod tests {
             (Clash::NoPendingTotp, "errors.no_pending_totp"),
             (Clash::AlreadyDisabled, "errors.already_disabled"),
             (Clash::NotDisabled, "errors.not_disabled"),
+            (Clash::TaskDone, "errors.task_done"),
             (Clash::CaseChanged, "errors.conflict"),
             (Clash::Exists("unit"), "errors.conflict"),
         ];

@@ -118,5 +118,9 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
         ),
         Refusal::AlreadyPaused => t.get("refusal.already_paused").to_owned(),
         Refusal::MergeIntoSelf => t.get("refusal.merge_into_self").to_owned(),
+        Refusal::MergedCase => t.get("refusal.merged_case").to_owned(),
+        Refusal::ReopenTo { .. } => t.get("refusal.reopen_to").to_owned(),
+        Refusal::NoReexamination => t.get("refusal.no_reexamination").to_owned(),
+        Refusal::NotTheReexaminingUnit => t.get("refusal.not_the_reexamining_unit").to_owned(),
     }
 }

@@ -398,6 +398,11 @@ fn api_case_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/api/v1/tasks")
+            .get(api::tasks)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/api/v1/cases/{id}")
             .get(api::case)
             .refusing_others(method_not_allowed),

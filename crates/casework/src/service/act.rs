@@ -33,7 +33,12 @@ impl Triage {
                 .await?;
             return Ok(Stage::Verify);
         }
-        let state = state_of(&case, entry.as_ref());
+        let mut state = state_of(&case, entry.as_ref());
+        if case.stage == Stage::Closed {
+            state.reexamination = self
+                .reexamination_for(session, &case, &request.action)
+                .await?;
+        }
         let limits = Limits::from_policy(&self.policy, &self.calendar, now);
         let mut transition = apply(&state, request.action, &session.actor(), now, &limits)?;
         if transition.events.is_empty() {
@@ -132,5 +137,28 @@ impl Triage {
             )
             .await?;
         Ok(transition.to)
+    }
+
+    /// Whether the reporter's objection waits for its re-examination; an
+    /// uphold is answered only from the unit the task sits with (the one
+    /// above the handling unit) or higher, never by those who handled it.
+    async fn reexamination_for(
+        &self,
+        session: &Session,
+        case: &CaseRow,
+        action: &Action,
+    ) -> Result<bool, CaseworkError> {
+        let open = self
+            .store
+            .tasks_of(case.id)
+            .await?
+            .into_iter()
+            .find(|t| t.is_open() && t.kind == sunlight_core::TaskKind::Reexamine);
+        if let (Action::Uphold { .. }, Some(task)) = (action, &open)
+            && !session.jurisdiction.contains(&task.unit)
+        {
+            return Err(sunlight_core::case::Refusal::NotTheReexaminingUnit.into());
+        }
+        Ok(open.is_some())
     }
 }

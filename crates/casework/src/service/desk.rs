@@ -27,12 +27,12 @@ impl Triage {
         // queue entry.
         let prepared = self.filing.prepare(&report, now).await?;
         let (case_id, day) = (prepared.case_id, prepared.received_at);
-        let selection = report.selection_stage;
+        let (selection, real_name) = (report.selection_stage, report.real_name);
         let code = self.filing.file(prepared, report, Vec::new()).await?;
         // Staff-entered reports are routed at once, like any other. The
         // case is stored: whatever happens now, the caller gets the code,
         // and a failed routing is left to the router's next pass.
-        let plan = self.plan_for(selection, now);
+        let plan = self.plan_for(selection, real_name, day, now);
         if let Err(e) = self
             .store
             .route_case(case_id, &plan, Some(session.staff_id), day)

@@ -4,13 +4,16 @@
 use super::*;
 
 impl Triage {
-    /// A message from staff that the reporter reads with the code.
+    /// A message from staff that the reporter reads with the code. With
+    /// `acknowledgement`, it is the 受理告知 of that reporter's real-name
+    /// report and does its task (refused when none is open).
     pub async fn message(
         &self,
         session: &Session,
         id: CaseId,
         body: &str,
         to: Option<CaseId>,
+        acknowledgement: bool,
         now: DateTime<Utc>,
     ) -> Result<Uuid, CaseworkError> {
         if session.role == sunlight_core::Role::Admin {
@@ -28,6 +31,16 @@ impl Triage {
         let recipients = self.reporter_recipients(&case, to).await?;
         let mid = Uuid::now_v7();
         let sealed = seal_text(&text, case.id, &item::message(mid), &recipients)?;
+        if acknowledgement {
+            if session.role == sunlight_core::Role::Intake {
+                return Err(CaseworkError::Forbidden);
+            }
+            let task_case = to.unwrap_or(case.id);
+            self.store
+                .acknowledge(case.id, task_case, mid, session.staff_id, sealed, now)
+                .await?;
+            return Ok(mid);
+        }
         self.store
             .add_message_with(
                 case.id,

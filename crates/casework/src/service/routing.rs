@@ -10,15 +10,21 @@ impl Triage {
     /// The routing plan of a received case (rules 3 and 4: the unit was
     /// fixed at the door; a report on a running selection opens a hold).
     pub fn plan(&self, case: &CaseRow, now: DateTime<Utc>) -> RoutePlan {
-        self.plan_for(case.selection_stage, now)
+        self.plan_for(case.selection_stage, case.real_name, case.received_at, now)
     }
 
+    /// A real-name report is acknowledged (受理告知) within the policy's
+    /// time from the day it was received, not from routing.
     pub(super) fn plan_for(
         &self,
         selection: sunlight_core::SelectionStage,
+        real_name: bool,
+        received_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> RoutePlan {
         RoutePlan {
+            acknowledge_due: real_name
+                .then(|| self.due(DeadlineKind::AcknowledgeRealName, received_at)),
             verify_due: self.due(DeadlineKind::Verify, now),
             hold: selection.triggers_hold().then(|| NewHold {
                 notice_due_at: self.due(DeadlineKind::HoldNotice, now),

@@ -80,17 +80,10 @@ impl Triage {
         }
         let holds = self.store.holds_of(case.id).await?;
         let merged_cases = self.store.merged_cases(case.id).await?;
+        let tasks = self.store.tasks_of(case.id).await?;
+        let rating = self.store.rating_of(case.id, case.round).await?;
         let state = state_of(&case, entry.as_ref());
-        let actor = session.actor();
-        let allowed = sunlight_core::case::ActionKind::ALL
-            .iter()
-            .filter(|k| {
-                k.stages().contains(&state.stage)
-                    && k.roles(state.stage).contains(&actor.role)
-                    && (!k.needs_owner() || state.owner == Some(actor.id))
-            })
-            .map(|k| k.as_str())
-            .collect();
+        let allowed = allowed_actions(session, &state, &tasks);
         self.store
             .audit(
                 sunlight_store::AuditRecord {
@@ -117,6 +110,38 @@ impl Triage {
             holds,
             merged_cases,
             allowed,
+            tasks,
+            rating,
         })
     }
+}
+
+/// The actions the member may take now: the state machine's rules, and
+/// for a re-examination, only from the unit above (where its task sits).
+fn allowed_actions(
+    session: &Session,
+    state: &CaseState,
+    tasks: &[sunlight_store::TaskRow],
+) -> Vec<&'static str> {
+    use sunlight_core::case::ActionKind;
+    let actor = session.actor();
+    let reexamining = tasks.iter().any(|t| {
+        t.is_open()
+            && t.kind == sunlight_core::TaskKind::Reexamine
+            && session.jurisdiction.contains(&t.unit)
+    });
+    ActionKind::ALL
+        .iter()
+        .filter(|k| {
+            k.stages().contains(&state.stage)
+                && k.roles(state.stage).contains(&actor.role)
+                && (!k.needs_owner() || state.owner == Some(actor.id))
+        })
+        .filter(|k| match k {
+            ActionKind::Reopen => state.merged_into.is_none(),
+            ActionKind::Uphold => reexamining,
+            _ => true,
+        })
+        .map(|k| k.as_str())
+        .collect()
 }

@@ -27,7 +27,9 @@ pub(super) async fn tally(
     for n in &notices {
         by_entry.entry(n.entry_id).or_default().push(n);
         pairs.push((n.entry_id, n.kind.as_str()));
-        if n.kind.starts_with("reminder-") {
+        // Stage reminders are counted against the stages' reminder points;
+        // a task's (`task:…`) follow the task's own clock.
+        if n.kind.starts_with("reminder-") && !n.stage.starts_with("task:") {
             if n.mails > 0 {
                 summary.reminders_mailed += 1;
             } else {

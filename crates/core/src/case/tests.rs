@@ -2,6 +2,7 @@
 //! matrix, and the rules around closing, re-checking, extending and pausing.
 
 use super::*;
+use action::OPEN;
 use chrono::TimeDelta;
 
 fn staff(n: u128) -> StaffId {
@@ -38,6 +39,7 @@ fn ready(stage: Stage, owner: StaffId) -> CaseState {
         decision: Some("批评教育".into()),
         feedback_given: true,
         transferred_by: Some(staff(77)),
+        reexamination: true,
         ..CaseState::new(
             CaseId::from_uuid(Uuid::from_u128(1)),
             SelectionStage::Inspection,
@@ -75,6 +77,13 @@ fn sample(kind: ActionKind) -> Action {
         ActionKind::Merge => Action::Merge {
             into: CaseId::from_uuid(Uuid::from_u128(OTHER_CASE)),
         },
+        ActionKind::Reopen => Action::Reopen {
+            reason: "复查发现新线索".into(),
+            to: Stage::Verify,
+        },
+        ActionKind::Uphold => Action::Uphold {
+            message: "经复查，维持原处理意见".into(),
+        },
     }
 }
 
@@ -103,6 +112,8 @@ fn every_action_in_every_stage() {
             ActionKind::Merge,
             &[Received, Verify, Handle, Recheck, Notify],
         ),
+        (ActionKind::Reopen, &[Closed]),
+        (ActionKind::Uphold, &[Closed]),
     ];
     assert_eq!(allowed.len(), ActionKind::ALL.len());
     let boss = actor(1, Role::Supervisor);
@@ -128,7 +139,7 @@ fn every_action_in_every_stage() {
             }
         }
     }
-    assert_eq!(tried, 11 * 6);
+    assert_eq!(tried, 13 * 6);
 }
 
 #[test]
@@ -153,6 +164,8 @@ fn role_matrix() {
         (ActionKind::AskReporter, S::Recheck, &[Verifier, Supervisor]),
         (ActionKind::Feedback, S::Notify, &[Verifier, Supervisor]),
         (ActionKind::Close, S::Notify, &[Verifier, Supervisor]),
+        (ActionKind::Reopen, S::Closed, &[Supervisor]),
+        (ActionKind::Uphold, S::Closed, &[Supervisor]),
     ];
     for (kind, stage, roles) in matrix {
         for role in Role::ALL {
@@ -489,4 +502,76 @@ fn limits_follow_the_policy() {
         limits.pause_ends,
         DateTime::parse_from_rfc3339("2026-10-31T00:00:00+08:00").unwrap()
     );
+}
+
+#[test]
+fn reopen_goes_back_to_verify_or_handle_and_clears_what_follows() {
+    let boss = actor(1, Role::Supervisor);
+    let closed = CaseState {
+        extension_days: Some(10),
+        ..ready(Stage::Closed, boss.id)
+    };
+    let reopen = |to| Action::Reopen {
+        reason: "上级复查要求重新核查".into(),
+        to,
+    };
+    let t = apply(&closed, reopen(Stage::Verify), &boss, now(), &limits()).unwrap();
+    assert_eq!(t.to, Stage::Verify);
+    assert_eq!(t.state.outcome, None, "a new verification, a new outcome");
+    assert_eq!(t.state.extension_days, None, "with its own extension");
+    assert!(t.state.decision.is_none() && !t.state.feedback_given);
+    assert!(!t.state.reexamination, "reopening answers the objection");
+    assert_eq!(t.state.owner, None, "it waits in the verify queue");
+    assert!(!t.events[0].for_reporter(), "the reason is for staff");
+
+    let t = apply(&closed, reopen(Stage::Handle), &boss, now(), &limits()).unwrap();
+    assert_eq!(t.to, Stage::Handle);
+    assert_eq!(t.state.outcome, Some(Outcome::Partly), "the outcome stands");
+    assert!(t.state.decision.is_none() && !t.state.feedback_given);
+
+    for to in [
+        Stage::Received,
+        Stage::Notify,
+        Stage::Recheck,
+        Stage::Closed,
+    ] {
+        let refusal = apply(&closed, reopen(to), &boss, now(), &limits()).unwrap_err();
+        assert_eq!(refusal, Refusal::ReopenTo { to });
+        assert_eq!(refusal.class(), RefusalClass::Invalid);
+    }
+    let blank = Action::Reopen {
+        reason: "  ".into(),
+        to: Stage::Verify,
+    };
+    assert_eq!(
+        apply(&closed, blank, &boss, now(), &limits()),
+        Err(Refusal::EmptyText { field: "reason" })
+    );
+    let merged = CaseState {
+        merged_into: Some(CaseId::from_uuid(Uuid::from_u128(OTHER_CASE))),
+        ..closed.clone()
+    };
+    let refusal = apply(&merged, reopen(Stage::Verify), &boss, now(), &limits()).unwrap_err();
+    assert_eq!(refusal, Refusal::MergedCase);
+    assert_eq!(refusal.class(), RefusalClass::Conflict);
+}
+
+#[test]
+fn uphold_needs_an_open_reexamination_and_tells_the_reporter() {
+    let boss = actor(1, Role::Supervisor);
+    let asked = ready(Stage::Closed, boss.id);
+    let uphold = || Action::Uphold {
+        message: "经复查，维持原处理意见".into(),
+    };
+    let t = apply(&asked, uphold(), &boss, now(), &limits()).unwrap();
+    assert_eq!(t.to, Stage::Closed);
+    assert!(!t.state.reexamination);
+    assert!(t.events[0].for_reporter());
+    let quiet = CaseState {
+        reexamination: false,
+        ..asked
+    };
+    let refusal = apply(&quiet, uphold(), &boss, now(), &limits()).unwrap_err();
+    assert_eq!(refusal, Refusal::NoReexamination);
+    assert_eq!(refusal.class(), RefusalClass::Conflict);
 }

@@ -35,6 +35,8 @@ fn presets_carry_the_design_figures() {
         (K::Recheck, WorkingDays(15)),
         (K::Notify, WorkingDays(15)),
         (K::ReporterPauseMax, CalendarDays(30)),
+        (K::ReexamineRequest, CalendarDays(30)),
+        (K::Reexamine, CalendarDays(30)),
     ];
     assert_eq!(expected.len(), K::ALL.len());
     for (kind, span) in expected {
@@ -43,6 +45,7 @@ fn presets_carry_the_design_figures() {
 
     let eu = Policy::preset("eu-2019-1937").unwrap();
     assert_eq!(eu.span(K::AcknowledgeRealName), CalendarDays(7));
+    assert_eq!(eu.span(K::Reexamine), Months(3));
     assert_eq!(eu.calendar_name(), "weekends");
     assert_eq!(eu.utc_offset().local_minus_utc(), 3600);
 }

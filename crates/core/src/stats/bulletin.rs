@@ -54,6 +54,10 @@ pub struct BulletinMonth {
     pub on_time_percent: Option<u8>,
     /// Median days from arrival to feedback, when enough feedback was given.
     pub median_days_to_feedback: Option<u32>,
+    /// 满意率: percent of reporters' ratings that were satisfied or
+    /// basically so; absent when fewer than the minimum rated.
+    #[serde(default)]
+    pub satisfied_percent: Option<u8>,
 }
 
 /// One public area (the province itself, or a city with its counties) over
@@ -113,6 +117,17 @@ pub(super) fn shown(n: u64, min: u64) -> Shown {
     } else {
         Shown::Count(n)
     }
+}
+
+/// Satisfied or basically satisfied ratings, in percent, when at least
+/// `min` ratings were given (a single dissatisfied reporter in a small unit
+/// is not shown as "0 %").
+pub(super) fn satisfied_percent(row: &Row, min: u64) -> Option<u8> {
+    let rated = row.get(Measure::Rated).n;
+    if rated < min.max(1) {
+        return None;
+    }
+    u8::try_from(row.get(Measure::Satisfied).n * 100 / rated).ok()
 }
 
 pub(super) fn percent(row: &Row, min: u64) -> Option<u8> {
@@ -192,6 +207,7 @@ impl Bulletin {
                 } else {
                     None
                 },
+                satisfied_percent: satisfied_percent(&f.total, min),
             });
         }
         // Areas over the whole period: the root's own cases, and each public

@@ -207,7 +207,7 @@ fn csv_has_a_line_per_month_and_a_total() {
     assert_eq!(lines.len(), 4, "{csv}");
     assert!(lines[0].starts_with("month,received,routed,"));
     assert!(lines[2].starts_with("2026-03,0,0,0,0,0,0,0,3,"), "{csv}");
-    assert!(lines[2].ends_with(",2,0.667"), "{csv}");
+    assert!(lines[2].ends_with(",2,0.667,"), "{csv}");
     assert!(lines[3].starts_with("total,"));
     // Outside the jurisdiction: nothing.
     let other = Figures::compute(&tally.cells, &tally.days, &t, &unit("p-b"), &months);

@@ -55,6 +55,17 @@ fn contract() -> Contract {
             op("create_report", &[&admitted, &json, &fields, &server]),
             op("status", &[&admitted, &json, &code, &server]),
             op("add_message", &[&admitted, &json, &code, &fields, &server]),
+            op(
+                "rate",
+                &[
+                    &admitted,
+                    &json,
+                    &code,
+                    &fields,
+                    &Answer::errors(&[InvalidRating, RatingNotYet, AlreadyRated, ObjectionTooLate]),
+                    &server,
+                ],
+            ),
             op("units", &[&server]),
         ],
         vocabularies: vocabularies(),
@@ -73,6 +84,20 @@ fn labelled<T: Copy>(
         kind,
         wire,
     )
+}
+
+/// The three ratings with their Chinese words (满意度评价).
+fn ratings() -> Vec<(&'static str, String)> {
+    let t = i18n::catalog(sunlight_core::i18n::Lang::ZhCn);
+    sunlight_core::Rating::ALL
+        .iter()
+        .map(|r| {
+            (
+                r.as_str(),
+                t.get(&format!("status.rating_{}", r.as_str())).to_owned(),
+            )
+        })
+        .collect()
 }
 
 fn vocabularies() -> Vec<Vocabulary> {
@@ -109,6 +134,8 @@ fn vocabularies() -> Vec<Vocabulary> {
             "level",
             labelled(Level::ALL, "level", Level::as_str),
         ),
+        v("RatingRequest", "rating", ratings()),
+        v("RatingOut", "rating", ratings()),
         v(
             "MessageOut",
             "from",

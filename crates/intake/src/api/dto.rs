@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sunlight_core::policy::Policy;
 use sunlight_core::report::ReportDraft;
-use sunlight_filing::{ShownMessage, Status};
+use sunlight_filing::{RatingState, ShownMessage, Status};
 use sunlight_store::{HistoryStep, UnitRow};
 use utoipa::ToSchema;
 
@@ -114,12 +115,52 @@ pub struct StatusResponse {
     pub merged: bool,
     pub history: Vec<HistoryOut>,
     pub messages: Vec<MessageOut>,
+    /// Present once feedback was given: null until the reporter rated it
+    /// (`POST /api/v1/status/rating`), then the rating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<RatingOut>)]
+    pub rating: Option<Option<RatingOut>>,
+    /// The last day an objection (复查请求) may be sent; absent when it
+    /// cannot (no feedback yet, rated already, or the time passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objection_until: Option<chrono::NaiveDate>,
+}
+
+/// The reporter's rating of the feedback.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingOut {
+    /// `satisfied`, `basically_satisfied` or `dissatisfied`.
+    pub rating: &'static str,
+    /// An objection was sent with it (a re-examination was asked for).
+    pub objection: bool,
+    /// The day it was given.
+    pub rated_on: chrono::NaiveDate,
+}
+
+/// `POST /api/v1/status/rating`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    pub code: String,
+    /// `satisfied`, `basically_satisfied` or `dissatisfied`.
+    pub rating: String,
+    /// Optional: why the answer is not accepted; asks the unit above for
+    /// a re-examination (复查).
+    #[serde(default)]
+    pub objection: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingStored {
+    /// Whether a re-examination was asked for.
+    pub objection: bool,
 }
 
 /// The same view as the status page: the case that carries on, which after
 /// a merge is not the reporter's own.
-impl From<&Status> for StatusResponse {
-    fn from(status: &Status) -> Self {
+impl StatusResponse {
+    /// Days (the rating's, the objection's last) in `policy`'s time zone.
+    pub fn new(status: &Status, policy: &Policy) -> Self {
         let view = &status.view;
         Self {
             stage: view.case.stage.as_str(),
@@ -128,6 +169,21 @@ impl From<&Status> for StatusResponse {
             merged: view.case.id != view.own_case,
             history: view.history.iter().map(HistoryOut::from).collect(),
             messages: status.messages.iter().map(MessageOut::from).collect(),
+            rating: match &status.rating {
+                RatingState::NotYet => None,
+                RatingState::Open { .. } => Some(None),
+                RatingState::Rated(r) => Some(Some(RatingOut {
+                    rating: r.rating.as_str(),
+                    objection: r.objection,
+                    rated_on: policy.local_date(r.rated_on),
+                })),
+            },
+            objection_until: match &status.rating {
+                RatingState::Open {
+                    objection_until: Some(until),
+                } => Some(policy.last_day(*until)),
+                _ => None,
+            },
         }
     }
 }

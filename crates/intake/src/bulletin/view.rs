@@ -17,6 +17,7 @@ struct MonthLine {
     closed: String,
     feedback: String,
     on_time: String,
+    satisfied: String,
     median: String,
 }
 
@@ -138,6 +139,7 @@ impl MonthLine {
             closed: cell(lang, m.closed, min),
             feedback: cell(lang, m.feedback, min),
             on_time: or_dash(m.on_time_percent.map(|p| format!("{p} %"))),
+            satisfied: or_dash(m.satisfied_percent.map(|p| format!("{p} %"))),
             median: or_dash(
                 m.median_days_to_feedback
                     .map(|d| t.format("bulletin.days", &[("n", &d.to_string())])),

@@ -45,7 +45,7 @@ pub(super) fn lookup_page(lang: Lang, status: StatusCode, error: Option<String>)
 
 /// The lookup form again, saying what is wrong with the code that was sent
 /// (malformed, or no report has it).
-fn code_refused(state: &AppState, lang: Lang, e: &IntakeError) -> HttpResponse {
+pub(super) fn code_refused(state: &AppState, lang: Lang, e: &IntakeError) -> HttpResponse {
     lookup_page(
         lang,
         e.status(),
@@ -75,6 +75,13 @@ pub(super) struct StatusPage {
     limits: Limits,
     reply_hint: String,
     attachment_hint: String,
+    /// How the reporter rated this round's feedback, in words.
+    rated: Option<String>,
+    rating_open: bool,
+    pub(super) rated_now: bool,
+    rating_choices: Vec<(&'static str, String)>,
+    /// Until when an objection may be sent, in words; None: no longer.
+    objection_hint: Option<String>,
 }
 
 pub struct MessageLine {
@@ -91,10 +98,24 @@ pub(super) fn status_page(
     sent: bool,
     errors: Vec<ErrorLine>,
 ) -> HttpResponse {
+    let page = status_view(state, lang, code, status, sent, errors);
+    render(StatusCode::OK, lang, &page)
+}
+
+/// The status page's content, to render as is or with a notice.
+pub(super) fn status_view(
+    state: &AppState,
+    lang: Lang,
+    code: &TrackingCode,
+    status: &Status,
+    sent: bool,
+    errors: Vec<ErrorLine>,
+) -> StatusPage {
     let t = i18n::catalog(lang);
+    let (rated, rating_open, objection_hint) = super::rating::rating_view(state, lang, status);
     let view = &status.view;
     let stage_code = view.case.stage.as_str();
-    let page = StatusPage {
+    StatusPage {
         ui: i18n::frame(lang, "/status"),
         errors,
         sent,
@@ -137,8 +158,12 @@ pub(super) fn status_page(
             &[("max", &state.filing.limits.message_chars.to_string())],
         ),
         attachment_hint: attachment_hint(lang, &state.filing.limits),
-    };
-    render(StatusCode::OK, lang, &page)
+        rated,
+        rating_open,
+        rated_now: false,
+        rating_choices: super::rating::choices(lang),
+        objection_hint,
+    }
 }
 
 /// Reads the lookup form: exactly one field, `code`.

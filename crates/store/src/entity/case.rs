@@ -47,6 +47,9 @@ pub struct Model {
     /// Reporter messages its staff have not opened yet (the case page or
     /// JSON read since). Not under `version`: it never makes an action fail.
     pub unread: i32,
+    /// Rounds of feedback: a reopened case starts a new one, which the
+    /// reporter may rate again.
+    pub round: i32,
     /// Optimistic concurrency: every state write checks and bumps it.
     pub version: i32,
 }

@@ -38,6 +38,30 @@ pub struct AttachmentOut {
     pub size: u64,
 }
 
+/// A task beside the stages: `acknowledge` (受理告知) or `reexamine` (复查).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskOut {
+    pub kind: &'static str,
+    /// The unit whose people do it (for `reexamine`, the one above).
+    pub unit: String,
+    pub due_at: DateTime<Utc>,
+    pub overdue: bool,
+    pub done_at: Option<DateTime<Utc>>,
+    /// `acknowledged`, `upheld` or `reopened`.
+    pub done_how: Option<String>,
+}
+
+/// The reporter's rating of the current round of feedback.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingOut {
+    /// `satisfied`, `basically_satisfied` or `dissatisfied`.
+    pub rating: &'static str,
+    /// The reporter objected and asked for a re-examination.
+    pub objection: bool,
+    /// The day only.
+    pub rated_on: chrono::NaiveDate,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HoldOut {
     pub id: Uuid,
@@ -90,6 +114,10 @@ pub struct CaseOut {
     pub messages: Vec<MessageOut>,
     pub attachments: Vec<AttachmentOut>,
     pub holds: Vec<HoldOut>,
+    pub tasks: Vec<TaskOut>,
+    /// Rounds of feedback: 0, and one more each time the case is reopened.
+    pub round: i32,
+    pub rating: Option<RatingOut>,
     /// Actions the caller may take now.
     pub allowed_actions: Vec<&'static str>,
 }
@@ -128,6 +156,24 @@ impl CaseOut {
             messages: v.messages.iter().map(MessageOut::from).collect(),
             attachments: v.attachments.iter().map(AttachmentOut::from).collect(),
             holds: v.holds.iter().map(HoldOut::from).collect(),
+            tasks: v
+                .tasks
+                .iter()
+                .map(|t| TaskOut {
+                    kind: t.kind.as_str(),
+                    unit: t.unit.to_string(),
+                    due_at: t.due_at,
+                    overdue: t.is_open() && t.overdue_at.is_some(),
+                    done_at: t.done_at,
+                    done_how: t.done_how.clone(),
+                })
+                .collect(),
+            round: c.round,
+            rating: v.rating.as_ref().map(|r| RatingOut {
+                rating: r.rating.as_str(),
+                objection: r.objection,
+                rated_on: policy.local_date(r.rated_on),
+            }),
             allowed_actions: v.allowed,
         }
     }

@@ -133,6 +133,10 @@ pub struct MessageIn {
     /// reporter alone reads the message). Absent: the case's own reporter.
     #[serde(default)]
     pub to: Option<String>,
+    /// This message is the acknowledgement (受理告知) of a real-name
+    /// report: it does the case's acknowledgement task.
+    #[serde(default)]
+    pub acknowledgement: bool,
 }
 
 impl std::fmt::Debug for MessageIn {
@@ -160,7 +164,14 @@ pub async fn message(
     let text = Zeroizing::new(body.body);
     let id = state
         .triage
-        .message(&staff.0, case_id(&path)?, &text, to, Utc::now())
+        .message(
+            &staff.0,
+            case_id(&path)?,
+            &text,
+            to,
+            body.acknowledgement,
+            Utc::now(),
+        )
         .await?;
     Ok(HttpResponse::Created().json(Created { id }))
 }

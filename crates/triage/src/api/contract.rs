@@ -93,6 +93,7 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
         Session,
         &[SESSION, &[Malformed, Forbidden, Invalid], SERVER],
     ),
+    ("tasks", Session, &[SESSION, &[Forbidden], SERVER]),
     ("claim", SessionCsrf, &[WRITE, CASE, ACT, SERVER]),
     ("case", Session, &[SESSION, CASE, SERVER]),
     ("transition", SessionCsrf, &[WRITE, JSON, CASE, ACT, SERVER]),
@@ -197,7 +198,7 @@ fn vocabularies() -> Vec<Vocabulary> {
     ]
 }
 
-/// `POST /api/v1/cases/{id}/transitions` takes one of eleven bodies, told
+/// `POST /api/v1/cases/{id}/transitions` takes one of thirteen bodies, told
 /// apart by `action`: a `oneOf` with a discriminator, built from every
 /// action kind (the match has no wildcard, so a new action needs its body
 /// here).
@@ -225,6 +226,16 @@ fn transitions_body(doc: &mut Value) {
                 ActionKind::Merge => (
                     json!({"into": {"type": "string", "format": "uuid", "description": "The case this one joins."}}),
                     &["into"],
+                ),
+                ActionKind::Reopen => (
+                    json!({"reason": text("Why the closed case is handled again (for staff)."),
+                           "to": {"type": "string", "enum": ["verify", "handle"], "default": "verify",
+                                  "description": "Back to verification (a new outcome) or to handling (the outcome stands)."}}),
+                    &["reason"],
+                ),
+                ActionKind::Uphold => (
+                    json!({"message": text("The re-examination's answer, told to the reporter (复查意见).")}),
+                    &["message"],
                 ),
             };
             let mut properties = fields.as_object().cloned().unwrap_or_default();

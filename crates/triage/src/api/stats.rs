@@ -45,6 +45,9 @@ pub struct StatsOut {
     pub refreshed_at: Option<DateTime<Utc>>,
     /// Share of stage completions on time, 0–1.
     pub on_time_rate: Option<f64>,
+    /// 满意率: satisfied or basically satisfied ratings over all ratings,
+    /// 0–1; null before the first rating.
+    pub satisfaction_rate: Option<f64>,
     /// Open stages past their deadline now, per stage.
     pub overdue_now: BTreeMap<String, u64>,
     pub hotspots: Vec<HotspotOut>,
@@ -79,6 +82,7 @@ pub async fn stats(staff: Staff, state: web::Data<AppState>) -> Result<HttpRespo
         unit: s.unit.to_string(),
         refreshed_at: state.stats.refreshed_at().await?,
         on_time_rate: figures.total.on_time_rate(),
+        satisfaction_rate: figures.total.satisfaction_rate(),
         overdue_now,
         hotspots,
         figures,

@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use sunlight_core::case::Action;
 use sunlight_core::report::{Limits, validate_message};
-use sunlight_core::{CaseId, Outcome, Role};
+use sunlight_core::{CaseId, Outcome, Role, Stage};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -19,6 +19,7 @@ use crate::i18n;
 use crate::state::AppState;
 use sunlight_casework::service::ActionRequest;
 
+mod tasks;
 mod view;
 
 use view::CasePage;
@@ -151,6 +152,16 @@ impl ActionForm {
             "merge" => Action::Merge {
                 into: CaseId::parse(self.into.trim()).map_err(|_| "errors.merge_target")?,
             },
+            "reopen" => Action::Reopen {
+                reason: take(&mut self.reason),
+                to: match self.to.trim() {
+                    "" => Stage::Verify,
+                    raw => raw.parse().map_err(|_| "refusal.reopen_to")?,
+                },
+            },
+            "uphold" => Action::Uphold {
+                message: take(&mut self.message),
+            },
             _ => return Err("errors.unknown_action"),
         };
         let note = take(&mut self.note);
@@ -201,6 +212,8 @@ pub struct MessageForm {
     /// A case merged into this one, whose reporter alone is addressed;
     /// empty for the case's own reporter.
     to: String,
+    /// A checked box: the message is the acknowledgement (受理告知).
+    acknowledgement: Option<String>,
 }
 
 impl std::fmt::Debug for MessageForm {
@@ -216,9 +229,9 @@ pub async fn case_message(
     path: web::Path<String>,
     form: web::Form<MessageForm>,
 ) -> Result<HttpResponse, PageError> {
-    let MessageForm { csrf, body, to } = form.into_inner();
-    let body = Zeroizing::new(body);
-    viewer.check_csrf(&csrf)?;
+    let form = form.into_inner();
+    let (body, ack) = (Zeroizing::new(form.body), form.acknowledgement.is_some());
+    viewer.check_csrf(&form.csrf)?;
     let id = case_id(&viewer, &path)?;
     if let Err(e) = validate_message(&body, &Limits::default()) {
         let reason = i18n::field_error(viewer.lang, &e);
@@ -231,10 +244,10 @@ pub async fn case_message(
         )
         .await;
     }
-    let sent = match merged_reporter(&to) {
+    let sent = match merged_reporter(&form.to) {
         Ok(to) => state
             .triage
-            .message(&viewer.session, id, &body, to, Utc::now())
+            .message(&viewer.session, id, &body, to, ack, Utc::now())
             .await
             .map(|_| ())
             .map_err(TriageError::from),

@@ -100,6 +100,19 @@ pub(super) struct QueuePage {
     categories: Vec<Opt>,
     lines: Vec<QueueLine>,
     count_line: String,
+    /// Open acknowledgements and re-examinations of the member's units.
+    tasks: Vec<TaskItem>,
+}
+
+/// An open task as the queue page lists it.
+struct TaskItem {
+    href: String,
+    number: String,
+    kind: &'static str,
+    label: String,
+    unit: String,
+    due: String,
+    overdue: bool,
 }
 
 /// Admins act on no case: a 403 page that points them to their own page.
@@ -158,6 +171,7 @@ impl QueuePage {
             .queue_items(&s.jurisdiction, stage, &filter)
             .await?;
         let units = jurisdiction_units(state, s).await?;
+        let open_tasks = state.triage.open_tasks(s).await?;
         let lang = viewer.lang;
         let lines: Vec<QueueLine> = items
             .into_iter()
@@ -166,7 +180,21 @@ impl QueuePage {
         let count_line =
             i18n::catalog(lang).format("queue.count", &[("n", &lines.len().to_string())]);
         let ui = viewer.ui(page_path);
+        let policy = &state.triage.policy;
+        let tasks = open_tasks
+            .into_iter()
+            .map(|o| TaskItem {
+                href: ui.href(&format!("/cases/{}", o.task.case_id)),
+                number: number_label(lang, o.number.as_ref(), o.task.case_id),
+                kind: o.task.kind.as_str(),
+                label: ui.word("task", o.task.kind.as_str()),
+                unit: unit_label(&units, &o.task.unit),
+                due: local_day(policy, o.task.due_at),
+                overdue: o.task.overdue_at.is_some(),
+            })
+            .collect();
         Ok(Self {
+            tasks,
             stage: stage.as_str(),
             stage_label: ui.word("stage", stage.as_str()),
             tabs: QUEUES

@@ -12,6 +12,7 @@ use sunlight_core::{Outcome, Role, Stage};
 use sunlight_store::UnitRow;
 use uuid::Uuid;
 
+use super::tasks::{TaskLine, can_acknowledge, rating_line, task_lines};
 use crate::i18n;
 use crate::pages::{
     Opt, Ui, Viewer, countdown, local_day, local_time, owner_word, unit_label, vocab_options,
@@ -82,6 +83,8 @@ pub(super) struct CasePage<'a> {
     reply_hint: String,
     limits: Limits,
     open: bool,
+    tasks: Vec<TaskLine>,
+    can_acknowledge: bool,
 }
 
 impl<'a> CasePage<'a> {
@@ -112,6 +115,11 @@ impl<'a> CasePage<'a> {
         let limits = Limits::default();
         let action_limits = ActionLimits::from_policy(policy, &state.triage.calendar, now);
         let t = i18n::catalog(lang);
+        let claim_key = if owner.is_some() {
+            "action.claim_over"
+        } else {
+            "action.claim"
+        };
         CasePage {
             errors,
             number: c.number.as_ref().map_or_else(
@@ -138,13 +146,7 @@ impl<'a> CasePage<'a> {
             history: history_lines(&ui, policy, view, me),
             holds: hold_lines(&ui, policy, view, viewer.session.role),
             allowed,
-            claim_label: ui
-                .t(if owner.is_some() {
-                    "action.claim_over"
-                } else {
-                    "action.claim"
-                })
-                .to_owned(),
+            claim_label: ui.t(claim_key).to_owned(),
             outcomes: vocab_options(
                 crate::i18n::catalog(lang),
                 "outcome",
@@ -162,6 +164,8 @@ impl<'a> CasePage<'a> {
             ),
             limits,
             open: c.stage != Stage::Closed,
+            tasks: task_lines(&ui, policy, view, units),
+            can_acknowledge: can_acknowledge(view, viewer.session.role),
             view,
             ui,
         }
@@ -278,6 +282,9 @@ fn facts(
     }
     if let Some(m) = c.merged_into {
         out.push(fact("merged-into", "case.merged_into", m.to_string()));
+    }
+    if let Some(line) = rating_line(ui, policy, view) {
+        out.push(fact("rating", "case.rating", line));
     }
     out
 }

@@ -17,7 +17,7 @@ use crate::pages::{QUEUES, QueueLine, Ui, Viewer, jurisdiction_units, queue_line
 use crate::state::AppState;
 
 /// The measures shown as columns (stage completions are in their own table).
-const COLUMNS: [Measure; 7] = [
+const COLUMNS: [Measure; 9] = [
     Measure::Received,
     Measure::Routed,
     Measure::Verified,
@@ -25,12 +25,16 @@ const COLUMNS: [Measure; 7] = [
     Measure::Closed,
     Measure::Feedback,
     Measure::Hold,
+    Measure::Rated,
+    Measure::Objected,
 ];
 
 struct Line {
     label: String,
     cells: Vec<u64>,
     rate: String,
+    /// 满意率 of the reporters' ratings.
+    satisfied: String,
 }
 
 struct Table {
@@ -91,6 +95,9 @@ fn line(label: String, row: &Row) -> Line {
         label,
         cells: COLUMNS.iter().map(|m| row.get(*m).n).collect(),
         rate: rate(row),
+        satisfied: row
+            .satisfaction_rate()
+            .map_or_else(|| "–".to_owned(), |r| format!("{:.1} %", r * 100.0)),
     }
 }
 

@@ -1,0 +1,166 @@
+//! The reporter's rating of a round of feedback (满意度评价) and the
+//! objection that asks the unit above for a re-examination (复查): one
+//! transaction, stamped with the day only, like every act of a reporter.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sunlight_core::{CaseId, Rating, TaskKind, UnitId};
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, append};
+use crate::entity::{case, message, rating};
+use crate::error::Clash;
+use crate::tasks::open_task;
+use crate::{Store, StoreError};
+
+/// A rating to store.
+#[derive(Debug, Clone)]
+pub struct NewRating {
+    pub case: CaseId,
+    /// The round the reporter saw feedback for (`CaseRow::round`).
+    pub round: i32,
+    pub rating: Rating,
+    /// Start of the local day the reporter rated.
+    pub day: DateTime<Utc>,
+    pub objection: Option<Objection>,
+}
+
+/// A reporter's objection: their words, sealed like a message, and the
+/// re-examination it opens.
+#[derive(Clone)]
+pub struct Objection {
+    pub message_id: Uuid,
+    pub sealed_body: Vec<u8>,
+    /// The unit that re-examines: the one above the case's unit.
+    pub unit: UnitId,
+    pub due_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Objection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Objection")
+            .field("unit", &self.unit)
+            .field("due_at", &self.due_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored rating, as the reporter and staff see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingRow {
+    pub round: i32,
+    pub rating: Rating,
+    pub objection: bool,
+    pub rated_on: DateTime<Utc>,
+}
+
+impl Store {
+    /// Stores a rating for the case's current round, once: a second rating
+    /// of the round is `Conflict(AlreadyRated)`; a case that moved on (a
+    /// reopen) or whose feedback is not given is `Conflict(CaseChanged)`.
+    pub async fn rate(&self, r: &NewRating) -> Result<(), StoreError> {
+        let txn = self.write_txn().await?;
+        let row = case::Entity::find_by_id(r.case.as_uuid())
+            .filter(case::Column::Round.eq(r.round))
+            .filter(case::Column::FeedbackGiven.eq(true))
+            .filter(case::Column::MergedInto.is_null())
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::Conflict(Clash::CaseChanged))?;
+        rating::Entity::insert(rating::ActiveModel {
+            case_id: Set(row.id),
+            round: Set(r.round),
+            unit_id: Set(row.unit_id.clone()),
+            rating: Set(r.rating.as_str().to_owned()),
+            objection: Set(r.objection.is_some()),
+            rated_on: Set(r.day),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|e| StoreError::unique(e, Clash::AlreadyRated))?;
+        if let Some(o) = &r.objection {
+            message::Entity::insert(message::ActiveModel {
+                id: Set(o.message_id),
+                case_id: Set(row.id),
+                author: Set("reporter".to_owned()),
+                staff_id: Set(None),
+                sealed_body: Set(o.sealed_body.clone()),
+                created_at: Set(r.day),
+                // The re-examination task's own notice tells its people.
+                notice_pending: Set(false),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+            case::Entity::update_many()
+                .col_expr(
+                    case::Column::Unread,
+                    sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Unread), 1),
+                )
+                .filter(case::Column::Id.eq(row.id))
+                .exec(&txn)
+                .await?;
+            open_task(&txn, r.case, TaskKind::Reexamine, &o.unit, r.day, o.due_at).await?;
+        }
+        append(
+            &txn,
+            AuditRecord {
+                actor: "reporter".into(),
+                action: if r.objection.is_some() {
+                    "case.objected".into()
+                } else {
+                    "case.rated".into()
+                },
+                unit: row.unit_id.clone(),
+                case_id: r.case.to_string(),
+                detail: format!("round={} rating={}", r.round, r.rating),
+            },
+            r.day,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The rating of the case's `round`, if given.
+    pub async fn rating_of(
+        &self,
+        case: CaseId,
+        round: i32,
+    ) -> Result<Option<RatingRow>, StoreError> {
+        rating::Entity::find_by_id((case.as_uuid(), round))
+            .one(self.conn())
+            .await?
+            .map(|m| {
+                Ok(RatingRow {
+                    round: m.round,
+                    rating: m.rating.parse().map_err(|_| {
+                        StoreError::Corrupt(format!("rating of case {}: bad value", m.case_id))
+                    })?,
+                    objection: m.objection,
+                    rated_on: m.rated_on,
+                })
+            })
+            .transpose()
+    }
+
+    /// When feedback of the case's current round was given (the objection
+    /// window counts from it); None before it was.
+    pub async fn feedback_given_at(
+        &self,
+        case: CaseId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let steps = self.transitions_of(case).await?;
+        // The newest feedback after the newest reopen.
+        let since_reopen = steps
+            .iter()
+            .rposition(|t| t.action == "reopened")
+            .map_or(0, |i| i + 1);
+        Ok(steps
+            .get(since_reopen..)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .find(|t| t.action == "feedback_given")
+            .map(|t| t.at))
+    }
+}
