@@ -248,9 +248,19 @@ async fn rate_and_object(live: &Live, id: &str, code: &str) {
         tasks(province).await,
         [(id.to_owned(), "reexamine".to_owned(), "gd".to_owned())]
     );
-    // Announced to the unit above's supervisors, once, saying nothing of it.
+    // Announced to the unit above's supervisors once the objection's day
+    // is over (not seconds after the reporter's visit), once, saying
+    // nothing of what it says.
     sweeper(live).pass(Utc::now()).await.unwrap();
-    sweeper(live).pass(Utc::now()).await.unwrap();
+    assert!(
+        task_mails(live)
+            .await
+            .iter()
+            .all(|(_, k)| !k.starts_with("task-reexamine"))
+    );
+    let next_day = Utc::now() + Days::days(2);
+    sweeper(live).pass(next_day).await.unwrap();
+    sweeper(live).pass(next_day).await.unwrap();
     let opened: Vec<(String, String)> = task_mails(live)
         .await
         .into_iter()

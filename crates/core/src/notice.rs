@@ -138,9 +138,12 @@ pub fn stage_schedule(
 }
 
 /// Every notice of a task (受理告知, 复查) with the instant it falls due:
-/// a re-examination is announced to the unit above when it opens (it is
-/// new work there); an acknowledgement is not (its case's verify stage was
-/// just announced). Then the policy's reminders and overdue, as a stage.
+/// a re-examination is announced to the unit above (it is new work
+/// there), an hour after the day it opened is over: it opens on a
+/// reporter's objection, and a mail seconds later would time the
+/// reporter's visit. An acknowledgement is not announced (its case's
+/// verify stage just was). Then the policy's reminders and overdue, as a
+/// stage.
 pub fn task_schedule(
     policy: &Policy,
     task: TaskKind,
@@ -149,7 +152,8 @@ pub fn task_schedule(
 ) -> Vec<(NoticeKind, DateTime<Utc>)> {
     let mut out = Vec::with_capacity(5);
     if task == TaskKind::Reexamine {
-        out.push((NoticeKind::Opened, opened_at));
+        let day_over = policy.end_of_local_day(policy.local_date(opened_at));
+        out.push((NoticeKind::Opened, day_over + chrono::TimeDelta::hours(1)));
     }
     out.extend(
         policy
@@ -398,6 +402,9 @@ mod tests {
             ["reminder-500", "reminder-750", "reminder-900", "overdue"]
         );
         let s = task_schedule(&policy, TaskKind::Reexamine, open, due);
+        // Opened 2026-03-02 10:00 Shanghai: announced 01:00 on the 3rd.
+        assert_eq!(s[0], (NoticeKind::Opened, at(2026, 3, 2, 17)));
+        assert!(task_step(&s, &[], at(2026, 3, 2, 16)).send.is_empty());
         let step = task_step(&s, &[], due);
         assert_eq!(step.send, [NoticeKind::Opened, NoticeKind::Overdue]);
         assert_eq!(
