@@ -120,8 +120,8 @@ async fn task_mails(live: &Live) -> Vec<(String, String)> {
     out
 }
 
-/// Verify, decide, feed back and close the case, as its people do.
-async fn conclude(verifier: &Staff, supervisor: &Staff, id: &str, feedback: &str) {
+/// Verify, decide and feed back, as the case's people do.
+async fn feed_back(verifier: &Staff, supervisor: &Staff, id: &str, feedback: &str) {
     verifier.claim(id).await;
     verifier
         .act(
@@ -137,6 +137,11 @@ async fn conclude(verifier: &Staff, supervisor: &Staff, id: &str, feedback: &str
     verifier
         .act(id, json!({"action": "feedback", "message": feedback}))
         .await;
+}
+
+/// `feed_back`, then close.
+async fn conclude(verifier: &Staff, supervisor: &Staff, id: &str, feedback: &str) {
+    feed_back(verifier, supervisor, id, feedback).await;
     verifier.act(id, json!({"action": "close"})).await;
 }
 
@@ -199,7 +204,31 @@ async fn rate_and_object(live: &Live, id: &str, code: &str) {
         (409, Some("rating_not_yet")),
         "{v}"
     );
-    conclude(verifier, supervisor, id, "经查，反映的问题不属实。").await;
+    // A second report on the same matter is merged into this one: its
+    // reporter rates for themself, and neither sees the other's rating.
+    let merged_code = crate::e2e::file(&live.intake, "同一件事，另一位举报人").await;
+    let merged = routed(verifier, 2)
+        .await
+        .into_iter()
+        .find(|c| c != id)
+        .unwrap();
+    supervisor
+        .act(&merged, json!({"action": "merge", "into": id}))
+        .await;
+    feed_back(verifier, supervisor, id, "经查，反映的问题不属实。").await;
+    // Feedback given, case not closed: nothing to rate yet (it may change).
+    let (s, v) = intake_post(
+        &live.intake,
+        "/api/v1/status/rating",
+        rate("satisfied", None),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("rating_not_yet")),
+        "{v}"
+    );
+    verifier.act(id, json!({"action": "close"})).await;
     let status = reporter_status(&live.intake, code).await;
     assert!(
         status["rating"].is_null() && status.get("rating").is_some(),
@@ -235,6 +264,20 @@ async fn rate_and_object(live: &Live, id: &str, code: &str) {
     let status = reporter_status(&live.intake, code).await;
     assert_eq!(status["rating"]["rating"], "dissatisfied", "{status}");
     assert_eq!(status["rating"]["objection"], true);
+    let theirs = reporter_status(&live.intake, &merged_code).await;
+    assert!(
+        theirs["rating"].is_null() && theirs.get("rating").is_some(),
+        "{theirs}"
+    );
+    let (s, v) = intake_post(
+        &live.intake,
+        "/api/v1/status/rating",
+        json!({"code": merged_code, "rating": "satisfied"}),
+    )
+    .await;
+    assert_eq!(s, 201, "one rating per reporter, not per case: {v}");
+    let case = verifier.get(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["ratings"].as_array().unwrap().len(), 2, "{case}");
     // The day only: the rating and the objection's message carry no time.
     let rated_on = count(live, "SELECT CAST(rated_on AS TEXT) FROM ratings").await;
     assert!(
@@ -282,6 +325,14 @@ async fn rate_and_object(live: &Live, id: &str, code: &str) {
     let uphold = json!({"action": "uphold", "message": "经复查，维持原处理意见。"});
     let (s, v) = supervisor
         .post(&format!("/api/v1/cases/{id}/transitions"), uphold.clone())
+        .await;
+    assert_eq!(s, 403, "{v}");
+    // Nor by reopening it themselves, which would close the task unasked.
+    let (s, v) = supervisor
+        .post(
+            &format!("/api/v1/cases/{id}/transitions"),
+            json!({"action": "reopen", "reason": "自行复查", "to": "handle"}),
+        )
         .await;
     assert_eq!(s, 403, "{v}");
     let case = province.get(&format!("/api/v1/cases/{id}")).await;
@@ -352,7 +403,7 @@ async fn reopen(live: &Live, id: &str, code: &str) {
     );
     assert_eq!(case["outcome"], "unsubstantiated", "the outcome stands");
     assert!(case["deadline"].is_string(), "a new deadline: {case}");
-    assert!(case["rating"].is_null(), "a new round, not rated yet");
+    assert_eq!(case["ratings"], json!([]), "a new round, not rated yet");
     let (s, _) = supervisor
         .post(
             &format!("/api/v1/cases/{id}/transitions"),
@@ -376,6 +427,71 @@ fn sweeper(live: &Live) -> Sweeper {
             link_base: "https://triage.example".into(),
         },
     )
+}
+
+/// A report the top unit handled: rated, but no objection (nobody above).
+async fn at_the_top(live: &Live) {
+    let province = &live.staff[2];
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports", live.intake))
+        .json(&json!({
+            "unit": "gd", "category": "other",
+            "accused": {"name": "孙某", "position": "", "role": "ordinary"},
+            "selection_stage": "none", "narrative": "省直单位的问题", "real_name": true,
+            "reporter": {"name": "赵六", "phone": "13900139000"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    let code = res.json::<Value>().await.unwrap()["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let id = loop {
+        let q = province.get("/api/v1/queues/verify?unit=gd").await;
+        let own = q
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["unit"] == "gd")
+            .cloned();
+        if let Some(line) = own {
+            break line["case_id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "routing did not happen: {q}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    conclude(province, province, &id, "已核实处理。").await;
+    // Closed without its acknowledgement: the task ends with the case
+    // (the reporter has the answer), saying how, and nags nobody after.
+    let case = province.get(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["tasks"][0]["done_how"], "closed", "{case}");
+    assert!(tasks(province).await.iter().all(|t| t.0 != id));
+    assert!(
+        reporter_status(&live.intake, &code)
+            .await
+            .get("objection_until")
+            .is_none()
+    );
+    let (s, v) = intake_post(
+        &live.intake,
+        "/api/v1/status/rating",
+        json!({"code": code, "rating": "dissatisfied", "objection": "不服"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("no_unit_above")),
+        "{v}"
+    );
+    let (s, _) = intake_post(
+        &live.intake,
+        "/api/v1/status/rating",
+        json!({"code": code, "rating": "dissatisfied"}),
+    )
+    .await;
+    assert_eq!(s, 201);
 }
 
 async fn sweeps_and_stats(live: &Live) {
@@ -435,7 +551,8 @@ async fn sweeps_and_stats(live: &Live) {
             n(Measure::Satisfied),
             n(Measure::Objected)
         ),
-        (1, 0, 1)
+        (3, 1, 1),
+        "two reporters of one case and the top unit's one"
     );
 }
 
@@ -446,6 +563,7 @@ async fn run(engine: Engine) {
     acknowledgement(&live, &id, &code).await;
     rate_and_object(&live, &id, &code).await;
     reopen(&live, &id, &code).await;
+    at_the_top(&live).await;
     sweeps_and_stats(&live).await;
     live.stop().await;
 }

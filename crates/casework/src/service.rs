@@ -103,8 +103,9 @@ pub struct CaseView {
     pub allowed: Vec<&'static str>,
     /// The acknowledgement and re-examination tasks, done or open.
     pub tasks: Vec<sunlight_store::TaskRow>,
-    /// The reporter's rating of the current round of feedback.
-    pub rating: Option<sunlight_store::RatingRow>,
+    /// The reporters' ratings of the current round of feedback (one per
+    /// reporter: several after a merge).
+    pub ratings: Vec<sunlight_store::RatingRow>,
 }
 
 /// A staff action with its optional internal note.

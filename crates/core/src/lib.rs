@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod notice;
 pub mod policy;
 pub mod report;
+pub mod search;
 pub mod stats;
 
 pub use case_number::CaseNumber;

@@ -353,6 +353,22 @@ impl Filing {
     /// names opened with the reporter's key.
     pub async fn status(&self, code: &TrackingCode) -> Result<(Found, Status), FilingError> {
         let (found, view) = self.find(code).await?;
+        let status = self.opened(&found, view).await?;
+        Ok((found, status))
+    }
+
+    /// The status of a case found before, read again (after the reporter
+    /// acted on it) without stretching the code a second time.
+    pub async fn status_again(&self, found: &Found) -> Result<Status, FilingError> {
+        let view = self
+            .store
+            .reporter_view(&found.stretched.lookup_key)
+            .await?
+            .ok_or(FilingError::UnknownCode)?;
+        self.opened(found, view).await
+    }
+
+    async fn opened(&self, found: &Found, view: ReporterView) -> Result<Status, FilingError> {
         let secret = &found.stretched.reporter_secret;
         let mut messages = Vec::new();
         for m in &view.messages {
@@ -388,16 +404,13 @@ impl Filing {
                 );
             }
         }
-        let rating = self.rating_state(&view).await?;
-        Ok((
-            found,
-            Status {
-                view,
-                messages,
-                files,
-                rating,
-            },
-        ))
+        let rating = self.rating_state(&view, chrono::Utc::now()).await?;
+        Ok(Status {
+            view,
+            messages,
+            files,
+            rating,
+        })
     }
 
     /// The start of the local day of `now`: what is stored of the time a

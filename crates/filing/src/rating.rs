@@ -1,12 +1,14 @@
-//! The reporter rates a round of feedback (满意度评价) and may object,
-//! which asks the unit above for a re-examination (复查) with the policy's
-//! deadline. Stored with the day only; the objection sealed like a message.
+//! The reporter rates a round of feedback (满意度评价) once the case is
+//! closed, and may object, which asks the unit above the handling unit for
+//! a re-examination (复查) with the policy's deadline. Stored with the day
+//! only; the objection sealed like a message. Each reporter of a merged
+//! case rates for themself and sees only their own rating.
 
 use chrono::{DateTime, Utc};
-use sunlight_core::Rating;
 use sunlight_core::crypto::{SealContext, seal};
 use sunlight_core::policy::DeadlineKind;
 use sunlight_core::report::{MessageContent, encode_padded, item};
+use sunlight_core::{Rating, Stage, UnitId};
 use sunlight_store::{Clash, NewRating, Objection, RatingRow, ReporterView, StoreError};
 
 use crate::{Filing, FilingError, Found};
@@ -14,35 +16,51 @@ use crate::{Filing, FilingError, Found};
 /// Why a rating was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RatingRefusal {
-    #[error("no feedback has been given yet")]
+    #[error("the case is not closed with feedback yet")]
     NotYet,
     #[error("this feedback was rated already")]
     AlreadyRated,
     #[error("the time to object has passed")]
     TooLate,
+    /// The case was handled by a unit with none above it on this service.
+    #[error("no unit above the handling unit can re-examine it")]
+    NoUnitAbove,
 }
 
 /// Where a reporter stands with rating their case's current feedback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RatingState {
-    /// No feedback in this round yet.
+    /// The case is not closed with feedback in this round yet.
     NotYet,
-    /// Feedback given: they may rate, and object until `objection_until`
-    /// (the end of that local day; None when the time passed).
+    /// They may rate, and object until `objection_until` (the end of that
+    /// local day; None when the time passed or nobody is above).
     Open {
         objection_until: Option<DateTime<Utc>>,
+        /// The unit that re-examines (the one above the handling unit);
+        /// None at the top of the tree.
+        reexamined_by: Option<UnitId>,
     },
     Rated(RatingRow),
 }
 
 impl Filing {
-    /// Whether and until when the reporter may rate and object.
-    pub async fn rating_state(&self, view: &ReporterView) -> Result<RatingState, FilingError> {
+    /// Whether and until when the reporter may rate and object. Only a
+    /// closed case is rated: an objection is answered by re-examining a
+    /// finished answer (复查), and a case still open may yet change.
+    pub async fn rating_state(
+        &self,
+        view: &ReporterView,
+        now: DateTime<Utc>,
+    ) -> Result<RatingState, FilingError> {
         let case = &view.case;
-        if !case.feedback_given {
+        if !case.feedback_given || case.stage != Stage::Closed || case.merged_into.is_some() {
             return Ok(RatingState::NotYet);
         }
-        if let Some(r) = self.store.rating_of(case.id, case.round).await? {
+        let mine = self
+            .store
+            .rating_of(case.id, case.round, view.own_case)
+            .await?;
+        if let Some(r) = mine {
             return Ok(RatingState::Rated(r));
         }
         let given = self.store.feedback_given_at(case.id).await?;
@@ -51,15 +69,17 @@ impl Filing {
                 self.policy
                     .due(DeadlineKind::ReexamineRequest, at, &self.calendar)
             })
-            .filter(|until| Utc::now() < *until);
+            .filter(|until| now < *until);
+        let reexamined_by = self.store.unit(&case.unit).await?.and_then(|u| u.parent);
         Ok(RatingState::Open {
-            objection_until: until,
+            objection_until: until.filter(|_| reexamined_by.is_some()),
+            reexamined_by,
         })
     }
 
     /// Stores the rating of the case's current feedback and, with an
     /// objection (already validated text), opens its re-examination by
-    /// the unit above the handling unit (a root unit re-examines itself).
+    /// the unit above the handling unit (none at the top: refused).
     pub async fn rate(
         &self,
         found: &Found,
@@ -68,26 +88,28 @@ impl Filing {
         objection: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), FilingError> {
-        let objection_until = match self.rating_state(view).await? {
+        let (objection_until, reexamined_by) = match self.rating_state(view, now).await? {
             RatingState::NotYet => return Err(RatingRefusal::NotYet.into()),
             RatingState::Rated(_) => return Err(RatingRefusal::AlreadyRated.into()),
-            RatingState::Open { objection_until } => objection_until,
+            RatingState::Open {
+                objection_until,
+                reexamined_by,
+            } => (objection_until, reexamined_by),
         };
         let day = self.arrival_day(now);
-        let objection = match objection {
-            None => None,
-            Some(_) if objection_until.is_none_or(|u| now >= u) => {
+        let objection = match (objection, reexamined_by) {
+            (None, _) => None,
+            (Some(_), None) => return Err(RatingRefusal::NoUnitAbove.into()),
+            (Some(_), Some(_)) if objection_until.is_none_or(|u| now >= u) => {
                 return Err(RatingRefusal::TooLate.into());
             }
-            Some(text) => {
-                let unit = self.reexamining_unit(view).await?;
-                Some(self.objection(found, text, unit, day, now)?)
-            }
+            (Some(text), Some(unit)) => Some(self.objection(found, text, unit, day, now)?),
         };
         let stored = self
             .store
             .rate(&NewRating {
                 case: view.case.id,
+                reporter_case: view.own_case,
                 round: view.case.round,
                 rating,
                 day,
@@ -135,16 +157,5 @@ impl Filing {
                 .policy
                 .due(DeadlineKind::Reexamine, day, &self.calendar),
         })
-    }
-
-    /// The unit above the handling unit, or the unit itself at the root.
-    async fn reexamining_unit(
-        &self,
-        view: &ReporterView,
-    ) -> Result<sunlight_core::UnitId, FilingError> {
-        let unit = self.store.unit(&view.case.unit).await?;
-        Ok(unit
-            .and_then(|u| u.parent)
-            .unwrap_or_else(|| view.case.unit.clone()))
     }
 }

@@ -233,9 +233,10 @@ pub async fn rate(
         .parse()
         .map_err(|_| json(IntakeError::InvalidRating, lang))?;
     let objection = objection.as_deref().map(String::as_str);
-    crate::pages::rate_by_code(&state, &code, rating, objection)
+    let (_, outcome) = crate::pages::rate_by_code(&state, &code, Some(rating), objection)
         .await
         .map_err(|e| json(e, lang))?;
+    outcome.map_err(|e| json(e, lang))?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(RatingStored {
         objection: objection.is_some_and(|o| !o.trim().is_empty()),
     }))

@@ -29,6 +29,7 @@ sunlight_web::error_kinds! {
         RatingNotYet = (409, "rating_not_yet", "no feedback has been given yet, so there is nothing to rate"),
         AlreadyRated = (409, "already_rated", "this feedback was rated already; a rating is given once"),
         ObjectionTooLate = (409, "objection_too_late", "the time to object to this feedback has passed"),
+        NoUnitAbove = (409, "no_unit_above", "the report was handled by the highest unit of this service: there is no unit above it here to re-examine it"),
         UnknownCode = (404, "unknown_code", "no report has this tracking code"),
         MethodNotAllowed = (405, "method_not_allowed", "the path does not take this method"),
         TooLarge = (413, "payload_too_large", "the body is over a limit in force; the message names it"),
@@ -117,6 +118,7 @@ impl IntakeError {
             Self::Rating(sunlight_filing::RatingRefusal::NotYet) => Answer::RatingNotYet,
             Self::Rating(sunlight_filing::RatingRefusal::AlreadyRated) => Answer::AlreadyRated,
             Self::Rating(sunlight_filing::RatingRefusal::TooLate) => Answer::ObjectionTooLate,
+            Self::Rating(sunlight_filing::RatingRefusal::NoUnitAbove) => Answer::NoUnitAbove,
             Self::InvalidRating => Answer::InvalidRating,
             Self::MethodNotAllowed => Answer::MethodNotAllowed,
             Self::Unavailable(_) => Answer::Unavailable,
@@ -171,6 +173,9 @@ impl IntakeError {
             }
             Self::Rating(sunlight_filing::RatingRefusal::TooLate) => {
                 t.get("errors.objection_too_late").to_owned()
+            }
+            Self::Rating(sunlight_filing::RatingRefusal::NoUnitAbove) => {
+                t.get("errors.no_unit_above").to_owned()
             }
             Self::InvalidRating => t.get("errors.rating_invalid").to_owned(),
             Self::MethodNotAllowed => t.get("errors.method_not_allowed").to_owned(),
@@ -348,6 +353,9 @@ mod tests {
             IntakeError::Rating(sunlight_filing::RatingRefusal::TooLate) => {
                 (409, "objection_too_late")
             }
+            IntakeError::Rating(sunlight_filing::RatingRefusal::NoUnitAbove) => {
+                (409, "no_unit_above")
+            }
             IntakeError::InvalidRating => (422, "invalid_rating"),
             IntakeError::MethodNotAllowed => (405, "method_not_allowed"),
             IntakeError::Unavailable(_) => (503, "unavailable"),
@@ -379,6 +387,7 @@ mod tests {
             IntakeError::Rating(sunlight_filing::RatingRefusal::NotYet),
             IntakeError::Rating(sunlight_filing::RatingRefusal::AlreadyRated),
             IntakeError::Rating(sunlight_filing::RatingRefusal::TooLate),
+            IntakeError::Rating(sunlight_filing::RatingRefusal::NoUnitAbove),
             IntakeError::InvalidRating,
             IntakeError::NotFound,
             IntakeError::MethodNotAllowed,

@@ -3,8 +3,10 @@
 //! transaction, stamped with the day only, like every act of a reporter.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-use sunlight_core::{CaseId, Rating, TaskKind, UnitId};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use sunlight_core::{CaseId, Rating, Stage, TaskKind, UnitId};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
@@ -16,7 +18,10 @@ use crate::{Store, StoreError};
 /// A rating to store.
 #[derive(Debug, Clone)]
 pub struct NewRating {
+    /// The case that carries on (the surviving one after a merge).
     pub case: CaseId,
+    /// The reporter's own case (their code's): one rating each.
+    pub reporter_case: CaseId,
     /// The round the reporter saw feedback for (`CaseRow::round`).
     pub round: i32,
     pub rating: Rating,
@@ -54,22 +59,89 @@ pub struct RatingRow {
     pub rated_on: DateTime<Utc>,
 }
 
+impl TryFrom<rating::Model> for RatingRow {
+    type Error = StoreError;
+    fn try_from(m: rating::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            round: m.round,
+            rating: m.rating.parse().map_err(|_| {
+                StoreError::Corrupt(format!("rating of case {}: bad value", m.case_id))
+            })?,
+            objection: m.objection,
+            rated_on: m.rated_on,
+        })
+    }
+}
+
+/// The objection's message (unread for the case's people) and the
+/// re-examination task it opens.
+async fn record_objection(
+    txn: &sea_orm::DatabaseTransaction,
+    r: &NewRating,
+    o: &Objection,
+) -> Result<(), StoreError> {
+    message::Entity::insert(message::ActiveModel {
+        id: Set(o.message_id),
+        case_id: Set(r.case.as_uuid()),
+        author: Set("reporter".to_owned()),
+        staff_id: Set(None),
+        sealed_body: Set(o.sealed_body.clone()),
+        created_at: Set(r.day),
+        // The re-examination task's own notice tells its people.
+        notice_pending: Set(false),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    case::Entity::update_many()
+        .col_expr(
+            case::Column::Unread,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Unread), 1),
+        )
+        .filter(case::Column::Id.eq(r.case.as_uuid()))
+        .exec(txn)
+        .await?;
+    // Another reporter of a merged case may have objected already: one
+    // re-examination answers them all, and this objection is in the case
+    // beside theirs.
+    open_task(txn, r.case, TaskKind::Reexamine, &o.unit, r.day, o.due_at).await?;
+    Ok(())
+}
+
 impl Store {
-    /// Stores a rating for the case's current round, once: a second rating
-    /// of the round is `Conflict(AlreadyRated)`; a case that moved on (a
-    /// reopen) or whose feedback is not given is `Conflict(CaseChanged)`.
+    /// Stores a reporter's rating of the case's current round, once: a
+    /// second rating of the round is `Conflict(AlreadyRated)`; a case that
+    /// is not closed with feedback in that round any more (a reopen won
+    /// the race) is `Conflict(CaseChanged)`. The case's version moves, so
+    /// a staff action computed before the rating is refused, not applied
+    /// over an objection it never saw.
     pub async fn rate(&self, r: &NewRating) -> Result<(), StoreError> {
         let txn = self.write_txn().await?;
-        let row = case::Entity::find_by_id(r.case.as_uuid())
+        let won = case::Entity::update_many()
+            .col_expr(
+                case::Column::Version,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
+            )
+            .filter(case::Column::Id.eq(r.case.as_uuid()))
             .filter(case::Column::Round.eq(r.round))
             .filter(case::Column::FeedbackGiven.eq(true))
+            .filter(case::Column::Stage.eq(Stage::Closed.as_str()))
             .filter(case::Column::MergedInto.is_null())
-            .one(&txn)
+            .exec(&txn)
             .await?
-            .ok_or(StoreError::Conflict(Clash::CaseChanged))?;
+            .rows_affected
+            == 1;
+        let row = match won {
+            true => case::Entity::find_by_id(r.case.as_uuid()).one(&txn).await?,
+            false => None,
+        };
+        let Some(row) = row else {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(Clash::CaseChanged));
+        };
         rating::Entity::insert(rating::ActiveModel {
             case_id: Set(row.id),
             round: Set(r.round),
+            reporter_case: Set(r.reporter_case.as_uuid()),
             unit_id: Set(row.unit_id.clone()),
             rating: Set(r.rating.as_str().to_owned()),
             objection: Set(r.objection.is_some()),
@@ -79,27 +151,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::unique(e, Clash::AlreadyRated))?;
         if let Some(o) = &r.objection {
-            message::Entity::insert(message::ActiveModel {
-                id: Set(o.message_id),
-                case_id: Set(row.id),
-                author: Set("reporter".to_owned()),
-                staff_id: Set(None),
-                sealed_body: Set(o.sealed_body.clone()),
-                created_at: Set(r.day),
-                // The re-examination task's own notice tells its people.
-                notice_pending: Set(false),
-            })
-            .exec_without_returning(&txn)
-            .await?;
-            case::Entity::update_many()
-                .col_expr(
-                    case::Column::Unread,
-                    sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Unread), 1),
-                )
-                .filter(case::Column::Id.eq(row.id))
-                .exec(&txn)
-                .await?;
-            open_task(&txn, r.case, TaskKind::Reexamine, &o.unit, r.day, o.due_at).await?;
+            record_objection(&txn, r, o).await?;
         }
         append(
             &txn,
@@ -121,26 +173,31 @@ impl Store {
         Ok(())
     }
 
-    /// The rating of the case's `round`, if given.
+    /// One reporter's rating of the case's `round`, if given.
     pub async fn rating_of(
         &self,
         case: CaseId,
         round: i32,
+        reporter_case: CaseId,
     ) -> Result<Option<RatingRow>, StoreError> {
-        rating::Entity::find_by_id((case.as_uuid(), round))
+        rating::Entity::find_by_id((case.as_uuid(), round, reporter_case.as_uuid()))
             .one(self.conn())
             .await?
-            .map(|m| {
-                Ok(RatingRow {
-                    round: m.round,
-                    rating: m.rating.parse().map_err(|_| {
-                        StoreError::Corrupt(format!("rating of case {}: bad value", m.case_id))
-                    })?,
-                    objection: m.objection,
-                    rated_on: m.rated_on,
-                })
-            })
+            .map(RatingRow::try_from)
             .transpose()
+    }
+
+    /// Every reporter's rating of the case's `round` (staff see them all).
+    pub async fn ratings_of(&self, case: CaseId, round: i32) -> Result<Vec<RatingRow>, StoreError> {
+        rating::Entity::find()
+            .filter(rating::Column::CaseId.eq(case.as_uuid()))
+            .filter(rating::Column::Round.eq(round))
+            .order_by_asc(rating::Column::RatedOn)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(RatingRow::try_from)
+            .collect()
     }
 
     /// When feedback of the case's current round was given (the objection

@@ -467,8 +467,17 @@ async fn record_events(
                     .exec(txn)
                     .await?;
             }
+            // A closed or merged case owes no acknowledgement any more:
+            // the reporter has the answer, or gets the surviving case's.
+            // How it ended is kept, and lateness was escalated already.
             Event::Merged { into, carry_hold } => {
                 merge_into(txn, j, row, *into, *carry_hold).await?;
+                let by = Some(t.actor.as_uuid());
+                finish_task(txn, t.state.id, TaskKind::Acknowledge, by, "merged", now).await?;
+            }
+            Event::Closed => {
+                let by = Some(t.actor.as_uuid());
+                finish_task(txn, t.state.id, TaskKind::Acknowledge, by, "closed", now).await?;
             }
             Event::Reopened { .. } | Event::Upheld { .. } => {
                 let how = event_name(event);

@@ -139,9 +139,11 @@ impl Triage {
         Ok(transition.to)
     }
 
-    /// Whether the reporter's objection waits for its re-examination; an
-    /// uphold is answered only from the unit the task sits with (the one
-    /// above the handling unit) or higher, never by those who handled it.
+    /// Whether the reporter's objection waits for its re-examination; it is
+    /// answered (an uphold, or a reopen) only from the unit the task sits
+    /// with (the one above the handling unit) or higher, never by those
+    /// who handled the case: a reopen by them would close the task
+    /// unanswered.
     async fn reexamination_for(
         &self,
         session: &Session,
@@ -154,7 +156,7 @@ impl Triage {
             .await?
             .into_iter()
             .find(|t| t.is_open() && t.kind == sunlight_core::TaskKind::Reexamine);
-        if let (Action::Uphold { .. }, Some(task)) = (action, &open)
+        if let (Action::Uphold { .. } | Action::Reopen { .. }, Some(task)) = (action, &open)
             && !session.jurisdiction.contains(&task.unit)
         {
             return Err(sunlight_core::case::Refusal::NotTheReexaminingUnit.into());

@@ -81,7 +81,7 @@ impl Triage {
         let holds = self.store.holds_of(case.id).await?;
         let merged_cases = self.store.merged_cases(case.id).await?;
         let tasks = self.store.tasks_of(case.id).await?;
-        let rating = self.store.rating_of(case.id, case.round).await?;
+        let ratings = self.store.ratings_of(case.id, case.round).await?;
         let state = state_of(&case, entry.as_ref());
         let allowed = allowed_actions(session, &state, &tasks);
         self.store
@@ -111,7 +111,7 @@ impl Triage {
             merged_cases,
             allowed,
             tasks,
-            rating,
+            ratings,
         })
     }
 }
@@ -125,11 +125,13 @@ fn allowed_actions(
 ) -> Vec<&'static str> {
     use sunlight_core::case::ActionKind;
     let actor = session.actor();
-    let reexamining = tasks.iter().any(|t| {
-        t.is_open()
-            && t.kind == sunlight_core::TaskKind::Reexamine
-            && session.jurisdiction.contains(&t.unit)
-    });
+    let pending: Vec<_> = tasks
+        .iter()
+        .filter(|t| t.is_open() && t.kind == sunlight_core::TaskKind::Reexamine)
+        .collect();
+    let reexamining = pending
+        .iter()
+        .any(|t| session.jurisdiction.contains(&t.unit));
     ActionKind::ALL
         .iter()
         .filter(|k| {
@@ -138,7 +140,11 @@ fn allowed_actions(
                 && (!k.needs_owner() || state.owner == Some(actor.id))
         })
         .filter(|k| match k {
-            ActionKind::Reopen => state.merged_into.is_none(),
+            // While the reporter's objection waits, only the unit above
+            // answers it, by upholding or by reopening.
+            ActionKind::Reopen => {
+                state.merged_into.is_none() && (pending.is_empty() || reexamining)
+            }
             ActionKind::Uphold => reexamining,
             _ => true,
         })

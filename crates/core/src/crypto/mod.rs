@@ -8,7 +8,7 @@ mod password;
 mod stream;
 mod stretch;
 
-pub use envelope::{SealContext, open, seal};
+pub use envelope::{Opener, SealContext, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
 pub use password::{PasswordKeys, PasswordRecord, StretchParams};
 pub use stream::{AttachmentOpener, AttachmentSealer, CHUNK_SIZE, SEALED_CHUNK_SIZE};

@@ -181,6 +181,7 @@ impl StatusResponse {
             objection_until: match &status.rating {
                 RatingState::Open {
                     objection_until: Some(until),
+                    ..
                 } => Some(policy.last_day(*until)),
                 _ => None,
             },

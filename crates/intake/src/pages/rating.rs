@@ -33,7 +33,9 @@ pub(super) fn rating_view(
     let policy = &state.filing.policy;
     match &status.rating {
         RatingState::NotYet => (None, false, None),
-        RatingState::Open { objection_until } => {
+        RatingState::Open {
+            objection_until, ..
+        } => {
             let hint = objection_until.map(|until| {
                 t.format(
                     "status.objection_hint",
@@ -121,30 +123,31 @@ async fn read_rating_form(
     })
 }
 
-/// Validates the objection (blank: none) and rates.
+/// Finds the case (one Argon2id stretch), then validates the objection
+/// (blank: none) and rates: the case found, and whether the rating was
+/// taken or why not. A code that finds nothing is the outer error.
 pub(crate) async fn rate(
     state: &AppState,
     code: &TrackingCode,
-    rating: Rating,
+    rating: Option<Rating>,
     objection: Option<&str>,
-) -> Result<(), IntakeError> {
-    let objection = objection.filter(|o| !o.trim().is_empty());
-    let text = objection
-        .map(|o| sunlight_core::report::validate_message(o, &state.filing.limits))
-        .transpose()
-        .map_err(|e| IntakeError::Invalid(vec![e]))?;
+) -> Result<(Found, Result<(), IntakeError>), IntakeError> {
     let (found, view) = state.filing.find(code).await?;
-    state
-        .filing
-        .rate(
-            &found,
-            &view,
-            rating,
-            text.as_deref().map(String::as_str),
-            Utc::now(),
-        )
-        .await?;
-    Ok(())
+    let outcome = async {
+        let rating = rating.ok_or(IntakeError::InvalidRating)?;
+        let objection = objection.filter(|o| !o.trim().is_empty());
+        let text = objection
+            .map(|o| sunlight_core::report::validate_message(o, &state.filing.limits))
+            .transpose()
+            .map_err(|e| IntakeError::Invalid(vec![e]))?;
+        let text = text.as_deref().map(String::as_str);
+        Ok(state
+            .filing
+            .rate(&found, &view, rating, text, Utc::now())
+            .await?)
+    }
+    .await;
+    Ok((found, outcome))
 }
 
 /// The status and the lines a refused rating shows above the page.
@@ -176,20 +179,15 @@ pub async fn rating_submit(
         Err(e @ IntakeError::Code(_)) => return Ok(code_refused(&state, lang, &e)),
         Err(e) => return Err(html(e, lang)),
     };
-    let outcome = match form.rating {
-        Some(r) => {
-            rate(
-                &state,
-                &form.code,
-                r,
-                form.objection.as_deref().map(String::as_str),
-            )
-            .await
-        }
-        None => Err(IntakeError::InvalidRating),
+    let objection = form.objection.as_deref().map(String::as_str);
+    let (found, outcome) = match rate(&state, &form.code, form.rating, objection).await {
+        Ok(r) => r,
+        Err(e @ IntakeError::UnknownCode) => return Ok(code_refused(&state, lang, &e)),
+        Err(e) => return Err(html(e, lang)),
     };
-    let status = match state.filing.status(&form.code).await {
-        Ok((_, status)) => status,
+    // Read again with the key already stretched: one Argon2id per POST.
+    let status = match state.filing.status_again(&found).await {
+        Ok(status) => status,
         Err(e) => return Err(html(e, lang)),
     };
     if let Err(e @ (IntakeError::Internal(_) | IntakeError::Unavailable(_))) = outcome {

@@ -10,6 +10,10 @@ pub struct Model {
     /// The case's round when rated: one rating per round of feedback.
     #[sea_orm(primary_key, auto_increment = false)]
     pub round: i32,
+    /// The case the reporter's code was issued for (their own, merged or
+    /// not): one rating per reporter and round.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub reporter_case: Uuid,
     /// The unit that handled the case, for the statistics.
     pub unit_id: String,
     pub rating: String,

@@ -78,6 +78,13 @@ impl MigrationTrait for Tasks {
                 .table(Alias::new("ratings"))
                 .col(ColumnDef::new(Alias::new("case_id")).uuid().not_null())
                 .col(ColumnDef::new(Alias::new("round")).integer().not_null())
+                // The reporter's own case: after a merge, each reporter of
+                // the surviving case rates for themself.
+                .col(
+                    ColumnDef::new(Alias::new("reporter_case"))
+                        .uuid()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(Alias::new("unit_id")).string().not_null())
                 .col(ColumnDef::new(Alias::new("rating")).string().not_null())
                 .col(ColumnDef::new(Alias::new("objection")).boolean().not_null())
@@ -86,7 +93,8 @@ impl MigrationTrait for Tasks {
                 .primary_key(
                     Index::create()
                         .col(Alias::new("case_id"))
-                        .col(Alias::new("round")),
+                        .col(Alias::new("round"))
+                        .col(Alias::new("reporter_case")),
                 )
                 .to_owned(),
         )

@@ -117,7 +117,9 @@ pub struct CaseOut {
     pub tasks: Vec<TaskOut>,
     /// Rounds of feedback: 0, and one more each time the case is reopened.
     pub round: i32,
-    pub rating: Option<RatingOut>,
+    /// The reporters' ratings of the current round (one per reporter;
+    /// several when cases were merged into this one).
+    pub ratings: Vec<RatingOut>,
     /// Actions the caller may take now.
     pub allowed_actions: Vec<&'static str>,
 }
@@ -169,11 +171,15 @@ impl CaseOut {
                 })
                 .collect(),
             round: c.round,
-            rating: v.rating.as_ref().map(|r| RatingOut {
-                rating: r.rating.as_str(),
-                objection: r.objection,
-                rated_on: policy.local_date(r.rated_on),
-            }),
+            ratings: v
+                .ratings
+                .iter()
+                .map(|r| RatingOut {
+                    rating: r.rating.as_str(),
+                    objection: r.objection,
+                    rated_on: policy.local_date(r.rated_on),
+                })
+                .collect(),
             allowed_actions: v.allowed,
         }
     }

@@ -62,18 +62,23 @@ pub(super) fn can_acknowledge(view: &CaseView, role: Role) -> bool {
             .any(|t| t.is_open() && t.kind == TaskKind::Acknowledge)
 }
 
-/// The reporter's rating of the current round, as one line.
+/// The reporters' ratings of the current round, as one line.
 pub(super) fn rating_line(ui: &Ui, policy: &Policy, view: &CaseView) -> Option<String> {
-    view.rating.as_ref().map(|r| {
-        let mut line = format!(
-            "{} · {}",
-            ui.word("rating", r.rating.as_str()),
-            policy.local_date(r.rated_on)
-        );
-        if r.objection {
-            line.push_str(" · ");
-            line.push_str(ui.t("case.rating_objection"));
-        }
-        line
-    })
+    let lines: Vec<String> = view
+        .ratings
+        .iter()
+        .map(|r| {
+            let mut line = format!(
+                "{} · {}",
+                ui.word("rating", r.rating.as_str()),
+                policy.local_date(r.rated_on)
+            );
+            if r.objection {
+                line.push_str(" · ");
+                line.push_str(ui.t("case.rating_objection"));
+            }
+            line
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("; "))
 }
