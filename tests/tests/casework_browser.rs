@@ -204,6 +204,25 @@ async fn walk(c: &Client, live: &Live) {
     .await;
     let tasks = find(c, "#tasks").await.text().await.unwrap();
     assert!(tasks.contains("维持原处理意见"), "{tasks}");
+    // The pre-appointment check of the accused, then a search by words.
+    c.goto(&format!("{}/search", live.triage)).await.unwrap();
+    assert_no_script(c).await;
+    type_into(c, "#check-name", "郑 某").await;
+    submit_css(c, "#check-form").await;
+    let hits = find(c, "#hits").await.text().await.unwrap();
+    assert!(hits.contains("郑某") && hits.contains("不属实"), "{hits}");
+    screenshot(c, "triage-check-zh").await;
+    type_into(c, "#search-text", "副局长").await;
+    submit_css(c, "#search-form").await;
+    find(c, "#hits").await;
+    screenshot(c, "triage-search-zh").await;
+    c.goto(&format!("{}/search?lang=en", live.triage))
+        .await
+        .unwrap();
+    type_into(c, "#check-name", "王五").await;
+    submit_css(c, "#check-form").await;
+    find(c, "#no-hits").await;
+    screenshot(c, "triage-check-en").await;
     sign_out(c).await;
     status_page(c, &live.intake, &code).await;
     let messages = find(c, "#messages").await.text().await.unwrap();

@@ -25,6 +25,7 @@ mod mail_process;
 mod metrics;
 mod reexamination;
 mod replies;
+mod search;
 mod staff_browser;
 mod stats_browser;
 mod topology;

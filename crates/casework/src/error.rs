@@ -57,6 +57,10 @@ pub enum Invalid {
     /// to), `owner` (me or a member id), `number` (UNIT-YEAR-NNNNN), `page`.
     #[error("{0}: not a value this filter takes")]
     RegisterFilter(&'static str),
+    #[error("search: give a name, words or a position to search for")]
+    SearchEmpty,
+    #[error("unit: not one of your units")]
+    SearchUnit,
     #[error("email: not an email address")]
     Email,
     #[error("body: {0}")]

@@ -29,6 +29,8 @@ pub(crate) mod numbering;
 mod register;
 pub use register::RegisterRequest;
 mod routing;
+mod search;
+pub use search::{SEARCH_HITS_MAX, SearchFound, SearchHit, SearchRequest, scan};
 mod staff;
 mod tasks;
 pub use tasks::OpenTask;

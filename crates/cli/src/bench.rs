@@ -3,11 +3,13 @@
 
 mod http;
 mod register;
+mod search;
 mod stats;
 
 use std::time::{Duration, Instant};
 
 pub use http::run as http;
+pub use search::run as search;
 pub use stats::run as stats;
 
 use sunlight_core::crypto::{

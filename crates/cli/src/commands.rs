@@ -71,6 +71,7 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
             stats_cases,
             http_seconds,
             http_clients,
+            search_cases,
             smoke,
         } => {
             // Smoke: every part once at a tiny size (CI), whatever else
@@ -79,6 +80,11 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
                 (3, 2_000, 300, 1.0, vec![1, 4])
             } else {
                 (runs, queue_cases, stats_cases, http_seconds, http_clients)
+            };
+            let search_cases: Vec<u64> = if smoke {
+                vec![200]
+            } else {
+                search_cases.into_iter().filter(|n| *n > 0).collect()
             };
             let mut result = crate::bench::run(runs);
             if http_seconds > 0.0
@@ -106,6 +112,14 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
                 && let Ok(lines) = &mut result
             {
                 match crate::bench::stats(stats_cases, bench_database_url.clone(), &config).await {
+                    Ok(more) => lines.extend(more),
+                    Err(e) => return fail(&e),
+                }
+            }
+            if !search_cases.is_empty()
+                && let Ok(lines) = &mut result
+            {
+                match crate::bench::search(&search_cases, bench_database_url.clone()).await {
                     Ok(more) => lines.extend(more),
                     Err(e) => return fail(&e),
                 }

@@ -84,6 +84,10 @@ pub enum Command {
         /// years and time the statistics refresh, dashboard and bulletin (0: skip).
         #[arg(long, default_value_t = 0)]
         stats_cases: u64,
+        /// Also seed this many sealed reports (each size in turn, on one
+        /// database) and time a search of them all (0: skip).
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        search_cases: Vec<u64>,
         /// Also submit reports and look them up over HTTP for this many
         /// seconds per row, against an in-process intake (0: skip).
         #[arg(long, default_value_t = 0.0)]

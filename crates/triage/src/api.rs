@@ -22,6 +22,7 @@ pub mod contract;
 mod intake;
 mod queues;
 mod register;
+mod search;
 mod session;
 mod staff;
 mod stats;
@@ -32,6 +33,7 @@ pub use cases::{attachment, case, claim, comment, confirm_hold, message, transit
 pub use intake::intake;
 pub use queues::queue;
 pub use register::register;
+pub use search::search;
 pub use session::{session_cookie, sign_in, sign_out};
 pub use staff::{staff_add, staff_list};
 pub use stats::stats;
@@ -133,6 +135,7 @@ impl FromRequest for StaffWrite {
         queues::queue,
         register::register,
         tasks::tasks,
+        search::search,
         cases::claim,
         cases::case,
         cases::transition,
@@ -164,6 +167,9 @@ impl FromRequest for StaffWrite {
         case_out::TaskOut,
         case_out::RatingOut,
         tasks::TaskLine,
+        search::SearchIn,
+        search::SearchLine,
+        search::SearchOut,
         cases::MessageIn,
         cases::CommentIn,
         cases::Created,
@@ -249,7 +255,7 @@ mod tests {
             assert!(schemas.contains(&name), "{name} missing from {schemas:?}");
         }
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 19, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 20, "{:?}", paths.keys().collect::<Vec<_>>());
         assert!(paths.contains_key("/api/v1/cases/{id}/transitions"));
         assert!(paths.contains_key("/api/v1/cases"));
     }

@@ -92,6 +92,8 @@ fn invalid_key(invalid: &Invalid) -> &'static str {
         Invalid::Filter => "errors.filter_invalid",
         Invalid::Limit => "errors.limit_invalid",
         Invalid::RegisterFilter(_) => "errors.register_filter_invalid",
+        Invalid::SearchEmpty => "errors.search_empty",
+        Invalid::SearchUnit => "errors.not_your_unit",
         Invalid::Category | Invalid::Channel | Invalid::Role => "errors.invalid",
         Invalid::Report(_) | Invalid::Store(_) => "errors.invalid",
     }
@@ -320,6 +322,8 @@ mod tests {
             (Invalid::Role, "errors.invalid"),
             (Invalid::Filter, "errors.filter_invalid"),
             (Invalid::Limit, "errors.limit_invalid"),
+            (Invalid::SearchEmpty, "errors.search_empty"),
+            (Invalid::SearchUnit, "errors.not_your_unit"),
             (
                 Invalid::RegisterFilter("from"),
                 "errors.register_filter_invalid",

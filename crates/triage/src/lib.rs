@@ -305,9 +305,15 @@ fn case_routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Statistics, administration and the stylesheet.
+/// Search, statistics, administration and the stylesheet.
 fn office_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
+        Endpoint::new("/search")
+            .get(pages::search_form)
+            .post(pages::search_submit)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/stats")
             .get(pages::stats_show)
             .refusing_others(method_not_allowed),
@@ -395,6 +401,11 @@ fn api_case_routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/api/v1/cases")
             .get(api::register)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/search")
+            .post(api::search)
             .refusing_others(method_not_allowed),
     )
     .service(

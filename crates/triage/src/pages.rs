@@ -12,6 +12,7 @@ mod login;
 mod password;
 mod queue;
 mod register;
+mod search;
 mod stats;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use password::{password_form, password_submit, totp_confirm};
 pub use queue::queue;
 use queue::{QUEUES, QueueLine, admin_elsewhere, queue_line};
 pub use register::register_show;
+pub use search::{search_form, search_submit};
 pub use stats::{stats_chart, stats_csv, stats_show};
 
 use crate::error::TriageError;

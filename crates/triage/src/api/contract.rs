@@ -94,6 +94,11 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
         &[SESSION, &[Malformed, Forbidden, Invalid], SERVER],
     ),
     ("tasks", Session, &[SESSION, &[Forbidden], SERVER]),
+    (
+        "search",
+        SessionCsrf,
+        &[WRITE, JSON, &[Forbidden, Invalid], SERVER],
+    ),
     ("claim", SessionCsrf, &[WRITE, CASE, ACT, SERVER]),
     ("case", Session, &[SESSION, CASE, SERVER]),
     ("transition", SessionCsrf, &[WRITE, JSON, CASE, ACT, SERVER]),

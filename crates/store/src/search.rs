@@ -1,0 +1,110 @@
+//! The search's read of sealed reports (查询, 凡提必查): a jurisdiction's
+//! cases, newest arrival first, in batches a caller opens and matches in
+//! its session. Nothing about a report's content is indexed at rest.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sunlight_core::{CaseId, CaseNumber, Outcome, Stage};
+use uuid::Uuid;
+
+use crate::cases::Jurisdiction;
+use crate::entity::case;
+use crate::{Store, StoreError};
+
+/// How many cases one read brings.
+pub const SEARCH_BATCH: u64 = 2000;
+
+/// A case as the search reads it: its sealed report and what a hit lists.
+#[derive(Clone)]
+pub struct SearchRow {
+    pub id: CaseId,
+    pub stage: Stage,
+    pub outcome: Option<Outcome>,
+    pub number: Option<CaseNumber>,
+    pub received_at: DateTime<Utc>,
+    pub sealed_report: Vec<u8>,
+}
+
+impl std::fmt::Debug for SearchRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchRow")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the next batch starts: after this arrival and id.
+pub type SearchCursor = (DateTime<Utc>, Uuid);
+
+type Columns = (
+    Uuid,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<i64>,
+    DateTime<Utc>,
+    Vec<u8>,
+);
+
+impl Store {
+    /// The next batch of the cases of `units` (the member's jurisdiction or
+    /// a subtree of it) after `after`, newest arrival first.
+    pub async fn search_batch(
+        &self,
+        units: &Jurisdiction,
+        after: Option<SearchCursor>,
+        limit: u64,
+    ) -> Result<Vec<SearchRow>, StoreError> {
+        let mut q = case::Entity::find()
+            .select_only()
+            .columns([
+                case::Column::Id,
+                case::Column::Stage,
+                case::Column::Outcome,
+                case::Column::NumberUnit,
+                case::Column::NumberYear,
+                case::Column::NumberSeq,
+                case::Column::ReceivedAt,
+                case::Column::SealedReport,
+            ])
+            .filter(case::Column::UnitId.is_in(units.ids()));
+        if let Some((at, id)) = after {
+            q = q.filter(
+                Condition::any().add(case::Column::ReceivedAt.lt(at)).add(
+                    Condition::all()
+                        .add(case::Column::ReceivedAt.eq(at))
+                        .add(case::Column::Id.lt(id)),
+                ),
+            );
+        }
+        let rows: Vec<Columns> = q
+            .order_by_desc(case::Column::ReceivedAt)
+            .order_by_desc(case::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        rows.into_iter().map(search_row).collect()
+    }
+}
+
+fn search_row(
+    (id, stage, outcome, n_unit, n_year, n_seq, received_at, sealed_report): Columns,
+) -> Result<SearchRow, StoreError> {
+    let bad = |what: &str| StoreError::Corrupt(format!("case {id}: bad {what}"));
+    let number =
+        crate::numbers::number_from(n_unit.as_deref(), n_year, n_seq).map_err(|_| bad("number"))?;
+    Ok(SearchRow {
+        id: CaseId::from_uuid(id),
+        stage: stage.parse().map_err(|_| bad("stage"))?,
+        outcome: outcome
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| bad("outcome"))?,
+        number,
+        received_at,
+        sealed_report,
+    })
+}
