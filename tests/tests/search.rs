@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sunlight_testkit::{Engine, query_text};
+use sunlight_testkit::{Engine, execute, query_text};
 
 use crate::e2e::{Live, Staff};
 
@@ -138,6 +138,12 @@ async fn run(engine: Engine) {
     assert_eq!(s, 400);
     assert_eq!(audited().await, before);
 
+    // Too short a part would list reports wholesale; too long is refused.
+    let (s, _) = search(city, json!({"name": "张"})).await;
+    assert_eq!(s, 422);
+    let (s, _) = search(city, json!({"text": "词".repeat(201)})).await;
+    assert_eq!(s, 422);
+
     // Every search is audited with its count; the words only sealed.
     assert_eq!(before, "6", "six searches ran");
     let details = query_text(
@@ -158,6 +164,18 @@ async fn run(engine: Engine) {
             "{word} in the audit log"
         );
     }
+    // A report that no longer opens (an insider copied another case's
+    // sealed bytes over it) is counted, never a silent "not found".
+    execute(
+        &live.db.store,
+        "UPDATE cases SET sealed_report = (SELECT c2.sealed_report FROM cases c2 \
+         WHERE c2.unit_id = 'gd-gz' AND c2.id <> cases.id ORDER BY c2.id LIMIT 1) \
+         WHERE id = (SELECT c3.id FROM cases c3 WHERE c3.unit_id = 'gd-gz' ORDER BY c3.id LIMIT 1)",
+    )
+    .await
+    .unwrap();
+    let (s, v) = search(city, json!({"text": "提拔"})).await;
+    assert_eq!((s, v["unreadable"].as_u64()), (200, Some(1)), "{v}");
     live.stop().await;
 }
 

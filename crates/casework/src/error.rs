@@ -61,6 +61,8 @@ pub enum Invalid {
     SearchEmpty,
     #[error("unit: not one of your units")]
     SearchUnit,
+    #[error("search: each part from 2 to 200 characters")]
+    SearchLength,
     #[error("email: not an email address")]
     Email,
     #[error("body: {0}")]

@@ -13,22 +13,50 @@
 
 use crate::report::ReportContent;
 
-/// Characters dropped from names and texts before comparing.
+/// Characters dropped from names and texts before comparing: spaces, the
+/// dots and dashes that join the parts of transcribed names, and the
+/// invisible format characters a form accepts (a soft hyphen or a zero
+/// width joiner must not hide a name from a check).
 fn dropped(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '·' | '・' | '•' | '‧' | '．' | '\u{200b}')
+    c.is_whitespace()
+        || matches!(
+            c,
+            '·' | '・' | '･' | '•' | '‧' | '.' | '-' | '‐' | '‑' | '‒' | '–' | '—' | '_'
+        )
+        || matches!(
+            u32::from(c),
+            0xAD | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0xFEFF
+        )
+}
+
+/// Shortest part of a query, in characters once normalized: one character
+/// (a surname, 局) would list a jurisdiction's reports wholesale.
+pub const MIN_PART: usize = 2;
+
+/// Longest part of a query, in characters as given.
+pub const MAX_PART: usize = 200;
+
+/// Why a query was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("nothing to search for")]
+    Empty,
+    #[error("each part of a search needs at least {MIN_PART} characters")]
+    TooShort,
+    #[error("each part of a search has at most {MAX_PART} characters")]
+    TooLong,
 }
 
 /// The form a name or text is compared in.
 pub fn normalize(text: &str) -> String {
     text.chars()
-        .filter_map(|c| {
-            let c = match u32::from(c) {
-                // Full-width ASCII (！ … ～) to half-width.
-                0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-                _ => c,
-            };
-            (!dropped(c)).then(|| c.to_ascii_lowercase())
+        .map(|c| match u32::from(c) {
+            // Full-width ASCII (！ … ～) to half-width.
+            0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            _ => c,
         })
+        .filter(|c| !dropped(*c))
+        .flat_map(char::to_lowercase)
         .collect()
 }
 
@@ -44,16 +72,27 @@ pub struct Query {
 }
 
 impl Query {
-    /// A query from the member's words; blank parts are left out. `None`
-    /// when nothing is left to search for.
-    pub fn new(name: &str, text: &str, position: &str) -> Option<Self> {
-        let part = |raw: &str| Some(normalize(raw)).filter(|n| !n.is_empty());
-        let q = Self {
-            name: part(name),
-            text: part(text),
-            position: part(position),
+    /// A query from the member's words; blank parts are left out.
+    pub fn new(name: &str, text: &str, position: &str) -> Result<Self, QueryError> {
+        let part = |raw: &str| -> Result<Option<String>, QueryError> {
+            if raw.chars().count() > MAX_PART {
+                return Err(QueryError::TooLong);
+            }
+            match normalize(raw) {
+                n if n.is_empty() => Ok(None),
+                n if n.chars().count() < MIN_PART => Err(QueryError::TooShort),
+                n => Ok(Some(n)),
+            }
         };
-        (q.name.is_some() || q.text.is_some() || q.position.is_some()).then_some(q)
+        let q = Self {
+            name: part(name)?,
+            text: part(text)?,
+            position: part(position)?,
+        };
+        if q.name.is_none() && q.text.is_none() && q.position.is_none() {
+            return Err(QueryError::Empty);
+        }
+        Ok(q)
     }
 
     /// Whether the opened report hits every part of the query.
@@ -101,12 +140,30 @@ mod tests {
             "the name is the accused's"
         );
         let uyghur = Query::new("阿不都・热合曼", "", "").unwrap();
-        assert!(uyghur.hit(&report("阿不都·热合曼", "", "")));
+        for written in [
+            "阿不都·热合曼",
+            "阿不都．热合曼",
+            "阿不都.热合曼",
+            "阿不都-热合曼",
+            "阿不都\u{ad}热合\u{200d}曼",
+        ] {
+            assert!(uyghur.hit(&report(written, "", "")), "{written}");
+        }
+        assert_eq!(
+            normalize("ÉLODIE İz"),
+            normalize("élodie i̇z"),
+            "not only ASCII folds"
+        );
     }
 
     #[test]
     fn every_given_part_must_hit_and_blank_parts_do_not_count() {
-        assert_eq!(Query::new(" ", "\u{3000}", ""), None);
+        assert_eq!(Query::new(" ", "\u{3000}", ""), Err(QueryError::Empty));
+        assert_eq!(Query::new("王", "", ""), Err(QueryError::TooShort));
+        assert_eq!(
+            Query::new(&"王".repeat(201), "", ""),
+            Err(QueryError::TooLong)
+        );
         let r = report("王五", "县交通局局长", "2024年民主推荐前送购物卡");
         assert!(Query::new("王五", "购物卡", "").unwrap().hit(&r));
         assert!(

@@ -11,8 +11,9 @@ use crate::cases::Jurisdiction;
 use crate::entity::case;
 use crate::{Store, StoreError};
 
-/// How many cases one read brings.
-pub const SEARCH_BATCH: u64 = 2000;
+/// How many cases one read brings: with the longest narratives (50,000
+/// characters, about 150 KiB sealed) a batch stays under 75 MiB.
+pub const SEARCH_BATCH: u64 = 500;
 
 /// A case as the search reads it: its sealed report and what a hit lists.
 #[derive(Clone)]

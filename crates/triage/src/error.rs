@@ -93,7 +93,8 @@ fn invalid_key(invalid: &Invalid) -> &'static str {
         Invalid::Limit => "errors.limit_invalid",
         Invalid::RegisterFilter(_) => "errors.register_filter_invalid",
         Invalid::SearchEmpty => "errors.search_empty",
-        Invalid::SearchUnit => "errors.not_your_unit",
+        Invalid::SearchUnit => "errors.search_unit",
+        Invalid::SearchLength => "errors.search_length",
         Invalid::Category | Invalid::Channel | Invalid::Role => "errors.invalid",
         Invalid::Report(_) | Invalid::Store(_) => "errors.invalid",
     }
@@ -323,7 +324,8 @@ mod tests {
             (Invalid::Filter, "errors.filter_invalid"),
             (Invalid::Limit, "errors.limit_invalid"),
             (Invalid::SearchEmpty, "errors.search_empty"),
-            (Invalid::SearchUnit, "errors.not_your_unit"),
+            (Invalid::SearchUnit, "errors.search_unit"),
+            (Invalid::SearchLength, "errors.search_length"),
             (
                 Invalid::RegisterFilter("from"),
                 "errors.register_filter_invalid",

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 use sunlight_core::crypto::Opener;
-use sunlight_core::search::Query;
+use sunlight_core::search::{Query, QueryError};
 use sunlight_core::{CaseNumber, Outcome, Role, UnitId};
 use sunlight_store::{SEARCH_BATCH, SearchRow};
 
@@ -38,7 +38,6 @@ impl std::fmt::Debug for SearchRequest {
 }
 
 /// A case the search found.
-#[derive(Debug)]
 pub struct SearchHit {
     pub case_id: CaseId,
     pub number: Option<CaseNumber>,
@@ -49,53 +48,78 @@ pub struct SearchHit {
     pub accused_position: Zeroizing<String>,
 }
 
+impl std::fmt::Debug for SearchHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchHit")
+            .field("case_id", &self.case_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a search found, newest arrival first.
 #[derive(Debug, Default)]
 pub struct SearchFound {
     pub hits: Vec<SearchHit>,
     /// Hits in all (`hits` stops at `SEARCH_HITS_MAX`).
     pub total: u64,
-    /// Reports opened and compared.
+    /// Reports read.
     pub scanned: u64,
+    /// Reports of the member's units that did not open or decode with
+    /// their key: damaged or tampered with, never silently "not found".
+    pub unreadable: u64,
 }
 
-/// Opens and matches one batch on `threads` threads.
+/// One batch's result: the hits and how many reports did not open.
+type Matched = (Vec<SearchHit>, u64);
+
+/// Opens and matches one batch on `threads` threads; `None` when a
+/// thread failed (the search fails rather than miss a report).
 fn match_batch(
     opener: &Opener,
     query: &Query,
     rows: &[SearchRow],
     threads: usize,
-) -> Vec<SearchHit> {
+) -> Option<Matched> {
     let per = rows.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|scope| {
         let workers: Vec<_> = rows
             .chunks(per)
             .map(|chunk| {
                 scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|r| hit(opener, query, r))
-                        .collect::<Vec<_>>()
+                    let mut out: Matched = (Vec::new(), 0);
+                    for row in chunk {
+                        match hit(opener, query, row) {
+                            Ok(Some(h)) => out.0.push(h),
+                            Ok(None) => {}
+                            Err(()) => out.1 += 1,
+                        }
+                    }
+                    out
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
+        let mut all: Matched = (Vec::new(), 0);
+        for w in workers {
+            let (hits, unreadable) = w.join().ok()?;
+            all.0.extend(hits);
+            all.1 += unreadable;
+        }
+        Some(all)
     })
 }
 
-/// The row as a hit, when its report opens and matches. A report that
-/// does not open with the member's key is none of theirs to find.
-fn hit(opener: &Opener, query: &Query, row: &SearchRow) -> Option<SearchHit> {
+/// The row as a hit when its report matches; `Err` when it does not open
+/// or decode with the member's key. Every report of the member's units is
+/// sealed to their unit and the units above, so that means damage or
+/// tampering.
+fn hit(opener: &Opener, query: &Query, row: &SearchRow) -> Result<Option<SearchHit>, ()> {
     let ctx = SealContext {
         case_id: row.id,
         item: item::REPORT,
     };
-    let plain = opener.open(&row.sealed_report, &ctx).ok()?;
-    let report: ReportContent = decode_padded(&plain).ok()?;
-    query.hit(&report).then(|| SearchHit {
+    let plain = opener.open(&row.sealed_report, &ctx).map_err(|_| ())?;
+    let report: ReportContent = decode_padded(&plain).map_err(|_| ())?;
+    Ok(query.hit(&report).then(|| SearchHit {
         case_id: row.id,
         number: row.number.clone(),
         stage: row.stage,
@@ -103,8 +127,13 @@ fn hit(opener: &Opener, query: &Query, row: &SearchRow) -> Option<SearchHit> {
         received_at: row.received_at,
         accused_name: Zeroizing::new(report.accused_name.clone()),
         accused_position: Zeroizing::new(report.accused_position.clone()),
-    })
+    }))
 }
+
+/// One search at a time per process: each uses every core for up to
+/// seconds, and a member who fires many waits for their own turn instead
+/// of taking the whole server.
+static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// Opens every report of `units` with `opener`, newest first, a batch
 /// at a time on every core, and keeps those `query` hits. What
@@ -115,6 +144,10 @@ pub async fn scan(
     opener: Opener,
     query: Query,
 ) -> Result<SearchFound, CaseworkError> {
+    let _turn = ONE_AT_A_TIME
+        .acquire()
+        .await
+        .map_err(|e| CaseworkError::Internal(format!("search: {e}")))?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let (opener, query) = (Arc::new(opener), Arc::new(query));
     let mut found = SearchFound::default();
@@ -125,9 +158,12 @@ pub async fn scan(
         after = Some((last.received_at, last.id.as_uuid()));
         found.scanned += rows.len() as u64;
         let (o, q) = (Arc::clone(&opener), Arc::clone(&query));
-        let hits = tokio::task::spawn_blocking(move || match_batch(&o, &q, &rows, threads))
-            .await
-            .map_err(|e| CaseworkError::Internal(format!("search: {e}")))?;
+        let (hits, unreadable) =
+            tokio::task::spawn_blocking(move || match_batch(&o, &q, &rows, threads))
+                .await
+                .map_err(|e| CaseworkError::Internal(format!("search: {e}")))?
+                .ok_or_else(|| CaseworkError::Internal("search: a worker failed".into()))?;
+        found.unreadable += unreadable;
         found.total += hits.len() as u64;
         let room = SEARCH_HITS_MAX.saturating_sub(found.hits.len());
         found.hits.extend(hits.into_iter().take(room));
@@ -146,8 +182,12 @@ impl Triage {
         if session.role == Role::Admin {
             return Err(CaseworkError::Forbidden);
         }
-        let query = Query::new(&req.name, &req.text, &req.position)
-            .ok_or(CaseworkError::Invalid(Invalid::SearchEmpty))?;
+        let query = Query::new(&req.name, &req.text, &req.position).map_err(|e| {
+            CaseworkError::Invalid(match e {
+                QueryError::Empty => Invalid::SearchEmpty,
+                QueryError::TooShort | QueryError::TooLong => Invalid::SearchLength,
+            })
+        })?;
         let units = match req.unit.trim() {
             "" => session.jurisdiction.clone(),
             raw => {
@@ -164,8 +204,10 @@ impl Triage {
         Ok(found)
     }
 
-    /// `search.run` in the audit log: who, when, how many hits and reports;
-    /// the words sealed to the member's units under a fresh id.
+    /// `search.run` in the audit log: who, when, how many hits and how many
+    /// reports would not open; the words, the number of reports read and
+    /// the cases found sealed to the member's units under a fresh id (which
+    /// subtree was searched, and whom it named, is for them to read).
     async fn audit_search(
         &self,
         session: &Session,
@@ -174,8 +216,10 @@ impl Triage {
         now: DateTime<Utc>,
     ) -> Result<(), CaseworkError> {
         let id = Uuid::new_v4();
+        let found_ids: Vec<String> = found.hits.iter().map(|h| h.case_id.to_string()).collect();
         let words = serde_json::json!({
             "name": req.name, "text": req.text, "position": req.position, "unit": req.unit,
+            "scanned": found.scanned, "cases": found_ids,
         })
         .to_string();
         let keys: Vec<UnitPublicKey> = self
@@ -195,9 +239,9 @@ impl Triage {
                     unit: session.unit.to_string(),
                     case_id: String::new(),
                     detail: format!(
-                        "search={id} hits={} scanned={} sealed={}",
+                        "search={id} hits={} unreadable={} sealed={}",
                         found.total,
-                        found.scanned,
+                        found.unreadable,
                         data_encoding::BASE64.encode(&sealed)
                     ),
                 },

@@ -128,13 +128,20 @@ pub async fn run(sizes: &[u64], database_url: Option<String>) -> Result<Vec<Stri
         let mut samples: Vec<Duration> = Vec::new();
         let mut hits = 0;
         for _ in 0..3 {
-            let query = Query::new("候选人42", "", "").ok_or("query")?;
+            let query = Query::new("候选人42", "", "").map_err(|err| err.to_string())?;
             let t = Instant::now();
             let found = sunlight_casework::service::scan(&store, &j, Opener::new(&secret), query)
                 .await
                 .map_err(|err| err.to_string())?;
             samples.push(t.elapsed());
             hits = found.total;
+        }
+        // Names 候选人0 … 候选人4999 in turn: 42, 420–429 and 4200–4299 hit.
+        let expected = (0..size)
+            .filter(|i| format!("候选人{}", i % 5000).contains("候选人42"))
+            .count() as u64;
+        if hits != expected {
+            return Err(format!("search found {hits} of {expected} reports"));
         }
         samples.sort();
         let median = samples.get(1).copied().unwrap_or_default();

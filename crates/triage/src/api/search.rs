@@ -4,7 +4,7 @@
 use super::*;
 use sunlight_casework::service::{SearchFound, SearchRequest};
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchIn {
     /// The accused's name (widths, spaces and name dots do not matter).
@@ -21,7 +21,13 @@ pub struct SearchIn {
     pub unit: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+impl std::fmt::Debug for SearchIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SearchIn(<redacted>)")
+    }
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SearchLine {
     pub case_id: String,
     pub number: Option<String>,
@@ -33,14 +39,17 @@ pub struct SearchLine {
     pub accused_position: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SearchOut {
     /// Newest arrival first; at most 1000.
     pub cases: Vec<SearchLine>,
     /// Hits in all.
     pub total: u64,
-    /// Reports opened and compared.
+    /// Reports read.
     pub scanned: u64,
+    /// Reports of the caller's units that would not open with their key
+    /// (damaged or tampered with): a check with any is not complete.
+    pub unreadable: u64,
 }
 
 impl SearchOut {
@@ -61,6 +70,7 @@ impl SearchOut {
                 .collect(),
             total: found.total,
             scanned: found.scanned,
+            unreadable: found.unreadable,
         }
     }
 }

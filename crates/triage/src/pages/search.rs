@@ -5,6 +5,8 @@
 
 use super::*;
 use sunlight_casework::service::{SearchFound, SearchRequest};
+use sunlight_core::search::normalize;
+use sunlight_store::UnitRow;
 
 /// A hit as the page lists it.
 pub struct HitLine {
@@ -15,6 +17,8 @@ pub struct HitLine {
     pub stage: String,
     pub outcome: String,
     pub received_on: String,
+    /// The check's unit or position appears in the report's position.
+    pub fits: bool,
 }
 
 #[derive(Template)]
@@ -29,6 +33,8 @@ pub(super) struct SearchPage {
     q: SearchRequest,
     hits: Option<Vec<HitLine>>,
     count_line: String,
+    /// Reports that would not open: the result is not complete.
+    unreadable_line: Option<String>,
 }
 
 /// The fields of both forms.
@@ -41,6 +47,23 @@ pub struct SearchForm {
     text: String,
     position: String,
     unit: String,
+}
+
+impl SearchForm {
+    /// What the service searches for. The check narrows by the candidate's
+    /// name only: a report names the position held then, and sits with the
+    /// unit that handles it (the one above, for key persons), so the unit
+    /// and position given only mark the reports that mention them.
+    fn request(&self) -> SearchRequest {
+        let check = self.kind == "check";
+        let unless_check = |v: &String| if check { String::new() } else { v.clone() };
+        SearchRequest {
+            name: self.name.clone(),
+            text: unless_check(&self.text),
+            position: unless_check(&self.position),
+            unit: unless_check(&self.unit),
+        }
+    }
 }
 
 impl std::fmt::Debug for SearchForm {
@@ -72,12 +95,7 @@ pub async fn search_submit(
     if viewer.session.role == Role::Admin {
         return Ok(admin_elsewhere(&viewer, "/search"));
     }
-    let req = SearchRequest {
-        name: form.name.clone(),
-        text: form.text.clone(),
-        position: form.position.clone(),
-        unit: form.unit.clone(),
-    };
+    let req = form.request();
     let (status, found, errors) = match state.triage.search(&viewer.session, &req, Utc::now()).await
     {
         Ok(found) => (StatusCode::OK, Some(found), Vec::new()),
@@ -91,6 +109,24 @@ pub async fn search_submit(
     };
     let page = SearchPage::new(&viewer, &state, form, found, errors).await?;
     Ok(render(status, viewer.lang, &page))
+}
+
+/// The check's unit name and position, normalized, to mark the reports
+/// whose accused's position mentions them.
+fn fit_words(form: &SearchForm, units: &[UnitRow]) -> Vec<String> {
+    if form.kind != "check" {
+        return Vec::new();
+    }
+    let unit_name = units
+        .iter()
+        .find(|u| u.id.as_str() == form.unit)
+        .map(|u| u.name.as_str())
+        .unwrap_or_default();
+    [form.position.as_str(), unit_name]
+        .into_iter()
+        .map(normalize)
+        .filter(|w| w.chars().count() >= 2)
+        .collect()
 }
 
 impl SearchPage {
@@ -116,6 +152,11 @@ impl SearchPage {
                 ],
             )
         });
+        let unreadable_line = found
+            .as_ref()
+            .filter(|f| f.unreadable > 0)
+            .map(|f| t.format("search.unreadable", &[("n", &f.unreadable.to_string())]));
+        let fits = fit_words(&form, &units);
         let hits = found.map(|f| {
             f.hits
                 .into_iter()
@@ -130,6 +171,10 @@ impl SearchPage {
                         |o| ui.word("outcome", o.as_str()),
                     ),
                     received_on: policy.local_date(h.received_at).to_string(),
+                    fits: {
+                        let held = normalize(&h.accused_position);
+                        fits.iter().any(|w| held.contains(w.as_str()))
+                    },
                 })
                 .collect()
         });
@@ -151,6 +196,7 @@ impl SearchPage {
             },
             hits,
             count_line,
+            unreadable_line,
             ui,
         })
     }
