@@ -3,7 +3,8 @@
 //! its session. Nothing about a report's content is indexed at rest.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sunlight_core::{CaseId, CaseNumber, Outcome, Stage};
 use uuid::Uuid;
 
@@ -71,12 +72,15 @@ impl Store {
             ])
             .filter(case::Column::UnitId.is_in(units.ids()));
         if let Some((at, id)) = after {
+            // A row-value comparison, which both engines read as one range
+            // of the `(received_at, id, …)` index: an `OR` of the two made
+            // PostgreSQL start each batch from the newest case again.
             q = q.filter(
-                Condition::any().add(case::Column::ReceivedAt.lt(at)).add(
-                    Condition::all()
-                        .add(case::Column::ReceivedAt.eq(at))
-                        .add(case::Column::Id.lt(id)),
-                ),
+                Expr::tuple([
+                    Expr::col(case::Column::ReceivedAt),
+                    Expr::col(case::Column::Id),
+                ])
+                .lt(Expr::tuple([Expr::value(at), Expr::value(id)])),
             );
         }
         let rows: Vec<Columns> = q

@@ -152,23 +152,38 @@ pub async fn scan(
     let (opener, query) = (Arc::new(opener), Arc::new(query));
     let mut found = SearchFound::default();
     let mut after = None;
+    // The next batch is read while the cores open the one before.
+    let mut opening: Option<tokio::task::JoinHandle<Option<Matched>>> = None;
     loop {
         let rows = store.search_batch(units, after, SEARCH_BATCH).await?;
+        if let Some(batch) = opening.take() {
+            take_batch(&mut found, batch).await?;
+        }
         let Some(last) = rows.last() else { break };
         after = Some((last.received_at, last.id.as_uuid()));
         found.scanned += rows.len() as u64;
         let (o, q) = (Arc::clone(&opener), Arc::clone(&query));
-        let (hits, unreadable) =
-            tokio::task::spawn_blocking(move || match_batch(&o, &q, &rows, threads))
-                .await
-                .map_err(|e| CaseworkError::Internal(format!("search: {e}")))?
-                .ok_or_else(|| CaseworkError::Internal("search: a worker failed".into()))?;
-        found.unreadable += unreadable;
-        found.total += hits.len() as u64;
-        let room = SEARCH_HITS_MAX.saturating_sub(found.hits.len());
-        found.hits.extend(hits.into_iter().take(room));
+        opening = Some(tokio::task::spawn_blocking(move || {
+            match_batch(&o, &q, &rows, threads)
+        }));
     }
     Ok(found)
+}
+
+/// Adds an opened batch's hits to what was found.
+async fn take_batch(
+    found: &mut SearchFound,
+    batch: tokio::task::JoinHandle<Option<Matched>>,
+) -> Result<(), CaseworkError> {
+    let (hits, unreadable) = batch
+        .await
+        .map_err(|e| CaseworkError::Internal(format!("search: {e}")))?
+        .ok_or_else(|| CaseworkError::Internal("search: a worker failed".into()))?;
+    found.unreadable += unreadable;
+    found.total += hits.len() as u64;
+    let room = SEARCH_HITS_MAX.saturating_sub(found.hits.len());
+    found.hits.extend(hits.into_iter().take(room));
+    Ok(())
 }
 
 impl Triage {
