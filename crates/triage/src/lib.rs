@@ -324,6 +324,11 @@ fn office_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/stats.xlsx")
+            .get(pages::stats_xlsx)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/stats/charts/{name}")
             .get(pages::stats_chart)
             .refusing_others(method_not_allowed),

@@ -40,7 +40,7 @@ pub use queue::queue;
 use queue::{QUEUES, QueueLine, admin_elsewhere, queue_line};
 pub use register::register_show;
 pub use search::{search_form, search_submit};
-pub use stats::{stats_chart, stats_csv, stats_show};
+pub use stats::{stats_chart, stats_csv, stats_show, stats_xlsx};
 
 use crate::error::TriageError;
 use crate::i18n;

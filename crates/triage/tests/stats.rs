@@ -243,6 +243,26 @@ async fn hotspots_bulletin_dashboard_and_api() {
             "{}",
             csv.body
         );
+        // For reporting up: the breakdowns with Chinese headers, as CSV
+        // and as an Excel workbook.
+        let zh = page.get("/stats.csv?lang=zh").await;
+        assert_eq!(zh.status, 200);
+        for title in [
+            "按月份",
+            "按单位（含其下级单位）",
+            "按问题类别",
+            "按举报渠道",
+        ] {
+            assert!(zh.body.contains(title), "{title}: {}", zh.body);
+        }
+        assert!(zh.body.contains("满意率") && zh.body.contains(&format!("合计,{received},")));
+        let xlsx = page.get("/stats.xlsx").await;
+        assert_eq!(xlsx.status, 200);
+        assert_eq!(
+            xlsx.headers["content-type"].to_str().unwrap(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert!(xlsx.body.starts_with("PK"), "a zip, as .xlsx is");
         let chart = page.get("/stats/charts/volume.svg").await;
         assert_eq!(chart.status, 200);
         assert!(chart.body.starts_with("<svg"));

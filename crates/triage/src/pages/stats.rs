@@ -12,6 +12,7 @@ use sunlight_core::i18n::Lang;
 use sunlight_core::stats::Figures;
 
 mod dashboard;
+mod export;
 
 use dashboard::Dashboard;
 
@@ -32,8 +33,10 @@ pub async fn stats_show(
     Ok(render(StatusCode::OK, viewer.lang, &page))
 }
 
-/// `GET /stats.csv`: the dashboard's figures by month.
+/// `GET /stats.csv`: the dashboard's figures by month; with `lang=zh`,
+/// the four breakdowns with Chinese headers (按月份, 按单位, …).
 pub async fn stats_csv(
+    req: actix_web::HttpRequest,
     viewer: Viewer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -42,6 +45,17 @@ pub async fn stats_csv(
         .figures(&viewer.session.unit, Utc::now())
         .await
         .map_err(|e| viewer.fail(e))?;
+    let chinese =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .is_ok_and(|q| q.get("lang").is_some_and(|l| l == "zh" || l == "zh-CN"));
+    let body = if chinese {
+        let units = super::jurisdiction_units(&state, &viewer.session)
+            .await
+            .map_err(|e| viewer.fail(e))?;
+        export::to_csv(&export::tables(Lang::ZhCn, &fig, &units))
+    } else {
+        fig.to_csv()
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -51,7 +65,35 @@ pub async fn stats_csv(
                 viewer.session.unit
             ),
         ))
-        .body(fig.to_csv()))
+        .body(body))
+}
+
+/// `GET /stats.xlsx`: the figures by month, unit, category and channel as
+/// an Excel workbook with Chinese headers, for reporting up.
+pub async fn stats_xlsx(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let fig = state
+        .stats
+        .figures(&viewer.session.unit, Utc::now())
+        .await
+        .map_err(|e| viewer.fail(e))?;
+    let units = super::jurisdiction_units(&state, &viewer.session)
+        .await
+        .map_err(|e| viewer.fail(e))?;
+    let book = export::to_xlsx(&export::tables(Lang::ZhCn, &fig, &units))
+        .map_err(|e| viewer.fail(TriageError::Internal(format!("xlsx: {e}"))))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"sunlight-stats-{}.xlsx\"",
+                viewer.session.unit
+            ),
+        ))
+        .body(book))
 }
 
 /// The monthly lines of a chart.
