@@ -108,6 +108,9 @@ pub struct CaseView {
     /// The reporters' ratings of the current round of feedback (one per
     /// reporter: several after a merge).
     pub ratings: Vec<sunlight_store::RatingRow>,
+    /// Where the member may merge this case (when they may merge): open
+    /// cases of its unit and the units above, with their accused.
+    pub merge_candidates: Vec<SearchHit>,
 }
 
 /// A staff action with its optional internal note.

@@ -62,7 +62,7 @@ pub use register::{REGISTER_PAGE, RegisterCase, RegisterFilter, RegisterPage};
 pub use replies::PendingReply;
 pub use reporter::{HistoryStep, ReporterView};
 pub use routing::RoutePlan;
-pub use search::{SEARCH_BATCH, SearchCursor, SearchRow};
+pub use search::{MERGE_CANDIDATES, SEARCH_BATCH, SearchCursor, SearchRow};
 pub use settings::keys as setting_keys;
 pub use staff::{NewStaff, StaffRow};
 pub use stats::{HotspotRow, StatsRefresh};

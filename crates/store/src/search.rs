@@ -113,3 +113,47 @@ fn search_row(
         sealed_report,
     })
 }
+
+/// How many merge targets the case page offers.
+pub const MERGE_CANDIDATES: u64 = 50;
+
+impl Store {
+    /// The open cases `case` may be merged into, newest first: those of
+    /// its own unit and the units above it that lie in the member's
+    /// jurisdiction (a merge into any other would widen who reads the
+    /// merged report; the store refuses it anyway), itself excluded.
+    pub async fn merge_candidates(
+        &self,
+        j: &Jurisdiction,
+        case: CaseId,
+        chain: &[sunlight_core::UnitId],
+    ) -> Result<Vec<SearchRow>, StoreError> {
+        let units: Vec<String> = chain
+            .iter()
+            .filter(|u| j.contains(u))
+            .map(|u| u.as_str().to_owned())
+            .collect();
+        let rows: Vec<Columns> = case::Entity::find()
+            .select_only()
+            .columns([
+                case::Column::Id,
+                case::Column::Stage,
+                case::Column::Outcome,
+                case::Column::NumberUnit,
+                case::Column::NumberYear,
+                case::Column::NumberSeq,
+                case::Column::ReceivedAt,
+                case::Column::SealedReport,
+            ])
+            .filter(case::Column::UnitId.is_in(units))
+            .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
+            .filter(case::Column::Id.ne(case.as_uuid()))
+            .order_by_desc(case::Column::ReceivedAt)
+            .order_by_desc(case::Column::Id)
+            .limit(MERGE_CANDIDATES)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        rows.into_iter().map(search_row).collect()
+    }
+}

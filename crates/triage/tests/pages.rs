@@ -246,8 +246,21 @@ async fn the_case_page_opens_the_report_and_offers_only_allowed_actions() {
     // A supervisor sees the supervisor's actions of the stage.
     let boss = h.sign_in_page(&email("supervisor", "gd-gz-tianhe")).await;
     let html = boss.get(&format!("/cases/{id}")).await.body;
-    assert_eq!(forms_of(&html), ["claim", "extend", "merge"]);
+    // Nothing to merge into yet: no merge form, a line saying so.
+    assert_eq!(forms_of(&html), ["claim", "extend"]);
+    assert!(html.contains("id=\"merge-none\""));
     assert!(html.contains("改由我承办"));
+    // Another open case of the unit: the picker offers it by number and
+    // accused, no typed id.
+    let other = file_case(&h, "none", "另一件同一问题的举报").await;
+    let html = boss.get(&format!("/cases/{id}")).await.body;
+    assert_eq!(forms_of(&html), ["claim", "extend", "merge"]);
+    let option = format!("<option value=\"{other}\">");
+    assert!(html.contains(&option), "{html}");
+    assert!(
+        !html.contains(&format!("<option value=\"{id}\">")),
+        "not itself"
+    );
 
     // Confirming the hold through its form.
     let (_, rest) = html.split_once("/holds/").unwrap();

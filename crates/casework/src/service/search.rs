@@ -266,3 +266,31 @@ impl Triage {
         Ok(())
     }
 }
+
+impl Triage {
+    /// The cases `case` may be merged into, opened to show their accused
+    /// (a merge picker, not a typed id). One that does not open is left out.
+    pub(super) async fn merge_candidates(
+        &self,
+        session: &Session,
+        case: &CaseRow,
+    ) -> Result<Vec<SearchHit>, CaseworkError> {
+        let chain: Vec<UnitId> = self
+            .store
+            .unit_with_ancestors(&case.unit)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        let rows = self
+            .store
+            .merge_candidates(&session.jurisdiction, case.id, &chain)
+            .await?;
+        let opener = Opener::new(session.unit_key());
+        let everyone = Query::everything();
+        Ok(rows
+            .iter()
+            .filter_map(|r| hit(&opener, &everyone, r).ok().flatten())
+            .collect())
+    }
+}

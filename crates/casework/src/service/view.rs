@@ -84,6 +84,11 @@ impl Triage {
         let ratings = self.store.ratings_of(case.id, case.round).await?;
         let state = state_of(&case, entry.as_ref());
         let allowed = allowed_actions(session, &state, &tasks);
+        let merge_candidates = if allowed.contains(&"merge") {
+            self.merge_candidates(session, &case).await?
+        } else {
+            Vec::new()
+        };
         self.store
             .audit(
                 sunlight_store::AuditRecord {
@@ -112,6 +117,7 @@ impl Triage {
             allowed,
             tasks,
             ratings,
+            merge_candidates,
         })
     }
 }

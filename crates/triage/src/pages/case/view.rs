@@ -85,6 +85,8 @@ pub(super) struct CasePage<'a> {
     open: bool,
     tasks: Vec<TaskLine>,
     can_acknowledge: bool,
+    /// The merge picker: `(case id, number · accused · arrival day)`.
+    merge_options: Vec<(String, String)>,
 }
 
 impl<'a> CasePage<'a> {
@@ -115,11 +117,7 @@ impl<'a> CasePage<'a> {
         let limits = Limits::default();
         let action_limits = ActionLimits::from_policy(policy, &state.triage.calendar, now);
         let t = i18n::catalog(lang);
-        let claim_key = if owner.is_some() {
-            "action.claim_over"
-        } else {
-            "action.claim"
-        };
+        let claim_key = owner.map_or("action.claim", |_| "action.claim_over");
         CasePage {
             errors,
             number: c.number.as_ref().map_or_else(
@@ -165,6 +163,7 @@ impl<'a> CasePage<'a> {
             limits,
             open: c.stage != Stage::Closed,
             tasks: task_lines(&ui, policy, view, units),
+            merge_options: merge_options(viewer.lang, policy, view),
             can_acknowledge: can_acknowledge(view, viewer.session.role),
             view,
             ui,
@@ -174,6 +173,25 @@ impl<'a> CasePage<'a> {
     fn allows(&self, action: &str) -> bool {
         self.allowed.contains(&action)
     }
+}
+
+/// The open cases this one may be merged into, as the picker lists them.
+fn merge_options(
+    lang: sunlight_core::i18n::Lang,
+    policy: &Policy,
+    view: &CaseView,
+) -> Vec<(String, String)> {
+    view.merge_candidates
+        .iter()
+        .map(|h| {
+            let number = crate::pages::number_label(lang, h.number.as_ref(), h.case_id);
+            let day = policy.local_date(h.received_at);
+            (
+                h.case_id.to_string(),
+                format!("{number} · {} · {day}", h.accused_name.as_str()),
+            )
+        })
+        .collect()
 }
 
 fn yes_no(ui: &Ui, yes: bool) -> String {
