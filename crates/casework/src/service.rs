@@ -111,6 +111,8 @@ pub struct CaseView {
     /// Where the member may merge this case (when they may merge): open
     /// cases of its unit and the units above, with their accused.
     pub merge_candidates: Vec<SearchHit>,
+    /// Candidates that would not open with the member's key.
+    pub merge_unreadable: u64,
 }
 
 /// A staff action with its optional internal note.

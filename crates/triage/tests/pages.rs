@@ -261,6 +261,11 @@ async fn the_case_page_opens_the_report_and_offers_only_allowed_actions() {
         !html.contains(&format!("<option value=\"{id}\">")),
         "not itself"
     );
+    // Their accused were opened for the picker: audited, with the count.
+    let opened = sunlight_testkit::count_audit(&h.db.store, "case.merge_candidates")
+        .await
+        .unwrap();
+    assert_eq!(opened, 1, "one view with candidates, one entry");
 
     // Confirming the hold through its form.
     let (_, rest) = html.split_once("/holds/").unwrap();

@@ -269,12 +269,15 @@ impl Triage {
 
 impl Triage {
     /// The cases `case` may be merged into, opened to show their accused
-    /// (a merge picker, not a typed id). One that does not open is left out.
+    /// (a merge picker, not a typed id), and how many would not open
+    /// (damaged or altered: counted, never silently left out). Opening
+    /// them is audited with their count, as a search is.
     pub(super) async fn merge_candidates(
         &self,
         session: &Session,
         case: &CaseRow,
-    ) -> Result<Vec<SearchHit>, CaseworkError> {
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<SearchHit>, u64), CaseworkError> {
         let chain: Vec<UnitId> = self
             .store
             .unit_with_ancestors(&case.unit)
@@ -286,11 +289,34 @@ impl Triage {
             .store
             .merge_candidates(&session.jurisdiction, case.id, &chain)
             .await?;
+        if rows.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
         let opener = Opener::new(session.unit_key());
         let everyone = Query::everything();
-        Ok(rows
+        let mut unreadable = 0;
+        let hits = rows
             .iter()
-            .filter_map(|r| hit(&opener, &everyone, r).ok().flatten())
-            .collect())
+            .filter_map(|r| match hit(&opener, &everyone, r) {
+                Ok(h) => h,
+                Err(()) => {
+                    unreadable += 1;
+                    None
+                }
+            })
+            .collect::<Vec<_>>();
+        self.store
+            .audit(
+                sunlight_store::AuditRecord {
+                    actor: format!("staff:{}", session.staff_id),
+                    action: "case.merge_candidates".into(),
+                    unit: case.unit.to_string(),
+                    case_id: case.id.to_string(),
+                    detail: format!("opened={} unreadable={unreadable}", hits.len()),
+                },
+                now,
+            )
+            .await?;
+        Ok((hits, unreadable))
     }
 }

@@ -84,10 +84,10 @@ impl Triage {
         let ratings = self.store.ratings_of(case.id, case.round).await?;
         let state = state_of(&case, entry.as_ref());
         let allowed = allowed_actions(session, &state, &tasks);
-        let merge_candidates = if allowed.contains(&"merge") {
-            self.merge_candidates(session, &case).await?
+        let (merge_candidates, merge_unreadable) = if allowed.contains(&"merge") {
+            self.merge_candidates(session, &case, now).await?
         } else {
-            Vec::new()
+            (Vec::new(), 0)
         };
         self.store
             .audit(
@@ -118,6 +118,7 @@ impl Triage {
             tasks,
             ratings,
             merge_candidates,
+            merge_unreadable,
         })
     }
 }

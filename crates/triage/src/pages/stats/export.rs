@@ -103,7 +103,7 @@ pub(super) fn tables(lang: Lang, fig: &Figures, units: &[UnitRow]) -> Vec<Table>
 /// A CSV field: quoted when it holds a separator, and never read as a
 /// formula by a spreadsheet (a unit name starting with `=` stays text).
 fn field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -122,7 +122,9 @@ fn rate(r: Option<f64>) -> String {
 /// The tables as CSV: each with its name on a line of its own, then its
 /// header and lines, a blank line between tables.
 pub(super) fn to_csv(tables: &[Table]) -> String {
-    let mut out = String::new();
+    // A byte order mark: spreadsheet programs set to a Chinese locale read
+    // a file without one as GBK and garble every header.
+    let mut out = String::from('\u{feff}');
     for table in tables {
         out.push_str(&field(&table.name));
         out.push('\n');
@@ -158,7 +160,7 @@ pub(super) fn to_xlsx(tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
             for (col, n) in (1u16..).zip(counts) {
                 sheet.write_number(row, col, *n as f64)?;
             }
-            let last = u16::try_from(counts.len()).unwrap_or(u16::MAX);
+            let last = u16::try_from(counts.len()).unwrap_or(u16::MAX - 2);
             for (col, r) in [(last + 1, on_time), (last + 2, satisfied)] {
                 if let Some(r) = r {
                     sheet.write_number_with_format(row, col, *r, &percent)?;
