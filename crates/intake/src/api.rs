@@ -166,6 +166,17 @@ pub async fn status(
     Ok(HttpResponse::Ok().json(StatusResponse::new(&status, &state.filing.policy)))
 }
 
+/// The largest JSON body that carries one message of the longest allowed
+/// text (a character is at most 4 bytes, 8 when escaped) and a code.
+fn message_body_limit(state: &AppState) -> usize {
+    state
+        .filing
+        .limits
+        .message_chars
+        .saturating_mul(8)
+        .saturating_add(4096)
+}
+
 /// A reply or added information from the reporter.
 #[utoipa::path(
     post, path = "/api/v1/status/messages", request_body = MessageRequest,
@@ -177,12 +188,7 @@ pub async fn add_message(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
     let lang = state.admit(&req, Limiters::message, Format::Json)?;
-    let limit = state
-        .filing
-        .limits
-        .message_chars
-        .saturating_mul(8)
-        .saturating_add(4096);
+    let limit = message_body_limit(&state);
     let request: MessageRequest = read_json(&req, payload, limit)
         .await
         .map_err(|e| json(e, lang))?;
@@ -216,12 +222,7 @@ pub async fn rate(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
     let lang = state.admit(&req, Limiters::message, Format::Json)?;
-    let limit = state
-        .filing
-        .limits
-        .message_chars
-        .saturating_mul(8)
-        .saturating_add(4096);
+    let limit = message_body_limit(&state);
     let request: RatingRequest = read_json(&req, payload, limit)
         .await
         .map_err(|e| json(e, lang))?;

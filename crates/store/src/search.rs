@@ -49,6 +49,20 @@ type Columns = (
     Vec<u8>,
 );
 
+/// The columns a [`SearchRow`] is read from.
+fn search_select() -> sea_orm::Select<case::Entity> {
+    case::Entity::find().select_only().columns([
+        case::Column::Id,
+        case::Column::Stage,
+        case::Column::Outcome,
+        case::Column::NumberUnit,
+        case::Column::NumberYear,
+        case::Column::NumberSeq,
+        case::Column::ReceivedAt,
+        case::Column::SealedReport,
+    ])
+}
+
 impl Store {
     /// The next batch of the cases of `units` (the member's jurisdiction or
     /// a subtree of it) after `after`, newest arrival first.
@@ -58,19 +72,7 @@ impl Store {
         after: Option<SearchCursor>,
         limit: u64,
     ) -> Result<Vec<SearchRow>, StoreError> {
-        let mut q = case::Entity::find()
-            .select_only()
-            .columns([
-                case::Column::Id,
-                case::Column::Stage,
-                case::Column::Outcome,
-                case::Column::NumberUnit,
-                case::Column::NumberYear,
-                case::Column::NumberSeq,
-                case::Column::ReceivedAt,
-                case::Column::SealedReport,
-            ])
-            .filter(case::Column::UnitId.is_in(units.ids()));
+        let mut q = search_select().filter(case::Column::UnitId.is_in(units.ids()));
         if let Some((at, id)) = after {
             // A row-value comparison, which both engines read as one range
             // of the `(received_at, id, …)` index: an `OR` of the two made
@@ -133,18 +135,7 @@ impl Store {
             .filter(|u| j.contains(u))
             .map(|u| u.as_str().to_owned())
             .collect();
-        let rows: Vec<Columns> = case::Entity::find()
-            .select_only()
-            .columns([
-                case::Column::Id,
-                case::Column::Stage,
-                case::Column::Outcome,
-                case::Column::NumberUnit,
-                case::Column::NumberYear,
-                case::Column::NumberSeq,
-                case::Column::ReceivedAt,
-                case::Column::SealedReport,
-            ])
+        let rows: Vec<Columns> = search_select()
             .filter(case::Column::UnitId.is_in(units))
             .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
             .filter(case::Column::Id.ne(case.as_uuid()))

@@ -33,6 +33,25 @@ pub async fn stats_show(
     Ok(render(StatusCode::OK, viewer.lang, &page))
 }
 
+/// The member's units' figures as a file to save, named after their unit.
+fn download(
+    viewer: &Viewer,
+    extension: &str,
+    content_type: &'static str,
+    body: impl actix_web::body::MessageBody + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"sunlight-stats-{}.{extension}\"",
+                viewer.session.unit
+            ),
+        ))
+        .body(body)
+}
+
 /// `GET /stats.csv`: the dashboard's figures by month; with `lang=zh`,
 /// the four breakdowns with Chinese headers (按月份, 按单位, …).
 pub async fn stats_csv(
@@ -56,16 +75,7 @@ pub async fn stats_csv(
     } else {
         fig.to_csv()
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"sunlight-stats-{}.csv\"",
-                viewer.session.unit
-            ),
-        ))
-        .body(body))
+    Ok(download(&viewer, "csv", "text/csv; charset=utf-8", body))
 }
 
 /// `GET /stats.xlsx`: the figures by month, unit, category and channel as
@@ -84,16 +94,12 @@ pub async fn stats_xlsx(
         .map_err(|e| viewer.fail(e))?;
     let book = export::to_xlsx(&export::tables(Lang::ZhCn, &fig, &units))
         .map_err(|e| viewer.fail(TriageError::Internal(format!("xlsx: {e}"))))?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"sunlight-stats-{}.xlsx\"",
-                viewer.session.unit
-            ),
-        ))
-        .body(book))
+    Ok(download(
+        &viewer,
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        book,
+    ))
 }
 
 /// The monthly lines of a chart.
