@@ -218,6 +218,7 @@ impl Live {
                 stats: sunlight_casework::StatsSettings::default(),
                 onion: None,
                 metrics: sunlight_triage::Metrics::default(),
+                spool_dir: std::env::temp_dir(),
             },
             TcpListener::bind("127.0.0.1:0").unwrap(),
         )

@@ -77,12 +77,21 @@ pub enum Invalid {
     NoticeTo,
     #[error("this case predates reporter keys; it cannot receive messages")]
     NoReporterKey,
-    /// The report's fields, each `field: problem` (fixed words, no input).
-    #[error("{0}")]
-    Report(String),
+    /// The report's fields and what is wrong with each (no input).
+    #[error("{}", field_list(.0))]
+    Report(Vec<sunlight_core::report::FieldError>),
     /// A rule of the store's.
     #[error("{0}")]
     Store(&'static str),
+}
+
+/// The fields as `field: problem`, in fixed words that repeat nothing sent.
+fn field_list(errors: &[sunlight_core::report::FieldError]) -> String {
+    let list: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field.as_str(), e.problem.key()))
+        .collect();
+    list.join("; ")
 }
 
 impl From<StoreError> for CaseworkError {
@@ -101,13 +110,7 @@ impl From<sunlight_filing::FilingError> for CaseworkError {
     fn from(e: sunlight_filing::FilingError) -> Self {
         use sunlight_filing::FilingError as F;
         match e {
-            F::Invalid(fields) => {
-                let list: Vec<String> = fields
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field.as_str(), f.problem.key()))
-                    .collect();
-                Self::Invalid(Invalid::Report(list.join("; ")))
-            }
+            F::Invalid(fields) => Self::Invalid(Invalid::Report(fields)),
             F::UnknownCode => Self::NotFound,
             F::Code(c) => Self::Internal(format!("code: {c}")),
             F::Store(s) => s.into(),

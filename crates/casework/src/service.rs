@@ -24,6 +24,7 @@ mod accounts;
 mod act;
 mod attachments;
 mod desk;
+pub use desk::DeskReport;
 mod messages;
 pub(crate) mod numbering;
 mod register;

@@ -418,11 +418,14 @@ impl Policy {
     /// matched against the network logs of the accused's unit, would name
     /// the reporter).
     pub fn start_of_local_day(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        self.local_date(at)
-            .pred_opt()
-            .map_or(DateTime::<Utc>::MIN_UTC, |before| {
-                self.end_of_local_day(before)
-            })
+        self.start_of_date(self.local_date(at))
+    }
+
+    /// Local midnight at the start of `date`, as an instant.
+    pub fn start_of_date(&self, date: NaiveDate) -> DateTime<Utc> {
+        date.pred_opt().map_or(DateTime::<Utc>::MIN_UTC, |before| {
+            self.end_of_local_day(before)
+        })
     }
 
     /// Local midnight at the end of `date`, as an instant.

@@ -86,6 +86,9 @@ pub enum Field {
     Body,
     Code,
     Channel,
+    ReceivedOn,
+    PostmarkOn,
+    ReturnAddress,
 }
 
 impl Field {
@@ -105,6 +108,9 @@ impl Field {
             Self::Body => "body",
             Self::Code => "code",
             Self::Channel => "channel",
+            Self::ReceivedOn => "received_on",
+            Self::PostmarkOn => "postmark_on",
+            Self::ReturnAddress => "return_address",
         }
     }
 }
@@ -127,6 +133,22 @@ pub enum Problem {
     },
     /// An unknown unit: the slug names no unit of this service.
     NoSuchUnit,
+    /// Not a date of the form `YYYY-MM-DD`.
+    NotADate,
+    /// A day received that has not come yet.
+    InTheFuture,
+    /// A day received more than `max` days back.
+    TooLongAgo {
+        max: u64,
+    },
+    /// A postmark later than the day the letter was received.
+    AfterReceipt,
+    /// A letter's detail given for a call or a visit.
+    OnlyForLetters,
+    /// A file over `max` MiB.
+    FileTooLarge {
+        max: u64,
+    },
 }
 
 impl Problem {
@@ -140,13 +162,22 @@ impl Problem {
             Self::NotAPhoneNumber => "problem.not_a_phone_number",
             Self::TooMany { .. } => "problem.too_many",
             Self::NoSuchUnit => "problem.no_such_unit",
+            Self::NotADate => "problem.not_a_date",
+            Self::InTheFuture => "problem.in_the_future",
+            Self::TooLongAgo { .. } => "problem.too_long_ago",
+            Self::AfterReceipt => "problem.after_receipt",
+            Self::OnlyForLetters => "problem.only_for_letters",
+            Self::FileTooLarge { .. } => "problem.file_too_large",
         }
     }
 
     /// The number a message may show (`{max}`).
     pub fn max(self) -> Option<u64> {
         match self {
-            Self::TooLong { max } | Self::TooMany { max } => Some(max),
+            Self::TooLong { max }
+            | Self::TooMany { max }
+            | Self::TooLongAgo { max }
+            | Self::FileTooLarge { max } => Some(max),
             _ => None,
         }
     }
@@ -168,6 +199,10 @@ pub struct ReportContent {
     pub narrative: String,
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
+    /// A letter's envelope, for reports the desk took by letter; absent
+    /// from (and so not changing) the encoding of every other report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter: Option<desk::Letter>,
 }
 
 /// A report that passed validation: plain routing metadata plus the content
@@ -482,6 +517,7 @@ impl ReportDraft {
                         narrative,
                         reporter_name: Some(reporter_name).filter(|s| !s.is_empty()),
                         reporter_phone: Some(reporter_phone).filter(|s| !s.is_empty()),
+                        letter: None,
                     },
                 })
             }
@@ -490,5 +526,6 @@ impl ReportDraft {
     }
 }
 
+pub mod desk;
 #[cfg(test)]
 mod tests;

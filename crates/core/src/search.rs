@@ -126,6 +126,7 @@ mod tests {
             narrative: narrative.into(),
             reporter_name: Some("举报人甲".into()),
             reporter_phone: None,
+            letter: None,
         }
     }
 

@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 mod rating;
+mod upload;
 pub use rating::{RatingRefusal, RatingState};
+pub use upload::{UploadError, UploadTarget, seal_upload};
 
 use chrono::{DateTime, Utc};
 use sunlight_core::addressing::{Addressing, address};
@@ -229,6 +231,20 @@ impl Filing {
         report: &ValidReport,
         now: DateTime<Utc>,
     ) -> Result<Prepared, FilingError> {
+        // The day, never the moment: the accused's unit may run the network
+        // the reporter used, and a finer arrival time matched against its
+        // proxy log would name them (docs/threat-model.md).
+        self.prepare_received(report, self.arrival_day(now)).await
+    }
+
+    /// As [`Self::prepare`], for a report received on `day` (the start of
+    /// a local day): a letter or call the desk enters later counts its
+    /// deadlines from the day it came in.
+    pub async fn prepare_received(
+        &self,
+        report: &ValidReport,
+        day: DateTime<Utc>,
+    ) -> Result<Prepared, FilingError> {
         let chain = match self.store.unit_with_ancestors(&report.unit).await {
             Ok(chain) => chain,
             Err(StoreError::NotFound(_)) => {
@@ -250,10 +266,6 @@ impl Filing {
         let code = TrackingCode::generate()?;
         let stretched = self.stretch(&code).await?;
         recipients.push(stretched.reporter_public());
-        // The day, never the moment: the accused's unit may run the network
-        // the reporter used, and a finer arrival time matched against its
-        // proxy log would name them (docs/threat-model.md).
-        let day = self.arrival_day(now);
         Ok(Prepared {
             code,
             stretched,

@@ -47,7 +47,11 @@ pub fn field_label(lang: Lang, field: Field) -> &'static str {
         Field::RealName => "report.real_name",
         Field::ReporterName => "report.reporter_name",
         Field::ReporterPhone => "report.reporter_phone",
-        Field::Attachment | Field::Channel => "report.attachment",
+        Field::Attachment
+        | Field::Channel
+        | Field::ReceivedOn
+        | Field::PostmarkOn
+        | Field::ReturnAddress => "report.attachment",
     };
     catalog(lang).get(key)
 }

@@ -125,6 +125,44 @@ impl TestDb {
     pub async fn raw(&self, sql: &str) -> Result<u64, StoreError> {
         execute(&self.store, sql).await
     }
+
+    /// Whether `needle` is anywhere in what the database keeps: every file
+    /// of the SQLite database (with its write-ahead log), or a PostgreSQL
+    /// data dump (where bytes also count in their hex form). For promises
+    /// that something is sealed at rest.
+    pub async fn holds(&self, needle: &[u8]) -> Result<bool, StoreError> {
+        let broken =
+            |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        match &self._scratch {
+            Scratch::Dir(dir) => {
+                for entry in std::fs::read_dir(dir).map_err(|e| broken("read dir", &e))? {
+                    let path = entry.map_err(|e| broken("dir entry", &e))?.path();
+                    kept.push(std::fs::read(&path).map_err(|e| broken("read", &e))?);
+                }
+            }
+            Scratch::PgDatabase(_) => {
+                let dump = std::process::Command::new("pg_dump")
+                    .args(["--data-only", "--inserts", &self.url])
+                    .output()
+                    .map_err(|e| broken("pg_dump", &e))?;
+                if !dump.status.success() {
+                    let err = String::from_utf8_lossy(&dump.stderr).into_owned();
+                    return Err(broken("pg_dump", &err));
+                }
+                kept.push(dump.stdout);
+            }
+        }
+        let hex: Vec<u8> = needle
+            .iter()
+            .flat_map(|b| format!("{b:02x}").into_bytes())
+            .collect();
+        Ok(kept.iter().any(|bytes| {
+            [needle, hex.as_slice()]
+                .iter()
+                .any(|n| !n.is_empty() && bytes.windows(n.len()).any(|w| w == *n))
+        }))
+    }
 }
 
 /// Runs raw SQL on any store, for tests that simulate tampering or faults.

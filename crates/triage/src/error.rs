@@ -132,6 +132,11 @@ impl TriageError {
             Self::NoSuchCase => "errors.no_such_case",
             Self::NotFound => "errors.not_found",
             Self::Conflict(clash) => clash_key(*clash),
+            // Which fields, and what is wrong with each, in fixed words.
+            Self::Invalid(Invalid::Report(fields)) if !fields.is_empty() => {
+                let list: Vec<String> = fields.iter().map(|e| i18n::field_error(lang, e)).collect();
+                return format!("{} {}", t.get("errors.invalid"), list.join(" "));
+            }
             Self::Invalid(invalid) => invalid_key(invalid),
             Self::Malformed(_) => "errors.malformed",
             Self::UnsupportedMediaType => "errors.unsupported_media_type",
@@ -330,10 +335,7 @@ mod tests {
                 Invalid::RegisterFilter("from"),
                 "errors.register_filter_invalid",
             ),
-            (
-                Invalid::Report("narrative: missing".into()),
-                "errors.invalid",
-            ),
+            (Invalid::Report(Vec::new()), "errors.invalid"),
             (Invalid::Store(secret), "errors.invalid"),
         ];
         let mut all = vec![

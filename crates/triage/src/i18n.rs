@@ -61,7 +61,11 @@ pub fn field_label(lang: Lang, field: Field) -> &'static str {
         Field::ReporterName => "report.reporter_name",
         Field::ReporterPhone => "report.reporter_phone",
         Field::Channel => "report.channel",
-        Field::Attachment | Field::Code => "report.other_field",
+        Field::ReceivedOn => "intake.received_on",
+        Field::PostmarkOn => "intake.postmark_on",
+        Field::ReturnAddress => "intake.return_address",
+        Field::Attachment => "intake.attachments",
+        Field::Code => "report.other_field",
     };
     catalog(lang).get(key)
 }

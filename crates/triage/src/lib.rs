@@ -43,6 +43,9 @@ pub struct TriageParts {
     pub onion: Option<String>,
     /// Request counts by route and status class.
     pub metrics: sunlight_metrics::Metrics,
+    /// Where the desk's uploads are spooled, sealed, until their report is
+    /// stored (the intake's spool folder).
+    pub spool_dir: std::path::PathBuf,
 }
 
 /// The staff web application and the casework workers it runs.
@@ -65,6 +68,7 @@ impl std::fmt::Debug for Application {
 impl Application {
     pub fn build(parts: TriageParts, listener: TcpListener) -> std::io::Result<Self> {
         i18n::check().map_err(std::io::Error::other)?;
+        std::fs::create_dir_all(&parts.spool_dir)?;
         let local = listener.local_addr()?;
         // TLS unless told otherwise, except on a loopback-only listener
         // (where a proxy on the same machine, or nothing, sits in front).
@@ -108,6 +112,7 @@ impl Application {
             ),
             stats: stats.clone(),
             onion: parts.onion,
+            spool_dir: parts.spool_dir,
         });
         let counted = web::Data::new(
             parts

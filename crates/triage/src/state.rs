@@ -61,6 +61,8 @@ pub struct AppState {
     pub stats: Stats,
     /// Shown on the admin page: where Tor users reach intake.
     pub onion: Option<String>,
+    /// Where the desk's uploads are spooled, sealed.
+    pub spool_dir: std::path::PathBuf,
 }
 
 /// The session of a request (by its cookie) if it is live and its member

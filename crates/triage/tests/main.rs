@@ -15,6 +15,7 @@ mod common;
 mod security;
 
 mod catalog;
+mod desk;
 mod hostile;
 mod numbering;
 mod pages;

@@ -459,11 +459,13 @@ async fn the_desk_enters_reports_and_admins_manage_staff() {
             ("reporter_phone", ""),
         ]
     };
-    let a = desk.post("/intake", &fields("gd-sz", "")).await;
+    let a = desk
+        .post_multipart("/intake", &fields("gd-sz", ""), &[])
+        .await;
     assert_eq!(a.status, 422);
     assert!(a.body.contains("id=\"errors\"") && a.body.contains("href=\"#narrative\""));
     let a = desk
-        .post("/intake", &fields("gd-gz-tianhe", "来信反映买官卖官"))
+        .post_multipart("/intake", &fields("gd-gz-tianhe", "来信反映买官卖官"), &[])
         .await;
     assert_eq!(a.status, 201, "{}", a.body);
     assert_eq!(a.headers["cache-control"], "no-store");

@@ -30,6 +30,7 @@ fn sealed_cases(from: u64, to: u64, keys: &[UnitPublicKey], unit: &UnitId) -> Ve
                     .repeat(3),
             reporter_name: None,
             reporter_phone: None,
+            letter: None,
         };
         let payload = encode_padded(&report).ok()?;
         let ctx = SealContext {

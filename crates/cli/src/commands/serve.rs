@@ -89,6 +89,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
             stats: config.stats.clone(),
             onion: onion.clone(),
             metrics: metrics.clone(),
+            spool_dir: config.data_dir.join("spool"),
         };
         let app = sunlight_triage::Application::build(parts, bind(config.triage_addr, "triage")?)
             .map_err(|e| format!("cannot start triage: {e}"))?;

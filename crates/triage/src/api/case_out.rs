@@ -78,6 +78,11 @@ pub struct ReportOut {
     pub narrative: String,
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
+    /// A letter's postmark date (`YYYY-MM-DD`), for reports the desk took
+    /// by letter.
+    pub postmark_on: Option<String>,
+    /// A letter's return address (sealed at rest like the rest).
+    pub return_address: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -153,6 +158,13 @@ impl CaseOut {
                 narrative: v.report.narrative.clone(),
                 reporter_name: v.report.reporter_name.clone(),
                 reporter_phone: v.report.reporter_phone.clone(),
+                postmark_on: v.report.letter.as_ref().and_then(|l| l.postmark_on.clone()),
+                return_address: v
+                    .report
+                    .letter
+                    .as_ref()
+                    .map(|l| l.return_address.clone())
+                    .filter(|a| !a.is_empty()),
             },
             history: v.history.iter().map(StepOut::from).collect(),
             messages: v.messages.iter().map(MessageOut::from).collect(),

@@ -1,5 +1,7 @@
 //! /api/v1/intake: a report entered by staff for a reporter who phoned, wrote or came in.
 
+use sunlight_core::report::desk::DeskDraft;
+
 use super::*;
 
 #[derive(Default, Serialize, Deserialize, ToSchema)]
@@ -29,6 +31,14 @@ pub struct IntakeIn {
     pub real_name: bool,
     pub reporter: Reporter,
     pub channel: String,
+    /// The day the call, letter or visit came in (`YYYY-MM-DD`, the
+    /// service's local day): today when absent, never later, at most 60
+    /// days back. Deadlines count from it.
+    pub received_on: String,
+    /// A letter's postmark date (`YYYY-MM-DD`), letters only.
+    pub postmark_on: String,
+    /// A letter's return address, letters only; sealed with the report.
+    pub return_address: String,
 }
 
 impl std::fmt::Debug for Accused {
@@ -63,14 +73,18 @@ pub async fn intake(
     state: web::Data<AppState>,
     body: web::Json<IntakeIn>,
 ) -> Result<HttpResponse, TriageError> {
-    let (draft, channel) = body.into_inner().into_draft()?;
-    let valid = draft
-        .validate(channel, &sunlight_core::report::Limits::default())
-        .map_err(|errors| TriageError::Invalid(Invalid::Report(field_list(&errors))))?;
-    let (code, id) = state
-        .triage
-        .file_report(&staff.0, valid, Utc::now())
-        .await?;
+    let (draft, desk, channel) = body.into_inner().into_draft()?;
+    let today = state.triage.policy.local_date(Utc::now());
+    let checked = draft.validate(channel, &sunlight_core::report::Limits::default());
+    let (valid, details) = match (checked, desk.validate(channel, today)) {
+        (Ok(valid), Ok(details)) => (valid, details),
+        (report, details) => {
+            let mut errors = report.err().unwrap_or_default();
+            errors.extend(details.err().unwrap_or_default());
+            return Err(TriageError::Invalid(Invalid::Report(errors)));
+        }
+    };
+    let (code, id) = state.triage.file_report(&staff.0, valid, details).await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(IntakeOut {
         tracking_code: code.to_string(),
         case_id: id.to_string(),
@@ -80,7 +94,7 @@ pub async fn intake(
 impl IntakeIn {
     /// The report as a draft to validate, and the desk channel it came by
     /// (phone, letter or visit; anything else is refused).
-    fn into_draft(self) -> Result<(ReportDraft, Channel), TriageError> {
+    fn into_draft(self) -> Result<(ReportDraft, DeskDraft, Channel), TriageError> {
         let channel = match self.channel.parse::<Channel>() {
             Ok(c @ (Channel::Phone | Channel::Letter | Channel::Visit)) => c,
             _ => return Err(TriageError::Invalid(Invalid::Channel)),
@@ -97,22 +111,11 @@ impl IntakeIn {
             reporter_name: self.reporter.name,
             reporter_phone: self.reporter.phone,
         };
-        Ok((draft, channel))
+        let desk = DeskDraft {
+            received_on: self.received_on,
+            postmark_on: self.postmark_on,
+            return_address: self.return_address,
+        };
+        Ok((draft, desk, channel))
     }
-}
-
-/// The report's problems as `field: problem`, in fixed words that repeat
-/// nothing sent.
-fn field_list(errors: &[sunlight_core::report::FieldError]) -> String {
-    let list: Vec<String> = errors
-        .iter()
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e.field.as_str(),
-                e.problem.key().trim_start_matches("problem.")
-            )
-        })
-        .collect();
-    list.join("; ")
 }

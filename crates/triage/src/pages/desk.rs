@@ -1,11 +1,14 @@
-//! `/intake`, the desk: a report taken by phone, letter or visit (its new
-//! code shown once, to read out to the caller).
+//! `/intake`, the desk: a report taken by phone, letter or visit, with the
+//! day it came in, a letter's envelope and attachments (its new code shown
+//! once, on a slip to print for the reporter).
+
+mod form;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
-use serde::Deserialize;
+use sunlight_core::report::desk::{DeskDetails, DeskDraft, RETURN_ADDRESS_CHARS};
 use sunlight_core::report::{Field, FieldError, Limits, Problem, ReportDraft, ValidReport};
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, Role, SelectionStage};
 use sunlight_store::{Jurisdiction, UnitRow};
@@ -32,6 +35,11 @@ struct IntakePage<'a> {
     errors: Vec<ErrorLine>,
     invalid_fields: Vec<&'static str>,
     form: &'a ReportDraft,
+    desk: &'a DeskDraft,
+    today: String,
+    earliest: String,
+    return_address_chars: usize,
+    attachment_hint: String,
     channels: Vec<Opt>,
     units: Vec<Opt>,
     categories: Vec<Opt>,
@@ -46,14 +54,30 @@ impl<'a> IntakePage<'a> {
     /// marked; the units are the member's own.
     fn new(
         viewer: &Viewer,
-        form: &'a ReportDraft,
-        channel: &str,
+        (form, desk, channel): (&'a ReportDraft, &'a DeskDraft, &str),
         errors: &[FieldError],
         units: &[UnitRow],
+        today: chrono::NaiveDate,
     ) -> Self {
         let lang = viewer.lang;
         let limits = Limits::default();
+        let earliest = today
+            .checked_sub_days(chrono::Days::new(
+                sunlight_core::report::desk::MAX_DAYS_BACK,
+            ))
+            .unwrap_or(today);
         IntakePage {
+            desk,
+            today: today.to_string(),
+            earliest: earliest.to_string(),
+            return_address_chars: RETURN_ADDRESS_CHARS,
+            attachment_hint: i18n::catalog(lang).format(
+                "intake.attachments_hint",
+                &[
+                    ("count", &limits.attachments.to_string()),
+                    ("size", &sunlight_web::size_limit(limits.attachment_bytes)),
+                ],
+            ),
             ui: viewer.ui("/intake"),
             errors: errors
                 .iter()
@@ -118,14 +142,15 @@ async fn intake_page(
     viewer: &Viewer,
     state: &AppState,
     status: StatusCode,
-    form: &ReportDraft,
-    channel: &str,
+    form: &form::IntakeForm,
     errors: &[FieldError],
 ) -> Result<HttpResponse, PageError> {
     let units = jurisdiction_units(state, &viewer.session)
         .await
         .map_err(|e| viewer.fail(e))?;
-    let page = IntakePage::new(viewer, form, channel, errors, &units);
+    let today = state.triage.policy.local_date(Utc::now());
+    let fields = (&form.report, &form.desk, form.channel.as_str());
+    let page = IntakePage::new(viewer, fields, errors, &units, today);
     Ok(render(status, viewer.lang, &page))
 }
 
@@ -134,109 +159,29 @@ pub async fn intake_form(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     may_take_reports(&viewer)?;
-    intake_page(
-        &viewer,
-        &state,
-        StatusCode::OK,
-        &ReportDraft::default(),
-        "phone",
-        &[],
-    )
-    .await
-}
-
-/// The staff report form (the public form's fields plus `channel`).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct IntakeForm {
-    csrf: String,
-    channel: String,
-    unit: String,
-    category: String,
-    accused_name: String,
-    accused_position: String,
-    accused_role: String,
-    selection_stage: String,
-    narrative: String,
-    real_name: Option<String>,
-    reporter_name: String,
-    reporter_phone: String,
-}
-
-impl std::fmt::Debug for IntakeForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IntakeForm(<redacted>)")
-    }
-}
-
-#[derive(Template)]
-#[template(path = "intake_done.html")]
-struct IntakeDone {
-    ui: Ui,
-    code: Zeroizing<String>,
-    case_href: String,
-}
-
-/// `POST /intake`: files the report through the one filing path and
-/// shows its new code once, to read out to the caller.
-pub async fn intake_submit(
-    viewer: Viewer,
-    state: web::Data<AppState>,
-    form: web::Form<IntakeForm>,
-) -> Result<HttpResponse, PageError> {
-    let f = form.into_inner();
-    viewer.check_csrf(&f.csrf)?;
-    may_take_reports(&viewer)?;
-    let (draft, channel) = f.into_draft();
-    let valid = match check_desk_report(&draft, &channel, &viewer.session.jurisdiction) {
-        Ok(valid) => valid,
-        Err(errors) => {
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return intake_page(&viewer, &state, status, &draft, &channel, &errors).await;
-        }
+    let blank = form::IntakeForm {
+        channel: "phone".into(),
+        ..Default::default()
     };
-    let (code, id) = state
-        .triage
-        .file_report(&viewer.session, valid, Utc::now())
-        .await
-        .map_err(|e| viewer.fail(e))?;
-    Ok(done_page(&viewer, Zeroizing::new(code.to_string()), id))
-}
-
-impl IntakeForm {
-    /// The report as the public form would send it, and the raw channel.
-    fn into_draft(self) -> (ReportDraft, String) {
-        let draft = ReportDraft {
-            unit: self.unit,
-            category: self.category,
-            accused_name: self.accused_name,
-            accused_position: self.accused_position,
-            accused_role: self.accused_role,
-            selection_stage: self.selection_stage,
-            narrative: self.narrative,
-            real_name: self
-                .real_name
-                .is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1" | "yes")),
-            reporter_name: self.reporter_name,
-            reporter_phone: self.reporter_phone,
-        };
-        (draft, self.channel)
-    }
+    intake_page(&viewer, &state, StatusCode::OK, &blank, &[]).await
 }
 
 /// The report checked as the public form's is, plus what only the desk
-/// asks: a channel it takes reports by, and a unit of the member's own.
-/// Every problem at once, the channel's first.
+/// asks: a channel it takes reports by, a unit of the member's own, the
+/// day received and a letter's envelope. Every problem at once, the
+/// channel's first.
 fn check_desk_report(
-    draft: &ReportDraft,
-    channel_raw: &str,
+    form: &form::IntakeForm,
     jurisdiction: &Jurisdiction,
-) -> Result<ValidReport, Vec<FieldError>> {
-    let channel = channel_raw
+    today: chrono::NaiveDate,
+) -> Result<(ValidReport, DeskDetails), Vec<FieldError>> {
+    let channel = form
+        .channel
         .parse::<Channel>()
         .ok()
         .filter(|c| DESK_CHANNELS.contains(c));
-    let checked = draft.validate(channel.unwrap_or(Channel::Phone), &Limits::default());
+    let by = channel.unwrap_or(Channel::Phone);
+    let checked = form.report.validate(by, &Limits::default());
     let mut errors = match &checked {
         Ok(valid) if !jurisdiction.contains(&valid.unit) => vec![FieldError {
             field: Field::Unit,
@@ -254,18 +199,91 @@ fn check_desk_report(
             },
         );
     }
-    match checked {
-        Ok(valid) if errors.is_empty() => Ok(valid),
+    let details = form.desk.validate(by, today);
+    if let Err(desk_errors) = &details {
+        errors.extend_from_slice(desk_errors);
+    }
+    match (checked, details) {
+        (Ok(valid), Ok(details)) if errors.is_empty() => Ok((valid, details)),
         _ => Err(errors),
     }
 }
 
-/// The new code, shown this once and never cached.
-fn done_page(viewer: &Viewer, code: Zeroizing<String>, id: CaseId) -> HttpResponse {
+/// `POST /intake` (multipart: the fields, then the files): files the
+/// report through the one filing path, its attachments sealed as they
+/// stream in, and shows its new code once, on a slip to print.
+pub async fn intake_submit(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    parts: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    may_take_reports(&viewer)?;
+    let received = form::receive(&viewer, &state, parts).await?;
+    let (desk, files, form) = match received {
+        form::Received::Ready { desk, files, form } => (desk, files, form),
+        form::Received::Invalid { form, errors } => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return intake_page(&viewer, &state, status, &form, &errors).await;
+        }
+    };
+    let received_on = state.triage.policy.local_date(desk.received_at());
+    let (code, id) = state
+        .triage
+        .file_desk(&viewer.session, *desk, files)
+        .await
+        .map_err(|e| viewer.fail(e))?;
+    let units = jurisdiction_units(&state, &viewer.session)
+        .await
+        .map_err(|e| viewer.fail(e))?;
+    let slip = Slip {
+        received_on: received_on.to_string(),
+        channel: i18n::word(viewer.lang, "channel", &form.channel),
+        unit: units
+            .iter()
+            .find(|u| u.id.as_str() == form.report.unit.trim())
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
+        onion: state.onion.clone(),
+    };
+    Ok(done_page(
+        &viewer,
+        Zeroizing::new(code.to_string()),
+        id,
+        slip,
+    ))
+}
+
+/// What the receipt slip says besides the code: nothing the reporter did
+/// not tell the desk, and never the case number (public pages never show
+/// it; a slip leaves the building).
+struct Slip {
+    received_on: String,
+    channel: String,
+    unit: String,
+    onion: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "intake_done.html")]
+struct IntakeDone {
+    ui: Ui,
+    code: Zeroizing<String>,
+    case_href: String,
+    slip: Slip,
+    onion_line: Option<String>,
+}
+
+/// The new code, shown this once on a printable slip and never cached.
+fn done_page(viewer: &Viewer, code: Zeroizing<String>, id: CaseId, slip: Slip) -> HttpResponse {
     let ui = viewer.ui("/intake");
     let page = IntakeDone {
         code,
         case_href: ui.href(&format!("/cases/{id}")),
+        onion_line: slip
+            .onion
+            .as_ref()
+            .map(|o| i18n::catalog(viewer.lang).format("intake.slip_onion", &[("onion", o)])),
+        slip,
         ui,
     };
     let mut res = render(StatusCode::CREATED, viewer.lang, &page);

@@ -100,6 +100,7 @@ fn parts(db: &TestDb, stretcher: &CodeStretcher) -> TriageParts {
         },
         onion: None,
         metrics: sunlight_triage::Metrics::default(),
+        spool_dir: std::env::temp_dir(),
     }
 }
 
@@ -326,6 +327,18 @@ impl Harness {
 }
 
 impl StaffClient {
+    /// The body of a 200 answer as bytes (a download).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        res.bytes().await.unwrap().to_vec()
+    }
+
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let res = self
             .client
@@ -501,6 +514,36 @@ impl PageClient {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(path, &all).await
+    }
+
+    /// Posts a multipart form with the session's CSRF token first, its
+    /// text fields in order, then `files` (file name, bytes), as a browser
+    /// sends the desk form.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+    ) -> PageAnswer {
+        let mut form = reqwest::multipart::Form::new().text("csrf", self.csrf.clone());
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (file_name, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.to_string())
+                .mime_str("application/octet-stream")
+                .unwrap();
+            form = form.part("attachment", part);
+        }
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(res).await
     }
 
     /// One action through the case page's forms.
