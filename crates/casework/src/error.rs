@@ -89,7 +89,13 @@ pub enum Invalid {
 fn field_list(errors: &[sunlight_core::report::FieldError]) -> String {
     let list: Vec<String> = errors
         .iter()
-        .map(|e| format!("{}: {}", e.field.as_str(), e.problem.key()))
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e.field.as_str(),
+                e.problem.key().trim_start_matches("problem.")
+            )
+        })
         .collect();
     list.join("; ")
 }

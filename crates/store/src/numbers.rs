@@ -18,7 +18,9 @@ use crate::{Store, StoreError};
 pub struct Unnumbered {
     pub id: CaseId,
     pub unit: UnitId,
-    pub received_at: DateTime<Utc>,
+    /// The day it was routed: its arrival's day, or for a letter the desk
+    /// entered later, the day it was entered (its numbering batch).
+    pub routed_at: DateTime<Utc>,
 }
 
 /// The number a row holds: all three columns or none.
@@ -44,18 +46,21 @@ pub(crate) fn number_from(
 }
 
 impl Store {
-    /// The arrival time of the oldest routed case without a number that
-    /// arrived in `from..before`.
+    /// The routing day of the oldest routed case without a number that
+    /// was routed in `from..before`. Routing carries the arrival's day, so
+    /// a day's reports are numbered together; a letter the desk enters
+    /// days after it came is routed on the day it is entered and numbered
+    /// in that day's batch, not alone the moment it is typed in.
     pub async fn oldest_unnumbered(
         &self,
         from: DateTime<Utc>,
         before: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(unnumbered(before)
-            .filter(case::Column::ReceivedAt.gte(from))
+            .filter(case::Column::RoutedAt.gte(from))
             .select_only()
-            .column(case::Column::ReceivedAt)
-            .order_by_asc(case::Column::ReceivedAt)
+            .column(case::Column::RoutedAt)
+            .order_by_asc(case::Column::RoutedAt)
             .into_tuple::<DateTime<Utc>>()
             .one(self.conn())
             .await?)
@@ -80,7 +85,7 @@ impl Store {
             .is_some())
     }
 
-    /// Every routed case without a number that arrived in `from..to`: a
+    /// Every routed case without a number routed in `from..to`: a
     /// whole day at a time, so the order rows happen to come in (the order
     /// of arrival, on disk) never decides which of a day's cases is
     /// numbered first.
@@ -93,18 +98,18 @@ impl Store {
             .select_only()
             .column(case::Column::Id)
             .column(case::Column::UnitId)
-            .column(case::Column::ReceivedAt)
-            .filter(case::Column::ReceivedAt.gte(from))
+            .column(case::Column::RoutedAt)
+            .filter(case::Column::RoutedAt.gte(from))
             .into_tuple::<(uuid::Uuid, String, DateTime<Utc>)>()
             .all(self.conn())
             .await?
             .into_iter()
-            .map(|(id, unit, received_at)| {
+            .map(|(id, unit, routed_at)| {
                 Ok(Unnumbered {
                     id: CaseId::from_uuid(id),
                     unit: UnitId::parse(&unit)
                         .map_err(|_| StoreError::Corrupt(format!("case {id}: bad unit")))?,
-                    received_at,
+                    routed_at,
                 })
             })
             .collect()
@@ -214,7 +219,7 @@ fn unnumbered(before: DateTime<Utc>) -> sea_orm::Select<case::Entity> {
     case::Entity::find()
         .filter(case::Column::NumberSeq.is_null())
         .filter(case::Column::RoutedAt.is_not_null())
-        .filter(case::Column::ReceivedAt.lt(before))
+        .filter(case::Column::RoutedAt.lt(before))
 }
 
 /// Adds `count` to the counter of `unit`'s `year` (creating it at 0) and

@@ -235,6 +235,27 @@ impl Store {
             .collect()
     }
 
+    /// The emails of the members `ids` that exist, by id: who a history
+    /// step or an audit entry names, for an export or the audit page.
+    pub async fn staff_emails(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        Ok(staff::Entity::find()
+            .select_only()
+            .column(staff::Column::Id)
+            .column(staff::Column::Email)
+            .filter(staff::Column::Id.is_in(ids.to_vec()))
+            .into_tuple::<(Uuid, String)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// Members of one unit (not of the units below).
     pub async fn staff_of_unit(&self, unit: &UnitId) -> Result<Vec<StaffRow>, StoreError> {
         staff::Entity::find()

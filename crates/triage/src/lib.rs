@@ -283,6 +283,11 @@ fn case_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/cases/{id}/export.zip")
+            .get(pages::case_export)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/cases/{id}/actions")
             .post(pages::case_action)
             .refusing_others(method_not_allowed),

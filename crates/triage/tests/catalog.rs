@@ -47,11 +47,16 @@ fn literal_keys(text: &str, sections: &BTreeSet<String>, out: &mut BTreeSet<Stri
         };
         let word =
             |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-        // Template file names and audit action names are not keys.
-        let not_key = rest == "html"
+        // Template and export file names and audit action names are not
+        // keys.
+        let not_key = matches!(rest, "html" | "txt")
             || matches!(
                 piece,
-                "case.read" | "session.close" | "search.run" | "case.merge_candidates"
+                "case.read"
+                    | "session.close"
+                    | "search.run"
+                    | "case.merge_candidates"
+                    | "case.export"
             );
         if sections.contains(section) && word(rest) && !not_key {
             out.insert(piece.to_owned());

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::policy::{DeadlineKind, Policy};
 
-use crate::common::{ENGINES, Harness, StaffClient, email};
+use crate::common::{ENGINES, Harness, PageClient, StaffClient, email};
 
 fn report(channel: &str, received_on: &str, postmark_on: &str, return_address: &str) -> Value {
     json!({
@@ -54,17 +54,18 @@ async fn a_letter_counts_its_deadlines_from_the_day_it_came_in() {
         let received = today().checked_sub_days(Days::new(10)).unwrap();
         let postmark = received.checked_sub_days(Days::new(2)).unwrap();
         let address = "广州市天河区某街 8 号 张先生收";
-        let (s, v) = desk
-            .post(
-                "/api/v1/intake",
-                report(
-                    "letter",
-                    &received.to_string(),
-                    &postmark.to_string(),
-                    address,
-                ),
-            )
-            .await;
+        let mut body = report(
+            "letter",
+            &received.to_string(),
+            &postmark.to_string(),
+            address,
+        );
+        // Real name (an acknowledgement task) and a running selection (a
+        // hold): every deadline of routing counts from the day received.
+        body["real_name"] = json!(true);
+        body["reporter"] = json!({"name": "张先生", "phone": ""});
+        body["selection_stage"] = json!("inspection");
+        let (s, v) = desk.post("/api/v1/intake", body).await;
         assert_eq!(s, 201, "{engine:?}: {v}");
         let id = v["case_id"].as_str().unwrap().to_owned();
         let (s, case) = verifier.get(&format!("/api/v1/cases/{id}")).await;
@@ -75,14 +76,20 @@ async fn a_letter_counts_its_deadlines_from_the_day_it_came_in() {
         // Routed at once, and the verification deadline runs from the day
         // the letter came in, not from the moment it was typed in.
         assert_eq!(case["stage"], "verify");
-        let expected = policy.due(
-            DeadlineKind::Verify,
-            policy.start_of_date(received),
-            &calendar,
+        let start = policy.start_of_date(received);
+        let due = |kind| policy.due(kind, start, &calendar);
+        let at = |v: &Value| serde_json::from_value::<chrono::DateTime<Utc>>(v.clone()).unwrap();
+        assert_eq!(
+            at(&case["deadline"]),
+            due(DeadlineKind::Verify),
+            "{engine:?}"
         );
-        let deadline: chrono::DateTime<Utc> =
-            serde_json::from_value(case["deadline"].clone()).unwrap();
-        assert_eq!(deadline, expected, "{engine:?}");
+        let ack = &case["tasks"].as_array().unwrap()[0];
+        assert_eq!(ack["kind"], "acknowledge", "{case}");
+        assert_eq!(at(&ack["due_at"]), due(DeadlineKind::AcknowledgeRealName));
+        let hold = &case["holds"].as_array().unwrap()[0];
+        assert_eq!(at(&hold["notice_due_at"]), due(DeadlineKind::HoldNotice));
+        assert_eq!(at(&hold["max_until"]), due(DeadlineKind::HoldMax));
         // The envelope is sealed: neither the address nor the postmark is
         // anywhere in the database in plain text.
         assert!(!h.db.holds(address.as_bytes()).await.unwrap(), "{engine:?}");
@@ -154,7 +161,9 @@ async fn bad_days_and_envelopes_are_refused_and_nothing_is_stored() {
 async fn the_desk_form_takes_files_and_prints_a_slip() {
     for engine in ENGINES {
         let h = Harness::start(engine).await;
-        let desk = h.sign_in_page(&email("intake", "gd-gz-tianhe")).await;
+        let desk = h.sign_in_page(&email("intake", "gd-gz")).await;
+        let api = h.sign_in(&email("intake", "gd-gz")).await;
+        let before = register_total(&api).await;
         let received = today().checked_sub_days(Days::new(3)).unwrap().to_string();
         let fields = |received: &str, postmark: &str| {
             vec![
@@ -182,6 +191,7 @@ async fn the_desk_form_takes_files_and_prints_a_slip() {
         let a = desk.post_multipart("/intake?lang=en", &bad, &files).await;
         assert_eq!(a.status, 422, "{}", a.body);
         assert!(a.body.contains("href=\"#postmark_on\""), "{}", a.body);
+        assert_eq!(register_total(&api).await, before, "nothing stored");
 
         let good = fields(&received, &received);
         let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -198,7 +208,14 @@ async fn the_desk_form_takes_files_and_prints_a_slip() {
             a.body
         );
         assert!(a.body.contains("id=\"slip-channel\">Letter<"), "{}", a.body);
-        assert!(!a.body.contains("gd-gz-tianhe-20"), "no case number");
+        // Stamped by the desk's own unit (the city's); the county the
+        // report is about is named nowhere on the slip.
+        assert!(
+            a.body.contains("id=\"slip-unit\">广州市委组织部<"),
+            "{}",
+            a.body
+        );
+        assert!(!a.body.contains("天河"), "{}", a.body);
         let case_href = a
             .body
             .split("href=\"/cases/")
@@ -228,6 +245,121 @@ async fn the_desk_form_takes_files_and_prints_a_slip() {
                 .await;
             assert_eq!(&got, bytes, "{name}");
         }
+        h.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_back_dated_letter_is_numbered_with_the_day_it_was_entered() {
+    let policy = Policy::cn_12380();
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let desk = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
+        let received = today().checked_sub_days(Days::new(5)).unwrap();
+        let (s, v) = desk
+            .post(
+                "/api/v1/intake",
+                report("letter", &received.to_string(), "", ""),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let triage = crate::numbering::triage(&h.db.store);
+        // Its received day ended long ago, but it was entered today: not
+        // numbered alone now, only with today's batch after today ends.
+        assert_eq!(
+            triage.number_pending(Utc::now()).await.unwrap(),
+            0,
+            "{engine:?}"
+        );
+        let tomorrow = policy.end_of_local_day(today()) + chrono::Duration::hours(2);
+        assert_eq!(
+            triage.number_pending(tomorrow).await.unwrap(),
+            1,
+            "{engine:?}"
+        );
+        h.stop().await;
+    }
+}
+
+async fn send(desk: &PageClient, form: reqwest::multipart::Form) -> u16 {
+    desk.client
+        .post(format!("{}/intake", desk.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_form_refuses_what_it_must_and_stores_nothing() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let desk = h.sign_in_page(&email("intake", "gd-gz-tianhe")).await;
+        let api = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
+        let before = register_total(&api).await;
+        let fields = [
+            ("channel", "phone"),
+            ("unit", "gd-gz-tianhe"),
+            ("category", "office_trading"),
+            ("accused_name", "孙某"),
+            ("accused_position", ""),
+            ("accused_role", "ordinary"),
+            ("selection_stage", "none"),
+            ("narrative", "来电反映。"),
+        ];
+        // A sixth file, and a file over 20 MiB: the form again, with the
+        // attachment's problem.
+        let six: Vec<(&str, Vec<u8>)> = ["1", "2", "3", "4", "5", "6"]
+            .into_iter()
+            .map(|n| (n, b"evidence".to_vec()))
+            .collect();
+        let a = desk.post_multipart("/intake?lang=en", &fields, &six).await;
+        assert_eq!(a.status, 422, "{}", a.body);
+        assert!(a.body.contains("at most 5"), "{}", a.body);
+        let big = vec![("big.bin", vec![7u8; 20 * 1024 * 1024 + 1])];
+        let a = desk.post_multipart("/intake?lang=en", &fields, &big).await;
+        assert_eq!(a.status, 422, "{}", a.body);
+        assert!(a.body.contains("each file at most 20 MiB"), "{}", a.body);
+        let file = || reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt");
+        // Without the session's token nothing is read past the fields.
+        let mut no_csrf = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            no_csrf = no_csrf.text(k, v);
+        }
+        assert_eq!(send(&desk, no_csrf.part("attachment", file())).await, 403);
+        // A field after the files, a body cut off, a coded body, a form
+        // that is not multipart: refused.
+        let mut late = reqwest::multipart::Form::new().text("csrf", desk.csrf.clone());
+        for (k, v) in fields {
+            late = late.text(k, v);
+        }
+        let late = late
+            .part("attachment", file())
+            .text("reporter_name", "late");
+        assert_eq!(send(&desk, late).await, 400);
+        let cut = format!(
+            "--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--b\r\nContent-Disposition: form-data; name=\"channel\"\r\n\r\nphone\r\n",
+            desk.csrf
+        );
+        let raw = |body: String, coding: Option<&str>| {
+            let mut req = desk
+                .client
+                .post(format!("{}/intake", desk.base))
+                .header("content-type", "multipart/form-data; boundary=b")
+                .body(body);
+            if let Some(c) = coding {
+                req = req.header("content-encoding", c);
+            }
+            req.send()
+        };
+        assert_eq!(raw(cut, None).await.unwrap().status(), 400);
+        let coded = raw("--b--\r\n".into(), Some("gzip")).await.unwrap();
+        assert_eq!(coded.status(), 415);
+        let a = desk.post("/intake", &fields).await;
+        assert_eq!(a.status, 415, "{}", a.body);
+        assert_eq!(register_total(&api).await, before, "{engine:?}");
         h.stop().await;
     }
 }

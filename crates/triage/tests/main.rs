@@ -16,6 +16,7 @@ mod security;
 
 mod catalog;
 mod desk;
+mod export;
 mod hostile;
 mod numbering;
 mod pages;

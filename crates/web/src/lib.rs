@@ -6,6 +6,7 @@ mod format;
 mod frame;
 mod guard;
 mod lang;
+pub mod multipart;
 mod problem;
 mod server;
 

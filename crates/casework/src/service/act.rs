@@ -27,7 +27,7 @@ impl Triage {
                 }
                 .into());
             }
-            let plan = self.plan(&case, now);
+            let plan = self.plan(&case);
             self.store
                 .route_case(id, &plan, Some(session.staff_id), now)
                 .await?;

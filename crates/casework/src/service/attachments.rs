@@ -23,6 +23,30 @@ impl Triage {
             .into_iter()
             .find(|a| a.id == attachment)
             .ok_or(CaseworkError::NotFound)?;
+        let (meta, stream) = self.attachment_stream(session, &case, &row)?;
+        self.store
+            .audit(
+                sunlight_store::AuditRecord {
+                    actor: format!("staff:{}", session.staff_id),
+                    action: "attachment.read".into(),
+                    unit: case.unit.to_string(),
+                    case_id: case.id.to_string(),
+                    detail: format!("attachment={}", row.id),
+                },
+                now,
+            )
+            .await?;
+        Ok((meta, stream))
+    }
+
+    /// One attachment of `case`: its metadata and its chunks, opened with
+    /// the session's unit key. Not audited: the caller audits.
+    pub(super) fn attachment_stream(
+        &self,
+        session: &Session,
+        case: &CaseRow,
+        row: &sunlight_store::AttachmentRow,
+    ) -> Result<(AttachmentMeta, AttachmentStream), CaseworkError> {
         let meta_item = item::attachment_meta(row.id);
         let meta: AttachmentMeta = decode_padded(&open(
             &row.sealed_meta,
@@ -42,18 +66,6 @@ impl Triage {
             },
             session.unit_key(),
         )?;
-        self.store
-            .audit(
-                sunlight_store::AuditRecord {
-                    actor: format!("staff:{}", session.staff_id),
-                    action: "attachment.read".into(),
-                    unit: case.unit.to_string(),
-                    case_id: case.id.to_string(),
-                    detail: format!("attachment={}", row.id),
-                },
-                now,
-            )
-            .await?;
         Ok((
             meta,
             AttachmentStream {

@@ -65,6 +65,7 @@ impl Triage {
         session: &Session,
         desk: DeskReport,
         attachments: Vec<NewAttachment>,
+        now: DateTime<Utc>,
     ) -> Result<(TrackingCode, CaseId), CaseworkError> {
         let (case_id, day) = (desk.prepared.case_id, desk.prepared.received_at);
         let (selection, real_name) = (desk.report.selection_stage, desk.report.real_name);
@@ -76,10 +77,14 @@ impl Triage {
         // not from the moment it was typed in. The case is stored: whatever
         // happens now, the caller gets the code, and a failed routing is
         // left to the router's next pass.
+        // The routing records carry the day it was entered (a day, like
+        // every stamp of an arrival): a back-dated letter is then numbered
+        // with that day's reports, not alone seconds after it is typed in.
         let plan = self.plan_for(selection, real_name, day, day);
+        let entered = self.policy.start_of_local_day(now).max(day);
         if let Err(e) = self
             .store
-            .route_case(case_id, &plan, Some(session.staff_id), day)
+            .route_case(case_id, &plan, Some(session.staff_id), entered)
             .await
         {
             tracing::warn!(case_id = %case_id, error = %e, "routing a desk report failed; the router will retry");
@@ -96,6 +101,6 @@ impl Triage {
         details: DeskDetails,
     ) -> Result<(TrackingCode, CaseId), CaseworkError> {
         let desk = self.prepare_desk(session, report, details).await?;
-        self.file_desk(session, desk, Vec::new()).await
+        self.file_desk(session, desk, Vec::new(), Utc::now()).await
     }
 }

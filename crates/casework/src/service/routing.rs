@@ -9,8 +9,16 @@ impl Triage {
 
     /// The routing plan of a received case (rules 3 and 4: the unit was
     /// fixed at the door; a report on a running selection opens a hold).
-    pub fn plan(&self, case: &CaseRow, now: DateTime<Utc>) -> RoutePlan {
-        self.plan_for(case.selection_stage, case.real_name, case.received_at, now)
+    /// Every deadline counts from the day it arrived, however late the
+    /// routing runs (a router that was down, a letter entered days after
+    /// it came).
+    pub fn plan(&self, case: &CaseRow) -> RoutePlan {
+        self.plan_for(
+            case.selection_stage,
+            case.real_name,
+            case.received_at,
+            case.received_at,
+        )
     }
 
     /// A real-name report is acknowledged (受理告知) within the policy's
@@ -35,7 +43,7 @@ impl Triage {
 
     /// Routes every received case; returns how many this call routed.
     /// Safe to run in several processes at once.
-    pub async fn route_pending(&self, now: DateTime<Utc>) -> Result<usize, CaseworkError> {
+    pub async fn route_pending(&self) -> Result<usize, CaseworkError> {
         let mut routed = 0;
         loop {
             let batch = self.store.unrouted_cases(200).await?;
@@ -47,7 +55,7 @@ impl Triage {
                 // Routing follows arrival within seconds, so its records
                 // carry the arrival's day (not the routing's: a report in
                 // the last seconds before midnight would stand out).
-                let plan = self.plan(&case, now);
+                let plan = self.plan(&case);
                 if self
                     .store
                     .route_case(case.id, &plan, None, case.received_at)

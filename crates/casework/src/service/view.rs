@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// What a case's people read of it: everything sealed, opened.
+#[derive(Debug)]
+pub struct Opened {
+    pub report: ReportContent,
+    pub messages: Vec<OpenedMessage>,
+    pub history: Vec<OpenedStep>,
+    pub attachments: Vec<OpenedAttachment>,
+}
+
 impl Triage {
     pub(super) async fn load(
         &self,
@@ -25,6 +34,64 @@ impl Triage {
             return Err(CaseworkError::Forbidden);
         }
         let (case, entry) = self.load(session, id).await?;
+        let Opened {
+            report,
+            messages,
+            history,
+            attachments,
+        } = self.open_contents(session, &case).await?;
+        let holds = self.store.holds_of(case.id).await?;
+        let merged_cases = self.store.merged_cases(case.id).await?;
+        let tasks = self.store.tasks_of(case.id).await?;
+        let ratings = self.store.ratings_of(case.id, case.round).await?;
+        let state = state_of(&case, entry.as_ref());
+        let allowed = allowed_actions(session, &state, &tasks);
+        let (merge_candidates, merge_unreadable) = if allowed.contains(&"merge") {
+            self.merge_candidates(session, &case, now).await?
+        } else {
+            (Vec::new(), 0)
+        };
+        self.store
+            .audit(
+                sunlight_store::AuditRecord {
+                    actor: format!("staff:{}", session.staff_id),
+                    action: "case.read".into(),
+                    unit: case.unit.to_string(),
+                    case_id: case.id.to_string(),
+                    detail: String::new(),
+                },
+                now,
+            )
+            .await?;
+        // Opened by one of its people: the reporter's messages are read.
+        if case.unread > 0 {
+            self.store.mark_read(case.id, case.unread).await?;
+        }
+        Ok(CaseView {
+            case,
+            entry,
+            report,
+            messages,
+            history,
+            attachments,
+            holds,
+            merged_cases,
+            allowed,
+            tasks,
+            ratings,
+            merge_candidates,
+            merge_unreadable,
+        })
+    }
+
+    /// The report, messages, history and attachment list of `case`,
+    /// opened with the session's unit key. Not audited: the caller audits
+    /// what it does with them.
+    pub(super) async fn open_contents(
+        &self,
+        session: &Session,
+        case: &CaseRow,
+    ) -> Result<Opened, CaseworkError> {
         let plain = open(
             &case.sealed_report,
             &SealContext {
@@ -78,47 +145,11 @@ impl Triage {
                 meta: decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?,
             });
         }
-        let holds = self.store.holds_of(case.id).await?;
-        let merged_cases = self.store.merged_cases(case.id).await?;
-        let tasks = self.store.tasks_of(case.id).await?;
-        let ratings = self.store.ratings_of(case.id, case.round).await?;
-        let state = state_of(&case, entry.as_ref());
-        let allowed = allowed_actions(session, &state, &tasks);
-        let (merge_candidates, merge_unreadable) = if allowed.contains(&"merge") {
-            self.merge_candidates(session, &case, now).await?
-        } else {
-            (Vec::new(), 0)
-        };
-        self.store
-            .audit(
-                sunlight_store::AuditRecord {
-                    actor: format!("staff:{}", session.staff_id),
-                    action: "case.read".into(),
-                    unit: case.unit.to_string(),
-                    case_id: case.id.to_string(),
-                    detail: String::new(),
-                },
-                now,
-            )
-            .await?;
-        // Opened by one of its people: the reporter's messages are read.
-        if case.unread > 0 {
-            self.store.mark_read(case.id, case.unread).await?;
-        }
-        Ok(CaseView {
-            case,
-            entry,
+        Ok(Opened {
             report,
             messages,
             history,
             attachments,
-            holds,
-            merged_cases,
-            allowed,
-            tasks,
-            ratings,
-            merge_candidates,
-            merge_unreadable,
         })
     }
 }

@@ -37,11 +37,17 @@ impl std::fmt::Debug for Letter {
 }
 
 /// The desk's fields as received (all text, nothing trusted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct DeskDraft {
     pub received_on: String,
     pub postmark_on: String,
     pub return_address: String,
+}
+
+impl std::fmt::Debug for DeskDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeskDraft(<redacted>)")
+    }
 }
 
 /// The desk's fields checked: the day received, and the letter's details

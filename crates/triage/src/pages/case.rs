@@ -19,8 +19,11 @@ use crate::i18n;
 use crate::state::AppState;
 use sunlight_casework::service::ActionRequest;
 
+mod export;
 mod tasks;
 mod view;
+
+pub use export::case_export;
 
 use view::CasePage;
 

@@ -215,9 +215,11 @@ fn check_desk_report(
 pub async fn intake_submit(
     viewer: Viewer,
     state: web::Data<AppState>,
-    parts: actix_multipart::Multipart,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     may_take_reports(&viewer)?;
+    let parts = form::open(&req, payload).map_err(|e| viewer.fail(e))?;
     let received = form::receive(&viewer, &state, parts).await?;
     let (desk, files, form) = match received {
         form::Received::Ready { desk, files, form } => (desk, files, form),
@@ -229,22 +231,10 @@ pub async fn intake_submit(
     let received_on = state.triage.policy.local_date(desk.received_at());
     let (code, id) = state
         .triage
-        .file_desk(&viewer.session, *desk, files)
+        .file_desk(&viewer.session, *desk, files, Utc::now())
         .await
         .map_err(|e| viewer.fail(e))?;
-    let units = jurisdiction_units(&state, &viewer.session)
-        .await
-        .map_err(|e| viewer.fail(e))?;
-    let slip = Slip {
-        received_on: received_on.to_string(),
-        channel: i18n::word(viewer.lang, "channel", &form.channel),
-        unit: units
-            .iter()
-            .find(|u| u.id.as_str() == form.report.unit.trim())
-            .map(|u| u.name.clone())
-            .unwrap_or_default(),
-        onion: state.onion.clone(),
-    };
+    let slip = Slip::new(&viewer, &state, &form.channel, received_on).await?;
     Ok(done_page(
         &viewer,
         Zeroizing::new(code.to_string()),
@@ -261,6 +251,31 @@ struct Slip {
     channel: String,
     unit: String,
     onion: Option<String>,
+}
+
+impl Slip {
+    async fn new(
+        viewer: &Viewer,
+        state: &AppState,
+        channel: &str,
+        received_on: chrono::NaiveDate,
+    ) -> Result<Self, PageError> {
+        let units = jurisdiction_units(state, &viewer.session)
+            .await
+            .map_err(|e| viewer.fail(e))?;
+        Ok(Slip {
+            received_on: received_on.to_string(),
+            channel: i18n::word(viewer.lang, "channel", channel),
+            // The desk's own unit, which stamps the slip: never the unit
+            // the report names, which a slip found later would give away.
+            unit: units
+                .iter()
+                .find(|u| u.id == viewer.session.unit)
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            onion: state.onion.clone(),
+        })
+    }
 }
 
 #[derive(Template)]

@@ -9,7 +9,7 @@ use sunlight_core::case::Limits as ActionLimits;
 use sunlight_core::policy::Policy;
 use sunlight_core::report::Limits;
 use sunlight_core::{Outcome, Role, Stage};
-use sunlight_store::UnitRow;
+use sunlight_store::{CaseRow, UnitRow};
 use uuid::Uuid;
 
 use super::tasks::{TaskLine, can_acknowledge, rating_line, task_lines};
@@ -85,6 +85,8 @@ pub(super) struct CasePage<'a> {
     open: bool,
     tasks: Vec<TaskLine>,
     can_acknowledge: bool,
+    /// Where a supervisor downloads the case for the paper file.
+    export_href: Option<String>,
     /// The merge picker: `(case id, number · accused · arrival day)`.
     merge_options: Vec<(String, String)>,
 }
@@ -165,6 +167,8 @@ impl<'a> CasePage<'a> {
             tasks: task_lines(&ui, policy, view, units),
             merge_options: merge_options(viewer.lang, policy, view),
             can_acknowledge: can_acknowledge(view, viewer.session.role),
+            export_href: (viewer.session.role == Role::Supervisor)
+                .then(|| format!("/cases/{}/export.zip", view.case.id)),
             view,
             ui,
         }
@@ -198,23 +202,16 @@ fn yes_no(ui: &Ui, yes: bool) -> String {
     ui.t(if yes { "case.yes" } else { "case.no" }).to_owned()
 }
 
-fn facts(
-    ui: &Ui,
-    state: &AppState,
-    view: &CaseView,
-    units: &[UnitRow],
-    me: Uuid,
-    now: DateTime<Utc>,
-) -> Vec<Fact> {
-    let c = &view.case;
-    let policy = &state.triage.policy;
+/// What the case's row says of it (no deadline, owner or rating): the
+/// page's facts, and the head of an export's report.
+pub(super) fn row_facts(ui: &Ui, policy: &Policy, c: &CaseRow, units: &[UnitRow]) -> Vec<Fact> {
     let fact = |id, key: &str, value: String| Fact {
         id,
         label: ui.t(key).to_owned(),
         value,
     };
     let none = || ui.t("case.none").to_owned();
-    let mut out = vec![
+    vec![
         fact(
             "number",
             "case.number",
@@ -271,7 +268,26 @@ fn facts(
             "case.received",
             local_time(policy, c.received_at),
         ),
-    ];
+    ]
+}
+
+fn facts(
+    ui: &Ui,
+    state: &AppState,
+    view: &CaseView,
+    units: &[UnitRow],
+    me: Uuid,
+    now: DateTime<Utc>,
+) -> Vec<Fact> {
+    let c = &view.case;
+    let policy = &state.triage.policy;
+    let fact = |id, key: &str, value: String| Fact {
+        id,
+        label: ui.t(key).to_owned(),
+        value,
+    };
+    let none = || ui.t("case.none").to_owned();
+    let mut out = row_facts(ui, policy, c, units);
     match &view.entry {
         Some(e) => {
             let due = countdown(

@@ -5,6 +5,9 @@
 use std::collections::HashSet;
 
 use actix_multipart::{Field as Part, Multipart, MultipartError};
+use actix_web::error::PayloadError;
+use actix_web::http::header;
+use actix_web::{HttpRequest, mime, web};
 use futures_util::StreamExt;
 use sunlight_casework::service::DeskReport;
 use sunlight_core::report::desk::DeskDraft;
@@ -81,7 +84,48 @@ pub enum Received {
 }
 
 fn malformed(e: MultipartError) -> TriageError {
-    TriageError::Malformed(e.to_string())
+    match e {
+        MultipartError::Payload(PayloadError::Overflow) => TriageError::TooLarge,
+        other => TriageError::Malformed(other.to_string()),
+    }
+}
+
+/// The most a desk form may send: its text fields and its files.
+fn total_limit(limits: &Limits) -> u64 {
+    let files = limits
+        .attachment_bytes
+        .saturating_mul(u64::try_from(limits.attachments).unwrap_or(u64::MAX));
+    let text = u64::try_from(TEXT_BYTES.saturating_mul(16)).unwrap_or(u64::MAX);
+    files.saturating_add(text)
+}
+
+/// Opens the body as the public form's is opened: multipart only, no
+/// content coding, bounded in total, and cut off bodies refused rather
+/// than read as complete.
+pub fn open(req: &HttpRequest, payload: web::Payload) -> Result<Multipart, TriageError> {
+    let headers = req.headers();
+    let coded = headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == "multipart/form-data");
+    let boundary = sunlight_web::multipart::boundary(headers);
+    let (Some(boundary), true, false) = (boundary, multipart, coded) else {
+        return Err(TriageError::UnsupportedMediaType);
+    };
+    let limit = total_limit(&Limits::default());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(TriageError::TooLarge);
+    }
+    let framed = sunlight_web::multipart::framed(payload, &boundary, limit);
+    Ok(Multipart::new(headers, framed))
 }
 
 /// Reads the form; files are sealed once the fields before them are

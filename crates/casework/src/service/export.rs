@@ -1,0 +1,71 @@
+//! One case exported whole for the paper file (归档/呈批): the report,
+//! history, messages, internal comments and every attachment, opened with
+//! the supervisor's unit key; audited as `case.export`.
+
+use std::collections::HashMap;
+
+use super::attachments::AttachmentStream;
+use super::view::Opened;
+use super::*;
+
+/// A case ready to be written out: everything opened, each attachment's
+/// chunks ready to stream (never all in memory at once).
+pub struct CaseExport {
+    pub case: CaseRow,
+    pub opened: Opened,
+    /// Emails of the members the history names.
+    pub staff: HashMap<Uuid, String>,
+    pub files: Vec<(Uuid, AttachmentMeta, AttachmentStream)>,
+}
+
+impl std::fmt::Debug for CaseExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseExport")
+            .field("case", &self.case.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Triage {
+    /// Opens a case of the member's units for export. Supervisors only:
+    /// an export leaves the system, and whoever carries it answers for it.
+    pub async fn export(
+        &self,
+        session: &Session,
+        id: CaseId,
+        now: DateTime<Utc>,
+    ) -> Result<CaseExport, CaseworkError> {
+        if session.role != sunlight_core::Role::Supervisor {
+            return Err(CaseworkError::Forbidden);
+        }
+        let (case, _) = self.load(session, id).await?;
+        let opened = self.open_contents(session, &case).await?;
+        let mut files = Vec::new();
+        for row in self.store.attachments_of(case.id).await? {
+            let (meta, stream) = self.attachment_stream(session, &case, &row)?;
+            files.push((row.id, meta, stream));
+        }
+        let mut named: Vec<Uuid> = opened.history.iter().filter_map(|s| s.actor).collect();
+        named.sort_unstable();
+        named.dedup();
+        let staff = self.store.staff_emails(&named).await?;
+        self.store
+            .audit(
+                sunlight_store::AuditRecord {
+                    actor: format!("staff:{}", session.staff_id),
+                    action: "case.export".into(),
+                    unit: case.unit.to_string(),
+                    case_id: case.id.to_string(),
+                    detail: format!("attachments={}", files.len()),
+                },
+                now,
+            )
+            .await?;
+        Ok(CaseExport {
+            case,
+            opened,
+            staff,
+            files,
+        })
+    }
+}
