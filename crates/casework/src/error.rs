@@ -57,6 +57,11 @@ pub enum Invalid {
     /// to), `owner` (me or a member id), `number` (UNIT-YEAR-NNNNN), `page`.
     #[error("{0}: not a value this filter takes")]
     RegisterFilter(&'static str),
+    /// A filter of the audit page that is not right, by field: `number`
+    /// (a case number of your units), `actor` (a member's email),
+    /// `action`, `from`/`to` (YYYY-MM-DD, from not after to), `before`.
+    #[error("{0}: not a value this filter takes")]
+    AuditFilter(&'static str),
     #[error("search: give a name, words or a position to search for")]
     SearchEmpty,
     #[error("unit: not one of your units")]

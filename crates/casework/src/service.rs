@@ -23,8 +23,10 @@ use zeroize::Zeroizing;
 mod accounts;
 mod act;
 mod attachments;
+mod audit;
 mod desk;
 mod export;
+pub use audit::{AuditPage, AuditRequest, ChainCache, ChainCheck};
 pub use desk::DeskReport;
 pub use export::CaseExport;
 pub use view::Opened;
@@ -55,6 +57,8 @@ pub struct Triage {
     /// The one filing path, for reports staff enter (an Argon2id pool of
     /// one: desk reports are few, and each buffer is the stretch's memory).
     filing: Filing,
+    /// The last audit chain check, for the audit page.
+    chain: ChainCache,
 }
 
 impl std::fmt::Debug for Triage {
@@ -232,6 +236,7 @@ impl Triage {
             policy: Arc::clone(&filing.policy),
             calendar: Arc::clone(&filing.calendar),
             filing,
+            chain: ChainCache::default(),
         }
     }
 }

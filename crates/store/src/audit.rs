@@ -33,6 +33,21 @@ pub enum AuditReport {
     Broken(ChainError),
 }
 
+/// The responsible unit of `case`, which its audit entries carry so the
+/// audit page shows them to that unit's people and those above.
+pub(crate) async fn case_unit(
+    conn: &DatabaseTransaction,
+    case: sunlight_core::CaseId,
+) -> Result<String, StoreError> {
+    crate::entity::case::Entity::find_by_id(case.as_uuid())
+        .select_only()
+        .column(crate::entity::case::Column::UnitId)
+        .into_tuple::<String>()
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound("case"))
+}
+
 /// Takes a transaction, not any connection: on PostgreSQL the advisory lock
 /// must live until the entry commits.
 pub(crate) async fn append(

@@ -10,6 +10,7 @@
 mod accounts;
 mod attachments;
 mod audit;
+mod audit_view;
 mod backup;
 mod cases;
 mod comments;
@@ -51,6 +52,7 @@ use sea_orm_migration::MigratorTrait;
 pub use accounts::{Attempt, Standing};
 pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit::{AuditRecord, AuditReport};
+pub use audit_view::{AUDIT_PAGE, AuditEntry, AuditFilter, ChainHead};
 pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
 pub use error::{Clash, StoreError};
 pub use holds::{HoldRow, NewHold};

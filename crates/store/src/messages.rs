@@ -83,11 +83,13 @@ impl Store {
         if from_staff.is_none() {
             resume_on_answer(&txn, case, stamp, now).await?;
         }
+        let unit = crate::audit::case_unit(&txn, case).await?;
         append(
             &txn,
             AuditRecord {
                 actor: from_staff.map_or_else(|| "reporter".to_owned(), |s| format!("staff:{s}")),
                 action: "message.add".into(),
+                unit,
                 case_id: case.to_string(),
                 ..Default::default()
             },

@@ -2,6 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod audit_view;
 mod case_numbers;
 mod init;
 mod queue_order;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(case_numbers::CaseNumbers),
             Box::new(replies::Replies),
             Box::new(tasks::Tasks),
+            Box::new(audit_view::AuditView),
         ]
     }
 }

@@ -224,11 +224,13 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
+        let unit = crate::audit::case_unit(&txn, task_case).await?;
         append(
             &txn,
             AuditRecord {
                 actor: format!("staff:{staff}"),
                 action: "case.acknowledged".into(),
+                unit,
                 case_id: task_case.to_string(),
                 ..Default::default()
             },

@@ -92,6 +92,7 @@ fn invalid_key(invalid: &Invalid) -> &'static str {
         Invalid::Filter => "errors.filter_invalid",
         Invalid::Limit => "errors.limit_invalid",
         Invalid::RegisterFilter(_) => "errors.register_filter_invalid",
+        Invalid::AuditFilter(_) => "errors.audit_filter_invalid",
         Invalid::SearchEmpty => "errors.search_empty",
         Invalid::SearchUnit => "errors.search_unit",
         Invalid::SearchLength => "errors.search_length",

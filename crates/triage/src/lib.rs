@@ -324,6 +324,11 @@ fn office_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/audit")
+            .get(pages::audit_show)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/stats")
             .get(pages::stats_show)
             .refusing_others(method_not_allowed),

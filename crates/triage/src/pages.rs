@@ -5,6 +5,7 @@
 //! field, call `Triage`, render or redirect (303 after every change).
 
 mod admin;
+mod audit;
 mod case;
 mod dates;
 mod desk;
@@ -31,6 +32,7 @@ use sunlight_store::{QueueFilter, UnitRow};
 use zeroize::Zeroizing;
 
 pub use admin::{admin_add_staff, admin_retry_mail, admin_show, admin_staff_action};
+pub use audit::audit_show;
 pub use case::{case_action, case_comment, case_export, case_message, case_show, hold_confirm};
 use dates::{Countdown, countdown, local_day, local_time, owner_word};
 pub use desk::{intake_form, intake_submit};
@@ -82,6 +84,11 @@ impl Me {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Admins and supervisors read their units' audit log.
+    pub fn reads_audit(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Supervisor)
     }
 }
 

@@ -14,6 +14,7 @@ mod common;
 )]
 mod security;
 
+mod audit_page;
 mod catalog;
 mod desk;
 mod export;

@@ -41,7 +41,7 @@ fn bad(field: &'static str) -> CaseworkError {
 }
 
 /// The value of a filter field, `None` when absent or blank.
-fn given(raw: Option<&String>) -> Option<&str> {
+pub(super) fn given(raw: Option<&String>) -> Option<&str> {
     raw.map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
@@ -57,7 +57,7 @@ fn parsed<T: std::str::FromStr>(
 /// A day written `YYYY-MM-DD`, four-digit year 2000-2999: chrono alone
 /// would take a sign and any number of digits, dates the databases cannot
 /// hold or compare alike.
-fn local_day(raw: &str) -> Option<NaiveDate> {
+pub(super) fn local_day(raw: &str) -> Option<NaiveDate> {
     let shape = raw.len() == 10
         && raw.bytes().enumerate().all(|(i, b)| {
             if i == 4 || i == 7 {

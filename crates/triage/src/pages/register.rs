@@ -171,7 +171,7 @@ fn url_encoded(q: &RegisterRequest) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn percent(raw: &str) -> String {
+pub(super) fn percent(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
