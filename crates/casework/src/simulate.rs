@@ -231,7 +231,7 @@ pub async fn simulate(
             store.insert_case(a.case).await?;
             summary.received += 1;
         }
-        if triage.route_pending().await? > 0 {
+        if triage.route_pending(now).await? > 0 {
             for id in holds_to_read.drain(..) {
                 let hold = store
                     .holds_of(id)

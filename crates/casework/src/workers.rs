@@ -74,7 +74,7 @@ async fn route_loop(triage: Triage, every: StdDuration) {
     loop {
         // No line per routed report: its time would be the report's
         // arrival to within a routing period.
-        if let Err(e) = triage.route_pending().await {
+        if let Err(e) = triage.route_pending(Utc::now()).await {
             tracing::warn!(error = %e, "routing pass failed");
         }
         if let Err(e) = triage.number_pending(Utc::now()).await {

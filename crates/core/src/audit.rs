@@ -47,6 +47,7 @@ pub const ACTIONS: &[&str] = &[
     "case.read",
     "attachment.read",
     "case.export",
+    "case.exported",
     "case.claim",
     "case.claimed",
     "case.verified",

@@ -6,6 +6,7 @@ mod audit_view;
 mod case_numbers;
 mod init;
 mod queue_order;
+mod register_counts;
 mod replies;
 mod security;
 mod stats;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(replies::Replies),
             Box::new(tasks::Tasks),
             Box::new(audit_view::AuditView),
+            Box::new(register_counts::RegisterCounts),
         ]
     }
 }

@@ -213,8 +213,8 @@ impl Store {
     }
 }
 
-/// Routed, unnumbered, arrived before `before` (the partial index
-/// `cases_unnumbered`).
+/// Routed before `before`, unnumbered (the partial index
+/// `cases_unnumbered`, on `routed_at`).
 fn unnumbered(before: DateTime<Utc>) -> sea_orm::Select<case::Entity> {
     case::Entity::find()
         .filter(case::Column::NumberSeq.is_null())

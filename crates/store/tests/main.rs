@@ -1,5 +1,6 @@
 //! One test binary for this crate: each module below was its own binary
 //! once, and linking them one by one cost more than running them.
 
+mod register_counts;
 mod repository;
 mod stats;

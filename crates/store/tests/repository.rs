@@ -20,7 +20,7 @@ fn uid(s: &str) -> UnitId {
 }
 
 /// province `p` → city `p-c` → county `p-c-x`, plus a second city `p-d`.
-async fn tree(store: &Store) -> Vec<(UnitId, RecoveryKey)> {
+pub(crate) async fn tree(store: &Store) -> Vec<(UnitId, RecoveryKey)> {
     let mut out = Vec::new();
     for (id, level, parent) in [
         ("p", Level::Province, None),
@@ -44,7 +44,7 @@ async fn tree(store: &Store) -> Vec<(UnitId, RecoveryKey)> {
     out
 }
 
-fn new_case(unit: &str, real_name: bool, seq: u64) -> NewCase {
+pub(crate) fn new_case(unit: &str, real_name: bool, seq: u64) -> NewCase {
     let mut lookup_key = [0u8; 32];
     lookup_key[..8].copy_from_slice(&seq.to_be_bytes());
     NewCase {

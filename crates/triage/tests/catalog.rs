@@ -57,6 +57,7 @@ fn literal_keys(text: &str, sections: &BTreeSet<String>, out: &mut BTreeSet<Stri
                     | "search.run"
                     | "case.merge_candidates"
                     | "case.export"
+                    | "case.exported"
             );
         if sections.contains(section) && word(rest) && !not_key {
             out.insert(piece.to_owned());

@@ -363,3 +363,37 @@ async fn the_desk_form_refuses_what_it_must_and_stores_nothing() {
         h.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_routed_days_late_counts_from_its_arrival() {
+    let policy = Policy::cn_12380();
+    let calendar = Calendar::cn();
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        // A web report that arrived three days ago and waited for a router
+        // that was down: its verification runs from the arrival's day.
+        let arrived = policy.start_of_date(today().checked_sub_days(Days::new(3)).unwrap());
+        let new = crate::common::stored_arrival("gd-gz-tianhe", arrived);
+        let id = new.id;
+        h.db.store.insert_case(new).await.unwrap();
+        let triage = crate::numbering::triage(&h.db.store);
+        triage.route_pending(Utc::now()).await.unwrap();
+        let verifier = h.sign_in(&email("verifier", "gd-gz-tianhe")).await;
+        let (s, queue) = verifier.get("/api/v1/queues/verify").await;
+        assert_eq!(s, 200, "{queue}");
+        let item = queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["case_id"] == id.to_string())
+            .unwrap();
+        let deadline: chrono::DateTime<Utc> =
+            serde_json::from_value(item["deadline"].clone()).unwrap();
+        assert_eq!(
+            deadline,
+            policy.due(DeadlineKind::Verify, arrived, &calendar),
+            "{engine:?}"
+        );
+        h.stop().await;
+    }
+}

@@ -163,6 +163,21 @@ async fn a_supervisor_exports_a_case_whole_with_its_manifest() {
             assert!(lines.contains(&line.as_str()), "{line} in {manifest}");
         }
         assert_eq!(count_audit(&h.db.store, "case.export").await.unwrap(), 1);
+        // Once whole, the manifest's hash is on record in the chained log:
+        // a copy whose files or manifest were changed no longer matches.
+        let recorded = sunlight_testkit::query_text(
+            &h.db.store,
+            "SELECT detail FROM audit_log WHERE action = 'case.exported'",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            recorded,
+            format!(
+                "manifest_sha256={}",
+                data_encoding::HEXLOWER.encode(&Sha256::digest(manifest.as_bytes()))
+            )
+        );
         h.stop().await;
     }
 }

@@ -175,7 +175,7 @@ async fn the_year_is_the_local_year_of_the_stored_arrival() {
                 .await
                 .unwrap();
         }
-        t.route_pending().await.unwrap();
+        t.route_pending(new_year).await.unwrap();
         // An hour's grace after midnight: not yet, then the eve only.
         assert_eq!(t.number_pending(new_year).await.unwrap(), 0);
         assert_eq!(
@@ -219,7 +219,7 @@ async fn a_days_numbers_wait_for_all_its_cases_and_do_not_follow_arrival_order()
             order.push(c.id);
             db.store.insert_case_with(c, Vec::new()).await.unwrap();
         }
-        t.route_pending().await.unwrap();
+        t.route_pending(day).await.unwrap();
         let late = stored_arrival("gd-sz", day);
         order.push(late.id);
         db.store.insert_case_with(late, Vec::new()).await.unwrap();
@@ -229,7 +229,7 @@ async fn a_days_numbers_wait_for_all_its_cases_and_do_not_follow_arrival_order()
             0,
             "a case of the day is not routed yet"
         );
-        t.route_pending().await.unwrap();
+        t.route_pending(next_day).await.unwrap();
         assert_eq!(t.number_pending(next_day).await.unwrap(), 31);
         let given = db.store.case_numbers(&order).await.unwrap();
         let seqs: Vec<u32> = order.iter().map(|id| given[id].seq).collect();
@@ -270,7 +270,7 @@ async fn race(engine: Engine) {
             .await
             .unwrap();
     }
-    assert_eq!(t.route_pending().await.unwrap(), 90);
+    assert_eq!(t.route_pending(day0).await.unwrap(), 90);
     let at = (day0 + Duration::days(10)).to_rfc3339();
     // Both processes start numbering at this instant, so they compete.
     let start = (Utc::now() + Duration::seconds(2)).to_rfc3339();

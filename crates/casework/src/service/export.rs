@@ -68,4 +68,30 @@ impl Triage {
             files,
         })
     }
+
+    /// Records that an export of `case` was written whole, with the
+    /// SHA-256 of its manifest (`case.exported`): the hash-chained log
+    /// then vouches for the copy's files.
+    pub async fn exported(
+        &self,
+        session: &Session,
+        case: CaseId,
+        unit: &sunlight_core::UnitId,
+        manifest_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), CaseworkError> {
+        self.store
+            .audit(
+                sunlight_store::AuditRecord {
+                    actor: format!("staff:{}", session.staff_id),
+                    action: "case.exported".into(),
+                    unit: unit.to_string(),
+                    case_id: case.to_string(),
+                    detail: format!("manifest_sha256={manifest_sha256}"),
+                },
+                now,
+            )
+            .await?;
+        Ok(())
+    }
 }

@@ -43,7 +43,7 @@ impl Triage {
 
     /// Routes every received case; returns how many this call routed.
     /// Safe to run in several processes at once.
-    pub async fn route_pending(&self) -> Result<usize, CaseworkError> {
+    pub async fn route_pending(&self, now: DateTime<Utc>) -> Result<usize, CaseworkError> {
         let mut routed = 0;
         loop {
             let batch = self.store.unrouted_cases(200).await?;
@@ -52,13 +52,10 @@ impl Triage {
             }
             let mut progressed = false;
             for case in batch {
-                // Routing follows arrival within seconds, so its records
-                // carry the arrival's day (not the routing's: a report in
-                // the last seconds before midnight would stand out).
                 let plan = self.plan(&case);
                 if self
                     .store
-                    .route_case(case.id, &plan, None, case.received_at)
+                    .route_case(case.id, &plan, None, self.routing_day(&case, now))
                     .await?
                 {
                     routed += 1;
@@ -68,6 +65,25 @@ impl Triage {
             if !progressed {
                 return Ok(routed);
             }
+        }
+    }
+
+    /// The day routing records carry. A web report's routing follows its
+    /// arrival within seconds, so they carry the arrival's day (not the
+    /// routing's: a report in the last seconds before midnight would stand
+    /// out). A desk report carries the day it was entered, never earlier
+    /// than the day received: a back-dated letter is then numbered in
+    /// that night's batch, not alone the moment it is typed in.
+    pub(super) fn routing_day(&self, case: &CaseRow, now: DateTime<Utc>) -> DateTime<Utc> {
+        if matches!(
+            case.channel,
+            sunlight_core::Channel::Phone
+                | sunlight_core::Channel::Letter
+                | sunlight_core::Channel::Visit
+        ) {
+            self.policy.start_of_local_day(now).max(case.received_at)
+        } else {
+            case.received_at
         }
     }
 

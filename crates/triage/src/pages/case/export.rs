@@ -25,6 +25,10 @@ use crate::pages::Ui;
 use crate::pages::dates::local_time;
 use crate::state::AppState;
 
+/// Bytes of the ZIP, then `None` once it is whole and its manifest is on
+/// record; a channel that closes without it broke off.
+type Sender = mpsc::Sender<Result<Option<Bytes>, std::io::Error>>;
+
 /// A place the ZIP writer writes to and the sender drains.
 #[derive(Clone, Default)]
 struct Sink(Arc<Mutex<Vec<u8>>>);
@@ -43,7 +47,7 @@ impl std::io::Write for Sink {
 
 impl Sink {
     /// Hands what was written so far to the response.
-    async fn drain(&self, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>) -> std::io::Result<()> {
+    async fn drain(&self, tx: &Sender) -> std::io::Result<()> {
         let taken = {
             let mut out = self.0.lock().map_err(|_| std::io::Error::other("sink"))?;
             std::mem::take(&mut *out)
@@ -51,7 +55,7 @@ impl Sink {
         if taken.is_empty() {
             return Ok(());
         }
-        tx.send(Ok(Bytes::from(taken)))
+        tx.send(Ok(Some(Bytes::from(taken))))
             .await
             .map_err(|_| std::io::Error::other("the client went away"))
     }
@@ -81,21 +85,65 @@ pub async fn case_export(
         .number
         .as_ref()
         .map_or_else(|| export.case.id.to_string(), ToString::to_string);
-    Ok(zip_answer(&name, texts, export))
+    let done = Done {
+        triage: state.triage.clone(),
+        session: Arc::clone(&viewer.session),
+        case: id,
+        unit: export.case.unit.clone(),
+    };
+    Ok(zip_answer(&name, texts, export, done))
+}
+
+/// What records a finished export: the manifest's SHA-256 goes into the
+/// audit log, so the paper file can show later that its copy is the one
+/// that was made (the manifest inside the ZIP alone proves nothing: whoever
+/// holds the copy can rewrite both).
+struct Done {
+    triage: sunlight_casework::Triage,
+    session: Arc<sunlight_casework::session::Session>,
+    case: sunlight_core::CaseId,
+    unit: sunlight_core::UnitId,
 }
 
 /// The ZIP as a download, written by a task of its own as the client
 /// reads it (a few chunks ahead at most).
-fn zip_answer(name: &str, texts: Vec<(&'static str, String)>, export: CaseExport) -> HttpResponse {
+fn zip_answer(
+    name: &str,
+    texts: Vec<(&'static str, String)>,
+    export: CaseExport,
+    done: Done,
+) -> HttpResponse {
     let (tx, rx) = mpsc::channel(4);
     actix_web::rt::spawn(async move {
-        if let Err(e) = write_zip(&tx, texts, export).await {
-            tracing::warn!(error = %e, "a case export broke off");
-            let _gone = tx.send(Err(e)).await;
-        }
+        let written = match write_zip(&tx, texts, export).await {
+            Ok(manifest) => done
+                .triage
+                .exported(&done.session, done.case, &done.unit, &manifest, Utc::now())
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string())),
+            Err(e) => Err(e),
+        };
+        let last = match written {
+            Ok(()) => Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "a case export broke off");
+                Err(e)
+            }
+        };
+        let _gone = tx.send(last).await;
     });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+    // Ends only on the producer's word: a task that died mid-way makes the
+    // download fail, never a short ZIP that looks whole.
+    let body = futures_util::stream::unfold((rx, false), |(mut rx, over)| async move {
+        if over {
+            return None;
+        }
+        match rx.recv().await {
+            Some(Ok(Some(bytes))) => Some((Ok(bytes), (rx, false))),
+            Some(Ok(None)) => None,
+            Some(Err(e)) => Some((Err(e), (rx, true))),
+            None => Some((Err(std::io::Error::other("export broke off")), (rx, true))),
+        }
     });
     HttpResponse::Ok()
         .content_type("application/zip")
@@ -109,11 +157,12 @@ fn zip_answer(name: &str, texts: Vec<(&'static str, String)>, export: CaseExport
 
 /// The ZIP: the texts, then each attachment as it is opened, then the
 /// manifest of every file's SHA-256.
+/// Returns the manifest's SHA-256 (hex).
 async fn write_zip(
-    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: &Sender,
     texts: Vec<(&'static str, String)>,
     export: CaseExport,
-) -> std::io::Result<()> {
+) -> std::io::Result<String> {
     let sink = Sink::default();
     let mut zip = ZipWriter::new_stream(sink.clone());
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -150,7 +199,8 @@ async fn write_zip(
         .map_err(std::io::Error::other)?;
     zip.write_all(manifest.as_bytes())?;
     zip.finish().map_err(std::io::Error::other)?;
-    sink.drain(tx).await
+    sink.drain(tx).await?;
+    Ok(hex(&Sha256::digest(manifest.as_bytes())))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -160,10 +210,13 @@ fn hex(bytes: &[u8]) -> String {
 /// A reporter's file name as a ZIP entry: no folders, no format
 /// characters, never empty.
 fn file_name(raw: &str) -> String {
+    // Short enough for any file system once unpacked; nothing a file
+    // system reserves.
     let clean: String = sunlight_core::report::without_format_chars(raw)
         .chars()
+        .take(100)
         .map(|c| {
-            if matches!(c, '/' | '\\' | ':') || c.is_control() {
+            if matches!(c, '/' | '\\' | ':' | '<' | '>' | '"' | '|' | '?' | '*') || c.is_control() {
                 '_'
             } else {
                 c
@@ -200,7 +253,16 @@ fn report_text(ui: &Ui, policy: &Policy, export: &CaseExport, units: &[UnitRow])
         out.push_str(&format!("{label}: {value}\n"));
     };
     for fact in row_facts(ui, policy, &export.case, units) {
-        line(&fact.label, &fact.value);
+        // An arrival is kept to its day (docs/threat-model.md 7.8); rows
+        // older than that rule may hold a time, which must not leave.
+        if fact.id == "received" {
+            line(
+                &fact.label,
+                &policy.local_date(export.case.received_at).to_string(),
+            );
+        } else {
+            line(&fact.label, &fact.value);
+        }
     }
     line(
         ui.t("case.stage"),
@@ -261,9 +323,13 @@ fn steps_text(ui: &Ui, policy: &Policy, export: &CaseExport, comments: bool) -> 
             .actor
             .and_then(|a| export.staff.get(&a).cloned())
             .unwrap_or_else(|| ui.t("actor.system").to_owned());
+        // The system's steps (routing, numbering) carry an arrival's day.
+        let at = match s.actor {
+            Some(_) => local_time(policy, s.at),
+            None => policy.local_date(s.at).to_string(),
+        };
         out.push_str(&format!(
-            "{} · {} → {} · {} · {actor}",
-            local_time(policy, s.at),
+            "{at} · {} → {} · {} · {actor}",
             ui.word("stage", s.from.as_str()),
             ui.word("stage", s.to.as_str()),
             ui.word("event", &s.action),
