@@ -4,9 +4,10 @@
 //! notice mail once the reply's day is over, the staff's answer and the
 //! case closed through the case page's forms, the reporter's rating with
 //! an objection through the status page, and the re-examination task on
-//! the queue page of the unit above, which answers it from the case page.
-//! Screenshots of the rating form and the task list go to
-//! `docs/screenshots/`.
+//! the queue page of the unit above, which answers it from the case page;
+//! then a letter entered at the desk with a scanned page, its receipt slip,
+//! and the audit log with its chain intact. Screenshots of the rating form,
+//! the task list, the slip and the audit log go to `docs/screenshots/`.
 
 #![expect(
     clippy::unwrap_used,
@@ -223,10 +224,56 @@ async fn walk(c: &Client, live: &Live) {
     submit_css(c, "#check-form").await;
     find(c, "#no-hits").await;
     screenshot(c, "triage-check-en").await;
+    desk_letter_and_audit(c, live).await;
     sign_out(c).await;
     status_page(c, &live.intake, &code).await;
     let messages = find(c, "#messages").await.text().await.unwrap();
     assert!(messages.contains("经复查"), "{messages}");
+}
+
+/// The province supervisor enters a letter with a scanned page at the
+/// desk and gets the receipt slip, then reads the audit log, whose chain
+/// holds (#18 items 11 and 12).
+async fn desk_letter_and_audit(c: &Client, live: &Live) {
+    c.goto(&format!("{}/intake", live.triage)).await.unwrap();
+    assert_no_script(c).await;
+    select(c, "select#channel", "letter").await;
+    select(c, "select#unit", "gd-gz").await;
+    select(c, "select#category", "office_trading").await;
+    select(c, "select#accused_role", "ordinary").await;
+    select(c, "select#selection_stage", "none").await;
+    type_into(c, "#accused_name", "冯某").await;
+    type_into(c, "#narrative", "来信反映冯某跑官要官，附信件扫描件。").await;
+    type_into(c, "#return_address", "广州市越秀区某路 9 号").await;
+    let scan = std::env::temp_dir().join(format!("letter-{}.pdf", std::process::id()));
+    std::fs::write(&scan, b"%PDF-1.4 a scanned letter").unwrap();
+    find(c, "#attachment")
+        .await
+        .send_keys(scan.to_str().unwrap())
+        .await
+        .unwrap();
+    submit_css(c, "form[action^='/intake']").await;
+    let slip = find(c, "#slip").await.text().await.unwrap();
+    assert!(
+        slip.contains("举报登记回执") && slip.contains("广东省委组织部"),
+        "{slip}"
+    );
+    assert!(slip.contains("来信"), "{slip}");
+    let code = find(c, "#tracking-code").await.text().await.unwrap();
+    assert_eq!(code.trim().len(), 24, "{code}");
+    screenshot(c, "triage-slip-zh").await;
+    std::fs::remove_file(&scan).unwrap();
+
+    c.goto(&format!("{}/audit", live.triage)).await.unwrap();
+    assert_no_script(c).await;
+    let chain = find(c, "#chain").await;
+    assert_eq!(
+        chain.attr("data-intact").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let entries = find(c, "#audit-entries").await.text().await.unwrap();
+    assert!(entries.contains("case.received"), "{entries}");
+    screenshot(c, "triage-audit-zh").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

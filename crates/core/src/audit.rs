@@ -105,6 +105,10 @@ pub enum ChainError {
     Altered { seq: i64 },
     #[error("audit entry {seq}: sequence gap (expected {expected})")]
     Gap { seq: i64, expected: i64 },
+    /// An entry an earlier check verified is gone or changed: the log was
+    /// cut back or rewritten since.
+    #[error("audit entry {seq}: verified earlier, now gone or changed")]
+    Vanished { seq: i64 },
 }
 
 /// Incremental verifier: feed entries in sequence order.

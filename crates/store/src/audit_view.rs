@@ -8,7 +8,7 @@ use sunlight_core::audit::{AuditFields, ChainError, ChainVerifier};
 use sunlight_core::{CaseId, CaseNumber};
 
 use crate::cases::Jurisdiction;
-use crate::entity::{audit_entry, case};
+use crate::entity::{audit_entry, case, staff};
 use crate::{Store, StoreError};
 
 /// Entries on one page of the audit page.
@@ -26,6 +26,9 @@ pub struct AuditFilter {
     pub before: Option<DateTime<Utc>>,
     /// Only entries older than this one (the next page).
     pub below_seq: Option<i64>,
+    /// Entries about cases too (for supervisors; admins act on no case
+    /// and see only the entries that name none).
+    pub cases: bool,
 }
 
 /// One entry as stored. None holds content (docs/threat-model.md).
@@ -54,7 +57,35 @@ impl Store {
         j: &Jurisdiction,
         f: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut cond = Condition::all().add(audit_entry::Column::UnitId.is_in(j.ids()));
+        // Entries of the jurisdiction's units, by its own members or by no
+        // member (reporters, arrivals, the system): what the units above do
+        // with a case stays theirs, and a unit never learns from its own
+        // log that it was flagged as a hotspot (the flag goes up only).
+        let members: Vec<String> = staff::Entity::find()
+            .select_only()
+            .column(staff::Column::Id)
+            .filter(staff::Column::UnitId.is_in(j.ids()))
+            .into_tuple::<uuid::Uuid>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|id| format!("staff:{id}"))
+            .collect();
+        let mut cond = Condition::all()
+            .add(audit_entry::Column::UnitId.is_in(j.ids()))
+            .add(
+                Condition::any()
+                    .add(audit_entry::Column::Actor.not_like("staff:%"))
+                    .add(audit_entry::Column::Actor.is_in(members)),
+            )
+            .add(
+                Condition::any()
+                    .add(audit_entry::Column::Action.not_like("hotspot.%"))
+                    .add(audit_entry::Column::UnitId.ne(j.root().as_str())),
+            );
+        if !f.cases {
+            cond = cond.add(audit_entry::Column::CaseId.eq(""));
+        }
         if let Some(c) = f.case_id {
             cond = cond.add(audit_entry::Column::CaseId.eq(c.to_string()));
         }
@@ -118,6 +149,14 @@ impl Store {
         &self,
         from: Option<ChainHead>,
     ) -> Result<Result<Option<ChainHead>, ChainError>, StoreError> {
+        // The head verified before must still be there as it was: a log
+        // cut back below it would otherwise pass as a shorter chain.
+        if let Some(h) = from {
+            let stored = self.audit_hash(h.seq).await?;
+            if stored.as_deref() != Some(h.hash.as_slice()) {
+                return Ok(Err(ChainError::Vanished { seq: h.seq }));
+            }
+        }
         let mut verifier = from.map_or_else(ChainVerifier::default, |h| {
             ChainVerifier::after(h.seq, h.hash)
         });

@@ -102,12 +102,15 @@ impl Store {
             txn.rollback().await?;
             return Err(StoreError::Conflict(Clash::HoldSettled));
         }
+        // The case's unit, not the hold's (a merged hold keeps its old
+        // unit): the audit page shows an entry to the case's people only.
+        let unit = crate::audit::case_unit(&txn, case_id).await?;
         append(
             &txn,
             AuditRecord {
                 actor: format!("staff:{staff}"),
                 action: "hold.confirm".into(),
-                unit: row.unit_id,
+                unit,
                 case_id: row.case_id.to_string(),
                 detail: String::new(),
             },

@@ -120,8 +120,29 @@ impl Store {
         &self,
         cases: &[CaseId],
     ) -> Result<std::collections::HashMap<CaseId, CaseNumber>, StoreError> {
+        self.numbers_where(cases, None).await
+    }
+
+    /// As [`Self::case_numbers`], for the cases of `j` only.
+    pub async fn case_numbers_in(
+        &self,
+        j: &crate::Jurisdiction,
+        cases: &[CaseId],
+    ) -> Result<std::collections::HashMap<CaseId, CaseNumber>, StoreError> {
+        self.numbers_where(cases, Some(j)).await
+    }
+
+    async fn numbers_where(
+        &self,
+        cases: &[CaseId],
+        j: Option<&crate::Jurisdiction>,
+    ) -> Result<std::collections::HashMap<CaseId, CaseNumber>, StoreError> {
         let ids: Vec<uuid::Uuid> = cases.iter().map(|c| c.as_uuid()).collect();
-        let rows = case::Entity::find()
+        let mut find = case::Entity::find();
+        if let Some(j) = j {
+            find = find.filter(case::Column::UnitId.is_in(j.ids()));
+        }
+        let rows = find
             .select_only()
             .column(case::Column::Id)
             .column(case::Column::NumberUnit)

@@ -381,12 +381,13 @@ impl Store {
                     };
                     write_notice(&txn, &about, n, now, &mut out).await?;
                     if hold.check == HoldCheck::Expired {
+                        let unit = crate::audit::case_unit(&txn, hold.case_id).await?;
                         append(
                             &txn,
                             AuditRecord {
                                 actor: "system:sweeper".into(),
                                 action: "hold.escalated".into(),
-                                unit: hold.unit.to_string(),
+                                unit,
                                 case_id: hold.case_id.to_string(),
                                 detail: format!("max_until={}", hold.due_at),
                             },

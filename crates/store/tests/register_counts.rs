@@ -79,11 +79,11 @@ async fn the_counts_follow_every_write_to_cases() {
         let page = s.register(&j, &RegisterFilter::default()).await.unwrap();
         let rows = query_text(s, "SELECT COUNT(*) FROM cases").await.unwrap();
         assert_eq!(page.total.to_string(), rows, "{:?}", db.engine);
-        let closed = RegisterFilter {
+        let handling = RegisterFilter {
             stage: Some(sunlight_core::Stage::Handle),
             ..Default::default()
         };
-        let page = s.register(&j, &closed).await.unwrap();
+        let page = s.register(&j, &handling).await.unwrap();
         assert_eq!(page.total, page.cases.len() as u64);
         assert_eq!(page.total, 3, "{:?}", db.engine);
     }

@@ -397,3 +397,31 @@ async fn a_report_routed_days_late_counts_from_its_arrival() {
         h.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_routes_a_back_dated_letter_on_the_day_it_runs() {
+    let policy = Policy::cn_12380();
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        // A letter received five days ago whose routing at entry failed:
+        // the router's own pass stamps today, so it is numbered tonight.
+        let received = policy.start_of_date(today().checked_sub_days(Days::new(5)).unwrap());
+        let mut new = crate::common::stored_arrival("gd-gz-tianhe", received);
+        new.channel = sunlight_core::Channel::Letter;
+        h.db.store.insert_case(new).await.unwrap();
+        let triage = crate::numbering::triage(&h.db.store);
+        triage.route_pending(Utc::now()).await.unwrap();
+        assert_eq!(
+            triage.number_pending(Utc::now()).await.unwrap(),
+            0,
+            "{engine:?}"
+        );
+        let tomorrow = policy.end_of_local_day(today()) + chrono::Duration::hours(2);
+        assert_eq!(
+            triage.number_pending(tomorrow).await.unwrap(),
+            1,
+            "{engine:?}"
+        );
+        h.stop().await;
+    }
+}

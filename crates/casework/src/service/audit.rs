@@ -44,6 +44,9 @@ pub struct ChainCheck {
     /// When the whole chain was last checked from the genesis.
     pub full_at: DateTime<Utc>,
     pub checked_at: DateTime<Utc>,
+    /// The newest head this process ever verified: it must stay as it
+    /// was, or the log was cut back (a shorter chain verifies on its own).
+    pub highest: Option<ChainHead>,
 }
 
 /// Shared by all handlers of one process.
@@ -97,7 +100,10 @@ impl Triage {
             .collect();
         Ok(AuditPage {
             emails: self.store.staff_emails(&staff).await?,
-            numbers: self.store.case_numbers(&cases).await?,
+            numbers: self
+                .store
+                .case_numbers_in(&session.jurisdiction, &cases)
+                .await?,
             chain: self.check_chain(now).await?,
             entries,
             older,
@@ -109,8 +115,10 @@ impl Triage {
         session: &Session,
         req: &AuditRequest,
     ) -> Result<AuditFilter, CaseworkError> {
+        let cases = session.role != Role::Admin;
         let case_id = match given(req.number.as_ref()) {
             None => None,
+            Some(_) if !cases => return Err(bad("number")),
             Some(raw) => {
                 let n = CaseNumber::parse(raw).map_err(|_| bad("number"))?;
                 let found = self.store.case_by_number(&session.jurisdiction, &n).await?;
@@ -153,6 +161,7 @@ impl Triage {
             from: from.map(|d| self.policy.start_of_date(d)),
             before: to.map(|d| self.policy.end_of_local_day(d)),
             below_seq,
+            cases,
         })
     }
 
@@ -173,11 +182,24 @@ impl Triage {
             Some((head, full_at)) => (head, full_at),
             None => (None, now),
         };
-        let result = self.store.verify_audit_from(from).await?;
+        let highest = cached.as_ref().and_then(|c| c.highest);
+        let kept = match highest {
+            Some(h) => self.store.audit_hash(h.seq).await?.as_deref() == Some(h.hash.as_slice()),
+            None => true,
+        };
+        let result = match highest {
+            Some(h) if !kept => Err(ChainError::Vanished { seq: h.seq }),
+            _ => self.store.verify_audit_from(from).await?,
+        };
+        let newest = match &result {
+            Ok(Some(head)) => Some(*head),
+            _ => highest,
+        };
         let check = ChainCheck {
             result,
             full_at,
             checked_at: now,
+            highest: newest,
         };
         *cached = Some(check.clone());
         Ok(check)

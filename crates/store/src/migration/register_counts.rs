@@ -71,21 +71,37 @@ fn sqlite() -> Vec<String> {
     ]
 }
 
+/// On PostgreSQL the counts are written at commit (deferred constraint
+/// triggers), so a counter row is locked for an instant, not while a
+/// filing writes 20 MiB of attachments; an update touches its two rows in
+/// one order (the smaller key first), so two moves in opposite directions
+/// cannot deadlock.
 fn postgres() -> Vec<String> {
+    let key = |r: &str| {
+        format!(
+            "ROW({r}.unit_id, {r}.stage, {r}.category, {r}.channel, {r}.real_name, \
+             COALESCE({r}.outcome, ''))"
+        )
+    };
     vec![
         format!(
             "CREATE FUNCTION register_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             IF TG_OP IN ('UPDATE', 'DELETE') THEN {}; END IF; \
-             IF TG_OP IN ('INSERT', 'UPDATE') THEN {}; END IF; \
+             IF TG_OP = 'INSERT' THEN {add}; \
+             ELSIF TG_OP = 'DELETE' THEN {take}; \
+             ELSIF {old} < {new} THEN {take}; {add}; \
+             ELSE {add}; {take}; END IF; \
              RETURN NULL; END $$",
-            take("OLD"),
-            add("NEW")
+            take = take("OLD"),
+            add = add("NEW"),
+            old = key("OLD"),
+            new = key("NEW"),
         ),
-        "CREATE TRIGGER cases_count_insert AFTER INSERT OR DELETE ON cases \
-         FOR EACH ROW EXECUTE FUNCTION register_count()"
+        "CREATE CONSTRAINT TRIGGER cases_count_insert AFTER INSERT OR DELETE ON cases \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION register_count()"
             .to_owned(),
         format!(
-            "CREATE TRIGGER cases_count_update AFTER UPDATE ON cases FOR EACH ROW \
+            "CREATE CONSTRAINT TRIGGER cases_count_update AFTER UPDATE ON cases \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW \
              WHEN ({}) EXECUTE FUNCTION register_count()",
             MOVED.replace(" IS NOT ", " IS DISTINCT FROM ")
         ),
@@ -97,7 +113,9 @@ impl MigrationTrait for RegisterCounts {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         db.execute_unprepared(TABLE).await?;
-        db.execute_unprepared(BACKFILL).await?;
+        // Triggers first: creating them locks `cases` against writes until
+        // the migration commits, so no case is both counted by the
+        // backfill and by a trigger, or by neither.
         let triggers = match m.get_database_backend() {
             DbBackend::Sqlite => sqlite(),
             _ => postgres(),
@@ -105,6 +123,7 @@ impl MigrationTrait for RegisterCounts {
         for sql in triggers {
             db.execute_unprepared(&sql).await?;
         }
+        db.execute_unprepared(BACKFILL).await?;
         Ok(())
     }
 

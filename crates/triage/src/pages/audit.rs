@@ -134,6 +134,7 @@ fn chain_words(
                 ChainError::BrokenLink { seq } => ("audit.chain_broken_link", seq),
                 ChainError::Altered { seq } => ("audit.chain_altered", seq),
                 ChainError::Gap { seq, .. } => ("audit.chain_gap", seq),
+                ChainError::Vanished { seq } => ("audit.chain_vanished", seq),
             };
             (
                 false,

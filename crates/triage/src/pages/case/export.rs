@@ -210,11 +210,16 @@ fn hex(bytes: &[u8]) -> String {
 /// A reporter's file name as a ZIP entry: no folders, no format
 /// characters, never empty.
 fn file_name(raw: &str) -> String {
-    // Short enough for any file system once unpacked; nothing a file
-    // system reserves.
+    // At most 150 bytes, so `attachments/NN-` and the name fit the 255
+    // bytes file systems allow; nothing a file system reserves (the
+    // `NN-` prefix keeps a name from being a device name such as CON).
+    let mut bytes = 0usize;
     let clean: String = sunlight_core::report::without_format_chars(raw)
         .chars()
-        .take(100)
+        .take_while(|c| {
+            bytes = bytes.saturating_add(c.len_utf8());
+            bytes <= 150
+        })
         .map(|c| {
             if matches!(c, '/' | '\\' | ':' | '<' | '>' | '"' | '|' | '?' | '*') || c.is_control() {
                 '_'
