@@ -255,10 +255,14 @@ async fn desk_letter_and_audit(c: &Client, live: &Live) {
     submit_css(c, "form[action^='/intake']").await;
     let slip = find(c, "#slip").await.text().await.unwrap();
     assert!(
-        slip.contains("举报登记回执") && slip.contains("广东省委组织部"),
+        slip.contains("举报登记回执") && slip.contains("来信"),
         "{slip}"
     );
-    assert!(slip.contains("来信"), "{slip}");
+    // Stamped by the desk's own unit (the province), not the city the
+    // letter is about.
+    let unit = find(c, "#slip-unit").await.text().await.unwrap();
+    assert_eq!(unit.trim(), "gd", "{slip}");
+    assert!(!slip.contains("gd-gz"), "{slip}");
     let code = find(c, "#tracking-code").await.text().await.unwrap();
     assert_eq!(code.trim().len(), 24, "{code}");
     screenshot(c, "triage-slip-zh").await;
