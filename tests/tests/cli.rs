@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use sunlight_store::Store;
 use sunlight_testkit::{execute, fresh_pg_url};
 
+mod province;
+
 /// The binary built by `.ci/run` (`cargo build -p sunlight`) next to this
 /// test executable.
 fn binary() -> PathBuf {
@@ -320,7 +322,7 @@ async fn init_refuses_twice_and_staff_add_needs_the_right_recovery_key() {
     let wrong = add(other_key.reveal().as_str());
     assert!(!wrong.status.success());
     assert!(
-        stderr(&wrong).contains("does not open"),
+        stderr(&wrong).contains("opens neither this unit"),
         "{}",
         stderr(&wrong)
     );

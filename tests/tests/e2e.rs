@@ -135,23 +135,21 @@ impl Live {
             ("gd", Level::Province, None),
             ("gd-gz", Level::City, Some("gd")),
         ] {
-            let (row, recovery) = create_unit(
+            let (row, secret, _) = create_unit(
                 &db.store,
-                UnitId::parse(id).unwrap(),
-                id.into(),
-                level,
-                parent.map(|p| UnitId::parse(p).unwrap()),
+                sunlight_core::unit_tree::UnitSpec::new(
+                    UnitId::parse(id).unwrap(),
+                    id,
+                    level,
+                    parent.map(|p| UnitId::parse(p).unwrap()),
+                ),
+                true,
                 "test",
                 now,
             )
             .await
             .unwrap();
-            keys.push((
-                row.id.clone(),
-                row.recovery_wrapped_key
-                    .unwrap_with_recovery(&recovery, id)
-                    .unwrap(),
-            ));
+            keys.push((row.id.clone(), secret));
         }
         let mut logins = Vec::new();
         for (role, (unit, key)) in [

@@ -20,8 +20,9 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Utc};
 use sunlight_core::Role;
 use sunlight_core::crypto::{
-    PasswordKeys, PasswordRecord, SealContext, StretchMemory, StretchParams, open,
+    PasswordKeys, PasswordRecord, SealContext, StretchMemory, StretchParams, UnitSecretKey, open,
 };
+use sunlight_store::keyring;
 use sunlight_store::provision::{no_case, totp_context};
 use sunlight_store::{Attempt, Store};
 use tokio::sync::Semaphore;
@@ -196,14 +197,14 @@ async fn check(
             .await?;
         return Err(CaseworkError::BadCredentials);
     };
-    let Ok(unit_key) = staff
-        .wrapped_unit_key
-        .unwrap_with_password(&keys, staff.unit.as_str())
-    else {
-        return Err(CaseworkError::Internal(format!(
-            "staff {}: wrapped unit key does not open",
-            staff.id
-        )));
+    let unit_key = match unit_key_of(store, &staff, &keys).await {
+        Ok(key) => key,
+        Err(e) => {
+            // Not a guess that failed: the account needs an admin (a
+            // rotation left it out, or its stored key is damaged).
+            tracing::warn!(staff = %staff.id, "sign-in: the member's unit key does not open: {e}");
+            return Err(CaseworkError::BadCredentials);
+        }
     };
     let needs_totp = matches!(staff.role, Role::Supervisor | Role::Admin);
     match &staff.totp_sealed {
@@ -244,6 +245,36 @@ async fn check(
         must_confirm_totp: staff.has_pending_totp,
         epoch: staff.session_epoch,
     })
+}
+
+/// The unit key a member's password opens, with the unit's retired keys.
+/// A key that is not the unit's current one (the unit rotated and left
+/// this member out) opens nothing new and is refused. Accounts from
+/// before member keys are upgraded on the way, and a unit without an
+/// escrow to its parent gets one.
+async fn unit_key_of(
+    store: &Store,
+    staff: &sunlight_store::StaffRow,
+    keys: &PasswordKeys,
+) -> Result<UnitSecretKey, CaseworkError> {
+    let current = keyring::open_member(staff, keys)?;
+    let unit = store
+        .unit(&staff.unit)
+        .await?
+        .ok_or(CaseworkError::NotFound)?;
+    if current.public() != unit.public_key {
+        return Err(CaseworkError::Internal("the unit key was rotated".into()));
+    }
+    if !staff.wrapped_unit_key.is_member_key() {
+        let upgraded = keyring::member_keys(&current, &staff.unit, &staff.email, keys)?;
+        store.upgrade_member_keys(staff.id, &upgraded).await?;
+    }
+    keyring::backfill_escrow(store, &unit, &current)
+        .await
+        .map_err(|e| CaseworkError::Internal(e.to_string()))?;
+    keyring::with_history(store, &staff.unit, current)
+        .await
+        .map_err(|e| CaseworkError::Internal(e.to_string()))
 }
 
 /// A member's TOTP secret (current or pending), sealed to their unit key.

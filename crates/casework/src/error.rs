@@ -143,3 +143,14 @@ impl From<Refusal> for CaseworkError {
         Self::Refused(r)
     }
 }
+
+impl From<sunlight_store::provision::ProvisionError> for CaseworkError {
+    fn from(e: sunlight_store::provision::ProvisionError) -> Self {
+        use sunlight_store::provision::ProvisionError as P;
+        match e {
+            P::Store(s) => s.into(),
+            P::NoEscrow(_) => Self::Conflict(Clash::NoEscrow),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

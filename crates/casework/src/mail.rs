@@ -125,6 +125,57 @@ pub fn render_task(
     compose(style, policy, keys, facts, &percent)
 }
 
+/// A change to a member's account, told to the member by mail. The mail
+/// says what changed and when, never a password, code or key: a member who
+/// did not expect it knows to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    Disabled,
+    Enabled,
+    PasswordReset,
+    PasswordChanged,
+    SecondFactorReset,
+    SecondFactorEnrolled,
+    RecoveryCodeUsed,
+    UnitKeyRotated,
+}
+
+impl AccountChange {
+    /// The catalog key of the change's wording, and its name in the
+    /// outbox (`account.<name>`).
+    fn key(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Disabled => ("account.disabled", "disabled"),
+            Self::Enabled => ("account.enabled", "enabled"),
+            Self::PasswordReset => ("account.password_reset", "password_reset"),
+            Self::PasswordChanged => ("account.password_changed", "password_changed"),
+            Self::SecondFactorReset => ("account.totp_reset", "totp_reset"),
+            Self::SecondFactorEnrolled => ("account.totp_enrolled", "totp_enrolled"),
+            Self::RecoveryCodeUsed => ("account.recovery_code_used", "recovery_code_used"),
+            Self::UnitKeyRotated => ("account.key_rotated", "key_rotated"),
+        }
+    }
+
+    /// The outbox kind of the mail.
+    pub fn kind(self) -> String {
+        format!("account.{}", self.key().1)
+    }
+}
+
+/// Subject and body of the mail that tells a member their account changed
+/// on `day` (a date: the mail is no finer a clock than the audit page).
+pub fn render_account(style: &MailStyle, change: AccountChange, day: &str) -> (String, String) {
+    let t = catalog(style.lang);
+    let what = t.get(change.key().0);
+    let link = format!("{}/login", style.link_base.trim_end_matches('/'));
+    let args = [("what", what), ("day", day), ("link", link.as_str())];
+    let mut body = t.format("mail.account_body", &args);
+    body.push_str("\n\n-- \n");
+    body.push_str(t.get("mail.footer"));
+    body.push('\n');
+    (t.format("mail.account_subject", &args), body)
+}
+
 fn compose(
     style: &MailStyle,
     policy: &Policy,
@@ -184,6 +235,34 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    #[test]
+    fn account_mails_name_the_change_and_carry_no_secret() {
+        let changes = [
+            AccountChange::Disabled,
+            AccountChange::Enabled,
+            AccountChange::PasswordReset,
+            AccountChange::PasswordChanged,
+            AccountChange::SecondFactorReset,
+            AccountChange::SecondFactorEnrolled,
+            AccountChange::RecoveryCodeUsed,
+            AccountChange::UnitKeyRotated,
+        ];
+        for lang in [Lang::ZhCn, Lang::En] {
+            let style = MailStyle {
+                lang,
+                link_base: "https://triage.example.org/".into(),
+            };
+            let mut bodies = std::collections::HashSet::new();
+            for change in changes {
+                let (subject, body) = render_account(&style, change, "2026-12-05");
+                assert!(!subject.contains('{') && !body.contains('{'), "{body}");
+                assert!(body.contains("2026-12-05"));
+                assert!(body.contains("https://triage.example.org/login"));
+                assert!(bodies.insert(body), "each change has its own words");
+            }
+        }
+    }
 
     #[test]
     fn every_kind_renders_in_both_languages_without_placeholders() {

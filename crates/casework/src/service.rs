@@ -59,6 +59,8 @@ pub struct Triage {
     filing: Filing,
     /// The last audit chain check, for the audit page.
     chain: ChainCache,
+    /// How mails to members about their own account are written.
+    mail: crate::mail::MailStyle,
 }
 
 impl std::fmt::Debug for Triage {
@@ -237,6 +239,17 @@ impl Triage {
             calendar: Arc::clone(&filing.calendar),
             filing,
             chain: ChainCache::default(),
+            mail: crate::mail::MailStyle {
+                lang: sunlight_core::i18n::Lang::ZhCn,
+                link_base: String::new(),
+            },
         }
+    }
+
+    /// Mails about members' accounts in `style` (its language and links).
+    #[must_use]
+    pub fn with_mail_style(mut self, style: crate::mail::MailStyle) -> Self {
+        self.mail = style;
+        self
     }
 }

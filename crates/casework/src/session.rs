@@ -282,6 +282,17 @@ impl Sessions {
         })
     }
 
+    /// Ends every session of a member of `unit` in this process (its key
+    /// was replaced: they hold one that opens nothing new). Other processes
+    /// end theirs at the next look at the members' standing.
+    pub fn end_unit(&self, unit: &UnitId) -> usize {
+        self.map.lock().map_or(0, |mut map| {
+            let before = map.len();
+            map.retain(|_, s| &s.unit != unit);
+            before - map.len()
+        })
+    }
+
     /// Drops every expired session, so its unit key leaves memory within a
     /// routing tick of expiring rather than at the next sign-in or request
     /// with its cookie. Returns how many ended.

@@ -18,6 +18,7 @@ use sunlight_core::case::Action;
 use sunlight_core::crypto::{SealContext, StretchParams, UnitKeyPair, UnitPublicKey, seal};
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::report::item;
+use sunlight_core::unit_tree::UnitSpec;
 use sunlight_core::{
     AccusedRole, CaseId, Category, Channel, Level, Outcome, Role, SelectionStage, Stage, UnitId,
 };

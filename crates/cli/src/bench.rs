@@ -145,10 +145,32 @@ pub async fn queue(
                 .wrap_with_recovery(&recovery, &id)
                 .map_err(|err| err.to_string())?;
             let secret = pair.secret.clone();
+            let unit_id = UnitId::parse(&id).map_err(|err| err.to_string())?;
+            let escrow = match &parent {
+                Some(p) => {
+                    let above = store
+                        .unit(&UnitId::parse(p).map_err(|err| err.to_string())?)
+                        .await
+                        .map_err(|err| err.to_string())?
+                        .ok_or("bench: parent unit missing")?;
+                    Some(
+                        pair.secret
+                            .seal_to(
+                                &above.public_key,
+                                &sunlight_core::crypto::SealContext {
+                                    case_id: sunlight_store::provision::no_case(),
+                                    item: &sunlight_store::escrow_context(&unit_id, 1),
+                                },
+                            )
+                            .map_err(|err| err.to_string())?,
+                    )
+                }
+                None => None,
+            };
             store
                 .add_unit(
                     NewUnit {
-                        id: UnitId::parse(&id).map_err(|err| err.to_string())?,
+                        id: unit_id,
                         name: id.clone(),
                         level,
                         parent: parent
@@ -157,6 +179,8 @@ pub async fn queue(
                             .map_err(|err| err.to_string())?,
                         public_key: pair.public,
                         recovery_wrapped_key: wrapped,
+                        name_en: None,
+                        escrow_sealed_key: escrow,
                     },
                     "bench",
                     now,
@@ -168,21 +192,20 @@ pub async fn queue(
     };
     // The province and the staff who claim: real rows, since history
     // entries refer to them.
-    let (province, recovery) = sunlight_store::provision::create_unit(
+    let (province, secret, _) = sunlight_store::provision::create_unit(
         &store,
-        UnitId::parse("p").map_err(|err| err.to_string())?,
-        "p".into(),
-        Level::Province,
-        None,
+        sunlight_core::unit_tree::UnitSpec::new(
+            UnitId::parse("p").map_err(|err| err.to_string())?,
+            "p",
+            Level::Province,
+            None,
+        ),
+        true,
         "bench",
         now,
     )
     .await
     .map_err(|err| err.to_string())?;
-    let secret = province
-        .recovery_wrapped_key
-        .unwrap_with_recovery(&recovery, "p")
-        .map_err(|err| err.to_string())?;
     let mut claimers = Vec::new();
     for n in 0..9 {
         let s = sunlight_store::provision::create_staff(

@@ -2,8 +2,10 @@
 
 mod serve;
 mod setup;
+mod units;
 use serve::serve;
-use setup::{demo, init, migrate, staff_add, staff_disable, unit_add};
+use setup::{demo, init, migrate, staff_add, staff_disable};
+use units::{unit_add, unit_import, unit_rotate_key};
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use sunlight_core::crypto::{RecoveryKey, StretchParams};
+use sunlight_core::unit_tree::UnitSpec;
 use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
 use sunlight_store::{AuditReport, Store, setting_keys};
@@ -45,10 +48,31 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
                 UnitCommand::Add {
                     id,
                     name,
+                    name_en,
                     level,
                     parent,
+                    no_recovery_key,
                 },
-        } => unit_add(&config, &id, &name, &level, parent.as_deref()).await,
+        } => {
+            let given = units::Given {
+                id: &id,
+                name: &name,
+                name_en: name_en.as_deref(),
+                level: &level,
+                parent: parent.as_deref(),
+            };
+            unit_add(&config, &given, !no_recovery_key).await
+        }
+        Command::Unit {
+            action:
+                UnitCommand::Import {
+                    file,
+                    no_recovery_key,
+                },
+        } => unit_import(&config, &file, !no_recovery_key).await,
+        Command::Unit {
+            action: UnitCommand::RotateKey { unit },
+        } => unit_rotate_key(&config, &unit).await,
         Command::Staff {
             action: StaffCommand::Add { unit, email, role },
         } => staff_add(&config, &unit, &email, &role).await,

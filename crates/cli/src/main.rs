@@ -8,6 +8,7 @@ mod config;
 mod reveal;
 mod secrets;
 mod simulate;
+mod units_file;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -174,22 +175,47 @@ pub enum StatsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UnitCommand {
-    /// Create a unit and its key pair; prints its recovery key once.
+    /// Create a unit and its key pair, escrowed to its parent; prints its
+    /// recovery key once (a root always gets one).
     Add {
         #[arg(long)]
         id: String,
         #[arg(long)]
         name: String,
+        /// The name shown on English pages.
+        #[arg(long)]
+        name_en: Option<String>,
         #[arg(long)]
         level: String,
         #[arg(long)]
         parent: Option<String>,
+        /// No recovery key of its own: the unit above recovers it.
+        #[arg(long)]
+        no_recovery_key: bool,
+    },
+    /// Create a whole unit tree from a TOML or CSV file in one transaction;
+    /// refuses the whole file on any error, naming the line. Units that
+    /// exist unchanged are skipped.
+    Import {
+        file: std::path::PathBuf,
+        /// Recovery keys only for new roots: the units below are recovered
+        /// through the escrow to their parents.
+        #[arg(long)]
+        no_recovery_key: bool,
+    },
+    /// Replace a unit's key pair. Reads a recovery key (the unit's own or
+    /// one of a unit above it) from standard input. New reports seal to
+    /// the new key; enabled members get it, disabled ones never do.
+    RotateKey {
+        #[arg(long)]
+        unit: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StaffCommand {
-    /// Create a staff member; reads the unit's recovery key from standard input.
+    /// Create a staff member; reads a recovery key from standard input: the
+    /// unit's own or that of any unit above it.
     Add {
         #[arg(long)]
         unit: String,

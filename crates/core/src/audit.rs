@@ -84,6 +84,7 @@ pub const ACTIONS: &[&str] = &[
     "staff.disable",
     "staff.enable",
     "unit.add",
+    "unit.rotate_key",
 ];
 
 /// Whether `name` has the shape of an action (`word.word`, lower case and

@@ -248,6 +248,17 @@ vocabulary!(
     }
 );
 
+impl Level {
+    /// The level a unit's parent must have (`None`: a province is a root).
+    pub fn parent_level(self) -> Option<Level> {
+        match self {
+            Level::Province => None,
+            Level::City => Some(Level::Province),
+            Level::County => Some(Level::City),
+        }
+    }
+}
+
 vocabulary!(
     /// Staff roles.
     Role, "role" {

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod report;
 pub mod search;
 pub mod stats;
+pub mod unit_tree;
 
 pub use case_number::CaseNumber;
 pub use code::{CodeError, TrackingCode};

@@ -88,8 +88,9 @@ impl AppState {
     }
 
     /// The unit tree as select options in tree order (province, its
-    /// cities, each city's counties), labelled with the full path.
-    pub async fn unit_options(&self, chosen: &str) -> Result<Vec<Opt>, IntakeError> {
+    /// cities, each city's counties), labelled with the full path: English
+    /// names on English pages where the unit has one.
+    pub async fn unit_options(&self, chosen: &str, english: bool) -> Result<Vec<Opt>, IntakeError> {
         let units = self.filing.store.units().await?;
         let mut out = Vec::with_capacity(units.len());
         // Depth-first from the roots; the tree has at most a few thousand units.
@@ -98,6 +99,7 @@ impl AppState {
             parent: Option<&'a str>,
             prefix: &str,
             chosen: &str,
+            english: bool,
             out: &mut Vec<Opt>,
             depth: usize,
         ) {
@@ -110,20 +112,29 @@ impl AppState {
                 .collect();
             children.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
             for u in children {
+                let name = u.display_name(english);
                 let label = if prefix.is_empty() {
-                    u.name.clone()
+                    name.to_owned()
                 } else {
-                    format!("{prefix} / {}", u.name)
+                    format!("{prefix} / {name}")
                 };
                 out.push(Opt {
                     value: u.id.as_str().to_owned(),
                     label: label.clone(),
                     selected: u.id.as_str() == chosen,
                 });
-                walk(units, Some(u.id.as_str()), &label, chosen, out, depth + 1);
+                walk(
+                    units,
+                    Some(u.id.as_str()),
+                    &label,
+                    chosen,
+                    english,
+                    out,
+                    depth + 1,
+                );
             }
         }
-        walk(&units, None, "", chosen, &mut out, 0);
+        walk(&units, None, "", chosen, english, &mut out, 0);
         Ok(out)
     }
 }

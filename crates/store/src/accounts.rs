@@ -8,12 +8,13 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 use sunlight_core::UnitId;
-use sunlight_core::crypto::{PasswordRecord, WrappedUnitKey};
+use sunlight_core::crypto::PasswordRecord;
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
 use crate::entity::staff;
 use crate::error::Clash;
+use crate::staff::MemberKeys;
 use crate::{StaffRow, Store, StoreError};
 
 /// Whether a member's sessions may go on: checked on every request (cached
@@ -176,7 +177,7 @@ impl Store {
         id: Uuid,
         unit: &UnitId,
         password: &PasswordRecord,
-        wrapped_unit_key: &WrappedUnitKey,
+        keys: &MemberKeys,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<StaffRow, StoreError> {
@@ -189,7 +190,15 @@ impl Store {
             )
             .col_expr(
                 staff::Column::WrappedUnitKey,
-                Expr::value(wrapped_unit_key.as_bytes().to_vec()),
+                Expr::value(keys.wrapped_member_key.as_bytes().to_vec()),
+            )
+            .col_expr(
+                staff::Column::MemberPublicKey,
+                Expr::value(Some(keys.member_public_key.as_bytes().to_vec())),
+            )
+            .col_expr(
+                staff::Column::UnitKeySealed,
+                Expr::value(Some(keys.unit_key_sealed.clone())),
             )
             .col_expr(staff::Column::MustChangePassword, Expr::value(true))
             .col_expr(staff::Column::FailedLogins, Expr::value(0))
@@ -216,9 +225,78 @@ impl Store {
         txn.commit().await?;
         let mut out = StaffRow::try_from(row)?;
         out.password = password.clone();
-        out.wrapped_unit_key = wrapped_unit_key.clone();
+        out.wrapped_unit_key = keys.wrapped_member_key.clone();
+        out.member_public_key = Some(keys.member_public_key);
+        out.unit_key_sealed = Some(keys.unit_key_sealed.clone());
         out.must_change_password = true;
         Ok(out)
+    }
+
+    /// An admin removes a member's second factor (their authenticator was
+    /// lost): secret, pending secret and recovery codes go, every live
+    /// session ends, and at the next sign-in the member enrols a new one
+    /// before anything else. Audited.
+    pub async fn reset_staff_totp(
+        &self,
+        id: Uuid,
+        unit: &UnitId,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StaffRow, StoreError> {
+        let txn = self.write_txn().await?;
+        let row = member_for_update(&txn, id, Some(unit)).await?;
+        staff::Entity::update_many()
+            .col_expr(
+                staff::Column::TotpSealed,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .col_expr(
+                staff::Column::TotpPending,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .col_expr(
+                staff::Column::RecoveryCodes,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .col_expr(staff::Column::SessionEpoch, next_epoch())
+            .filter(staff::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        append(
+            &txn,
+            AuditRecord {
+                actor: actor.to_owned(),
+                action: "staff.totp".into(),
+                unit: row.unit_id.clone(),
+                detail: format!("staff={id} reset"),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        let mut out = StaffRow::try_from(row)?;
+        out.totp_sealed = None;
+        out.has_pending_totp = false;
+        out.recovery_codes = Vec::new();
+        Ok(out)
+    }
+
+    /// Keeps `sealed` as the member's pending TOTP secret where none waits
+    /// yet (a member without a second factor who must enrol one); false
+    /// when one was there already.
+    pub async fn start_totp_enrolment(
+        &self,
+        id: Uuid,
+        sealed: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        let done = staff::Entity::update_many()
+            .col_expr(staff::Column::TotpPending, Expr::value(Some(sealed)))
+            .filter(staff::Column::Id.eq(id))
+            .filter(staff::Column::TotpPending.is_null())
+            .exec(self.conn())
+            .await?;
+        Ok(done.rows_affected == 1)
     }
 
     /// The member entered a code of their pending TOTP secret (time step

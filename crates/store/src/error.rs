@@ -42,6 +42,14 @@ pub enum Clash {
     TaskDone,
     #[error("this round of feedback was rated already")]
     AlreadyRated,
+    #[error("the unit's key or its members changed meanwhile; try again")]
+    KeyChanged,
+    /// A unit below whose key its parent cannot reach yet (made before
+    /// escrow, and none of its members has signed in since).
+    #[error(
+        "that unit's key is not escrowed to its parent yet: one of its members signs in once, or use its recovery key"
+    )]
+    NoEscrow,
     /// A unique key other than the above (a case, a unit, an open entry).
     #[error("{0}")]
     Exists(&'static str),

@@ -17,6 +17,7 @@ mod comments;
 pub mod entity;
 mod error;
 mod holds;
+pub mod keyring;
 mod leases;
 mod merges;
 mod messages;
@@ -38,6 +39,7 @@ mod stats;
 mod sweeper;
 mod tasks;
 mod transitions;
+mod unit_keys;
 mod units;
 
 use std::time::Duration;
@@ -66,13 +68,15 @@ pub use reporter::{HistoryStep, ReporterView};
 pub use routing::RoutePlan;
 pub use search::{MERGE_CANDIDATES, SEARCH_BATCH, SearchCursor, SearchRow};
 pub use settings::keys as setting_keys;
-pub use staff::{NewStaff, StaffRow};
+pub use staff::{MemberKeys, NewStaff, StaffRow};
 pub use stats::{HotspotRow, StatsRefresh};
 pub use sweeper::{
     HoldCheck, NewMail, NoticeWrite, SweepEntry, SweepHold, SweepWrite, SweepWritten,
 };
 pub use tasks::{TASK_LIST_MAX, TaskRow, TaskSweep};
 pub use transitions::{EntryChange, TransitionRow, TransitionWrite};
+pub use unit_keys::{RetiredKey, Rotation};
+pub use units::{ImportFailure, escrow_context, retired_key_context};
 pub use units::{NewUnit, UnitRow};
 
 /// Whether a pooled SQLite connection may be used again. A COMMIT that

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod audit_view;
 mod case_numbers;
 mod init;
+mod lifecycle;
 mod queue_order;
 mod register_counts;
 mod replies;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(tasks::Tasks),
             Box::new(audit_view::AuditView),
             Box::new(register_counts::RegisterCounts),
+            Box::new(lifecycle::Lifecycle),
         ]
     }
 }

@@ -1,24 +1,21 @@
 //! Creating units and staff with their keys: used by `sunlight init`,
-//! `unit add`, `staff add`, `demo` (and later the admin pages).
+//! `unit add`, `unit import`, `staff add`, `demo` and the admin pages.
 
 use chrono::{DateTime, Utc};
 use data_encoding::BASE32_NOPAD;
+use std::collections::HashMap;
+
 use sunlight_core::crypto::{
-    CryptoError, PasswordKeys, RecoveryKey, SealContext, StretchParams, UnitKeyPair, UnitSecretKey,
-    seal,
+    CryptoError, PasswordKeys, RecoveryKey, SealContext, StretchParams, UnitKeyPair, UnitPublicKey,
+    UnitSecretKey, WrappedUnitKey, seal,
 };
-use sunlight_core::{CaseId, Level, Role, UnitId};
+use sunlight_core::unit_tree::{UnitSpec, plan_import};
+use sunlight_core::{Role, UnitId};
 use zeroize::Zeroizing;
 
+pub use crate::keyring::{ProvisionError, no_case};
+use crate::units::escrow_context;
 use crate::{NewStaff, NewUnit, StaffRow, Store, StoreError, UnitRow};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProvisionError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("key handling failed: {0}")]
-    Crypto(#[from] CryptoError),
-}
 
 /// What an operator must be shown once and never again.
 #[derive(Debug)]
@@ -37,11 +34,6 @@ pub fn totp_context(email: &str) -> Vec<u8> {
     item
 }
 
-/// A nil case id marks envelopes that belong to no case (staff secrets).
-pub fn no_case() -> CaseId {
-    CaseId::from_uuid(uuid::Uuid::nil())
-}
-
 /// `bytes` random bytes as base32: one-time passwords (10) and TOTP secrets (20).
 pub fn random_text(bytes: usize) -> Result<Zeroizing<String>, CryptoError> {
     let mut raw = Zeroizing::new(vec![0u8; bytes]);
@@ -49,34 +41,137 @@ pub fn random_text(bytes: usize) -> Result<Zeroizing<String>, CryptoError> {
     Ok(Zeroizing::new(BASE32_NOPAD.encode(&raw)))
 }
 
-/// Creates a unit with a fresh key pair; returns the recovery key to show once.
+/// A unit's recovery key, to show once (`None` when made without one).
+pub type NewRecovery = Option<RecoveryKey>;
+
+/// A unit about to be created: its key pair sealed as the database keeps
+/// it (wrapped under a fresh recovery key if asked for, escrowed to the
+/// parent's public key if it has a parent).
+fn new_unit(
+    spec: UnitSpec,
+    parent_key: Option<&UnitPublicKey>,
+    with_recovery: bool,
+) -> Result<(NewUnit, UnitKeyPair, NewRecovery), ProvisionError> {
+    let pair = UnitKeyPair::generate()?;
+    let recovery = if with_recovery {
+        Some(RecoveryKey::generate()?)
+    } else {
+        None
+    };
+    let recovery_wrapped_key = match &recovery {
+        Some(rk) => pair.secret.wrap_with_recovery(rk, spec.id.as_str())?,
+        None => WrappedUnitKey::from_bytes(Vec::new()),
+    };
+    let escrow_sealed_key = match parent_key {
+        Some(parent) => Some(pair.secret.seal_to(
+            parent,
+            &SealContext {
+                case_id: no_case(),
+                item: &escrow_context(&spec.id, 1),
+            },
+        )?),
+        None => None,
+    };
+    let unit = NewUnit {
+        id: spec.id,
+        name: spec.name,
+        name_en: spec.name_en,
+        level: spec.level,
+        parent: spec.parent,
+        public_key: pair.public,
+        recovery_wrapped_key,
+        escrow_sealed_key,
+    };
+    Ok((unit, pair, recovery))
+}
+
+/// Creates a unit with a fresh key pair, escrowed to its parent. A root
+/// always gets a recovery key (nothing above it can recover it); other
+/// units only when `with_recovery`. Returns the unit, its private key (for
+/// a caller that goes on to add staff) and the recovery key to show once.
 pub async fn create_unit(
     store: &Store,
-    id: UnitId,
-    name: String,
-    level: Level,
-    parent: Option<UnitId>,
+    spec: UnitSpec,
+    with_recovery: bool,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(UnitRow, RecoveryKey), ProvisionError> {
-    let pair = UnitKeyPair::generate()?;
-    let recovery = RecoveryKey::generate()?;
-    let wrapped = pair.secret.wrap_with_recovery(&recovery, id.as_str())?;
-    let row = store
-        .add_unit(
-            NewUnit {
-                id,
-                name,
-                level,
-                parent,
-                public_key: pair.public,
-                recovery_wrapped_key: wrapped,
-            },
-            actor,
-            now,
-        )
-        .await?;
-    Ok((row, recovery))
+) -> Result<(UnitRow, UnitSecretKey, NewRecovery), ProvisionError> {
+    let parent_key = match &spec.parent {
+        Some(parent) => Some(
+            store
+                .unit(parent)
+                .await?
+                .ok_or(StoreError::NotFound("parent unit"))?
+                .public_key,
+        ),
+        None => None,
+    };
+    let with_recovery = with_recovery || spec.parent.is_none();
+    let (new, pair, recovery) = new_unit(spec, parent_key.as_ref(), with_recovery)?;
+    let row = store.add_unit(new, actor, now).await?;
+    Ok((row, pair.secret, recovery))
+}
+
+/// What `import_units` created: each new unit with its recovery key.
+#[derive(Debug)]
+pub struct Imported {
+    pub created: Vec<(UnitId, NewRecovery)>,
+    pub unchanged: usize,
+}
+
+/// Creates the units of a file in one transaction (see
+/// `sunlight_core::unit_tree::plan_import` for what is refused): each gets
+/// its own key pair escrowed to its parent; roots always get a recovery
+/// key, other units only `with_recovery`.
+pub async fn import_units(
+    store: &Store,
+    file: Vec<UnitSpec>,
+    with_recovery: bool,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Imported, ProvisionError> {
+    let existing = store.units().await?;
+    let specs: Vec<UnitSpec> = existing
+        .iter()
+        .map(|u| UnitSpec {
+            line: 0,
+            id: u.id.clone(),
+            name: u.name.clone(),
+            name_en: u.name_en.clone(),
+            level: u.level,
+            parent: u.parent.clone(),
+        })
+        .collect();
+    let total = file.len();
+    let plan = plan_import(file, &specs)?;
+    let mut publics: HashMap<UnitId, UnitPublicKey> = existing
+        .iter()
+        .map(|u| (u.id.clone(), u.public_key))
+        .collect();
+    let mut lines = Vec::with_capacity(plan.len());
+    let mut units = Vec::with_capacity(plan.len());
+    let mut created = Vec::with_capacity(plan.len());
+    for spec in plan {
+        let line = spec.line;
+        let parent_key = spec.parent.as_ref().and_then(|p| publics.get(p)).copied();
+        let recovery = with_recovery || spec.parent.is_none();
+        let (unit, pair, rk) = new_unit(spec, parent_key.as_ref(), recovery)?;
+        publics.insert(unit.id.clone(), pair.public);
+        created.push((unit.id.clone(), rk));
+        lines.push(line);
+        units.push(unit);
+    }
+    store
+        .import_units(&units, actor, now)
+        .await
+        .map_err(|f| ProvisionError::Line {
+            line: lines.get(f.index).copied().unwrap_or_default(),
+            why: f.error.to_string(),
+        })?;
+    Ok(Imported {
+        unchanged: total.saturating_sub(created.len()),
+        created,
+    })
 }
 
 /// Creates a staff member of `unit`, wrapping the unit key under a fresh
@@ -106,7 +201,7 @@ pub async fn create_staff(
     // 80 random bits, typeable.
     let password = random_text(10)?;
     let (record, keys) = PasswordKeys::enroll(password.as_bytes(), params)?;
-    let wrapped = unit_secret.wrap_with_password(&keys, unit.as_str())?;
+    let member = crate::keyring::member_keys(unit_secret, unit, email, &keys)?;
     let totp = if matches!(role, Role::Supervisor | Role::Admin) {
         Some(random_text(20)?)
     } else {
@@ -133,7 +228,7 @@ pub async fn create_staff(
                 email: email.to_owned(),
                 role,
                 password: record,
-                wrapped_unit_key: wrapped,
+                keys: member,
                 totp_sealed,
             },
             actor,

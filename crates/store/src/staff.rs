@@ -1,11 +1,13 @@
-//! Staff accounts. Passwords are kept only as Argon2id records; the unit key
-//! only wrapped under each member's password-derived key.
+//! Staff accounts. Passwords are kept only as Argon2id records. Each member
+//! has a key pair of their own: its private half wrapped under their
+//! password-derived key, and the unit key sealed to its public half (so a
+//! rotated unit key reaches every member without their password).
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
-use sunlight_core::crypto::{PasswordRecord, WrappedUnitKey};
+use sunlight_core::crypto::{PasswordRecord, UnitPublicKey, WrappedUnitKey};
 use sunlight_core::{Role, UnitId};
 use uuid::Uuid;
 
@@ -14,13 +16,22 @@ use crate::entity::staff;
 use crate::error::Clash;
 use crate::{Store, StoreError};
 
+/// A member's keys as stored: their own private key wrapped under their
+/// password, its public half, and the unit key sealed to it.
+#[derive(Debug, Clone)]
+pub struct MemberKeys {
+    pub wrapped_member_key: WrappedUnitKey,
+    pub member_public_key: UnitPublicKey,
+    pub unit_key_sealed: Vec<u8>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewStaff {
     pub unit: UnitId,
     pub email: String,
     pub role: Role,
     pub password: PasswordRecord,
-    pub wrapped_unit_key: WrappedUnitKey,
+    pub keys: MemberKeys,
     pub totp_sealed: Option<Vec<u8>>,
 }
 
@@ -31,8 +42,16 @@ pub struct StaffRow {
     pub email: String,
     pub role: Role,
     pub password: PasswordRecord,
+    /// The member's own private key wrapped under their password (an
+    /// account not yet upgraded: the unit key itself).
     pub wrapped_unit_key: WrappedUnitKey,
+    pub member_public_key: Option<UnitPublicKey>,
+    /// The unit key sealed to the member's key; empty after a rotation
+    /// that left this (disabled) member out.
+    pub unit_key_sealed: Option<Vec<u8>>,
     pub totp_sealed: Option<Vec<u8>>,
+    /// Hashes of unused second-factor recovery codes, 32 bytes each.
+    pub recovery_codes: Vec<u8>,
     pub must_change_password: bool,
     pub disabled: bool,
     /// Sessions opened under another epoch are over (`accounts.rs`).
@@ -52,6 +71,14 @@ impl TryFrom<staff::Model> for StaffRow {
             password: PasswordRecord::from_bytes(&m.password_record)
                 .map_err(|_| bad("password record"))?,
             wrapped_unit_key: WrappedUnitKey::from_bytes(m.wrapped_unit_key),
+            member_public_key: m
+                .member_public_key
+                .as_deref()
+                .map(UnitPublicKey::from_slice)
+                .transpose()
+                .map_err(|_| bad("member key"))?,
+            unit_key_sealed: m.unit_key_sealed,
+            recovery_codes: m.recovery_codes.unwrap_or_default(),
             totp_sealed: m.totp_sealed,
             must_change_password: m.must_change_password,
             disabled: m.disabled,
@@ -83,7 +110,10 @@ impl Store {
             email: Set(email.clone()),
             role: Set(new.role.as_str().to_owned()),
             password_record: Set(new.password.to_bytes()),
-            wrapped_unit_key: Set(new.wrapped_unit_key.as_bytes().to_vec()),
+            wrapped_unit_key: Set(new.keys.wrapped_member_key.as_bytes().to_vec()),
+            member_public_key: Set(Some(new.keys.member_public_key.as_bytes().to_vec())),
+            unit_key_sealed: Set(Some(new.keys.unit_key_sealed.clone())),
+            recovery_codes: Set(None),
             totp_sealed: Set(new.totp_sealed.clone()),
             must_change_password: Set(true),
             failed_logins: Set(0),
@@ -119,7 +149,10 @@ impl Store {
             email,
             role: new.role,
             password: new.password,
-            wrapped_unit_key: new.wrapped_unit_key,
+            wrapped_unit_key: new.keys.wrapped_member_key,
+            member_public_key: Some(new.keys.member_public_key),
+            unit_key_sealed: Some(new.keys.unit_key_sealed),
+            recovery_codes: Vec::new(),
             totp_sealed: new.totp_sealed,
             must_change_password: true,
             disabled: false,
@@ -147,6 +180,14 @@ impl Store {
             .await
     }
 
+    pub async fn staff_by_id(&self, id: Uuid) -> Result<Option<StaffRow>, StoreError> {
+        staff::Entity::find_by_id(id)
+            .one(self.conn())
+            .await?
+            .map(StaffRow::try_from)
+            .transpose()
+    }
+
     pub async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
         staff::Entity::find()
             .filter(staff::Column::Email.eq(normalize_email(email)))
@@ -157,7 +198,8 @@ impl Store {
     }
 
     /// A member replaces their one-time (or old) password: the new record,
-    /// the unit key wrapped under the new password, and for members with a
+    /// a new member key pair (wrapped under the new password, the unit key
+    /// sealed to it), and for members with a
     /// second factor a new TOTP secret that waits (`totp_pending`) until
     /// they enter one code from it (`confirm_totp`); the old one works till
     /// then. The session epoch moves, so every other session of theirs
@@ -167,7 +209,7 @@ impl Store {
         &self,
         staff_id: Uuid,
         password: &PasswordRecord,
-        wrapped_unit_key: &WrappedUnitKey,
+        keys: &MemberKeys,
         totp_pending: Option<Vec<u8>>,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
@@ -182,7 +224,9 @@ impl Store {
         staff::Entity::update(staff::ActiveModel {
             id: Set(staff_id),
             password_record: Set(password.to_bytes()),
-            wrapped_unit_key: Set(wrapped_unit_key.as_bytes().to_vec()),
+            wrapped_unit_key: Set(keys.wrapped_member_key.as_bytes().to_vec()),
+            member_public_key: Set(Some(keys.member_public_key.as_bytes().to_vec())),
+            unit_key_sealed: Set(Some(keys.unit_key_sealed.clone())),
             totp_pending: if renew { Set(totp_pending) } else { NotSet },
             must_change_password: Set(false),
             session_epoch: Set(epoch),
@@ -211,6 +255,34 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(epoch)
+    }
+
+    /// Gives an account made before member keys its own key pair (at its
+    /// first sign-in since, when the password is at hand). Only an account
+    /// still in the old form is changed.
+    pub async fn upgrade_member_keys(
+        &self,
+        staff_id: Uuid,
+        keys: &MemberKeys,
+    ) -> Result<(), StoreError> {
+        staff::Entity::update_many()
+            .col_expr(
+                staff::Column::WrappedUnitKey,
+                Expr::value(keys.wrapped_member_key.as_bytes().to_vec()),
+            )
+            .col_expr(
+                staff::Column::MemberPublicKey,
+                Expr::value(Some(keys.member_public_key.as_bytes().to_vec())),
+            )
+            .col_expr(
+                staff::Column::UnitKeySealed,
+                Expr::value(Some(keys.unit_key_sealed.clone())),
+            )
+            .filter(staff::Column::Id.eq(staff_id))
+            .filter(staff::Column::MemberPublicKey.is_null())
+            .exec(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// Demo and test accounts keep the password they were printed with.

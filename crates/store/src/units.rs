@@ -14,20 +14,43 @@ use crate::{Store, StoreError};
 pub struct NewUnit {
     pub id: UnitId,
     pub name: String,
+    pub name_en: Option<String>,
     pub level: Level,
     pub parent: Option<UnitId>,
     pub public_key: UnitPublicKey,
+    /// Empty when the unit has no recovery key of its own.
     pub recovery_wrapped_key: WrappedUnitKey,
+    /// The private key sealed to the parent's public key (`None` for a root).
+    pub escrow_sealed_key: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct UnitRow {
     pub id: UnitId,
     pub name: String,
+    pub name_en: Option<String>,
     pub level: Level,
     pub parent: Option<UnitId>,
     pub public_key: UnitPublicKey,
+    /// Empty when the unit has no recovery key of its own.
     pub recovery_wrapped_key: WrappedUnitKey,
+    pub escrow_sealed_key: Option<Vec<u8>>,
+    pub key_generation: i32,
+}
+
+impl UnitRow {
+    /// The name for a page in `english` or Chinese: the English name when
+    /// one was given, else the Chinese one.
+    pub fn display_name(&self, english: bool) -> &str {
+        match (&self.name_en, english) {
+            (Some(en), true) if !en.trim().is_empty() => en,
+            _ => &self.name,
+        }
+    }
+
+    pub fn has_recovery_key(&self) -> bool {
+        !self.recovery_wrapped_key.as_bytes().is_empty()
+    }
 }
 
 impl TryFrom<unit::Model> for UnitRow {
@@ -45,9 +68,90 @@ impl TryFrom<unit::Model> for UnitRow {
                 .map_err(|_| bad("parent"))?,
             public_key: UnitPublicKey::from_slice(&m.public_key).map_err(|_| bad("public key"))?,
             recovery_wrapped_key: WrappedUnitKey::from_bytes(m.recovery_wrapped_key),
+            escrow_sealed_key: m.escrow_sealed_key,
+            key_generation: m.key_generation,
+            name_en: m.name_en,
             name: m.name,
         })
     }
+}
+
+/// The sealing context of a unit's private key escrowed to its parent:
+/// bound to the child unit and its key generation, so an escrow cannot be
+/// moved to another unit's row or replayed after a rotation.
+pub fn escrow_context(unit: &UnitId, generation: i32) -> Vec<u8> {
+    format!("unit-escrow:{unit}:{generation}").into_bytes()
+}
+
+/// The sealing context of a retired key sealed to its successor.
+pub fn retired_key_context(unit: &UnitId, generation: i32) -> Vec<u8> {
+    format!("unit-key-retired:{unit}:{generation}").into_bytes()
+}
+
+/// Inserts `new` in `txn`: its parent must exist (in the database or
+/// earlier in the same transaction) and be exactly one level up. Audited.
+pub(crate) async fn insert_unit_in(
+    txn: &DatabaseTransaction,
+    new: &NewUnit,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Some(parent) = &new.parent {
+        let p = unit::Entity::find_by_id(parent.as_str().to_owned())
+            .one(txn)
+            .await?
+            .ok_or(StoreError::NotFound("parent unit"))?;
+        if p.level.parse::<Level>().ok() != new.level.parent_level() {
+            return Err(StoreError::Invalid(
+                "the parent unit must be exactly one level up",
+            ));
+        }
+        if new.escrow_sealed_key.is_none() {
+            return Err(StoreError::Invalid(
+                "a unit with a parent needs its key escrowed to the parent",
+            ));
+        }
+    } else if new.level != Level::Province {
+        return Err(StoreError::Invalid("only a province unit has no parent"));
+    }
+    let model = unit::ActiveModel {
+        id: Set(new.id.as_str().to_owned()),
+        name: Set(new.name.clone()),
+        level: Set(new.level.as_str().to_owned()),
+        parent_id: Set(new.parent.as_ref().map(|p| p.as_str().to_owned())),
+        public_key: Set(new.public_key.as_bytes().to_vec()),
+        recovery_wrapped_key: Set(new.recovery_wrapped_key.as_bytes().to_vec()),
+        created_at: Set(now),
+        name_en: Set(new.name_en.clone()),
+        escrow_sealed_key: Set(new.escrow_sealed_key.clone()),
+        key_generation: Set(1),
+    };
+    unit::Entity::insert(model)
+        .exec_without_returning(txn)
+        .await
+        .map_err(|e| StoreError::unique(e, Clash::Exists("unit")))?;
+    append(
+        txn,
+        AuditRecord {
+            actor: actor.to_owned(),
+            action: "unit.add".into(),
+            unit: new.id.to_string(),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Where a unit import stopped: the position (0-based) of the unit that
+/// failed in the list given, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("unit {index}: {error}")]
+pub struct ImportFailure {
+    pub index: usize,
+    #[source]
+    pub error: StoreError,
 }
 
 /// A unit and every unit above it (their ids), read in `txn`: the units
@@ -81,57 +185,39 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<UnitRow, StoreError> {
         let txn = self.write_txn().await?;
-        if let Some(parent) = &new.parent {
-            let p = unit::Entity::find_by_id(parent.as_str().to_owned())
-                .one(&txn)
-                .await?
-                .ok_or(StoreError::NotFound("parent unit"))?;
-            let expected = match new.level {
-                Level::Province => None,
-                Level::City => Some(Level::Province),
-                Level::County => Some(Level::City),
-            };
-            if p.level.parse::<Level>().ok() != expected {
-                return Err(StoreError::Invalid(
-                    "the parent unit must be exactly one level up",
-                ));
-            }
-        } else if new.level != Level::Province {
-            return Err(StoreError::Invalid("only a province unit has no parent"));
-        }
-        let model = unit::ActiveModel {
-            id: Set(new.id.as_str().to_owned()),
-            name: Set(new.name.clone()),
-            level: Set(new.level.as_str().to_owned()),
-            parent_id: Set(new.parent.as_ref().map(|p| p.as_str().to_owned())),
-            public_key: Set(new.public_key.as_bytes().to_vec()),
-            recovery_wrapped_key: Set(new.recovery_wrapped_key.as_bytes().to_vec()),
-            created_at: Set(now),
-        };
-        unit::Entity::insert(model)
-            .exec_without_returning(&txn)
-            .await
-            .map_err(|e| StoreError::unique(e, Clash::Exists("unit")))?;
-        append(
-            &txn,
-            AuditRecord {
-                actor: actor.to_owned(),
-                action: "unit.add".into(),
-                unit: new.id.to_string(),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
+        insert_unit_in(&txn, &new, actor, now).await?;
         txn.commit().await?;
         Ok(UnitRow {
             id: new.id,
             name: new.name,
+            name_en: new.name_en,
             level: new.level,
             parent: new.parent,
             public_key: new.public_key,
             recovery_wrapped_key: new.recovery_wrapped_key,
+            escrow_sealed_key: new.escrow_sealed_key,
+            key_generation: 1,
         })
+    }
+
+    /// Creates every unit of `units` (parents before children) in one
+    /// transaction: all of them, or none and the first that failed.
+    pub async fn import_units(
+        &self,
+        units: &[NewUnit],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ImportFailure> {
+        let at = |index: usize| move |error: StoreError| ImportFailure { index, error };
+        let txn = self.write_txn().await.map_err(at(0))?;
+        for (index, new) in units.iter().enumerate() {
+            insert_unit_in(&txn, new, actor, now)
+                .await
+                .map_err(at(index))?;
+        }
+        txn.commit()
+            .await
+            .map_err(|e| at(units.len().saturating_sub(1))(e.into()))
     }
 
     /// The whole tree, parents before children.

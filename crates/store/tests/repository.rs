@@ -4,6 +4,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use sunlight_core::crypto::{RecoveryKey, SealContext, StretchParams, UnitKeyPair, open, seal};
+use sunlight_core::unit_tree::UnitSpec;
 use sunlight_core::{
     AccusedRole, CaseId, Category, Channel, Level, Role, SelectionStage, Stage, UnitId,
 };
@@ -28,18 +29,16 @@ pub(crate) async fn tree(store: &Store) -> Vec<(UnitId, RecoveryKey)> {
         ("p-c-x", Level::County, Some("p-c")),
         ("p-d", Level::City, Some("p")),
     ] {
-        let (row, rk) = create_unit(
+        let (row, _, rk) = create_unit(
             store,
-            uid(id),
-            format!("unit {id}"),
-            level,
-            parent.map(uid),
+            UnitSpec::new(uid(id), format!("unit {id}"), level, parent.map(uid)),
+            true,
             "test",
             t0(),
         )
         .await
         .unwrap();
-        out.push((row.id, rk));
+        out.push((row.id, rk.unwrap()));
     }
     out
 }
@@ -82,10 +81,8 @@ async fn units_form_a_tree_and_refuse_bad_parents() {
         // A county directly under a province is refused, and so is a duplicate id.
         let err = create_unit(
             s,
-            uid("bad"),
-            "x".into(),
-            Level::County,
-            Some(uid("p")),
+            UnitSpec::new(uid("bad"), "x", Level::County, Some(uid("p"))),
+            true,
             "t",
             t0(),
         )
@@ -96,16 +93,20 @@ async fn units_form_a_tree_and_refuse_bad_parents() {
                 .contains("not allowed: the parent unit must be exactly one level up"),
             "{err}"
         );
-        let err = create_unit(s, uid("p"), "x".into(), Level::Province, None, "t", t0())
-            .await
-            .unwrap_err();
+        let err = create_unit(
+            s,
+            UnitSpec::new(uid("p"), "x", Level::Province, None),
+            true,
+            "t",
+            t0(),
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("already exists"), "{err}");
         let err = create_unit(
             s,
-            uid("orphan"),
-            "x".into(),
-            Level::City,
-            Some(uid("nope")),
+            UnitSpec::new(uid("orphan"), "x", Level::City, Some(uid("nope"))),
+            true,
             "t",
             t0(),
         )
@@ -151,10 +152,14 @@ async fn staff_password_unlocks_the_unit_key_and_emails_are_unique() {
         let found = s.staff_by_email("v@example.ORG").await.unwrap().unwrap();
         assert_eq!(found.role, Role::Supervisor);
         let keys = found.password.verify(created.password.as_bytes()).unwrap();
-        let unlocked = found
-            .wrapped_unit_key
-            .unwrap_with_password(&keys, unit.as_str())
-            .unwrap();
+        let unlocked = sunlight_store::keyring::open_member(&found, &keys).unwrap();
+        // The password alone opens the member's own key, not the unit key.
+        assert!(
+            found
+                .wrapped_unit_key
+                .unwrap_with_password(&keys, unit.as_str())
+                .is_err()
+        );
         assert_eq!(unlocked.public(), row.public_key);
         assert!(found.password.verify(b"not the password").is_err());
 

@@ -57,10 +57,8 @@ async fn store_with_units(engine: Engine) -> TestDb {
     for (id, level, parent) in UNITS {
         create_unit(
             &db.store,
-            uid(id),
-            id.into(),
-            level,
-            parent.map(uid),
+            sunlight_core::unit_tree::UnitSpec::new(uid(id), id, level, parent.map(uid)),
+            false,
             "test",
             t0(),
         )

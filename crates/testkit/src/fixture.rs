@@ -31,8 +31,8 @@ pub const UNITS: [(&str, &str, Level, Option<&str>); 4] = [
     ),
 ];
 
-/// Creates `UNITS` in `store`: each unit's row and its private key, opened
-/// with the recovery key `create_unit` hands out once.
+/// Creates `UNITS` in `store`: each unit's row and its private key (checked
+/// against the recovery key `create_unit` hands out once).
 pub async fn create_test_units(
     store: &Store,
     now: DateTime<Utc>,
@@ -44,13 +44,18 @@ pub async fn create_test_units(
             .map(UnitId::parse)
             .transpose()
             .map_err(|e| e.to_string())?;
-        let (row, recovery) = create_unit(store, unit, name.to_owned(), level, parent, "test", now)
+        let spec = sunlight_core::unit_tree::UnitSpec::new(unit, name, level, parent);
+        let (row, secret, recovery) = create_unit(store, spec, true, "test", now)
             .await
             .map_err(|e| e.to_string())?;
-        let secret = row
+        // The recovery key handed out opens the same key.
+        let reopened = row
             .recovery_wrapped_key
-            .unwrap_with_recovery(&recovery, id)
+            .unwrap_with_recovery(recovery.as_ref().ok_or("no recovery key")?, id)
             .map_err(|e| e.to_string())?;
+        if reopened.public() != secret.public() {
+            return Err(format!("unit {id}: the recovery key opens another key"));
+        }
         out.push((row, secret));
     }
     Ok(out)

@@ -27,8 +27,11 @@ mod session;
 mod staff;
 mod stats;
 mod tasks;
+mod units;
 
-pub use account::{change_password, confirm_totp, staff_disable, staff_enable, staff_reset};
+pub use account::{
+    change_password, confirm_totp, staff_disable, staff_enable, staff_reset, staff_totp_reset,
+};
 pub use cases::{attachment, case, claim, comment, confirm_hold, message, transition};
 pub use intake::intake;
 pub use queues::queue;
@@ -38,6 +41,7 @@ pub use session::{session_cookie, sign_in, sign_out};
 pub use staff::{staff_add, staff_list};
 pub use stats::stats;
 pub use tasks::tasks;
+pub use units::rotate_key;
 
 use crate::cookie::cookie_name;
 use crate::error::{Invalid, TriageError};
@@ -132,6 +136,8 @@ impl FromRequest for StaffWrite {
         account::staff_disable,
         account::staff_enable,
         account::staff_reset,
+        account::staff_totp_reset,
+        units::rotate_key,
         queues::queue,
         register::register,
         tasks::tasks,
@@ -185,7 +191,8 @@ impl FromRequest for StaffWrite {
         account::PasswordIn,
         account::PasswordOut,
         account::TotpIn,
-        account::ResetOut
+        account::ResetOut,
+        units::RotatedOut
     ))
 )]
 pub struct ApiDoc;
@@ -250,12 +257,15 @@ mod tests {
             "PasswordOut",
             "TotpIn",
             "ResetOut",
+            "RotatedOut",
             "StatsOut",
         ] {
             assert!(schemas.contains(&name), "{name} missing from {schemas:?}");
         }
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 20, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert!(paths.contains_key("/api/v1/units/{id}/rotate-key"));
+        assert!(paths.contains_key("/api/v1/staff/{id}/totp-reset"));
         assert!(paths.contains_key("/api/v1/cases/{id}/transitions"));
         assert!(paths.contains_key("/api/v1/cases"));
     }

@@ -112,6 +112,8 @@ fn clash_key(clash: Clash) -> &'static str {
         Clash::AlreadyDisabled => "errors.already_disabled",
         Clash::NotDisabled => "errors.not_disabled",
         Clash::TaskDone => "errors.task_done",
+        Clash::KeyChanged => "errors.key_changed",
+        Clash::NoEscrow => "errors.no_escrow",
         Clash::CaseChanged | Clash::Exists(_) | Clash::AlreadyRated => "errors.conflict",
     }
 }

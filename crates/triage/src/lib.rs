@@ -83,7 +83,8 @@ impl Application {
             parts.calendar,
             parts.stretcher,
             parts.metrics.clone(),
-        );
+        )
+        .with_mail_style(parts.mail.clone());
         let route_every = StdDuration::from_secs(u64::from(settings.route_every_seconds.max(1)));
         let sweep_every = (settings.sweep_every_seconds > 0)
             .then(|| StdDuration::from_secs(u64::from(settings.sweep_every_seconds)));
@@ -364,6 +365,11 @@ fn office_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/admin/units/{id}/rotate-key")
+            .post(pages::admin_rotate_key)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/admin/mail/{id}/retry")
             .post(pages::admin_retry_mail)
             .refusing_others(method_not_allowed),
@@ -406,6 +412,16 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/api/v1/staff/{id}/reset")
             .post(api::staff_reset)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/staff/{id}/totp-reset")
+            .post(api::staff_totp_reset)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/units/{id}/rotate-key")
+            .post(api::rotate_key)
             .refusing_others(method_not_allowed),
     );
 }

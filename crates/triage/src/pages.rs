@@ -31,7 +31,9 @@ use sunlight_core::{Category, Role, Stage, UnitId};
 use sunlight_store::{QueueFilter, UnitRow};
 use zeroize::Zeroizing;
 
-pub use admin::{admin_add_staff, admin_retry_mail, admin_show, admin_staff_action};
+pub use admin::{
+    admin_add_staff, admin_retry_mail, admin_rotate_key, admin_show, admin_staff_action,
+};
 pub use audit::audit_show;
 pub use case::{case_action, case_comment, case_export, case_message, case_show, hold_confirm};
 use dates::{Countdown, countdown, local_day, local_time, owner_word};

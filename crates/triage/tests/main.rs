@@ -19,6 +19,7 @@ mod catalog;
 mod desk;
 mod export;
 mod hostile;
+mod lifecycle;
 mod numbering;
 mod pages;
 mod register;

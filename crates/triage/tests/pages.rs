@@ -505,6 +505,39 @@ async fn the_desk_enters_reports_and_admins_manage_staff() {
         .await;
     assert_eq!(a.status, 409);
     assert!(a.body.contains("这个邮箱已经有账号"));
+    // A member of a unit below (its key reached through the escrow), not
+    // of a sibling city.
+    assert!(page.contains("<option value=\"gd-gz-tianhe\""), "{page}");
+    assert!(!page.contains("<option value=\"gd-sz\""));
+    let a = admin
+        .post(
+            "/admin/staff",
+            &[
+                ("email", "county@gd-gz.test"),
+                ("role", "verifier"),
+                ("unit", "gd-gz-tianhe"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let made =
+        h.db.store
+            .staff_by_email("county@gd-gz.test")
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(made.unit.as_str(), "gd-gz-tianhe");
+    let a = admin
+        .post(
+            "/admin/staff",
+            &[
+                ("email", "sibling@gd-gz.test"),
+                ("role", "verifier"),
+                ("unit", "gd-sz"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 422, "{}", a.body);
     assert_eq!(
         admin
             .post(

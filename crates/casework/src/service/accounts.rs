@@ -8,13 +8,14 @@ use subtle::ConstantTimeEq;
 use sunlight_core::Role;
 use sunlight_core::crypto::{PasswordKeys, SealContext, StretchParams, seal};
 use sunlight_store::provision::{no_case, random_text, totp_context};
-use sunlight_store::{Attempt, StaffRow};
+use sunlight_store::{Attempt, StaffRow, keyring};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::Triage;
 use crate::auth::{Gate, open_totp, totp_step};
 use crate::error::{CaseworkError, Invalid};
+use crate::mail::AccountChange;
 use crate::session::Session;
 
 /// What a password change hands back once: the new TOTP secret, which
@@ -115,9 +116,7 @@ impl Triage {
             tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
                 .await
                 .map_err(|e| CaseworkError::Internal(e.to_string()))??;
-        let wrapped = session
-            .unit_key()
-            .wrap_with_password(&keys, session.unit.as_str())?;
+        let member = keyring::member_keys(session.unit_key(), &session.unit, &staff.email, &keys)?;
         let (secret, pending) = if staff.totp_sealed.is_some() {
             let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
             let sealed = seal_totp(&secret, &staff.email, session)?;
@@ -127,7 +126,7 @@ impl Triage {
         };
         let epoch = self
             .store
-            .change_password(staff.id, &record, &wrapped, pending, now)
+            .change_password(staff.id, &record, &member, pending, now)
             .await?;
         session.password_changed(epoch);
         session.set_must_confirm_totp(secret.is_some());
@@ -164,9 +163,25 @@ impl Triage {
         }
     }
 
-    /// An admin disables (or enables again) a member of their own unit.
-    /// Disabling ends every live session of the member (this process at
-    /// once, the others at their next look at the member's standing).
+    /// A member an admin may act on: someone else, in the admin's unit or
+    /// a unit below it (whose key the admin reaches through the escrow).
+    async fn member_in_reach(
+        &self,
+        admin: &Session,
+        member: Uuid,
+    ) -> Result<StaffRow, CaseworkError> {
+        admin_only(admin, member)?;
+        self.store
+            .staff_by_id(member)
+            .await?
+            .filter(|m| admin.jurisdiction.contains(&m.unit))
+            .ok_or(CaseworkError::NotFound)
+    }
+
+    /// An admin disables (or enables again) a member of their unit or a
+    /// unit below. Disabling ends every live session of the member (this
+    /// process at once, the others at their next look at the member's
+    /// standing).
     pub async fn set_disabled(
         &self,
         admin: &Session,
@@ -174,21 +189,29 @@ impl Triage {
         disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<StaffRow, CaseworkError> {
-        admin_only(admin, member)?;
-        Ok(self
+        let row = self.member_in_reach(admin, member).await?;
+        let row = self
             .store
             .set_staff_disabled(
                 member,
-                &admin.unit,
+                &row.unit,
                 disabled,
                 &format!("staff:{}", admin.staff_id),
                 now,
             )
-            .await?)
+            .await?;
+        let what = if disabled {
+            AccountChange::Disabled
+        } else {
+            AccountChange::Enabled
+        };
+        self.mail_account_change(&row, what, now).await?;
+        Ok(row)
     }
 
-    /// An admin gives a member of their unit a new one-time password (the
-    /// unit key wrapped under it from the admin's session); the member's
+    /// An admin gives a member of their unit or a unit below a new
+    /// one-time password (the member's unit key, reached from the admin's
+    /// session, sealed to a fresh member key under it); the member's
     /// sessions end and they must replace it at the next sign-in.
     pub async fn reset(
         &self,
@@ -196,31 +219,91 @@ impl Triage {
         member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Reset, CaseworkError> {
-        admin_only(admin, member)?;
+        let row = self.member_in_reach(admin, member).await?;
+        let unit_key = self.unit_key_for(admin, &row.unit).await?;
         let password = random_text(10).map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let pw = Zeroizing::new(password.as_bytes().to_vec());
         let (record, keys) =
             tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
                 .await
                 .map_err(|e| CaseworkError::Internal(e.to_string()))??;
-        let wrapped = admin
-            .unit_key()
-            .wrap_with_password(&keys, admin.unit.as_str())?;
+        let member_keys = keyring::member_keys(&unit_key, &row.unit, &row.email, &keys)?;
         let staff = self
             .store
             .reset_staff_password(
                 member,
-                &admin.unit,
+                &row.unit,
                 &record,
-                &wrapped,
+                &member_keys,
                 &format!("staff:{}", admin.staff_id),
                 now,
             )
+            .await?;
+        self.mail_account_change(&staff, AccountChange::PasswordReset, now)
             .await?;
         Ok(Reset {
             staff,
             one_time_password: password,
         })
+    }
+
+    /// An admin removes the second factor of a member of their unit or a
+    /// unit below; the member enrols a new one at the next sign-in.
+    pub async fn reset_second_factor(
+        &self,
+        admin: &Session,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<StaffRow, CaseworkError> {
+        let row = self.member_in_reach(admin, member).await?;
+        let row = self
+            .store
+            .reset_staff_totp(member, &row.unit, &format!("staff:{}", admin.staff_id), now)
+            .await?;
+        self.mail_account_change(&row, AccountChange::SecondFactorReset, now)
+            .await?;
+        Ok(row)
+    }
+
+    /// Tells a member by mail that their account changed (no secret in it).
+    pub(crate) async fn mail_account_change(
+        &self,
+        member: &StaffRow,
+        change: AccountChange,
+        now: DateTime<Utc>,
+    ) -> Result<(), CaseworkError> {
+        let day = self.policy.local_date(now).to_string();
+        let (subject, body) = crate::mail::render_account(&self.mail, change, &day);
+        self.store
+            .enqueue_mails(
+                &[sunlight_store::NewMail {
+                    dedupe_key: format!("account/{}/{}", member.id, Uuid::new_v4()),
+                    recipient: member.email.clone(),
+                    subject,
+                    body,
+                    case_id: None,
+                    kind: change.kind(),
+                }],
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The key of `unit` for a member of `session.unit`: their own, or a
+    /// unit below's through the escrow chain.
+    pub async fn unit_key_for(
+        &self,
+        session: &Session,
+        unit: &sunlight_core::UnitId,
+    ) -> Result<sunlight_core::crypto::UnitSecretKey, CaseworkError> {
+        if unit == &session.unit {
+            return Ok(session.unit_key().clone());
+        }
+        if !session.jurisdiction.contains(unit) {
+            return Err(CaseworkError::NotFound);
+        }
+        Ok(keyring::key_below(&self.store, &session.unit, session.unit_key(), unit).await?)
     }
 }
 

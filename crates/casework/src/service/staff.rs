@@ -1,9 +1,11 @@
-//! Staff lists, adding members, and the outbox's state for admins.
+//! Staff lists, adding members, rotating unit keys, and the outbox's
+//! state for admins.
 
 use super::*;
+use crate::mail::AccountChange;
 
 impl Triage {
-    /// Staff of the admin's unit.
+    /// Staff of the admin's unit and of every unit below it.
     pub async fn staff_list(
         &self,
         session: &Session,
@@ -11,7 +13,15 @@ impl Triage {
         if session.role != sunlight_core::Role::Admin {
             return Err(CaseworkError::Forbidden);
         }
-        Ok(self.store.staff_of_unit(&session.unit).await?)
+        let mut rows: Vec<_> = self
+            .store
+            .all_staff()
+            .await?
+            .into_iter()
+            .filter(|s| session.jurisdiction.contains(&s.unit))
+            .collect();
+        rows.sort_by(|a, b| (&a.unit, &a.email).cmp(&(&b.unit, &b.email)));
+        Ok(rows)
     }
 
     /// Mail delivery for an admin: counts for the whole deployment, and
@@ -60,12 +70,14 @@ impl Triage {
         Ok(())
     }
 
-    /// An admin adds a member to their own unit, wrapping the unit key from
-    /// their session (no recovery key needed). The one-time password and
-    /// TOTP secret are returned once.
+    /// An admin adds a member to their own unit or a unit below it,
+    /// sealing that unit's key (reached down the escrow chain from their
+    /// session) to the member: no recovery key needed. The one-time
+    /// password and TOTP secret are returned once.
     pub async fn add_staff(
         &self,
         session: &Session,
+        unit: Option<&sunlight_core::UnitId>,
         email: &str,
         role: sunlight_core::Role,
         now: DateTime<Utc>,
@@ -77,20 +89,53 @@ impl Triage {
         if email.len() > 320 || !email.contains('@') || email.chars().any(char::is_whitespace) {
             return Err(CaseworkError::Invalid(Invalid::Email));
         }
-        sunlight_store::provision::create_staff(
+        let unit = unit.unwrap_or(&session.unit);
+        if !session.jurisdiction.contains(unit) {
+            return Err(CaseworkError::Invalid(Invalid::NotYourUnit));
+        }
+        let key = self.unit_key_for(session, unit).await?;
+        Ok(sunlight_store::provision::create_staff(
             &self.store,
-            &session.unit,
-            session.unit_key(),
+            unit,
+            &key,
             email,
             role,
             sunlight_core::crypto::StretchParams::PASSWORD,
             &format!("staff:{}", session.staff_id),
             now,
         )
-        .await
-        .map_err(|e| match e {
-            sunlight_store::provision::ProvisionError::Store(s) => s.into(),
-            other => CaseworkError::Internal(other.to_string()),
-        })
+        .await?)
+    }
+
+    /// An admin replaces the key pair of their unit or a unit below it
+    /// (`sunlight_store::keyring::rotate`): every member of the unit is
+    /// told by mail and signs in again; disabled members never get the
+    /// new key. Returns what to show once (the new recovery key, if the
+    /// unit keeps one).
+    pub async fn rotate_unit_key(
+        &self,
+        session: &Session,
+        unit: &sunlight_core::UnitId,
+        now: DateTime<Utc>,
+    ) -> Result<sunlight_store::keyring::Rotated, CaseworkError> {
+        if session.role != sunlight_core::Role::Admin {
+            return Err(CaseworkError::Forbidden);
+        }
+        let key = self.unit_key_for(session, unit).await?;
+        let done = sunlight_store::keyring::rotate(
+            &self.store,
+            unit,
+            &key,
+            &format!("staff:{}", session.staff_id),
+            now,
+        )
+        .await?;
+        for member in self.store.staff_of_unit(unit).await? {
+            if !member.disabled {
+                self.mail_account_change(&member, AccountChange::UnitKeyRotated, now)
+                    .await?;
+            }
+        }
+        Ok(done)
     }
 }

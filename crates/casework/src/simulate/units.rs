@@ -71,21 +71,15 @@ pub(super) async fn setup_units(
             .map(UnitId::parse)
             .transpose()
             .map_err(|e| setup(&e))?;
-        let (row, recovery) = create_unit(
+        let (row, secret, _) = create_unit(
             store,
-            unit.clone(),
-            name.to_owned(),
-            level,
-            parent_id,
+            UnitSpec::new(unit.clone(), name, level, parent_id),
+            false,
             "cli:simulate",
             now,
         )
         .await
         .map_err(|e| setup(&e))?;
-        let secret = row
-            .recovery_wrapped_key
-            .unwrap_with_recovery(&recovery, id)
-            .map_err(|e| setup(&e))?;
         public.insert(id.to_owned(), row.public_key);
         let mut chain_keys = vec![row.public_key];
         let mut up = parent;

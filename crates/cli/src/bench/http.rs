@@ -171,10 +171,8 @@ pub async fn run(
     let root = UnitId::parse("p").map_err(|err| err.to_string())?;
     sunlight_store::provision::create_unit(
         &store,
-        root,
-        "bench province".into(),
-        Level::Province,
-        None,
+        sunlight_core::unit_tree::UnitSpec::new(root, "bench province", Level::Province, None),
+        true,
         "bench",
         Utc::now(),
     )

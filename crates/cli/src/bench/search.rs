@@ -88,21 +88,15 @@ pub async fn run(sizes: &[u64], database_url: Option<String>) -> Result<Vec<Stri
     store.migrate().await.map_err(e)?;
     let now = Utc::now();
     let unit = UnitId::parse("p").map_err(|err| err.to_string())?;
-    let (province, recovery) = sunlight_store::provision::create_unit(
+    let (province, secret, _) = sunlight_store::provision::create_unit(
         &store,
-        unit.clone(),
-        "p".into(),
-        Level::Province,
-        None,
+        sunlight_core::unit_tree::UnitSpec::new(unit.clone(), "p", Level::Province, None),
+        true,
         "bench",
         now,
     )
     .await
     .map_err(|err| err.to_string())?;
-    let secret = province
-        .recovery_wrapped_key
-        .unwrap_with_recovery(&recovery, "p")
-        .map_err(|err| err.to_string())?;
     let reporter = UnitKeyPair::generate().map_err(|err| err.to_string())?;
     let keys = [province.public_key, reporter.public];
     let j = store.jurisdiction(&unit).await.map_err(e)?;

@@ -124,10 +124,8 @@ pub async fn run(
         async move {
             sunlight_store::provision::create_unit(
                 &store,
-                id.clone(),
-                id.to_string(),
-                level,
-                parent,
+                sunlight_core::unit_tree::UnitSpec::new(id.clone(), id.to_string(), level, parent),
+                false,
                 "bench",
                 now,
             )

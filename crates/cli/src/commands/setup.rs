@@ -1,4 +1,4 @@
-//! `init`, `migrate`, `unit add`, `staff add`, `staff disable` and `demo`: setting up a deployment and its people.
+//! `init`, `migrate`, `staff add`, `staff disable` and `demo`: setting up a deployment and its people.
 
 use super::*;
 
@@ -54,21 +54,16 @@ pub(super) async fn init(
     crate::reveal::check_free(&config.data_dir)?;
     start_deployment(config, &store).await?;
     let now = Utc::now();
-    let (row, recovery) = create_unit(
+    let (_, secret, recovery) = create_unit(
         &store,
-        unit.clone(),
-        unit_name.to_owned(),
-        Level::Province,
-        None,
+        UnitSpec::new(unit.clone(), unit_name, Level::Province, None),
+        true,
         "cli:init",
         now,
     )
     .await
     .map_err(|e| e.to_string())?;
-    let secret = row
-        .recovery_wrapped_key
-        .unwrap_with_recovery(&recovery, unit.as_str())
-        .map_err(|e| e.to_string())?;
+    let recovery = recovery.ok_or("a root unit always gets a recovery key")?;
     let admin = create_staff(
         &store,
         &unit,
@@ -105,41 +100,6 @@ pub(super) async fn migrate(config: &Config) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn unit_add(
-    config: &Config,
-    id: &str,
-    name: &str,
-    level: &str,
-    parent: Option<&str>,
-) -> CmdResult {
-    let store = open(config).await?;
-    let id = UnitId::parse(id).map_err(|e| format!("--id: {e}"))?;
-    let level: Level = level
-        .parse()
-        .map_err(|_| "--level must be province, city or county".to_owned())?;
-    let parent = parent
-        .map(UnitId::parse)
-        .transpose()
-        .map_err(|e| format!("--parent: {e}"))?;
-    let (row, recovery) = create_unit(
-        &store,
-        id,
-        name.to_owned(),
-        level,
-        parent,
-        "cli",
-        Utc::now(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    say(&format!(
-        "recovery {} {}",
-        row.id,
-        recovery.reveal().as_str()
-    ));
-    Ok(ExitCode::SUCCESS)
-}
-
 pub(super) async fn staff_add(config: &Config, unit: &str, email: &str, role: &str) -> CmdResult {
     let store = open(config).await?;
     let unit = UnitId::parse(unit).map_err(|e| format!("--unit: {e}"))?;
@@ -154,14 +114,7 @@ pub(super) async fn staff_add(config: &Config, unit: &str, email: &str, role: &s
         .await
         .map_err(|e| e.to_string())?
         .ok_or("no such unit")?;
-    let line = crate::reveal::read_secret_line("Recovery key of the unit (not shown): ")
-        .map_err(|e| format!("cannot read the recovery key: {e}"))?;
-    let recovery = RecoveryKey::parse(&line)
-        .map_err(|_| "the recovery key on standard input is not well-formed".to_owned())?;
-    let secret = row
-        .recovery_wrapped_key
-        .unwrap_with_recovery(&recovery, unit.as_str())
-        .map_err(|_| "the recovery key does not open this unit's key".to_owned())?;
+    let secret = super::units::key_from_stdin(&store, &row.id).await?;
     let created = create_staff(
         &store,
         &unit,
@@ -203,21 +156,16 @@ pub(super) async fn demo(config: &Config) -> CmdResult {
             .map(UnitId::parse)
             .transpose()
             .map_err(|e| e.to_string())?;
-        let (row, recovery) = create_unit(
+        let (_, secret, recovery) = create_unit(
             &store,
-            unit.clone(),
-            name.to_owned(),
-            level,
-            parent,
+            UnitSpec::new(unit.clone(), name, level, parent),
+            true,
             "cli:demo",
             now,
         )
         .await
         .map_err(|e| e.to_string())?;
-        let secret = row
-            .recovery_wrapped_key
-            .unwrap_with_recovery(&recovery, id)
-            .map_err(|e| e.to_string())?;
+        let recovery = recovery.ok_or("the demo gives every unit a recovery key")?;
         for role in Role::ALL {
             let email = format!("{role}@{id}.demo");
             let created = create_staff(

@@ -127,14 +127,23 @@ pub(crate) fn read_header<'e>(
     ctx: &SealContext<'_>,
     secret: &UnitSecretKey,
 ) -> Result<Opened<'e>, CryptoError> {
-    read_header_as(envelope, ctx, secret, &secret.public())
+    let mut last = CryptoError::Open;
+    for key in secret.generations() {
+        let public = UnitPublicKey::from_bytes(*PublicKey::from(key).as_bytes());
+        match read_header_as(envelope, ctx, key, &public) {
+            Err(CryptoError::Open) => {}
+            Err(e) => last = e,
+            found => return found,
+        }
+    }
+    Err(last)
 }
 
 /// `read_header` with the secret's public key computed once by the caller.
 fn read_header_as<'e>(
     envelope: &'e [u8],
     ctx: &SealContext<'_>,
-    secret: &UnitSecretKey,
+    secret: &StaticSecret,
     public: &UnitPublicKey,
 ) -> Result<Opened<'e>, CryptoError> {
     let (&version, rest) = envelope.split_first().ok_or(CryptoError::Malformed)?;
@@ -162,7 +171,7 @@ fn read_header_as<'e>(
         let (eph, wrapped) = rest.split_at(32);
         let eph: [u8; 32] = eph.try_into().map_err(|_| CryptoError::Malformed)?;
         let ephemeral_public = PublicKey::from(eph);
-        let shared = secret.inner().diffie_hellman(&ephemeral_public);
+        let shared = secret.diffie_hellman(&ephemeral_public);
         let kek = slot_kek(shared.as_bytes(), &ephemeral_public, public)?;
         let Ok(key) = ChaCha20Poly1305::new(&Key::from(*kek)).decrypt(
             &Nonce::default(),
@@ -213,7 +222,7 @@ pub fn open(
     ctx: &SealContext<'_>,
     secret: &UnitSecretKey,
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    open_as(envelope, ctx, secret, &secret.public())
+    Opener::new(secret).open(envelope, ctx)
 }
 
 /// Opens many envelopes with one key (a search over a jurisdiction): the
@@ -222,8 +231,8 @@ pub fn open(
 /// between threads.
 #[derive(Clone)]
 pub struct Opener {
-    secret: UnitSecretKey,
-    public: UnitPublicKey,
+    /// The current key, then retired ones, each with its public half.
+    keys: Vec<(StaticSecret, UnitPublicKey)>,
 }
 
 impl std::fmt::Debug for Opener {
@@ -235,24 +244,40 @@ impl std::fmt::Debug for Opener {
 impl Opener {
     pub fn new(secret: &UnitSecretKey) -> Self {
         Self {
-            public: secret.public(),
-            secret: secret.clone(),
+            keys: secret
+                .generations()
+                .map(|key| {
+                    let public = UnitPublicKey::from_bytes(*PublicKey::from(key).as_bytes());
+                    (key.clone(), public)
+                })
+                .collect(),
         }
     }
 
+    /// Opens with whichever generation of the key the envelope was sealed
+    /// to (the current one first). A malformed envelope says so; one no
+    /// generation opens says only that.
     pub fn open(
         &self,
         envelope: &[u8],
         ctx: &SealContext<'_>,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        open_as(envelope, ctx, &self.secret, &self.public)
+        let mut last = CryptoError::Open;
+        for (secret, public) in &self.keys {
+            match open_as(envelope, ctx, secret, public) {
+                Err(CryptoError::Open) => {}
+                Err(e) => last = e,
+                found => return found,
+            }
+        }
+        Err(last)
     }
 }
 
 fn open_as(
     envelope: &[u8],
     ctx: &SealContext<'_>,
-    secret: &UnitSecretKey,
+    secret: &StaticSecret,
     public: &UnitPublicKey,
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let (data_key, header, body) = read_header_as(envelope, ctx, secret, public)?;

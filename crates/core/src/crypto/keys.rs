@@ -8,11 +8,12 @@ use data_encoding::BASE32_NOPAD;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::{CryptoError, PasswordKeys, random_bytes};
+use super::{CryptoError, PasswordKeys, SealContext, open, random_bytes, seal};
 
 const WRAP_VERSION: u8 = 1;
 const KIND_PASSWORD: u8 = 1;
 const KIND_RECOVERY: u8 = 2;
+const KIND_MEMBER: u8 = 3;
 
 /// A unit's public key: what intake seals to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,20 +50,87 @@ impl fmt::Debug for UnitPublicKey {
 
 /// A unit's private key. Exists unwrapped only in memory during a staff
 /// session or a CLI command; zeroized on drop by x25519-dalek.
+///
+/// After a key rotation it also carries the unit's retired keys (newest
+/// first), recovered from the key history, so material sealed before the
+/// rotation still opens; only the current key is ever wrapped for a member
+/// or sealed up the tree, and only its public half is sealed to.
 #[derive(Clone)]
-pub struct UnitSecretKey(StaticSecret);
+pub struct UnitSecretKey {
+    current: StaticSecret,
+    retired: Vec<StaticSecret>,
+}
 
 impl UnitSecretKey {
+    /// The public half of the current key.
     pub fn public(&self) -> UnitPublicKey {
-        UnitPublicKey(PublicKey::from(&self.0))
+        UnitPublicKey(PublicKey::from(&self.current))
     }
 
     pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(StaticSecret::from(bytes))
+        Self {
+            current: StaticSecret::from(bytes),
+            retired: Vec::new(),
+        }
     }
 
     pub(crate) fn inner(&self) -> &StaticSecret {
-        &self.0
+        &self.current
+    }
+
+    /// The current key, then the retired ones, newest first.
+    pub(crate) fn generations(&self) -> impl Iterator<Item = &StaticSecret> {
+        std::iter::once(&self.current).chain(&self.retired)
+    }
+
+    /// How many retired keys this key carries.
+    pub fn retired_count(&self) -> usize {
+        self.retired.len()
+    }
+
+    /// This key with `older` (a retired key, with its own retired ones)
+    /// appended, so what was sealed to them opens too.
+    #[must_use]
+    pub fn with_retired(mut self, older: UnitSecretKey) -> Self {
+        self.retired.push(older.current.clone());
+        self.retired.extend(older.retired.iter().cloned());
+        self
+    }
+
+    /// This key without its retired ones (what a rotation hands on).
+    #[must_use]
+    pub fn current_only(&self) -> Self {
+        Self {
+            current: self.current.clone(),
+            retired: Vec::new(),
+        }
+    }
+
+    /// Seals the current private key to `recipient` in an ordinary
+    /// envelope: escrow to the parent unit, and a retired key sealed to
+    /// its successor.
+    pub fn seal_to(
+        &self,
+        recipient: &UnitPublicKey,
+        ctx: &SealContext<'_>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let plain = Zeroizing::new(self.current.to_bytes());
+        seal(plain.as_ref(), ctx, std::slice::from_ref(recipient))
+    }
+
+    /// Opens a key sealed by `seal_to` with `opener` (which may carry
+    /// retired keys of its own).
+    pub fn open_sealed(
+        envelope: &[u8],
+        ctx: &SealContext<'_>,
+        opener: &UnitSecretKey,
+    ) -> Result<Self, CryptoError> {
+        let plain = open(envelope, ctx, opener)?;
+        let arr: [u8; 32] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::Malformed)?;
+        Ok(Self::from_bytes(arr))
     }
 
     /// Wraps this key under a staff member's password-derived key.
@@ -72,6 +140,18 @@ impl UnitSecretKey {
         unit: &str,
     ) -> Result<WrappedUnitKey, CryptoError> {
         wrap(KIND_PASSWORD, keys.kek(), unit, self)
+    }
+
+    /// Wraps a member's own key pair's private half under their
+    /// password-derived key, bound to `member` (their email): the member
+    /// key opens the unit key sealed to the member, so an admin can hand
+    /// a member a new unit key without knowing their password.
+    pub fn wrap_as_member(
+        &self,
+        keys: &PasswordKeys,
+        member: &str,
+    ) -> Result<WrappedUnitKey, CryptoError> {
+        wrap(KIND_MEMBER, keys.kek(), member, self)
     }
 
     /// Wraps this key under the unit's recovery key.
@@ -191,6 +271,21 @@ impl WrappedUnitKey {
     ) -> Result<UnitSecretKey, CryptoError> {
         unwrap(KIND_RECOVERY, &recovery.0, unit, &self.0)
     }
+
+    /// Opens a member key wrapped by `wrap_as_member`.
+    pub fn unwrap_as_member(
+        &self,
+        keys: &PasswordKeys,
+        member: &str,
+    ) -> Result<UnitSecretKey, CryptoError> {
+        unwrap(KIND_MEMBER, keys.kek(), member, &self.0)
+    }
+
+    /// Whether this is a member key (not a unit key wrapped directly under
+    /// a password, as accounts made before key rotation hold).
+    pub fn is_member_key(&self) -> bool {
+        self.0.get(1) == Some(&KIND_MEMBER)
+    }
 }
 
 fn wrap_aad(kind: u8, unit: &str) -> Vec<u8> {
@@ -282,6 +377,46 @@ mod tests {
         );
         let reparsed = RecoveryKey::parse(&rk.reveal().to_lowercase()).unwrap();
         assert_eq!(reparsed, rk);
+    }
+
+    #[test]
+    fn retired_keys_open_old_material_and_only_the_current_key_is_handed_on() {
+        let old = UnitKeyPair::generate().unwrap();
+        let new = UnitKeyPair::generate().unwrap();
+        let ctx = |item: &'static [u8]| SealContext {
+            case_id: crate::CaseId::from_uuid(uuid::Uuid::nil()),
+            item,
+        };
+        let before = seal(b"before", &ctx(b"report"), &[old.public]).unwrap();
+        let after = seal(b"after", &ctx(b"report"), &[new.public]).unwrap();
+        // The retired key travels sealed to its successor.
+        let history = old.secret.seal_to(&new.public, &ctx(b"history")).unwrap();
+        let retired = UnitSecretKey::open_sealed(&history, &ctx(b"history"), &new.secret).unwrap();
+        assert_eq!(retired.public(), old.public);
+        assert!(UnitSecretKey::open_sealed(&history, &ctx(b"escrow"), &new.secret).is_err());
+        let ring = new.secret.clone().with_retired(retired);
+        assert_eq!(ring.public(), new.public);
+        assert_eq!(ring.retired_count(), 1);
+        assert_eq!(
+            open(&before, &ctx(b"report"), &ring).unwrap().as_slice(),
+            b"before"
+        );
+        assert_eq!(
+            open(&after, &ctx(b"report"), &ring).unwrap().as_slice(),
+            b"after"
+        );
+        // The old key alone opens nothing sealed after the rotation.
+        assert_eq!(
+            open(&after, &ctx(b"report"), &old.secret).unwrap_err(),
+            CryptoError::Open
+        );
+        // What is wrapped for a member is the current key only.
+        let rk = RecoveryKey::generate().unwrap();
+        let wrapped = ring.wrap_with_recovery(&rk, "gd").unwrap();
+        let back = wrapped.unwrap_with_recovery(&rk, "gd").unwrap();
+        assert_eq!(back.retired_count(), 0);
+        assert!(open(&before, &ctx(b"report"), &back).is_err());
+        assert_eq!(ring.current_only().retired_count(), 0);
     }
 
     #[test]

@@ -205,6 +205,8 @@ pub struct MessageStored {
 pub struct UnitOut {
     pub id: String,
     pub name: String,
+    /// The English name, when the unit has one.
+    pub name_en: Option<String>,
     pub level: &'static str,
     pub parent: Option<String>,
 }
@@ -215,6 +217,7 @@ impl From<UnitRow> for UnitOut {
         Self {
             id: u.id.as_str().to_owned(),
             name: u.name,
+            name_en: u.name_en,
             level: u.level.as_str(),
             parent: u.parent.map(|p| p.as_str().to_owned()),
         }

@@ -88,7 +88,7 @@ pub(super) async fn report_page(
     errors: &[FieldError],
 ) -> Result<HttpResponse, Failure> {
     let units = state
-        .unit_options(form.unit.trim())
+        .unit_options(form.unit.trim(), lang == Lang::En)
         .await
         .map_err(|e| html(e, lang))?;
     let page = ReportPage::new(lang, form, errors, units, state.filing.limits);

@@ -20,3 +20,4 @@ pub mod stat_day;
 pub mod task;
 pub mod transition;
 pub mod unit;
+pub mod unit_key;

@@ -13,7 +13,8 @@ pub struct Model {
     pub role: String,
     /// `PasswordRecord` bytes: Argon2id parameters, salt, verifier.
     pub password_record: Vec<u8>,
-    /// The unit private key wrapped under this member's password-derived key.
+    /// The member's own private key wrapped under their password-derived
+    /// key (or, for an account not yet upgraded, the unit key itself).
     pub wrapped_unit_key: Vec<u8>,
     /// TOTP secret sealed to the unit key; `None` when not enrolled.
     pub totp_sealed: Option<Vec<u8>>,
@@ -30,6 +31,13 @@ pub struct Model {
     /// A new TOTP secret (sealed like `totp_sealed`) that replaces the
     /// current one once the member has entered one code from it.
     pub totp_pending: Option<Vec<u8>>,
+    /// SHA-256 hashes (32 bytes each, concatenated) of the member's unused
+    /// second-factor recovery codes.
+    pub recovery_codes: Option<Vec<u8>>,
+    /// The public half of the member's own key pair.
+    pub member_public_key: Option<Vec<u8>>,
+    /// The unit's current private key sealed to the member's key.
+    pub unit_key_sealed: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

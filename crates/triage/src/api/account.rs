@@ -1,6 +1,6 @@
 //! The member's own account and the admin's hold on their unit's members:
 //! `POST /api/v1/password`, `POST /api/v1/totp/confirm`, and
-//! `POST /api/v1/staff/{id}/disable|enable|reset`.
+//! `POST /api/v1/staff/{id}/disable|enable|reset|totp-reset`.
 
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
@@ -133,7 +133,7 @@ async fn set_disabled(
     Ok(HttpResponse::Ok().json(out(&row)))
 }
 
-/// Disable a member of the admin's unit: they cannot sign in, and every
+/// Disable a member of the admin's unit or a unit below: they cannot sign in, and every
 /// live session of theirs ends at once, in every process. Audited.
 #[utoipa::path(post, path = "/api/v1/staff/{id}/disable", params(("id" = Uuid, Path, description = "The member")), responses((status = 200, description = "Disabled; their sessions ended", body = StaffOut)))]
 pub async fn staff_disable(
@@ -144,7 +144,8 @@ pub async fn staff_disable(
     set_disabled(staff, state, path, true).await
 }
 
-/// Enable a disabled member of the admin's unit again. Audited.
+/// Enable a disabled member of the admin's unit or a unit below again.
+/// Audited.
 #[utoipa::path(post, path = "/api/v1/staff/{id}/enable", params(("id" = Uuid, Path, description = "The member")), responses((status = 200, description = "Enabled again", body = StaffOut)))]
 pub async fn staff_enable(
     staff: StaffWrite,
@@ -166,7 +167,8 @@ impl std::fmt::Debug for ResetOut {
     }
 }
 
-/// Give a member of the admin's unit a one-time password (they forgot
+/// Give a member of the admin's unit or a unit below a one-time password
+/// (they forgot
 /// theirs): every live session of theirs ends, and they must replace it at
 /// the next sign-in. Their TOTP secret stays. Audited.
 #[utoipa::path(post, path = "/api/v1/staff/{id}/reset", params(("id" = Uuid, Path, description = "The member")), responses((status = 200, description = "A new one-time password (and second factor), shown once", body = ResetOut)))]
@@ -181,4 +183,23 @@ pub async fn staff_reset(
     Ok(HttpResponse::Ok().json(ResetOut {
         one_time_password: reset.one_time_password.to_string(),
     }))
+}
+
+/// Remove the second factor of a member of the admin's unit or a unit
+/// below (their authenticator was lost): their sessions end, and at the
+/// next sign-in (password only) they set up a new one before anything
+/// else. They are told by mail. Audited.
+#[utoipa::path(post, path = "/api/v1/staff/{id}/totp-reset", params(("id" = Uuid, Path, description = "The member")), responses((status = 200, description = "The second factor is gone; the member enrols a new one at the next sign-in", body = StaffOut)))]
+pub async fn staff_totp_reset(
+    staff: StaffWrite,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, TriageError> {
+    let id = member(&path)?;
+    let row = state
+        .triage
+        .reset_second_factor(&staff.0, id, Utc::now())
+        .await?;
+    state.sessions.end_member(id, None);
+    Ok(HttpResponse::Ok().json(out(&row)))
 }

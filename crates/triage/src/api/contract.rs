@@ -83,6 +83,12 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
     ("staff_disable", SessionCsrf, &[WRITE, MEMBER, SERVER]),
     ("staff_enable", SessionCsrf, &[WRITE, MEMBER, SERVER]),
     ("staff_reset", SessionCsrf, &[WRITE, MEMBER, SERVER]),
+    ("staff_totp_reset", SessionCsrf, &[WRITE, MEMBER, SERVER]),
+    (
+        "rotate_key",
+        SessionCsrf,
+        &[WRITE, &[Forbidden, NotFound, Conflict], SERVER],
+    ),
     (
         "queue",
         Session,

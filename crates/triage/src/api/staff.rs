@@ -11,8 +11,8 @@ pub struct StaffOut {
     pub disabled: bool,
 }
 
-/// Staff of the admin's unit.
-#[utoipa::path(get, path = "/api/v1/staff", responses((status = 200, description = "The members of the admin's unit", body = [StaffOut])))]
+/// Staff of the admin's unit and of the units below it.
+#[utoipa::path(get, path = "/api/v1/staff", responses((status = 200, description = "The members of the admin's unit and of the units below it", body = [StaffOut])))]
 pub async fn staff_list(
     staff: Staff,
     state: web::Data<AppState>,
@@ -36,6 +36,9 @@ pub async fn staff_list(
 pub struct StaffIn {
     pub email: String,
     pub role: String,
+    /// The member's unit: the admin's own (the default) or one below it.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -56,8 +59,9 @@ impl std::fmt::Debug for StaffCreated {
     }
 }
 
-/// Add a member to the admin's unit; the unit key is wrapped from the
-/// admin's session. Audited.
+/// Add a member to the admin's unit or a unit below it; that unit's key is
+/// reached from the admin's session (down the escrow chain) and sealed to
+/// the member. Audited.
 #[utoipa::path(post, path = "/api/v1/staff", request_body = StaffIn, responses((status = 201, description = "Created; the secrets are shown once", body = StaffCreated)))]
 pub async fn staff_add(
     staff: StaffWrite,
@@ -69,9 +73,15 @@ pub async fn staff_add(
         .role
         .parse::<sunlight_core::Role>()
         .map_err(|_| TriageError::Invalid(Invalid::Role))?;
+    let unit = body
+        .unit
+        .as_deref()
+        .map(sunlight_core::UnitId::parse)
+        .transpose()
+        .map_err(|_| TriageError::Invalid(Invalid::UnitId))?;
     let created = state
         .triage
-        .add_staff(&staff.0, &body.email, role, Utc::now())
+        .add_staff(&staff.0, unit.as_ref(), &body.email, role, Utc::now())
         .await?;
     Ok(HttpResponse::Created().json(StaffCreated {
         id: created.staff.id,

@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{FixedOffset, Utc};
 use serde::Deserialize;
-use sunlight_core::Role;
 use sunlight_core::i18n::Lang;
+use sunlight_core::{Role, UnitId};
 use sunlight_store::provision::NewStaffSecrets;
 use sunlight_store::{MailProblem, StaffRow, UnitRow};
 use uuid::Uuid;
@@ -24,7 +24,10 @@ pub struct StaffLine {
     pub id: String,
     pub email: String,
     pub role: String,
+    pub unit: String,
     pub active: bool,
+    /// Whether the member has a second factor to reset.
+    pub totp: bool,
 }
 
 impl StaffLine {
@@ -33,8 +36,14 @@ impl StaffLine {
             id: s.id.to_string(),
             email: s.email,
             role: i18n::word(lang, "role", s.role.as_str()),
+            unit: s.unit.to_string(),
             active: !s.disabled,
+            totp: s.totp_sealed.is_some(),
         }
+    }
+
+    pub fn totp_reset_path(&self) -> String {
+        format!("/admin/staff/{}/totp-reset", self.id)
     }
 
     /// Where the row's first button posts: disable an active member,
@@ -55,13 +64,23 @@ pub struct UnitLine {
     pub level: String,
     pub depth: usize,
     pub mine: bool,
+    /// In the admin's jurisdiction: they may add staff and rotate its key.
+    pub ours: bool,
 }
 
-/// What an admin just created, shown this once.
+impl UnitLine {
+    pub fn rotate_path(&self) -> String {
+        format!("/admin/units/{}/rotate-key", self.id)
+    }
+}
+
+/// What an admin just created, shown this once: a member's first
+/// secrets, or a unit's new recovery key after a key rotation.
 pub struct Created {
     pub email: String,
     pub password: Zeroizing<String>,
     pub totp: Option<Zeroizing<String>>,
+    pub recovery: Option<Zeroizing<String>>,
 }
 
 impl From<NewStaffSecrets> for Created {
@@ -70,6 +89,7 @@ impl From<NewStaffSecrets> for Created {
             email: secrets.staff.email.clone(),
             password: secrets.password,
             totp: secrets.totp,
+            recovery: None,
         }
     }
 }
@@ -113,7 +133,9 @@ pub(super) struct Shown {
     status: StatusCode,
     errors: Vec<String>,
     created: Option<Created>,
+    rotated: Option<String>,
     email: String,
+    unit: String,
 }
 
 impl Shown {
@@ -122,7 +144,9 @@ impl Shown {
             status: StatusCode::OK,
             errors: Vec::new(),
             created,
+            rotated: None,
             email: String::new(),
+            unit: String::new(),
         }
     }
 
@@ -131,7 +155,9 @@ impl Shown {
             status,
             errors: vec![reason],
             created: None,
+            rotated: None,
             email,
+            unit: String::new(),
         }
     }
 }
@@ -144,7 +170,11 @@ struct AdminPage {
     staff: Vec<StaffLine>,
     roles: Vec<Opt>,
     created: Option<Created>,
+    /// A key rotation's outcome, shown once.
+    rotated: Option<String>,
     units: Vec<UnitLine>,
+    /// The units a member can be added to.
+    unit_choices: Vec<Opt>,
     email: String,
     mail: sunlight_store::OutboxStatus,
     mail_problems: Vec<MailLine>,
@@ -176,12 +206,23 @@ impl AdminPage {
                 "verifier",
             ),
             created: shown.created,
+            rotated: shown.rotated,
+            unit_choices: tree_order(units.clone())
+                .into_iter()
+                .filter(|(u, _)| viewer.session.jurisdiction.contains(&u.id))
+                .map(|(u, _)| Opt {
+                    selected: u.id.as_str() == shown.unit,
+                    label: u.display_name(lang == Lang::En).to_owned(),
+                    value: u.id.to_string(),
+                })
+                .collect(),
             units: tree_order(units)
                 .into_iter()
                 .map(|(u, depth)| UnitLine {
                     mine: u.id == viewer.session.unit,
+                    ours: viewer.session.jurisdiction.contains(&u.id),
                     id: u.id.to_string(),
-                    name: u.name,
+                    name: u.display_name(lang == Lang::En).to_owned(),
                     level: i18n::word(lang, "level", u.level.as_str()),
                     depth,
                 })
@@ -218,6 +259,7 @@ pub struct StaffForm {
     csrf: String,
     email: String,
     role: String,
+    unit: String,
 }
 
 impl std::fmt::Debug for StaffForm {
@@ -233,25 +275,36 @@ pub async fn admin_add_staff(
     state: web::Data<AppState>,
     form: web::Form<StaffForm>,
 ) -> Result<HttpResponse, PageError> {
-    let StaffForm { csrf, email, role } = form.into_inner();
+    let StaffForm {
+        csrf,
+        email,
+        role,
+        unit,
+    } = form.into_inner();
     viewer.check_csrf(&csrf)?;
-    let Ok(role) = role.parse::<Role>() else {
+    // No unit chosen: the admin's own.
+    let unit_id = Some(unit.trim())
+        .filter(|u| !u.is_empty())
+        .map(UnitId::parse)
+        .transpose();
+    let (Ok(role), Ok(unit_id)) = (role.parse::<Role>(), unit_id) else {
         let reason = i18n::catalog(viewer.lang).get("errors.role_invalid");
         let shown = Shown::refused(StatusCode::UNPROCESSABLE_ENTITY, reason.to_owned(), email);
         return admin_page(&viewer, &state, shown).await;
     };
     let added = state
         .triage
-        .add_staff(&viewer.session, &email, role, Utc::now())
+        .add_staff(&viewer.session, unit_id.as_ref(), &email, role, Utc::now())
         .await;
     let shown = match added.map_err(TriageError::from) {
         Ok(secrets) => Shown {
             status: StatusCode::CREATED,
             ..Shown::ok(Some(secrets.into()))
         },
-        Err(e @ (TriageError::Invalid(_) | TriageError::Conflict(_))) => {
-            Shown::refused(e.status(), e.message(viewer.lang), email)
-        }
+        Err(e @ (TriageError::Invalid(_) | TriageError::Conflict(_))) => Shown {
+            unit,
+            ..Shown::refused(e.status(), e.message(viewer.lang), email)
+        },
         Err(e) => return Err(viewer.fail(e)),
     };
     admin_page(&viewer, &state, shown).await
@@ -263,7 +316,7 @@ pub struct CsrfForm {
     pub(super) csrf: String,
 }
 
-/// `POST /admin/staff/{id}/{disable|enable|reset}`: then shows the admin
+/// `POST /admin/staff/{id}/{disable|enable|reset|totp-reset}`: then shows the admin
 /// page (with the one-time password, once, after a reset).
 pub async fn admin_staff_action(
     viewer: Viewer,
@@ -274,7 +327,10 @@ pub async fn admin_staff_action(
     viewer.check_csrf(&form.csrf)?;
     let (id, action) = path.into_inner();
     let id = Uuid::parse_str(&id).map_err(|_| viewer.fail(TriageError::NotFound))?;
-    if !matches!(action.as_str(), "disable" | "enable" | "reset") {
+    if !matches!(
+        action.as_str(),
+        "disable" | "enable" | "reset" | "totp-reset"
+    ) {
         return Err(viewer.fail(TriageError::NotFound));
     }
     let done = staff_action(&viewer, &state, id, &action).await;
@@ -312,10 +368,59 @@ async fn staff_action(
                 email: r.staff.email,
                 password: r.one_time_password,
                 totp: None,
+                recovery: None,
             })
+        }
+        "totp-reset" => {
+            state.triage.reset_second_factor(session, id, now).await?;
+            None
         }
         _ => return Err(TriageError::NotFound),
     })
+}
+
+/// `POST /admin/units/{id}/rotate-key`: replaces the unit's key pair, then
+/// shows the admin page with the outcome (and the unit's new recovery key,
+/// once). The admin's own session ends if the unit is their own.
+pub async fn admin_rotate_key(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    let unit = UnitId::parse(&path.into_inner()).map_err(|_| viewer.fail(TriageError::NotFound))?;
+    let done = state
+        .triage
+        .rotate_unit_key(&viewer.session, &unit, Utc::now())
+        .await
+        .map_err(TriageError::from);
+    let shown = match done {
+        Ok(r) => {
+            state.sessions.end_unit(&unit);
+            let t = i18n::catalog(viewer.lang);
+            let args = [
+                ("unit", unit.as_str()),
+                ("members", &r.members.to_string()),
+                ("left_out", &r.left_out.to_string()),
+            ];
+            Shown {
+                rotated: Some(t.format("admin.rotated", &args)),
+                created: r.recovery.map(|rk| Created {
+                    email: unit.to_string(),
+                    password: Zeroizing::new(String::new()),
+                    totp: None,
+                    recovery: Some(rk.reveal()),
+                }),
+                ..Shown::ok(None)
+            }
+        }
+        Err(e @ (TriageError::Conflict(_) | TriageError::NotFound | TriageError::Forbidden)) => {
+            Shown::refused(e.status(), e.message(viewer.lang), String::new())
+        }
+        Err(e) => return Err(viewer.fail(e)),
+    };
+    admin_page(&viewer, &state, shown).await
 }
 
 /// `POST /admin/mail/{id}/retry`: sends a refused mail again.

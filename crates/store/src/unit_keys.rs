@@ -1,0 +1,226 @@
+//! Unit keys over time: escrow to the parent, retired keys, rotation.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sunlight_core::UnitId;
+use sunlight_core::crypto::{UnitPublicKey, WrappedUnitKey};
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, append};
+use crate::entity::{staff, unit, unit_key};
+use crate::error::Clash;
+use crate::{Store, StoreError};
+
+/// A retired key of a unit, sealed to the key that replaced it.
+#[derive(Debug, Clone)]
+pub struct RetiredKey {
+    pub generation: i32,
+    pub public_key: UnitPublicKey,
+    pub sealed_to_successor: Vec<u8>,
+}
+
+/// Everything a key rotation writes, prepared by the caller who holds the
+/// old key: applied in one transaction or not at all.
+#[derive(Debug)]
+pub struct Rotation {
+    pub unit: UnitId,
+    /// The generation being retired (a concurrent rotation makes this stale).
+    pub retiring: i32,
+    pub retired_public: UnitPublicKey,
+    pub retired_sealed: Vec<u8>,
+    pub public_key: UnitPublicKey,
+    /// Empty when the unit keeps no recovery key of its own.
+    pub recovery_wrapped_key: WrappedUnitKey,
+    /// The new key sealed to the parent (`None` for a root).
+    pub escrow_sealed_key: Option<Vec<u8>>,
+    /// The new key sealed to each enabled member's key. Members not named
+    /// here (disabled, or never upgraded) lose their sealed unit key.
+    pub members: Vec<(Uuid, Vec<u8>)>,
+    /// Each child unit's key sealed again to the new key.
+    pub children: Vec<(UnitId, Vec<u8>)>,
+}
+
+/// Whether `r` was prepared against the unit as it is now (locked in
+/// `txn`): the same key generation, and exactly its enabled members with
+/// member keys.
+async fn rotation_still_fits(
+    txn: &sea_orm::DatabaseTransaction,
+    r: &Rotation,
+) -> Result<bool, StoreError> {
+    let row = unit::Entity::find_by_id(r.unit.as_str().to_owned())
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(StoreError::NotFound("unit"))?;
+    if row.key_generation != r.retiring {
+        return Ok(false);
+    }
+    let mut enabled: Vec<Uuid> = staff::Entity::find()
+        .select_only()
+        .column(staff::Column::Id)
+        .filter(staff::Column::UnitId.eq(r.unit.as_str()))
+        .filter(staff::Column::Disabled.eq(false))
+        .filter(staff::Column::MemberPublicKey.is_not_null())
+        .into_tuple::<Uuid>()
+        .all(txn)
+        .await?;
+    let mut named: Vec<Uuid> = r.members.iter().map(|(id, _)| *id).collect();
+    named.sort_unstable();
+    enabled.sort_unstable();
+    Ok(named == enabled)
+}
+
+impl Store {
+    /// Stores the escrow of `unit`'s key at `generation` where none is
+    /// kept yet (units made before escrow existed get it at the next
+    /// sign-in of one of their members). False when nothing changed.
+    pub async fn backfill_escrow(
+        &self,
+        unit: &UnitId,
+        generation: i32,
+        sealed: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        let done = unit::Entity::update_many()
+            .col_expr(unit::Column::EscrowSealedKey, Expr::value(Some(sealed)))
+            .filter(unit::Column::Id.eq(unit.as_str()))
+            .filter(unit::Column::KeyGeneration.eq(generation))
+            .filter(unit::Column::EscrowSealedKey.is_null())
+            .filter(unit::Column::ParentId.is_not_null())
+            .exec(self.conn())
+            .await?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// A unit's retired keys, newest first.
+    pub async fn retired_keys(&self, unit: &UnitId) -> Result<Vec<RetiredKey>, StoreError> {
+        unit_key::Entity::find()
+            .filter(unit_key::Column::UnitId.eq(unit.as_str()))
+            .order_by_desc(unit_key::Column::Generation)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|m| {
+                Ok(RetiredKey {
+                    generation: m.generation,
+                    public_key: UnitPublicKey::from_slice(&m.public_key).map_err(|_| {
+                        StoreError::Corrupt(format!("retired key of {}: bad public key", m.unit_id))
+                    })?,
+                    sealed_to_successor: m.sealed_to_successor,
+                })
+            })
+            .collect()
+    }
+
+    /// The ids of a unit's members with a member key, enabled or not.
+    pub async fn unit_member_keys(
+        &self,
+        unit: &UnitId,
+    ) -> Result<Vec<(Uuid, bool, Option<UnitPublicKey>)>, StoreError> {
+        staff::Entity::find()
+            .select_only()
+            .column(staff::Column::Id)
+            .column(staff::Column::Disabled)
+            .column(staff::Column::MemberPublicKey)
+            .filter(staff::Column::UnitId.eq(unit.as_str()))
+            .into_tuple::<(Uuid, bool, Option<Vec<u8>>)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|(id, disabled, key)| {
+                let key = key
+                    .as_deref()
+                    .map(UnitPublicKey::from_slice)
+                    .transpose()
+                    .map_err(|_| StoreError::Corrupt(format!("staff {id}: bad member key")))?;
+                Ok((id, disabled, key))
+            })
+            .collect()
+    }
+
+    /// Applies a key rotation: the new public key (what new material is
+    /// sealed to), the retired key kept sealed to it, the new recovery
+    /// wrap and escrow, each enabled member's sealed copy replaced and
+    /// every other member's removed, children's escrows re-sealed; every
+    /// member's sessions end. Refuses if the unit rotated meanwhile or its
+    /// members changed since the caller read them. Audited.
+    pub async fn rotate_unit_key(
+        &self,
+        r: Rotation,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i32, StoreError> {
+        let txn = self.write_txn().await?;
+        if !rotation_still_fits(&txn, &r).await? {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(Clash::KeyChanged));
+        }
+        let generation = r.retiring.saturating_add(1);
+        unit_key::Entity::insert(unit_key::ActiveModel {
+            unit_id: Set(r.unit.as_str().to_owned()),
+            generation: Set(r.retiring),
+            public_key: Set(r.retired_public.as_bytes().to_vec()),
+            sealed_to_successor: Set(r.retired_sealed),
+            retired_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        unit::Entity::update(unit::ActiveModel {
+            id: Set(r.unit.as_str().to_owned()),
+            public_key: Set(r.public_key.as_bytes().to_vec()),
+            recovery_wrapped_key: Set(r.recovery_wrapped_key.as_bytes().to_vec()),
+            escrow_sealed_key: Set(r.escrow_sealed_key),
+            key_generation: Set(generation),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        // Everyone left out loses the unit key they held; every session ends.
+        staff::Entity::update_many()
+            .col_expr(
+                staff::Column::UnitKeySealed,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .col_expr(
+                staff::Column::SessionEpoch,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(staff::Column::SessionEpoch), 1),
+            )
+            .filter(staff::Column::UnitId.eq(r.unit.as_str()))
+            .exec(&txn)
+            .await?;
+        let kept = r.members.len();
+        for (id, sealed) in r.members {
+            staff::Entity::update(staff::ActiveModel {
+                id: Set(id),
+                unit_key_sealed: Set(Some(sealed)),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+        }
+        for (child, sealed) in r.children {
+            unit::Entity::update(unit::ActiveModel {
+                id: Set(child.as_str().to_owned()),
+                escrow_sealed_key: Set(Some(sealed)),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+        }
+        append(
+            &txn,
+            AuditRecord {
+                actor: actor.to_owned(),
+                action: "unit.rotate_key".into(),
+                unit: r.unit.to_string(),
+                detail: format!("generation={generation} members={kept}"),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(generation)
+    }
+}

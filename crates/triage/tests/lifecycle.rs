@@ -1,0 +1,299 @@
+//! Staff and keys over the years (#19), on both engines: admins care for
+//! the staff of the units below them through the key escrow, and a unit's
+//! key is replaced so that a disabled member's stored wrap opens nothing
+//! sealed after it.
+
+use sunlight_core::crypto::{SealContext, UnitSecretKey, open};
+use sunlight_core::report::item;
+use sunlight_core::{CaseId, UnitId};
+use sunlight_store::keyring;
+
+use crate::common::{ENGINES, Harness, Login, StaffClient, email};
+
+const COUNTY: &str = "gd-gz-tianhe";
+
+fn uid(s: &str) -> UnitId {
+    UnitId::parse(s).unwrap()
+}
+
+/// Adds `address` to `unit` through the admin API and lets the new member
+/// replace the one-time password; returns their working client.
+async fn new_member(
+    h: &mut Harness,
+    admin: &StaffClient,
+    unit: &str,
+    address: &str,
+) -> StaffClient {
+    let (status, made) = admin
+        .post(
+            "/api/v1/staff",
+            serde_json::json!({"email": address, "role": "verifier", "unit": unit}),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let one_time = made["one_time_password"].as_str().unwrap().to_owned();
+    h.logins.insert(
+        address.to_owned(),
+        Login {
+            email: address.to_owned(),
+            password: one_time.clone(),
+            totp: made["totp_secret"].as_str().map(str::to_owned),
+        },
+    );
+    let member = h.sign_in(address).await;
+    let totp = match made["totp_secret"].as_str() {
+        Some(secret) => Some(h.fresh_totp(address, secret).await),
+        None => None,
+    };
+    let (status, body) = member
+        .post(
+            "/api/v1/password",
+            serde_json::json!({"current_password": one_time, "totp": totp, "new_password": "a long new password 1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    h.logins.get_mut(address).unwrap().password = "a long new password 1".into();
+    member
+}
+
+/// The sealed report of case `id`, as stored.
+async fn sealed_report(h: &Harness, id: &str) -> (CaseId, Vec<u8>) {
+    let case = CaseId::parse(id).unwrap();
+    let all = h.db.store.jurisdiction(&uid("gd")).await.unwrap();
+    let row = h.db.store.case_in(&all, case).await.unwrap().unwrap();
+    (case, row.sealed_report)
+}
+
+fn opens(key: &UnitSecretKey, case: CaseId, sealed: &[u8]) -> bool {
+    let ctx = SealContext {
+        case_id: case,
+        item: item::REPORT,
+    };
+    open(sealed, &ctx, key).is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_admin_cares_for_county_staff_through_the_escrow() {
+    for engine in ENGINES {
+        let mut h = Harness::start(engine).await;
+        let intake = h.sign_in(&email("intake", COUNTY)).await;
+        let (_, case) = intake
+            .file(COUNTY, "ordinary", "inspection", "县里的干部任前突击提拔")
+            .await;
+        // The province admin's session holds only the province key; the
+        // county's comes down the escrow chain (province → city → county).
+        let admin = h.sign_in(&email("admin", "gd")).await;
+        let verifier = new_member(&mut h, &admin, COUNTY, "new-verifier@tianhe.test").await;
+        let (status, body) = verifier.get(&format!("/api/v1/cases/{case}")).await;
+        assert_eq!(status, 200, "{engine:?}: {body}");
+        assert_eq!(body["report"]["narrative"], "县里的干部任前突击提拔");
+        let (_, listed) = admin.get("/api/v1/staff").await;
+        let member = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == "new-verifier@tianhe.test")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Reset: a new one-time password with the county key sealed to a
+        // fresh member key; the member's session ends.
+        let (status, reset) = admin
+            .post(
+                &format!("/api/v1/staff/{member}/reset"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{reset}");
+        assert_eq!(verifier.get("/api/v1/queues/verify").await.0, 401);
+        let one_time = reset["one_time_password"].as_str().unwrap().to_owned();
+        h.logins
+            .get_mut("new-verifier@tianhe.test")
+            .unwrap()
+            .password = one_time.clone();
+        let again = h.sign_in("new-verifier@tianhe.test").await;
+        let (status, _) = again
+            .post(
+                "/api/v1/password",
+                serde_json::json!({"current_password": one_time, "new_password": "another long password"}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(again.get(&format!("/api/v1/cases/{case}")).await.0, 200);
+        let (status, _) = admin
+            .post(
+                &format!("/api/v1/staff/{member}/disable"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(again.get("/api/v1/queues/verify").await.0, 401);
+        // A sibling city's admin reaches none of it.
+        let sibling = h.sign_in(&email("admin", "gd-sz")).await;
+        let (status, _) = sibling
+            .post(
+                &format!("/api/v1/staff/{member}/enable"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 404);
+        let (status, _) = sibling
+            .post(
+                "/api/v1/staff",
+                serde_json::json!({"email": "x@sz.test", "role": "verifier", "unit": COUNTY}),
+            )
+            .await;
+        assert_eq!(status, 422);
+        // Every change was mailed to the member, with no secret in it.
+        let mails: Vec<_> =
+            h.db.store
+                .outbox_all()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.recipient == "new-verifier@tianhe.test")
+                .collect();
+        let kinds: Vec<_> = mails.iter().filter_map(|m| m.kind.clone()).collect();
+        assert_eq!(
+            kinds,
+            ["account.password_reset", "account.disabled"],
+            "{engine:?}"
+        );
+        assert!(mails.iter().all(|m| !m.body.contains(&one_time)));
+        h.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_without_an_escrow_gets_one_at_its_members_next_sign_in() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        // As a unit made before escrow existed.
+        sunlight_testkit::execute(
+            &h.db.store,
+            &format!("UPDATE units SET escrow_sealed_key = NULL WHERE id = '{COUNTY}'"),
+        )
+        .await
+        .unwrap();
+        let admin = h.sign_in(&email("admin", "gd")).await;
+        let ask = || {
+            admin.post(
+                "/api/v1/staff",
+                serde_json::json!({"email": "later@tianhe.test", "role": "intake", "unit": COUNTY}),
+            )
+        };
+        let (status, body) = ask().await;
+        assert_eq!(status, 409, "{engine:?}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("escrow")
+        );
+        h.sign_in(&email("intake", COUNTY)).await;
+        let (status, body) = ask().await;
+        assert_eq!(status, 201, "{engine:?}: {body}");
+        h.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rotation_a_disabled_members_wrap_opens_nothing_new() {
+    for engine in ENGINES {
+        let mut h = Harness::start(engine).await;
+        let intake = h.sign_in(&email("intake", COUNTY)).await;
+        let (_, before) = intake
+            .file(COUNTY, "ordinary", "inspection", "轮换之前的举报")
+            .await;
+        let city_admin = h.sign_in(&email("admin", "gd-gz")).await;
+        let leaver = new_member(&mut h, &city_admin, COUNTY, "leaver@tianhe.test").await;
+        assert_eq!(leaver.get(&format!("/api/v1/cases/{before}")).await.0, 200);
+        let leaver_row =
+            h.db.store
+                .staff_by_email("leaver@tianhe.test")
+                .await
+                .unwrap()
+                .unwrap();
+        let (status, _) = city_admin
+            .post(
+                &format!("/api/v1/staff/{}/disable", leaver_row.id),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, rotated) = city_admin
+            .post(
+                &format!("/api/v1/units/{COUNTY}/rotate-key"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{engine:?}: {rotated}");
+        assert_eq!(rotated["generation"], 2);
+        assert_eq!(rotated["left_out"], 1, "the disabled member: {rotated}");
+        assert!(rotated["recovery_key"].is_string(), "the county had one");
+        // Every session of the unit ended; its members sign in again.
+        assert_eq!(intake.get("/api/v1/queues/verify").await.0, 401);
+        let intake = h.sign_in(&email("intake", COUNTY)).await;
+        let (_, after) = intake
+            .file(COUNTY, "ordinary", "inspection", "轮换之后的举报")
+            .await;
+        let verifier = h.sign_in(&email("verifier", COUNTY)).await;
+        for case in [&before, &after] {
+            let (status, body) = verifier.get(&format!("/api/v1/cases/{case}")).await;
+            assert_eq!(status, 200, "{engine:?}: old and new both open: {body}");
+        }
+        // The disabled member's stored wrap: their password opens their own
+        // member key, but the unit key sealed to it is gone, and neither
+        // that key nor the old unit key (which they may have kept) opens
+        // what was sealed after the rotation.
+        let row =
+            h.db.store
+                .staff_by_email("leaver@tianhe.test")
+                .await
+                .unwrap()
+                .unwrap();
+        let keys = row.password.verify(b"a long new password 1").unwrap();
+        assert!(keyring::open_member(&row, &keys).is_err(), "{engine:?}");
+        let member_key = row
+            .wrapped_unit_key
+            .unwrap_as_member(&keys, &row.email)
+            .unwrap();
+        let old_key = h.keys.get(COUNTY).unwrap();
+        let (old_case, old_sealed) = sealed_report(&h, &before).await;
+        let (new_case, new_sealed) = sealed_report(&h, &after).await;
+        assert!(opens(old_key, old_case, &old_sealed));
+        assert!(!opens(old_key, new_case, &new_sealed), "{engine:?}");
+        assert!(!opens(&member_key, new_case, &new_sealed));
+        // Enabling them again gives them nothing until a reset.
+        city_admin
+            .post(
+                &format!("/api/v1/staff/{}/enable", row.id),
+                serde_json::json!({}),
+            )
+            .await;
+        let answer = reqwest::Client::new()
+            .post(h.url("/api/v1/session"))
+            .json(&serde_json::json!({"email": "leaver@tianhe.test", "password": "a long new password 1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401);
+        // The escrow chain was re-sealed: the province still reaches the
+        // county, and after the city rotates too, still does.
+        let (status, _) = city_admin
+            .post("/api/v1/units/gd-gz/rotate-key", serde_json::json!({}))
+            .await;
+        assert_eq!(status, 200);
+        let province = h.sign_in(&email("admin", "gd")).await;
+        let fresh = new_member(&mut h, &province, COUNTY, "fresh@tianhe.test").await;
+        for case in [&before, &after] {
+            assert_eq!(fresh.get(&format!("/api/v1/cases/{case}")).await.0, 200);
+        }
+        // The city's own members open the county's cases with the city's
+        // new key (the reports were sealed to the old one).
+        let city = h.sign_in(&email("supervisor", "gd-gz")).await;
+        assert_eq!(city.get(&format!("/api/v1/cases/{before}")).await.0, 200);
+        h.stop().await;
+    }
+}
