@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sunlight_store::Store;
 use sunlight_testkit::query_text;
-use support::{Deployment, Processes, totp_now};
+use support::{Deployment, Processes, fresh_totp};
 use tokio::sync::Mutex;
 
 const SUBMITTERS: usize = 64;
@@ -34,13 +34,17 @@ struct Staff {
 }
 
 async fn sign_in(triage: &str, email: &str, password: &str, totp: Option<&str>) -> Staff {
+    let totp = match totp {
+        Some(secret) => Some(fresh_totp(email, secret).await),
+        None => None,
+    };
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap();
     let res = client
         .post(format!("{triage}/api/v1/session"))
-        .json(&json!({"email": email, "password": password, "totp": totp.map(totp_now)}))
+        .json(&json!({"email": email, "password": password, "totp": totp}))
         .send()
         .await
         .unwrap();
@@ -57,7 +61,7 @@ async fn sign_in(triage: &str, email: &str, password: &str, totp: Option<&str>) 
 /// one-time password the admin saw.
 async fn verifiers(live: &Deployment) -> Vec<Staff> {
     let l = live.login("verifier", "gd-gz-tianhe");
-    let mut staff = vec![sign_in(&live.triage, &l[1], &l[2], None).await];
+    let mut staff = vec![sign_in(&live.triage, &l[1], &l[2], Some(&l[5])).await];
     let a = live.login("admin", "gd-gz-tianhe");
     let admin = sign_in(&live.triage, &a[1], &a[2], Some(&a[5])).await;
     for i in 1..STAFF {
@@ -72,11 +76,13 @@ async fn verifiers(live: &Deployment) -> Vec<Staff> {
             .unwrap();
         assert_eq!(res.status(), 201);
         let created: serde_json::Value = res.json().await.unwrap();
+        // Verifiers read reports: they sign in with a second factor.
+        let secret = created["totp_secret"].as_str().unwrap();
         let member = sign_in(
             &live.triage,
             &email,
             created["one_time_password"].as_str().unwrap(),
-            None,
+            Some(secret),
         )
         .await;
         let res = member
@@ -85,8 +91,21 @@ async fn verifiers(live: &Deployment) -> Vec<Staff> {
             .header("X-CSRF-Token", &member.csrf)
             .json(&json!({
                 "current_password": created["one_time_password"],
+                "totp": fresh_totp(&email, secret).await,
                 "new_password": format!("verifier {i} long passphrase"),
             }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        // The change gave a new authenticator secret: one code confirms it.
+        let renewed: serde_json::Value = res.json().await.unwrap();
+        let renewed = renewed["totp_secret"].as_str().unwrap().to_owned();
+        let res = member
+            .client
+            .post(format!("{}/api/v1/totp/confirm", live.triage))
+            .header("X-CSRF-Token", &member.csrf)
+            .json(&json!({"totp": fresh_totp(&email, &renewed).await}))
             .send()
             .await
             .unwrap();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sunlight_testkit::fresh_pg_url;
-use support::{Processes, Side, file_report, spawn_listening, totp_now};
+use support::{Processes, Side, file_report, fresh_totp, spawn_listening};
 
 const ONION: &str = "http://sunlightxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion";
 
@@ -43,7 +43,11 @@ async fn api_sign_in(triage: &str, login: &[&str]) -> reqwest::Client {
         .cookie_store(true)
         .build()
         .unwrap();
-    let totp = (login[5] != "-").then(|| totp_now(login[5]));
+    let totp = if login[5] == "-" {
+        None
+    } else {
+        Some(fresh_totp(login[1], login[5]).await)
+    };
     let res = client
         .post(format!("{triage}/api/v1/session"))
         .json(&json!({"email": login[1], "password": login[2], "totp": totp}))

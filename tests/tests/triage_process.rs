@@ -47,18 +47,6 @@ impl Drop for Proc {
     }
 }
 
-fn totp_now(secret: &str) -> String {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp.generate(now).to_string()
-}
-
 async fn wait_healthy(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -87,7 +75,11 @@ async fn sign_in(port: u16, login: &[&str]) -> Staff {
         .build()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let totp = (login[5] != "-").then(|| totp_now(login[5]));
+    let totp = if login[5] == "-" {
+        None
+    } else {
+        Some(crate::support::fresh_totp(login[1], login[5]).await)
+    };
     let res = client
         .post(format!("{base}/api/v1/session"))
         .json(&serde_json::json!({"email": login[1], "password": login[2], "totp": totp}))
@@ -160,24 +152,31 @@ async fn two_triage_processes_never_give_a_case_two_owners() {
     assert_eq!(res.status(), 201);
     let created: serde_json::Value = res.json().await.unwrap();
     let password = created["one_time_password"].as_str().unwrap().to_owned();
+    let secret = created["totp_secret"].as_str().unwrap().to_owned();
+    let who = "second@gd-gz-tianhe.demo";
     let second = sign_in(
         b,
-        &[
-            "login",
-            "second@gd-gz-tianhe.demo",
-            &password,
-            "verifier",
-            "gd-gz-tianhe",
-            "-",
-        ],
+        &["login", who, &password, "verifier", "gd-gz-tianhe", &secret],
     )
     .await;
-    // The admin saw the one-time password: the member replaces it first.
+    // The admin saw the one-time password and the first authenticator
+    // secret: the member replaces both first.
     let res = second
         .client
         .post(format!("{}/api/v1/password", second.base))
         .header("X-CSRF-Token", &second.csrf)
-        .json(&serde_json::json!({"current_password": password, "new_password": "second verifier passphrase"}))
+        .json(&serde_json::json!({"current_password": password, "totp": crate::support::fresh_totp(who, &secret).await, "new_password": "second verifier passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let renewed: serde_json::Value = res.json().await.unwrap();
+    let renewed = renewed["totp_secret"].as_str().unwrap().to_owned();
+    let res = second
+        .client
+        .post(format!("{}/api/v1/totp/confirm", second.base))
+        .header("X-CSRF-Token", &second.csrf)
+        .json(&serde_json::json!({"totp": crate::support::fresh_totp(who, &renewed).await}))
         .send()
         .await
         .unwrap();

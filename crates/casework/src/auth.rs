@@ -1,6 +1,8 @@
-//! Sign-in: password (Argon2id), then TOTP where the member has one
-//! (mandatory for supervisors and admins), then the unit key is unwrapped
-//! with the password-derived key and kept in the session.
+//! Sign-in: password (Argon2id), then TOTP (or one recovery code) where the
+//! member has a second factor (mandatory for verifiers, supervisors and
+//! admins unless the deployment says otherwise: a member without one gets
+//! a session that may only enrol one), then the unit key is opened with
+//! the password-derived key and kept in the session.
 //!
 //! Against guessing: every attempt at a known account is counted as a
 //! failure before its password is checked, in one locked write, so however
@@ -19,17 +21,22 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Utc};
 use sunlight_core::Role;
+use sunlight_core::crypto::recovery_hash;
 use sunlight_core::crypto::{
     PasswordKeys, PasswordRecord, SealContext, StretchMemory, StretchParams, UnitSecretKey, open,
 };
 use sunlight_store::keyring;
-use sunlight_store::provision::{no_case, totp_context};
+use sunlight_store::provision::{no_case, random_text, totp_context};
 use sunlight_store::{Attempt, Store};
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 use crate::error::CaseworkError;
 use crate::session::NewSession;
+
+/// Every role that reads reports signs in with a second factor unless the
+/// deployment says otherwise.
+pub const DEFAULT_SECOND_FACTOR: &[Role] = &[Role::Verifier, Role::Supervisor, Role::Admin];
 
 /// The longest password we feed to Argon2id (bytes).
 const MAX_PASSWORD: usize = 1024;
@@ -45,6 +52,9 @@ pub struct Gate {
     memory: Mutex<Vec<StretchMemory>>,
     floor: StdDuration,
     checks: std::sync::atomic::AtomicU64,
+    /// The roles that must sign in with a second factor (`[triage]
+    /// second_factor_roles`); a member of one without it enrols one first.
+    second_factor: Vec<Role>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -70,7 +80,19 @@ impl Gate {
             memory: Mutex::new(Vec::with_capacity(permits)),
             floor,
             checks: std::sync::atomic::AtomicU64::new(0),
+            second_factor: DEFAULT_SECOND_FACTOR.to_vec(),
         }
+    }
+
+    /// The roles that must have a second factor.
+    #[must_use]
+    pub fn with_second_factor(mut self, roles: Vec<Role>) -> Self {
+        self.second_factor = roles;
+        self
+    }
+
+    pub fn needs_second_factor(&self, role: Role) -> bool {
+        self.second_factor.contains(&role)
     }
 
     /// How many password checks ran (for tests and metrics).
@@ -200,37 +222,23 @@ async fn check(
     let unit_key = match unit_key_of(store, &staff, &keys).await {
         Ok(key) => key,
         Err(e) => {
-            // Not a guess that failed: the account needs an admin (a
-            // rotation left it out, or its stored key is damaged).
-            tracing::warn!(staff = %staff.id, "sign-in: the member's unit key does not open: {e}");
+            // The account needs an admin (a rotation left it out, or its
+            // stored key is damaged). Which account is not logged: a log
+            // reader would learn that a password was right.
+            tracing::warn!(
+                "a sign-in found a member's unit key unusable; their admin resets them: {e}"
+            );
             return Err(CaseworkError::BadCredentials);
         }
     };
-    let needs_totp = matches!(staff.role, Role::Supervisor | Role::Admin);
-    match &staff.totp_sealed {
-        Some(sealed) => {
-            let secret = open_totp(sealed, &staff.email, &unit_key)?;
-            let step = totp.and_then(|code| totp_step(&secret, code, now));
-            // A replayed code fails like a wrong one: whoever replays it
-            // learns nothing more than with a guess.
-            let fresh = match step {
-                Some(step) => store.accept_totp_step(staff.id, step).await?,
-                None => false,
-            };
-            if !fresh {
-                store
-                    .record_failed_login(staff.id, &staff.unit, failures, now)
-                    .await?;
-                return Err(CaseworkError::BadCredentials);
-            }
-        }
-        None if needs_totp => {
-            return Err(CaseworkError::Internal(format!(
-                "staff {}: {} without a second factor",
-                staff.id, staff.role
-            )));
-        }
-        None => {}
+    let (recovery_code_used, enrol) =
+        second_factor(store, gate, &staff, &unit_key, totp, failures, now).await?;
+    // An account from before member keys gets its own key pair, now that
+    // both factors are proven.
+    if !staff.wrapped_unit_key.is_member_key() {
+        let upgraded =
+            keyring::member_keys(&unit_key.current_only(), &staff.unit, &staff.email, &keys)?;
+        store.upgrade_member_keys(staff.id, &upgraded).await?;
     }
     let jurisdiction = store.jurisdiction(&staff.unit).await?;
     store.record_login(staff.id, &staff.unit, now).await?;
@@ -242,16 +250,70 @@ async fn check(
         jurisdiction,
         unit_key,
         must_change_password: staff.must_change_password,
-        must_confirm_totp: staff.has_pending_totp,
+        must_confirm_totp: staff.has_pending_totp || enrol,
         epoch: staff.session_epoch,
+        recovery_code_used,
     })
+}
+
+/// The second factor of a sign-in whose password was right: a fresh TOTP
+/// code or an unused recovery code where the member has one; where they
+/// have none but their role needs one, a secret waits for enrolment.
+/// Returns (a recovery code was spent, the session may only enrol).
+async fn second_factor(
+    store: &Store,
+    gate: &Gate,
+    staff: &sunlight_store::StaffRow,
+    unit_key: &UnitSecretKey,
+    totp: Option<&str>,
+    failures: i32,
+    now: DateTime<Utc>,
+) -> Result<(bool, bool), CaseworkError> {
+    let mut recovery_code_used = false;
+    let mut enrol = false;
+    match &staff.totp_sealed {
+        Some(sealed) => {
+            let code = totp.unwrap_or_default();
+            // A recovery code stands in for a lost authenticator, once.
+            let fresh = if let Some(hash) = recovery_hash(code) {
+                recovery_code_used = store
+                    .use_recovery_code(staff.id, &staff.unit, &hash, now)
+                    .await?;
+                recovery_code_used
+            } else {
+                let secret = open_totp(sealed, &staff.email, unit_key)?;
+                // A replayed code fails like a wrong one: whoever replays
+                // it learns nothing more than with a guess.
+                match totp_step(&secret, code, now) {
+                    Some(step) => store.accept_totp_step(staff.id, step).await?,
+                    None => false,
+                }
+            };
+            if !fresh {
+                store
+                    .record_failed_login(staff.id, &staff.unit, failures, now)
+                    .await?;
+                return Err(CaseworkError::BadCredentials);
+            }
+        }
+        None if gate.needs_second_factor(staff.role) => {
+            // No second factor yet (a new rule, or an admin removed it):
+            // the session may do nothing but enrol one.
+            enrol = true;
+            if !staff.has_pending_totp {
+                let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
+                let sealed = seal_totp(&secret, &staff.email, unit_key)?;
+                store.start_totp_enrolment(staff.id, sealed).await?;
+            }
+        }
+        None => {}
+    }
+    Ok((recovery_code_used, enrol))
 }
 
 /// The unit key a member's password opens, with the unit's retired keys.
 /// A key that is not the unit's current one (the unit rotated and left
-/// this member out) opens nothing new and is refused. Accounts from
-/// before member keys are upgraded on the way, and a unit without an
-/// escrow to its parent gets one.
+/// this member out) opens nothing new and is refused.
 async fn unit_key_of(
     store: &Store,
     staff: &sunlight_store::StaffRow,
@@ -265,16 +327,26 @@ async fn unit_key_of(
     if current.public() != unit.public_key {
         return Err(CaseworkError::Internal("the unit key was rotated".into()));
     }
-    if !staff.wrapped_unit_key.is_member_key() {
-        let upgraded = keyring::member_keys(&current, &staff.unit, &staff.email, keys)?;
-        store.upgrade_member_keys(staff.id, &upgraded).await?;
-    }
-    keyring::backfill_escrow(store, &unit, &current)
-        .await
-        .map_err(|e| CaseworkError::Internal(e.to_string()))?;
     keyring::with_history(store, &staff.unit, current)
         .await
         .map_err(|e| CaseworkError::Internal(e.to_string()))
+}
+
+/// Seals a TOTP secret to the unit key, bound to the member.
+pub fn seal_totp(
+    secret: &str,
+    email: &str,
+    unit_key: &UnitSecretKey,
+) -> Result<Vec<u8>, CaseworkError> {
+    let item = totp_context(email);
+    Ok(sunlight_core::crypto::seal(
+        secret.as_bytes(),
+        &SealContext {
+            case_id: no_case(),
+            item: &item,
+        },
+        &[unit_key.public()],
+    )?)
 }
 
 /// A member's TOTP secret (current or pending), sealed to their unit key.

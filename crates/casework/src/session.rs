@@ -175,6 +175,8 @@ pub struct NewSession {
     pub must_change_password: bool,
     pub must_confirm_totp: bool,
     pub epoch: i64,
+    /// The second factor was a recovery code (the member is told by mail).
+    pub recovery_code_used: bool,
 }
 
 /// Never prints the unit key.

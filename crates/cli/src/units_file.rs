@@ -164,6 +164,15 @@ pub fn parse_csv(text: &str) -> Result<Vec<UnitSpec>, String> {
 
 /// Reads `path` by its extension (`.toml` or `.csv`).
 pub fn read(path: &std::path::Path) -> Result<Vec<UnitSpec>, String> {
+    // A country's tree is some thousands of lines; a bigger file is a
+    // mistake, not a tree.
+    const MAX_BYTES: u64 = 4 << 20;
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if size > MAX_BYTES {
+        return Err(format!("{} is over 4 MiB", path.display()));
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     match path.extension().and_then(|e| e.to_str()) {

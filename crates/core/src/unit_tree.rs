@@ -61,7 +61,9 @@ pub enum ImportProblem {
         level: Level,
         expected: &'static str,
     },
-    #[error("line {line}: the name is empty or longer than {NAME_CHARS} characters")]
+    #[error(
+        "line {line}: the name is empty, longer than {NAME_CHARS} characters, or holds control or invisible characters"
+    )]
     BadName { line: usize },
     #[error("the file names no unit")]
     Empty,
@@ -78,10 +80,17 @@ fn tidy(spec: &mut UnitSpec) {
 }
 
 /// Whether a unit name can be shown: 1 to `NAME_CHARS` characters, no
-/// control characters.
+/// control or invisible formatting characters.
 pub fn name_ok(name: &str) -> bool {
     let chars = name.chars().count();
-    chars > 0 && chars <= NAME_CHARS && !name.chars().any(char::is_control)
+    chars > 0 && chars <= NAME_CHARS && !name.chars().any(|c| c.is_control() || invisible(c))
+}
+
+/// Characters that change how a name is shown without showing themselves
+/// (bidirectional overrides, zero-width marks): a unit path on the public
+/// form could be made to read as another unit's.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// The units of `file` to create, parents before children. Units that
@@ -215,6 +224,12 @@ mod tests {
                 field: "name",
                 ..
             })
+        ));
+        let mut spoof = spec(4, "gd-gz", Level::City, Some("gd"));
+        spoof.name = "广州\u{202E}部织组委市".into();
+        assert!(matches!(
+            plan_import(vec![spoof], &existing),
+            Err(ImportProblem::BadName { line: 4 })
         ));
         let mut blank = spec(9, "gd-gz", Level::City, Some("gd"));
         blank.name = "  ".into();

@@ -300,12 +300,14 @@ impl Store {
     }
 
     /// The member entered a code of their pending TOTP secret (time step
-    /// `step`): it replaces the old secret, and codes up to `step` are
-    /// spent. False when there is no pending secret. Audited.
+    /// `step`): it replaces the old secret, codes up to `step` are spent,
+    /// and `recovery_codes` (hashes) replace any earlier ones. False when
+    /// there is no pending secret. Audited.
     pub async fn confirm_totp(
         &self,
         id: Uuid,
         step: u64,
+        recovery_codes: Vec<u8>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let step = i64::try_from(step).map_err(|_| StoreError::Invalid("TOTP step"))?;
@@ -320,6 +322,7 @@ impl Store {
             totp_sealed: Set(Some(pending)),
             totp_pending: Set(None),
             totp_last_step: Set(Some(step)),
+            recovery_codes: Set(Some(recovery_codes)),
             ..Default::default()
         })
         .exec(&txn)
@@ -331,6 +334,60 @@ impl Store {
                 action: "staff.totp".into(),
                 unit: row.unit_id,
                 detail: "confirmed".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces the member's pending TOTP secret (they asked for a new
+    /// authenticator, having proved password and current code).
+    pub async fn set_pending_totp(&self, id: Uuid, sealed: Vec<u8>) -> Result<(), StoreError> {
+        staff::Entity::update(staff::ActiveModel {
+            id: Set(id),
+            totp_pending: Set(Some(sealed)),
+            ..Default::default()
+        })
+        .exec(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Spends one recovery code (its hash): true when it was unused. One
+    /// compare-and-set on the stored list, so a code signs in once however
+    /// many sign-ins race with it. Audited.
+    pub async fn use_recovery_code(
+        &self,
+        id: Uuid,
+        unit: &UnitId,
+        hash: &[u8; sunlight_core::crypto::RECOVERY_HASH],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.write_txn().await?;
+        let row = member_for_update(&txn, id, None).await?;
+        let stored = row.recovery_codes.clone().unwrap_or_default();
+        let Some(rest) = sunlight_core::crypto::spend_recovery_code(&stored, hash) else {
+            txn.rollback().await?;
+            return Ok(false);
+        };
+        let left = rest.len() / sunlight_core::crypto::RECOVERY_HASH;
+        staff::Entity::update(staff::ActiveModel {
+            id: Set(id),
+            recovery_codes: Set(Some(rest)),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        append(
+            &txn,
+            AuditRecord {
+                actor: format!("staff:{id}"),
+                action: "staff.totp".into(),
+                unit: unit.to_string(),
+                detail: format!("recovery_code_used left={left}"),
                 ..Default::default()
             },
             now,

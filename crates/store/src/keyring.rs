@@ -10,7 +10,7 @@ use sunlight_core::crypto::{
 use sunlight_core::unit_tree::ImportProblem;
 use sunlight_core::{CaseId, UnitId};
 
-use crate::unit_keys::Rotation;
+use crate::unit_keys::{RotatedMember, Rotation};
 use crate::units::{escrow_context, retired_key_context};
 use crate::{MemberKeys, StaffRow, Store, StoreError, UnitRow};
 
@@ -89,6 +89,11 @@ pub fn open_member(
     let member = staff
         .wrapped_unit_key
         .unwrap_as_member(password, &staff.email)?;
+    // The key a rotation seals to must be this member's: a public key
+    // swapped in the database would hand the next unit key to its writer.
+    if staff.member_public_key != Some(member.public()) {
+        return Err(CryptoError::Open);
+    }
     let sealed = staff.unit_key_sealed.as_deref().ok_or(CryptoError::Open)?;
     UnitSecretKey::open_sealed(
         sealed,
@@ -174,31 +179,25 @@ pub async fn key_from_recovery(
     Err(ProvisionError::Crypto(CryptoError::Open))
 }
 
-/// Seals `unit`'s current key to its parent where no escrow is kept yet
-/// (units from before escrow); a no-op otherwise.
-pub async fn backfill_escrow(
+/// The parent a unit's key is about to be sealed to, if it stands where a
+/// parent of that unit must (one level up): a row re-parented under a
+/// unit of the wrong level is refused, not handed the key.
+pub(crate) async fn parent_of(
     store: &Store,
     unit: &UnitRow,
-    key: &UnitSecretKey,
-) -> Result<(), ProvisionError> {
-    let Some(parent) = &unit.parent else {
-        return Ok(());
-    };
-    if unit.escrow_sealed_key.is_some() || key.public() != unit.public_key {
-        return Ok(());
-    }
-    let parent = store
+    parent: &UnitId,
+) -> Result<UnitRow, ProvisionError> {
+    let row = store
         .unit(parent)
         .await?
         .ok_or(StoreError::NotFound("parent unit"))?;
-    let sealed = key.seal_to(
-        &parent.public_key,
-        &ctx(&escrow_context(&unit.id, unit.key_generation)),
-    )?;
-    store
-        .backfill_escrow(&unit.id, unit.key_generation, sealed)
-        .await?;
-    Ok(())
+    if Some(row.level) != unit.level.parent_level() {
+        return Err(ProvisionError::Store(StoreError::Corrupt(format!(
+            "unit {}: its parent {} is not one level up",
+            unit.id, row.id
+        ))));
+    }
+    Ok(row)
 }
 
 /// What a rotation leaves to show: the new recovery key (when the unit
@@ -213,21 +212,27 @@ pub struct Rotated {
     pub left_out: usize,
 }
 
-/// The new key of `unit` sealed to each enabled member with a member key;
-/// and how many members are left out.
+/// The new key of `unit` sealed to each enabled member who holds the
+/// current one (a member left out by an earlier rotation stays out until
+/// an admin resets them); and how many members are left out.
 async fn seal_to_members(
     store: &Store,
     unit: &UnitId,
     fresh: &UnitSecretKey,
-) -> Result<(Vec<(uuid::Uuid, Vec<u8>)>, usize), ProvisionError> {
+) -> Result<(Vec<RotatedMember>, usize), ProvisionError> {
     let mut members = Vec::new();
     let mut left_out = 0;
     for member in store.staff_of_unit(unit).await? {
-        match (&member.member_public_key, member.disabled) {
-            (Some(public), false) => members.push((
-                member.id,
-                seal_to_member(fresh, unit, &member.email, public)?,
-            )),
+        match (
+            &member.member_public_key,
+            &member.unit_key_sealed,
+            member.disabled,
+        ) {
+            (Some(public), Some(_), false) => members.push(RotatedMember {
+                id: member.id,
+                public_key: *public,
+                sealed: seal_to_member(fresh, unit, &member.email, public)?,
+            }),
             _ => left_out += 1,
         }
     }
@@ -240,7 +245,7 @@ async fn reseal_children(
     unit: &UnitId,
     key: &UnitSecretKey,
     fresh: &UnitPublicKey,
-) -> Result<Vec<(UnitId, Vec<u8>)>, ProvisionError> {
+) -> Result<Vec<(UnitId, i32, Vec<u8>)>, ProvisionError> {
     let mut children = Vec::new();
     for child in store.units().await? {
         if child.parent.as_ref() != Some(unit) {
@@ -249,6 +254,7 @@ async fn reseal_children(
         let child_key = key_below(store, unit, key, &child.id).await?;
         children.push((
             child.id.clone(),
+            child.key_generation,
             child_key.current_only().seal_to(
                 fresh,
                 &ctx(&escrow_context(&child.id, child.key_generation)),
@@ -294,10 +300,7 @@ pub async fn rotate(
     };
     let escrow_sealed_key = match &row.parent {
         Some(parent) => {
-            let parent = store
-                .unit(parent)
-                .await?
-                .ok_or(StoreError::NotFound("parent unit"))?;
+            let parent = parent_of(store, &row, parent).await?;
             Some(
                 fresh
                     .secret

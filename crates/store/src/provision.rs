@@ -175,7 +175,8 @@ pub async fn import_units(
 }
 
 /// Creates a staff member of `unit`, wrapping the unit key under a fresh
-/// one-time password. Supervisors and admins always get a TOTP secret.
+/// one-time password. Verifiers, supervisors and admins (the roles that
+/// read reports) get a TOTP secret.
 #[expect(
     clippy::too_many_arguments,
     reason = "each is a distinct, required fact about the new member"
@@ -202,7 +203,8 @@ pub async fn create_staff(
     let password = random_text(10)?;
     let (record, keys) = PasswordKeys::enroll(password.as_bytes(), params)?;
     let member = crate::keyring::member_keys(unit_secret, unit, email, &keys)?;
-    let totp = if matches!(role, Role::Supervisor | Role::Admin) {
+    // Every role that reads reports signs in with a second factor.
+    let totp = if matches!(role, Role::Verifier | Role::Supervisor | Role::Admin) {
         Some(random_text(20)?)
     } else {
         None

@@ -36,15 +36,26 @@ pub struct Rotation {
     /// The new key sealed to the parent (`None` for a root).
     pub escrow_sealed_key: Option<Vec<u8>>,
     /// The new key sealed to each enabled member's key. Members not named
-    /// here (disabled, or never upgraded) lose their sealed unit key.
-    pub members: Vec<(Uuid, Vec<u8>)>,
-    /// Each child unit's key sealed again to the new key.
-    pub children: Vec<(UnitId, Vec<u8>)>,
+    /// here (disabled, never upgraded, or left out before) lose their
+    /// sealed unit key.
+    pub members: Vec<RotatedMember>,
+    /// Each child unit's key (at the generation named) sealed again to the
+    /// new key.
+    pub children: Vec<(UnitId, i32, Vec<u8>)>,
+}
+
+/// A member who receives a rotated key: sealed to the member key the
+/// caller read, which must still be theirs when the rotation is written.
+#[derive(Debug)]
+pub struct RotatedMember {
+    pub id: Uuid,
+    pub public_key: UnitPublicKey,
+    pub sealed: Vec<u8>,
 }
 
 /// Whether `r` was prepared against the unit as it is now (locked in
-/// `txn`): the same key generation, and exactly its enabled members with
-/// member keys.
+/// `txn`): the same key generation, and exactly its enabled members who
+/// hold the current key, each with the member key the caller sealed to.
 async fn rotation_still_fits(
     txn: &sea_orm::DatabaseTransaction,
     r: &Rotation,
@@ -57,42 +68,51 @@ async fn rotation_still_fits(
     if row.key_generation != r.retiring {
         return Ok(false);
     }
-    let mut enabled: Vec<Uuid> = staff::Entity::find()
+    // Locked, so a disable, reset or password change waits for the
+    // rotation (PostgreSQL; SQLite's write transaction holds the file).
+    let mut holders: Vec<(Uuid, Vec<u8>)> = staff::Entity::find()
         .select_only()
         .column(staff::Column::Id)
+        .column(staff::Column::MemberPublicKey)
         .filter(staff::Column::UnitId.eq(r.unit.as_str()))
         .filter(staff::Column::Disabled.eq(false))
         .filter(staff::Column::MemberPublicKey.is_not_null())
-        .into_tuple::<Uuid>()
+        .filter(staff::Column::UnitKeySealed.is_not_null())
+        .lock_exclusive()
+        .into_tuple::<(Uuid, Vec<u8>)>()
         .all(txn)
         .await?;
-    let mut named: Vec<Uuid> = r.members.iter().map(|(id, _)| *id).collect();
+    let mut named: Vec<(Uuid, Vec<u8>)> = r
+        .members
+        .iter()
+        .map(|m| (m.id, m.public_key.as_bytes().to_vec()))
+        .collect();
     named.sort_unstable();
-    enabled.sort_unstable();
-    Ok(named == enabled)
+    holders.sort_unstable();
+    Ok(named == holders)
+}
+
+/// Writes each child's escrow re-sealed to the new key; false when a
+/// child rotated meanwhile (its escrow is of its new key, and stays).
+async fn reseal_children(
+    txn: &sea_orm::DatabaseTransaction,
+    children: Vec<(UnitId, i32, Vec<u8>)>,
+) -> Result<bool, StoreError> {
+    for (child, generation, sealed) in children {
+        let done = unit::Entity::update_many()
+            .col_expr(unit::Column::EscrowSealedKey, Expr::value(Some(sealed)))
+            .filter(unit::Column::Id.eq(child.as_str()))
+            .filter(unit::Column::KeyGeneration.eq(generation))
+            .exec(txn)
+            .await?;
+        if done.rows_affected != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 impl Store {
-    /// Stores the escrow of `unit`'s key at `generation` where none is
-    /// kept yet (units made before escrow existed get it at the next
-    /// sign-in of one of their members). False when nothing changed.
-    pub async fn backfill_escrow(
-        &self,
-        unit: &UnitId,
-        generation: i32,
-        sealed: Vec<u8>,
-    ) -> Result<bool, StoreError> {
-        let done = unit::Entity::update_many()
-            .col_expr(unit::Column::EscrowSealedKey, Expr::value(Some(sealed)))
-            .filter(unit::Column::Id.eq(unit.as_str()))
-            .filter(unit::Column::KeyGeneration.eq(generation))
-            .filter(unit::Column::EscrowSealedKey.is_null())
-            .filter(unit::Column::ParentId.is_not_null())
-            .exec(self.conn())
-            .await?;
-        Ok(done.rows_affected == 1)
-    }
-
     /// A unit's retired keys, newest first.
     pub async fn retired_keys(&self, unit: &UnitId) -> Result<Vec<RetiredKey>, StoreError> {
         unit_key::Entity::find()
@@ -190,23 +210,18 @@ impl Store {
             .exec(&txn)
             .await?;
         let kept = r.members.len();
-        for (id, sealed) in r.members {
+        for m in r.members {
             staff::Entity::update(staff::ActiveModel {
-                id: Set(id),
-                unit_key_sealed: Set(Some(sealed)),
+                id: Set(m.id),
+                unit_key_sealed: Set(Some(m.sealed)),
                 ..Default::default()
             })
             .exec(&txn)
             .await?;
         }
-        for (child, sealed) in r.children {
-            unit::Entity::update(unit::ActiveModel {
-                id: Set(child.as_str().to_owned()),
-                escrow_sealed_key: Set(Some(sealed)),
-                ..Default::default()
-            })
-            .exec(&txn)
-            .await?;
+        if !reseal_children(&txn, r.children).await? {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(Clash::KeyChanged));
         }
         append(
             &txn,

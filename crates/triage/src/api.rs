@@ -191,6 +191,7 @@ impl FromRequest for StaffWrite {
         account::PasswordIn,
         account::PasswordOut,
         account::TotpIn,
+        account::TotpConfirmed,
         account::ResetOut,
         units::RotatedOut
     ))

@@ -110,7 +110,8 @@ impl Application {
             gate: Gate::new(
                 0,
                 StdDuration::from_millis(u64::from(settings.sign_in_floor_ms)),
-            ),
+            )
+            .with_second_factor(settings.second_factor_roles.clone()),
             stats: stats.clone(),
             onion: parts.onion,
             spool_dir: parts.spool_dir,
@@ -229,9 +230,36 @@ async fn session_loop(state: web::Data<state::AppState>, every: StdDuration) {
 
 fn routes(cfg: &mut web::ServiceConfig) {
     case_routes(cfg);
+    account_routes(cfg);
     office_routes(cfg);
     api_routes(cfg);
     api_case_routes(cfg);
+}
+
+/// A member's own account: the password and the authenticator pages.
+fn account_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/password")
+            .get(pages::password_form)
+            .post(pages::password_submit)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/password/totp")
+            .post(pages::totp_confirm)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/account/totp")
+            .get(pages::totp_show)
+            .post(pages::totp_renew)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/account/totp/confirm")
+            .post(pages::totp_enrol_confirm)
+            .refusing_others(method_not_allowed),
+    );
 }
 
 /// Sign-in, the queues, the cases and the desk's report form.
@@ -255,17 +283,6 @@ fn case_routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/logout")
             .post(pages::logout)
-            .refusing_others(method_not_allowed),
-    )
-    .service(
-        Endpoint::new("/password")
-            .get(pages::password_form)
-            .post(pages::password_submit)
-            .refusing_others(method_not_allowed),
-    )
-    .service(
-        Endpoint::new("/password/totp")
-            .post(pages::totp_confirm)
             .refusing_others(method_not_allowed),
     )
     .service(

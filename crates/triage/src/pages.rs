@@ -15,6 +15,7 @@ mod queue;
 mod register;
 mod search;
 mod stats;
+mod totp;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ use queue::{QUEUES, QueueLine, admin_elsewhere, queue_line};
 pub use register::register_show;
 pub use search::{search_form, search_submit};
 pub use stats::{stats_chart, stats_csv, stats_show, stats_xlsx};
+pub use totp::{totp_enrol_confirm, totp_renew, totp_show};
 
 use crate::error::TriageError;
 use crate::i18n;
@@ -168,8 +170,11 @@ impl ResponseError for PageError {
             TriageError::NoSession => {
                 return see_other(&format!("/login?lang={}", self.lang.param()));
             }
-            TriageError::PasswordChangeRequired | TriageError::TotpConfirmationRequired => {
+            TriageError::PasswordChangeRequired => {
                 return see_other(&format!("/password?lang={}", self.lang.param()));
+            }
+            TriageError::TotpConfirmationRequired => {
+                return see_other(&format!("/account/totp?lang={}", self.lang.param()));
             }
             TriageError::Internal(detail) => tracing::error!(error = %detail, "page failed"),
             TriageError::Unavailable(detail) => {
@@ -209,6 +214,8 @@ impl FromRequest for Viewer {
             // Until a one-time password is replaced, only the password page
             // (and logout) may be used.
             let free = matches!(req.path(), "/password" | "/password/totp" | "/logout");
+            // ...and until an authenticator is confirmed, its page too.
+            let enrol = matches!(req.path(), "/account/totp" | "/account/totp/confirm");
             crate::state::current(&req)
                 .await
                 .and_then(|session| {
@@ -216,6 +223,8 @@ impl FromRequest for Viewer {
                         Ok(session)
                     } else if session.must_change_password() {
                         Err(TriageError::PasswordChangeRequired)
+                    } else if enrol {
+                        Ok(session)
                     } else if session.must_confirm_totp() {
                         Err(TriageError::TotpConfirmationRequired)
                     } else {

@@ -34,6 +34,11 @@ pub struct TriageSettings {
     pub sweep_every_seconds: u32,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
+    /// The roles that must sign in with a second factor (TOTP). Every role
+    /// that reads reports by default; add `intake` to require it of
+    /// intake officers too. A member of a listed role without one enrols
+    /// one at their next sign-in before doing anything else.
+    pub second_factor_roles: Vec<sunlight_core::Role>,
 }
 
 impl Default for TriageSettings {
@@ -46,6 +51,7 @@ impl Default for TriageSettings {
             route_every_seconds: 5,
             sweep_every_seconds: 60,
             workers: 0,
+            second_factor_roles: sunlight_casework::auth::DEFAULT_SECOND_FACTOR.to_vec(),
         }
     }
 }

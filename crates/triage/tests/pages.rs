@@ -647,7 +647,18 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
     // Nothing else until it is confirmed; the password page asks for it.
     let q = page.get("/queues/verify").await;
     assert_eq!(q.status, 303);
-    assert!(q.location.unwrap().starts_with("/password"));
+    assert!(q.location.unwrap().starts_with("/account/totp"));
+    // The authenticator page shows it as text, as a URI and as a QR code
+    // drawn on the server.
+    let enrol = page.get("/account/totp").await;
+    assert_eq!(enrol.status, 200);
+    assert!(enrol.body.contains(&new_totp));
+    assert!(
+        enrol
+            .body
+            .contains("otpauth://totp/Sunlight:boss2%40gd-gz.test?secret=")
+    );
+    assert!(enrol.body.contains("<svg") && !enrol.body.contains("<script"));
     let waiting = page.get("/password").await.body;
     assert!(waiting.contains("id=\"totp-confirm\""));
     assert!(
@@ -672,6 +683,13 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
         .await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
     assert!(confirmed.body.contains("id=\"totp-confirmed\""));
+    let codes: Vec<String> = confirmed
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
     assert_eq!(page.get("/queues/verify").await.status, 200);
 
     // Next time: the new password and the new code; the old ones fail.
@@ -684,13 +702,26 @@ async fn a_one_time_password_must_be_replaced_before_any_work() {
         login("boss two passphrase".into(), code(&new_totp, step + 1)).await,
         303
     );
+    // A recovery code stands in for the authenticator, once.
+    assert_eq!(
+        login("boss two passphrase".into(), codes[4].clone()).await,
+        303
+    );
+    assert_eq!(
+        login("boss two passphrase".into(), codes[4].clone()).await,
+        401
+    );
+    let mails = h.db.store.outbox_all().await.unwrap();
+    assert!(mails.iter().any(|m| m.recipient == "boss2@gd-gz.test"
+        && m.kind.as_deref() == Some("account.recovery_code_used")
+        && !m.body.contains(&codes[4])));
     h.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_form_refuses_posts_from_other_sites() {
     let h = Harness::start(Engine::Sqlite).await;
-    let login = h.logins.get(&email("verifier", "gd")).unwrap();
+    let login = h.logins.get(&email("intake", "gd")).unwrap();
     let fields = [
         ("email", login.email.as_str()),
         ("password", login.password.as_str()),

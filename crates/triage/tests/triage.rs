@@ -494,7 +494,7 @@ async fn an_admin_adds_staff_from_their_session_and_the_new_member_can_work() {
             common::Login {
                 email: "new.verifier@gd-gz.test".into(),
                 password: created["one_time_password"].as_str().unwrap().into(),
-                totp: None,
+                totp: created["totp_secret"].as_str().map(str::to_owned),
             },
         );
         let newbie = h.sign_in("new.verifier@gd-gz.test").await;
@@ -525,17 +525,25 @@ async fn an_admin_adds_staff_from_their_session_and_the_new_member_can_work() {
             (s, e["error"]["code"].as_str()),
             (403, Some("wrong_current_credentials"))
         );
+        let secret = created["totp_secret"].as_str().unwrap().to_owned();
+        let code = h.fresh_totp("new.verifier@gd-gz.test", &secret).await;
         let (s, out) = newbie
             .post(
                 "/api/v1/password",
-                json!({"current_password": one_time, "new_password": "a long new passphrase 7"}),
+                json!({"current_password": one_time, "totp": code, "new_password": "a long new passphrase 7"}),
             )
             .await;
         assert_eq!(s, 200, "{out}");
-        assert!(
-            out["totp_secret"].is_null(),
-            "verifiers have no second factor"
-        );
+        // Verifiers read reports: their second factor is renewed with the
+        // password (the admin saw the first secret) and confirmed by a code.
+        let renewed = out["totp_secret"].as_str().unwrap().to_owned();
+        let code = h.fresh_totp("new.verifier@gd-gz.test#new", &renewed).await;
+        let (s, _) = newbie
+            .post("/api/v1/totp/confirm", json!({"totp": code}))
+            .await;
+        assert_eq!(s, 200);
+        h.logins.get_mut("new.verifier@gd-gz.test").unwrap().totp = Some(renewed);
+        h.forget_totp_steps("new.verifier@gd-gz.test").await;
         h.logins
             .get_mut("new.verifier@gd-gz.test")
             .unwrap()

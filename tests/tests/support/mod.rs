@@ -471,6 +471,40 @@ pub fn totp_now(secret: &str) -> String {
     totp.generate(now).to_string()
 }
 
+/// A code of `secret` that `email` has not signed in with yet: the
+/// current step's, or the next step's (accepted as one step of clock
+/// drift) when the current one was used; waits for a new step only after
+/// that. The server accepts each step once (RFC 6238 §5.2).
+pub async fn fresh_totp(email: &str, secret: &str) -> String {
+    static USED: std::sync::Mutex<Option<std::collections::HashMap<String, u64>>> =
+        std::sync::Mutex::new(None);
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 30;
+        let step = {
+            let mut used = USED.lock().unwrap();
+            let used = used.get_or_insert_with(Default::default);
+            let key = format!("{email}/{secret}");
+            let step = used.get(&key).map_or(now, |last| now.max(last + 1));
+            (step <= now + 1).then(|| {
+                used.insert(key, step);
+                step
+            })
+        };
+        match step {
+            Some(step) => return totp.generate(step * 30).to_string(),
+            None => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    }
+}
+
 /// Files a report through the public JSON API; returns its tracking code.
 pub async fn file_report(intake: &str, report: serde_json::Value) -> String {
     let res = reqwest::Client::new()
@@ -492,7 +526,7 @@ pub async fn sign_in(c: &Client, triage: &str, login: &[String]) {
     type_into(c, "#email", &login[1]).await;
     type_into(c, "#password", &login[2]).await;
     if login[5] != "-" {
-        type_into(c, "#totp", &totp_now(&login[5])).await;
+        type_into(c, "#totp", &fresh_totp(&login[1], &login[5]).await).await;
     }
     submit(c, "password").await;
     let who = find(c, "#who").await.text().await.unwrap();

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 use sunlight_core::Role;
-use sunlight_core::crypto::{PasswordKeys, SealContext, StretchParams, seal};
-use sunlight_store::provision::{no_case, random_text, totp_context};
+use sunlight_core::crypto::{PasswordKeys, StretchParams};
+use sunlight_store::provision::random_text;
 use sunlight_store::{Attempt, StaffRow, keyring};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -76,6 +76,51 @@ impl Triage {
     ) -> Result<PasswordChange, CaseworkError> {
         new_password_ok(new_password)?;
         let staff = self
+            .check_current_credentials(gate, session, current, totp, now)
+            .await?;
+        if bool::from(current.as_bytes().ct_eq(new_password.as_bytes())) {
+            return Err(CaseworkError::Invalid(Invalid::PasswordUnchanged));
+        }
+        let pw = Zeroizing::new(new_password.as_bytes().to_vec());
+        let (record, keys) =
+            tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
+                .await
+                .map_err(|e| CaseworkError::Internal(e.to_string()))??;
+        let member = keyring::member_keys(session.unit_key(), &session.unit, &staff.email, &keys)?;
+        let (secret, pending) = if staff.totp_sealed.is_some() {
+            let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
+            let sealed = crate::auth::seal_totp(&secret, &staff.email, session.unit_key())?;
+            (Some(secret), Some(sealed))
+        } else {
+            (None, None)
+        };
+        let epoch = self
+            .store
+            .change_password(staff.id, &record, &member, pending, now)
+            .await?;
+        session.password_changed(epoch);
+        session.set_must_confirm_totp(secret.is_some());
+        self.mail_account_change(&staff, AccountChange::PasswordChanged, now)
+            .await?;
+        Ok(PasswordChange {
+            totp_pending: secret,
+            epoch,
+        })
+    }
+
+    /// The signed-in member proves it is them again before changing their
+    /// own credentials: the current password and, with a second factor, a
+    /// TOTP code not used before. A wrong one counts towards the account's
+    /// lock like a failed sign-in.
+    pub(crate) async fn check_current_credentials(
+        &self,
+        gate: &Gate,
+        session: &Session,
+        current: &str,
+        totp: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<StaffRow, CaseworkError> {
+        let staff = self
             .store
             .staff_by_email(&session.email)
             .await?
@@ -108,59 +153,7 @@ impl Triage {
                 return Err(CaseworkError::WrongCurrentCredentials);
             }
         }
-        if bool::from(current.as_bytes().ct_eq(new_password.as_bytes())) {
-            return Err(CaseworkError::Invalid(Invalid::PasswordUnchanged));
-        }
-        let pw = Zeroizing::new(new_password.as_bytes().to_vec());
-        let (record, keys) =
-            tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
-                .await
-                .map_err(|e| CaseworkError::Internal(e.to_string()))??;
-        let member = keyring::member_keys(session.unit_key(), &session.unit, &staff.email, &keys)?;
-        let (secret, pending) = if staff.totp_sealed.is_some() {
-            let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
-            let sealed = seal_totp(&secret, &staff.email, session)?;
-            (Some(secret), Some(sealed))
-        } else {
-            (None, None)
-        };
-        let epoch = self
-            .store
-            .change_password(staff.id, &record, &member, pending, now)
-            .await?;
-        session.password_changed(epoch);
-        session.set_must_confirm_totp(secret.is_some());
-        Ok(PasswordChange {
-            totp_pending: secret,
-            epoch,
-        })
-    }
-
-    /// The member enters a code of the TOTP secret their password change
-    /// gave them; from now on that secret is the one sign-in asks for.
-    pub async fn confirm_totp(
-        &self,
-        session: &Session,
-        code: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), CaseworkError> {
-        let sealed =
-            self.store
-                .pending_totp(session.staff_id)
-                .await?
-                .ok_or(CaseworkError::Conflict(
-                    sunlight_store::Clash::NoPendingTotp,
-                ))?;
-        let secret = open_totp(&sealed, &session.email, session.unit_key())?;
-        let step = totp_step(&secret, code, now).ok_or(CaseworkError::WrongCurrentCredentials)?;
-        if self.store.confirm_totp(session.staff_id, step, now).await? {
-            session.set_must_confirm_totp(false);
-            Ok(())
-        } else {
-            Err(CaseworkError::Conflict(
-                sunlight_store::Clash::NoPendingTotp,
-            ))
-        }
+        Ok(staff)
     }
 
     /// A member an admin may act on: someone else, in the admin's unit or
@@ -315,16 +308,4 @@ fn admin_only(admin: &Session, member: Uuid) -> Result<(), CaseworkError> {
     } else {
         Ok(())
     }
-}
-
-fn seal_totp(secret: &str, email: &str, session: &Session) -> Result<Vec<u8>, CaseworkError> {
-    let item = totp_context(email);
-    Ok(seal(
-        secret.as_bytes(),
-        &SealContext {
-            case_id: no_case(),
-            item: &item,
-        },
-        &[session.unit_key().public()],
-    )?)
 }

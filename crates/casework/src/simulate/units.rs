@@ -127,6 +127,7 @@ pub(super) async fn setup_units(
                         must_change_password: false,
                         must_confirm_totp: false,
                         epoch: 0,
+                        recovery_code_used: false,
                     },
                     now,
                 )

@@ -89,19 +89,35 @@ impl std::fmt::Debug for TotpIn {
     }
 }
 
-/// Confirm the TOTP secret a password change gave: it becomes the one
-/// sign-in asks for.
-#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = TotpIn, responses((status = 204, description = "The new secret is in force")))]
+#[derive(Serialize, ToSchema)]
+pub struct TotpConfirmed {
+    /// 10 single-use recovery codes (`XXXX-XXXX-XXXX-XXXX`), shown once:
+    /// each signs in once in place of a TOTP code. Earlier codes are void.
+    pub recovery_codes: Vec<String>,
+}
+
+impl std::fmt::Debug for TotpConfirmed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpConfirmed(<redacted>)")
+    }
+}
+
+/// Confirm the waiting TOTP secret (after a password change, or at
+/// enrolment): it becomes the one sign-in asks for, and new recovery codes
+/// come back once.
+#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = TotpIn, responses((status = 200, description = "The new secret is in force", body = TotpConfirmed)))]
 pub async fn confirm_totp(
     staff: AnyStaffWrite,
     state: web::Data<AppState>,
     body: web::Json<TotpIn>,
 ) -> Result<HttpResponse, TriageError> {
-    state
+    let codes = state
         .triage
         .confirm_totp(&staff.0, &body.totp, Utc::now())
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::Ok().json(TotpConfirmed {
+        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
+    }))
 }
 
 fn member(raw: &str) -> Result<Uuid, TriageError> {

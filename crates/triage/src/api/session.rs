@@ -52,15 +52,16 @@ pub async fn sign_in(
     let body = body.into_inner();
     let password = Zeroizing::new(body.password);
     let now = Utc::now();
-    let new = sunlight_casework::auth::sign_in(
-        &state.triage.store,
-        &state.gate,
-        &body.email,
-        &password,
-        body.totp.as_deref(),
-        now,
-    )
-    .await?;
+    let new = state
+        .triage
+        .sign_in(
+            &state.gate,
+            &body.email,
+            &password,
+            body.totp.as_deref(),
+            now,
+        )
+        .await?;
     let opened = state
         .sessions
         .open(new, now)

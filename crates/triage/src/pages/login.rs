@@ -67,8 +67,10 @@ pub async fn login_submit(
     let (password, totp) = (Zeroizing::new(password), Zeroizing::new(totp));
     let code = Some(totp.trim()).filter(|c| !c.is_empty());
     let now = Utc::now();
-    let (store, gate) = (&state.triage.store, &state.gate);
-    let checked = sunlight_casework::auth::sign_in(store, gate, &email, &password, code, now).await;
+    let checked = state
+        .triage
+        .sign_in(&state.gate, &email, &password, code, now)
+        .await;
     match checked.map_err(TriageError::from) {
         Ok(new) => signed_in(&state, new, now, lang),
         // A locked account gets this same answer: it must not tell that

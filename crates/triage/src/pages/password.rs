@@ -158,13 +158,8 @@ pub async fn totp_confirm(
         .await
         .map_err(TriageError::from)
     {
-        Ok(()) => {
-            let page = Shown {
-                confirmed: true,
-                ..Shown::default()
-            };
-            Ok(viewer.password_page(page, StatusCode::OK))
-        }
+        // The authenticator page shows the recovery codes, once.
+        Ok(codes) => viewer.totp_page(&state, StatusCode::OK, None, codes).await,
         Err(e @ (TriageError::WrongCurrentCredentials | TriageError::Conflict(_))) => {
             let page = Shown {
                 done: true,

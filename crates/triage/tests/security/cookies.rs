@@ -8,7 +8,8 @@ use crate::common::{Harness, email};
 use sunlight_testkit::Engine;
 
 async fn sign_in(h: &Harness, base: &str) -> reqwest::Response {
-    let who = email("verifier", "gd");
+    // An intake officer: no second factor to feed.
+    let who = email("intake", "gd");
     let login = &h.logins[&who];
     reqwest::Client::new()
         .post(format!("{base}/api/v1/session"))
