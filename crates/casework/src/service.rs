@@ -34,6 +34,7 @@ mod messages;
 pub(crate) mod numbering;
 mod register;
 pub use register::RegisterRequest;
+mod retention;
 mod routing;
 mod search;
 mod second_factor;

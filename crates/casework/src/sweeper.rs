@@ -27,7 +27,9 @@ use uuid::Uuid;
 use crate::mail::{MailFacts, MailStyle, render};
 
 mod replies;
+mod retention;
 mod tasks;
+pub use retention::{NOTICE_DAYS, RetentionReport};
 
 /// How many stages one transaction records.
 const BATCH: u64 = 500;
@@ -148,6 +150,8 @@ pub struct Sweeper {
     directory: Arc<std::sync::Mutex<CachedDirectory>>,
     /// The last local day this process queued the audit-head mail.
     head_day: Arc<std::sync::Mutex<Option<chrono::NaiveDate>>>,
+    /// The last local day this process applied the retention rule.
+    retention_day: Arc<std::sync::Mutex<Option<chrono::NaiveDate>>>,
 }
 
 /// The directory and when it was read.
@@ -173,6 +177,7 @@ impl Sweeper {
             style,
             directory: Arc::default(),
             head_day: Arc::default(),
+            retention_day: Arc::default(),
         }
     }
 

@@ -104,6 +104,13 @@ async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Optio
                 if let Err(e) = sweeper.notify_replies(now).await {
                     tracing::warn!(error = %e, "reply notices not queued");
                 }
+                match sweeper.retention_daily(now).await {
+                    Ok(Some((mailed, r))) if mailed > 0 || r.purged > 0 => {
+                        tracing::info!(mailed, purged = r.purged, "retention rule applied");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "retention rule not applied"),
+                }
                 match sweeper.pass(now).await {
                     Ok(r) if r.written.notices > 0 || r.written.skipped > 0 => tracing::info!(
                         looked_at = r.looked_at,

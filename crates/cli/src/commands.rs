@@ -19,7 +19,7 @@ use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
 use sunlight_store::{AuditReport, Store, setting_keys};
 
 use crate::config::Config;
-use crate::{AuditCommand, Command, StaffCommand, StatsCommand, UnitCommand};
+use crate::{AuditCommand, Command, RetentionCommand, StaffCommand, StatsCommand, UnitCommand};
 
 /// Writes one line of command output to standard output.
 fn say(line: &str) {
@@ -86,6 +86,9 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         Command::Stats {
             action: StatsCommand::Refresh,
         } => stats_refresh(&config).await,
+        Command::Retention {
+            action: RetentionCommand::Run { dry_run },
+        } => retention_run(&config, dry_run).await,
         Command::Bench {
             runs,
             queue_cases,
@@ -270,6 +273,43 @@ async fn is_initialized(store: &Store) -> Result<bool, String> {
         .await
         .map_err(|e| e.to_string())?
         .is_some())
+}
+
+async fn retention_run(config: &Config, dry_run: bool) -> CmdResult {
+    sunlight_casework::i18n::vocabulary()?;
+    let store = open(config).await?;
+    let (policy, calendar) = config.deadline_rules().map_err(|e| e.to_string())?;
+    let months = policy.retention_months();
+    let sweeper = sunlight_casework::Sweeper::new(
+        store,
+        std::sync::Arc::new(policy),
+        std::sync::Arc::new(calendar),
+        config.mail_style(),
+    );
+    let report = sweeper
+        .retention(chrono::Utc::now(), dry_run)
+        .await
+        .map_err(|e| format!("retention run failed: {e}"))?;
+    for (id, number) in &report.due {
+        let name = number
+            .as_ref()
+            .map_or_else(|| id.to_string(), ToString::to_string);
+        say(&format!(
+            "{} {name}",
+            if dry_run { "due" } else { "purged" }
+        ));
+    }
+    say(&format!(
+        "{} closed case(s) past {months} months and not held; {} purged{}",
+        report.due.len(),
+        report.purged,
+        if dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn stats_refresh(config: &Config) -> CmdResult {

@@ -164,6 +164,22 @@ pub enum Command {
         #[command(subcommand)]
         action: StatsCommand,
     },
+    /// The retention rule (the policy's `retention_months`).
+    Retention {
+        #[command(subcommand)]
+        action: RetentionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Purge the sealed content of closed cases past their retention period
+    /// and not under legal hold (what triage does once a day); with
+    /// `--dry-run`, only list them.
+    Run {
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

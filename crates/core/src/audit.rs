@@ -85,6 +85,8 @@ pub const ACTIONS: &[&str] = &[
     "staff.enable",
     "unit.add",
     "unit.rotate_key",
+    "case.purged",
+    "case.legal_hold",
 ];
 
 /// Whether `name` has the shape of an action (`word.word`, lower case and

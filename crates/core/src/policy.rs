@@ -205,6 +205,8 @@ pub enum PolicyError {
     BadReminders { reason: &'static str },
     #[error("utc_offset_minutes {minutes} is outside ±840")]
     BadUtcOffset { minutes: i32 },
+    #[error("retention_months {months} is outside 1..=1200")]
+    BadRetention { months: u32 },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -215,6 +217,7 @@ struct RawPolicy {
     calendar: Option<String>,
     utc_offset_minutes: Option<i32>,
     reminders: Option<Vec<f64>>,
+    retention_months: Option<u32>,
     #[serde(default)]
     deadlines: Deadlines<Option<Span>>,
 }
@@ -286,6 +289,8 @@ pub struct Policy {
     /// Strictly increasing, each in 1..=999.
     reminders: Vec<u16>,
     spans: Deadlines<Span>,
+    /// How long a closed case keeps its sealed content (months).
+    retention_months: u32,
 }
 
 impl Policy {
@@ -351,6 +356,16 @@ impl Policy {
             (None, Some(base)) => base.reminders.clone(),
             (None, None) => return Err(missing("reminders")),
         };
+        let retention_months = match (raw.retention_months, &base) {
+            (Some(months), _) => months,
+            (None, Some(base)) => base.retention_months,
+            (None, None) => return Err(missing("retention_months")),
+        };
+        if !(1..=1200).contains(&retention_months) {
+            return Err(PolicyError::BadRetention {
+                months: retention_months,
+            });
+        }
         let spans = raw.deadlines.try_map(|kind, span| {
             let span = match (span, &base) {
                 (Some(span), _) => span,
@@ -371,7 +386,27 @@ impl Policy {
             offset,
             reminders,
             spans,
+            retention_months,
         })
+    }
+
+    /// How long a closed case keeps its sealed content, in months.
+    pub fn retention_months(&self) -> u32 {
+        self.retention_months
+    }
+
+    /// When the sealed content of a case closed at `closed_at` is purged.
+    pub fn purge_at(&self, closed_at: DateTime<Utc>) -> DateTime<Utc> {
+        closed_at
+            .checked_add_months(Months::new(self.retention_months))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// The closing time before which a case's content is due for purging
+    /// at `now`.
+    pub fn purge_cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_sub_months(Months::new(self.retention_months))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     pub fn name(&self) -> &str {

@@ -110,6 +110,10 @@ pub struct CaseRow {
     pub round: i32,
     /// What a state write must still find (see `Store::record_transition`).
     pub version: i32,
+    /// When the retention rule purged the sealed content.
+    pub purged_at: Option<DateTime<Utc>>,
+    /// Since when a legal hold keeps the content from purging.
+    pub legal_hold_since: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for CaseRow {
@@ -144,6 +148,8 @@ impl TryFrom<case::Model> for CaseRow {
             hold: m.hold,
             received_at: m.received_at,
             closed_at: m.closed_at,
+            purged_at: m.purged_at,
+            legal_hold_since: m.legal_hold_since,
             merged_into: m.merged_into.map(CaseId::from_uuid),
             outcome: m
                 .outcome
@@ -284,6 +290,8 @@ impl Store {
             unread: Set(0),
             round: Set(0),
             version: Set(0),
+            purged_at: Set(None),
+            legal_hold_since: Set(None),
         })
         .exec_without_returning(&txn)
         .await

@@ -42,6 +42,10 @@ pub enum Clash {
     TaskDone,
     #[error("this round of feedback was rated already")]
     AlreadyRated,
+    #[error("the case is under legal hold already, or not, or its content was purged")]
+    LegalHoldUnchanged,
+    #[error("the content of this case was purged under the retention rule")]
+    Purged,
     #[error("the unit's key or its members changed meanwhile; try again")]
     KeyChanged,
     /// A unit below whose key its parent cannot reach yet (made before

@@ -30,6 +30,7 @@ mod ratings;
 mod register;
 mod replies;
 mod reporter;
+mod retention;
 mod routing;
 mod search;
 pub mod seed;
@@ -65,6 +66,7 @@ pub use ratings::{NewRating, Objection, RatingRow};
 pub use register::{REGISTER_PAGE, RegisterCase, RegisterFilter, RegisterPage};
 pub use replies::PendingReply;
 pub use reporter::{HistoryStep, ReporterView};
+pub use retention::RetentionCase;
 pub use routing::RoutePlan;
 pub use search::{MERGE_CANDIDATES, SEARCH_BATCH, SearchCursor, SearchRow};
 pub use settings::keys as setting_keys;
@@ -130,6 +132,9 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+                    // Deleted content is overwritten with zeros, not left
+                    // in free pages (retention purges, docs/operations.md).
+                    .pragma("secure_delete", "ON")
             })
             .map_sqlx_sqlite_pool_opts(|pool| {
                 pool.after_release(|conn, _meta| Box::pin(sqlite_connection_is_clean(conn)))

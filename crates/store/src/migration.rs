@@ -9,6 +9,7 @@ mod lifecycle;
 mod queue_order;
 mod register_counts;
 mod replies;
+mod retention;
 mod security;
 mod stats;
 mod sweeper;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(audit_view::AuditView),
             Box::new(register_counts::RegisterCounts),
             Box::new(lifecycle::Lifecycle),
+            Box::new(retention::Retention),
         ]
     }
 }

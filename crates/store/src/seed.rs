@@ -96,6 +96,8 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
             unread: Set(0),
             round: Set(0),
             version: Set(0),
+            purged_at: Set(None),
+            legal_hold_since: Set(None),
         });
         previous = Some(id);
     }
@@ -224,6 +226,8 @@ impl Store {
             unread: Set(0),
             round: Set(0),
             version: Set(0),
+            purged_at: Set(None),
+            legal_hold_since: Set(None),
         });
         case::Entity::insert_many(rows)
             .exec_without_returning(&txn)

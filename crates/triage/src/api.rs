@@ -20,6 +20,7 @@ mod case_out;
 mod cases;
 pub mod contract;
 mod intake;
+mod legal_hold;
 mod queues;
 mod register;
 mod search;
@@ -34,6 +35,7 @@ pub use account::{
 };
 pub use cases::{attachment, case, claim, comment, confirm_hold, message, transition};
 pub use intake::intake;
+pub use legal_hold::legal_hold;
 pub use queues::queue;
 pub use register::register;
 pub use search::search;
@@ -138,6 +140,7 @@ impl FromRequest for StaffWrite {
         account::staff_reset,
         account::staff_totp_reset,
         units::rotate_key,
+        legal_hold::legal_hold,
         queues::queue,
         register::register,
         tasks::tasks,
@@ -193,7 +196,8 @@ impl FromRequest for StaffWrite {
         account::TotpIn,
         account::TotpConfirmed,
         account::ResetOut,
-        units::RotatedOut
+        units::RotatedOut,
+        legal_hold::LegalHoldIn
     ))
 )]
 pub struct ApiDoc;
@@ -264,7 +268,8 @@ mod tests {
             assert!(schemas.contains(&name), "{name} missing from {schemas:?}");
         }
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 23, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert!(paths.contains_key("/api/v1/cases/{id}/legal-hold"));
         assert!(paths.contains_key("/api/v1/units/{id}/rotate-key"));
         assert!(paths.contains_key("/api/v1/staff/{id}/totp-reset"));
         assert!(paths.contains_key("/api/v1/cases/{id}/transitions"));

@@ -114,6 +114,8 @@ fn clash_key(clash: Clash) -> &'static str {
         Clash::TaskDone => "errors.task_done",
         Clash::KeyChanged => "errors.key_changed",
         Clash::NoEscrow => "errors.no_escrow",
+        Clash::LegalHoldUnchanged => "errors.legal_hold_unchanged",
+        Clash::Purged => "errors.purged",
         Clash::CaseChanged | Clash::Exists(_) | Clash::AlreadyRated => "errors.conflict",
     }
 }

@@ -316,6 +316,11 @@ fn case_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(method_not_allowed),
     )
     .service(
+        Endpoint::new("/cases/{id}/legal-hold")
+            .post(pages::case_legal_hold)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
         Endpoint::new("/cases/{id}/comments")
             .post(pages::case_comment)
             .refusing_others(method_not_allowed),
@@ -439,6 +444,11 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/api/v1/units/{id}/rotate-key")
             .post(api::rotate_key)
+            .refusing_others(method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/cases/{id}/legal-hold")
+            .post(api::legal_hold)
             .refusing_others(method_not_allowed),
     );
 }

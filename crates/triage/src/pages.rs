@@ -36,7 +36,9 @@ pub use admin::{
     admin_add_staff, admin_retry_mail, admin_rotate_key, admin_show, admin_staff_action,
 };
 pub use audit::audit_show;
-pub use case::{case_action, case_comment, case_export, case_message, case_show, hold_confirm};
+pub use case::{
+    case_action, case_comment, case_export, case_legal_hold, case_message, case_show, hold_confirm,
+};
 use dates::{Countdown, countdown, local_day, local_time, owner_word};
 pub use desk::{intake_form, intake_submit};
 pub use login::{login_form, login_submit, logout, root};

@@ -23,6 +23,7 @@ mod lifecycle;
 mod numbering;
 mod pages;
 mod register;
+mod retention;
 mod simulate;
 mod stats;
 mod sweeper;

@@ -113,6 +113,10 @@ fn match_batch(
 /// sealed to their unit and the units above, so that means damage or
 /// tampering.
 fn hit(opener: &Opener, query: &Query, row: &SearchRow) -> Result<Option<SearchHit>, ()> {
+    // Purged under the retention rule: nothing left to search.
+    if row.sealed_report.is_empty() {
+        return Ok(None);
+    }
     let ctx = SealContext {
         case_id: row.id,
         item: item::REPORT,

@@ -92,6 +92,9 @@ impl Triage {
         session: &Session,
         case: &CaseRow,
     ) -> Result<Opened, CaseworkError> {
+        if case.purged_at.is_some() {
+            return Err(CaseworkError::Conflict(sunlight_store::Clash::Purged));
+        }
         let plain = open(
             &case.sealed_report,
             &SealContext {

@@ -52,6 +52,11 @@ pub struct Model {
     pub round: i32,
     /// Optimistic concurrency: every state write checks and bumps it.
     pub version: i32,
+    /// When the retention rule purged the sealed content (report,
+    /// messages, attachments, notes); NULL while it is kept.
+    pub purged_at: Option<DateTimeUtc>,
+    /// Since when a supervisor holds the case from purging (legal hold).
+    pub legal_hold_since: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

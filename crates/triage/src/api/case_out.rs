@@ -127,6 +127,12 @@ pub struct CaseOut {
     pub ratings: Vec<RatingOut>,
     /// Actions the caller may take now.
     pub allowed_actions: Vec<&'static str>,
+    /// The day the sealed content (report, messages, attachments, notes)
+    /// is purged under the retention rule; null while the case is open.
+    /// Not while a legal hold stands.
+    pub purge_on: Option<chrono::NaiveDate>,
+    /// Since when a supervisor holds the case from purging; null when not.
+    pub legal_hold_since: Option<chrono::NaiveDate>,
 }
 
 impl CaseOut {
@@ -148,6 +154,11 @@ impl CaseOut {
             outcome: c.outcome.map(|o| o.as_str()),
             received_at: c.received_at,
             received_on: policy.local_date(c.received_at),
+            purge_on: c
+                .closed_at
+                .filter(|_| c.legal_hold_since.is_none())
+                .map(|at| policy.last_day(policy.purge_at(at))),
+            legal_hold_since: c.legal_hold_since.map(|at| policy.local_date(at)),
             deadline: v.entry.as_ref().map(|e| e.due_at),
             owner: v.entry.as_ref().and_then(|e| e.owner),
             merged_into: c.merged_into.map(|m| m.to_string()),

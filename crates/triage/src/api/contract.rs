@@ -85,6 +85,11 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
     ("staff_reset", SessionCsrf, &[WRITE, MEMBER, SERVER]),
     ("staff_totp_reset", SessionCsrf, &[WRITE, MEMBER, SERVER]),
     (
+        "legal_hold",
+        SessionCsrf,
+        &[WRITE, JSON, CASE, &[Conflict, Invalid], SERVER],
+    ),
+    (
         "rotate_key",
         SessionCsrf,
         &[WRITE, &[Forbidden, NotFound, Conflict], SERVER],

@@ -286,6 +286,40 @@ pub async fn case_comment(
     answer(&viewer, &state, id, noted).await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LegalHoldForm {
+    csrf: String,
+    hold: String,
+    reason: String,
+}
+
+impl std::fmt::Debug for LegalHoldForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LegalHoldForm(<redacted>)")
+    }
+}
+
+/// `POST /cases/{id}/legal-hold`: a supervisor sets (`hold=on`) or lifts
+/// (`hold=off`) the legal hold, with a reason.
+pub async fn case_legal_hold(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<LegalHoldForm>,
+) -> Result<HttpResponse, PageError> {
+    let LegalHoldForm { csrf, hold, reason } = form.into_inner();
+    viewer.check_csrf(&csrf)?;
+    let id = case_id(&viewer, &path)?;
+    let reason = Zeroizing::new(reason);
+    let done = state
+        .triage
+        .legal_hold(&viewer.session, id, hold == "on", &reason, Utc::now())
+        .await
+        .map_err(TriageError::from);
+    answer(&viewer, &state, id, done).await
+}
+
 /// The `to` field of a reply: empty for the case's own reporter.
 fn merged_reporter(raw: &str) -> Result<Option<CaseId>, TriageError> {
     match raw.trim() {

@@ -89,6 +89,9 @@ pub(super) struct CasePage<'a> {
     export_href: Option<String>,
     /// The merge picker: `(case id, number · accused · arrival day)`.
     merge_options: Vec<(String, String)>,
+    /// For a supervisor: where the legal hold is set or lifted, and
+    /// whether one stands.
+    legal_hold: Option<(String, bool)>,
 }
 
 impl<'a> CasePage<'a> {
@@ -169,6 +172,7 @@ impl<'a> CasePage<'a> {
             can_acknowledge: can_acknowledge(view, viewer.session.role),
             export_href: (viewer.session.role == Role::Supervisor)
                 .then(|| format!("/cases/{}/export.zip", view.case.id)),
+            legal_hold: (viewer.session.role == Role::Supervisor).then(|| legal_hold(view)),
             view,
             ui,
         }
@@ -271,6 +275,14 @@ pub(super) fn row_facts(ui: &Ui, policy: &Policy, c: &CaseRow, units: &[UnitRow]
     ]
 }
 
+/// The legal hold form's target and whether a hold stands.
+fn legal_hold(view: &CaseView) -> (String, bool) {
+    (
+        format!("/cases/{}/legal-hold", view.case.id),
+        view.case.legal_hold_since.is_some(),
+    )
+}
+
 fn facts(
     ui: &Ui,
     state: &AppState,
@@ -288,6 +300,24 @@ fn facts(
     };
     let none = || ui.t("case.none").to_owned();
     let mut out = row_facts(ui, policy, c, units);
+    // When the retention rule purges the content, or that a hold keeps it.
+    if let Some(since) = c.legal_hold_since {
+        out.push(fact(
+            "retention",
+            "case.retention",
+            ui.t("case.legal_hold_since")
+                .replace("{day}", &policy.local_date(since).to_string()),
+        ));
+    } else if let Some(closed) = c.closed_at {
+        out.push(fact(
+            "retention",
+            "case.retention",
+            ui.t("case.purge_on").replace(
+                "{day}",
+                &policy.last_day(policy.purge_at(closed)).to_string(),
+            ),
+        ));
+    }
     match &view.entry {
         Some(e) => {
             let due = countdown(
