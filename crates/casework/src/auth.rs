@@ -299,12 +299,12 @@ async fn second_factor(
         None if gate.needs_second_factor(staff.role) => {
             // No second factor yet (a new rule, or an admin removed it):
             // the session may do nothing but enrol one.
+            // A fresh secret at every such sign-in: one shown to an earlier
+            // session (someone else with the password) is void.
             enrol = true;
-            if !staff.has_pending_totp {
-                let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
-                let sealed = seal_totp(&secret, &staff.email, unit_key)?;
-                store.start_totp_enrolment(staff.id, sealed).await?;
-            }
+            let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
+            let sealed = seal_totp(&secret, &staff.email, unit_key)?;
+            store.set_pending_totp(staff.id, sealed).await?;
         }
         None => {}
     }

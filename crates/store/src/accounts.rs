@@ -282,23 +282,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Keeps `sealed` as the member's pending TOTP secret where none waits
-    /// yet (a member without a second factor who must enrol one); false
-    /// when one was there already.
-    pub async fn start_totp_enrolment(
-        &self,
-        id: Uuid,
-        sealed: Vec<u8>,
-    ) -> Result<bool, StoreError> {
-        let done = staff::Entity::update_many()
-            .col_expr(staff::Column::TotpPending, Expr::value(Some(sealed)))
-            .filter(staff::Column::Id.eq(id))
-            .filter(staff::Column::TotpPending.is_null())
-            .exec(self.conn())
-            .await?;
-        Ok(done.rows_affected == 1)
-    }
-
     /// The member entered a code of their pending TOTP secret (time step
     /// `step`): it replaces the old secret, codes up to `step` are spent,
     /// and `recovery_codes` (hashes) replace any earlier ones. False when

@@ -114,6 +114,9 @@ pub struct CaseRow {
     pub purged_at: Option<DateTime<Utc>>,
     /// Since when a legal hold keeps the content from purging.
     pub legal_hold_since: Option<DateTime<Utc>>,
+    /// The unit whose supervisor set the hold (only it or a unit above
+    /// lifts it).
+    pub legal_hold_unit: Option<String>,
 }
 
 impl std::fmt::Debug for CaseRow {
@@ -150,6 +153,7 @@ impl TryFrom<case::Model> for CaseRow {
             closed_at: m.closed_at,
             purged_at: m.purged_at,
             legal_hold_since: m.legal_hold_since,
+            legal_hold_unit: m.legal_hold_unit.clone(),
             merged_into: m.merged_into.map(CaseId::from_uuid),
             outcome: m
                 .outcome
@@ -292,6 +296,8 @@ impl Store {
             version: Set(0),
             purged_at: Set(None),
             legal_hold_since: Set(None),
+            legal_hold_unit: Set(None),
+            legal_hold_lifted_at: Set(None),
         })
         .exec_without_returning(&txn)
         .await

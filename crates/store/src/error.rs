@@ -42,7 +42,9 @@ pub enum Clash {
     TaskDone,
     #[error("this round of feedback was rated already")]
     AlreadyRated,
-    #[error("the case is under legal hold already, or not, or its content was purged")]
+    #[error(
+        "the case is under legal hold already (or not), a unit above set the hold, or its content was purged"
+    )]
     LegalHoldUnchanged,
     #[error("the content of this case was purged under the retention rule")]
     Purged,

@@ -98,6 +98,8 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
             version: Set(0),
             purged_at: Set(None),
             legal_hold_since: Set(None),
+            legal_hold_unit: Set(None),
+            legal_hold_lifted_at: Set(None),
         });
         previous = Some(id);
     }
@@ -228,6 +230,8 @@ impl Store {
             version: Set(0),
             purged_at: Set(None),
             legal_hold_since: Set(None),
+            legal_hold_unit: Set(None),
+            legal_hold_lifted_at: Set(None),
         });
         case::Entity::insert_many(rows)
             .exec_without_returning(&txn)

@@ -340,3 +340,80 @@ async fn after_a_rotation_a_disabled_members_wrap_opens_nothing_new() {
         h.stop().await;
     }
 }
+
+/// The secret on the authenticator page of a session (HTML).
+async fn enrolment_secret(member: &StaffClient) -> String {
+    let page = member
+        .client
+        .get(format!("{}/account/totp", member.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, rest) = page.split_once("id=\"totp-secret\">").unwrap();
+    rest.split_once('<').unwrap().0.trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_authenticator_is_enrolled_again_before_anything_else() {
+    for engine in ENGINES {
+        let mut h = Harness::start(engine).await;
+        let who = email("verifier", "gd-gz");
+        let member_id = h.db.store.staff_by_email(&who).await.unwrap().unwrap().id;
+        let admin = h.sign_in(&email("admin", "gd")).await;
+        let (s, v) = admin
+            .post(
+                &format!("/api/v1/staff/{member_id}/totp-reset"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        // The password alone opens a session that may only enrol.
+        h.logins.get_mut(&who).unwrap().totp = None;
+        let first = h.sign_in(&who).await;
+        let (s, e) = first.get("/api/v1/queues/verify").await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (403, Some("totp_confirmation_required"))
+        );
+        // Changing the password is no second factor.
+        let password = h.logins[&who].password.clone();
+        let (s, _) = first
+            .post(
+                "/api/v1/password",
+                serde_json::json!({"current_password": password, "new_password": "a new passphrase 42"}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        h.logins.get_mut(&who).unwrap().password = "a new passphrase 42".into();
+        assert_eq!(
+            first.get("/api/v1/queues/verify").await.0,
+            403,
+            "{engine:?}"
+        );
+        // Someone else with the password saw a secret; the member's own
+        // sign-in makes a new one, and the old one confirms nothing.
+        let seen = enrolment_secret(&first).await;
+        let own = h.sign_in(&who).await;
+        let secret = enrolment_secret(&own).await;
+        assert_ne!(seen, secret);
+        let (s, _) = first
+            .post(
+                "/api/v1/totp/confirm",
+                serde_json::json!({"totp": crate::common::totp_now(&seen)}),
+            )
+            .await;
+        assert_eq!(s, 403, "{engine:?}");
+        let (s, v) = own
+            .post(
+                "/api/v1/totp/confirm",
+                serde_json::json!({"totp": crate::common::totp_now(&secret)}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(own.get("/api/v1/queues/verify").await.0, 200);
+        h.stop().await;
+    }
+}

@@ -177,7 +177,9 @@ async fn a_closed_case_past_its_period_loses_its_ciphertext_and_nothing_else() {
         // Past it, but under a legal hold: kept.
         set_closed_at(&h, &id, policy.purge_cutoff(now) - Duration::days(1)).await;
         let path = format!("/api/v1/cases/{id}/legal-hold");
-        let hold = |on: bool| boss.post(&path, json!({"hold": on, "reason": "复查期间保留"}));
+        // Set by the city above the case's county.
+        let city = h.sign_in(&email("supervisor", "gd-gz")).await;
+        let hold = |on: bool| city.post(&path, json!({"hold": on, "reason": "复查期间保留"}));
         let verifier = h.sign_in(&email("verifier", UNIT)).await;
         let (s, _) = verifier
             .post(
@@ -191,7 +193,23 @@ async fn a_closed_case_past_its_period_loses_its_ciphertext_and_nothing_else() {
         let (_, case) = boss.get(&format!("/api/v1/cases/{id}")).await;
         assert!(case["legal_hold_since"].is_string() && case["purge_on"].is_null());
         assert_eq!(sweeper.retention(now, false).await.unwrap().purged, 0);
+        // The county's own supervisor cannot lift what the city set.
+        let (s, _) = boss
+            .post(&path, json!({"hold": false, "reason": "不再需要"}))
+            .await;
+        assert_eq!(s, 409, "{engine:?}");
         assert_eq!(hold(false).await.0, 204);
+        // A lifted hold: the purge waits 30 days, so the units above hear.
+        assert_eq!(sweeper.retention(now, true).await.unwrap().due.len(), 0);
+        sunlight_testkit::execute(
+            &h.db.store,
+            &format!(
+                "UPDATE cases SET legal_hold_lifted_at = '{}' WHERE legal_hold_lifted_at IS NOT NULL",
+                (now - Duration::days(31)).format("%Y-%m-%d %H:%M:%S%:z")
+            ),
+        )
+        .await
+        .unwrap();
 
         // A dry run lists it and changes nothing; the run purges it.
         let dry = sweeper.retention(now, true).await.unwrap();
@@ -233,6 +251,14 @@ async fn a_closed_case_past_its_period_loses_its_ciphertext_and_nothing_else() {
             1
         );
         assert_eq!(hold(true).await.0, 409, "nothing left to hold");
+        // The tracking code finds nothing any more.
+        let lookups = sunlight_testkit::query_text(
+            &h.db.store,
+            "SELECT COUNT(*) FROM cases WHERE purged_at IS NOT NULL",
+        )
+        .await
+        .unwrap();
+        assert_eq!(lookups, "1");
         h.stop().await;
     }
 }

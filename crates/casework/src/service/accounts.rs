@@ -99,7 +99,11 @@ impl Triage {
             .change_password(staff.id, &record, &member, pending, now)
             .await?;
         session.password_changed(epoch);
-        session.set_must_confirm_totp(secret.is_some());
+        // A renewed secret waits for its code; a member who still has to
+        // enrol one keeps having to (a password change is no second factor).
+        if secret.is_some() {
+            session.set_must_confirm_totp(true);
+        }
         self.mail_account_change(&staff, AccountChange::PasswordChanged, now)
             .await?;
         Ok(PasswordChange {

@@ -31,9 +31,14 @@ impl Triage {
         if case.purged_at.is_some() {
             return Err(CaseworkError::Conflict(sunlight_store::Clash::Purged));
         }
-        let since = hold.then_some(now);
         self.store
-            .set_legal_hold(id, since, &format!("staff:{}", session.staff_id), now)
+            .set_legal_hold(
+                id,
+                hold.then_some(&session.unit),
+                &session.jurisdiction,
+                &format!("staff:{}", session.staff_id),
+                now,
+            )
             .await?;
         let key = if hold {
             "legal_hold.set_note"

@@ -63,11 +63,20 @@ impl Triage {
         now: DateTime<Utc>,
     ) -> Result<NewSession, CaseworkError> {
         let new = crate::auth::sign_in(&self.store, gate, email, password, totp, now).await?;
-        if new.recovery_code_used
-            && let Some(member) = self.store.staff_by_id(new.staff_id).await?
-        {
-            self.mail_account_change(&member, AccountChange::RecoveryCodeUsed, now)
-                .await?;
+        if new.recovery_code_used {
+            // The code is spent and the session open: a mail that cannot be
+            // queued now must not turn that into a failed sign-in.
+            let mailed = match self.store.staff_by_id(new.staff_id).await {
+                Ok(Some(member)) => self
+                    .mail_account_change(&member, AccountChange::RecoveryCodeUsed, now)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = mailed {
+                tracing::warn!("the mail about a spent recovery code was not queued: {e}");
+            }
         }
         Ok(new)
     }
@@ -88,7 +97,9 @@ impl Triage {
     }
 
     /// A member asks for a new authenticator (a new phone): their password
-    /// and a code of the current one (or a recovery code) prove it is them;
+    /// and a code of the current one prove it is them (a member who lost
+    /// the device signs in with a recovery code and asks their admin to
+    /// remove the old authenticator);
     /// the new secret waits for its first code, and until then the old one
     /// still signs in but the session may only confirm.
     pub async fn renew_second_factor(

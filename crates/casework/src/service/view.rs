@@ -17,10 +17,18 @@ impl Triage {
         session: &Session,
         id: CaseId,
     ) -> Result<(CaseRow, Option<QueueRow>), CaseworkError> {
-        self.store
+        let (case, entry) = self
+            .store
             .case_with_entry(&session.jurisdiction, id)
             .await?
-            .ok_or(CaseworkError::NoSuchCase)
+            .ok_or(CaseworkError::NoSuchCase)?;
+        // A purged case is in the register, but nothing reads or writes it
+        // any more (a reopened one could never close: its reporter's key
+        // is gone).
+        if case.purged_at.is_some() {
+            return Err(CaseworkError::Conflict(sunlight_store::Clash::Purged));
+        }
+        Ok((case, entry))
     }
 
     /// The case, opened with the session's unit key. Audited as a read.

@@ -37,7 +37,7 @@ impl Sweeper {
         // Before any case (PostgreSQL refuses chrono's own minimum).
         let mut from = DateTime::<Utc>::UNIX_EPOCH;
         loop {
-            let batch = self.store.retention_cases(from, cutoff, BATCH).await?;
+            let batch = self.store.retention_cases(from, cutoff, BATCH, now).await?;
             let Some(last) = batch.last() else { break };
             // Strictly after the last one seen: a dry run purges nothing,
             // so the same rows would come back.
@@ -75,8 +75,9 @@ impl Sweeper {
         Ok(Some((mailed, report)))
     }
 
-    /// Tells the supervisors of each case whose content is purged within
-    /// `NOTICE_DAYS` (once per case and member): they may set a legal hold.
+    /// Tells the supervisors of each case's unit and of the unit above
+    /// whose content is purged within `NOTICE_DAYS` (once per case and
+    /// member): they may set a legal hold.
     /// The mail names the case number, the unit and the day, nothing else.
     pub async fn retention_notices(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let cutoff = self.policy.purge_cutoff(now);
@@ -86,7 +87,7 @@ impl Sweeper {
         let mut mails = Vec::new();
         let mut from = cutoff;
         loop {
-            let batch = self.store.retention_cases(from, until, BATCH).await?;
+            let batch = self.store.retention_cases(from, until, BATCH, now).await?;
             let Some(last) = batch.last() else { break };
             from = last.closed_at + Duration::microseconds(1);
             let ids: Vec<CaseId> = batch.iter().map(|c| c.id).collect();
@@ -107,7 +108,15 @@ impl Sweeper {
                     ("day", &purge_on.to_string()),
                     ("link", link.as_str()),
                 ];
-                for s in dir.with_roles(&case.unit, &[Role::Supervisor]) {
+                // The case's unit and the unit above: a hold set (or not)
+                // by the unit alone is not the last word on its own case.
+                let above = dir.parent(&case.unit);
+                let told = dir.with_roles(&case.unit, &[Role::Supervisor]).chain(
+                    above
+                        .into_iter()
+                        .flat_map(|p| dir.with_roles(p, &[Role::Supervisor])),
+                );
+                for s in told {
                     mails.push(NewMail {
                         dedupe_key: format!("retention/{}/{}", case.id, s.email),
                         recipient: s.email.clone(),

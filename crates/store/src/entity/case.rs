@@ -57,6 +57,10 @@ pub struct Model {
     pub purged_at: Option<DateTimeUtc>,
     /// Since when a supervisor holds the case from purging (legal hold).
     pub legal_hold_since: Option<DateTimeUtc>,
+    /// The unit of the supervisor who set the hold.
+    pub legal_hold_unit: Option<String>,
+    /// When a hold was last lifted: the purge waits 30 days after it.
+    pub legal_hold_lifted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

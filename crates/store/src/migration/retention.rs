@@ -15,7 +15,7 @@ impl MigrationName for Retention {
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Retention {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in ["purged_at", "legal_hold_since"] {
+        for column in ["purged_at", "legal_hold_since", "legal_hold_lifted_at"] {
             m.alter_table(
                 Table::alter()
                     .table(Alias::new("cases"))
@@ -28,6 +28,19 @@ impl MigrationTrait for Retention {
             )
             .await?;
         }
+        // The unit whose supervisor set the hold: only it or a unit above
+        // may lift it.
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("cases"))
+                .add_column(
+                    ColumnDef::new(Alias::new("legal_hold_unit"))
+                        .string()
+                        .null(),
+                )
+                .to_owned(),
+        )
+        .await?;
         // The daily purge looks for closed cases by closing time.
         m.get_connection()
             .execute_unprepared(
