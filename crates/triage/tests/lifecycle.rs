@@ -3,6 +3,12 @@
 //! key is replaced so that a disabled member's stored wrap opens nothing
 //! sealed after it.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
 use sunlight_core::crypto::{SealContext, UnitSecretKey, open};
 use sunlight_core::report::item;
 use sunlight_core::{CaseId, UnitId};

@@ -4,6 +4,12 @@
 //! history, statistics and the audit chain stay; a legal hold keeps it;
 //! supervisors are told 30 days before.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};

@@ -281,7 +281,11 @@ async fn a_province_imports_its_units_and_staffs_a_county(pg: bool) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let case = case.expect("the county's report reaches the county's queue");
+    assert!(
+        case.is_some(),
+        "the county's report reaches the county's queue"
+    );
+    let case = case.unwrap();
     let (status, body) = verifier.get(&format!("/api/v1/cases/{case}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["report"]["narrative"], "第七市第二县突击提拔干部");
