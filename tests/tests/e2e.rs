@@ -69,15 +69,6 @@ impl Staff {
     }
 }
 
-fn totp_now(secret: &str) -> String {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-    totp.generate(u64::try_from(Utc::now().timestamp()).unwrap())
-        .to_string()
-}
-
 pub(crate) async fn reporter_status(intake: &str, code: &str) -> Value {
     let res = reqwest::Client::new()
         .post(format!("{intake}/api/v1/status"))
@@ -236,9 +227,14 @@ impl Live {
                 .cookie_store(true)
                 .build()
                 .unwrap();
+            // Codes the browser walk will not use again (each step once).
+            let code = match totp.as_deref() {
+                Some(secret) => Some(crate::support::fresh_totp(email, secret).await),
+                None => None,
+            };
             let res = client
                 .post(format!("{triage}/api/v1/session"))
-                .json(&json!({"email": email, "password": password, "totp": totp.as_deref().map(totp_now)}))
+                .json(&json!({"email": email, "password": password, "totp": code}))
                 .send()
                 .await
                 .unwrap();

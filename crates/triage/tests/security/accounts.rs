@@ -150,7 +150,11 @@ async fn disable_reset_and_password_change_end_sessions_in_every_process() {
         let (other, stop_other) = h.another_process().await;
         let admin = h.sign_in(&email("admin", "gd-gz-tianhe")).await;
         let who = email("verifier", "gd-gz-tianhe");
+        // Not a replay test: the member may reuse this step's code.
+        h.forget_totp_steps(&who).await;
         let here = h.sign_in(&who).await;
+        // Not a replay test: the member may reuse this step's code.
+        h.forget_totp_steps(&who).await;
         let there = h.sign_in_at(&other, &who).await;
         let id = here.staff_id.clone();
 
@@ -187,6 +191,8 @@ async fn disable_reset_and_password_change_end_sessions_in_every_process() {
 
         // A reset: the member's sessions end, the old password is gone, the
         // one-time password signs in and must be replaced.
+        // Not a replay test: the member may reuse this step's code.
+        h.forget_totp_steps(&who).await;
         let there = h.sign_in_at(&other, &who).await;
         let (s, v) = admin
             .post(&format!("/api/v1/staff/{id}/reset"), json!({}))
@@ -202,6 +208,8 @@ async fn disable_reset_and_password_change_end_sessions_in_every_process() {
             .unwrap();
         assert_eq!(old.status(), 401);
         h.logins.get_mut(&who).unwrap().password = one_time.clone();
+        // Not a replay test: the member may reuse this step's code.
+        h.forget_totp_steps(&who).await;
         let member = h.sign_in_at(&other, &who).await;
         assert_eq!(
             member.get("/api/v1/queues/verify").await.1["error"]["code"],
@@ -210,8 +218,11 @@ async fn disable_reset_and_password_change_end_sessions_in_every_process() {
 
         // A password change from one process ends the member's session in
         // the other.
+        // Not a replay test: the member may reuse this step's code.
+        h.forget_totp_steps(&who).await;
         let here = h.sign_in(&who).await;
         let secret = h.logins[&who].totp.clone().unwrap();
+        h.forget_totp_steps(&who).await;
         let code = h.fresh_totp(&who, &secret).await;
         let (s, v) = member
             .post(
