@@ -506,14 +506,16 @@ mod tests {
                 c.triage.session_absolute_hours,
                 c.triage.secure_cookies,
                 c.triage.route_every_seconds,
-                c.triage.workers
+                c.triage.workers,
+                &c.triage.second_factor_roles
             ),
             (
                 t.session_idle_minutes,
                 t.session_absolute_hours,
                 t.secure_cookies,
                 t.route_every_seconds,
-                t.workers
+                t.workers,
+                &t.second_factor_roles
             )
         );
     }
