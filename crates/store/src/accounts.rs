@@ -183,22 +183,10 @@ impl Store {
     ) -> Result<StaffRow, StoreError> {
         let txn = self.write_txn().await?;
         let row = member_for_update(&txn, id, Some(unit)).await?;
-        staff::Entity::update_many()
+        keys.set_on(staff::Entity::update_many())
             .col_expr(
                 staff::Column::PasswordRecord,
                 Expr::value(password.to_bytes()),
-            )
-            .col_expr(
-                staff::Column::WrappedUnitKey,
-                Expr::value(keys.wrapped_member_key.as_bytes().to_vec()),
-            )
-            .col_expr(
-                staff::Column::MemberPublicKey,
-                Expr::value(Some(keys.member_public_key.as_bytes().to_vec())),
-            )
-            .col_expr(
-                staff::Column::UnitKeySealed,
-                Expr::value(Some(keys.unit_key_sealed.clone())),
             )
             .col_expr(staff::Column::MustChangePassword, Expr::value(true))
             .col_expr(staff::Column::FailedLogins, Expr::value(0))

@@ -25,6 +25,28 @@ pub struct MemberKeys {
     pub unit_key_sealed: Vec<u8>,
 }
 
+impl MemberKeys {
+    /// `update` with the three columns that hold these keys set.
+    pub(crate) fn set_on(
+        &self,
+        update: sea_orm::UpdateMany<staff::Entity>,
+    ) -> sea_orm::UpdateMany<staff::Entity> {
+        update
+            .col_expr(
+                staff::Column::WrappedUnitKey,
+                Expr::value(self.wrapped_member_key.as_bytes().to_vec()),
+            )
+            .col_expr(
+                staff::Column::MemberPublicKey,
+                Expr::value(Some(self.member_public_key.as_bytes().to_vec())),
+            )
+            .col_expr(
+                staff::Column::UnitKeySealed,
+                Expr::value(Some(self.unit_key_sealed.clone())),
+            )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewStaff {
     pub unit: UnitId,
@@ -265,19 +287,7 @@ impl Store {
         staff_id: Uuid,
         keys: &MemberKeys,
     ) -> Result<(), StoreError> {
-        staff::Entity::update_many()
-            .col_expr(
-                staff::Column::WrappedUnitKey,
-                Expr::value(keys.wrapped_member_key.as_bytes().to_vec()),
-            )
-            .col_expr(
-                staff::Column::MemberPublicKey,
-                Expr::value(Some(keys.member_public_key.as_bytes().to_vec())),
-            )
-            .col_expr(
-                staff::Column::UnitKeySealed,
-                Expr::value(Some(keys.unit_key_sealed.clone())),
-            )
+        keys.set_on(staff::Entity::update_many())
             .filter(staff::Column::Id.eq(staff_id))
             .filter(staff::Column::MemberPublicKey.is_null())
             .exec(self.conn())
