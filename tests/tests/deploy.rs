@@ -1,10 +1,13 @@
 //! The deploy kit, checked with the tools that will run it — no container
-//! engine runs here, so each part is validated on its own:
-//! `docker-compose config` on compose.yaml, `tor --verify-config` on the
-//! torrc that `sunlight torrc` generates, `caddy validate` on the Caddyfile
-//! and Caddy itself proxying to a stand-in upstream (no client address may
-//! reach intake), `systemd-analyze verify` and `security` on the units.
-//! The same topology runs without containers in topology.rs.
+//! engine or registry is reachable here, so each part is validated on its
+//! own: `docker-compose config` on compose.yaml (deploy/compose.rs),
+//! `tor --verify-config` on the torrc that `sunlight torrc` generates,
+//! `caddy validate` on both Caddyfiles and Caddy itself in front of a
+//! stand-in upstream (no client address may reach intake; the staff side
+//! only over TLS), `systemd-analyze verify` and `security` on the units and
+//! the install script in a scratch root (deploy/systemd.rs), and `promtool`
+//! on the alerting rules. The same topology runs without containers in
+//! topology.rs.
 
 #![expect(
     clippy::unwrap_used,
@@ -20,6 +23,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod compose;
+mod systemd;
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
@@ -41,88 +47,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-#[test]
-fn compose_file_is_valid_and_keeps_triage_and_the_database_private() {
-    let compose = deploy_dir().join("compose.yaml");
-    let env_file = deploy_dir().join("env.example");
-    let args = [
-        "--env-file",
-        env_file.to_str().unwrap(),
-        "-f",
-        compose.to_str().unwrap(),
-    ];
-    let check = run(
-        "docker-compose",
-        "docker-compose",
-        &[&args[..], &["config", "-q"]].concat(),
-        &[],
-    );
-    assert!(check.status.success(), "{}", text(&check));
-    let rendered = run(
-        "docker-compose",
-        "docker-compose",
-        &[&args[..], &["config"]].concat(),
-        &[],
-    );
-    assert!(rendered.status.success(), "{}", text(&rendered));
-    let config = String::from_utf8(rendered.stdout).unwrap();
-    for service in [
-        "postgres:",
-        "intake-1:",
-        "intake-2:",
-        "triage:",
-        "tor:",
-        "proxy:",
-    ] {
-        assert!(
-            config.contains(&format!("  {service}\n")),
-            "no {service}\n{config}"
-        );
-    }
-    // Every Sunlight container (init, two intakes, triage) and Tor and the
-    // proxy: read-only root; Sunlight's unprivileged.
-    assert_eq!(
-        config.matches("image: sunlight:latest").count(),
-        4,
-        "{config}"
-    );
-    assert_eq!(config.matches("read_only: true").count(), 6, "{config}");
-    assert_eq!(config.matches("user: 10001:10001").count(), 4, "{config}");
-    // The database network has no route out; triage publishes its port
-    // only on the staff address (loopback in the example).
-    assert!(config.contains("internal: true"), "{config}");
-    assert!(config.contains("- 127.0.0.1:8081:8081/tcp"), "{config}");
-    assert!(
-        !config.contains("5432:5432"),
-        "PostgreSQL must not be published"
-    );
-
-    // The checker is not a rubber stamp: a misspelt key is refused.
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("compose.yaml");
-    std::fs::write(
-        &bad,
-        std::fs::read_to_string(&compose)
-            .unwrap()
-            .replace("  read_only: true", "  readonly: true"),
-    )
-    .unwrap();
-    let refused = run(
-        "docker-compose",
-        "docker-compose",
-        &[
-            "--env-file",
-            env_file.to_str().unwrap(),
-            "-f",
-            bad.to_str().unwrap(),
-            "config",
-            "-q",
-        ],
-        &[],
-    );
-    assert!(!refused.status.success());
 }
 
 /// `sunlight --config FILE torrc`.
@@ -335,56 +259,202 @@ async fn caddy_hands_intake_only_the_address_it_saw_and_sets_hsts() {
 }
 
 #[test]
-fn systemd_units_verify_and_are_sandboxed() {
-    let dir = tempfile::tempdir().unwrap();
-    let binary = support::binary();
-    for unit in [
-        "sunlight.service",
-        "sunlight-intake.service",
-        "sunlight-triage.service",
-    ] {
-        // The units name the installed path; point them at the built binary
-        // so `verify` can check the command exists and is executable.
-        let shipped = std::fs::read_to_string(deploy_dir().join("systemd").join(unit)).unwrap();
-        for needed in [
-            "ProtectSystem=strict",
-            "NoNewPrivileges=yes",
-            "PrivateTmp=yes",
-            "User=sunlight",
-        ] {
-            assert!(shipped.contains(needed), "{unit} lacks {needed}");
-        }
-        let path = dir.path().join(unit);
-        std::fs::write(
-            &path,
-            shipped.replace("/usr/local/bin/sunlight", binary.to_str().unwrap()),
-        )
-        .unwrap();
-        let verify = run(
-            "systemd-analyze",
-            "systemd",
-            &["verify", path.to_str().unwrap()],
-            &[],
-        );
-        assert!(verify.status.success(), "{unit}: {}", text(&verify));
-        // 0 is fully locked down, 10 is unprotected; fail above 2.0.
-        let security = run(
-            "systemd-analyze",
-            "systemd",
+fn staff_caddyfile_is_valid_with_the_internal_ca_by_default() {
+    let caddyfile = deploy_dir().join("Caddyfile.staff");
+    let out = run(
+        "caddy",
+        "caddy",
+        &[
+            "validate",
+            "--config",
+            caddyfile.to_str().unwrap(),
+            "--adapter",
+            "caddyfile",
+        ],
+        &[("SUNLIGHT_STAFF_DOMAIN", "staff.example.org")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Valid configuration"));
+    // The adapted configuration: TLS from Caddy's internal CA unless
+    // SUNLIGHT_STAFF_TLS names the department's certificate and key, no
+    // redirect listener on port 80, the host's trust store left alone.
+    let adapted = |tls: &str| {
+        let out = run(
+            "caddy",
+            "caddy",
             &[
-                "security",
-                "--offline=yes",
-                "--threshold=20",
-                path.to_str().unwrap(),
+                "adapt",
+                "--config",
+                caddyfile.to_str().unwrap(),
+                "--adapter",
+                "caddyfile",
             ],
-            &[],
+            &[
+                ("SUNLIGHT_STAFF_DOMAIN", "staff.example.org"),
+                ("SUNLIGHT_STAFF_TLS", tls),
+            ],
         );
-        let report = text(&security);
-        assert!(security.status.success(), "{unit}: {report}");
-        let level = report
-            .lines()
-            .find(|l| l.contains("Overall exposure level"))
-            .unwrap_or_else(|| panic!("{unit}: no exposure level in {report}"));
-        println!("{unit}: {}", level.trim());
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let internal = adapted("internal");
+    assert!(internal.contains(r#""module":"internal""#), "{internal}");
+    assert!(
+        internal.contains(r#""disable_redirects":true"#),
+        "{internal}"
+    );
+    assert!(internal.contains(r#""install_trust":false"#), "{internal}");
+    assert!(
+        internal.contains(r#""listen":["0.0.0.0:8443"]"#),
+        "{internal}"
+    );
+    let operator = adapted("/etc/caddy/staff-tls/cert.pem /etc/caddy/staff-tls/key.pem");
+    assert!(
+        operator.contains(r#""certificate":"/etc/caddy/staff-tls/cert.pem""#),
+        "{operator}"
+    );
+    assert!(!operator.contains(r#""module":"internal""#), "{operator}");
+}
+
+/// The staff proxy as shipped, with its internal CA, in front of a stand-in
+/// triage: staff get TLS that verifies against that CA's root, triage gets
+/// the Host staff typed (its login checks Origin against it), and plain
+/// HTTP on the staff port gets no page.
+#[tokio::test]
+async fn caddy_serves_the_staff_side_over_tls_only() {
+    let (upstream, _echo) = echo_upstream().await;
+    let port = support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("caddy.log");
+    let child = Command::new("caddy")
+        .args(["run", "--config"])
+        .arg(deploy_dir().join("Caddyfile.staff"))
+        .args(["--adapter", "caddyfile"])
+        .env("SUNLIGHT_STAFF_DOMAIN", "staff.example.test")
+        .env("SUNLIGHT_STAFF_PORT", port.to_string())
+        .env("SUNLIGHT_STAFF_BIND", "127.0.0.1")
+        .env("SUNLIGHT_TRIAGE_UPSTREAM", format!("127.0.0.1:{upstream}"))
+        .env("HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("caddy not runnable ({e}): apt-get install caddy"));
+    let mut procs = support::Processes::default();
+    procs.add(child, false);
+    let root_cert = dir.path().join("caddy/pki/authorities/local/root.crt");
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let url = format!("https://staff.example.test:{port}/login");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let res = loop {
+        // The root appears once Caddy made its CA; until then, and while a
+        // half-written file does not parse, try again.
+        let root = std::fs::read(&root_cert)
+            .ok()
+            .and_then(|pem| reqwest::Certificate::from_pem(&pem).ok());
+        let answered = match root {
+            Some(root) => {
+                let client = reqwest::Client::builder()
+                    .add_root_certificate(root)
+                    .resolve("staff.example.test", address)
+                    .build()
+                    .unwrap();
+                client.get(&url).send().await.ok()
+            }
+            None => None,
+        };
+        if let Some(r) = answered {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "caddy never answered over TLS: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("server").is_none(), "{:?}", res.headers());
+    let seen = res.text().await.unwrap().to_ascii_lowercase();
+    assert!(seen.starts_with("get /login "), "{seen}");
+    assert!(
+        seen.contains(&format!("\r\nhost: staff.example.test:{port}\r\n")),
+        "{seen}"
+    );
+    // The same port in clear: Caddy refuses to speak plain HTTP there.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 400);
+    assert!(!plain.text().await.unwrap().contains("get /login"));
+}
+
+/// The alerting rules load, and their unit tests make every alert fire;
+/// every series they use is one the code exports.
+#[test]
+fn prometheus_alert_rules_pass_promtool_and_fire_in_their_tests() {
+    let dir = deploy_dir().join("prometheus");
+    let rules = dir.join("sunlight-alerts.yml");
+    let tests = dir.join("sunlight-alerts.test.yml");
+    let check = run(
+        "promtool",
+        "prometheus",
+        &["check", "rules", rules.to_str().unwrap()],
+        &[],
+    );
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(text(&check).contains("SUCCESS"), "{}", text(&check));
+    let unit = run(
+        "promtool",
+        "prometheus",
+        &["test", "rules", tests.to_str().unwrap()],
+        &[],
+    );
+    assert!(unit.status.success(), "{}", text(&unit));
+    assert!(text(&unit).contains("SUCCESS"), "{}", text(&unit));
+
+    // Each alert has a test that expects it to fire.
+    let rules_text = std::fs::read_to_string(&rules).unwrap();
+    let tests_text = std::fs::read_to_string(&tests).unwrap();
+    let alerts: Vec<&str> = rules_text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert!(alerts.len() >= 4, "{alerts:?}");
+    for alert in &alerts {
+        let firing = format!("alertname: {alert}\n        exp_alerts:\n          - exp_labels:");
+        assert!(tests_text.contains(&firing), "no test makes {alert} fire");
+    }
+
+    // Every sunlight_* name in the rules is registered by crates/metrics
+    // (counters get `_total`, histograms `_bucket`, `_sum`, `_count`).
+    let mut registered = Vec::new();
+    for entry in std::fs::read_dir(deploy_dir().join("../crates/metrics/src")).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        // `registry.register("name", …)` and `gauge_family(registry, "name", …)`.
+        for marker in [".register(", "gauge_family("] {
+            for after in source.split(marker).skip(1) {
+                if let Some(name) = after.split('"').nth(1) {
+                    registered.push(format!("sunlight_{name}"));
+                }
+            }
+        }
+    }
+    let used = rules_text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("sunlight_"));
+    for series in used {
+        let known = registered.iter().any(|r| {
+            series
+                .strip_prefix(r.as_str())
+                .is_some_and(|rest| ["", "_total", "_bucket", "_sum", "_count"].contains(&rest))
+        });
+        assert!(
+            known,
+            "{series} is not exported by crates/metrics (registered: {registered:?})"
+        );
     }
 }

@@ -21,6 +21,7 @@ mod e2e;
 mod faults;
 mod full_path_browser;
 mod intake_process;
+mod least_privilege;
 mod mail_process;
 mod metrics;
 mod reexamination;

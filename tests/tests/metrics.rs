@@ -97,6 +97,8 @@ async fn metrics_show_every_series_and_carry_no_report_data() {
         r#"sunlight_queue_overdue{stage="verify"}"#,
         r#"sunlight_outbox_mails{state="pending"}"#,
         r#"sunlight_outbox_mails{state="failed"}"#,
+        r#"sunlight_audit_head_mails{state="failed"}"#,
+        r#"sunlight_audit_head_mails{state="retrying"}"#,
         "sunlight_build_info",
     ] {
         assert!(text.contains(series), "no {series} in\n{text}");

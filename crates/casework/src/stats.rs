@@ -28,7 +28,7 @@ use crate::mail::MailStyle;
 pub const LEASE: &str = "stats";
 
 /// `[stats]` in the configuration file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StatsSettings {
     /// How often figures, the bulletin and hotspots are refreshed; 0 turns

@@ -26,9 +26,11 @@ use uuid::Uuid;
 
 use crate::mail::{MailFacts, MailStyle, render};
 
+mod recalendar;
 mod replies;
 mod retention;
 mod tasks;
+pub use recalendar::MovedDeadline;
 pub use retention::{NOTICE_DAYS, RetentionReport};
 
 /// How many stages one transaction records.

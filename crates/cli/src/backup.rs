@@ -7,6 +7,8 @@
 //! --format=custom`, progress per table, then `pg_restore --list` on the
 //! result. The pepper file is never in a backup: a stolen backup alone
 //! cannot be searched for codes. Keep it offline, once (it never changes).
+//! With `[backup] age_recipient` set, the checked copy is encrypted to it
+//! (`sealed`) and the unencrypted copy deleted.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -17,6 +19,8 @@ use sunlight_store::{AuditReport, Store};
 use tokio::io::AsyncBufReadExt;
 
 use crate::config::Config;
+
+mod sealed;
 
 /// What a checked copy holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +116,43 @@ pub async fn check_sqlite_file(path: &Path) -> Result<Checked, String> {
     check(&store).await
 }
 
-/// `sunlight backup --to FILE`.
-pub async fn backup(config: &Config, to: &Path) -> Result<Checked, String> {
+/// `sunlight backup --to FILE|DIR`: into a folder, the file is named by
+/// the day (`sunlight-YYYY-MM-DD.backup`, `.backup.age` when encrypted).
+/// Returns the file written.
+pub async fn backup(config: &Config, to: &Path) -> Result<(Checked, PathBuf), String> {
+    let recipient = config
+        .backup
+        .age_recipient
+        .as_deref()
+        .map(sealed::recipient)
+        .transpose()?;
+    let target = if to.is_dir() {
+        let day = chrono::Utc::now().date_naive();
+        let suffix = if recipient.is_some() { ".age" } else { "" };
+        to.join(format!("sunlight-{day}.backup{suffix}"))
+    } else {
+        to.to_path_buf()
+    };
+    refuse_existing(&target)?;
+    let Some(recipient) = recipient else {
+        return backup_plain(config, &target).await.map(|c| (c, target));
+    };
+    // The plain copy lives next to the target, owner only, for as long as
+    // the check and the encryption take, and is removed whatever happens.
+    let plain = partial_name(&target.with_extension("plain"));
+    let result = async {
+        let checked = backup_plain(config, &plain).await?;
+        let partial = partial_name(&target);
+        sealed::encrypt_file(&plain, &partial, &recipient)?;
+        sync_and_rename(&partial, &target)?;
+        Ok(checked)
+    }
+    .await;
+    let _ignored = std::fs::remove_file(&plain);
+    result.map(|c| (c, target))
+}
+
+async fn backup_plain(config: &Config, to: &Path) -> Result<Checked, String> {
     refuse_existing(to)?;
     let started = Instant::now();
     let checked = match sqlite_path(&config.database_url) {
@@ -298,16 +337,43 @@ async fn backup_postgres(url: &str, to: &Path) -> Result<Checked, String> {
     check(&store).await
 }
 
-/// `sunlight restore --from FILE [--pepper FILE]`: into an empty data
-/// folder (SQLite) or an empty database (PostgreSQL).
+/// `sunlight restore --from FILE [--identity FILE] [--pepper FILE]`: into
+/// an empty data folder (SQLite) or an empty database (PostgreSQL); an age
+/// file is decrypted with the identity first.
 pub async fn restore(
     config: &Config,
     from: &Path,
+    identity: Option<&Path>,
     pepper: Option<&Path>,
 ) -> Result<(Checked, bool), String> {
     if !from.is_file() {
         return Err(format!("no backup at {}", from.display()));
     }
+    if !sealed::is_encrypted(from) {
+        return restore_plain(config, from, pepper).await;
+    }
+    let identity = identity.ok_or_else(|| {
+        format!(
+            "{} is encrypted (age): give the identity file with --identity FILE",
+            from.display()
+        )
+    })?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let plain = config.data_dir.join("restore.plain.partial");
+    let result = match sealed::decrypt_file(from, identity, &plain) {
+        Ok(()) => restore_plain(config, &plain, pepper).await,
+        Err(e) => Err(e),
+    };
+    let _ignored = std::fs::remove_file(&plain);
+    result
+}
+
+async fn restore_plain(
+    config: &Config,
+    from: &Path,
+    pepper: Option<&Path>,
+) -> Result<(Checked, bool), String> {
     if let Some(p) = pepper {
         crate::secrets::check_file(p).map_err(|e| e.to_string())?;
         if config.pepper_file.exists() {
@@ -452,13 +518,13 @@ mod tests {
     async fn a_backup_is_checked_and_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let config = Config::load(None, Some(&data), |_| None).unwrap();
+        let config = Config::load(None, Some(&data), Vec::new()).unwrap();
         std::fs::create_dir_all(&data).unwrap();
         let store = Store::connect(&config.database_url).await.unwrap();
         store.migrate().await.unwrap();
         let to = dir.path().join("copy.db");
-        let checked = backup(&config, &to).await.unwrap();
-        assert_eq!(checked.cases, 0);
+        let (checked, written) = backup(&config, &to).await.unwrap();
+        assert_eq!((checked.cases, written), (0, to.clone()));
         assert!(
             backup(&config, &to)
                 .await
@@ -474,9 +540,57 @@ mod tests {
         }
         let bad = dir.path().join("bad.db");
         std::fs::write(&bad, &bytes).unwrap();
-        let empty = Config::load(None, Some(&dir.path().join("fresh")), |_| None).unwrap();
-        let err = restore(&empty, &bad, None).await.unwrap_err();
+        let empty = Config::load(None, Some(&dir.path().join("fresh")), Vec::new()).unwrap();
+        let err = restore(&empty, &bad, None, None).await.unwrap_err();
         assert!(err.contains("failed its check"), "{err}");
         assert!(!dir.path().join("fresh/sunlight.db").exists());
+    }
+
+    /// An encrypted backup into a folder: named by the day, mode 0600, no
+    /// plain copy left behind, unreadable without the identity, restored
+    /// with it.
+    #[tokio::test]
+    async fn an_encrypted_backup_round_trips() {
+        use age::secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let identity = age::x25519::Identity::generate();
+        let key_file = dir.path().join("backup-identity.txt");
+        std::fs::write(&key_file, identity.to_string().expose_secret()).unwrap();
+        let vars = vec![(
+            "SUNLIGHT_BACKUP__AGE_RECIPIENT".to_owned(),
+            identity.to_public().to_string(),
+        )];
+        let data = dir.path().join("data");
+        let config = Config::load(None, Some(&data), vars.clone()).unwrap();
+        std::fs::create_dir_all(&data).unwrap();
+        let store = Store::connect(&config.database_url).await.unwrap();
+        store.migrate().await.unwrap();
+        let folder = dir.path().join("backups");
+        std::fs::create_dir(&folder).unwrap();
+        let (checked, written) = backup(&config, &folder).await.unwrap();
+        let day = chrono::Utc::now().date_naive();
+        assert_eq!(written, folder.join(format!("sunlight-{day}.backup.age")));
+        assert!(sealed::is_encrypted(&written));
+        let names: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+        assert_eq!(names.len(), 1, "no plain copy left: {names:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&written).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let bytes = std::fs::read(&written).unwrap();
+        assert!(!bytes.windows(15).any(|w| w == b"SQLite format 3"));
+
+        let fresh = dir.path().join("fresh");
+        let target = Config::load(None, Some(&fresh), vars).unwrap();
+        let err = restore(&target, &written, None, None).await.unwrap_err();
+        assert!(err.contains("--identity"), "{err}");
+        let (restored, _) = restore(&target, &written, Some(&key_file), None)
+            .await
+            .unwrap();
+        assert_eq!(restored, checked);
+        assert!(fresh.join("sunlight.db").is_file());
+        assert!(!fresh.join("restore.plain.partial").exists());
     }
 }

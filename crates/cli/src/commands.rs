@@ -1,8 +1,10 @@
 //! The subcommands. Each reads the clock once and passes `now` down.
 
+mod ops;
 mod serve;
 mod setup;
 mod units;
+use ops::{calendar_check, config_show, healthcheck};
 use serve::serve;
 use setup::{demo, init, migrate, staff_add, staff_disable};
 use units::{unit_add, unit_import, unit_rotate_key};
@@ -19,7 +21,10 @@ use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
 use sunlight_store::{AuditReport, Store, setting_keys};
 
 use crate::config::Config;
-use crate::{AuditCommand, Command, RetentionCommand, StaffCommand, StatsCommand, UnitCommand};
+use crate::{
+    AuditCommand, CalendarCommand, Command, ConfigCommand, RetentionCommand, StaffCommand,
+    StatsCommand, UnitCommand,
+};
 
 /// Writes one line of command output to standard output.
 fn say(line: &str) {
@@ -58,7 +63,7 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
                 id: &id,
                 name: &name,
                 name_en: name_en.as_deref(),
-                level: &level,
+                level,
                 parent: parent.as_deref(),
             };
             unit_add(&config, &given, !no_recovery_key).await
@@ -75,7 +80,7 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         } => unit_rotate_key(&config, &unit).await,
         Command::Staff {
             action: StaffCommand::Add { unit, email, role },
-        } => staff_add(&config, &unit, &email, &role).await,
+        } => staff_add(&config, &unit, &email, role).await,
         Command::Staff {
             action: StaffCommand::Disable { email },
         } => staff_disable(&config, &email).await,
@@ -197,14 +202,21 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
             }
         }
         Command::Backup { to } => match crate::backup::backup(&config, &to).await {
-            Ok(checked) => {
-                say(&format!("backup {}: {checked}", to.display()));
+            Ok((checked, written)) => {
+                say(&format!("backup {}: {checked}", written.display()));
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => Err(e),
         },
-        Command::Restore { from, pepper } => {
-            match crate::backup::restore(&config, &from, pepper.as_deref()).await {
+        Command::Restore {
+            from,
+            pepper,
+            identity,
+        } => {
+            let restored =
+                crate::backup::restore(&config, &from, identity.as_deref(), pepper.as_deref())
+                    .await;
+            match restored {
                 Ok((checked, has_pepper)) => {
                     say(&format!("restored {}: {checked}", from.display()));
                     if !has_pepper {
@@ -225,6 +237,13 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
                 .and_then(|()| out.flush());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Config {
+            action: ConfigCommand::Show,
+        } => config_show(&config),
+        Command::Calendar {
+            action: CalendarCommand::Check,
+        } => calendar_check(&config).await,
+        Command::Healthcheck { side } => healthcheck(&config, side),
         Command::Serve => serve(&config, true, true).await,
         Command::Intake => serve(&config, true, false).await,
         Command::Triage => serve(&config, false, true).await,
@@ -232,17 +251,36 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
     result.unwrap_or_else(|e| fail(&e))
 }
 
-/// Opens the store, creating the data folder for SQLite, and migrates.
+/// Opens the store, creating the data folder for SQLite, and migrates —
+/// or, with `migrate_on_start = false` (a database role that may not change
+/// the schema), only checks that nothing is pending.
 async fn open(config: &Config) -> Result<Store, String> {
-    create_data_dir(&config.data_dir)?;
-    let store = Store::connect(&config.database_url)
-        .await
-        .map_err(|e| format!("cannot open database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| format!("migration failed: {e}"))?;
+    let store = connect(config).await?;
+    if config.migrate_on_start {
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("migration failed: {e}"))?;
+    } else {
+        let pending = store
+            .pending_migrations()
+            .await
+            .map_err(|e| format!("cannot read the schema version: {e}"))?;
+        if pending > 0 {
+            return Err(format!(
+                "{pending} database migration(s) pending and migrate_on_start is false: run `sunlight migrate` with the owner's database role first"
+            ));
+        }
+    }
     Ok(store)
+}
+
+/// Opens the store without touching the schema (`sunlight migrate`).
+async fn connect(config: &Config) -> Result<Store, String> {
+    create_data_dir(&config.data_dir)?;
+    Store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open database: {e}"))
 }
 
 /// The data folder holds the pepper and (on SQLite) the database: owner only.

@@ -2,13 +2,19 @@
 //! `SUNLIGHT_*` environment variables, then command-line flags. Validated
 //! once at startup; secrets are redacted in `Debug`.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::policy::Policy;
+
+mod show;
+mod sources;
+
+pub use show::show;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -43,13 +49,20 @@ pub enum ConfigError {
         "[tor] targets: {0:?} is not IP:PORT (Tor forwards only to IP addresses, e.g. 127.0.0.1:8080)"
     )]
     TorTarget(String),
+    #[error("log_format must be text or json (got {0:?})")]
+    LogFormat(String),
+    #[error("[backup] age_recipient is not an age public key (age1…): {0}")]
+    AgeRecipient(String),
+    #[error("{0}")]
+    Calendar(String),
     #[error(
         "policy {0:?} is neither a built-in preset (cn-12380, eu-2019-1937) nor a readable file"
     )]
     Policy(String),
 }
 
-/// The file format: every key optional.
+/// The file format: every key optional. Field names are the keys of the
+/// file and, in capitals, of the `SUNLIGHT_*` variables.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -60,6 +73,9 @@ struct FileConfig {
     smtp_url: Option<String>,
     policy: Option<String>,
     log: Option<String>,
+    log_format: Option<String>,
+    calendar_dir: Option<PathBuf>,
+    migrate_on_start: Option<bool>,
     pepper_file: Option<PathBuf>,
     metrics_addr: Option<String>,
     #[serde(default)]
@@ -72,10 +88,53 @@ struct FileConfig {
     stats: sunlight_casework::StatsSettings,
     #[serde(default)]
     tor: TorSettings,
+    #[serde(default)]
+    backup: BackupSettings,
+}
+
+/// The keys at the top of the file (and the first level of variables).
+const TOP_LEVEL: &[&str] = &[
+    "data_dir",
+    "database_url",
+    "intake_addr",
+    "triage_addr",
+    "smtp_url",
+    "policy",
+    "log",
+    "log_format",
+    "calendar_dir",
+    "migrate_on_start",
+    "pepper_file",
+    "metrics_addr",
+    "intake",
+    "triage",
+    "mail",
+    "stats",
+    "tor",
+    "backup",
+];
+
+/// `[backup]`: how `sunlight backup` protects its files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// An age recipient (`age1…`): backups are encrypted to it and only its
+    /// identity file, kept offline, restores them. Unset: plain files.
+    pub age_recipient: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines; colour only on a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// `[tor]`: the onion service in front of intake (`sunlight torrc`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TorSettings {
     /// Tor's folder for the service's keys and `hostname` file.
@@ -106,6 +165,12 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub policy: String,
     pub log: String,
+    pub log_format: LogFormat,
+    /// Operator holiday files (`cn-2027.toml`, …) beside the shipped ones.
+    pub calendar_dir: Option<PathBuf>,
+    /// Apply pending migrations at start; `false`: only check the schema is
+    /// current (a process whose database role may not change the schema).
+    pub migrate_on_start: bool,
     /// The deployment pepper (default `data_dir/pepper.key`); replicas on
     /// other hosts or containers point here at one shared secret file.
     pub pepper_file: PathBuf,
@@ -116,8 +181,21 @@ pub struct Config {
     pub mail: sunlight_notify::MailSettings,
     pub stats: sunlight_casework::StatsSettings,
     pub tor: TorSettings,
+    pub backup: BackupSettings,
     /// Tor forwards here: `[tor] targets`, or `intake_addr`.
     pub tor_targets: Vec<SocketAddr>,
+    /// Where each value came from, for `sunlight config show`.
+    pub sources: Sources,
+}
+
+/// The layers the configuration was read from.
+#[derive(Clone)]
+pub struct Sources {
+    pub figment: figment::Figment,
+    /// `SUNLIGHT_*` variables that set nothing (misspelt keys, or another
+    /// program's).
+    pub ignored: Vec<String>,
+    pub data_dir_flag: bool,
 }
 
 impl fmt::Debug for Config {
@@ -130,6 +208,9 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("policy", &self.policy)
             .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("calendar_dir", &self.calendar_dir)
+            .field("migrate_on_start", &self.migrate_on_start)
             .field("pepper_file", &self.pepper_file)
             .field("metrics_addr", &self.metrics_addr)
             .field("intake", &self.intake)
@@ -137,7 +218,8 @@ impl fmt::Debug for Config {
             .field("mail", &self.mail)
             .field("stats", &self.stats)
             .field("tor", &self.tor)
-            .finish()
+            .field("backup", &self.backup)
+            .finish_non_exhaustive()
     }
 }
 
@@ -159,42 +241,48 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Config {
-    /// Loads from `file` (if given), then `env`, then `data_dir_flag`.
+    /// Loads the built-in defaults, then `file` (if given), then the
+    /// `SUNLIGHT_*` variables among `vars`, then `data_dir_flag`.
     pub fn load(
         file: Option<&Path>,
         data_dir_flag: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
+        vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let fc = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
-                    path: path.to_owned(),
-                    message: e.message().to_owned(),
-                })?
-            }
-            None => FileConfig::default(),
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.trim().is_empty())
         };
-        let pick = |var: &str, from_file: Option<String>, default: &str| -> String {
-            env(var)
+        if let Some(path) = file {
+            std::fs::metadata(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        let variables = sources::Variables::new(vars.iter().cloned(), TOP_LEVEL);
+        let figment = sources::layered(file, &variables);
+        let fc: FileConfig = figment.extract().map_err(|e| ConfigError::Parse {
+            path: file.map(Path::to_owned).unwrap_or_default(),
+            message: e.to_string(),
+        })?;
+        let sources = Sources {
+            figment,
+            ignored: variables.ignored().to_vec(),
+            data_dir_flag: data_dir_flag.is_some(),
+        };
+        let pick = |from_config: Option<String>, default: &str| -> String {
+            from_config
                 .filter(|v| !v.is_empty())
-                .or(from_file)
                 .unwrap_or_else(|| default.to_owned())
         };
         let data_dir = data_dir_flag
             .map(Path::to_path_buf)
-            .or_else(|| {
-                env("SUNLIGHT_DATA_DIR")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
             .or(fc.data_dir)
             .unwrap_or_else(|| PathBuf::from("./sunlight-data"));
         let default_db = format!("sqlite://{}/sunlight.db", data_dir.display());
-        let database_url = pick("SUNLIGHT_DATABASE_URL", fc.database_url, &default_db);
+        let database_url = pick(fc.database_url, &default_db);
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
@@ -206,29 +294,24 @@ impl Config {
         };
         let intake_addr = addr(
             "SUNLIGHT_INTAKE_ADDR",
-            pick("SUNLIGHT_INTAKE_ADDR", fc.intake_addr, "127.0.0.1:8080"),
+            pick(fc.intake_addr, "127.0.0.1:8080"),
         )?;
         let triage_addr = addr(
             "SUNLIGHT_TRIAGE_ADDR",
-            pick("SUNLIGHT_TRIAGE_ADDR", fc.triage_addr, "127.0.0.1:8081"),
+            pick(fc.triage_addr, "127.0.0.1:8081"),
         )?;
-        let smtp_url = env("SUNLIGHT_SMTP_URL")
-            .filter(|v| !v.is_empty())
-            .or(fc.smtp_url);
+        let smtp_url = fc.smtp_url.filter(|v| !v.is_empty());
         if smtp_url
             .as_deref()
             .is_some_and(|url| !(url.starts_with("smtp://") || url.starts_with("smtps://")))
         {
             return Err(ConfigError::SmtpUrl);
         }
-        let pepper_file = env("SUNLIGHT_PEPPER_FILE")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or(fc.pepper_file)
+        let pepper_file = fc
+            .pepper_file
             .unwrap_or_else(|| data_dir.join("pepper.key"));
-        let metrics_addr = env("SUNLIGHT_METRICS_ADDR")
-            .filter(|v| !v.is_empty())
-            .or(fc.metrics_addr)
+        let metrics_addr = fc
+            .metrics_addr
             .filter(|v| !v.is_empty())
             .map(|v| addr("SUNLIGHT_METRICS_ADDR", v))
             .transpose()?;
@@ -241,8 +324,13 @@ impl Config {
                 .map(|t| t.parse().map_err(|_| ConfigError::TorTarget(t.clone())))
                 .collect::<Result<_, _>>()?
         };
-        let policy = pick("SUNLIGHT_POLICY", fc.policy, "cn-12380");
-        let log = pick("SUNLIGHT_LOG", fc.log, "info");
+        let policy = pick(fc.policy, "cn-12380");
+        let log = pick(fc.log, "info");
+        let log_format = match pick(fc.log_format, "text").as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(ConfigError::LogFormat(other.to_owned())),
+        };
         let mut intake = fc.intake;
         if let Some(list) = env("SUNLIGHT_TRUSTED_PROXIES").filter(|v| !v.trim().is_empty()) {
             intake.trusted_proxies = ip_list(&list)?;
@@ -252,6 +340,9 @@ impl Config {
         }
         if let Some(onion) = env("SUNLIGHT_ONION_LOCATION").filter(|v| !v.is_empty()) {
             intake.onion_location = Some(onion);
+        }
+        if intake.onion_location.as_deref() == Some("") {
+            intake.onion_location = None;
         }
         if intake.onion_location.as_deref().is_some_and(|o| {
             !(o.starts_with("http://") || o.starts_with("https://")) || !o.contains(".onion")
@@ -277,6 +368,9 @@ impl Config {
             smtp_url,
             policy,
             log,
+            log_format,
+            calendar_dir: fc.calendar_dir.filter(|d| !d.as_os_str().is_empty()),
+            migrate_on_start: fc.migrate_on_start.unwrap_or(true),
             pepper_file,
             metrics_addr,
             intake,
@@ -284,8 +378,13 @@ impl Config {
             mail,
             stats: fc.stats,
             tor: fc.tor,
+            backup: BackupSettings {
+                age_recipient: fc.backup.age_recipient.filter(|r| !r.trim().is_empty()),
+            },
             tor_targets,
+            sources,
         };
+        config.check_backup()?;
         config.deadline_rules()?;
         Ok(config)
     }
@@ -372,12 +471,75 @@ impl Config {
             }
             Err(_) => return Err(ConfigError::Policy(self.policy.clone())),
         };
-        let calendar =
-            Calendar::builtin(policy.calendar_name()).map_err(|e| ConfigError::Parse {
-                path: PathBuf::from(&self.policy),
-                message: e.to_string(),
-            })?;
+        let calendar = self.calendar(&policy, &BTreeSet::new())?;
         Ok((policy, calendar))
+    }
+
+    /// The policy's shipped calendar and the operator's files in
+    /// `calendar_dir`, except the year files of `skip` (the calendar as it
+    /// was before those were added). Each operator file must be named
+    /// `FAMILY-YEAR.toml` (`cn-2027.toml`) and hold that year.
+    pub fn calendar(&self, policy: &Policy, skip: &BTreeSet<i32>) -> Result<Calendar, ConfigError> {
+        let family = policy.calendar_name();
+        let mut calendar = Calendar::builtin_except(family, skip)
+            .map_err(|e| ConfigError::Calendar(e.to_string()))?;
+        let Some(dir) = &self.calendar_dir else {
+            return Ok(calendar);
+        };
+        let read_dir = |e: std::io::Error| {
+            ConfigError::Calendar(format!("calendar_dir {}: {e}", dir.display()))
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(read_dir)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(read_dir)?;
+        files.sort();
+        for path in files {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with('.') || !path.is_file() {
+                continue;
+            }
+            let year = name
+                .strip_prefix(family)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|rest| rest.strip_suffix(".toml"))
+                .and_then(|year| year.parse::<i32>().ok())
+                .ok_or_else(|| {
+                    ConfigError::Calendar(format!(
+                        "{}: calendar files are named {family}-YEAR.toml (e.g. {family}-2027.toml)",
+                        path.display()
+                    ))
+                })?;
+            if skip.contains(&year) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::Calendar(format!("{}: {e}", path.display())))?;
+            let shown = path.display().to_string();
+            calendar
+                .add_toml(&shown, &text)
+                .map_err(|e| ConfigError::Calendar(e.to_string()))?;
+            if !calendar.has_year(year) {
+                return Err(ConfigError::Calendar(format!(
+                    "{shown}: the file's name says {year} but its `year` is another"
+                )));
+            }
+        }
+        Ok(calendar)
+    }
+
+    /// The age recipient, if any, must parse before any backup runs.
+    fn check_backup(&self) -> Result<(), ConfigError> {
+        if let Some(text) = &self.backup.age_recipient {
+            text.trim()
+                .parse::<age::x25519::Recipient>()
+                .map_err(|e| ConfigError::AgeRecipient(e.to_string()))?;
+        }
+        Ok(())
     }
 }
 
@@ -393,130 +555,4 @@ fn ip_list(list: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
-
-    #[test]
-    fn defaults_follow_interfaces_md() {
-        let c = Config::load(None, None, env_of(&[])).unwrap();
-        assert_eq!(c.data_dir, PathBuf::from("./sunlight-data"));
-        assert_eq!(c.database_url, "sqlite://./sunlight-data/sunlight.db");
-        assert_eq!(c.intake_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.triage_addr.to_string(), "127.0.0.1:8081");
-        assert_eq!(c.policy, "cn-12380");
-        assert_eq!(c.log, "info");
-        assert!(c.smtp_url.is_none());
-    }
-
-    #[test]
-    fn environment_overrides_file_and_flag_overrides_environment() {
-        let dir = std::env::temp_dir().join(format!("sunlight-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("sunlight.toml");
-        std::fs::write(
-            &file,
-            "intake_addr = \"0.0.0.0:9000\"\npolicy = \"eu-2019-1937\"\n",
-        )
-        .unwrap();
-        let c = Config::load(
-            Some(&file),
-            Some(Path::new("/srv/x")),
-            env_of(&[
-                ("SUNLIGHT_DATA_DIR", "/env"),
-                ("SUNLIGHT_POLICY", "cn-12380"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(c.intake_addr.to_string(), "0.0.0.0:9000");
-        assert_eq!(c.policy, "cn-12380");
-        assert_eq!(c.data_dir, PathBuf::from("/srv/x"));
-        assert_eq!(c.database_url, "sqlite:///srv/x/sunlight.db");
-
-        std::fs::write(&file, "intake_adr = \"x\"\n").unwrap();
-        let err = Config::load(Some(&file), None, env_of(&[])).unwrap_err();
-        assert!(err.to_string().contains("intake_adr"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_are_named_and_secrets_redacted() {
-        let err =
-            Config::load(None, None, env_of(&[("SUNLIGHT_INTAKE_ADDR", "localhost")])).unwrap_err();
-        assert!(err.to_string().contains("SUNLIGHT_INTAKE_ADDR"));
-        assert!(
-            Config::load(
-                None,
-                None,
-                env_of(&[("SUNLIGHT_DATABASE_URL", "mysql://x")])
-            )
-            .is_err()
-        );
-        assert!(Config::load(None, None, env_of(&[("SUNLIGHT_POLICY", "nope")])).is_err());
-        let dir = std::env::temp_dir().join(format!("sunlight-policy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("policy.toml");
-        std::fs::write(
-            &file,
-            "preset = \"cn-12380\"\n[deadlines]\nverify = { calendar_days = 0 }\n",
-        )
-        .unwrap();
-        let err = Config::load(
-            None,
-            None,
-            env_of(&[("SUNLIGHT_POLICY", file.to_str().unwrap())]),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("policy.toml"), "{err}");
-        let c = Config::load(
-            None,
-            None,
-            env_of(&[
-                ("SUNLIGHT_DATABASE_URL", "postgres://u:hunter2@db/s"),
-                ("SUNLIGHT_SMTP_URL", "smtps://m:pw123@mail:465"),
-            ]),
-        )
-        .unwrap();
-        let shown = format!("{c:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("pw123"),
-            "{shown}"
-        );
-    }
-
-    #[test]
-    fn the_example_config_in_deploy_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/sunlight.example.toml");
-        let c = Config::load(Some(&path), None, env_of(&[])).unwrap();
-        assert_eq!(c.policy, "cn-12380");
-        // The example documents the defaults.
-        assert_eq!(c.intake.limits, sunlight_core::report::Limits::default());
-        assert_eq!(c.intake.rate_limits, sunlight_intake::RateLimits::default());
-        let t = sunlight_triage::TriageSettings::default();
-        assert_eq!(
-            (
-                c.triage.session_idle_minutes,
-                c.triage.session_absolute_hours,
-                c.triage.secure_cookies,
-                c.triage.route_every_seconds,
-                c.triage.workers,
-                &c.triage.second_factor_roles
-            ),
-            (
-                t.session_idle_minutes,
-                t.session_absolute_hours,
-                t.secure_cookies,
-                t.route_every_seconds,
-                t.workers,
-                &t.second_factor_roles
-            )
-        );
-    }
-}
+mod tests;

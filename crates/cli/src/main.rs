@@ -19,18 +19,39 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "sunlight",
     version,
-    about = "Sunlight: an anonymous reporting service for cadre-selection violations (12380)"
+    about = "Sunlight: an anonymous reporting service for cadre-selection violations (12380)",
+    after_help = ENVIRONMENT
 )]
 pub struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "SUNLIGHT_CONFIG")]
     config: Option<PathBuf>,
     /// Data folder (database, pepper, mail files).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "SUNLIGHT_DATA_DIR")]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The variables `--help` lists (docs/cli.md#configuration has them all).
+const ENVIRONMENT: &str = "\
+Environment (each overrides the configuration file; empty means unset):
+  SUNLIGHT_CONFIG, SUNLIGHT_DATA_DIR    as --config and --data-dir
+  SUNLIGHT_DATABASE_URL                 sqlite://DATA_DIR/sunlight.db, or postgres://…
+  SUNLIGHT_INTAKE_ADDR                  127.0.0.1:8080
+  SUNLIGHT_TRIAGE_ADDR                  127.0.0.1:8081
+  SUNLIGHT_SMTP_URL                     unset: mail kept as .eml files
+  SUNLIGHT_POLICY                       cn-12380, eu-2019-1937 or a policy file
+  SUNLIGHT_LOG                          info (a tracing filter)
+  SUNLIGHT_LOG_FORMAT                   text or json
+  SUNLIGHT_CALENDAR_DIR                 folder of operator holiday files (cn-2027.toml)
+  SUNLIGHT_MIGRATE_ON_START             true; false: only check the schema
+  SUNLIGHT_PEPPER_FILE                  DATA_DIR/pepper.key
+  SUNLIGHT_METRICS_ADDR                 unset: no metrics listener
+  SUNLIGHT_TRUSTED_PROXIES, SUNLIGHT_SHARED_PEERS, SUNLIGHT_ONION_LOCATION
+  SUNLIGHT_<SECTION>__<KEY>             any key of the file, e.g.
+                                        SUNLIGHT_INTAKE__RATE_LIMITS__LOOKUP_BURST=50
+`sunlight config show` prints every value and where it came from.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -139,7 +160,10 @@ pub enum Command {
     /// runs, with a progress bar, and check it (integrity, audit chain).
     /// SQLite: VACUUM INTO; PostgreSQL: pg_dump --format=custom. The pepper
     /// file is never included: keep it apart (docs/operations.md).
+    /// With `[backup] age_recipient` set, the file is encrypted to it.
     Backup {
+        /// A new file, or a folder: then `sunlight-YYYY-MM-DD.backup`
+        /// (`.backup.age` when encrypted) inside it.
         #[arg(long)]
         to: PathBuf,
     },
@@ -151,6 +175,9 @@ pub enum Command {
         /// The deployment's pepper file, kept apart from backups.
         #[arg(long)]
         pepper: Option<PathBuf>,
+        /// The age identity file that decrypts an encrypted backup.
+        #[arg(long)]
+        identity: Option<PathBuf>,
     },
     /// Print the torrc that publishes intake as a Tor onion service.
     Torrc,
@@ -164,11 +191,49 @@ pub enum Command {
         #[command(subcommand)]
         action: StatsCommand,
     },
+    /// The effective configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+    /// Holiday calendars.
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarCommand,
+    },
+    /// Exit 0 when the running service answers its `/healthz` (for
+    /// container health checks; the image has no curl).
+    Healthcheck {
+        #[arg(value_enum, default_value = "intake")]
+        side: Side,
+    },
     /// The retention rule (the policy's `retention_months`).
     Retention {
         #[command(subcommand)]
         action: RetentionCommand,
     },
+}
+
+/// Which side a health check asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Side {
+    Intake,
+    Triage,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every key's effective value and where it came from (default,
+    /// file, environment variable or flag); secrets redacted.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// List, for every year an open deadline reaches, whether an official
+    /// holiday file is loaded; exit 1 when one is missing (deadlines in
+    /// that year use the provisional calendar).
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,8 +266,8 @@ pub enum UnitCommand {
         /// The name shown on English pages.
         #[arg(long)]
         name_en: Option<String>,
-        #[arg(long)]
-        level: String,
+        #[arg(long, value_parser = level_parser())]
+        level: sunlight_core::Level,
         #[arg(long)]
         parent: Option<String>,
         /// No recovery key of its own: the unit above recovers it.
@@ -237,8 +302,8 @@ pub enum StaffCommand {
         unit: String,
         #[arg(long)]
         email: String,
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_parser = role_parser())]
+        role: sunlight_core::Role,
     },
     /// Rotate a member out: no more sign-in or mail; kept in the audit
     /// trail. Open sessions end at their idle or absolute limit, or at once
@@ -259,6 +324,32 @@ pub enum AuditCommand {
         #[arg(long, value_name = "SEQ:HASH")]
         expect: Option<String>,
     },
+}
+
+/// `--role`: the values listed in `--help`; any other exits 2.
+fn role_parser() -> impl clap::builder::TypedValueParser<Value = sunlight_core::Role> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(sunlight_core::Role::ALL.iter().map(|r| r.as_str()))
+        .try_map(|name| {
+            sunlight_core::Role::ALL
+                .iter()
+                .copied()
+                .find(|r| r.as_str() == name)
+                .ok_or("not a role")
+        })
+}
+
+/// `--level`: the values listed in `--help`; any other exits 2.
+fn level_parser() -> impl clap::builder::TypedValueParser<Value = sunlight_core::Level> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(sunlight_core::Level::ALL.iter().map(|l| l.as_str()))
+        .try_map(|name| {
+            sunlight_core::Level::ALL
+                .iter()
+                .copied()
+                .find(|l| l.as_str() == name)
+                .ok_or("not a level")
+        })
 }
 
 /// The simulation's thread and SQLite's worker thread hand every statement
@@ -297,19 +388,31 @@ fn log_filter(log: &str) -> tracing_subscriber::EnvFilter {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{PARSER}=off")))
 }
 
+/// Log lines go to standard error: text (colour only on a terminal, so the
+/// journal gets none) or one JSON object per line.
+fn start_logging(config: &config::Config) {
+    use std::io::IsTerminal;
+    let filter = log_filter(&config.log);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        config::LogFormat::Json => builder.json().with_ansi(false).init(),
+        config::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match config::Config::load(cli.config.as_deref(), cli.data_dir.as_deref(), |k| {
-        std::env::var(k).ok()
-    }) {
+    let config = match config::Config::load(
+        cli.config.as_deref(),
+        cli.data_dir.as_deref(),
+        std::env::vars(),
+    ) {
         Ok(c) => c,
         Err(e) => return commands::fail(&format!("configuration: {e}")),
     };
-    let filter = log_filter(&config.log);
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    start_logging(&config);
     // The simulation is one sequential loop over the database: on one
     // thread it spends its time working, not waking worker threads (the
     // multi-threaded runtime tripled its time in futex calls).

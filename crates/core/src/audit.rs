@@ -87,6 +87,7 @@ pub const ACTIONS: &[&str] = &[
     "unit.rotate_key",
     "case.purged",
     "case.legal_hold",
+    "case.deadline_recomputed",
 ];
 
 /// Whether `name` has the shape of an action (`word.word`, lower case and

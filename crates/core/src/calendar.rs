@@ -3,8 +3,10 @@
 //!
 //! Calendars are data, one TOML file per year, because the State Council
 //! publishes each year's arrangement only in the November before. A year
-//! without a file falls back to plain weekends; [`Calendar::missing_years`]
-//! tells the caller which years those are so it can warn at startup.
+//! without a file uses a provisional calendar of the statutory holidays
+//! ([`provisional`], mainland China 2020–2100) or, past that, plain
+//! weekends; [`Calendar::missing_years`] and [`Calendar::provisional_years`]
+//! tell the caller which years those are so it can warn.
 //!
 //! A year file:
 //!
@@ -28,6 +30,8 @@ use std::ops::RangeInclusive;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::Deserialize;
+
+pub mod provisional;
 
 /// Year files shipped with the binary, by name. Names start with the
 /// calendar family (`cn-`) so [`Calendar::builtin`] can load a whole family.
@@ -94,6 +98,10 @@ pub struct Calendar {
     holidays: BTreeMap<NaiveDate, String>,
     /// Make-up working day → name of the holiday it pays for.
     makeup: BTreeMap<NaiveDate, String>,
+    /// Provisional holidays of years without a file; a day here counts
+    /// only while its year has no file (an official file supersedes it).
+    provisional: BTreeMap<NaiveDate, String>,
+    provisional_years: BTreeSet<i32>,
 }
 
 impl Calendar {
@@ -102,7 +110,8 @@ impl Calendar {
         Self::default()
     }
 
-    /// Every shipped year of the mainland China calendar.
+    /// Every shipped year of the mainland China calendar, and provisional
+    /// holidays for the years without one.
     pub fn cn() -> Self {
         #[expect(
             clippy::expect_used,
@@ -111,9 +120,17 @@ impl Calendar {
         Self::builtin("cn").expect("shipped cn calendar files are valid")
     }
 
-    /// A shipped calendar: a family (`cn`: all its years), one year file
-    /// (`cn-2026`), or `weekends` for none.
+    /// A shipped calendar: a family (`cn`: all its years, and provisional
+    /// holidays for the others), one year file (`cn-2026`), or `weekends`
+    /// for none.
     pub fn builtin(name: &str) -> Result<Self, CalendarError> {
+        Self::builtin_except(name, &BTreeSet::new())
+    }
+
+    /// [`Self::builtin`] without the year files of `skip` (those years then
+    /// count as if no file were shipped): the calendar a deployment used
+    /// before an upgrade shipped them.
+    pub fn builtin_except(name: &str, skip: &BTreeSet<i32>) -> Result<Self, CalendarError> {
         if name == "weekends" {
             return Ok(Self::weekends_only());
         }
@@ -128,7 +145,53 @@ impl Calendar {
                 name: name.to_owned(),
             });
         }
-        Self::from_toml_files(files)
+        let shipped = files.iter().copied().filter(|(file, _)| {
+            file.rsplit('-')
+                .next()
+                .and_then(|y| y.parse::<i32>().ok())
+                .is_none_or(|year| !skip.contains(&year))
+        });
+        let calendar = Self::from_toml_files(shipped)?;
+        Ok(if name == "cn" {
+            calendar.with_cn_provisional()
+        } else {
+            calendar
+        })
+    }
+
+    /// Adds the provisional mainland China holidays of every year the
+    /// lunar table covers; years with a file (now or added later) keep
+    /// their official days.
+    pub fn with_cn_provisional(mut self) -> Self {
+        for year in provisional::table_years() {
+            if let Some(days) = provisional::holidays(year) {
+                self.provisional.extend(days);
+                self.provisional_years.insert(year);
+            }
+        }
+        self
+    }
+
+    /// Years in `range` without a file whose deadlines use the provisional
+    /// holidays (no 调休 known yet).
+    pub fn provisional_years(&self, range: RangeInclusive<i32>) -> Vec<i32> {
+        range
+            .filter(|y| !self.years.contains(y) && self.provisional_years.contains(y))
+            .collect()
+    }
+
+    /// Whether `year` has an official file.
+    pub fn has_year(&self, year: i32) -> bool {
+        self.years.contains(&year)
+    }
+
+    /// A provisional holiday that counts: its year has no file and no
+    /// official day (a spill from a neighbouring file) covers the date.
+    fn provisional_holiday(&self, date: NaiveDate) -> Option<&String> {
+        if self.years.contains(&date.year()) || self.makeup.contains_key(&date) {
+            return None;
+        }
+        self.provisional.get(&date)
     }
 
     /// A calendar from year files given as `(name, contents)`; the name is
@@ -186,21 +249,25 @@ impl Calendar {
         self.years.iter().copied()
     }
 
-    /// Years in `range` that have no file and so count weekends only.
+    /// Years in `range` that have no file (provisional or weekends only).
     pub fn missing_years(&self, range: RangeInclusive<i32>) -> Vec<i32> {
         range.filter(|y| !self.years.contains(y)).collect()
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
-        if self.holidays.contains_key(&date) {
+        if self.holidays.contains_key(&date) || self.provisional_holiday(date).is_some() {
             return false;
         }
         self.makeup.contains_key(&date) || !is_weekend(date)
     }
 
-    /// The holiday's name when `date` is a public holiday.
+    /// The holiday's name when `date` is a public holiday (provisional ones
+    /// say so in their name).
     pub fn holiday_name(&self, date: NaiveDate) -> Option<&str> {
-        self.holidays.get(&date).map(String::as_str)
+        self.holidays
+            .get(&date)
+            .or_else(|| self.provisional_holiday(date))
+            .map(String::as_str)
     }
 
     /// The `n`th working day after `start`; `start` itself never counts, so
@@ -238,7 +305,16 @@ impl Calendar {
             .range(range.clone())
             .filter(|(d, _)| !is_weekend(**d))
             .count() as i64;
-        count += self.makeup.range(range).count() as i64;
+        count += self.makeup.range(range.clone()).count() as i64;
+        count -= self
+            .provisional
+            .range(range)
+            .filter(|(d, _)| {
+                !is_weekend(**d)
+                    && !self.holidays.contains_key(d)
+                    && self.provisional_holiday(**d).is_some()
+            })
+            .count() as i64;
         u32::try_from(count).unwrap_or(u32::MAX)
     }
 }
@@ -361,197 +437,4 @@ fn parse_date(file: &str, value: &toml::Value) -> Result<NaiveDate, CalendarErro
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    fn file(body: &str) -> Result<Calendar, CalendarError> {
-        Calendar::from_toml_files([("test.toml", body)])
-    }
-
-    #[test]
-    fn worked_example_national_day() {
-        let cal = Calendar::cn();
-        assert_eq!(cal.add_working_days(d(2026, 9, 30), 5), d(2026, 10, 13));
-        assert_eq!(cal.working_days_between(d(2026, 9, 30), d(2026, 10, 13)), 5);
-        for day in 1..=7 {
-            assert!(!cal.is_working_day(d(2026, 10, day)), "10-{day}");
-        }
-        assert!(cal.is_working_day(d(2026, 10, 10)));
-        assert_eq!(
-            cal.holiday_name(d(2026, 10, 3)),
-            Some("国庆节 National Day")
-        );
-    }
-
-    #[test]
-    fn spring_festival_and_makeup_days() {
-        let cal = Calendar::cn();
-        for day in 15..=23 {
-            assert!(!cal.is_working_day(d(2026, 2, day)), "02-{day}");
-        }
-        for makeup in [
-            d(2026, 2, 14),
-            d(2026, 2, 28),
-            d(2026, 1, 4),
-            d(2026, 5, 9),
-            d(2026, 9, 20),
-        ] {
-            assert!(cal.is_working_day(makeup), "{makeup}");
-        }
-        assert!(!cal.is_working_day(d(2026, 1, 1)));
-        assert!(!cal.is_working_day(d(2026, 3, 7)), "ordinary Saturday");
-        assert!(cal.is_working_day(d(2026, 2, 24)));
-    }
-
-    #[test]
-    fn builtin_names_and_missing_years() {
-        assert_eq!(Calendar::builtin("cn-2026"), Ok(Calendar::cn()));
-        assert_eq!(Calendar::builtin("weekends"), Ok(Calendar::weekends_only()));
-        assert!(matches!(
-            Calendar::builtin("fr"),
-            Err(CalendarError::UnknownBuiltin { .. })
-        ));
-        let cal = Calendar::cn();
-        assert_eq!(cal.years().collect::<Vec<_>>(), vec![2026]);
-        assert_eq!(cal.missing_years(2025..=2027), vec![2025, 2027]);
-        // A year without a file counts weekends only.
-        assert!(cal.is_working_day(d(2027, 1, 1)));
-    }
-
-    #[test]
-    fn operator_files_add_years_and_accept_string_dates() {
-        let mut cal = Calendar::cn();
-        let y2027 = "year = 2027\n[[holidays]]\nname = \"元旦\"\nfrom = \"2027-01-01\"\nto = \"2027-01-01\"\n";
-        cal.add_toml("cn-2027.toml", y2027).unwrap();
-        assert!(!cal.is_working_day(d(2027, 1, 1)));
-        assert!(cal.missing_years(2026..=2027).is_empty());
-        assert!(matches!(
-            cal.add_toml("again.toml", y2027),
-            Err(CalendarError::DuplicateYear { year: 2027, .. })
-        ));
-    }
-
-    #[test]
-    fn new_year_may_spill_into_the_year_before() {
-        let cal = file(
-            "year = 2019\n[[holidays]]\nname = \"元旦\"\nfrom = 2018-12-30\nto = 2019-01-01\nmakeup_days = [2018-12-29]\n",
-        )
-        .unwrap();
-        assert!(cal.is_working_day(d(2018, 12, 29)));
-        assert!(!cal.is_working_day(d(2018, 12, 31)));
-    }
-
-    #[test]
-    fn bad_files_name_the_problem() {
-        let head = "year = 2026\n[[holidays]]\nname = \"x\"\n";
-        type Check = fn(&CalendarError) -> bool;
-        let cases: [(&str, Check); 8] = [
-            (
-                "from = \"2026-02-30\"\nto = 2026-03-01\n",
-                |e| matches!(e, CalendarError::BadDate { value, .. } if value.contains("2026-02-30")),
-            ),
-            ("from = 2026-03-01T10:00:00\nto = 2026-03-01\n", |e| {
-                matches!(e, CalendarError::BadDate { .. })
-            }),
-            ("from = 2026-03-02\nto = 2026-03-01\n", |e| {
-                matches!(e, CalendarError::InvertedRange { .. })
-            }),
-            ("from = 2025-06-01\nto = 2025-06-02\n", |e| {
-                matches!(e, CalendarError::YearMismatch { year: 2026, .. })
-            }),
-            ("from = 2025-12-30\nto = 2025-12-31\n", |e| {
-                matches!(e, CalendarError::YearMismatch { .. })
-            }),
-            (
-                "from = 2026-10-01\nto = 2026-10-07\nmakeup_days = [2026-10-03]\n",
-                |e| matches!(e, CalendarError::MakeupOverlapsHoliday { date, .. } if *date == NaiveDate::from_ymd_opt(2026, 10, 3).unwrap()),
-            ),
-            (
-                "from = 2026-10-01\nto = 2026-10-07\nmakeup_days = [2026-10-08]\n",
-                |e| matches!(e, CalendarError::MakeupNotWeekend { .. }),
-            ),
-            ("from = 2026-10-01\nto = 2026-10-07\ncolour = 1\n", |e| {
-                matches!(e, CalendarError::Toml { .. })
-            }),
-        ];
-        for (body, expected) in cases {
-            let err = file(&format!("{head}{body}")).unwrap_err();
-            assert!(expected(&err), "{body}: {err:?}");
-            assert!(err.to_string().starts_with("test.toml: "), "{err}");
-        }
-        assert!(matches!(
-            file("year = 2026\nholidays = 3\n"),
-            Err(CalendarError::Toml { .. })
-        ));
-    }
-
-    #[test]
-    fn makeup_day_clashing_with_another_files_holiday_is_refused() {
-        let mut cal = Calendar::weekends_only();
-        cal.add_toml(
-            "a",
-            "year = 2026\n[[holidays]]\nname = \"a\"\nfrom = 2026-12-26\nto = 2026-12-27\n",
-        )
-        .unwrap();
-        let before = cal.clone();
-        let err = cal
-            .add_toml(
-                "b",
-                "year = 2027\n[[holidays]]\nname = \"b\"\nfrom = 2027-01-01\nto = 2027-01-01\nmakeup_days = [2026-12-26]\n",
-            )
-            .unwrap_err();
-        assert!(matches!(err, CalendarError::MakeupOverlapsHoliday { .. }));
-        assert_eq!(cal, before, "a refused file changes nothing");
-    }
-
-    /// Monday-to-Friday arithmetic written independently of the calendar.
-    fn mon_fri_add(start: NaiveDate, n: u32) -> NaiveDate {
-        let wd = start.weekday().num_days_from_monday();
-        // From a weekend, the next working day is the same as from Friday.
-        let (base, pos) = if wd >= 5 {
-            (start - Days::new(u64::from(wd - 4)), 4)
-        } else {
-            (start, wd)
-        };
-        let monday = base - Days::new(u64::from(pos));
-        let target = pos + n;
-        monday + Days::new(u64::from(target / 5 * 7 + target % 5))
-    }
-
-    fn any_date() -> impl Strategy<Value = NaiveDate> {
-        (0u64..(366 * 4)).prop_map(|off| d(2024, 1, 1) + Days::new(off))
-    }
-
-    proptest! {
-        #[test]
-        fn add_working_days_properties(start in any_date(), n in 1u32..400) {
-            for cal in [Calendar::cn(), Calendar::weekends_only()] {
-                let due = cal.add_working_days(start, n);
-                prop_assert!(cal.is_working_day(due));
-                prop_assert!(due > start);
-                prop_assert!(cal.add_working_days(start, n + 1) > due);
-                prop_assert_eq!(cal.working_days_between(start, due), n);
-            }
-        }
-
-        #[test]
-        fn empty_calendar_is_mon_to_fri(start in any_date(), n in 1u32..400) {
-            let cal = Calendar::weekends_only();
-            prop_assert_eq!(cal.add_working_days(start, n), mon_fri_add(start, n));
-            // n = 0 is "no working days later": the start itself, weekend or not.
-            prop_assert_eq!(cal.add_working_days(start, 0), start);
-        }
-
-        #[test]
-        fn between_matches_counting_day_by_day(a in any_date(), b in any_date()) {
-            let cal = Calendar::cn();
-            let counted = a.iter_days().skip(1).take_while(|x| *x <= b).filter(|x| cal.is_working_day(*x)).count();
-            prop_assert_eq!(cal.working_days_between(a, b) as usize, counted);
-        }
-    }
-}
+mod tests;

@@ -218,6 +218,7 @@ struct RawPolicy {
     utc_offset_minutes: Option<i32>,
     reminders: Option<Vec<f64>>,
     retention_months: Option<u32>,
+    end_on_working_day: Option<bool>,
     #[serde(default)]
     deadlines: Deadlines<Option<Span>>,
 }
@@ -291,6 +292,10 @@ pub struct Policy {
     spans: Deadlines<Span>,
     /// How long a closed case keeps its sealed content (months).
     retention_months: u32,
+    /// A span in calendar days or months whose last day is not a working
+    /// day ends on the next working day instead (期间届满的最后一日是法定
+    /// 休假日的，以休假日后的第一日为期间届满的日期).
+    end_on_working_day: bool,
 }
 
 impl Policy {
@@ -366,6 +371,10 @@ impl Policy {
                 months: retention_months,
             });
         }
+        let end_on_working_day = raw
+            .end_on_working_day
+            .or(base.as_ref().map(|b| b.end_on_working_day))
+            .unwrap_or(false);
         let spans = raw.deadlines.try_map(|kind, span| {
             let span = match (span, &base) {
                 (Some(span), _) => span,
@@ -387,6 +396,7 @@ impl Policy {
             reminders,
             spans,
             retention_months,
+            end_on_working_day,
         })
     }
 
@@ -478,7 +488,14 @@ impl Policy {
     /// When a deadline of `kind` that starts at `start` runs out: the end of
     /// the span's last local day. The start day itself never counts.
     pub fn due(&self, kind: DeadlineKind, start: DateTime<Utc>, cal: &Calendar) -> DateTime<Utc> {
-        let last_day = self.span(kind).end_date(self.local_date(start), cal);
+        let span = self.span(kind);
+        let mut last_day = span.end_date(self.local_date(start), cal);
+        if self.end_on_working_day
+            && !matches!(span, Span::WorkingDays(_))
+            && !cal.is_working_day(last_day)
+        {
+            last_day = cal.add_working_days(last_day, 1);
+        }
         self.end_of_local_day(last_day)
     }
 

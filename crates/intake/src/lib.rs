@@ -33,7 +33,7 @@ pub use guard::RateLimits;
 pub use sunlight_metrics::Metrics;
 
 /// Intake settings from the configuration file (`[intake]`).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeSettings {
     pub limits: Limits,

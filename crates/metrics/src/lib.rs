@@ -71,7 +71,18 @@ struct Inner {
     queue_open: Family<StageLabels, Gauge>,
     queue_overdue: Family<StageLabels, Gauge>,
     outbox: Family<OutboxLabels, Gauge>,
+    audit_head_mails: Family<OutboxLabels, Gauge>,
     scrape_failures: Counter,
+}
+
+/// A labelled gauge family, registered.
+fn gauge_family<L>(registry: &mut Registry, name: &str, help: &str) -> Family<L, Gauge>
+where
+    L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
+{
+    let family = Family::<L, Gauge>::default();
+    registry.register(name, help, family.clone());
+    family
 }
 
 /// The process's metrics; cheap to clone, shared by both apps.
@@ -137,23 +148,25 @@ impl Metrics {
             "Code stretches (Argon2id) running now.",
             argon_running.clone(),
         );
-        let queue_open = Family::<StageLabels, Gauge>::default();
-        registry.register(
+        let queue_open = gauge_family(
+            &mut registry,
             "queue_open",
             "Open stages per queue (read from the database at scrape time).",
-            queue_open.clone(),
         );
-        let queue_overdue = Family::<StageLabels, Gauge>::default();
-        registry.register(
+        let queue_overdue = gauge_family(
+            &mut registry,
             "queue_overdue",
             "Open stages past their deadline per queue (read at scrape time).",
-            queue_overdue.clone(),
         );
-        let outbox = Family::<OutboxLabels, Gauge>::default();
-        registry.register(
+        let outbox = gauge_family(
+            &mut registry,
             "outbox_mails",
             "Staff mails not yet sent (pending; retrying: failed at least once) and refused for good (failed).",
-            outbox.clone(),
+        );
+        let audit_head_mails = gauge_family(
+            &mut registry,
+            "audit_head_mails",
+            "The daily audit-head mails among outbox_mails: pending, retrying, failed for good.",
         );
         let scrape_failures = Counter::default();
         registry.register(
@@ -171,6 +184,7 @@ impl Metrics {
             queue_open,
             queue_overdue,
             outbox,
+            audit_head_mails,
             scrape_failures,
         }))
     }
@@ -249,15 +263,17 @@ impl Metrics {
                 .set(i64::try_from(overdue).unwrap_or(i64::MAX));
         }
         let mail = store.outbox_status().await?;
-        for (state, n) in [
-            ("pending", mail.pending),
-            ("retrying", mail.retrying),
-            ("failed", mail.failed),
-        ] {
-            self.0
-                .outbox
-                .get_or_create(&OutboxLabels { state })
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        let head = store.outbox_status_of("audit_head").await?;
+        for (family, counts) in [(&self.0.outbox, mail), (&self.0.audit_head_mails, head)] {
+            for (state, n) in [
+                ("pending", counts.pending),
+                ("retrying", counts.retrying),
+                ("failed", counts.failed),
+            ] {
+                family
+                    .get_or_create(&OutboxLabels { state })
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sunlight_store::{OutboxMail, Store, StoreError};
 
 /// Delivery settings (`[mail]` in the configuration file).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
     /// The sender, e.g. `阳光系统 <sunlight@zzb.example.gov.cn>`.

@@ -14,6 +14,7 @@ mod audit_view;
 mod backup;
 mod cases;
 mod comments;
+mod deadlines;
 pub mod entity;
 mod error;
 mod holds;
@@ -57,6 +58,7 @@ pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit::{AuditRecord, AuditReport};
 pub use audit_view::{AUDIT_PAGE, AuditEntry, AuditFilter, ChainHead};
 pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
+pub use deadlines::{DeadlineOf, OpenDeadline};
 pub use error::{Clash, StoreError};
 pub use holds::{HoldRow, NewHold};
 pub use numbers::Unnumbered;
@@ -109,6 +111,9 @@ async fn sqlite_connection_is_clean(
 }
 
 /// A handle on the database; cheap to clone.
+/// The advisory lock key of migrations ("SUNLIGHT" in ASCII, as an i64).
+const MIGRATION_LOCK: i64 = 0x5355_4E4C_4947_4854;
+
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
@@ -192,19 +197,41 @@ impl Store {
         self.db.get_database_backend()
     }
 
-    /// Applies pending migrations; returns how many ran.
+    /// Applies pending migrations; returns how many ran. On PostgreSQL
+    /// under an advisory lock held by a transaction of its own: replicas
+    /// that start together take turns, and each after the first finds
+    /// nothing left to do (without it two could both see a migration
+    /// pending and both run it). SQLite's single writer needs no lock.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let guard = if self.backend() == DbBackend::Postgres {
+            let txn = self.db.begin().await?;
+            txn.execute_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+            ))
+            .await?;
+            Some(txn)
+        } else {
+            None
+        };
         let before = migration::Migrator::get_pending_migrations(&self.db)
             .await?
             .len();
         migration::Migrator::up(&self.db, None).await?;
+        if let Some(txn) = guard {
+            txn.commit().await?;
+        }
         Ok(before)
     }
 
+    /// Migrations not yet applied, read without any DDL: a role that may
+    /// not create tables (intake's) can ask.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
-        Ok(migration::Migrator::get_pending_migrations(&self.db)
-            .await?
-            .len())
+        Ok(
+            migration::Migrator::get_pending_migrations_read_only(&self.db)
+                .await?
+                .len(),
+        )
     }
 
     /// For `/healthz`: does the database answer?

@@ -182,7 +182,23 @@ impl Store {
     }
 
     pub async fn outbox_status(&self) -> Result<OutboxStatus, StoreError> {
-        let base = || outbox::Entity::find();
+        self.outbox_status_where(None).await
+    }
+
+    /// The same counts for the mails of one kind (`audit_head`: the daily
+    /// audit-head mail, whose loss an operator must hear of).
+    pub async fn outbox_status_of(&self, kind: &str) -> Result<OutboxStatus, StoreError> {
+        self.outbox_status_where(Some(kind)).await
+    }
+
+    async fn outbox_status_where(&self, kind: Option<&str>) -> Result<OutboxStatus, StoreError> {
+        let base = || {
+            let all = outbox::Entity::find();
+            match kind {
+                Some(kind) => all.filter(outbox::Column::Kind.eq(kind)),
+                None => all,
+            }
+        };
         Ok(OutboxStatus {
             pending: base()
                 .filter(outbox::Column::SentAt.is_null())

@@ -11,7 +11,7 @@ use sunlight_casework::Triage;
 use sunlight_casework::session::{Session, Sessions};
 
 /// Triage settings from the configuration file (`[triage]`).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TriageSettings {
     /// A session ends after this long without a request.

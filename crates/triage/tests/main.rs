@@ -15,6 +15,7 @@ mod common;
 mod security;
 
 mod audit_page;
+mod calendars;
 mod catalog;
 mod desk;
 mod export;

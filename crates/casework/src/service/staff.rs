@@ -24,6 +24,20 @@ impl Triage {
         Ok(rows)
     }
 
+    /// Years that open deadlines reach without an official holiday file:
+    /// their working days are counted on the provisional calendar (no
+    /// 调休 known) until the operator adds the State Council's file.
+    pub async fn provisional_years(&self) -> Result<Vec<i32>, CaseworkError> {
+        use chrono::Datelike;
+        let mut years = std::collections::BTreeSet::new();
+        for d in self.store.open_deadlines().await? {
+            let first = self.policy.local_date(d.opened_at).year();
+            let last = self.policy.last_day(d.due_at).year();
+            years.extend((first..=last).filter(|y| !self.calendar.has_year(*y)));
+        }
+        Ok(years.into_iter().collect())
+    }
+
     /// Mail delivery for an admin: counts for the whole deployment, and
     /// the failing or failed mails of their own unit's members.
     pub async fn mail_status(

@@ -13,14 +13,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
         }
     }
     let (policy, calendar) = config.deadline_rules().map_err(|e| e.to_string())?;
-    let year = chrono::Datelike::year(&policy.local_date(Utc::now()));
-    for missing in calendar.missing_years(year..=year.saturating_add(1)) {
-        tracing::warn!(
-            year = missing,
-            calendar = policy.calendar_name(),
-            "no holiday calendar for this year: deadlines count plain weekdays"
-        );
-    }
+    super::ops::calendars_at_start(config, &store, &policy, &calendar, triage, Utc::now()).await?;
     tracing::info!(policy = policy.name(), "deadline policy loaded");
     // Fails early when the pepper is missing, before any port opens.
     let stretcher = crate::secrets::stretcher(&config.pepper_file, &store)
@@ -109,6 +102,7 @@ pub(super) async fn serve(config: &Config, intake: bool, triage: bool) -> CmdRes
             Ok(())
         });
     }
+    super::ops::ready();
     // A part that ends before the signal (a server error, a panic in a
     // worker) stops the whole process with an error, so the supervisor
     // restarts it instead of leaving half a service up.

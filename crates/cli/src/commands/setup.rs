@@ -88,10 +88,7 @@ pub(super) async fn init(
 }
 
 pub(super) async fn migrate(config: &Config) -> CmdResult {
-    create_data_dir(&config.data_dir)?;
-    let store = Store::connect(&config.database_url)
-        .await
-        .map_err(|e| format!("cannot open database: {e}"))?;
+    let store = connect(config).await?;
     let ran = store
         .migrate()
         .await
@@ -100,12 +97,9 @@ pub(super) async fn migrate(config: &Config) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn staff_add(config: &Config, unit: &str, email: &str, role: &str) -> CmdResult {
+pub(super) async fn staff_add(config: &Config, unit: &str, email: &str, role: Role) -> CmdResult {
     let store = open(config).await?;
     let unit = UnitId::parse(unit).map_err(|e| format!("--unit: {e}"))?;
-    let role: Role = role
-        .parse()
-        .map_err(|_| "--role must be intake, verifier, supervisor or admin".to_owned())?;
     if !email.contains('@') || email.len() > 254 {
         return Err("--email is not an email address".into());
     }

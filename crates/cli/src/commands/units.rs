@@ -15,16 +15,13 @@ pub(super) struct Given<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub name_en: Option<&'a str>,
-    pub level: &'a str,
+    pub level: Level,
     pub parent: Option<&'a str>,
 }
 
 fn spec(given: &Given<'_>) -> Result<UnitSpec, String> {
     let id = UnitId::parse(given.id).map_err(|e| format!("--id: {e}"))?;
-    let level: Level = given
-        .level
-        .parse()
-        .map_err(|_| "--level must be province, city or county".to_owned())?;
+    let level = given.level;
     let parent = given
         .parent
         .map(UnitId::parse)

@@ -81,14 +81,28 @@ fn worked_example_in_shanghai_time() {
 fn calendar_days_and_months() {
     let cn = Policy::cn_12380();
     let cal = Calendar::cn();
+    // 60 days from 2 March end on 1 May, Labour Day (1–5 May off), so the
+    // deadline moves to the next working day, Wednesday 6 May.
     assert_eq!(
         cn.due(DeadlineKind::Verify, at("2026-03-02T09:00:00+08:00"), &cal),
-        at("2026-05-02T00:00:00+08:00")
+        at("2026-05-07T00:00:00+08:00")
     );
-    // A month later than the 30th of November is the last of February.
+    // 60 days from 10 March end on a working Saturday (make-up day 9 May).
+    assert_eq!(
+        cn.due(DeadlineKind::Verify, at("2026-03-10T09:00:00+08:00"), &cal),
+        at("2026-05-10T00:00:00+08:00")
+    );
+    // Three months after the 30th of November is the last of February,
+    // Sunday 28 February 2027: the deadline is Monday 1 March.
     assert_eq!(
         cn.due(DeadlineKind::HoldMax, at("2026-11-30T09:00:00+08:00"), &cal),
-        at("2027-03-01T00:00:00+08:00")
+        at("2027-03-02T00:00:00+08:00")
+    );
+    let plain = Policy::preset("eu-2019-1937").unwrap();
+    assert_eq!(
+        plain.due(DeadlineKind::HoldMax, at("2026-11-30T09:00:00+01:00"), &cal),
+        at("2027-03-01T00:00:00+01:00"),
+        "without end_on_working_day the month ends where it falls"
     );
     assert_eq!(Span::Months(3).calendar_days_from(d(2026, 1, 31), &cal), 89);
     assert_eq!(
@@ -247,4 +261,40 @@ fn bad_policies_are_refused_with_the_reason() {
     }
     let err = over("colour = 1").unwrap_err().to_string();
     assert!(err.contains("line 2"), "{err}");
+}
+
+/// The case: a report received on Wednesday 2 December 2026,
+/// routed within its 5 working days, verification opened on 9 December.
+/// 60 calendar days end on Sunday 7 February 2027, inside the provisional
+/// Spring Festival (除夕 5 February, four days, and Tuesday 9 and Wednesday
+/// 10 in lieu of the weekend), so the deadline skips it to Thursday 11.
+#[test]
+fn a_verify_deadline_into_the_provisional_2027_skips_the_spring_festival() {
+    let cn = Policy::cn_12380();
+    let cal = Calendar::cn();
+    assert_eq!(cal.provisional_years(2027..=2027), vec![2027]);
+    let received = at("2026-12-02T10:00:00+08:00");
+    let routed = cn.due(DeadlineKind::Route, received, &cal);
+    assert_eq!(cn.last_day(routed), d(2026, 12, 9));
+    let verify_due = cn.due(DeadlineKind::Verify, at("2026-12-09T09:00:00+08:00"), &cal);
+    assert_eq!(cn.last_day(verify_due), d(2027, 2, 11));
+    // Opened on 2 December itself: 31 January 2027 is a Sunday.
+    assert_eq!(
+        cn.last_day(cn.due(DeadlineKind::Verify, received, &cal)),
+        d(2027, 2, 1)
+    );
+    // Weekends only (no provisional calendar) would end on Monday 8
+    // February, the fourth day of the festival.
+    let plain = Calendar::weekends_only();
+    let verify_plain = cn.due(
+        DeadlineKind::Verify,
+        at("2026-12-09T09:00:00+08:00"),
+        &plain,
+    );
+    assert_eq!(cn.last_day(verify_plain), d(2027, 2, 8));
+    // The EU preset keeps calendar days as they fall.
+    let eu = Policy::preset("eu-2019-1937").unwrap();
+    let start = at("2027-01-30T09:00:00+01:00");
+    let due = eu.due(DeadlineKind::Route, start, &plain);
+    assert_eq!(eu.last_day(due), d(2027, 2, 6), "a Saturday");
 }

@@ -180,6 +180,9 @@ struct AdminPage {
     mail_problems: Vec<MailLine>,
     /// The intake's onion address, when configured or read from Tor.
     onion: Option<String>,
+    /// The warning when open deadlines reach a year without an official
+    /// holiday file.
+    provisional: Option<String>,
 }
 
 impl AdminPage {
@@ -229,8 +232,23 @@ impl AdminPage {
                 .collect(),
             email: shown.email,
             onion: state.onion.clone(),
+            provisional: provisional_warning(&viewer.ui("/admin"), state).await?,
         })
     }
+}
+
+async fn provisional_warning(ui: &Ui, state: &AppState) -> Result<Option<String>, TriageError> {
+    let years: Vec<String> = state
+        .triage
+        .provisional_years()
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Ok((!years.is_empty()).then(|| {
+        ui.t("admin.calendar_provisional")
+            .replace("{years}", &years.join(", "))
+    }))
 }
 
 async fn admin_page(

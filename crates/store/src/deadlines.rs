@@ -1,0 +1,156 @@
+//! Open deadlines as a whole: the years they reach (`sunlight calendar
+//! check`) and moving them when an official holiday file replaces the
+//! provisional calendar of a year.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sunlight_core::{CaseId, Stage, TaskKind};
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, append};
+use crate::entity::{queue_entry, task};
+use crate::transitions::{Step, insert_transition};
+use crate::{Store, StoreError};
+
+/// What an open deadline belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineOf {
+    /// A case's current stage (queue entry).
+    Stage(Stage),
+    /// Work beside the stages (受理告知, 复查).
+    Task(TaskKind),
+}
+
+/// One open deadline.
+#[derive(Debug, Clone)]
+pub struct OpenDeadline {
+    pub id: Uuid,
+    pub case: CaseId,
+    pub unit: String,
+    pub of: DeadlineOf,
+    pub opened_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Every open stage and task deadline.
+    pub async fn open_deadlines(&self) -> Result<Vec<OpenDeadline>, StoreError> {
+        let entries = queue_entry::Entity::find()
+            .filter(queue_entry::Column::ClosedAt.is_null())
+            .all(self.conn())
+            .await?;
+        let tasks = task::Entity::find()
+            .filter(task::Column::DoneAt.is_null())
+            .all(self.conn())
+            .await?;
+        let mut out = Vec::with_capacity(entries.len() + tasks.len());
+        for e in entries {
+            let stage = e
+                .stage
+                .parse::<Stage>()
+                .map_err(|_| StoreError::Corrupt(format!("queue entry stage {:?}", e.stage)))?;
+            out.push(OpenDeadline {
+                id: e.id,
+                case: CaseId::from_uuid(e.case_id),
+                unit: e.unit_id,
+                of: DeadlineOf::Stage(stage),
+                opened_at: e.opened_at,
+                due_at: e.due_at,
+            });
+        }
+        for t in tasks {
+            let kind = t
+                .kind
+                .parse::<TaskKind>()
+                .map_err(|_| StoreError::Corrupt(format!("task kind {:?}", t.kind)))?;
+            out.push(OpenDeadline {
+                id: t.id,
+                case: CaseId::from_uuid(t.case_id),
+                unit: t.unit_id,
+                of: DeadlineOf::Task(kind),
+                opened_at: t.opened_at,
+                due_at: t.due_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Moves one open deadline to `due_at`, with a history entry (staff
+    /// side; the reporter's page shows the new date) and an audit entry
+    /// whose detail ends with `why` (the last days before and after, and
+    /// the reason, in the caller's words). The sweeper looks at it again at once, so reminders
+    /// follow the new date. `false`: the deadline changed or closed since it
+    /// was read, and nothing was written.
+    pub async fn move_deadline(
+        &self,
+        deadline: &OpenDeadline,
+        due_at: DateTime<Utc>,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.write_txn().await?;
+        let moved = match deadline.of {
+            DeadlineOf::Stage(_) => {
+                queue_entry::Entity::update_many()
+                    .col_expr(queue_entry::Column::DueAt, Expr::value(due_at))
+                    .col_expr(queue_entry::Column::NextSweepAt, Expr::value(Some(now)))
+                    .filter(queue_entry::Column::Id.eq(deadline.id))
+                    .filter(queue_entry::Column::ClosedAt.is_null())
+                    .filter(queue_entry::Column::DueAt.eq(deadline.due_at))
+                    .exec(&txn)
+                    .await?
+                    .rows_affected
+            }
+            DeadlineOf::Task(_) => {
+                task::Entity::update_many()
+                    .col_expr(task::Column::DueAt, Expr::value(due_at))
+                    .col_expr(task::Column::NextSweepAt, Expr::value(Some(now)))
+                    .filter(task::Column::Id.eq(deadline.id))
+                    .filter(task::Column::DoneAt.is_null())
+                    .filter(task::Column::DueAt.eq(deadline.due_at))
+                    .exec(&txn)
+                    .await?
+                    .rows_affected
+            }
+        };
+        if moved == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        let what = match deadline.of {
+            DeadlineOf::Stage(stage) => {
+                insert_transition(
+                    &txn,
+                    Step {
+                        id: Uuid::new_v4(),
+                        case: deadline.case,
+                        from: stage,
+                        to: stage,
+                        action: "deadline_recomputed",
+                        actor: None,
+                        sealed_note: None,
+                        reporter_visible: false,
+                        at: now,
+                    },
+                )
+                .await?;
+                format!("stage={stage}")
+            }
+            DeadlineOf::Task(kind) => format!("task={kind}"),
+        };
+        append(
+            &txn,
+            AuditRecord {
+                actor: "system:calendar".into(),
+                action: "case.deadline_recomputed".into(),
+                unit: deadline.unit.clone(),
+                case_id: deadline.case.to_string(),
+                detail: format!("{what} {why}"),
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}
