@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use sunlight_store::Store;
 use sunlight_testkit::{execute, fresh_pg_url};
 
+mod operations;
 mod province;
 
 /// The binary built by `.ci/run` (`cargo build -p sunlight`) next to this

@@ -136,6 +136,10 @@ async fn run(javascript: bool) {
     let texts = [ACCUSED, "考察组成员许诺", "聊天记录摘录", "取消其考察资格"];
     let lines = assert_logs_clean(std::slice::from_ref(&d.serve_log), &[code], &texts);
     assert!(lines > 10, "the apps logged {lines} lines at info");
+    // The deployment logs JSON (SUNLIGHT_LOG_FORMAT=json): the scan above
+    // parsed every line as an object.
+    let log = std::fs::read_to_string(&d.serve_log).unwrap();
+    assert!(log.starts_with('{'), "not a JSON log: {log}");
     let (key, js) = if javascript {
         ("full_path_js_on", "on")
     } else {

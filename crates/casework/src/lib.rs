@@ -18,5 +18,5 @@ pub use error::{CaseworkError, Invalid};
 pub use mail::{MailStyle, short_case};
 pub use service::{ActionRequest, Triage, state_of};
 pub use stats::{Stats, StatsPass, StatsSettings};
-pub use sweeper::{MovedDeadline, RetentionReport, SweepReport, Sweeper};
+pub use sweeper::{MovedDeadline, RetentionReport, Rules, SweepReport, Sweeper};
 pub use workers::Workers;

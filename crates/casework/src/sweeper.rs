@@ -30,7 +30,7 @@ mod recalendar;
 mod replies;
 mod retention;
 mod tasks;
-pub use recalendar::MovedDeadline;
+pub use recalendar::{MovedDeadline, Rules};
 pub use retention::{NOTICE_DAYS, RetentionReport};
 
 /// How many stages one transaction records.

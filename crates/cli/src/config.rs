@@ -14,7 +14,7 @@ use sunlight_core::policy::Policy;
 mod show;
 mod sources;
 
-pub use show::show;
+pub use show::{redact_url, show};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -195,7 +195,8 @@ pub struct Sources {
     /// `SUNLIGHT_*` variables that set nothing (misspelt keys, or another
     /// program's).
     pub ignored: Vec<String>,
-    pub data_dir_flag: bool,
+    /// Where `--data-dir` came from, when clap gave one.
+    pub data_dir_from: Option<&'static str>,
 }
 
 impl fmt::Debug for Config {
@@ -223,23 +224,6 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Drops any `user:password@` part and the query string (which may carry
-/// `password=` or `sslpassword=`) of a URL.
-pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, _)) => (base, "?<redacted>"),
-        None => (url, ""),
-    };
-    match (base.find("://"), base.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let head = base.get(..scheme + 3).unwrap_or_default();
-            let tail = base.get(at + 1..).unwrap_or_default();
-            format!("{head}<redacted>@{tail}{query}")
-        }
-        _ => format!("{base}{query}"),
-    }
-}
-
 impl Config {
     /// Loads the built-in defaults, then `file` (if given), then the
     /// `SUNLIGHT_*` variables among `vars`, then `data_dir_flag`.
@@ -256,9 +240,15 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
         };
         if let Some(path) = file {
-            std::fs::metadata(path).map_err(|source| ConfigError::Read {
+            // Syntax first, with the line only: the parser's own message
+            // quotes the line, which may hold a database password.
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.to_owned(),
                 source,
+            })?;
+            toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_owned(),
+                message: sunlight_core::calendar::toml_message(&text, &e),
             })?;
         }
         let variables = sources::Variables::new(vars.iter().cloned(), TOP_LEVEL);
@@ -267,10 +257,18 @@ impl Config {
             path: file.map(Path::to_owned).unwrap_or_default(),
             message: e.to_string(),
         })?;
+        // clap fills `--data-dir` from SUNLIGHT_DATA_DIR too; say which.
+        let data_dir_from = data_dir_flag.map(|flag| {
+            if env("SUNLIGHT_DATA_DIR").is_some_and(|v| Path::new(&v) == flag) {
+                "environment SUNLIGHT_DATA_DIR"
+            } else {
+                "flag --data-dir"
+            }
+        });
         let sources = Sources {
             figment,
             ignored: variables.ignored().to_vec(),
-            data_dir_flag: data_dir_flag.is_some(),
+            data_dir_from,
         };
         let pick = |from_config: Option<String>, default: &str| -> String {
             from_config
@@ -481,39 +479,17 @@ impl Config {
     /// `FAMILY-YEAR.toml` (`cn-2027.toml`) and hold that year.
     pub fn calendar(&self, policy: &Policy, skip: &BTreeSet<i32>) -> Result<Calendar, ConfigError> {
         let family = policy.calendar_name();
-        let mut calendar = Calendar::builtin_except(family, skip)
+        let operator = self.operator_calendar_files(family)?;
+        // An operator file for a year a release also ships wins over it
+        // (it may be a correction), so an upgrade never refuses to start.
+        let shipped_skip: BTreeSet<i32> = skip
+            .iter()
+            .copied()
+            .chain(operator.iter().map(|(year, _)| *year))
+            .collect();
+        let mut calendar = Calendar::builtin_except(family, &shipped_skip)
             .map_err(|e| ConfigError::Calendar(e.to_string()))?;
-        let Some(dir) = &self.calendar_dir else {
-            return Ok(calendar);
-        };
-        let read_dir = |e: std::io::Error| {
-            ConfigError::Calendar(format!("calendar_dir {}: {e}", dir.display()))
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(read_dir)?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(read_dir)?;
-        files.sort();
-        for path in files {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if name.starts_with('.') || !path.is_file() {
-                continue;
-            }
-            let year = name
-                .strip_prefix(family)
-                .and_then(|rest| rest.strip_prefix('-'))
-                .and_then(|rest| rest.strip_suffix(".toml"))
-                .and_then(|year| year.parse::<i32>().ok())
-                .ok_or_else(|| {
-                    ConfigError::Calendar(format!(
-                        "{}: calendar files are named {family}-YEAR.toml (e.g. {family}-2027.toml)",
-                        path.display()
-                    ))
-                })?;
+        for (year, path) in operator {
             if skip.contains(&year) {
                 continue;
             }
@@ -530,6 +506,47 @@ impl Config {
             }
         }
         Ok(calendar)
+    }
+
+    /// The operator's holiday files in `calendar_dir`, by year: every
+    /// `*.toml` file, which must be named `FAMILY-YEAR.toml`; other files
+    /// (an editor's backup, a README) are passed over.
+    fn operator_calendar_files(&self, family: &str) -> Result<Vec<(i32, PathBuf)>, ConfigError> {
+        let Some(dir) = &self.calendar_dir else {
+            return Ok(Vec::new());
+        };
+        let read_dir = |e: std::io::Error| {
+            ConfigError::Calendar(format!("calendar_dir {}: {e}", dir.display()))
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(read_dir)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(read_dir)?;
+        files.sort();
+        let mut out = Vec::new();
+        for path in files {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with('.') || !name.ends_with(".toml") || !path.is_file() {
+                continue;
+            }
+            let year = name
+                .strip_prefix(family)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|rest| rest.strip_suffix(".toml"))
+                .and_then(|year| year.parse::<i32>().ok())
+                .ok_or_else(|| {
+                    ConfigError::Calendar(format!(
+                        "{}: calendar files are named {family}-YEAR.toml (e.g. {family}-2027.toml)",
+                        path.display()
+                    ))
+                })?;
+            out.push((year, path));
+        }
+        Ok(out)
     }
 
     /// The age recipient, if any, must parse before any backup runs.

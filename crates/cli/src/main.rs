@@ -413,6 +413,14 @@ fn main() -> ExitCode {
         Err(e) => return commands::fail(&format!("configuration: {e}")),
     };
     start_logging(&config);
+    // Names only, never values: a misspelt key would otherwise pass
+    // silently (an unencrypted backup, SQLite instead of PostgreSQL).
+    for name in &config.sources.ignored {
+        tracing::warn!(
+            variable = %name,
+            "not a configuration key, ignored (see `sunlight config show`)"
+        );
+    }
     // The simulation is one sequential loop over the database: on one
     // thread it spends its time working, not waking worker threads (the
     // multi-threaded runtime tripled its time in futex calls).

@@ -172,6 +172,15 @@ impl Calendar {
         self
     }
 
+    /// The same calendar without provisional holidays: years without a
+    /// file count weekends only, as releases before the provisional
+    /// calendar did.
+    pub fn without_provisional(mut self) -> Self {
+        self.provisional.clear();
+        self.provisional_years.clear();
+        self
+    }
+
     /// Years in `range` without a file whose deadlines use the provisional
     /// holidays (no 调休 known yet).
     pub fn provisional_years(&self, range: RangeInclusive<i32>) -> Vec<i32> {
@@ -321,7 +330,7 @@ impl Calendar {
 
 /// The parser's message with the line it points at, without echoing the
 /// file's contents.
-pub(crate) fn toml_message(text: &str, err: &toml::de::Error) -> String {
+pub fn toml_message(text: &str, err: &toml::de::Error) -> String {
     match err.span() {
         Some(span) => {
             let line = text

@@ -489,14 +489,34 @@ impl Policy {
     /// the span's last local day. The start day itself never counts.
     pub fn due(&self, kind: DeadlineKind, start: DateTime<Utc>, cal: &Calendar) -> DateTime<Utc> {
         let span = self.span(kind);
-        let mut last_day = span.end_date(self.local_date(start), cal);
-        if self.end_on_working_day
-            && !matches!(span, Span::WorkingDays(_))
-            && !cal.is_working_day(last_day)
-        {
-            last_day = cal.add_working_days(last_day, 1);
+        let last_day = span.end_date(self.local_date(start), cal);
+        let due = self.end_of_local_day(last_day);
+        if matches!(span, Span::WorkingDays(_)) {
+            due
+        } else {
+            self.on_working_day(due, cal)
         }
-        self.end_of_local_day(last_day)
+    }
+
+    /// With `end_on_working_day`, a deadline whose last day is not a
+    /// working day ends with the next working day (calendar-day spans and
+    /// the days an extension adds); otherwise `due` itself.
+    pub fn on_working_day(&self, due: DateTime<Utc>, cal: &Calendar) -> DateTime<Utc> {
+        let last_day = self.last_day(due);
+        if self.end_on_working_day && !cal.is_working_day(last_day) {
+            self.end_of_local_day(cal.add_working_days(last_day, 1))
+        } else {
+            due
+        }
+    }
+
+    /// The same policy without the roll to a working day: the rules of
+    /// releases before it, for recomputing their deadlines.
+    pub fn without_end_on_working_day(&self) -> Self {
+        Self {
+            end_on_working_day: false,
+            ..self.clone()
+        }
     }
 
     /// The reminder points between `start` and `due` (which the caller has

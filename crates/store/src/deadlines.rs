@@ -3,12 +3,14 @@
 //! provisional calendar of a year.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use sunlight_core::{CaseId, Stage, TaskKind};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
-use crate::entity::{queue_entry, task};
+use crate::entity::{case, queue_entry, task};
 use crate::transitions::{Step, insert_transition};
 use crate::{Store, StoreError};
 
@@ -29,6 +31,9 @@ pub struct OpenDeadline {
     pub unit: String,
     pub of: DeadlineOf,
     pub opened_at: DateTime<Utc>,
+    /// When its case arrived: some deadlines count from there (the
+    /// acknowledgement, and verification of a report routed later).
+    pub received_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
 }
 
@@ -43,6 +48,25 @@ impl Store {
             .filter(task::Column::DoneAt.is_null())
             .all(self.conn())
             .await?;
+        let ids: Vec<Uuid> = entries
+            .iter()
+            .map(|e| e.case_id)
+            .chain(tasks.iter().map(|t| t.case_id))
+            .collect();
+        let mut received: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(Uuid, DateTime<Utc>)> = case::Entity::find()
+                .select_only()
+                .column(case::Column::Id)
+                .column(case::Column::ReceivedAt)
+                .filter(case::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            received.extend(rows);
+        }
+        let arrival =
+            |case: Uuid, opened: DateTime<Utc>| received.get(&case).copied().unwrap_or(opened);
         let mut out = Vec::with_capacity(entries.len() + tasks.len());
         for e in entries {
             let stage = e
@@ -54,6 +78,7 @@ impl Store {
                 case: CaseId::from_uuid(e.case_id),
                 unit: e.unit_id,
                 of: DeadlineOf::Stage(stage),
+                received_at: arrival(e.case_id, e.opened_at),
                 opened_at: e.opened_at,
                 due_at: e.due_at,
             });
@@ -68,6 +93,7 @@ impl Store {
                 case: CaseId::from_uuid(t.case_id),
                 unit: t.unit_id,
                 of: DeadlineOf::Task(kind),
+                received_at: arrival(t.case_id, t.opened_at),
                 opened_at: t.opened_at,
                 due_at: t.due_at,
             });

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
-use sunlight_casework::{MailStyle, Sweeper};
+use sunlight_casework::{MailStyle, Rules, Sweeper};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_store::{AuditReport, DeadlineOf};
@@ -62,6 +62,12 @@ async fn an_official_file_moves_the_open_deadlines_it_changes() {
         calm.first_entry.due_at = policy.due(DeadlineKind::Route, march, &provisional);
         let calm_due = calm.first_entry.due_at;
         store.insert_case(calm).await.unwrap();
+        // Filed the same day by an intake that loaded the file before
+        // triage restarted: already on the official calendar.
+        let mut early = stored_arrival(UNIT, arrived);
+        early.first_entry.due_at = policy.due(DeadlineKind::Route, arrived, &official);
+        let early_id = early.id;
+        store.insert_case(early).await.unwrap();
 
         let sweeper = Sweeper::new(
             store.clone(),
@@ -72,8 +78,12 @@ async fn an_official_file_moves_the_open_deadlines_it_changes() {
                 link_base: "http://127.0.0.1".into(),
             },
         );
+        let provisional_rules = Rules {
+            policy: &policy,
+            calendar: &provisional,
+        };
         let moved = sweeper
-            .recompute_deadlines(&provisional, "official-calendar-2027", Utc::now())
+            .recompute_deadlines(provisional_rules, "official-calendar-2027", Utc::now())
             .await
             .unwrap();
         assert_eq!(moved.len(), 1, "{engine:?}: {moved:?}");
@@ -95,7 +105,11 @@ async fn an_official_file_moves_the_open_deadlines_it_changes() {
             policy.due(DeadlineKind::Route, arrived, &official)
         );
         assert_eq!(policy.last_day(due_of(festive_id)), d(2027, 2, 15));
-        let others: Vec<_> = open.iter().filter(|o| o.case != festive_id).collect();
+        assert_eq!(due_of(early_id), due_of(festive_id), "not moved twice");
+        let others: Vec<_> = open
+            .iter()
+            .filter(|o| o.case != festive_id && o.case != early_id)
+            .collect();
         assert!(others.iter().all(|o| o.due_at == calm_due), "{engine:?}");
 
         let history = store.transitions_of(festive_id).await.unwrap();
@@ -120,12 +134,13 @@ async fn an_official_file_moves_the_open_deadlines_it_changes() {
             AuditReport::Intact { .. }
         ));
 
-        // Done once: the same change again finds nothing to move.
+        // Done once: the same change again (a second triage process, a
+        // restart) finds every deadline on the new rules and moves nothing.
         let again = sweeper
-            .recompute_deadlines(&official, "official-calendar-2027", Utc::now())
+            .recompute_deadlines(provisional_rules, "official-calendar-2027", Utc::now())
             .await
             .unwrap();
-        assert!(again.is_empty());
+        assert!(again.is_empty(), "{engine:?}: {again:?}");
     }
 }
 
@@ -161,4 +176,58 @@ async fn the_admin_page_warns_of_provisional_years() {
         );
         h.stop().await;
     }
+}
+
+/// The first start of this release: deadlines computed by the releases
+/// before (weekends only in a year without a file, no roll to a working
+/// day) move to the provisional calendar and the roll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_of_the_release_before_move_to_the_provisional_calendar() {
+    let policy = Policy::cn_12380();
+    let before = Rules {
+        policy: &policy.without_end_on_working_day(),
+        calendar: &Calendar::cn().without_provisional(),
+    };
+    for engine in ENGINES {
+        let db = TestDb::new(engine).await.unwrap();
+        create_test_units(&db.store, Utc::now()).await.unwrap();
+        // Weekends only, five working days from Monday 1 February 2027 end
+        // on Monday 8 February, the festival's fourth day.
+        let arrived = policy.start_of_date(d(2027, 2, 1));
+        let mut old = stored_arrival(UNIT, arrived);
+        old.first_entry.due_at = before
+            .policy
+            .due(DeadlineKind::Route, arrived, before.calendar);
+        assert_eq!(policy.last_day(old.first_entry.due_at), d(2027, 2, 8));
+        store_and_recompute(&db, old, before, &policy).await;
+        let open = db.store.open_deadlines().await.unwrap();
+        assert_eq!(
+            policy.last_day(open[0].due_at),
+            d(2027, 2, 12),
+            "{engine:?}"
+        );
+    }
+}
+
+async fn store_and_recompute(
+    db: &TestDb,
+    case: sunlight_store::NewCase,
+    before: Rules<'_>,
+    policy: &Policy,
+) {
+    db.store.insert_case(case).await.unwrap();
+    let sweeper = Sweeper::new(
+        db.store.clone(),
+        Arc::new(policy.clone()),
+        Arc::new(Calendar::cn()),
+        MailStyle {
+            lang: sunlight_core::i18n::Lang::En,
+            link_base: "http://127.0.0.1".into(),
+        },
+    );
+    let moved = sweeper
+        .recompute_deadlines(before, "calendar-rules-upgrade", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1, "{moved:?}");
 }

@@ -195,8 +195,11 @@ impl Deployment {
                 .args(args)
                 .env_remove("SUNLIGHT_DATABASE_URL")
                 // `info`, so that the log scans of the tests that use
-                // this see every request line the apps write.
-                .env("SUNLIGHT_LOG", "info");
+                // this see every request line the apps write; JSON, so
+                // that the never-log rules are checked in that format too
+                // (the processes of crash.rs and faults.rs write text).
+                .env("SUNLIGHT_LOG", "info")
+                .env("SUNLIGHT_LOG_FORMAT", "json");
             c
         };
         let demo = sunlight(&["demo"]).output().unwrap();
@@ -598,13 +601,27 @@ pub async fn act(c: &Client, action: &str, fields: &[(&str, &str)]) {
 }
 
 /// Fails when a log holds a tracking code (as issued, or as bare digits)
-/// or any of `texts` (words of the reports). Returns the lines scanned.
+/// or any of `texts` (words of the reports), or a colour code (standard
+/// error is a file here, not a terminal); a JSON log must be one object
+/// per line. Returns the lines scanned.
 pub fn assert_logs_clean(logs: &[PathBuf], codes: &[String], texts: &[&str]) -> usize {
     let mut lines = 0;
     for log in logs {
         let text = std::fs::read_to_string(log)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", log.display()));
         lines += text.lines().count();
+        assert!(
+            !text.contains('\u{1b}'),
+            "{} holds colour codes",
+            log.display()
+        );
+        if text.starts_with('{') {
+            for line in text.lines() {
+                let entry: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {line}", log.display()));
+                assert!(entry.get("level").is_some(), "{line}");
+            }
+        }
         for code in codes {
             let digits: String = code.chars().filter(char::is_ascii_digit).collect();
             assert!(

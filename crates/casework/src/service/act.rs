@@ -63,7 +63,9 @@ impl Triage {
             match event {
                 Event::Extended { days, .. } => {
                     let due = entry.as_ref().map_or(now, |e| e.due_at);
-                    entry_change.due_at = Some(due + Duration::days(i64::from(*days)));
+                    let extended = due + Duration::days(i64::from(*days));
+                    entry_change.due_at =
+                        Some(self.policy.on_working_day(extended, &self.calendar));
                     entry_change.extended = true;
                 }
                 Event::ReporterAsked { paused_until, .. } => {

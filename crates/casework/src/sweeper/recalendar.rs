@@ -1,14 +1,15 @@
-//! When an official holiday file replaces the provisional calendar of a
-//! year, every open deadline the change affects moves: by as much as the
-//! deadline of its kind, started when it was, moves between the two
-//! calendars. Extensions and pauses already in the deadline are kept as
-//! they are (they shift it by calendar time).
+//! When the holiday rules change — an official file replaces the
+//! provisional calendar of a year, or an upgrade brings the provisional
+//! calendar and the roll to a working day — every open deadline they change
+//! is recomputed once. A deadline already on the new rules is left alone,
+//! so a second run, a second triage process or a deadline filed by an
+//! intake that loaded the file first moves nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sunlight_core::calendar::Calendar;
-use sunlight_core::policy::DeadlineKind;
+use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::{CaseId, TaskKind};
-use sunlight_store::{DeadlineOf, StoreError};
+use sunlight_store::{DeadlineOf, OpenDeadline, StoreError};
 
 use super::Sweeper;
 
@@ -22,6 +23,13 @@ pub struct MovedDeadline {
     pub to: NaiveDate,
 }
 
+/// The rules a deadline was computed with.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub policy: &'a Policy,
+    pub calendar: &'a Calendar,
+}
+
 fn kind_of(of: DeadlineOf) -> Option<DeadlineKind> {
     match of {
         DeadlineOf::Stage(stage) => DeadlineKind::of_stage(stage),
@@ -30,28 +38,46 @@ fn kind_of(of: DeadlineOf) -> Option<DeadlineKind> {
     }
 }
 
+/// Where `deadline` belongs under `new`, if it is not there already.
+fn recomputed(deadline: &OpenDeadline, old: Rules<'_>, new: Rules<'_>) -> Option<DateTime<Utc>> {
+    let kind = kind_of(deadline.of)?;
+    // A deadline counts from its stage's opening, or from the arrival (the
+    // acknowledgement; verification of a report routed by hand).
+    let starts = [deadline.opened_at, deadline.received_at];
+    let due = |rules: Rules<'_>, start| rules.policy.due(kind, start, rules.calendar);
+    if starts.iter().any(|s| due(new, *s) == deadline.due_at) {
+        return None;
+    }
+    let moved = match starts.iter().find(|s| due(old, **s) == deadline.due_at) {
+        Some(start) => due(new, *start),
+        // Extended or paused: moved by what the change does to a deadline
+        // of its kind from its opening; the extension or pause is kept.
+        None => {
+            let shift = due(new, deadline.opened_at) - due(old, deadline.opened_at);
+            deadline.due_at.checked_add_signed(shift)?
+        }
+    };
+    (moved != deadline.due_at).then_some(moved)
+}
+
 impl Sweeper {
-    /// Moves the open deadlines that `old` (the calendar they were computed
-    /// with) and this sweeper's calendar disagree on; `reason` goes into
-    /// each audit entry. A deadline changed meanwhile by staff is left to
-    /// them (it was computed with the new calendar already).
+    /// Moves the open deadlines that `old` (the rules they were computed
+    /// with) and this sweeper's policy and calendar disagree on; `reason`
+    /// goes into each audit entry. A deadline changed meanwhile is left
+    /// to whoever changed it.
     pub async fn recompute_deadlines(
         &self,
-        old: &Calendar,
+        old: Rules<'_>,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<MovedDeadline>, StoreError> {
+        let new = Rules {
+            policy: &self.policy,
+            calendar: &self.calendar,
+        };
         let mut moved = Vec::new();
         for deadline in self.store.open_deadlines().await? {
-            let Some(kind) = kind_of(deadline.of) else {
-                continue;
-            };
-            let before = self.policy.due(kind, deadline.opened_at, old);
-            let after = self.policy.due(kind, deadline.opened_at, &self.calendar);
-            if before == after {
-                continue;
-            }
-            let Some(due_at) = deadline.due_at.checked_add_signed(after - before) else {
+            let Some(due_at) = recomputed(&deadline, old, new) else {
                 continue;
             };
             let from = self.policy.last_day(deadline.due_at);

@@ -18,6 +18,9 @@ use crate::Side;
 /// file at the last start of triage (JSON list of years).
 const OFFICIAL_YEARS: &str = "calendar_official_years";
 
+/// The lease that lets one triage process recompute deadlines at a time.
+const CALENDAR_LEASE: &str = "calendar";
+
 /// How far from today `calendar check` and the start look for official
 /// years: deadlines never reach further than the policy's longest spans.
 const YEARS_AROUND: i32 = 30;
@@ -141,6 +144,36 @@ pub(super) async fn calendars_at_start(
             );
         }
     }
+    // One triage process at a time; the others leave it to that one.
+    let holder = uuid::Uuid::new_v4().to_string();
+    let until = now + chrono::Duration::minutes(30);
+    if !store
+        .take_lease(CALENDAR_LEASE, &holder, now, until)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
+    let result = recompute_for_new_rules(config, store, policy, calendar, now).await;
+    store
+        .release_lease(CALENDAR_LEASE, &holder)
+        .await
+        .map_err(|e| e.to_string())?;
+    result
+}
+
+/// The years with an official file now, against those recorded at the
+/// last start: deadlines are recomputed for the new ones. With nothing
+/// recorded (the first start of a release with provisional calendars),
+/// against the rules of the releases before: shipped files only, weekends
+/// for the other years, no roll to a working day.
+async fn recompute_for_new_rules(
+    config: &Config,
+    store: &Store,
+    policy: &Policy,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
     let this_year = policy.local_date(now).year();
     let official: BTreeSet<i32> = (this_year - YEARS_AROUND..=this_year + YEARS_AROUND)
         .filter(|y| calendar.has_year(*y))
@@ -150,30 +183,51 @@ pub(super) async fn calendars_at_start(
         .await
         .map_err(|e| e.to_string())?
         .and_then(|raw| serde_json::from_slice(&raw).ok());
-    if let Some(recorded) = recorded {
-        let new: BTreeSet<i32> = official.difference(&recorded).copied().collect();
-        if !new.is_empty() {
-            let before = config.calendar(policy, &new).map_err(|e| e.to_string())?;
-            let sweeper = sunlight_casework::Sweeper::new(
-                store.clone(),
-                std::sync::Arc::new(policy.clone()),
-                std::sync::Arc::new(calendar.clone()),
-                config.mail_style(),
-            );
+    let (old_policy, old_calendar, reason) = match recorded {
+        None => (
+            policy.without_end_on_working_day(),
+            Calendar::builtin(policy.calendar_name())
+                .map_err(|e| e.to_string())?
+                .without_provisional(),
+            "calendar-rules-upgrade".to_owned(),
+        ),
+        Some(recorded) => {
+            let new: BTreeSet<i32> = official.difference(&recorded).copied().collect();
+            if new.is_empty() {
+                return record(store, &official).await;
+            }
             let years: Vec<String> = new.iter().map(ToString::to_string).collect();
-            let reason = format!("official-calendar-{}", years.join("+"));
-            let moved = sweeper
-                .recompute_deadlines(&before, &reason, now)
-                .await
-                .map_err(|e| format!("cannot recompute deadlines: {e}"))?;
-            tracing::info!(
-                years = %years.join(","),
-                moved = moved.len(),
-                "official holiday file added: open deadlines recomputed"
-            );
+            (
+                policy.clone(),
+                config.calendar(policy, &new).map_err(|e| e.to_string())?,
+                format!("official-calendar-{}", years.join("+")),
+            )
         }
-    }
-    let value = serde_json::to_vec(&official).map_err(|e| e.to_string())?;
+    };
+    let sweeper = sunlight_casework::Sweeper::new(
+        store.clone(),
+        std::sync::Arc::new(policy.clone()),
+        std::sync::Arc::new(calendar.clone()),
+        config.mail_style(),
+    );
+    let old = sunlight_casework::Rules {
+        policy: &old_policy,
+        calendar: &old_calendar,
+    };
+    let moved = sweeper
+        .recompute_deadlines(old, &reason, now)
+        .await
+        .map_err(|e| format!("cannot recompute deadlines: {e}"))?;
+    tracing::info!(
+        reason = %reason,
+        moved = moved.len(),
+        "holiday rules changed: open deadlines recomputed"
+    );
+    record(store, &official).await
+}
+
+async fn record(store: &Store, official: &BTreeSet<i32>) -> Result<(), String> {
+    let value = serde_json::to_vec(official).map_err(|e| e.to_string())?;
     store
         .put_setting(OFFICIAL_YEARS, value)
         .await

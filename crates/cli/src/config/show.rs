@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Config, redact_url, sources};
+use super::{Config, sources};
 
 /// Every key with its effective value, as the file would spell it.
 #[derive(Serialize)]
@@ -58,12 +58,13 @@ pub fn show(config: &Config) -> Vec<String> {
     let mut out: Vec<String> = leaves
         .into_iter()
         .map(|(path, value)| {
-            let from = if path == "data_dir" && config.sources.data_dir_flag {
-                "flag --data-dir".to_owned()
-            } else {
-                sources::origin(&config.sources.figment, &path)
-                    .unwrap_or_else(|| "default".to_owned())
-            };
+            let from =
+                if let Some(from) = config.sources.data_dir_from.filter(|_| path == "data_dir") {
+                    from.to_owned()
+                } else {
+                    sources::origin(&config.sources.figment, &path)
+                        .unwrap_or_else(|| "default".to_owned())
+                };
             format!("{path} = {value}  # {from}")
         })
         .collect();
@@ -92,4 +93,30 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
         Value::Null => out.push((prefix.to_owned(), "\"\"".to_owned())),
         other => out.push((prefix.to_owned(), other.to_string())),
     }
+}
+
+/// Drops any `user:password@` part and the query string (which may carry
+/// `password=` or `sslpassword=`) of a URL. The user part ends at the last
+/// `@`, even when a password holds an unencoded `?` or `/`; a string that
+/// is not `scheme://…` keeps only its scheme.
+pub fn redact_url(url: &str) -> String {
+    if url.starts_with("sqlite:") {
+        // A file path: no credentials.
+        return url.to_owned();
+    }
+    let Some(scheme_end) = url.find("://") else {
+        let scheme = url.split(':').next().unwrap_or_default();
+        return format!("{scheme}:<redacted>");
+    };
+    let head = url.get(..scheme_end + 3).unwrap_or_default();
+    let rest = url.get(scheme_end + 3..).unwrap_or_default();
+    let (user, host_and_more) = match rest.rfind('@') {
+        Some(at) => ("<redacted>@", rest.get(at + 1..).unwrap_or_default()),
+        None => ("", rest),
+    };
+    let (host, query) = match host_and_more.split_once('?') {
+        Some((host, _)) => (host, "?<redacted>"),
+        None => (host_and_more, ""),
+    };
+    format!("{head}{user}{host}{query}")
 }

@@ -9,8 +9,9 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 
 /// Variables that are not configuration keys, though they start with
-/// `SUNLIGHT_`: handled by clap or by [`super::Config::load`] itself, or
-/// meant for other programs (Caddy, compose) and for the tests.
+/// `SUNLIGHT_`: handled by clap or by [`super::Config::load`] itself. The
+/// test suite's (`SUNLIGHT_TEST_*`, `SUNLIGHT_SCORECARD_*`) are passed over
+/// too; any other is reported as ignored.
 const NOT_KEYS: &[&str] = &[
     "config",
     "trusted_proxies",
@@ -46,7 +47,10 @@ impl Variables {
             };
             let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
             let first = path.first().map(String::as_str).unwrap_or_default();
-            if NOT_KEYS.contains(&first) {
+            if NOT_KEYS.contains(&first)
+                || rest.starts_with("TEST_")
+                || rest.starts_with("SCORECARD_")
+            {
                 continue;
             }
             if !top_level.contains(&first) || path.iter().any(String::is_empty) {
