@@ -49,6 +49,8 @@ pub enum ConfigError {
         "[tor] targets: {0:?} is not IP:PORT (Tor forwards only to IP addresses, e.g. 127.0.0.1:8080)"
     )]
     TorTarget(String),
+    #[error("{0}")]
+    Value(String),
     #[error("log_format must be text or json (got {0:?})")]
     LogFormat(String),
     #[error("[backup] age_recipient is not an age public key (age1…): {0}")]
@@ -253,10 +255,10 @@ impl Config {
         }
         let variables = sources::Variables::new(vars.iter().cloned(), TOP_LEVEL);
         let figment = sources::layered(file, &variables);
-        let fc: FileConfig = figment.extract().map_err(|e| ConfigError::Parse {
-            path: file.map(Path::to_owned).unwrap_or_default(),
-            message: e.to_string(),
-        })?;
+        // figment's message names the file or the variable it came from.
+        let fc: FileConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Value(e.to_string()))?;
         // clap fills `--data-dir` from SUNLIGHT_DATA_DIR too; say which.
         let data_dir_from = data_dir_flag.map(|flag| {
             if env("SUNLIGHT_DATA_DIR").is_some_and(|v| Path::new(&v) == flag) {

@@ -24,11 +24,11 @@ use clap::{Parser, Subcommand};
 )]
 pub struct Cli {
     /// TOML configuration file.
-    #[arg(long, global = true, env = "SUNLIGHT_CONFIG")]
-    config: Option<PathBuf>,
+    #[arg(long, global = true, env = "SUNLIGHT_CONFIG", value_parser = clap::builder::OsStringValueParser::new())]
+    config: Option<std::ffi::OsString>,
     /// Data folder (database, pepper, mail files).
-    #[arg(long, global = true, env = "SUNLIGHT_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    #[arg(long, global = true, env = "SUNLIGHT_DATA_DIR", value_parser = clap::builder::OsStringValueParser::new())]
+    data_dir: Option<std::ffi::OsString>,
     #[command(subcommand)]
     command: Command,
 }
@@ -404,9 +404,13 @@ fn start_logging(config: &config::Config) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An empty variable counts as unset, as for every other setting.
+    let given =
+        |value: Option<std::ffi::OsString>| value.filter(|v| !v.is_empty()).map(PathBuf::from);
+    let (config_file, data_dir) = (given(cli.config), given(cli.data_dir));
     let config = match config::Config::load(
-        cli.config.as_deref(),
-        cli.data_dir.as_deref(),
+        config_file.as_deref(),
+        data_dir.as_deref(),
         std::env::vars(),
     ) {
         Ok(c) => c,

@@ -173,3 +173,44 @@ async fn serve_says_ready_to_systemd_and_healthcheck_asks_it() {
         stderr(&down)
     );
 }
+
+/// Empty variables count as unset, `--config` and `--data-dir` included
+/// (compose passes `${X:-}` through); a wrong value names its variable.
+#[test]
+fn empty_variables_are_unset_and_bad_ones_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let show = |vars: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(super::binary());
+        c.current_dir(dir.path())
+            .args(["config", "show"])
+            .env_remove("SUNLIGHT_DATABASE_URL");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = show(&[
+        ("SUNLIGHT_CONFIG", ""),
+        ("SUNLIGHT_DATA_DIR", ""),
+        ("SUNLIGHT_SMTP_URL", ""),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("data_dir = \"./sunlight-data\"  # default"),
+        "{text}"
+    );
+    assert!(text.contains("smtp_url = \"\"  # default"), "{text}");
+    let out = show(&[("SUNLIGHT_DATA_DIR", "/srv/x")]);
+    assert!(
+        stdout(&out).contains("data_dir = \"/srv/x\"  # environment SUNLIGHT_DATA_DIR"),
+        "{}",
+        stdout(&out)
+    );
+    let out = show(&[("SUNLIGHT_INTAKE__RATE_LIMITS__LOOKUP_BURST", "many")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: configuration: invalid type: found string \"many\", expected u32 for key \"SUNLIGHT_INTAKE__RATE_LIMITS__LOOKUP_BURST\" in the environment"
+    );
+}
