@@ -38,7 +38,9 @@
 --     secrets, member keys, recovery codes), `unit_key_history` (retired unit
 --     keys sealed to their successors), `outbox` (staff mail), `holds`,
 --     `notices`, `leases`, `case_counters`, `stat_cells`, `stat_days`,
---     `hotspots`: no grant at all;
+--     `hotspots`, `register_counts`: no grant at all;
+--   * read the units' wrapped and escrowed private keys
+--     (`recovery_wrapped_key`, `escrow_sealed_key`): only the public columns;
 --   * read `attachment_chunks` (it only appends the chunks it seals);
 --   * write `units`, `settings` or `transitions`;
 --   * DELETE or TRUNCATE anything; UPDATE only the few columns listed below
@@ -48,18 +50,11 @@
 --     application, or audit_log.seq, which the application computes).
 --
 -- What it still can, because the code needs it (see the comments per grant):
---   * SELECT every column of `units`, including recovery_wrapped_key (the unit
---     private key wrapped under the recovery key) and escrow_sealed_key (the
---     private key sealed to the parent unit's public key): ciphertext only,
---     but not needed by intake; `Store::units` selects whole rows today. Once
---     it selects only the public columns, replace the units grant by the
---     column list in the comment there.
 --   * SELECT every row of cases, queue_entries, transitions, messages,
---     attachments, ratings, audit_log and register_counts: the store reads
---     whole rows by key, and a grant cannot restrict rows. Report content is
---     sealed; routing metadata (unit, category, channel, dates, stage, case
---     numbers), staff ids in transitions and the audit log, and the
---     register's per-unit counts are readable.
+--     attachments, ratings and audit_log: the store reads whole rows by
+--     key, and a grant cannot restrict rows. Report content is sealed;
+--     routing metadata (unit, category, channel, dates, stage, case
+--     numbers) and staff ids in transitions and the audit log are readable.
 --   * UPDATE cases(version, unread) and queue_entries(due_at, paused_until,
 --     next_sweep_at) of any row (a reporter's answer resumes a paused stage;
 --     an objection counts as an unread message).
@@ -160,17 +155,16 @@ GRANT SELECT ON public.settings TO sunlight_intake;
 -- Serving
 -- ---------------------------------------------------------------------------
 
--- The unit tree and its public keys: crates/store/src/units.rs `Store::units`
--- (SELECT of whole rows), also via `Store::unit_with_ancestors` and
--- `Store::unit`; from crates/intake/src/state.rs `AppState::unit_options`
--- (report form), crates/intake/src/api.rs `units`, crates/filing/src/lib.rs
--- `Filing::validate` / `prepare_received` / `find`, crates/filing/src/rating.rs
--- `Filing::rating_state`. Whole rows are read today, so the wrapped and
--- escrowed private keys are readable too. Once `Store::units` selects only
--- what intake uses, narrow this to:
---   GRANT SELECT (id, name, name_en, level, parent_id, public_key)
---       ON public.units TO sunlight_intake;
-GRANT SELECT ON public.units TO sunlight_intake;
+-- The unit tree and its public keys: crates/store/src/units.rs
+-- `Store::public_units` (also via `public_unit` and
+-- `public_unit_with_ancestors`), which selects these columns only; from
+-- crates/intake/src/state.rs `AppState::unit_options` (report form),
+-- crates/intake/src/api.rs `units`, crates/filing/src/lib.rs
+-- `Filing::validate` / `prepare_received` / `find`,
+-- crates/filing/src/rating.rs `Filing::rating_state`. Not the wrapped and
+-- escrowed private keys (recovery_wrapped_key, escrow_sealed_key).
+GRANT SELECT (id, name, name_en, level, parent_id, public_key, key_generation)
+    ON public.units TO sunlight_intake;
 
 -- A new report: crates/filing/src/lib.rs `Filing::file` ->
 -- crates/store/src/cases.rs `Store::insert_case_with`: INSERT cases.
@@ -191,15 +185,11 @@ GRANT SELECT, INSERT ON public.cases TO sunlight_intake;
 GRANT UPDATE (version, unread) ON public.cases TO sunlight_intake;
 
 -- The deferred constraint trigger cases_count_insert (AFTER INSERT ON cases,
--- crates/store/src/migration/register_counts.rs) runs register_count() at
--- COMMIT of `Store::insert_case_with` as the inserting role, i.e. this one:
--- INSERT INTO register_counts … ON CONFLICT (unit_id, stage, category,
--- channel, real_name, outcome) DO UPDATE SET n = register_counts.n + 1.
--- PostgreSQL wants INSERT, SELECT on the conflict columns and on n, and
--- UPDATE of n. (Not needed if register_count() became SECURITY DEFINER,
--- owned by the table owner, with a fixed search_path.)
-GRANT SELECT, INSERT ON public.register_counts TO sunlight_intake;
-GRANT UPDATE (n) ON public.register_counts TO sunlight_intake;
+-- crates/store/src/migration/register_counts.rs) counts each new case in
+-- register_counts at COMMIT of `Store::insert_case_with`. Its function
+-- register_count() runs as the schema owner (SECURITY DEFINER with a fixed
+-- search_path, migration m20261208_000014_definer), so this role needs no
+-- grant on register_counts and cannot read the per-unit counts.
 
 -- crates/store/src/cases.rs `Store::insert_case_with`: the first queue entry
 -- (INSERT). crates/store/src/reporter.rs `Store::reporter_view`: the open
@@ -272,7 +262,7 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['staff', 'unit_key_history', 'outbox', 'holds', 'notices',
                              'leases', 'case_counters', 'stat_cells', 'stat_days', 'hotspots',
-                             'attachment_chunks']
+                             'attachment_chunks', 'register_counts']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL
            AND has_table_privilege('sunlight_intake', 'public.' || t, 'SELECT') THEN

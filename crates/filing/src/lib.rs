@@ -209,7 +209,7 @@ impl Filing {
             Ok(valid) => Ok(Ok(valid)),
             Err(mut errors) => {
                 if let Ok(unit) = UnitId::parse(draft.unit.trim())
-                    && self.store.unit(&unit).await?.is_none()
+                    && self.store.public_unit(&unit).await?.is_none()
                 {
                     errors.insert(
                         0,
@@ -245,7 +245,7 @@ impl Filing {
         report: &ValidReport,
         day: DateTime<Utc>,
     ) -> Result<Prepared, FilingError> {
-        let chain = match self.store.unit_with_ancestors(&report.unit).await {
+        let chain = match self.store.public_unit_with_ancestors(&report.unit).await {
             Ok(chain) => chain,
             Err(StoreError::NotFound(_)) => {
                 return Err(FilingError::Invalid(vec![FieldError {
@@ -337,11 +337,17 @@ impl Filing {
         // store refuses any other), and this keeps a merged-in reporter's
         // follow-ups from their own unit when the case they now feed is,
         // say, a key-person case that unit may not read.
-        let own = self.store.unit_with_ancestors(&view.own_unit).await?;
+        let own = self
+            .store
+            .public_unit_with_ancestors(&view.own_unit)
+            .await?;
         let chain: Vec<_> = if view.case.id == view.own_case {
             own
         } else {
-            let surviving = self.store.unit_with_ancestors(&view.case.unit).await?;
+            let surviving = self
+                .store
+                .public_unit_with_ancestors(&view.case.unit)
+                .await?;
             surviving
                 .into_iter()
                 .filter(|u| own.iter().any(|o| o.id == u.id))

@@ -70,7 +70,11 @@ impl Filing {
                     .due(DeadlineKind::ReexamineRequest, at, &self.calendar)
             })
             .filter(|until| now < *until);
-        let reexamined_by = self.store.unit(&case.unit).await?.and_then(|u| u.parent);
+        let reexamined_by = self
+            .store
+            .public_unit(&case.unit)
+            .await?
+            .and_then(|u| u.parent);
         Ok(RatingState::Open {
             objection_until: until.filter(|_| reexamined_by.is_some()),
             reexamined_by,

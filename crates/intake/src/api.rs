@@ -250,7 +250,7 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let units = state
         .filing
         .store
-        .units()
+        .public_units()
         .await
         .map_err(|e| json(IntakeError::from(e), lang))?;
     let out: Vec<UnitOut> = units.into_iter().map(UnitOut::from).collect();

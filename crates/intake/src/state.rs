@@ -91,7 +91,7 @@ impl AppState {
     /// cities, each city's counties), labelled with the full path: English
     /// names on English pages where the unit has one.
     pub async fn unit_options(&self, chosen: &str, english: bool) -> Result<Vec<Opt>, IntakeError> {
-        let units = self.filing.store.units().await?;
+        let units = self.filing.store.public_units().await?;
         let mut out = Vec::with_capacity(units.len());
         // Depth-first from the roots; the tree has at most a few thousand units.
         fn walk<'a>(

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod audit_view;
 mod case_numbers;
+mod definer;
 mod init;
 mod lifecycle;
 mod queue_order;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(register_counts::RegisterCounts),
             Box::new(lifecycle::Lifecycle),
             Box::new(retention::Retention),
+            Box::new(definer::Definer),
         ]
     }
 }

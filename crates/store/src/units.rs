@@ -1,7 +1,7 @@
 //! The unit tree (province → city → county) and unit keys.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, QueryOrder, QuerySelect};
 use sunlight_core::crypto::{UnitPublicKey, WrappedUnitKey};
 use sunlight_core::{Level, UnitId};
 
@@ -245,22 +245,92 @@ impl Store {
     /// The unit and every unit above it, nearest first. One query: the
     /// tree is small, and this runs for every staff action.
     pub async fn unit_with_ancestors(&self, id: &UnitId) -> Result<Vec<UnitRow>, StoreError> {
-        let mut all: std::collections::HashMap<UnitId, UnitRow> = self
-            .units()
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect();
-        let mut chain = Vec::new();
-        let mut next = Some(id.clone());
-        while let Some(current) = next {
-            let row = all.remove(&current).ok_or(StoreError::NotFound("unit"))?;
-            next = row.parent.clone();
-            chain.push(row);
-            if chain.len() > 8 {
-                return Err(StoreError::Corrupt("unit tree has a cycle".into()));
-            }
-        }
-        Ok(chain)
+        chain_of(self.units().await?, id)
     }
+
+    /// Every unit with its public part only — id, names, level, parent,
+    /// public key, key generation; `recovery_wrapped_key` empty and no
+    /// escrow. What the public side needs: the wrapped and escrowed private
+    /// keys are never read, and intake's database role may not read them
+    /// (deploy/postgres/intake-role.sql).
+    pub async fn public_units(&self) -> Result<Vec<UnitRow>, StoreError> {
+        let rows: Vec<PublicColumns> = unit::Entity::find()
+            .select_only()
+            .columns([
+                unit::Column::Id,
+                unit::Column::Name,
+                unit::Column::NameEn,
+                unit::Column::Level,
+                unit::Column::ParentId,
+                unit::Column::PublicKey,
+                unit::Column::KeyGeneration,
+            ])
+            .order_by_asc(unit::Column::Id)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let mut units: Vec<UnitRow> = rows
+            .into_iter()
+            .map(
+                |(id, name, name_en, level, parent_id, public_key, key_generation)| {
+                    UnitRow::try_from(unit::Model {
+                        id,
+                        name,
+                        level,
+                        parent_id,
+                        public_key,
+                        recovery_wrapped_key: Vec::new(),
+                        created_at: DateTime::<Utc>::UNIX_EPOCH,
+                        name_en,
+                        escrow_sealed_key: None,
+                        key_generation,
+                    })
+                },
+            )
+            .collect::<Result<_, _>>()?;
+        units.sort_by_key(|u| (u.level, u.id.clone()));
+        Ok(units)
+    }
+
+    /// One unit's public part ([`Self::public_units`]).
+    pub async fn public_unit(&self, id: &UnitId) -> Result<Option<UnitRow>, StoreError> {
+        Ok(self.public_units().await?.into_iter().find(|u| &u.id == id))
+    }
+
+    /// [`Self::unit_with_ancestors`] with public parts only.
+    pub async fn public_unit_with_ancestors(
+        &self,
+        id: &UnitId,
+    ) -> Result<Vec<UnitRow>, StoreError> {
+        chain_of(self.public_units().await?, id)
+    }
+}
+
+/// The public columns of `units`, in the order [`Store::public_units`]
+/// selects them.
+type PublicColumns = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Vec<u8>,
+    i32,
+);
+
+/// `id` and every unit above it in `units`, nearest first.
+fn chain_of(units: Vec<UnitRow>, id: &UnitId) -> Result<Vec<UnitRow>, StoreError> {
+    let mut all: std::collections::HashMap<UnitId, UnitRow> =
+        units.into_iter().map(|u| (u.id.clone(), u)).collect();
+    let mut chain = Vec::new();
+    let mut next = Some(id.clone());
+    while let Some(current) = next {
+        let row = all.remove(&current).ok_or(StoreError::NotFound("unit"))?;
+        next = row.parent.clone();
+        chain.push(row);
+        if chain.len() > 8 {
+            return Err(StoreError::Corrupt("unit tree has a cycle".into()));
+        }
+    }
+    Ok(chain)
 }
