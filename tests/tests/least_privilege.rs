@@ -154,6 +154,27 @@ async fn migrations_take_turns_and_intake_runs_with_least_privilege() {
         .await
         .unwrap();
     assert_eq!(message.status(), 201);
+    // The form with a file: attachment rows and sealed chunks.
+    let form = reqwest::multipart::Form::new()
+        .text("unit", "gd-gz-tianhe")
+        .text("category", "office_trading")
+        .text("accused_name", "某某")
+        .text("accused_position", "科长")
+        .text("accused_role", "ordinary")
+        .text("selection_stage", "publicity")
+        .text("narrative", "least privilege with a file")
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(b"evidence".repeat(5000)).file_name("evidence.txt"),
+        );
+    let page = http
+        .post(format!("{intake}/report"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("id=\"tracking-code\""));
 
     // What the role cannot do, asked of PostgreSQL directly.
     for sql in [
@@ -178,7 +199,12 @@ async fn migrations_take_turns_and_intake_runs_with_least_privilege() {
         );
     }
     let cases = psql(&db, &["-At", "-c", "SELECT count(*) FROM cases"]);
-    assert_eq!(text(&cases).trim(), "1");
+    assert_eq!(text(&cases).trim(), "2");
+    let chunks = psql(
+        &db,
+        &["-At", "-c", "SELECT count(*) > 0 FROM attachment_chunks"],
+    );
+    assert_eq!(text(&chunks).trim(), "t");
 
     // A migration the owner has not applied yet: intake refuses to start
     // and names the command that applies it.
