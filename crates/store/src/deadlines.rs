@@ -10,7 +10,7 @@ use sunlight_core::{CaseId, Stage, TaskKind};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
-use crate::entity::{case, queue_entry, task};
+use crate::entity::{case, hold, queue_entry, task};
 use crate::transitions::{Step, insert_transition};
 use crate::{Store, StoreError};
 
@@ -21,6 +21,10 @@ pub enum DeadlineOf {
     Stage(Stage),
     /// Work beside the stages (受理告知, 复查).
     Task(TaskKind),
+    /// A hold's (暂缓) notice to the running selection, until confirmed.
+    HoldNotice,
+    /// A hold's longest run, until lifted or escalated.
+    HoldMax,
 }
 
 /// One open deadline.
@@ -48,10 +52,15 @@ impl Store {
             .filter(task::Column::DoneAt.is_null())
             .all(self.conn())
             .await?;
+        let holds = hold::Entity::find()
+            .filter(hold::Column::LiftedAt.is_null())
+            .all(self.conn())
+            .await?;
         let ids: Vec<Uuid> = entries
             .iter()
             .map(|e| e.case_id)
             .chain(tasks.iter().map(|t| t.case_id))
+            .chain(holds.iter().map(|h| h.case_id))
             .collect();
         let mut received: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
         for chunk in ids.chunks(500) {
@@ -98,6 +107,29 @@ impl Store {
                 due_at: t.due_at,
             });
         }
+        for h in holds {
+            let open = [
+                (
+                    DeadlineOf::HoldNotice,
+                    h.notice_due_at,
+                    h.confirmed_at.is_none(),
+                ),
+                (DeadlineOf::HoldMax, h.max_until, h.escalated_at.is_none()),
+            ];
+            for (of, due_at, still_open) in open {
+                if still_open {
+                    out.push(OpenDeadline {
+                        id: h.id,
+                        case: CaseId::from_uuid(h.case_id),
+                        unit: h.unit_id.clone(),
+                        of,
+                        received_at: arrival(h.case_id, h.opened_at),
+                        opened_at: h.opened_at,
+                        due_at,
+                    });
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -123,6 +155,21 @@ impl Store {
                     .filter(queue_entry::Column::Id.eq(deadline.id))
                     .filter(queue_entry::Column::ClosedAt.is_null())
                     .filter(queue_entry::Column::DueAt.eq(deadline.due_at))
+                    .exec(&txn)
+                    .await?
+                    .rows_affected
+            }
+            DeadlineOf::HoldNotice | DeadlineOf::HoldMax => {
+                let column = if deadline.of == DeadlineOf::HoldNotice {
+                    hold::Column::NoticeDueAt
+                } else {
+                    hold::Column::MaxUntil
+                };
+                hold::Entity::update_many()
+                    .col_expr(column, Expr::value(due_at))
+                    .filter(hold::Column::Id.eq(deadline.id))
+                    .filter(hold::Column::LiftedAt.is_null())
+                    .filter(column.eq(deadline.due_at))
                     .exec(&txn)
                     .await?
                     .rows_affected
@@ -163,6 +210,8 @@ impl Store {
                 format!("stage={stage}")
             }
             DeadlineOf::Task(kind) => format!("task={kind}"),
+            DeadlineOf::HoldNotice => "hold=notice".to_owned(),
+            DeadlineOf::HoldMax => "hold=max".to_owned(),
         };
         append(
             &txn,

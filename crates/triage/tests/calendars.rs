@@ -231,3 +231,67 @@ async fn store_and_recompute(
         .unwrap();
     assert_eq!(moved.len(), 1, "{moved:?}");
 }
+
+/// A hold (暂缓) opened while 2027 was provisional: its notice (2 working
+/// days) and its longest run (3 months, rolled to a working day) follow
+/// the official file too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holds_deadlines_follow_the_official_file() {
+    let policy = Policy::cn_12380();
+    let provisional = Calendar::cn();
+    let mut official = Calendar::cn();
+    official.add_toml("cn-2027.toml", OFFICIAL_2027).unwrap();
+    for engine in ENGINES {
+        let db = TestDb::new(engine).await.unwrap();
+        create_test_units(&db.store, Utc::now()).await.unwrap();
+        let arrived = policy.start_of_date(d(2027, 2, 4));
+        let case = stored_arrival(UNIT, arrived);
+        let id = case.id;
+        db.store.insert_case(case).await.unwrap();
+        // Routed on Thursday 4 February: the notice is due after 5–10
+        // February provisionally (12 Feb), after 6–14 officially (15 Feb);
+        // three months end on Tuesday 4 May, a provisional day in lieu of
+        // Labour Day's weekend (so 5 May), an ordinary day officially.
+        let now = arrived + chrono::Duration::hours(10);
+        let due = |kind, cal: &Calendar| policy.due(kind, now, cal);
+        let plan = sunlight_store::RoutePlan {
+            verify_due: due(DeadlineKind::Verify, &provisional),
+            hold: Some(sunlight_store::NewHold {
+                notice_due_at: due(DeadlineKind::HoldNotice, &provisional),
+                max_until: due(DeadlineKind::HoldMax, &provisional),
+            }),
+            acknowledge_due: None,
+        };
+        assert!(db.store.route_case(id, &plan, None, now).await.unwrap());
+        let sweeper = Sweeper::new(
+            db.store.clone(),
+            Arc::new(policy.clone()),
+            Arc::new(official.clone()),
+            MailStyle {
+                lang: sunlight_core::i18n::Lang::En,
+                link_base: "http://127.0.0.1".into(),
+            },
+        );
+        let before = Rules {
+            policy: &policy,
+            calendar: &provisional,
+        };
+        let moved = sweeper
+            .recompute_deadlines(before, "official-calendar-2027", Utc::now())
+            .await
+            .unwrap();
+        let of = |which: DeadlineOf| moved.iter().find(|m| m.of == which).map(|m| (m.from, m.to));
+        assert_eq!(
+            of(DeadlineOf::HoldNotice),
+            Some((d(2027, 2, 12), d(2027, 2, 15))),
+            "{engine:?}: {moved:?}"
+        );
+        assert_eq!(
+            of(DeadlineOf::HoldMax),
+            Some((d(2027, 5, 5), d(2027, 5, 4)))
+        );
+        let hold = &db.store.holds_of(id).await.unwrap()[0];
+        assert_eq!(hold.notice_due_at, due(DeadlineKind::HoldNotice, &official));
+        assert_eq!(hold.max_until, due(DeadlineKind::HoldMax, &official));
+    }
+}
