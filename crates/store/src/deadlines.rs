@@ -42,7 +42,7 @@ pub struct OpenDeadline {
 }
 
 impl Store {
-    /// Every open stage and task deadline.
+    /// Every open stage, task and hold deadline.
     pub async fn open_deadlines(&self) -> Result<Vec<OpenDeadline>, StoreError> {
         let entries = queue_entry::Entity::find()
             .filter(queue_entry::Column::ClosedAt.is_null())
@@ -62,18 +62,7 @@ impl Store {
             .chain(tasks.iter().map(|t| t.case_id))
             .chain(holds.iter().map(|h| h.case_id))
             .collect();
-        let mut received: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let rows: Vec<(Uuid, DateTime<Utc>)> = case::Entity::find()
-                .select_only()
-                .column(case::Column::Id)
-                .column(case::Column::ReceivedAt)
-                .filter(case::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            received.extend(rows);
-        }
+        let received = self.arrivals(&ids).await?;
         let arrival =
             |case: Uuid, opened: DateTime<Utc>| received.get(&case).copied().unwrap_or(opened);
         let mut out = Vec::with_capacity(entries.len() + tasks.len());
@@ -133,6 +122,23 @@ impl Store {
         Ok(out)
     }
 
+    /// When each case of `ids` arrived.
+    async fn arrivals(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, DateTime<Utc>>, StoreError> {
+        let mut received = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(Uuid, DateTime<Utc>)> = case::Entity::find()
+                .select_only()
+                .column(case::Column::Id)
+                .column(case::Column::ReceivedAt)
+                .filter(case::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            received.extend(rows);
+        }
+        Ok(received)
+    }
+
     /// Moves one open deadline to `due_at`, with a history entry (staff
     /// side; the reporter's page shows the new date) and an audit entry
     /// whose detail ends with `why` (the last days before and after, and
@@ -147,45 +153,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.write_txn().await?;
-        let moved = match deadline.of {
-            DeadlineOf::Stage(_) => {
-                queue_entry::Entity::update_many()
-                    .col_expr(queue_entry::Column::DueAt, Expr::value(due_at))
-                    .col_expr(queue_entry::Column::NextSweepAt, Expr::value(Some(now)))
-                    .filter(queue_entry::Column::Id.eq(deadline.id))
-                    .filter(queue_entry::Column::ClosedAt.is_null())
-                    .filter(queue_entry::Column::DueAt.eq(deadline.due_at))
-                    .exec(&txn)
-                    .await?
-                    .rows_affected
-            }
-            DeadlineOf::HoldNotice | DeadlineOf::HoldMax => {
-                let column = if deadline.of == DeadlineOf::HoldNotice {
-                    hold::Column::NoticeDueAt
-                } else {
-                    hold::Column::MaxUntil
-                };
-                hold::Entity::update_many()
-                    .col_expr(column, Expr::value(due_at))
-                    .filter(hold::Column::Id.eq(deadline.id))
-                    .filter(hold::Column::LiftedAt.is_null())
-                    .filter(column.eq(deadline.due_at))
-                    .exec(&txn)
-                    .await?
-                    .rows_affected
-            }
-            DeadlineOf::Task(_) => {
-                task::Entity::update_many()
-                    .col_expr(task::Column::DueAt, Expr::value(due_at))
-                    .col_expr(task::Column::NextSweepAt, Expr::value(Some(now)))
-                    .filter(task::Column::Id.eq(deadline.id))
-                    .filter(task::Column::DoneAt.is_null())
-                    .filter(task::Column::DueAt.eq(deadline.due_at))
-                    .exec(&txn)
-                    .await?
-                    .rows_affected
-            }
-        };
+        let moved = set_due(&txn, deadline, due_at, now).await?;
         if moved == 0 {
             txn.rollback().await?;
             return Ok(false);
@@ -228,4 +196,53 @@ impl Store {
         txn.commit().await?;
         Ok(true)
     }
+}
+
+/// The one guarded write of a move: only while the deadline is open and
+/// still where it was read; the number of rows changed (0 or 1).
+async fn set_due(
+    txn: &sea_orm::DatabaseTransaction,
+    deadline: &OpenDeadline,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(match deadline.of {
+        DeadlineOf::Stage(_) => {
+            queue_entry::Entity::update_many()
+                .col_expr(queue_entry::Column::DueAt, Expr::value(due_at))
+                .col_expr(queue_entry::Column::NextSweepAt, Expr::value(Some(now)))
+                .filter(queue_entry::Column::Id.eq(deadline.id))
+                .filter(queue_entry::Column::ClosedAt.is_null())
+                .filter(queue_entry::Column::DueAt.eq(deadline.due_at))
+                .exec(txn)
+                .await?
+                .rows_affected
+        }
+        DeadlineOf::HoldNotice | DeadlineOf::HoldMax => {
+            let column = if deadline.of == DeadlineOf::HoldNotice {
+                hold::Column::NoticeDueAt
+            } else {
+                hold::Column::MaxUntil
+            };
+            hold::Entity::update_many()
+                .col_expr(column, Expr::value(due_at))
+                .filter(hold::Column::Id.eq(deadline.id))
+                .filter(hold::Column::LiftedAt.is_null())
+                .filter(column.eq(deadline.due_at))
+                .exec(txn)
+                .await?
+                .rows_affected
+        }
+        DeadlineOf::Task(_) => {
+            task::Entity::update_many()
+                .col_expr(task::Column::DueAt, Expr::value(due_at))
+                .col_expr(task::Column::NextSweepAt, Expr::value(Some(now)))
+                .filter(task::Column::Id.eq(deadline.id))
+                .filter(task::Column::DoneAt.is_null())
+                .filter(task::Column::DueAt.eq(deadline.due_at))
+                .exec(txn)
+                .await?
+                .rows_affected
+        }
+    })
 }
