@@ -32,6 +32,19 @@ to = 2027-02-12
 makeup_days = [2027-02-20]
 "#;
 
+/// A sweeper on `store` with `calendar` as the rules now in force.
+fn sweeper(store: &sunlight_store::Store, policy: &Policy, calendar: &Calendar) -> Sweeper {
+    Sweeper::new(
+        store.clone(),
+        Arc::new(policy.clone()),
+        Arc::new(calendar.clone()),
+        MailStyle {
+            lang: sunlight_core::i18n::Lang::En,
+            link_base: "http://127.0.0.1".into(),
+        },
+    )
+}
+
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
@@ -69,15 +82,7 @@ async fn an_official_file_moves_the_open_deadlines_it_changes() {
         let early_id = early.id;
         store.insert_case(early).await.unwrap();
 
-        let sweeper = Sweeper::new(
-            store.clone(),
-            Arc::new(policy.clone()),
-            Arc::new(official.clone()),
-            MailStyle {
-                lang: sunlight_core::i18n::Lang::En,
-                link_base: "http://127.0.0.1".into(),
-            },
-        );
+        let sweeper = sweeper(store, &policy, &official);
         let provisional_rules = Rules {
             policy: &policy,
             calendar: &provisional,
@@ -216,15 +221,7 @@ async fn store_and_recompute(
     policy: &Policy,
 ) {
     db.store.insert_case(case).await.unwrap();
-    let sweeper = Sweeper::new(
-        db.store.clone(),
-        Arc::new(policy.clone()),
-        Arc::new(Calendar::cn()),
-        MailStyle {
-            lang: sunlight_core::i18n::Lang::En,
-            link_base: "http://127.0.0.1".into(),
-        },
-    );
+    let sweeper = sweeper(&db.store, policy, &Calendar::cn());
     let moved = sweeper
         .recompute_deadlines(before, "calendar-rules-upgrade", Utc::now())
         .await
@@ -263,15 +260,7 @@ async fn a_holds_deadlines_follow_the_official_file() {
             acknowledge_due: None,
         };
         assert!(db.store.route_case(id, &plan, None, now).await.unwrap());
-        let sweeper = Sweeper::new(
-            db.store.clone(),
-            Arc::new(policy.clone()),
-            Arc::new(official.clone()),
-            MailStyle {
-                lang: sunlight_core::i18n::Lang::En,
-                link_base: "http://127.0.0.1".into(),
-            },
-        );
+        let sweeper = sweeper(&db.store, &policy, &official);
         let before = Rules {
             policy: &policy,
             calendar: &provisional,
