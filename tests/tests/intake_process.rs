@@ -441,7 +441,12 @@ async fn a_20_mib_attachment_round_trips_in_flat_memory() {
     let peak = server.peak_rss_kib();
     server.stop();
     eprintln!("serve peak RSS: {before} KiB before, {peak} KiB after a 20 MiB upload");
-    assert!(peak < 100 * 1024, "peak RSS {peak} KiB is over 100 MiB");
+    // What the upload adds, not the whole: the process starts with its
+    // Argon2id working memory (19 MiB a permit, touched once at start) and
+    // its code pages, which move with the build, while a file held whole
+    // would add its 20 MiB at least.
+    let added = peak.saturating_sub(before);
+    assert!(added < 8 * 1024, "a 20 MiB upload added {added} KiB of RSS");
 
     // The staff side reads it back, chunk by chunk, byte for byte.
     let store = Store::connect(&server.db_url).await.unwrap();

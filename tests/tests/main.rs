@@ -26,6 +26,8 @@ mod mail_process;
 mod metrics;
 mod reexamination;
 mod replies;
+mod sealing_browser;
+mod sealing_cross;
 mod search;
 mod staff_browser;
 mod stats_browser;

@@ -127,6 +127,9 @@ impl From<sunlight_filing::FilingError> for CaseworkError {
             F::Store(s) => s.into(),
             F::Crypto(c) => c.into(),
             F::Rating(r) => Self::Internal(format!("rating: {r}")),
+            // The staff desk seals on the server; it never files sealed
+            // material from a browser.
+            F::Sealed(r) => Self::Internal(format!("sealed: {r}")),
             F::Internal(detail) => Self::Internal(detail),
         }
     }

@@ -275,7 +275,7 @@ redacted_debug!(
 );
 
 /// Ciphertext lengths are rounded up to this many bytes.
-const PAD_TO: usize = 1024;
+pub const PAD_TO: usize = 1024;
 
 /// Encodes `value` as JSON padded with trailing spaces to a multiple of
 /// 1 KiB (JSON ignores trailing whitespace, so decoding needs no framing).

@@ -9,8 +9,10 @@
 use std::sync::Arc;
 
 mod rating;
+mod sealed;
 mod upload;
 pub use rating::{RatingRefusal, RatingState};
+pub use sealed::{Located, SealedFile, SealedMeta, SealedRefusal, SealedReport};
 pub use upload::{UploadError, UploadTarget, seal_upload};
 
 use chrono::{DateTime, Utc};
@@ -18,8 +20,8 @@ use sunlight_core::addressing::{Addressing, address};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::code::CodeError;
 use sunlight_core::crypto::{
-    CodeStretcher, CryptoError, SealContext, StretchMemory, StretchedCode, UnitPublicKey, open,
-    seal,
+    CodeScheme, CodeStretcher, CryptoError, SealContext, StretchMemory, StretchedCode,
+    UnitPublicKey, open, seal,
 };
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::report::{
@@ -47,6 +49,9 @@ pub enum FilingError {
     Store(#[from] StoreError),
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
+    /// Material sealed in the browser that cannot be stored as sent.
+    #[error("sealed: {0}")]
+    Sealed(#[from] SealedRefusal),
     /// A rating the case's state does not allow now.
     #[error("rating: {0}")]
     Rating(#[from] RatingRefusal),
@@ -59,7 +64,7 @@ pub enum FilingError {
 #[derive(Clone)]
 pub struct Filing {
     pub store: Store,
-    stretcher: Arc<CodeStretcher>,
+    pub(crate) stretcher: Arc<CodeStretcher>,
     gate: Arc<Semaphore>,
     /// One Argon2id working memory per permit, reused (see `stretch_in`).
     memory: Arc<std::sync::Mutex<Vec<StretchMemory>>>,
@@ -67,6 +72,8 @@ pub struct Filing {
     pub calendar: Arc<Calendar>,
     pub limits: Limits,
     metrics: sunlight_metrics::Metrics,
+    /// Whether scheme-1 codes exist, asked once (`scheme_one_possible`).
+    scheme_one: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl std::fmt::Debug for Filing {
@@ -161,6 +168,7 @@ impl Filing {
             stretcher: Arc::new(stretcher),
             gate: Arc::new(Semaphore::new(permits)),
             metrics,
+            scheme_one: Arc::new(tokio::sync::OnceCell::new()),
             policy: Arc::new(policy),
             calendar: Arc::new(calendar),
             limits,
@@ -169,6 +177,24 @@ impl Filing {
 
     /// Argon2id on a blocking thread, at most one per permit at a time.
     async fn stretch(&self, code: &TrackingCode) -> Result<StretchedCode, FilingError> {
+        self.stretch_as(code, CodeScheme::KeyedIndex).await
+    }
+
+    /// Whether a missed lookup must be tried with scheme 1 too: asked once
+    /// per process, as no case filed now has a scheme-1 code (a restore of
+    /// an old backup restarts the process).
+    pub async fn scheme_one_possible(&self) -> Result<bool, FilingError> {
+        Ok(*self
+            .scheme_one
+            .get_or_try_init(|| self.store.has_scheme_one_codes())
+            .await?)
+    }
+
+    async fn stretch_as(
+        &self,
+        code: &TrackingCode,
+        scheme: CodeScheme,
+    ) -> Result<StretchedCode, FilingError> {
         let mut ticket = self.metrics.argon_ticket();
         let _permit = self
             .gate
@@ -186,7 +212,10 @@ impl Filing {
             None => StretchMemory::new(stretcher.params())?,
         };
         let (result, memory) = tokio::task::spawn_blocking(move || {
-            let result = stretcher.stretch_in(&code, &mut memory);
+            let result = match scheme {
+                CodeScheme::KeyedIndex => stretcher.stretch_in(&code, &mut memory),
+                CodeScheme::PepperedStretch => stretcher.stretch_legacy_in(&code, &mut memory),
+            };
             (result, memory)
         })
         .await
@@ -245,24 +274,8 @@ impl Filing {
         report: &ValidReport,
         day: DateTime<Utc>,
     ) -> Result<Prepared, FilingError> {
-        let chain = match self.store.public_unit_with_ancestors(&report.unit).await {
-            Ok(chain) => chain,
-            Err(StoreError::NotFound(_)) => {
-                return Err(FilingError::Invalid(vec![FieldError {
-                    field: Field::Unit,
-                    problem: Problem::NoSuchUnit,
-                }]));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let ids: Vec<_> = chain.iter().map(|u| u.id.clone()).collect();
-        let addressing = address(&ids, report.accused_role)
-            .ok_or_else(|| FilingError::Internal("empty unit chain".into()))?;
-        let units: Vec<_> = chain
-            .into_iter()
-            .filter(|u| addressing.recipients.contains(&u.id))
-            .collect();
-        let mut recipients = unit_keys(&units);
+        let (addressing, mut recipients) =
+            self.addressed(&report.unit, report.accused_role).await?;
         let code = TrackingCode::generate()?;
         let stretched = self.stretch(&code).await?;
         recipients.push(stretched.reporter_public());
@@ -274,6 +287,33 @@ impl Filing {
             recipients,
             received_at: day,
         })
+    }
+
+    /// Who handles a report to `unit` about someone in `role`, and the
+    /// unit keys it is sealed to (nearest first). The unit must exist.
+    pub async fn addressed(
+        &self,
+        unit: &UnitId,
+        role: sunlight_core::AccusedRole,
+    ) -> Result<(Addressing, Vec<UnitPublicKey>), FilingError> {
+        let chain = match self.store.public_unit_with_ancestors(unit).await {
+            Ok(chain) => chain,
+            Err(StoreError::NotFound(_)) => {
+                return Err(FilingError::Invalid(vec![FieldError {
+                    field: Field::Unit,
+                    problem: Problem::NoSuchUnit,
+                }]));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let ids: Vec<_> = chain.iter().map(|u| u.id.clone()).collect();
+        let addressing =
+            address(&ids, role).ok_or_else(|| FilingError::Internal("empty unit chain".into()))?;
+        let units: Vec<_> = chain
+            .into_iter()
+            .filter(|u| addressing.recipients.contains(&u.id))
+            .collect();
+        Ok((addressing, unit_keys(&units)))
     }
 
     /// Seals the report and stores it with its attachments in one
@@ -320,16 +360,31 @@ impl Filing {
         Ok(prepared.code)
     }
 
-    /// Finds a case by its code. A code of the right form that matches no
-    /// case costs the same Argon2id stretch and one indexed lookup as one
-    /// that does, so timing does not tell them apart.
+    /// Finds a case by its code: scheme 2 first, then, while cases filed
+    /// before it exist, scheme 1 (a second stretch for a miss).
     pub async fn find(&self, code: &TrackingCode) -> Result<(Found, ReporterView), FilingError> {
         let stretched = self.stretch(code).await?;
+        if let Some(view) = self.store.reporter_view(&stretched.lookup_key).await? {
+            return self.found(stretched, view).await;
+        }
+        if !self.scheme_one_possible().await? {
+            return Err(FilingError::UnknownCode);
+        }
+        let stretched = self.stretch_as(code, CodeScheme::PepperedStretch).await?;
         let view = self
             .store
             .reporter_view(&stretched.lookup_key)
             .await?
             .ok_or(FilingError::UnknownCode)?;
+        self.found(stretched, view).await
+    }
+
+    /// Where new material on a found case goes.
+    async fn found(
+        &self,
+        stretched: StretchedCode,
+        view: ReporterView,
+    ) -> Result<(Found, ReporterView), FilingError> {
         // New material goes to the units of the case it is filed on (the
         // surviving one, after a merge) and the units above, and to the
         // reporter — but never to a unit that could not read the reporter's
@@ -337,6 +392,25 @@ impl Filing {
         // store refuses any other), and this keeps a merged-in reporter's
         // follow-ups from their own unit when the case they now feed is,
         // say, a key-person case that unit may not read.
+        let mut recipients = self.follow_up_units(&view).await?;
+        recipients.push(stretched.reporter_public());
+        Ok((
+            Found {
+                // New material goes where the work goes on: the surviving
+                // case when this one was merged.
+                case_id: view.case.id,
+                recipients,
+                stretched,
+            },
+            view,
+        ))
+    }
+
+    /// The unit keys a reporter's follow-up on `view` is sealed to.
+    pub async fn follow_up_units(
+        &self,
+        view: &ReporterView,
+    ) -> Result<Vec<UnitPublicKey>, FilingError> {
         let own = self
             .store
             .public_unit_with_ancestors(&view.own_unit)
@@ -353,18 +427,7 @@ impl Filing {
                 .filter(|u| own.iter().any(|o| o.id == u.id))
                 .collect()
         };
-        let mut recipients = unit_keys(&chain);
-        recipients.push(stretched.reporter_public());
-        Ok((
-            Found {
-                // New material goes where the work goes on: the surviving
-                // case when this one was merged.
-                case_id: view.case.id,
-                recipients,
-                stretched,
-            },
-            view,
-        ))
+        Ok(unit_keys(&chain))
     }
 
     /// The status page's content: the view, with the messages and file

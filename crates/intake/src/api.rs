@@ -4,6 +4,8 @@
 
 pub mod contract;
 mod dto;
+pub mod sealed;
+mod sealed_dto;
 
 pub(crate) use dto::ReportRequest;
 use dto::{
@@ -263,7 +265,18 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         title = "Sunlight public intake API",
         description = "File reports about violations in cadre selection, follow them with the tracking code. Everything sent is sealed on arrival; no address or client metadata is stored."
     ),
-    paths(create_report, status, add_message, rate, units),
+    paths(
+        create_report,
+        status,
+        add_message,
+        rate,
+        units,
+        sealed::params,
+        sealed::prepare,
+        sealed::create,
+        sealed::status,
+        sealed::add_message
+    ),
     components(schemas(
         ReportRequest,
         Accused,
@@ -278,7 +291,20 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         RatingRequest,
         RatingStored,
         RatingOut,
-        UnitOut
+        UnitOut,
+        sealed_dto::SealingParams,
+        sealed_dto::PrepareRequest,
+        sealed_dto::PrepareResponse,
+        sealed_dto::SealedFileIn,
+        sealed_dto::SealedReportRequest,
+        sealed_dto::SealedFiled,
+        sealed_dto::TokenRequest,
+        sealed_dto::SealedMessageOut,
+        sealed_dto::SealedFileOut,
+        sealed_dto::SealedStatus,
+        sealed_dto::SealedMessageRequest,
+        sealed_dto::SealedStored,
+        sealed_dto::StatusDisplay
     ))
 )]
 pub struct ApiDoc;

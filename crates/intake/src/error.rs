@@ -38,6 +38,9 @@ sunlight_web::error_kinds! {
         CheckDigit = (422, "check_digit", "the tracking code's check digit does not match (a mistyped digit)"),
         MalformedCode = (422, "malformed_code", "not a tracking code: five groups of four digits"),
         InvalidRating = (422, "invalid_rating", "rating: satisfied, basically_satisfied or dissatisfied"),
+        SealedStale = (409, "sealed_stale", "the case or message id was not handed out today or yesterday: fetch a new one and seal again"),
+        SealedMisaddressed = (422, "sealed_misaddressed", "an envelope is not addressed to exactly the keys of the report's units and the reporter, in order"),
+        SealedMalformed = (422, "sealed_malformed", "a sealed item is malformed or over its size limit"),
         RateLimited = (429, "rate_limited", "too many requests from everyone at once; try again in a minute"),
         Internal = (500, "internal", "the server failed; it is logged without content"),
         Unavailable = (503, "unavailable", "the database does not answer"),
@@ -76,6 +79,8 @@ pub enum IntakeError {
     Rating(sunlight_filing::RatingRefusal),
     #[error("not a rating")]
     InvalidRating,
+    #[error("sealed material refused: {0}")]
+    Sealed(sunlight_filing::SealedRefusal),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("database unavailable: {0}")]
@@ -120,6 +125,12 @@ impl IntakeError {
             Self::Rating(sunlight_filing::RatingRefusal::TooLate) => Answer::ObjectionTooLate,
             Self::Rating(sunlight_filing::RatingRefusal::NoUnitAbove) => Answer::NoUnitAbove,
             Self::InvalidRating => Answer::InvalidRating,
+            Self::Sealed(sunlight_filing::SealedRefusal::StaleId) => Answer::SealedStale,
+            Self::Sealed(sunlight_filing::SealedRefusal::Misaddressed) => {
+                Answer::SealedMisaddressed
+            }
+            Self::Sealed(sunlight_filing::SealedRefusal::Malformed) => Answer::SealedMalformed,
+            Self::Sealed(sunlight_filing::SealedRefusal::TooManyFiles) => Answer::TooLarge,
             Self::MethodNotAllowed => Answer::MethodNotAllowed,
             Self::Unavailable(_) => Answer::Unavailable,
             Self::Internal(_) => Answer::Internal,
@@ -178,6 +189,13 @@ impl IntakeError {
                 t.get("errors.no_unit_above").to_owned()
             }
             Self::InvalidRating => t.get("errors.rating_invalid").to_owned(),
+            Self::Sealed(sunlight_filing::SealedRefusal::StaleId) => {
+                t.get("errors.sealed_stale").to_owned()
+            }
+            Self::Sealed(sunlight_filing::SealedRefusal::TooManyFiles) => {
+                i18n::too_large(lang, limits)
+            }
+            Self::Sealed(_) => t.get("errors.sealed_refused").to_owned(),
             Self::MethodNotAllowed => t.get("errors.method_not_allowed").to_owned(),
             Self::Unavailable(_) => t.get("errors.unavailable").to_owned(),
             Self::Internal(_) => t.get("errors.internal").to_owned(),
@@ -221,6 +239,7 @@ impl From<sunlight_filing::FilingError> for IntakeError {
             F::Store(s) => s.into(),
             F::Crypto(c) => c.into(),
             F::Rating(r) => Self::Rating(r),
+            F::Sealed(r) => Self::Sealed(r),
             F::Internal(detail) => Self::Internal(detail),
         }
     }
@@ -357,6 +376,16 @@ mod tests {
                 (409, "no_unit_above")
             }
             IntakeError::InvalidRating => (422, "invalid_rating"),
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::StaleId) => (409, "sealed_stale"),
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::Misaddressed) => {
+                (422, "sealed_misaddressed")
+            }
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::Malformed) => {
+                (422, "sealed_malformed")
+            }
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::TooManyFiles) => {
+                (413, "payload_too_large")
+            }
             IntakeError::MethodNotAllowed => (405, "method_not_allowed"),
             IntakeError::Unavailable(_) => (503, "unavailable"),
             IntakeError::Internal(_) => (500, "internal"),
@@ -389,6 +418,10 @@ mod tests {
             IntakeError::Rating(sunlight_filing::RatingRefusal::TooLate),
             IntakeError::Rating(sunlight_filing::RatingRefusal::NoUnitAbove),
             IntakeError::InvalidRating,
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::StaleId),
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::Misaddressed),
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::Malformed),
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::TooManyFiles),
             IntakeError::NotFound,
             IntakeError::MethodNotAllowed,
             IntakeError::Unavailable(secret.into()),

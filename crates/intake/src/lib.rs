@@ -134,11 +134,10 @@ impl Application {
                 settings.body_read_timeout_seconds
             },
         ));
-        let counted = web::Data::new(
-            parts
-                .metrics
-                .for_app("intake", &["/report", "/api/v1/reports"]),
-        );
+        let counted = web::Data::new(parts.metrics.for_app(
+            "intake",
+            &["/report", "/api/v1/reports", "/api/v1/sealed/reports"],
+        ));
         let served = Served::start(listener, settings.workers, move || {
             App::new()
                 .app_data(state.clone())
@@ -218,11 +217,21 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(pages::method_not_allowed),
     )
     .service(
+        Endpoint::new("/static/sealing.js")
+            .get(pages::sealing_script)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
         Endpoint::new("/healthz")
             .get(healthz)
             .refusing_others(pages::method_not_allowed),
     )
-    .service(
+    .configure(api_routes);
+}
+
+/// The JSON routes.
+fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
         Endpoint::new("/api/v1/reports")
             .post(api::create_report)
             .refusing_others(pages::method_not_allowed),
@@ -240,6 +249,31 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/api/v1/status/rating")
             .post(api::rate)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/sealed/params")
+            .get(api::sealed::params)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/sealed/prepare")
+            .post(api::sealed::prepare)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/sealed/reports")
+            .post(api::sealed::create)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/sealed/status")
+            .post(api::sealed::status)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/sealed/messages")
+            .post(api::sealed::add_message)
             .refusing_others(pages::method_not_allowed),
     )
     .service(

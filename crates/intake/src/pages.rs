@@ -74,6 +74,37 @@ pub async fn stylesheet() -> HttpResponse {
     sunlight_web::stylesheet(include_str!("../static/style.css"))
 }
 
+/// The sealing script, built from crates/intake/web (docs/crypto.md,
+/// "Sealing in the browser"); .ci/run checks it is what its sources build.
+const SEALING_JS: &str = include_str!("../static/sealing.js");
+
+/// `sha384-…` of the script, for the pages' `integrity` attribute: a proxy
+/// or cache that alters the script in transit breaks the page instead.
+pub fn sealing_integrity() -> &'static str {
+    use sha2::Digest;
+    static INTEGRITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    INTEGRITY.get_or_init(|| {
+        let digest = sha2::Sha384::digest(SEALING_JS.as_bytes());
+        format!("sha384-{}", data_encoding::BASE64.encode(&digest))
+    })
+}
+
+pub async fn sealing_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(SEALING_JS)
+}
+
+/// A page that loads the sealing script: the one CSP that allows it.
+fn with_sealing(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        actix_web::http::header::CONTENT_SECURITY_POLICY,
+        actix_web::http::header::HeaderValue::from_static(sunlight_web::CSP_SEALING),
+    );
+    res
+}
+
 /// 404 for unknown paths, as a page or JSON by where the client was going.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Failure> {
     Err(Failure {

@@ -13,3 +13,4 @@ mod common;
 mod catalog;
 mod intake;
 mod malformed;
+mod sealed;

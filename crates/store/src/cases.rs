@@ -265,43 +265,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.write_txn().await?;
         let id = new.id.as_uuid();
-        case::Entity::insert(case::ActiveModel {
-            id: Set(id),
-            lookup_key: Set(new.lookup_key.to_vec()),
-            unit_id: Set(new.unit.as_str().to_owned()),
-            addressed_unit_id: Set(new.addressed_unit.as_str().to_owned()),
-            category: Set(new.category.as_str().to_owned()),
-            accused_role: Set(new.accused_role.as_str().to_owned()),
-            selection_stage: Set(new.selection_stage.as_str().to_owned()),
-            channel: Set(new.channel.as_str().to_owned()),
-            real_name: Set(new.real_name),
-            stage: Set(new.first_entry.stage.as_str().to_owned()),
-            hold: Set(false),
-            received_at: Set(new.received_at),
-            closed_at: Set(None),
-            merged_into: Set(None),
-            outcome: Set(None),
-            sealed_report: Set(new.sealed_report),
-            reporter_public_key: Set(Some(new.reporter_public_key.to_vec())),
-            has_decision: Set(false),
-            feedback_given: Set(false),
-            transferred_by: Set(None),
-            extension_days: Set(None),
-            routed_at: Set(None),
-            number_unit: Set(None),
-            number_year: Set(None),
-            number_seq: Set(None),
-            unread: Set(0),
-            round: Set(0),
-            version: Set(0),
-            purged_at: Set(None),
-            legal_hold_since: Set(None),
-            legal_hold_unit: Set(None),
-            legal_hold_lifted_at: Set(None),
-        })
-        .exec_without_returning(&txn)
-        .await
-        .map_err(|e| StoreError::unique(e, Clash::Exists("case")))?;
+        case::Entity::insert(new_case_model(&new))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| StoreError::unique(e, Clash::Exists("case")))?;
         queue_entry::Entity::insert(queue_entry::ActiveModel {
             id: Set(Uuid::new_v4()),
             case_id: Set(id),
@@ -351,6 +318,16 @@ impl Store {
             .await?
             .map(CaseRow::try_from)
             .transpose()
+    }
+
+    /// Whether any case still has a scheme-1 code (filed before browser
+    /// sealing): only then is a missed lookup tried the old way too.
+    pub async fn has_scheme_one_codes(&self) -> Result<bool, StoreError> {
+        Ok(case::Entity::find()
+            .filter(case::Column::CodeScheme.eq(1))
+            .one(self.conn())
+            .await?
+            .is_some())
     }
 
     /// A case, if it lies in the jurisdiction; `None` otherwise.
@@ -447,5 +424,47 @@ impl Store {
             .count(self.conn())
             .await?;
         Ok((cases, open))
+    }
+}
+
+/// The row of a case as it arrives: routing metadata, sealed report, and
+/// every later field at its starting value.
+fn new_case_model(new: &NewCase) -> case::ActiveModel {
+    let id = new.id.as_uuid();
+    case::ActiveModel {
+        id: Set(id),
+        lookup_key: Set(new.lookup_key.to_vec()),
+        // Every case this version stores has a scheme-2 code.
+        code_scheme: Set(2),
+        unit_id: Set(new.unit.as_str().to_owned()),
+        addressed_unit_id: Set(new.addressed_unit.as_str().to_owned()),
+        category: Set(new.category.as_str().to_owned()),
+        accused_role: Set(new.accused_role.as_str().to_owned()),
+        selection_stage: Set(new.selection_stage.as_str().to_owned()),
+        channel: Set(new.channel.as_str().to_owned()),
+        real_name: Set(new.real_name),
+        stage: Set(new.first_entry.stage.as_str().to_owned()),
+        hold: Set(false),
+        received_at: Set(new.received_at),
+        closed_at: Set(None),
+        merged_into: Set(None),
+        outcome: Set(None),
+        sealed_report: Set(new.sealed_report.clone()),
+        reporter_public_key: Set(Some(new.reporter_public_key.to_vec())),
+        has_decision: Set(false),
+        feedback_given: Set(false),
+        transferred_by: Set(None),
+        extension_days: Set(None),
+        routed_at: Set(None),
+        number_unit: Set(None),
+        number_year: Set(None),
+        number_seq: Set(None),
+        unread: Set(0),
+        round: Set(0),
+        version: Set(0),
+        purged_at: Set(None),
+        legal_hold_since: Set(None),
+        legal_hold_unit: Set(None),
+        legal_hold_lifted_at: Set(None),
     }
 }

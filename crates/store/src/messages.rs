@@ -3,7 +3,7 @@
 use crate::attachments::{self, NewAttachment};
 use crate::audit::{AuditRecord, append};
 use crate::entity::{case, message, queue_entry};
-use crate::{Store, StoreError};
+use crate::{Clash, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
@@ -78,7 +78,8 @@ impl Store {
             notice_pending: Set(from_staff.is_none()),
         })
         .exec_without_returning(&txn)
-        .await?;
+        .await
+        .map_err(|e| StoreError::unique(e, Clash::Exists("message")))?;
         attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
         if from_staff.is_none() {
             resume_on_answer(&txn, case, stamp, now).await?;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod audit_view;
 mod case_numbers;
+mod code_scheme;
 mod definer;
 mod init;
 mod lifecycle;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(lifecycle::Lifecycle),
             Box::new(retention::Retention),
             Box::new(definer::Definer),
+            Box::new(code_scheme::CodeScheme),
         ]
     }
 }

@@ -25,6 +25,9 @@ pub struct ReporterView {
     /// it, the readers of everything this reporter sends, even after a
     /// merge (a merge never widens who reads a report).
     pub own_unit: UnitId,
+    /// The reporter key of the case the code was issued for: what new
+    /// material from this reporter is also sealed to.
+    pub own_reporter_key: Option<sunlight_core::crypto::UnitPublicKey>,
     /// The case that carries on: `own_case`, or the one it was merged into.
     pub case: CaseRow,
     pub open_entry: Option<QueueRow>,
@@ -46,6 +49,7 @@ impl Store {
         };
         let own_id = case.id;
         let own_unit = case.unit.clone();
+        let own_reporter_key = case.reporter_public_key;
         // A merge chain is short; the bound guards against a corrupt cycle.
         for _ in 0..8 {
             let Some(target) = case.merged_into else {
@@ -98,6 +102,7 @@ impl Store {
         Ok(Some(ReporterView {
             own_case: own_id,
             own_unit,
+            own_reporter_key,
             case,
             open_entry,
             history,

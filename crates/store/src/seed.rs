@@ -70,6 +70,8 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
         rows.push(case::ActiveModel {
             id: Set(id),
             lookup_key: Set(lookup_key.to_vec()),
+            // Every case this version stores has a scheme-2 code.
+            code_scheme: Set(2),
             unit_id: Set(c.unit.as_str().to_owned()),
             addressed_unit_id: Set(c.unit.as_str().to_owned()),
             category: Set(c.category.as_str().to_owned()),
@@ -202,6 +204,8 @@ impl Store {
         let rows = cases.iter().map(|new| case::ActiveModel {
             id: Set(new.id.as_uuid()),
             lookup_key: Set(new.lookup_key.to_vec()),
+            // Every case this version stores has a scheme-2 code.
+            code_scheme: Set(2),
             unit_id: Set(new.unit.as_str().to_owned()),
             addressed_unit_id: Set(new.addressed_unit.as_str().to_owned()),
             category: Set(new.category.as_str().to_owned()),

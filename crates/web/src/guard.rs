@@ -15,6 +15,14 @@ use actix_web::{HttpMessage, web};
 /// No scripts at all; forms post only to this origin; never framed.
 const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
+/// The pages that seal in the browser (the report form and the status
+/// lookup of intake): scripts from this origin only, which the page loads
+/// with subresource integrity, and Trusted Types so that no script can
+/// write HTML. A handler opts in by setting exactly this value; any other
+/// CSP a handler sets is replaced by [`CSP`].
+pub const CSP_SEALING: &str = "default-src 'self'; script-src 'self'; object-src 'none'; \
+                               base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
+                               require-trusted-types-for 'script'; trusted-types 'none'";
 const PERMISSIONS: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
                            microphone=(), payment=(), usb=(), interest-cohort=()";
 
@@ -101,7 +109,13 @@ fn secure(headers: &mut header::HeaderMap, policy: &HeaderPolicy, path: &str) {
             "same-origin",
         ),
     ];
+    let sealing = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .is_some_and(|v| v.as_bytes() == CSP_SEALING.as_bytes());
     for (name, value) in fixed {
+        if sealing && name == header::CONTENT_SECURITY_POLICY {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
     if policy.hsts {
@@ -124,5 +138,36 @@ fn secure(headers: &mut header::HeaderMap, policy: &HeaderPolicy, path: &str) {
         if let Ok(v) = HeaderValue::from_str(&format!("{}{path}", origin.trim_end_matches('/'))) {
             headers.insert(HeaderName::from_static("onion-location"), v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csp_after(set: Option<&'static str>) -> String {
+        let mut headers = header::HeaderMap::new();
+        if let Some(value) = set {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(value),
+            );
+        }
+        secure(&mut headers, &HeaderPolicy::default(), "/");
+        headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[test]
+    fn only_the_sealing_policy_may_replace_the_scriptless_one() {
+        assert_eq!(csp_after(None), CSP);
+        assert_eq!(csp_after(Some(CSP_SEALING)), CSP_SEALING);
+        // A handler that loosens the policy any other way is overruled.
+        assert_eq!(csp_after(Some("script-src *")), CSP);
+        assert!(CSP_SEALING.contains("script-src 'self';"));
+        assert!(!CSP_SEALING.contains("unsafe"));
     }
 }

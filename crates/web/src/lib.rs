@@ -13,7 +13,7 @@ mod server;
 pub use endpoint::{Allowed, Endpoint};
 pub use format::{human_size, size_limit};
 pub use frame::{ErrorLine, Frame, Opt, render, vocab_options, word};
-pub use guard::{HeaderPolicy, wrap};
+pub use guard::{CSP_SEALING, HeaderPolicy, wrap};
 pub use lang::{Catalogs, lang_of};
 pub use problem::{Problem, answer_problems};
 pub use server::{Served, health_answer, stylesheet};

@@ -192,6 +192,31 @@ fn read_header_as<'e>(
     Err(CryptoError::Open)
 }
 
+/// Checks, without opening, that an envelope sealed elsewhere (the
+/// reporter's browser) is well formed and has one slot for each of
+/// `recipients`, in that order; returns the length of its header. The slot
+/// contents cannot be checked without a secret key: a browser that seals
+/// garbage to the right keys harms only its own report.
+pub fn check_addressed(
+    envelope: &[u8],
+    recipients: &[UnitPublicKey],
+) -> Result<usize, CryptoError> {
+    let (&version, rest) = envelope.split_first().ok_or(CryptoError::Malformed)?;
+    if version != VERSION {
+        return Err(CryptoError::Version(version));
+    }
+    let (&count, rest) = rest.split_first().ok_or(CryptoError::Malformed)?;
+    if usize::from(count) != recipients.len() || rest.len() < recipients.len() * SLOT_LEN {
+        return Err(CryptoError::Malformed);
+    }
+    for (slot, recipient) in rest.chunks_exact(SLOT_LEN).zip(recipients) {
+        if slot.get(..8) != Some(&key_id(recipient)[..]) {
+            return Err(CryptoError::Malformed);
+        }
+    }
+    Ok(2 + recipients.len() * SLOT_LEN)
+}
+
 /// Seals `payload` so that each of `recipients` (and nobody else) can open it.
 pub fn seal(
     payload: &[u8],
@@ -381,5 +406,25 @@ mod tests {
         assert_eq!(seal(b"x", &c, &[]).unwrap_err(), CryptoError::NoRecipients);
         assert!(open(&[2, 1], &c, &a.secret).is_err());
         assert!(open(&[], &c, &a.secret).is_err());
+    }
+
+    #[test]
+    fn check_addressed_accepts_the_right_slots_in_order_only() {
+        let a = UnitKeyPair::generate().unwrap();
+        let b = UnitKeyPair::generate().unwrap();
+        let env = seal(b"x", &ctx(3), &[a.public, b.public]).unwrap();
+        assert_eq!(
+            check_addressed(&env, &[a.public, b.public]),
+            Ok(2 + 2 * SLOT_LEN)
+        );
+        assert!(check_addressed(&env, &[b.public, a.public]).is_err());
+        assert!(check_addressed(&env, &[a.public]).is_err());
+        assert!(check_addressed(&env[..40], &[a.public, b.public]).is_err());
+        let mut other_version = env.clone();
+        other_version[0] = 9;
+        assert_eq!(
+            check_addressed(&other_version, &[a.public, b.public]),
+            Err(CryptoError::Version(9))
+        );
     }
 }

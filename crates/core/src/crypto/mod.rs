@@ -9,14 +9,17 @@ mod second_factor;
 mod stream;
 mod stretch;
 
-pub use envelope::{Opener, SealContext, open, seal};
+pub use envelope::{Opener, SealContext, check_addressed, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
 pub use password::{PasswordKeys, PasswordRecord, StretchParams};
 pub use second_factor::{
     RECOVERY_CODES, RECOVERY_HASH, new_recovery_codes, recovery_hash, spend_recovery_code,
 };
 pub use stream::{AttachmentOpener, AttachmentSealer, CHUNK_SIZE, SEALED_CHUNK_SIZE};
-pub use stretch::{CodeStretcher, DeploymentSecrets, StretchMemory, StretchedCode};
+pub use stretch::{
+    CodeScheme, CodeStretch, CodeStretcher, DeploymentSecrets, LookupToken, ReporterShare,
+    StretchMemory, StretchedCode,
+};
 
 /// Everything that can go wrong with keys and envelopes. Deliberately coarse
 /// where detail would help an attacker (a failed open says only that).

@@ -1,9 +1,25 @@
 //! Tracking-code stretching: one Argon2id run turns a code into the lookup
 //! key kept in the database and the reporter's X25519 secret.
+//!
+//! Scheme 2 (every case filed since): the stretch takes no secret, so the
+//! reporter's browser can run it; the pepper enters afterwards, on the
+//! server, through two HMACs of the lookup token (docs/crypto.md):
+//!
+//! ```text
+//! okm      = Argon2id(code ASCII, salt, m, t, p, no secret, 64 bytes)
+//! token    = HKDF-SHA256(ikm = okm, salt = "", info = "sunlight/code/v2/lookup")       (32)
+//! index    = HMAC-SHA256(pepper, "sunlight/code/v2/index" | token)   stored in cases.lookup_key
+//! share    = HMAC-SHA256(pepper, "sunlight/code/v2/reporter" | token)
+//! reporter = HKDF-SHA256(ikm = okm, salt = share, info = "sunlight/code/v2/reporter-x25519") (32)
+//! ```
+//!
+//! Scheme 1 (cases filed before) passed the pepper to Argon2id as its
+//! secret; it is kept only to find those cases.
 
 use std::fmt;
 
 use hkdf::Hkdf;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -34,6 +50,21 @@ impl DeploymentSecrets {
     }
 }
 
+/// Which derivation a case's code was stretched with (`cases.code_scheme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeScheme {
+    /// Argon2id with the pepper as its secret; before browser sealing.
+    PepperedStretch = 1,
+    /// Argon2id without a secret, the pepper applied to its output.
+    KeyedIndex = 2,
+}
+
+impl CodeScheme {
+    pub fn as_i16(self) -> i16 {
+        self as i16
+    }
+}
+
 /// The two halves of a stretched code.
 pub struct StretchedCode {
     /// Stored in `cases.lookup_key` (unique index).
@@ -41,6 +72,7 @@ pub struct StretchedCode {
     /// The reporter's own key: the report is sealed to its public half, so
     /// the reporter can read their own report and staff replies back.
     pub reporter_secret: UnitSecretKey,
+    pub scheme: CodeScheme,
 }
 
 impl fmt::Debug for StretchedCode {
@@ -52,6 +84,110 @@ impl fmt::Debug for StretchedCode {
 impl StretchedCode {
     pub fn reporter_public(&self) -> UnitPublicKey {
         self.reporter_secret.public()
+    }
+}
+
+/// What a reporter's side (the browser, or intake for a reporter without
+/// JavaScript) sends instead of the code: a one-way function of the
+/// stretched code that opens nothing by itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LookupToken(pub [u8; 32]);
+
+impl fmt::Debug for LookupToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LookupToken(<redacted>)")
+    }
+}
+
+/// The pepper's answer to a token: what the reporter's side needs besides
+/// the stretch to derive the reporter key.
+#[derive(Clone)]
+pub struct ReporterShare(pub Zeroizing<[u8; 32]>);
+
+impl fmt::Debug for ReporterShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReporterShare(<redacted>)")
+    }
+}
+
+/// The output of one scheme-2 stretch, held only by the reporter's side.
+pub struct CodeStretch {
+    okm: Zeroizing<[u8; 64]>,
+}
+
+impl fmt::Debug for CodeStretch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeStretch(<redacted>)")
+    }
+}
+
+fn expand(
+    okm: &[u8],
+    salt: Option<&[u8]>,
+    info: &[u8],
+) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(salt, okm)
+        .expand(info, out.as_mut())
+        .map_err(|_| CryptoError::Params)?;
+    Ok(out)
+}
+
+impl CodeStretch {
+    /// Argon2id of the code under the deployment's public salt and
+    /// parameters, in caller-owned memory (wiped afterwards).
+    pub fn run(
+        code: &TrackingCode,
+        salt: &[u8; 16],
+        params: StretchParams,
+        memory: &mut StretchMemory,
+    ) -> Result<Self, CryptoError> {
+        let okm = argon2_in(code, salt, params, None, memory)?;
+        Ok(Self { okm })
+    }
+
+    pub fn lookup_token(&self) -> Result<LookupToken, CryptoError> {
+        Ok(LookupToken(*expand(
+            self.okm.as_ref(),
+            None,
+            b"sunlight/code/v2/lookup",
+        )?))
+    }
+
+    pub fn reporter_secret(&self, share: &ReporterShare) -> Result<UnitSecretKey, CryptoError> {
+        let secret = expand(
+            self.okm.as_ref(),
+            Some(share.0.as_ref()),
+            b"sunlight/code/v2/reporter-x25519",
+        )?;
+        Ok(UnitSecretKey::from_bytes(*secret))
+    }
+}
+
+fn hmac_pepper(pepper: &[u8; 32], label: &[u8], token: &LookupToken) -> [u8; 32] {
+    // HMAC pads a key shorter than the hash's 64-byte block with zeros, so
+    // the padded key is the pepper itself, and `new` cannot fail.
+    let mut key = Zeroizing::new([0u8; 64]);
+    key.iter_mut().zip(pepper).for_each(|(k, p)| *k = *p);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*key).into());
+    mac.update(label);
+    mac.update(&token.0);
+    mac.finalize().into_bytes().into()
+}
+
+impl DeploymentSecrets {
+    /// The database index of a token (`cases.lookup_key`, scheme 2).
+    pub fn index_of(&self, token: &LookupToken) -> [u8; 32] {
+        hmac_pepper(&self.pepper, b"sunlight/code/v2/index", token)
+    }
+
+    /// The share a token's holder needs to derive the reporter key.
+    pub fn share_of(&self, token: &LookupToken) -> ReporterShare {
+        ReporterShare(Zeroizing::new(hmac_pepper(
+            &self.pepper,
+            b"sunlight/code/v2/reporter",
+            token,
+        )))
     }
 }
 
@@ -89,6 +225,30 @@ impl StretchMemory {
     }
 }
 
+/// One Argon2id run of a code into 64 bytes, in `memory` (wiped after).
+fn argon2_in(
+    code: &TrackingCode,
+    salt: &[u8; 16],
+    params: StretchParams,
+    secret: Option<&[u8]>,
+    memory: &mut StretchMemory,
+) -> Result<Zeroizing<[u8; 64]>, CryptoError> {
+    if memory.params != params {
+        *memory = StretchMemory::new(params)?;
+    }
+    let mut okm = Zeroizing::new([0u8; 64]);
+    let result = params.argon2(secret)?.hash_password_into_with_memory(
+        code.to_ascii().as_ref(),
+        salt,
+        okm.as_mut(),
+        memory.blocks.as_mut_slice(),
+    );
+    // The blocks are derived from the code: wipe them before reuse.
+    memory.blocks.iter_mut().for_each(zeroize::Zeroize::zeroize);
+    result.map_err(|_| CryptoError::Params)?;
+    Ok(okm)
+}
+
 /// Stretches codes with fixed deployment secrets and parameters.
 #[derive(Debug, Clone)]
 pub struct CodeStretcher {
@@ -105,6 +265,15 @@ impl CodeStretcher {
         self.params
     }
 
+    /// The public salt the reporter's browser stretches with.
+    pub fn salt(&self) -> [u8; 16] {
+        self.secrets.salt
+    }
+
+    pub fn secrets(&self) -> &DeploymentSecrets {
+        &self.secrets
+    }
+
     /// CPU- and memory-heavy (tens of milliseconds): callers bound how many
     /// run at once. Allocates its 19 MiB afresh; a server should keep a
     /// [`StretchMemory`] per worker and call [`Self::stretch_in`].
@@ -113,7 +282,8 @@ impl CodeStretcher {
         self.stretch_in(code, &mut memory)
     }
 
-    /// `stretch` in caller-owned memory. Reusing one buffer per worker keeps
+    /// `stretch` in caller-owned memory, scheme 2: what the browser would
+    /// do, then the pepper's two HMACs. Reusing one buffer per worker keeps
     /// the process's memory flat: measured, fresh 19 MiB allocations from
     /// many threads left glibc arenas holding 1.4 GiB after a minute of load.
     pub fn stretch_in(
@@ -121,35 +291,37 @@ impl CodeStretcher {
         code: &TrackingCode,
         memory: &mut StretchMemory,
     ) -> Result<StretchedCode, CryptoError> {
-        if memory.params != self.params {
-            *memory = StretchMemory::new(self.params)?;
-        }
-        let mut okm = Zeroizing::new([0u8; 64]);
-        let result = self
-            .params
-            .argon2(Some(self.secrets.pepper.as_ref()))?
-            .hash_password_into_with_memory(
-                code.to_ascii().as_ref(),
-                &self.secrets.salt,
-                okm.as_mut(),
-                memory.blocks.as_mut_slice(),
-            );
-        // The blocks are derived from the code: wipe them before reuse.
-        memory.blocks.iter_mut().for_each(zeroize::Zeroize::zeroize);
-        result.map_err(|_| CryptoError::Params)?;
+        let stretch = CodeStretch::run(code, &self.secrets.salt, self.params, memory)?;
+        let token = stretch.lookup_token()?;
+        let reporter_secret = stretch.reporter_secret(&self.secrets.share_of(&token))?;
+        Ok(StretchedCode {
+            lookup_key: self.secrets.index_of(&token),
+            reporter_secret,
+            scheme: CodeScheme::KeyedIndex,
+        })
+    }
+
+    /// Scheme 1, only to find cases filed before scheme 2.
+    pub fn stretch_legacy_in(
+        &self,
+        code: &TrackingCode,
+        memory: &mut StretchMemory,
+    ) -> Result<StretchedCode, CryptoError> {
+        let okm = argon2_in(
+            code,
+            &self.secrets.salt,
+            self.params,
+            Some(self.secrets.pepper.as_ref()),
+            memory,
+        )?;
         // Argon2 output is already uniform; HKDF separates the two uses so a
         // leaked lookup key says nothing about the reporter secret.
-        let hk = Hkdf::<Sha256>::new(None, okm.as_ref());
-        let mut lookup_key = [0u8; 32];
-        let mut secret = Zeroizing::new([0u8; 32]);
-        hk.expand(b"sunlight/code/v1/lookup", &mut lookup_key)
-            .map_err(|_| CryptoError::Params)?;
-        hk.expand(b"sunlight/code/v1/reporter-x25519", secret.as_mut())
-            .map_err(|_| CryptoError::Params)?;
-        let reporter_secret = UnitSecretKey::from_bytes(*secret);
+        let lookup_key = *expand(okm.as_ref(), None, b"sunlight/code/v1/lookup")?;
+        let secret = expand(okm.as_ref(), None, b"sunlight/code/v1/reporter-x25519")?;
         Ok(StretchedCode {
             lookup_key,
-            reporter_secret,
+            reporter_secret: UnitSecretKey::from_bytes(*secret),
+            scheme: CodeScheme::PepperedStretch,
         })
     }
 }
@@ -157,6 +329,17 @@ impl CodeStretcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixed() -> (CodeStretcher, TrackingCode) {
+        let secrets = DeploymentSecrets {
+            salt: [1u8; 16],
+            pepper: Zeroizing::new([2u8; 32]),
+        };
+        let code = TrackingCode::parse("4821-0937-5561-2084-7735")
+            .or_else(|_| TrackingCode::generate())
+            .unwrap();
+        (CodeStretcher::new(secrets, StretchParams::TEST), code)
+    }
 
     #[test]
     fn same_code_same_keys_other_code_or_pepper_other_keys() {
@@ -166,6 +349,7 @@ mod tests {
         let a = s.stretch(&code).unwrap();
         let b = s.stretch(&code).unwrap();
         assert_eq!(a.lookup_key, b.lookup_key);
+        assert_eq!(a.scheme, CodeScheme::KeyedIndex);
         assert_eq!(a.reporter_public(), b.reporter_public());
         assert_ne!(&a.lookup_key[..], &a.reporter_public().as_bytes()[..]);
 
@@ -178,6 +362,57 @@ mod tests {
             .stretch(&code)
             .unwrap();
         assert_ne!(a.lookup_key, c.lookup_key);
+        // Without the pepper a guess cannot be checked against the stored
+        // reporter key either: the share carries the pepper into it.
+        assert_ne!(a.reporter_public(), c.reporter_public());
+    }
+
+    #[test]
+    fn the_browser_path_and_the_server_path_agree_and_the_token_is_not_the_index() {
+        let (s, code) = fixed();
+        let mut mem = StretchMemory::new(StretchParams::TEST).unwrap();
+        let server = s.stretch_in(&code, &mut mem).unwrap();
+        let browser = CodeStretch::run(&code, &s.salt(), s.params(), &mut mem).unwrap();
+        let token = browser.lookup_token().unwrap();
+        assert_ne!(token.0, server.lookup_key, "the index needs the pepper");
+        assert_eq!(s.secrets().index_of(&token), server.lookup_key);
+        let share = s.secrets().share_of(&token);
+        assert_eq!(
+            browser.reporter_secret(&share).unwrap().public(),
+            server.reporter_public()
+        );
+    }
+
+    #[test]
+    fn the_pepper_macs_are_hmac_sha256() {
+        // HKDF-Extract(salt, ikm) is HMAC(salt, ikm) (RFC 5869 §2.2): an
+        // independent computation of the same MAC.
+        let (s, _) = fixed();
+        let token = LookupToken([9u8; 32]);
+        let (prk, _) = Hkdf::<Sha256>::extract(
+            Some(s.secrets().pepper.as_ref()),
+            &[b"sunlight/code/v2/index".as_slice(), &token.0].concat(),
+        );
+        assert_eq!(s.secrets().index_of(&token).as_slice(), prk.as_slice());
+        assert_ne!(
+            s.secrets().index_of(&token),
+            *s.secrets().share_of(&token).0
+        );
+    }
+
+    #[test]
+    fn scheme_one_is_kept_apart_and_stable() {
+        let (s, code) = fixed();
+        let mut mem = StretchMemory::new(StretchParams::TEST).unwrap();
+        let old = s.stretch_legacy_in(&code, &mut mem).unwrap();
+        let new = s.stretch_in(&code, &mut mem).unwrap();
+        assert_eq!(old.scheme, CodeScheme::PepperedStretch);
+        assert_ne!(old.lookup_key, new.lookup_key);
+        assert_ne!(old.reporter_public(), new.reporter_public());
+        assert_eq!(
+            s.stretch_legacy_in(&code, &mut mem).unwrap().lookup_key,
+            old.lookup_key
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ fn contract() -> Contract {
     let code = Answer::errors(&[CheckDigit, MalformedCode, UnknownCode]);
     let server = Answer::errors(&[Internal, Unavailable]);
     let fields = Answer::errors(&[InvalidFields]);
+    let unknown = Answer::errors(&[UnknownCode]);
+    let sealed = Answer::errors(&[SealedStale, SealedMisaddressed, SealedMalformed]);
     let op = |id, sets: &[&[ErrorKind]]| Operation::new(id, Access::Public, sets);
     let mut error_extras = serde_json::Map::new();
     error_extras.insert(
@@ -73,6 +75,23 @@ fn contract() -> Contract {
                 ],
             ),
             op("units", &[&server]),
+            op("sealing_params", &[&server]),
+            op(
+                "sealed_prepare",
+                &[&admitted, &json, &fields, &sealed, &server],
+            ),
+            op(
+                "sealed_create",
+                &[&admitted, &json, &fields, &sealed, &server],
+            ),
+            op(
+                "sealed_status",
+                &[&admitted, &json, &unknown, &sealed, &server],
+            ),
+            op(
+                "sealed_add_message",
+                &[&admitted, &json, &unknown, &sealed, &server],
+            ),
         ],
         vocabularies: vocabularies(),
     }

@@ -169,15 +169,7 @@ impl StatusResponse {
             merged: view.case.id != view.own_case,
             history: view.history.iter().map(HistoryOut::from).collect(),
             messages: status.messages.iter().map(MessageOut::from).collect(),
-            rating: match &status.rating {
-                RatingState::NotYet => None,
-                RatingState::Open { .. } => Some(None),
-                RatingState::Rated(r) => Some(Some(RatingOut {
-                    rating: r.rating.as_str(),
-                    objection: r.objection,
-                    rated_on: policy.local_date(r.rated_on),
-                })),
-            },
+            rating: rating_out(&status.rating, policy),
             objection_until: match &status.rating {
                 RatingState::Open {
                     objection_until: Some(until),
@@ -186,6 +178,19 @@ impl StatusResponse {
                 _ => None,
             },
         }
+    }
+}
+
+/// Absent before feedback, null until rated, then the rating.
+pub fn rating_out(state: &RatingState, policy: &Policy) -> Option<Option<RatingOut>> {
+    match state {
+        RatingState::NotYet => None,
+        RatingState::Open { .. } => Some(None),
+        RatingState::Rated(r) => Some(Some(RatingOut {
+            rating: r.rating.as_str(),
+            objection: r.objection,
+            rated_on: policy.local_date(r.rated_on),
+        })),
     }
 }
 

@@ -16,6 +16,10 @@ pub(super) struct ReportPage<'a> {
     limits: Limits,
     narrative_hint: String,
     attachment_hint: String,
+    /// The sealing script's `integrity`.
+    integrity: &'static str,
+    /// The receipt's deadline line with `{date}` left for the script.
+    deadline_template: String,
 }
 
 impl<'a> ReportPage<'a> {
@@ -62,6 +66,8 @@ impl<'a> ReportPage<'a> {
                 &[("max", &limits.narrative_chars.to_string())],
             ),
             attachment_hint: attachment_hint(lang, &limits),
+            integrity: sealing_integrity(),
+            deadline_template: t.get("receipt.deadline").to_owned(),
         }
     }
 
@@ -92,7 +98,7 @@ pub(super) async fn report_page(
         .await
         .map_err(|e| html(e, lang))?;
     let page = ReportPage::new(lang, form, errors, units, state.filing.limits);
-    Ok(render(status, lang, &page))
+    Ok(with_sealing(render(status, lang, &page)))
 }
 
 pub async fn report_form(

@@ -8,10 +8,12 @@ pub(super) struct Lookup {
     ui: Frame,
     errors: Vec<ErrorLine>,
     sent: bool,
+    integrity: &'static str,
+    limits: Limits,
 }
 
 /// The lookup form with the "sent" notice.
-pub(super) fn lookup_page_sent(lang: Lang) -> HttpResponse {
+pub(super) fn lookup_page_sent(lang: Lang, limits: Limits) -> HttpResponse {
     render(
         StatusCode::OK,
         lang,
@@ -19,11 +21,18 @@ pub(super) fn lookup_page_sent(lang: Lang) -> HttpResponse {
             ui: i18n::frame(lang, "/status"),
             errors: Vec::new(),
             sent: true,
+            integrity: sealing_integrity(),
+            limits,
         },
     )
 }
 
-pub(super) fn lookup_page(lang: Lang, status: StatusCode, error: Option<String>) -> HttpResponse {
+pub(super) fn lookup_page(
+    lang: Lang,
+    limits: Limits,
+    status: StatusCode,
+    error: Option<String>,
+) -> HttpResponse {
     let errors = error
         .map(|text| {
             vec![ErrorLine {
@@ -32,15 +41,17 @@ pub(super) fn lookup_page(lang: Lang, status: StatusCode, error: Option<String>)
             }]
         })
         .unwrap_or_default();
-    render(
+    with_sealing(render(
         status,
         lang,
         &Lookup {
             ui: i18n::frame(lang, "/status"),
             errors,
             sent: false,
+            integrity: sealing_integrity(),
+            limits,
         },
-    )
+    ))
 }
 
 /// The lookup form again, saying what is wrong with the code that was sent
@@ -48,13 +59,19 @@ pub(super) fn lookup_page(lang: Lang, status: StatusCode, error: Option<String>)
 pub(super) fn code_refused(state: &AppState, lang: Lang, e: &IntakeError) -> HttpResponse {
     lookup_page(
         lang,
+        state.filing.limits,
         e.status(),
         Some(e.message(lang, &state.filing.limits)),
     )
 }
 
-pub async fn status_form(req: HttpRequest) -> HttpResponse {
-    lookup_page(i18n::lang_of(&req), StatusCode::OK, None)
+pub async fn status_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    lookup_page(
+        i18n::lang_of(&req),
+        state.filing.limits,
+        StatusCode::OK,
+        None,
+    )
 }
 
 #[derive(Template)]
@@ -351,7 +368,7 @@ pub async fn message_submit(
         // would send it again); say it was sent and offer the lookup.
         (Err(e), Ok(())) => {
             tracing::warn!(error = %e, "status after a stored message failed");
-            return Ok(lookup_page_sent(lang));
+            return Ok(lookup_page_sent(lang, state.filing.limits));
         }
         (Err(e), Err(_)) => return Err(html(e, lang)),
     };

@@ -10,6 +10,9 @@ pub struct Model {
     /// Argon2id stretch of the tracking code; the code itself is never stored.
     #[sea_orm(unique)]
     pub lookup_key: Vec<u8>,
+    /// How `lookup_key` was derived: 1 Argon2id with the pepper as secret
+    /// (before browser sealing), 2 the pepper's HMAC of the stretch.
+    pub code_scheme: i16,
     /// The unit that handles the case (after key-person escalation).
     pub unit_id: String,
     /// The unit the reporter chose.

@@ -1,0 +1,279 @@
+//! The JavaScript path: reports and follow-ups sealed in the reporter's
+//! browser. The server never sees the code, the text or the files; it gets
+//! the lookup token, checks that every envelope is addressed to exactly the
+//! keys it would have sealed to itself, and stores the bytes as they came.
+
+use chrono::{DateTime, Duration, Utc};
+use sunlight_core::crypto::{
+    CryptoError, LookupToken, ReporterShare, SEALED_CHUNK_SIZE, UnitPublicKey, check_addressed,
+};
+use sunlight_core::policy::DeadlineKind;
+use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
+use sunlight_store::{NewAttachment, NewCase, NewQueueEntry, ReporterView, StoreError};
+use uuid::Uuid;
+
+use crate::{Filing, FilingError};
+
+/// Why sealed material was refused (besides the store failing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealedRefusal {
+    /// An id this server did not hand out today or yesterday, or one used
+    /// already (the same sealed report sent twice).
+    #[error("the id was not issued for this filing")]
+    StaleId,
+    /// An envelope not addressed to exactly the keys it must be sealed to.
+    #[error("an envelope is not addressed to the right keys")]
+    Misaddressed,
+    /// An envelope or file stream that is not well formed, or too large.
+    #[error("a sealed item is malformed or too large")]
+    Malformed,
+    #[error("too many files")]
+    TooManyFiles,
+}
+
+/// One file sealed in the browser: its sealed description, the stream
+/// header and the sealed chunks back to back.
+#[derive(Debug)]
+pub struct SealedFile {
+    pub id: Uuid,
+    pub meta: Vec<u8>,
+    pub header: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+/// What a sealed report says in the clear: what routing and the statistics
+/// need, as the server's own filing stores it.
+#[derive(Debug, Clone)]
+pub struct SealedMeta {
+    pub unit: UnitId,
+    pub category: Category,
+    pub accused_role: AccusedRole,
+    pub selection_stage: SelectionStage,
+    pub real_name: bool,
+}
+
+/// A report sealed in the browser, with its plain routing metadata.
+#[derive(Debug)]
+pub struct SealedReport {
+    pub case_id: CaseId,
+    pub token: LookupToken,
+    pub reporter_public: UnitPublicKey,
+    pub meta: SealedMeta,
+    pub sealed_report: Vec<u8>,
+    pub files: Vec<SealedFile>,
+}
+
+/// A case found by its lookup token: where follow-ups go and who they are
+/// sealed to (the units, then the reporter's own key).
+#[derive(Debug)]
+pub struct Located {
+    pub case_id: CaseId,
+    pub recipients: Vec<UnitPublicKey>,
+    lookup_key: [u8; 32],
+}
+
+/// A sealed item's length bound: the padded text, an envelope header for
+/// 16 recipients, nonce and tag.
+fn envelope_limit(text_bytes: usize) -> usize {
+    text_bytes.saturating_add(1024 + 2 + 16 * 88 + 12 + 16)
+}
+
+impl Filing {
+    /// The pepper's share for a token (docs/crypto.md, scheme 2).
+    pub fn share(&self, token: &LookupToken) -> ReporterShare {
+        self.stretcher.secrets().share_of(token)
+    }
+
+    /// The salt and cost the browser stretches codes with.
+    pub fn stretch_public(&self) -> ([u8; 16], sunlight_core::crypto::StretchParams) {
+        (self.stretcher.salt(), self.stretcher.params())
+    }
+
+    /// A new id for material sealed elsewhere: the arrival day, as the
+    /// server's own ids.
+    pub fn sealed_case_id(&self, now: DateTime<Utc>) -> CaseId {
+        CaseId::arrived_on(self.arrival_day(now))
+    }
+
+    /// The day an id handed out by [`Self::sealed_case_id`] or
+    /// [`Self::message_id`] carries, if it is today or yesterday (a report
+    /// sealed just before midnight).
+    fn issued_day(&self, id: Uuid, now: DateTime<Utc>) -> Result<DateTime<Utc>, SealedRefusal> {
+        let (secs, nanos) = id.get_timestamp().ok_or(SealedRefusal::StaleId)?.to_unix();
+        let at = DateTime::<Utc>::from_timestamp(
+            i64::try_from(secs).map_err(|_| SealedRefusal::StaleId)?,
+            nanos,
+        )
+        .ok_or(SealedRefusal::StaleId)?;
+        let today = self.arrival_day(now);
+        let yesterday = self.arrival_day(now - Duration::days(1));
+        if at == today || at == yesterday {
+            Ok(at)
+        } else {
+            Err(SealedRefusal::StaleId)
+        }
+    }
+
+    fn check_files(&self, files: &[SealedFile], to: &[UnitPublicKey]) -> Result<(), SealedRefusal> {
+        if files.len() > self.limits.attachments {
+            return Err(SealedRefusal::TooManyFiles);
+        }
+        let max = usize::try_from(self.limits.attachment_bytes).unwrap_or(usize::MAX);
+        // Every full chunk gains a 16-byte tag, and the last (maybe empty)
+        // chunk one more.
+        let max_body = max
+            .saturating_add(max.div_ceil(SEALED_CHUNK_SIZE - 16).saturating_mul(16))
+            .saturating_add(16);
+        for f in files {
+            let slots = check_addressed(&f.header, to).map_err(refusal)?;
+            check_addressed(&f.meta, to).map_err(refusal)?;
+            if f.header.len() != slots + 7
+                || f.body.len() < 16
+                || f.body.len() > max_body
+                || f.meta.len() > envelope_limit(4096)
+            {
+                return Err(SealedRefusal::Malformed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a report sealed in the browser, with its files, in one
+    /// transaction. Returns the day it counts as received.
+    pub async fn file_sealed(
+        &self,
+        sealed: SealedReport,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, FilingError> {
+        let day = self.issued_day(sealed.case_id.as_uuid(), now)?;
+        let (addressing, mut to) = self
+            .addressed(&sealed.meta.unit, sealed.meta.accused_role)
+            .await?;
+        to.push(sealed.reporter_public);
+        check_addressed(&sealed.sealed_report, &to).map_err(refusal)?;
+        if sealed.sealed_report.len() > envelope_limit(self.limits.max_text_bytes()) {
+            return Err(SealedRefusal::Malformed.into());
+        }
+        self.check_files(&sealed.files, &to)?;
+        let due_at = self.policy.due(DeadlineKind::Route, day, &self.calendar);
+        let new = NewCase {
+            id: sealed.case_id,
+            lookup_key: self.stretcher.secrets().index_of(&sealed.token),
+            unit: addressing.responsible.clone(),
+            addressed_unit: sealed.meta.unit.clone(),
+            category: sealed.meta.category,
+            accused_role: sealed.meta.accused_role,
+            selection_stage: sealed.meta.selection_stage,
+            channel: Channel::Web,
+            real_name: sealed.meta.real_name,
+            received_at: day,
+            sealed_report: sealed.sealed_report,
+            reporter_public_key: *sealed.reporter_public.as_bytes(),
+            first_entry: NewQueueEntry {
+                stage: Stage::Received,
+                due_at,
+            },
+        };
+        match self
+            .store
+            .insert_case_with(new, attachments(sealed.files))
+            .await
+        {
+            // The case id or the token was used already: a second send of
+            // the same sealed report (a double click, a retry after a
+            // lost answer). The first is stored; this one is not.
+            Err(StoreError::Conflict(_)) => Err(SealedRefusal::StaleId.into()),
+            Err(e) => Err(e.into()),
+            Ok(()) => Ok(day),
+        }
+    }
+
+    /// Finds a case by the token the browser derived from the code: one
+    /// HMAC and one indexed read, no stretch. Only scheme-2 codes are
+    /// found this way; the page falls back to sending the code for older
+    /// ones (docs/crypto.md).
+    pub async fn find_by_token(
+        &self,
+        token: &LookupToken,
+    ) -> Result<(Located, ReporterView), FilingError> {
+        let lookup_key = self.stretcher.secrets().index_of(token);
+        let view = self
+            .store
+            .reporter_view(&lookup_key)
+            .await?
+            .ok_or(FilingError::UnknownCode)?;
+        let mut recipients = self.follow_up_units(&view).await?;
+        recipients.push(
+            view.own_reporter_key
+                .ok_or_else(|| FilingError::Internal("case without a reporter key".into()))?,
+        );
+        Ok((
+            Located {
+                case_id: view.case.id,
+                recipients,
+                lookup_key,
+            },
+            view,
+        ))
+    }
+
+    /// The view again, after the reporter added to it.
+    pub async fn located_again(&self, located: &Located) -> Result<ReporterView, FilingError> {
+        self.store
+            .reporter_view(&located.lookup_key)
+            .await?
+            .ok_or(FilingError::UnknownCode)
+    }
+
+    /// Stores a follow-up sealed in the browser under `message_id` (handed
+    /// out with the status, see [`Self::message_id`]).
+    pub async fn add_sealed_message(
+        &self,
+        located: &Located,
+        message_id: Uuid,
+        sealed_body: Vec<u8>,
+        files: Vec<SealedFile>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, FilingError> {
+        let day = self.issued_day(message_id, now)?;
+        check_addressed(&sealed_body, &located.recipients).map_err(refusal)?;
+        let text = self.limits.message_chars.saturating_mul(4);
+        if sealed_body.len() > envelope_limit(text) {
+            return Err(SealedRefusal::Malformed.into());
+        }
+        self.check_files(&files, &located.recipients)?;
+        let stored = self
+            .store
+            .add_message_at(
+                located.case_id,
+                message_id,
+                None,
+                sealed_body,
+                attachments(files),
+                day,
+                now,
+            )
+            .await;
+        match stored {
+            Err(StoreError::Conflict(_)) => Err(SealedRefusal::StaleId.into()),
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(day),
+        }
+    }
+}
+
+fn refusal(_: CryptoError) -> SealedRefusal {
+    SealedRefusal::Misaddressed
+}
+
+fn attachments(files: Vec<SealedFile>) -> Vec<NewAttachment> {
+    files
+        .into_iter()
+        .map(|f| NewAttachment {
+            id: f.id,
+            sealed_meta: f.meta,
+            stream_header: f.header,
+            sealed_chunks: Box::new(std::io::Cursor::new(f.body)),
+        })
+        .collect()
+}

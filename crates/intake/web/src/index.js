@@ -1,0 +1,6 @@
+// The one script intake serves (/static/sealing.js): the sealing functions
+// for tests and, in a page, the wiring that uses them.
+export * from './seal.js';
+import { wire } from './page.js';
+
+if (typeof document !== 'undefined') wire();

@@ -1,0 +1,268 @@
+// Progressive enhancement of the report form and the status lookup: with
+// this script the code is drawn and stretched here, everything typed or
+// attached is sealed here, and staff replies are opened here. The forms
+// keep working without it, exactly as before. Only textContent is ever
+// written (the page's CSP requires Trusted Types for any HTML sink).
+
+import * as s from './seal.js';
+
+const jsonHeaders = { 'Content-Type': 'application/json' };
+
+function lang() {
+  return document.documentElement.lang === 'en' ? 'en' : 'zh-CN';
+}
+
+function api(path) {
+  return `${path}?lang=${lang()}`;
+}
+
+async function call(path, body) {
+  const res = await fetch(api(path), body === undefined ? {} : { method: 'POST', headers: jsonHeaders, body: JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  return { status: res.status, data };
+}
+
+// What the server rendered for the script: messages in the page's language
+// and the templates of the receipt and the status. Taken once, when the
+// page loads, as the views replace the part of the page that holds them.
+const rendered = { text: {}, templates: {} };
+
+function text(key) {
+  return rendered.text[key] || '';
+}
+
+function say(message, isError) {
+  const line = document.getElementById('sealing-progress');
+  if (!line) return;
+  line.hidden = false;
+  line.className = isError ? 'errors' : 'notice';
+  line.textContent = message;
+}
+
+function errorMessage(data) {
+  const e = data && data.error;
+  if (!e) return text('failed');
+  const fields = Array.isArray(e.fields) ? e.fields.map((f) => f.message).join(' ') : '';
+  return fields ? `${e.message} ${fields}` : e.message;
+}
+
+function fromTemplate(id) {
+  const t = rendered.templates[id];
+  return t ? t.content.cloneNode(true) : null;
+}
+
+function clean(value) {
+  return value.trim();
+}
+
+// The file name as the server keeps it: no path, at most the limit.
+function fileName(name, max) {
+  const base = name.split(/[\\/]/).pop() || 'file';
+  return Array.from(base).slice(0, max).join('');
+}
+
+async function sealFiles(input, caseId, recipients, maxName) {
+  const files = {};
+  for (const file of input ? Array.from(input.files) : []) {
+    const id = s.randomUuid();
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const meta = { file_name: fileName(file.name, maxName), declared_type: file.type || 'application/octet-stream', size: bytes.length };
+    const sealed = s.sealAttachment(bytes, { caseId, item: s.item.attachment(id) }, recipients);
+    bytes.fill(0);
+    files[id] = {
+      meta: s.toBase64(s.seal(s.encodePadded(meta), { caseId, item: s.item.attachmentMeta(id) }, recipients)),
+      header: s.toBase64(sealed.header),
+      body: s.toBase64(sealed.body),
+    };
+  }
+  return files;
+}
+
+async function stretch(code) {
+  const { status, data } = await call('/api/v1/sealed/params');
+  if (status !== 200) throw new Error(text('failed'));
+  const okm = await s.stretchCode(code, s.fromBase64(data.salt), data);
+  return { okm, token: s.toBase64(s.lookupToken(okm)), legacy: data.legacy_codes };
+}
+
+// ---- the report form
+function reportContent(form) {
+  const v = (name) => clean(form.elements[name] ? form.elements[name].value : '');
+  const optional = (name) => v(name) || null;
+  return {
+    accused_name: v('accused_name'),
+    accused_position: v('accused_position'),
+    narrative: v('narrative'),
+    reporter_name: optional('reporter_name'),
+    reporter_phone: optional('reporter_phone'),
+  };
+}
+
+function showReceipt(code, filed) {
+  const main = document.getElementById('main');
+  const receipt = fromTemplate('sealed-receipt');
+  if (!main || !receipt) return;
+  receipt.getElementById('tracking-code').textContent = s.displayCode(code);
+  const line = receipt.getElementById('receipt-deadline');
+  if (line) line.textContent = line.dataset.template.replace('{date}', filed.deadline);
+  main.replaceChildren(receipt);
+  document.title = text('receiptTitle') || document.title;
+  main.focus();
+}
+
+async function fileReport(form) {
+  say(text('working'));
+  const code = s.drawCode();
+  const { okm, token } = await stretch(code);
+  const el = form.elements;
+  const prepared = await call('/api/v1/sealed/prepare', { unit: el.unit.value, accused_role: el.accused_role.value, token });
+  if (prepared.status !== 200) return say(errorMessage(prepared.data), true);
+  const { case_id: caseId, share } = prepared.data;
+  const reporter = s.reporterSecret(okm, s.fromBase64(share));
+  okm.fill(0);
+  const recipients = prepared.data.recipients.map(s.fromBase64).concat([s.publicKey(reporter)]);
+  const report = s.seal(s.encodePadded(reportContent(form)), { caseId, item: s.item.report() }, recipients);
+  const maxName = Number(form.dataset.fileNameChars || 200);
+  const body = {
+    case_id: caseId,
+    token,
+    reporter_public: s.toBase64(s.publicKey(reporter)),
+    unit: el.unit.value,
+    category: el.category.value,
+    accused_role: el.accused_role.value,
+    selection_stage: el.selection_stage.value,
+    real_name: Boolean(el.real_name && el.real_name.checked),
+    report: s.toBase64(report),
+    files: await sealFiles(el.attachment, caseId, recipients, maxName),
+  };
+  reporter.fill(0);
+  const filed = await call('/api/v1/sealed/reports', body);
+  if (filed.status !== 201) return say(errorMessage(filed.data), true);
+  showReceipt(code, filed.data);
+}
+
+// ---- the status lookup, and the status itself
+function add(parent, tag, content, attrs) {
+  const node = document.createElement(tag);
+  if (content !== undefined) node.textContent = content;
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  parent.append(node);
+  return node;
+}
+
+function opened(sealed, caseId, item, secret) {
+  try {
+    return s.decodePadded(s.open(s.fromBase64(sealed), { caseId, item }, secret));
+  } catch {
+    // Sealed before this reporter's key was a recipient (a merged case).
+    return null;
+  }
+}
+
+function renderStatus(view, status, secret) {
+  const d = status.display;
+  view.getElementById('stage').textContent = d.stage;
+  view.getElementById('stage').dataset.stage = status.stage;
+  view.getElementById('received').textContent = d.received;
+  view.getElementById('deadline').textContent = d.deadline;
+  if (status.merged) view.getElementById('merged').hidden = false;
+  const list = view.getElementById('messages');
+  status.messages.forEach((m, i) => {
+    const content = opened(m.sealed, m.case_id, s.item.message(m.id), secret);
+    if (!content) return;
+    const li = add(list, 'li', undefined, { class: m.from });
+    add(li, 'p', `${m.from === 'staff' ? text('fromStaff') : text('fromReporter')} · ${d.message_times[i]}`, { class: 'meta' });
+    add(li, 'p', content.body, { class: 'body' });
+  });
+  view.getElementById('no-messages').hidden = list.children.length > 0;
+  const files = view.getElementById('files');
+  for (const f of status.files) {
+    const meta = opened(f.meta, f.case_id, s.item.attachmentMeta(f.id), secret);
+    if (meta) add(files, 'li', `${meta.file_name} (${meta.size} B)`);
+  }
+  view.getElementById('files-section').hidden = files.children.length === 0;
+}
+
+async function showStatus(token, secret, sent) {
+  const { status, data } = await call('/api/v1/sealed/status', { token });
+  if (status !== 200) return say(errorMessage(data), true);
+  const view = fromTemplate('sealed-status');
+  renderStatus(view, data, secret);
+  const main = document.getElementById('main');
+  const progress = document.getElementById('sealing-progress');
+  main.replaceChildren(view);
+  if (progress) {
+    progress.hidden = true;
+    main.prepend(progress);
+  }
+  if (sent) {
+    const notice = document.createElement('p');
+    notice.className = 'ok';
+    notice.id = 'sent';
+    notice.setAttribute('role', 'status');
+    notice.textContent = text('sent');
+    main.querySelector('h1').after(notice);
+  }
+  const reply = document.getElementById('reply-form');
+  reply.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    sendReply(reply, token, secret, data).catch((e) => say(e.message || text('failed'), true));
+  });
+}
+
+async function sendReply(form, token, secret, status) {
+  const body = clean(form.elements.body.value);
+  const input = form.elements.attachment;
+  if (!body && !(input && input.files.length)) return say(text('emptyReply'), true);
+  say(text('working'));
+  const caseId = status.case_id;
+  const recipients = status.recipients.map(s.fromBase64);
+  const item = s.item.message(status.message_id);
+  const sealed = s.seal(s.encodePadded({ body }), { caseId, item }, recipients);
+  const files = await sealFiles(input, caseId, recipients, 200);
+  const res = await call('/api/v1/sealed/messages', { token, message_id: status.message_id, body: s.toBase64(sealed), files });
+  if (res.status !== 201) return say(errorMessage(res.data), true);
+  await showStatus(token, secret, true);
+}
+
+async function lookUp(form) {
+  const code = s.parseCode(form.elements.code.value);
+  if (!code) return say(text('badCode'), true);
+  say(text('working'));
+  const { okm, token, legacy } = await stretch(code);
+  const { status, data } = await call('/api/v1/sealed/status', { token });
+  if (status === 404 && legacy) {
+    // A code from before browser sealing: only the server can find it.
+    okm.fill(0);
+    return form.submit();
+  }
+  if (status !== 200) return say(errorMessage(data), true);
+  const secret = s.reporterSecret(okm, s.fromBase64(data.share));
+  okm.fill(0);
+  form.elements.code.value = '';
+  await showStatus(token, secret, false);
+}
+
+function enhance(form, handler) {
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const button = form.querySelector('button[type=submit]');
+    if (button) button.disabled = true;
+    handler(form)
+      .catch((e) => say((e && e.message) || text('failed'), true))
+      .finally(() => {
+        if (button) button.disabled = false;
+      });
+  });
+}
+
+export function wire() {
+  if (!globalThis.crypto || !globalThis.crypto.getRandomValues || !window.fetch) return;
+  const holder = document.getElementById('sealing-text');
+  if (holder) Object.assign(rendered.text, holder.dataset);
+  for (const t of document.querySelectorAll('template[id]')) rendered.templates[t.id] = t;
+  const report = document.querySelector('form[data-sealing="report"]');
+  if (report) enhance(report, fileReport);
+  const lookup = document.querySelector('form[data-sealing="lookup"]');
+  if (lookup) enhance(lookup, lookUp);
+}

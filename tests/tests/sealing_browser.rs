@@ -1,0 +1,192 @@
+//! Browser sealing seen from the wire: headless Chromium with JavaScript on
+//! files a report (with a file) and a follow-up through a recording proxy
+//! in front of intake, which keeps every byte the browser sends. Neither
+//! the canaries typed into the form nor the tracking code appear in any
+//! request line, header or body. The same with JavaScript off still works,
+//! and there the recorder does see the canaries (so it would have caught
+//! them). Both runs read their own follow-up back on the status page.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use crate::support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fantoccini::Client;
+use support::{
+    Deployment, Processes, assert_no_script, browser, browser_with_javascript, find, select,
+    submit, type_into,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const CANARY_TEXT: &str = "CANARY-narrative-5d1e";
+const CANARY_NAME: &str = "CANARY-accused-9b27";
+const CANARY_FILE: &str = "CANARY-file-contents-44c0";
+const CANARY_REPLY: &str = "CANARY-follow-up-e8a3";
+
+/// A reverse proxy on a free port that forwards to `upstream` and records
+/// everything clients send.
+async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                continue;
+            };
+            let record = Arc::clone(&record);
+            tokio::spawn(async move {
+                let (mut cr, mut cw) = client.split();
+                let (mut sr, mut sw) = server.split();
+                let up = async {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = cr.read(&mut buf).await.unwrap_or(0);
+                        if n == 0 {
+                            let _closed = sw.shutdown().await;
+                            return;
+                        }
+                        record.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                let down = async {
+                    let _done = tokio::io::copy(&mut sr, &mut cw).await;
+                };
+                tokio::join!(up, down);
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// Files the report through the form; returns the code from the receipt.
+async fn file_report(c: &Client, base: &str, dir: &std::path::Path) -> String {
+    let file = dir.join("evidence.txt");
+    std::fs::write(&file, format!("{CANARY_FILE}\n").repeat(3000)).unwrap();
+    c.goto(&format!("{base}/report")).await.unwrap();
+    assert_no_script(c).await;
+    select(c, "select#unit", "gd-gz-tianhe").await;
+    select(c, "select#category", "canvassing_bribery").await;
+    select(c, "select#accused_role", "ordinary").await;
+    select(c, "select#selection_stage", "inspection").await;
+    type_into(c, "#accused_name", CANARY_NAME).await;
+    type_into(c, "#narrative", &format!("拉票。{CANARY_TEXT}")).await;
+    type_into(
+        c,
+        "input[type=file][name=attachment]",
+        file.to_str().unwrap(),
+    )
+    .await;
+    submit(c, "narrative").await;
+    find(c, "#tracking-code")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// Looks the report up, sends a follow-up, and reads it back.
+async fn follow_up(c: &Client, base: &str, code: &str) {
+    c.goto(&format!("{base}/status")).await.unwrap();
+    type_into(c, "input[name=code]", code).await;
+    submit(c, "code").await;
+    assert_eq!(
+        find(c, "#stage")
+            .await
+            .attr("data-stage")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("received")
+    );
+    type_into(c, "textarea[name=body]", &format!("补充：{CANARY_REPLY}")).await;
+    submit(c, "body").await;
+    find(c, "#sent").await;
+    let messages = find(c, "#messages").await.text().await.unwrap();
+    assert!(messages.contains(CANARY_REPLY), "{messages}");
+}
+
+async fn run(javascript: bool) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut procs = Processes::default();
+    let d = Deployment::start(dir.path(), None, &mut procs).await;
+    let (base, seen) = recording_proxy(d.intake.trim_start_matches("http://").to_owned()).await;
+    let c = if javascript {
+        browser_with_javascript(dir.path(), "zh-CN,zh", &mut procs).await
+    } else {
+        browser(dir.path(), "zh-CN,zh", &mut procs).await
+    };
+    let code = tokio::time::timeout(Duration::from_secs(120), async {
+        let code = file_report(&c, &base, dir.path()).await;
+        follow_up(&c, &base, &code).await;
+        code
+    })
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+    let wire = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    (code, wire)
+}
+
+fn digits(code: &str) -> String {
+    code.chars().filter(char::is_ascii_digit).collect()
+}
+
+#[tokio::test]
+async fn with_javascript_on_no_request_carries_the_text_the_files_or_the_code() {
+    let (code, wire) = run(true).await;
+    assert_eq!(code.len(), 24, "a grouped code on the receipt: {code}");
+    assert!(
+        wire.contains("POST /api/v1/sealed/reports"),
+        "the sealed path was taken"
+    );
+    assert!(wire.contains("POST /api/v1/sealed/messages"));
+    assert!(
+        !wire.contains("POST /report"),
+        "the form was not posted in the clear"
+    );
+    for secret in [
+        CANARY_TEXT,
+        CANARY_NAME,
+        CANARY_FILE,
+        CANARY_REPLY,
+        &code,
+        &digits(&code),
+    ] {
+        assert!(!wire.contains(secret), "{secret} crossed the wire");
+    }
+    sunlight_testkit::scorecard(
+        "sealing_wire_js_on",
+        &format!(
+            "JavaScript on: report, file and follow-up sealed in Chromium; {} KiB of requests recorded, none holds a canary or the code",
+            wire.len() / 1024
+        ),
+    );
+}
+
+#[tokio::test]
+async fn with_javascript_off_the_same_forms_still_work_and_the_recorder_sees_them() {
+    let (code, wire) = run(false).await;
+    assert_eq!(code.len(), 24);
+    assert!(!wire.contains("/api/v1/sealed/"), "no script ran");
+    // The control: this recorder sees a clear form when there is one.
+    for secret in [CANARY_TEXT, CANARY_REPLY] {
+        assert!(wire.contains(secret), "the recorder missed {secret}");
+    }
+}
