@@ -3,6 +3,7 @@
 
 mod http;
 mod register;
+mod sealed_http;
 mod search;
 mod stats;
 

@@ -29,7 +29,7 @@ fn report_body(n: u64) -> String {
 }
 
 /// One HTTP/1.1 request on a kept-alive connection; the status and body.
-async fn request(
+pub(super) async fn request(
     conn: &mut BufReader<TcpStream>,
     path: &str,
     body: &str,
@@ -67,11 +67,36 @@ async fn request(
     Ok((status, body))
 }
 
-struct Round {
-    latencies: Vec<Duration>,
-    failures: u64,
-    codes: Vec<String>,
-    elapsed: Duration,
+#[derive(Default)]
+pub(super) struct Round {
+    pub latencies: Vec<Duration>,
+    pub failures: u64,
+    /// Tracking codes (or, on the sealed path, tokens) of what was filed.
+    pub codes: Vec<String>,
+    pub elapsed: Duration,
+    /// CPU seconds this process spent meanwhile: the server and the load
+    /// generator, which share it.
+    pub cpu: f64,
+}
+
+/// CPU seconds (user and system) of this process so far, from
+/// /proc/self/stat in clock ticks of 1/100 s (Linux's USER_HZ).
+pub(super) fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split(' ').collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15; the rest starts at field 3.
+    #[expect(clippy::cast_precision_loss, reason = "clock ticks")]
+    let seconds = (ticks(11) + ticks(12)) as f64 / 100.0;
+    seconds
 }
 
 /// `clients` connections sending for `seconds`; `make(i)` is the path and
@@ -84,6 +109,7 @@ async fn round(
 ) -> Result<Round, String> {
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(seconds);
+    let cpu = cpu_seconds();
     let mut tasks = Vec::new();
     for c in 0..clients {
         let make = make.clone();
@@ -112,12 +138,7 @@ async fn round(
             Ok::<_, String>((latencies, failures, codes))
         }));
     }
-    let mut all = Round {
-        latencies: Vec::new(),
-        failures: 0,
-        codes: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
+    let mut all = Round::default();
     for task in tasks {
         let (latencies, failures, codes) = task.await.map_err(|e| e.to_string())??;
         all.latencies.extend(latencies);
@@ -125,6 +146,7 @@ async fn round(
         all.codes.extend(codes);
     }
     all.elapsed = started.elapsed();
+    all.cpu = cpu_seconds() - cpu;
     all.latencies.sort();
     Ok(all)
 }
@@ -143,21 +165,53 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn row(engine: &str, what: &str, clients: usize, r: &Round) -> String {
     #[expect(clippy::cast_precision_loss, reason = "request counts")]
-    let rate = r.latencies.len() as f64 / r.elapsed.as_secs_f64().max(f64::EPSILON);
+    let count = r.latencies.len().max(1) as f64;
+    let rate = count / r.elapsed.as_secs_f64().max(f64::EPSILON);
     format!(
-        "| {engine} | {what} | {clients} | {rate:.0} | {:.1} ms | {:.1} ms | {} |",
+        "| {engine} | {what} | {clients} | {rate:.0} | {:.1} ms | {:.1} ms | {} | {:.2} |",
         percentile(&r.latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&r.latencies, 0.99).as_secs_f64() * 1000.0,
-        r.failures
+        r.failures,
+        r.cpu * 1000.0 / count
     )
 }
 
-pub async fn run(
-    config: &Config,
-    database_url: Option<String>,
-    client_counts: &[usize],
-    seconds: f64,
-) -> Result<Vec<String>, String> {
+/// The median of `runs` code stretches at the production cost, in seconds,
+/// and the Argon2 bound: cores ÷ that time.
+fn argon2_bound(runs: usize) -> Result<(f64, f64), String> {
+    let stretcher = CodeStretcher::new(
+        DeploymentSecrets::generate().map_err(|e| e.to_string())?,
+        StretchParams::CODE,
+    );
+    let code = sunlight_core::TrackingCode::generate().map_err(|e| e.to_string())?;
+    let mut memory = sunlight_core::crypto::StretchMemory::new(StretchParams::CODE)
+        .map_err(|e| e.to_string())?;
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        stretcher
+            .stretch_in(&code, &mut memory)
+            .map_err(|e| e.to_string())?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let median = percentile(&times, 0.5).as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    #[expect(clippy::cast_precision_loss, reason = "a core count")]
+    let bound = cores as f64 / median.max(f64::EPSILON);
+    Ok((median, bound))
+}
+
+/// A running in-process intake on a fresh database with one unit.
+struct Running {
+    engine: &'static str,
+    port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(config: &Config, database_url: Option<String>) -> Result<Running, String> {
     let e = |err: sunlight_store::StoreError| err.to_string();
     let dir = tempfile::tempdir().map_err(|err| err.to_string())?;
     let url = database_url.unwrap_or_else(|| format!("sqlite://{}/http.db", dir.path().display()));
@@ -206,16 +260,59 @@ pub async fn run(
     };
     let app =
         sunlight_intake::Application::build(parts, listener).map_err(|err| err.to_string())?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ignored = rx.await;
     }));
+    Ok(Running {
+        engine,
+        port,
+        stop,
+        server,
+        _dir: dir,
+    })
+}
+
+/// Lookups of `codes` (or tokens) at `path`, `body` making the request.
+async fn lookups(
+    port: u16,
+    clients: usize,
+    seconds: f64,
+    codes: Vec<String>,
+    path: &'static str,
+    field: &'static str,
+) -> Result<Round, String> {
+    if codes.is_empty() {
+        return Err("nothing was filed to look up".into());
+    }
+    let codes = std::sync::Arc::new(codes);
+    round(port, clients, seconds, move |c, i| {
+        let n = (c * 7919 + usize::try_from(i).unwrap_or_default()) % codes.len();
+        let code = codes.get(n).cloned().unwrap_or_default();
+        (path, serde_json::json!({ field: code }).to_string())
+    })
+    .await
+}
+
+pub async fn run(
+    config: &Config,
+    database_url: Option<String>,
+    client_counts: &[usize],
+    seconds: f64,
+) -> Result<Vec<String>, String> {
+    let (stretch, bound) = argon2_bound(9)?;
+    let r = start(config, database_url).await?;
+    let (engine, port) = (r.engine, r.port);
     let mut lines = vec![
-        format!("HTTP against an in-process intake, {seconds} s per row:"),
-        "| engine | what | clients | req/s | p50 | p99 | non-2xx |".to_owned(),
-        "|---|---|---|---|---|---|---|".to_owned(),
+        format!(
+            "HTTP against an in-process intake, {seconds} s per row. Code stretch (Argon2id m=19 MiB t=2 p=1, median of 9): {:.1} ms; Argon2 bound (cores / stretch): {bound:.0} submissions/s. CPU ms/req is this whole process (server and load generator) per request; a browser filing is two requests (prepare, reports), its Argon2id and sealing left to the browser.",
+            stretch * 1000.0
+        ),
+        "| engine | what | clients | req/s | p50 | p99 | non-2xx | CPU ms/req |".to_owned(),
+        "|---|---|---|---|---|---|---|---|".to_owned(),
     ];
-    let mut codes: Vec<String> = Vec::new();
+    let (mut codes, mut tokens) = (Vec::new(), Vec::new());
+    let mut at_16 = None;
     for &clients in client_counts {
         let submitted = round(port, clients, seconds, |c, i| {
             (
@@ -224,27 +321,44 @@ pub async fn run(
             )
         })
         .await?;
-        lines.push(row(engine, "submit", clients, &submitted));
+        lines.push(row(engine, "submit, no JavaScript", clients, &submitted));
+        if clients == 16 {
+            #[expect(clippy::cast_precision_loss, reason = "request counts")]
+            let rate = submitted.latencies.len() as f64 / submitted.elapsed.as_secs_f64();
+            at_16 = Some(rate);
+        }
         codes.extend(submitted.codes);
+        let sealed = super::sealed_http::filings(port, clients, seconds).await?;
+        lines.push(row(
+            engine,
+            "submit, sealed in the browser",
+            clients,
+            &sealed,
+        ));
+        tokens.extend(sealed.codes);
     }
-    if codes.is_empty() {
-        return Err("no submission was acknowledged".into());
-    }
-    let codes = std::sync::Arc::new(codes);
     for &clients in client_counts {
-        let codes = codes.clone();
-        let looked = round(port, clients, seconds, move |c, i| {
-            let n = (c * 7919 + usize::try_from(i).unwrap_or_default()) % codes.len();
-            let code = codes.get(n).cloned().unwrap_or_default();
-            (
-                "/api/v1/status",
-                serde_json::json!({ "code": code }).to_string(),
-            )
-        })
+        let looked = lookups(
+            port,
+            clients,
+            seconds,
+            codes.clone(),
+            "/api/v1/status",
+            "code",
+        )
         .await?;
-        lines.push(row(engine, "status lookup", clients, &looked));
+        lines.push(row(engine, "lookup by code", clients, &looked));
+        let path = "/api/v1/sealed/status";
+        let looked = lookups(port, clients, seconds, tokens.clone(), path, "token").await?;
+        lines.push(row(engine, "lookup by token", clients, &looked));
     }
-    let _stopped = tx.send(());
-    let _ignored = server.await;
+    if let Some(rate) = at_16 {
+        lines.push(format!(
+            "no-JavaScript submissions at 16 clients: {rate:.0}/s, {:.0} % of the Argon2 bound",
+            rate / bound * 100.0
+        ));
+    }
+    let _stopped = r.stop.send(());
+    let _ignored = r.server.await;
     Ok(lines)
 }
