@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use support::{
-    Deployment, Processes, assert_no_script, browser, find, screenshot, select, submit, type_into,
+    Deployment, Processes, assert_no_script, browser, find, screenshot, screenshot_narrow, select,
+    submit, type_into,
 };
 
 /// `1234-5678-9012-3456-7890`: twenty digits in groups of four.
@@ -53,6 +54,7 @@ async fn report_and_follow_up(c: &Client, base: &str, f: &Flow<'_>) {
     );
     assert_no_script(c).await;
     screenshot(c, &format!("intake-landing-{}", f.tag)).await;
+    screenshot_narrow(c, &format!("intake-landing-{}", f.tag)).await;
 
     // The form, reached through the landing page's link.
     find(c, "main a.button[href^='/report']")
@@ -76,6 +78,7 @@ async fn report_and_follow_up(c: &Client, base: &str, f: &Flow<'_>) {
     )
     .await;
     screenshot(c, &format!("intake-form-{}", f.tag)).await;
+    screenshot_narrow(c, &format!("intake-form-{}", f.tag)).await;
     submit(c, "narrative").await;
 
     // Receipt.
@@ -87,6 +90,7 @@ async fn report_and_follow_up(c: &Client, base: &str, f: &Flow<'_>) {
     let code = parse_code(&shown);
     assert_no_script(c).await;
     screenshot(c, &format!("intake-receipt-{}", f.tag)).await;
+    screenshot_narrow(c, &format!("intake-receipt-{}", f.tag)).await;
 
     // Look the report up with the code, from the receipt's link.
     find(c, "main a.button[href^='/status']")
@@ -124,6 +128,7 @@ async fn report_and_follow_up(c: &Client, base: &str, f: &Flow<'_>) {
     );
     assert_no_script(c).await;
     screenshot(c, &format!("intake-status-{}", f.tag)).await;
+    screenshot_narrow(c, &format!("intake-status-{}", f.tag)).await;
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use support::{
-    Deployment, Processes, act, assert_logs_clean, assert_no_script, browser,
+    Deployment, Processes, act, assert_accessible, assert_logs_clean, assert_no_script, browser,
     browser_with_javascript, find, open_only_case, queue_with, select, sign_in, sign_out, stage,
     submit, type_into,
 };
@@ -33,7 +33,7 @@ const FEEDBACK: &str =
     "经查，您反映的周某某问题基本属实，已按程序取消其考察资格并立案调查。感谢您的监督。";
 
 /// Returns the tracking code, for the log scan.
-async fn full_path(c: &Client, d: &Deployment, dir: &std::path::Path) -> String {
+async fn full_path(c: &Client, d: &Deployment, dir: &std::path::Path, javascript: bool) -> String {
     // The reporter: the form, an attachment, the receipt.
     let file = dir.join("聊天记录.txt");
     std::fs::write(&file, EVIDENCE).unwrap();
@@ -91,6 +91,9 @@ async fn full_path(c: &Client, d: &Deployment, dir: &std::path::Path) -> String 
     act(c, "close", &[]).await;
     assert_eq!(stage(c).await, "closed");
     assert!(c.current_url().await.unwrap().path().ends_with(&id));
+    if javascript {
+        every_page_is_accessible(c, d, &id).await;
+    }
     sign_out(c).await;
 
     // The reporter comes back with the code and reads the feedback.
@@ -111,6 +114,45 @@ async fn full_path(c: &Client, d: &Deployment, dir: &std::path::Path) -> String 
     code
 }
 
+/// axe-core on every page a reporter or this supervisor can open, in both
+/// languages: WCAG 2.1 A and AA, no violation. With JavaScript on, as the
+/// pages' DOM is the same without it until a form is sent.
+async fn every_page_is_accessible(c: &Client, d: &Deployment, case: &str) {
+    let staff = [
+        "/queues/verify",
+        "/queues/notify",
+        "/cases",
+        &format!("/cases/{case}"),
+        "/intake",
+        "/search",
+        "/stats",
+        "/audit",
+        "/account/totp",
+        "/password",
+    ];
+    let public = ["/", "/report", "/status", "/bulletin"];
+    let mut checked = 0;
+    for lang in ["zh", "en"] {
+        for (base, paths) in [(&d.triage, &staff[..]), (&d.intake, &public[..])] {
+            for path in paths {
+                c.goto(&format!("{base}{path}?lang={lang}")).await.unwrap();
+                assert_accessible(c, &format!("{path} ({lang})")).await;
+                checked += 1;
+            }
+        }
+    }
+    // Back where the test left off, in its language.
+    c.goto(&format!("{}/cases/{case}?lang=zh", d.triage))
+        .await
+        .unwrap();
+    sunlight_testkit::scorecard(
+        "axe_pages",
+        &format!(
+            "{checked} pages (staff and public, zh-CN and English) pass axe-core 4.14.1 at WCAG 2.1 A and AA with no violation"
+        ),
+    );
+}
+
 async fn run(javascript: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut procs = Processes::default();
@@ -126,9 +168,12 @@ async fn run(javascript: bool) {
         browser(dir.path(), "zh-CN,zh", &mut procs).await
     };
     let started = std::time::Instant::now();
-    let code = tokio::time::timeout(Duration::from_secs(240), full_path(&c, &d, dir.path()))
-        .await
-        .unwrap();
+    let code = tokio::time::timeout(
+        Duration::from_secs(240),
+        full_path(&c, &d, dir.path(), javascript),
+    )
+    .await
+    .unwrap();
     let took = started.elapsed().as_secs_f64();
     c.close().await.unwrap();
     drop(procs);

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use support::{
-    Deployment, Processes, assert_no_script, browser, browser_with_javascript, find, select,
-    submit, type_into,
+    Deployment, Processes, assert_accessible, assert_no_script, browser, browser_with_javascript,
+    find, select, submit, type_into,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -74,7 +74,7 @@ async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<u8>>>) {
 }
 
 /// Files the report through the form; returns the code from the receipt.
-async fn file_report(c: &Client, base: &str, dir: &std::path::Path) -> String {
+async fn file_report(c: &Client, base: &str, dir: &std::path::Path, js: bool) -> String {
     let file = dir.join("evidence.txt");
     std::fs::write(&file, format!("{CANARY_FILE}\n").repeat(3000)).unwrap();
     c.goto(&format!("{base}/report")).await.unwrap();
@@ -91,21 +91,25 @@ async fn file_report(c: &Client, base: &str, dir: &std::path::Path) -> String {
         file.to_str().unwrap(),
     )
     .await;
+    if js {
+        assert_accessible(c, "report form, JavaScript on").await;
+    }
     submit(c, "narrative").await;
-    find(c, "#tracking-code")
-        .await
-        .text()
-        .await
-        .unwrap()
-        .trim()
-        .to_owned()
+    let code = find(c, "#tracking-code").await.text().await.unwrap();
+    if js {
+        assert_accessible(c, "receipt drawn by the script").await;
+    }
+    code.trim().to_owned()
 }
 
 /// Looks the report up, sends a follow-up, and reads it back.
-async fn follow_up(c: &Client, base: &str, code: &str) {
+async fn follow_up(c: &Client, base: &str, code: &str, js: bool) {
     c.goto(&format!("{base}/status")).await.unwrap();
     type_into(c, "input[name=code]", code).await;
     submit(c, "code").await;
+    if js {
+        assert_accessible(c, "status drawn by the script").await;
+    }
     assert_eq!(
         find(c, "#stage")
             .await
@@ -120,6 +124,9 @@ async fn follow_up(c: &Client, base: &str, code: &str) {
     find(c, "#sent").await;
     let messages = find(c, "#messages").await.text().await.unwrap();
     assert!(messages.contains(CANARY_REPLY), "{messages}");
+    if js {
+        assert_accessible(c, "status page after a reply").await;
+    }
 }
 
 async fn run(javascript: bool) -> (String, String) {
@@ -133,8 +140,8 @@ async fn run(javascript: bool) -> (String, String) {
         browser(dir.path(), "zh-CN,zh", &mut procs).await
     };
     let code = tokio::time::timeout(Duration::from_secs(120), async {
-        let code = file_report(&c, &base, dir.path()).await;
-        follow_up(&c, &base, &code).await;
+        let code = file_report(&c, &base, dir.path(), javascript).await;
+        follow_up(&c, &base, &code, javascript).await;
         code
     })
     .await

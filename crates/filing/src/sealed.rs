@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sunlight_core::crypto::{
-    CryptoError, LookupToken, ReporterShare, SEALED_CHUNK_SIZE, UnitPublicKey, check_addressed,
+    CryptoError, LookupToken, ReporterShare, SEALED_CHUNK_SIZE, UnitPublicKey, addressed_to,
+    check_addressed,
 };
 use sunlight_core::policy::DeadlineKind;
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
@@ -99,6 +100,9 @@ impl Filing {
     /// [`Self::message_id`] carries, if it is today or yesterday (a report
     /// sealed just before midnight).
     fn issued_day(&self, id: Uuid, now: DateTime<Utc>) -> Result<DateTime<Utc>, SealedRefusal> {
+        if id.get_version_num() != 7 {
+            return Err(SealedRefusal::StaleId);
+        }
         let (secs, nanos) = id.get_timestamp().ok_or(SealedRefusal::StaleId)?.to_unix();
         let at = DateTime::<Utc>::from_timestamp(
             i64::try_from(secs).map_err(|_| SealedRefusal::StaleId)?,
@@ -117,6 +121,10 @@ impl Filing {
     fn check_files(&self, files: &[SealedFile], to: &[UnitPublicKey]) -> Result<(), SealedRefusal> {
         if files.len() > self.limits.attachments {
             return Err(SealedRefusal::TooManyFiles);
+        }
+        let ids: std::collections::HashSet<Uuid> = files.iter().map(|f| f.id).collect();
+        if ids.len() != files.len() {
+            return Err(SealedRefusal::Malformed);
         }
         let max = usize::try_from(self.limits.attachment_bytes).unwrap_or(usize::MAX);
         // Every full chunk gains a 16-byte tag, and the last (maybe empty)
@@ -149,6 +157,11 @@ impl Filing {
         let (addressing, mut to) = self
             .addressed(&sealed.meta.unit, sealed.meta.accused_role)
             .await?;
+        // Staff replies are sealed to this key: it must be a key of its
+        // own, not a unit's and not one of low order.
+        if to.contains(&sealed.reporter_public) || !sealed.reporter_public.is_contributory()? {
+            return Err(SealedRefusal::Misaddressed.into());
+        }
         to.push(sealed.reporter_public);
         check_addressed(&sealed.sealed_report, &to).map_err(refusal)?;
         if sealed.sealed_report.len() > envelope_limit(self.limits.max_text_bytes()) {
@@ -217,6 +230,21 @@ impl Filing {
         ))
     }
 
+    /// What of `view` this reporter may see: the messages and files sealed
+    /// to their own key. After a merge the case holds the other reporter's
+    /// material too; its count, sizes and times are not this reporter's to
+    /// learn (the page without JavaScript shows only what opens as well).
+    pub fn own_material(view: &mut ReporterView) {
+        let Some(key) = view.own_reporter_key else {
+            view.messages.clear();
+            view.attachments.clear();
+            return;
+        };
+        view.messages.retain(|m| addressed_to(&m.sealed_body, &key));
+        view.attachments
+            .retain(|a| addressed_to(&a.sealed_meta, &key));
+    }
+
     /// The view again, after the reporter added to it.
     pub async fn located_again(&self, located: &Located) -> Result<ReporterView, FilingError> {
         self.store
@@ -226,15 +254,22 @@ impl Filing {
     }
 
     /// Stores a follow-up sealed in the browser under `message_id` (handed
-    /// out with the status, see [`Self::message_id`]).
+    /// out with the status, see [`Self::message_id`]), bound to `sealed_for`,
+    /// the case the status named: if the case was merged meanwhile, the
+    /// browser must seal again (a message bound to the old id would open
+    /// for nobody).
     pub async fn add_sealed_message(
         &self,
         located: &Located,
+        sealed_for: CaseId,
         message_id: Uuid,
         sealed_body: Vec<u8>,
         files: Vec<SealedFile>,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, FilingError> {
+        if sealed_for != located.case_id {
+            return Err(SealedRefusal::StaleId.into());
+        }
         let day = self.issued_day(message_id, now)?;
         check_addressed(&sealed_body, &located.recipients).map_err(refusal)?;
         let text = self.limits.message_chars.saturating_mul(4);

@@ -3932,6 +3932,9 @@ function open(envelope, ctx, secret) {
   if (rest.length < 12 + 16) throw new Error("malformed envelope");
   return chacha20poly1305(dataKey, rest.subarray(0, 12), bodyAad("sunlight/seal", ctx, header)).decrypt(rest.subarray(12));
 }
+function wellFormed(text2) {
+  return text2.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "�");
+}
 function encodePadded(value) {
   const json = enc.encode(JSON.stringify(value));
   const padded = Math.max(1, Math.ceil(json.length / PAD_TO)) * PAD_TO;
@@ -4021,10 +4024,10 @@ function fromTemplate(id) {
   return t ? t.content.cloneNode(true) : null;
 }
 function clean3(value) {
-  return value.trim();
+  return wellFormed(value.trim());
 }
 function fileName(name, max) {
-  const base = name.split(/[\\/]/).pop() || "file";
+  const base = name.split(/[\\/]/).pop().replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "") || "file";
   return Array.from(base).slice(0, max).join("");
 }
 async function sealFiles(input, caseId, recipients, maxName) {
@@ -4071,18 +4074,29 @@ function showReceipt(code, filed) {
   document.title = text("receiptTitle") || document.title;
   main.focus();
 }
+function missing(form, content) {
+  const realName = form.elements.real_name && form.elements.real_name.checked;
+  return !content.accused_name || !content.narrative || realName && !content.reporter_name;
+}
 async function fileReport(form) {
+  const content = reportContent(form);
+  if (missing(form, content)) return say(text("missing"), true);
   say(text("working"));
   const code = drawCode();
   const { okm, token } = await stretch(code);
   const el = form.elements;
-  const prepared = await call("/api/v1/sealed/prepare", { unit: el.unit.value, accused_role: el.accused_role.value, token });
+  let prepared;
+  try {
+    prepared = await call("/api/v1/sealed/prepare", { unit: el.unit.value, accused_role: el.accused_role.value, token });
+  } finally {
+    if (!prepared || prepared.status !== 200) okm.fill(0);
+  }
   if (prepared.status !== 200) return say(errorMessage(prepared.data), true);
   const { case_id: caseId, share } = prepared.data;
   const reporter = reporterSecret(okm, fromBase64(share));
   okm.fill(0);
   const recipients = prepared.data.recipients.map(fromBase64).concat([publicKey(reporter)]);
-  const report = seal(encodePadded(reportContent(form)), { caseId, item: item.report() }, recipients);
+  const report = seal(encodePadded(content), { caseId, item: item.report() }, recipients);
   const maxName = Number(form.dataset.fileNameChars || 200);
   const body = {
     case_id: caseId,
@@ -4174,7 +4188,7 @@ async function sendReply(form, token, secret, status) {
   const item2 = item.message(status.message_id);
   const sealed = seal(encodePadded({ body }), { caseId, item: item2 }, recipients);
   const files = await sealFiles(input, caseId, recipients, 200);
-  const res = await call("/api/v1/sealed/messages", { token, message_id: status.message_id, body: toBase64(sealed), files });
+  const res = await call("/api/v1/sealed/messages", { token, case_id: caseId, message_id: status.message_id, body: toBase64(sealed), files });
   if (res.status !== 201) return say(errorMessage(res.data), true);
   await showStatus(token, secret, true);
 }
@@ -4184,11 +4198,14 @@ async function lookUp(form) {
   say(text("working"));
   const { okm, token, legacy } = await stretch(code);
   const { status, data } = await call("/api/v1/sealed/status", { token });
-  if (status === 404 && legacy) {
+  if (status === 404 && legacy && window.confirm(text("legacy"))) {
     okm.fill(0);
     return form.submit();
   }
-  if (status !== 200) return say(errorMessage(data), true);
+  if (status !== 200) {
+    okm.fill(0);
+    return say(errorMessage(data), true);
+  }
   const secret = reporterSecret(okm, fromBase64(data.share));
   okm.fill(0);
   form.elements.code.value = "";
@@ -4245,5 +4262,6 @@ export {
   stretchCode,
   toBase64,
   uuidBytes,
-  uuidText
+  uuidText,
+  wellFormed
 };

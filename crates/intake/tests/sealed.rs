@@ -229,7 +229,7 @@ async fn reports_and_follow_ups_sealed_in_the_browser_are_stored_as_sent_and_rea
         let (status, stored) = post(
             &h,
             "/api/v1/sealed/messages",
-            &json!({"token": b.token, "message_id": message_id.to_string(), "body": b64(&sealed)}),
+            &json!({"token": b.token, "case_id": case.to_string(), "message_id": message_id.to_string(), "body": b64(&sealed)}),
         )
         .await;
         assert_eq!(status, 201, "{stored}");
@@ -237,7 +237,7 @@ async fn reports_and_follow_ups_sealed_in_the_browser_are_stored_as_sent_and_rea
         let (status, again) = post(
             &h,
             "/api/v1/sealed/messages",
-            &json!({"token": b.token, "message_id": message_id.to_string(), "body": b64(&sealed)}),
+            &json!({"token": b.token, "case_id": case.to_string(), "message_id": message_id.to_string(), "body": b64(&sealed)}),
         )
         .await;
         assert_eq!(
@@ -333,6 +333,27 @@ async fn misaddressed_stale_or_malformed_sealed_material_is_refused_and_nothing_
                 422,
                 "sealed_malformed",
             ),
+            // A low-order point, or a unit's own key, as the reporter's key.
+            (
+                refused(good.clone(), "reporter_public", json!(b64(&[0u8; 32]))),
+                422,
+                "sealed_misaddressed",
+            ),
+            (
+                refused(
+                    good.clone(),
+                    "reporter_public",
+                    json!(b64(h.key("gd-gz").public().as_bytes())),
+                ),
+                422,
+                "sealed_misaddressed",
+            ),
+            // One file twice, under two spellings of its id.
+            (
+                refused(good.clone(), "files", twice(&good)),
+                422,
+                "sealed_malformed",
+            ),
             (
                 refused(good.clone(), "category", json!("gossip")),
                 422,
@@ -382,6 +403,18 @@ async fn misaddressed_stale_or_malformed_sealed_material_is_refused_and_nothing_
     }
 }
 
+/// The files of `body` with its one file also under the id's simple form.
+fn twice(body: &Value) -> Value {
+    let mut files = body["files"].as_object().unwrap().clone();
+    let (id, file) = files
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    files.insert(id.replace('-', ""), file);
+    Value::Object(files)
+}
+
 fn blob(engine: Engine, bytes: &[u8]) -> String {
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     match engine {
@@ -429,6 +462,88 @@ async fn a_case_filed_under_scheme_one_is_still_found_by_its_code() {
         )
         .await;
         assert_eq!(status, 404);
+        h.stop().await;
+    }
+}
+
+fn uuid_lit(engine: Engine, id: CaseId) -> String {
+    match engine {
+        Engine::Sqlite => blob(engine, id.as_bytes()),
+        Engine::Postgres => format!("'{id}'::uuid"),
+    }
+}
+
+/// A follow-up sealed to the status's keys; returns the request body.
+fn follow_up(b: &Browser, status: &Value, text: &str) -> Value {
+    let case = CaseId::parse(status["case_id"].as_str().unwrap()).unwrap();
+    let id = Uuid::parse_str(status["message_id"].as_str().unwrap()).unwrap();
+    let to: Vec<UnitPublicKey> = status["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(key_of)
+        .collect();
+    let item_bytes = item::message(id);
+    let sealed = seal(
+        &encode_padded(&MessageContent { body: text.into() }).unwrap(),
+        &SealContext {
+            case_id: case,
+            item: &item_bytes,
+        },
+        &to,
+    )
+    .unwrap();
+    json!({"token": b.token, "case_id": case.to_string(), "message_id": id.to_string(), "body": b64(&sealed)})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_merge_a_reporter_sees_nothing_of_the_other_reporters_material() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let (first, second) = (browser(&h).await, browser(&h).await);
+        let (body, kept, _) = sealed_report(&h, &first, "gd-gz-tianhe").await;
+        assert_eq!(post(&h, "/api/v1/sealed/reports", &body).await.0, 201);
+        let (body, merged, _) = sealed_report(&h, &second, "gd-gz-tianhe").await;
+        assert_eq!(post(&h, "/api/v1/sealed/reports", &body).await.0, 201);
+        // The second reporter read their status before the merge.
+        let (_, before) = post(&h, "/api/v1/sealed/status", &json!({"token": second.token})).await;
+        h.db.raw(&format!(
+            "UPDATE cases SET merged_into = {} WHERE id = {}",
+            uuid_lit(engine, kept),
+            uuid_lit(engine, merged)
+        ))
+        .await
+        .unwrap();
+        // The first reporter adds a message to the surviving case.
+        let (_, status) = post(&h, "/api/v1/sealed/status", &json!({"token": first.token})).await;
+        let sent = follow_up(&first, &status, &format!("第一位举报人补充 {CANARY}"));
+        assert_eq!(post(&h, "/api/v1/sealed/messages", &sent).await.0, 201);
+
+        // The second reporter now sees the surviving case, and none of the
+        // first reporter's file or message: not even that they exist.
+        let (_, seen) = post(&h, "/api/v1/sealed/status", &json!({"token": second.token})).await;
+        assert_eq!(seen["case_id"], kept.to_string(), "{engine:?}");
+        assert_eq!(seen["merged"], true);
+        assert_eq!(seen["messages"].as_array().unwrap().len(), 0, "{seen}");
+        assert_eq!(
+            seen["display"]["message_times"].as_array().unwrap().len(),
+            0
+        );
+        assert_eq!(
+            seen["files"].as_array().unwrap().len(),
+            1,
+            "their own file only"
+        );
+        // A message sealed against the status from before the merge is
+        // bound to the old case: refused, to be sealed again.
+        let stale = follow_up(&second, &before, "过期的状态");
+        let (got, answer) = post(&h, "/api/v1/sealed/messages", &stale).await;
+        assert_eq!(
+            (got, answer["error"]["code"].as_str().unwrap()),
+            (409, "sealed_stale")
+        );
+        let fresh = follow_up(&second, &seen, "合并后的补充");
+        assert_eq!(post(&h, "/api/v1/sealed/messages", &fresh).await.0, 201);
         h.stop().await;
     }
 }

@@ -13,7 +13,7 @@ use sunlight_core::crypto::SEALED_CHUNK_SIZE;
 use uuid::Uuid;
 
 use crate::entity::{attachment, attachment_chunk};
-use crate::{Store, StoreError};
+use crate::{Clash, Store, StoreError};
 
 /// An attachment sealed by the caller, its chunks still to be read (from a
 /// spool file of ciphertext, say) while the transaction writes them.
@@ -105,7 +105,8 @@ pub(crate) async fn insert_all(
             created_at: Set(now),
         })
         .exec_without_returning(txn)
-        .await?;
+        .await
+        .map_err(|e| StoreError::unique(e, Clash::Exists("attachment")))?;
         loop {
             let chunk = next_chunk(a.sealed_chunks.as_mut())?;
             if chunk.is_empty() {

@@ -323,8 +323,11 @@ impl Store {
     /// Whether any case still has a scheme-1 code (filed before browser
     /// sealing): only then is a missed lookup tried the old way too.
     pub async fn has_scheme_one_codes(&self) -> Result<bool, StoreError> {
+        // A purged case keeps its row but nothing a reporter could read:
+        // it does not hold the fallback open.
         Ok(case::Entity::find()
             .filter(case::Column::CodeScheme.eq(1))
+            .filter(case::Column::PurgedAt.is_null())
             .one(self.conn())
             .await?
             .is_some())

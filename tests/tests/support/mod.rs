@@ -355,6 +355,10 @@ async fn browser_with(
         .unwrap();
     let expected = if javascript { "on" } else { "off" };
     assert_eq!(client.title().await.unwrap(), expected, "JavaScript switch");
+    if !javascript {
+        let id = client.session_id().await.unwrap().unwrap_or_default();
+        SCRIPTLESS.lock().unwrap().push(id);
+    }
     client
 }
 
@@ -376,10 +380,113 @@ pub fn png_size(png: &[u8]) -> (u32, u32) {
     (be(16), be(20))
 }
 
+/// axe-core, from crates/intake/web/node_modules (pinned with its sha512 in
+/// that folder's package-lock.json; `.ci/run` installs it with `npm ci`).
+fn axe_source() -> &'static str {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/intake/web/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e}; run `npm ci` in crates/intake/web", path.display())
+        })
+    })
+}
+
+/// Runs axe-core on the page as it is now and fails on any violation of the
+/// WCAG 2.0 and 2.1 level A and AA rules. WebDriver's scripts run whatever
+/// the page's CSP or the JavaScript switch say, so pages are checked with
+/// JavaScript off too. Counts the pages checked for the scorecard.
+pub async fn assert_accessible(c: &Client, what: &str) {
+    c.execute(&format!("{}\nreturn true;", axe_source()), vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{what}: axe-core does not load: {e}"));
+    let found = c
+        .execute_async(
+            r"const done = arguments[arguments.length - 1];
+            axe.run(document, {
+              runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+              resultTypes: ['violations'],
+            }).then((r) => done(r.violations.map((v) => ({
+              id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+            })))).catch((e) => done([{id: 'axe-failed', help: String(e)}]));",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{what}: axe-core did not run: {e}"));
+    let violations = found.as_array().cloned().unwrap_or_default();
+    assert!(
+        violations.is_empty(),
+        "{what}: WCAG 2.1 AA violations: {}",
+        serde_json::to_string_pretty(&violations).unwrap()
+    );
+    AXE_PAGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Pages axe-core found clean in this test binary.
+pub static AXE_PAGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The page at a phone's width (360 CSS pixels): every field, table and
+/// button lies within the width (nothing to scroll sideways for), and the
+/// whole page is saved as `NAME-360.png`.
+pub async fn screenshot_narrow(c: &Client, name: &str) {
+    const PHONE: u32 = 360;
+    let (_, window) = c.get_window_size().await.unwrap();
+    c.set_window_size(PHONE, u32::try_from(window).unwrap())
+        .await
+        .unwrap();
+    let viewport = png_size(&c.screenshot().await.unwrap()).0;
+    for element in c
+        .find_all(Locator::Css("main input, main select, main textarea, main button, main table, main .tracking-code, main h1"))
+        .await
+        .unwrap()
+    {
+        let (x, _, w, _) = element.rectangle().await.unwrap();
+        if w > 0.0 {
+            assert!(
+                x + w <= f64::from(viewport) + 1.0,
+                "{name}: an element ends at {} px on a {viewport} px wide screen",
+                x + w
+            );
+        }
+    }
+    let (_, _, _, doc) = c
+        .find(Locator::Css("html"))
+        .await
+        .unwrap()
+        .rectangle()
+        .await
+        .unwrap();
+    let chrome = u32::try_from(window)
+        .unwrap()
+        .saturating_sub(png_size(&c.screenshot().await.unwrap()).1);
+    let doc = doc.ceil().clamp(600.0, 20_000.0) as u32;
+    c.set_window_size(PHONE, doc + chrome).await.unwrap();
+    let png = c.screenshot().await.unwrap();
+    c.set_window_size(WIDTH, HEIGHT).await.unwrap();
+    let path = screenshot_dir().join(format!("{name}-360.png"));
+    std::fs::write(&path, png).unwrap();
+}
+
+/// Sessions started with JavaScript off: axe-core's asynchronous run
+/// cannot finish in them (its timers never fire), so their pages are
+/// checked in sessions with JavaScript on, where the DOM before any
+/// interaction is the same (the one script only listens for submits).
+static SCRIPTLESS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+async fn scripts_on(c: &Client) -> bool {
+    let id = c.session_id().await.unwrap().unwrap_or_default();
+    !SCRIPTLESS.lock().unwrap().contains(&id)
+}
+
 /// Saves a screenshot of the whole page: grows the window to the height of
 /// the document first (WebDriver only captures the viewport), then puts it
-/// back.
+/// back. Pages screenshotted with JavaScript on are checked with axe-core.
 pub async fn screenshot(c: &Client, name: &str) {
+    if scripts_on(c).await {
+        assert_accessible(c, name).await;
+    }
     let viewport = png_size(&c.screenshot().await.unwrap()).1;
     let (_, window) = c.get_window_size().await.unwrap();
     let chrome = u32::try_from(window).unwrap().saturating_sub(viewport);

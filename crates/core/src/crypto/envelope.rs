@@ -217,6 +217,20 @@ pub fn check_addressed(
     Ok(2 + recipients.len() * SLOT_LEN)
 }
 
+/// Whether an envelope (or stream header) has a slot for `recipient`, by
+/// the slots' public key ids: what a holder of that key could open, known
+/// without opening.
+pub fn addressed_to(envelope: &[u8], recipient: &UnitPublicKey) -> bool {
+    let count = usize::from(envelope.get(1).copied().unwrap_or(0));
+    let id = key_id(recipient);
+    envelope
+        .get(2..)
+        .unwrap_or_default()
+        .chunks_exact(SLOT_LEN)
+        .take(count)
+        .any(|slot| slot.get(..8) == Some(&id[..]))
+}
+
 /// Seals `payload` so that each of `recipients` (and nobody else) can open it.
 pub fn seal(
     payload: &[u8],
@@ -406,6 +420,36 @@ mod tests {
         assert_eq!(seal(b"x", &c, &[]).unwrap_err(), CryptoError::NoRecipients);
         assert!(open(&[2, 1], &c, &a.secret).is_err());
         assert!(open(&[], &c, &a.secret).is_err());
+    }
+
+    #[test]
+    fn addressed_to_reads_the_slots_and_nothing_else() {
+        let a = UnitKeyPair::generate().unwrap();
+        let b = UnitKeyPair::generate().unwrap();
+        let env = seal(b"x", &ctx(4), &[a.public]).unwrap();
+        assert!(addressed_to(&env, &a.public));
+        assert!(!addressed_to(&env, &b.public));
+        assert!(!addressed_to(&[], &a.public));
+        assert!(!addressed_to(&env[..30], &a.public));
+    }
+
+    #[test]
+    fn low_order_keys_are_not_contributory() {
+        assert!(
+            UnitKeyPair::generate()
+                .unwrap()
+                .public
+                .is_contributory()
+                .unwrap()
+        );
+        // The all-zero point and 1 are of low order.
+        for low in [[0u8; 32], {
+            let mut one = [0u8; 32];
+            one[0] = 1;
+            one
+        }] {
+            assert!(!UnitPublicKey::from_bytes(low).is_contributory().unwrap());
+        }
     }
 
     #[test]

@@ -33,6 +33,14 @@ impl UnitPublicKey {
         self.0.as_bytes()
     }
 
+    /// Whether an exchange with this key contributes to the shared secret:
+    /// false for the low-order points (RFC 7748 §6.1), with which every
+    /// sealing would yield the same, public, key.
+    pub fn is_contributory(&self) -> Result<bool, CryptoError> {
+        let probe = StaticSecret::from(*super::random_bytes::<32>()?);
+        Ok(probe.diffie_hellman(&self.0).was_contributory())
+    }
+
     pub(crate) fn inner(&self) -> &PublicKey {
         &self.0
     }

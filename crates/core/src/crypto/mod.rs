@@ -9,7 +9,7 @@ mod second_factor;
 mod stream;
 mod stretch;
 
-pub use envelope::{Opener, SealContext, check_addressed, open, seal};
+pub use envelope::{Opener, SealContext, addressed_to, check_addressed, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
 pub use password::{PasswordKeys, PasswordRecord, StretchParams};
 pub use second_factor::{

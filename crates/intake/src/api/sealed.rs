@@ -41,6 +41,25 @@ fn sealed_body_limit(state: &AppState) -> usize {
         .saturating_add(64 * 1024)
 }
 
+/// Sealed files arrive base64 in JSON, read whole and decoded: up to about
+/// three times the body in memory. Bodies over 1 MiB (or of unknown
+/// length) take a turn, two at a time, so that memory stays bounded however
+/// many arrive at once; small ones, the usual report, never wait.
+async fn big_body_permit(req: &HttpRequest) -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static BIG_BODIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let small = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n <= 1024 * 1024);
+    if small {
+        None
+    } else {
+        BIG_BODIES.acquire().await.ok()
+    }
+}
+
 /// Salt and cost for stretching codes in the browser.
 #[utoipa::path(get, path = "/api/v1/sealed/params", operation_id = "sealing_params", responses((status = 200, description = "The public salt and Argon2id cost codes are stretched with, and the sealed formats' sizes", body = SealingParams)))]
 pub async fn params(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
@@ -145,7 +164,10 @@ pub async fn create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = state.admit(&req, Limiters::submission, Format::Json)?;
+    // A filing names a token: it spends a lookup as well as a submission,
+    // or it would be a second, separately budgeted way to test tokens.
+    let lang = state.admit(&req, Limiters::message, Format::Json)?;
+    let _big = big_body_permit(&req).await;
     let limit = sealed_body_limit(&state);
     let mut r: SealedReportRequest = read_json(&req, payload, limit)
         .await
@@ -193,10 +215,11 @@ pub async fn status(
         .map_err(|e| json(e, lang))?;
     let token = token(&request.token).map_err(|e| json(e, lang))?;
     let filing = &state.filing;
-    let (located, view) = filing
+    let (located, mut view) = filing
         .find_by_token(&token)
         .await
         .map_err(|e| json(e, lang))?;
+    sunlight_filing::Filing::own_material(&mut view);
     let now = Utc::now();
     let rating = filing
         .rating_state(&view, now)
@@ -240,20 +263,21 @@ pub async fn add_message(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
     let lang = state.admit(&req, Limiters::message, Format::Json)?;
+    let _big = big_body_permit(&req).await;
     let limit = sealed_body_limit(&state);
     let mut r: SealedMessageRequest = read_json(&req, payload, limit)
         .await
         .map_err(|e| json(e, lang))?;
     let files_in = std::mem::take(&mut r.files);
-    let (token, id, body, files) = r.parts(files_in).map_err(|e| json(e, lang))?;
+    let m = r.parts(files_in).map_err(|e| json(e, lang))?;
     let (located, _) = state
         .filing
-        .find_by_token(&token)
+        .find_by_token(&m.token)
         .await
         .map_err(|e| json(e, lang))?;
     let day = state
         .filing
-        .add_sealed_message(&located, id, body, files, Utc::now())
+        .add_sealed_message(&located, m.case, m.id, m.body, m.files, Utc::now())
         .await
         .map_err(|e| json(e, lang))?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(SealedStored {

@@ -252,6 +252,10 @@ pub struct StatusDisplay {
 pub struct SealedMessageRequest {
     #[schema(format = Byte)]
     pub token: String,
+    /// The `case_id` of the status this follows: what the message is
+    /// sealed to. A case merged meanwhile answers 409; seal again.
+    #[schema(format = Uuid)]
+    pub case_id: String,
     /// The `message_id` of the status this follows.
     #[schema(format = Uuid)]
     pub message_id: String,
@@ -262,17 +266,28 @@ pub struct SealedMessageRequest {
     pub files: BTreeMap<String, SealedFileIn>,
 }
 
+/// The decoded parts of a sealed message request.
+pub struct MessageParts {
+    pub token: LookupToken,
+    /// The case the message was sealed to.
+    pub case: sunlight_core::CaseId,
+    pub id: Uuid,
+    pub body: Vec<u8>,
+    pub files: Vec<SealedFile>,
+}
+
 impl SealedMessageRequest {
     pub fn parts(
         &self,
         files_in: BTreeMap<String, SealedFileIn>,
-    ) -> Result<(LookupToken, Uuid, Vec<u8>, Vec<SealedFile>), IntakeError> {
-        Ok((
-            token(&self.token)?,
-            uuid(&self.message_id)?,
-            unb64(&self.body)?,
-            files(files_in)?,
-        ))
+    ) -> Result<MessageParts, IntakeError> {
+        Ok(MessageParts {
+            token: token(&self.token)?,
+            case: sunlight_core::CaseId::from_uuid(uuid(&self.case_id)?),
+            id: uuid(&self.message_id)?,
+            body: unb64(&self.body)?,
+            files: files(files_in)?,
+        })
     }
 }
 

@@ -52,12 +52,13 @@ function fromTemplate(id) {
 }
 
 function clean(value) {
-  return value.trim();
+  return s.wellFormed(value.trim());
 }
 
-// The file name as the server keeps it: no path, at most the limit.
+// The file name as the server keeps it: no path, no control or
+// direction-changing characters, at most the limit.
 function fileName(name, max) {
-  const base = name.split(/[\\/]/).pop() || 'file';
+  const base = name.split(/[\\/]/).pop().replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '') || 'file';
   return Array.from(base).slice(0, max).join('');
 }
 
@@ -110,18 +111,33 @@ function showReceipt(code, filed) {
   main.focus();
 }
 
+// What the server checks of the text fields in the clear form, checked
+// here, as the server sees them sealed: required fields that are not only
+// spaces, and a name when the reporter chose to give it.
+function missing(form, content) {
+  const realName = form.elements.real_name && form.elements.real_name.checked;
+  return !content.accused_name || !content.narrative || (realName && !content.reporter_name);
+}
+
 async function fileReport(form) {
+  const content = reportContent(form);
+  if (missing(form, content)) return say(text('missing'), true);
   say(text('working'));
   const code = s.drawCode();
   const { okm, token } = await stretch(code);
   const el = form.elements;
-  const prepared = await call('/api/v1/sealed/prepare', { unit: el.unit.value, accused_role: el.accused_role.value, token });
+  let prepared;
+  try {
+    prepared = await call('/api/v1/sealed/prepare', { unit: el.unit.value, accused_role: el.accused_role.value, token });
+  } finally {
+    if (!prepared || prepared.status !== 200) okm.fill(0);
+  }
   if (prepared.status !== 200) return say(errorMessage(prepared.data), true);
   const { case_id: caseId, share } = prepared.data;
   const reporter = s.reporterSecret(okm, s.fromBase64(share));
   okm.fill(0);
   const recipients = prepared.data.recipients.map(s.fromBase64).concat([s.publicKey(reporter)]);
-  const report = s.seal(s.encodePadded(reportContent(form)), { caseId, item: s.item.report() }, recipients);
+  const report = s.seal(s.encodePadded(content), { caseId, item: s.item.report() }, recipients);
   const maxName = Number(form.dataset.fileNameChars || 200);
   const body = {
     case_id: caseId,
@@ -220,7 +236,7 @@ async function sendReply(form, token, secret, status) {
   const item = s.item.message(status.message_id);
   const sealed = s.seal(s.encodePadded({ body }), { caseId, item }, recipients);
   const files = await sealFiles(input, caseId, recipients, 200);
-  const res = await call('/api/v1/sealed/messages', { token, message_id: status.message_id, body: s.toBase64(sealed), files });
+  const res = await call('/api/v1/sealed/messages', { token, case_id: caseId, message_id: status.message_id, body: s.toBase64(sealed), files });
   if (res.status !== 201) return say(errorMessage(res.data), true);
   await showStatus(token, secret, true);
 }
@@ -231,12 +247,16 @@ async function lookUp(form) {
   say(text('working'));
   const { okm, token, legacy } = await stretch(code);
   const { status, data } = await call('/api/v1/sealed/status', { token });
-  if (status === 404 && legacy) {
-    // A code from before browser sealing: only the server can find it.
+  if (status === 404 && legacy && window.confirm(text('legacy'))) {
+    // A code from before browser sealing: only the server can find it,
+    // and only when the reporter agrees to send it as without script.
     okm.fill(0);
     return form.submit();
   }
-  if (status !== 200) return say(errorMessage(data), true);
+  if (status !== 200) {
+    okm.fill(0);
+    return say(errorMessage(data), true);
+  }
   const secret = s.reporterSecret(okm, s.fromBase64(data.share));
   okm.fill(0);
   form.elements.code.value = '';

@@ -239,6 +239,12 @@ export function open(envelope, ctx, secret) {
   return chacha20poly1305(dataKey, rest.subarray(0, 12), bodyAad('sunlight/seal', ctx, header)).decrypt(rest.subarray(12));
 }
 
+/// Text as the server's JSON reader takes it: a lone surrogate (which
+/// JSON.stringify writes as an escape serde refuses) becomes U+FFFD.
+export function wellFormed(text) {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 // ---- JSON payloads, padded with spaces to a multiple of 1024 bytes
 export function encodePadded(value) {
   const json = enc.encode(JSON.stringify(value));
