@@ -140,10 +140,7 @@ impl PasswordRecord {
             *memory = super::StretchMemory::new(self.params)?;
         }
         let keys = derive_in(password, &self.salt, self.params, memory.blocks_mut());
-        memory
-            .blocks_mut()
-            .iter_mut()
-            .for_each(zeroize::Zeroize::zeroize);
+        memory.wipe();
         let keys = keys?;
         if bool::from(keys.verifier.ct_eq(&self.verifier)) {
             Ok(keys)
