@@ -322,10 +322,12 @@ pub async fn run(
         })
         .await?;
         lines.push(row(engine, "submit, no JavaScript", clients, &submitted));
-        if clients == 16 {
+        // The yardstick is 16 clients; a run without them (the
+        // smoke run) reports its largest count.
+        if clients == 16 || at_16.is_none_or(|(n, _)| n != 16 && clients > n) {
             #[expect(clippy::cast_precision_loss, reason = "request counts")]
             let rate = submitted.latencies.len() as f64 / submitted.elapsed.as_secs_f64();
-            at_16 = Some(rate);
+            at_16 = Some((clients, rate));
         }
         codes.extend(submitted.codes);
         let sealed = super::sealed_http::filings(port, clients, seconds).await?;
@@ -352,9 +354,9 @@ pub async fn run(
         let looked = lookups(port, clients, seconds, tokens.clone(), path, "token").await?;
         lines.push(row(engine, "lookup by token", clients, &looked));
     }
-    if let Some(rate) = at_16 {
+    if let Some((clients, rate)) = at_16 {
         lines.push(format!(
-            "no-JavaScript submissions at 16 clients: {rate:.0}/s, {:.0} % of the Argon2 bound",
+            "no-JavaScript submissions at {clients} clients: {rate:.0}/s, {:.0} % of the Argon2 bound",
             rate / bound * 100.0
         ));
     }
