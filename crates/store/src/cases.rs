@@ -432,7 +432,7 @@ impl Store {
 
 /// The row of a case as it arrives: routing metadata, sealed report, and
 /// every later field at its starting value.
-fn new_case_model(new: &NewCase) -> case::ActiveModel {
+pub(crate) fn new_case_model(new: &NewCase) -> case::ActiveModel {
     let id = new.id.as_uuid();
     case::ActiveModel {
         id: Set(id),

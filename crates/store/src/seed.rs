@@ -201,41 +201,11 @@ impl Store {
     /// only, never for reports.
     pub async fn bulk_seed_cases(&self, cases: &[NewCase]) -> Result<(), StoreError> {
         let txn = self.write_txn().await?;
-        let rows = cases.iter().map(|new| case::ActiveModel {
-            id: Set(new.id.as_uuid()),
-            lookup_key: Set(new.lookup_key.to_vec()),
-            // Every case this version stores has a scheme-2 code.
-            code_scheme: Set(2),
-            unit_id: Set(new.unit.as_str().to_owned()),
-            addressed_unit_id: Set(new.addressed_unit.as_str().to_owned()),
-            category: Set(new.category.as_str().to_owned()),
-            accused_role: Set(new.accused_role.as_str().to_owned()),
-            selection_stage: Set(new.selection_stage.as_str().to_owned()),
-            channel: Set(new.channel.as_str().to_owned()),
-            real_name: Set(new.real_name),
-            stage: Set(new.first_entry.stage.as_str().to_owned()),
-            hold: Set(false),
-            received_at: Set(new.received_at),
-            closed_at: Set(None),
-            merged_into: Set(None),
-            outcome: Set(None),
-            sealed_report: Set(new.sealed_report.clone()),
-            reporter_public_key: Set(Some(new.reporter_public_key.to_vec())),
-            has_decision: Set(false),
-            feedback_given: Set(false),
-            transferred_by: Set(None),
-            extension_days: Set(None),
-            routed_at: Set(Some(new.received_at)),
-            number_unit: Set(None),
-            number_year: Set(None),
-            number_seq: Set(None),
-            unread: Set(0),
-            round: Set(0),
-            version: Set(0),
-            purged_at: Set(None),
-            legal_hold_since: Set(None),
-            legal_hold_unit: Set(None),
-            legal_hold_lifted_at: Set(None),
+        let rows = cases.iter().map(|new| {
+            // A seeded case counts as routed on arrival; otherwise as filed.
+            let mut row = crate::cases::new_case_model(new);
+            row.routed_at = Set(Some(new.received_at));
+            row
         });
         case::Entity::insert_many(rows)
             .exec_without_returning(&txn)
