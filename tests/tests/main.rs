@@ -26,6 +26,7 @@ mod mail_process;
 mod metrics;
 mod reexamination;
 mod replies;
+mod sealed_rating;
 mod sealing_browser;
 mod sealing_cross;
 mod search;

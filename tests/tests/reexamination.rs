@@ -29,7 +29,7 @@ use sunlight_testkit::{Engine, query_text};
 use crate::e2e::{Live, Staff, reporter_status};
 
 /// Files a real-name report on gd-gz; its tracking code.
-async fn file_real_name(intake: &str, narrative: &str) -> String {
+pub(crate) async fn file_real_name(intake: &str, narrative: &str) -> String {
     let res = reqwest::Client::new()
         .post(format!("{intake}/api/v1/reports"))
         .json(&json!({
@@ -48,7 +48,7 @@ async fn file_real_name(intake: &str, narrative: &str) -> String {
         .to_owned()
 }
 
-async fn intake_post(intake: &str, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn intake_post(intake: &str, path: &str, body: Value) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(format!("{intake}{path}"))
         .header("Accept-Language", "en")
@@ -80,7 +80,7 @@ async fn tasks(who: &Staff) -> Vec<(String, String, String)> {
 }
 
 /// Waits for routing; the ids of the verify queue.
-async fn routed(verifier: &Staff, expect: usize) -> Vec<String> {
+pub(crate) async fn routed(verifier: &Staff, expect: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let q = verifier.get("/api/v1/queues/verify").await;
@@ -98,7 +98,7 @@ async fn routed(verifier: &Staff, expect: usize) -> Vec<String> {
     }
 }
 
-async fn count(live: &Live, sql: &str) -> String {
+pub(crate) async fn count(live: &Live, sql: &str) -> String {
     query_text(&live.db.store, sql).await.unwrap()
 }
 
@@ -140,7 +140,7 @@ async fn feed_back(verifier: &Staff, supervisor: &Staff, id: &str, feedback: &st
 }
 
 /// `feed_back`, then close.
-async fn conclude(verifier: &Staff, supervisor: &Staff, id: &str, feedback: &str) {
+pub(crate) async fn conclude(verifier: &Staff, supervisor: &Staff, id: &str, feedback: &str) {
     feed_back(verifier, supervisor, id, feedback).await;
     verifier.act(id, json!({"action": "close"})).await;
 }
@@ -565,6 +565,7 @@ async fn run(engine: Engine) {
     reopen(&live, &id, &code).await;
     at_the_top(&live).await;
     sweeps_and_stats(&live).await;
+    crate::sealed_rating::sealed_rating(&live).await;
     live.stop().await;
 }
 

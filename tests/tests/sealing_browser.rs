@@ -32,7 +32,7 @@ const CANARY_REPLY: &str = "CANARY-follow-up-e8a3";
 
 /// A reverse proxy on a free port that forwards to `upstream` and records
 /// everything clients send.
-async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<u8>>>) {
+pub(crate) async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<u8>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));

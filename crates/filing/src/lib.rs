@@ -11,7 +11,7 @@ use std::sync::Arc;
 mod rating;
 mod sealed;
 mod upload;
-pub use rating::{RatingRefusal, RatingState};
+pub use rating::{ObjectionDraft, RatingRefusal, RatingState};
 pub use sealed::{Located, SealedFile, SealedMeta, SealedRefusal, SealedReport};
 pub use upload::{UploadError, UploadTarget, seal_upload};
 

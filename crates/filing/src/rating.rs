@@ -10,8 +10,9 @@ use sunlight_core::policy::DeadlineKind;
 use sunlight_core::report::{MessageContent, encode_padded, item};
 use sunlight_core::{Rating, Stage, UnitId};
 use sunlight_store::{Clash, NewRating, Objection, RatingRow, ReporterView, StoreError};
+use uuid::Uuid;
 
-use crate::{Filing, FilingError, Found};
+use crate::{Filing, FilingError, Found, Located};
 
 /// Why a rating was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +42,32 @@ pub enum RatingState {
         reexamined_by: Option<UnitId>,
     },
     Rated(RatingRow),
+}
+
+/// An objection as it arrives: text the server seals (no JavaScript), or
+/// a message sealed in the reporter's browser under an id the status
+/// handed out, bound to the case the status named.
+pub enum ObjectionDraft<'a> {
+    Text {
+        found: &'a Found,
+        text: &'a str,
+    },
+    Sealed {
+        located: &'a Located,
+        sealed_for: sunlight_core::CaseId,
+        message_id: Uuid,
+        sealed_body: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for ObjectionDraft<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The text is the reporter's: never in a log.
+        f.write_str(match self {
+            Self::Text { .. } => "ObjectionDraft::Text(<redacted>)",
+            Self::Sealed { .. } => "ObjectionDraft::Sealed",
+        })
+    }
 }
 
 impl Filing {
@@ -82,14 +109,14 @@ impl Filing {
     }
 
     /// Stores the rating of the case's current feedback and, with an
-    /// objection (already validated text), opens its re-examination by
-    /// the unit above the handling unit (none at the top: refused).
+    /// objection (already validated text, or sealed in the browser), opens
+    /// its re-examination by the unit above the handling unit (none at the
+    /// top: refused).
     pub async fn rate(
         &self,
-        found: &Found,
         view: &ReporterView,
         rating: Rating,
-        objection: Option<&str>,
+        objection: Option<ObjectionDraft<'_>>,
         now: DateTime<Utc>,
     ) -> Result<(), FilingError> {
         let (objection_until, reexamined_by) = match self.rating_state(view, now).await? {
@@ -107,7 +134,7 @@ impl Filing {
             (Some(_), Some(_)) if objection_until.is_none_or(|u| now >= u) => {
                 return Err(RatingRefusal::TooLate.into());
             }
-            (Some(text), Some(unit)) => Some(self.objection(found, text, unit, day, now)?),
+            (Some(draft), Some(unit)) => Some(self.objection(draft, unit, day, now)?),
         };
         let stored = self
             .store
@@ -124,35 +151,48 @@ impl Filing {
             Err(StoreError::Conflict(Clash::AlreadyRated)) => {
                 Err(RatingRefusal::AlreadyRated.into())
             }
+            Err(StoreError::Conflict(Clash::Exists(_))) => {
+                Err(crate::SealedRefusal::StaleId.into())
+            }
             Err(StoreError::Conflict(_)) => Err(RatingRefusal::NotYet.into()),
             other => Ok(other?),
         }
     }
 
-    /// The objection sealed to the case's readers and the reporter, with
+    /// The objection sealed to the case's readers and the reporter (here,
+    /// or checked for that addressing when the browser sealed it), with
     /// the re-examination's deadline counted from the day it came in.
     fn objection(
         &self,
-        found: &Found,
-        text: &str,
+        draft: ObjectionDraft<'_>,
         unit: sunlight_core::UnitId,
         day: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Objection, FilingError> {
-        let message_id = self.message_id(now);
-        let payload = encode_padded(&MessageContent {
-            body: text.to_owned(),
-        })
-        .map_err(|e| FilingError::Internal(e.to_string()))?;
-        let item = item::message(message_id);
-        let sealed_body = seal(
-            &payload,
-            &SealContext {
-                case_id: found.case_id,
-                item: &item,
-            },
-            &found.recipients,
-        )?;
+        let (message_id, sealed_body) = match draft {
+            ObjectionDraft::Text { found, text } => {
+                let message_id = self.message_id(now);
+                let payload = encode_padded(&MessageContent {
+                    body: text.to_owned(),
+                })
+                .map_err(|e| FilingError::Internal(e.to_string()))?;
+                let item = item::message(message_id);
+                let context = SealContext {
+                    case_id: found.case_id,
+                    item: &item,
+                };
+                (message_id, seal(&payload, &context, &found.recipients)?)
+            }
+            ObjectionDraft::Sealed {
+                located,
+                sealed_for,
+                message_id,
+                sealed_body,
+            } => {
+                self.check_sealed_message(located, sealed_for, message_id, &sealed_body, now)?;
+                (message_id, sealed_body)
+            }
+        };
         Ok(Objection {
             message_id,
             sealed_body,

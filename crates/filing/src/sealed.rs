@@ -253,6 +253,31 @@ impl Filing {
             .ok_or(FilingError::UnknownCode)
     }
 
+    /// Checks a message sealed in the browser (a follow-up or an
+    /// objection): bound to the case the status named, under an id handed
+    /// out today or yesterday, addressed to exactly the case's readers and
+    /// the reporter, and no longer than a message may be. The day its id
+    /// carries.
+    pub(crate) fn check_sealed_message(
+        &self,
+        located: &Located,
+        sealed_for: CaseId,
+        message_id: Uuid,
+        sealed_body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, FilingError> {
+        if sealed_for != located.case_id {
+            return Err(SealedRefusal::StaleId.into());
+        }
+        let day = self.issued_day(message_id, now)?;
+        check_addressed(sealed_body, &located.recipients).map_err(refusal)?;
+        let text = self.limits.message_chars.saturating_mul(4);
+        if sealed_body.len() > envelope_limit(text) {
+            return Err(SealedRefusal::Malformed.into());
+        }
+        Ok(day)
+    }
+
     /// Stores a follow-up sealed in the browser under `message_id` (handed
     /// out with the status, see [`Self::message_id`]), bound to `sealed_for`,
     /// the case the status named: if the case was merged meanwhile, the
@@ -267,15 +292,7 @@ impl Filing {
         files: Vec<SealedFile>,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, FilingError> {
-        if sealed_for != located.case_id {
-            return Err(SealedRefusal::StaleId.into());
-        }
-        let day = self.issued_day(message_id, now)?;
-        check_addressed(&sealed_body, &located.recipients).map_err(refusal)?;
-        let text = self.limits.message_chars.saturating_mul(4);
-        if sealed_body.len() > envelope_limit(text) {
-            return Err(SealedRefusal::Malformed.into());
-        }
+        let day = self.check_sealed_message(located, sealed_for, message_id, &sealed_body, now)?;
         self.check_files(&files, &located.recipients)?;
         let stored = self
             .store

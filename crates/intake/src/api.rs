@@ -275,7 +275,8 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         sealed::prepare,
         sealed::create,
         sealed::status,
-        sealed::add_message
+        sealed::add_message,
+        sealed::rate
     ),
     components(schemas(
         ReportRequest,
@@ -304,7 +305,9 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         sealed_dto::SealedStatus,
         sealed_dto::SealedMessageRequest,
         sealed_dto::SealedStored,
-        sealed_dto::StatusDisplay
+        sealed_dto::StatusDisplay,
+        sealed_dto::SealedRatingRequest,
+        sealed_dto::SealedObjectionIn
     ))
 )]
 pub struct ApiDoc;

@@ -277,6 +277,11 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(pages::method_not_allowed),
     )
     .service(
+        Endpoint::new("/api/v1/sealed/rating")
+            .post(api::sealed::rate)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
         Endpoint::new("/api/v1/units")
             .get(api::units)
             .refusing_others(pages::method_not_allowed),

@@ -5,8 +5,8 @@ mod rating;
 mod report;
 mod status;
 
-pub(crate) use rating::rate as rate_by_code;
 pub use rating::rating_submit;
+pub(crate) use rating::{rate as rate_by_code, rating_view};
 use report::attachment_hint;
 pub use report::{report_form, report_submit, set_report_field};
 pub use status::{message_submit, status_form, status_lookup};

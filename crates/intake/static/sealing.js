@@ -4151,8 +4151,31 @@ function renderStatus(view, status, secret) {
     if (meta) add2(files, "li", `${meta.file_name} (${meta.size} B)`);
   }
   view.getElementById("files-section").hidden = files.children.length === 0;
+  renderRating(view, status);
 }
-async function showStatus(token, secret, sent) {
+function renderRating(view, status) {
+  const section = view.getElementById("rating-section");
+  const form = view.getElementById("rating-form");
+  if (!section || !form || status.rating === void 0) return;
+  section.hidden = false;
+  if (status.rating) {
+    const rated = view.getElementById("rated");
+    rated.textContent = status.display.rated || "";
+    rated.hidden = false;
+    form.remove();
+    return;
+  }
+  form.hidden = false;
+  const hint = status.display.objection_hint;
+  if (hint) {
+    view.getElementById("objection-part").hidden = false;
+    view.getElementById("objection-hint").textContent = hint;
+  } else {
+    view.getElementById("objection-part").remove();
+  }
+}
+var notices = { sent: "sent", rated: "rated-sent" };
+async function showStatus(token, secret, after) {
   const { status, data } = await call("/api/v1/sealed/status", { token });
   if (status !== 200) return say(errorMessage(data), true);
   const view = fromTemplate("sealed-status");
@@ -4164,12 +4187,12 @@ async function showStatus(token, secret, sent) {
     progress.hidden = true;
     main.prepend(progress);
   }
-  if (sent) {
+  if (after) {
     const notice = document.createElement("p");
     notice.className = "ok";
-    notice.id = "sent";
+    notice.id = notices[after];
     notice.setAttribute("role", "status");
-    notice.textContent = text("sent");
+    notice.textContent = text(after === "rated" ? "ratedSent" : "sent");
     main.querySelector("h1").after(notice);
   }
   const reply = document.getElementById("reply-form");
@@ -4177,6 +4200,30 @@ async function showStatus(token, secret, sent) {
     ev.preventDefault();
     sendReply(reply, token, secret, data).catch((e) => say(e.message || text("failed"), true));
   });
+  const rating = document.getElementById("rating-form");
+  if (rating) {
+    rating.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      sendRating(rating, token, secret, data).catch((e) => say(e.message || text("failed"), true));
+    });
+  }
+}
+async function sendRating(form, token, secret, status) {
+  const choice = form.querySelector("input[name=rating]:checked");
+  if (!choice) return;
+  say(text("working"));
+  const caseId = status.case_id;
+  const body = { token, case_id: caseId, rating: choice.value };
+  const objection = form.elements.objection ? clean3(form.elements.objection.value) : "";
+  if (objection) {
+    const recipients = status.recipients.map(fromBase64);
+    const item2 = item.message(status.message_id);
+    const sealed = seal(encodePadded({ body: objection }), { caseId, item: item2 }, recipients);
+    body.objection = { message_id: status.message_id, body: toBase64(sealed) };
+  }
+  const res = await call("/api/v1/sealed/rating", body);
+  if (res.status !== 201) return say(errorMessage(res.data), true);
+  await showStatus(token, secret, "rated");
 }
 async function sendReply(form, token, secret, status) {
   const body = clean3(form.elements.body.value);
@@ -4190,7 +4237,7 @@ async function sendReply(form, token, secret, status) {
   const files = await sealFiles(input, caseId, recipients, 200);
   const res = await call("/api/v1/sealed/messages", { token, case_id: caseId, message_id: status.message_id, body: toBase64(sealed), files });
   if (res.status !== 201) return say(errorMessage(res.data), true);
-  await showStatus(token, secret, true);
+  await showStatus(token, secret, "sent");
 }
 async function lookUp(form) {
   const code = parseCode(form.elements.code.value);

@@ -91,7 +91,9 @@ async fn record_objection(
         notice_pending: Set(false),
     })
     .exec_without_returning(txn)
-    .await?;
+    .await
+    // An id the browser sealed under and sent already (a retry).
+    .map_err(|e| StoreError::unique(e, Clash::Exists("message")))?;
     case::Entity::update_many()
         .col_expr(
             case::Column::Unread,

@@ -32,6 +32,13 @@ fn contract() -> Contract {
     let fields = Answer::errors(&[InvalidFields]);
     let unknown = Answer::errors(&[UnknownCode]);
     let sealed = Answer::errors(&[SealedStale, SealedMisaddressed, SealedMalformed]);
+    let rating = Answer::errors(&[
+        InvalidRating,
+        RatingNotYet,
+        AlreadyRated,
+        ObjectionTooLate,
+        NoUnitAbove,
+    ]);
     let op = |id, sets: &[&[ErrorKind]]| Operation::new(id, Access::Public, sets);
     let mut error_extras = serde_json::Map::new();
     error_extras.insert(
@@ -59,20 +66,7 @@ fn contract() -> Contract {
             op("add_message", &[&admitted, &json, &code, &fields, &server]),
             op(
                 "rate",
-                &[
-                    &admitted,
-                    &json,
-                    &code,
-                    &fields,
-                    &Answer::errors(&[
-                        InvalidRating,
-                        RatingNotYet,
-                        AlreadyRated,
-                        ObjectionTooLate,
-                        NoUnitAbove,
-                    ]),
-                    &server,
-                ],
+                &[&admitted, &json, &code, &fields, &rating, &server],
             ),
             op("units", &[&server]),
             op("sealing_params", &[&server]),
@@ -91,6 +85,10 @@ fn contract() -> Contract {
             op(
                 "sealed_add_message",
                 &[&admitted, &json, &unknown, &sealed, &server],
+            ),
+            op(
+                "sealed_rate",
+                &[&admitted, &json, &unknown, &sealed, &rating, &server],
             ),
         ],
         vocabularies: vocabularies(),

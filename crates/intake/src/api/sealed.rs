@@ -11,12 +11,14 @@ use sunlight_core::crypto::{CHUNK_SIZE, UnitPublicKey};
 use sunlight_core::i18n::Lang;
 use sunlight_core::policy::DeadlineKind;
 use sunlight_core::report::ReportDraft;
-use sunlight_filing::SealedMeta;
+use sunlight_filing::{ObjectionDraft, SealedMeta};
 use sunlight_store::ReporterView;
 
+use super::dto::RatingStored;
 use super::sealed_dto::{
-    PrepareRequest, PrepareResponse, SealedFiled, SealedMessageRequest, SealedReportRequest,
-    SealedStatus, SealedStored, SealingParams, StatusDisplay, TokenRequest, b64, token,
+    PrepareRequest, PrepareResponse, SealedFiled, SealedMessageRequest, SealedRatingRequest,
+    SealedReportRequest, SealedStatus, SealedStored, SealingParams, StatusDisplay, TokenRequest,
+    b64, token,
 };
 use super::{json, read_json};
 use crate::error::{Failure, Format, IntakeError};
@@ -228,14 +230,22 @@ pub async fn status(
     let share = filing.share(&token);
     let id = filing.message_id(now);
     let mut out = SealedStatus::new(&view, &located, &share, id, &rating, &filing.policy);
-    out.display = display(&state, lang, &view);
+    out.display = display(&state, lang, &view, &rating);
     Ok(HttpResponse::Ok().json(out))
 }
 
 /// The status page's words and dates for `view`.
-fn display(state: &AppState, lang: Lang, view: &ReporterView) -> StatusDisplay {
+fn display(
+    state: &AppState,
+    lang: Lang,
+    view: &ReporterView,
+    rating: &sunlight_filing::RatingState,
+) -> StatusDisplay {
     let t = crate::i18n::catalog(lang);
+    let (rated, _, objection_hint) = crate::pages::rating_view(state, lang, rating);
     StatusDisplay {
+        rated,
+        objection_hint,
         stage: t
             .get(&format!("stage.{}", view.case.stage.as_str()))
             .to_owned(),
@@ -282,5 +292,45 @@ pub async fn add_message(
         .map_err(|e| json(e, lang))?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(SealedStored {
         received_on: state.filing.policy.local_date(day),
+    }))
+}
+
+/// The reporter rates the feedback; an objection, sealed in the browser
+/// like a follow-up, asks the unit above for a re-examination.
+#[utoipa::path(
+    post, path = "/api/v1/sealed/rating", operation_id = "sealed_rate", request_body = SealedRatingRequest,
+    responses((status = 201, description = "Recorded (the day only); with an objection, the unit above re-examines the case", body = RatingStored))
+)]
+pub async fn rate(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = state.admit(&req, Limiters::message, Format::Json)?;
+    let limit = state.filing.limits.message_chars.saturating_mul(8) + 16 * 1024;
+    let request: SealedRatingRequest = read_json(&req, payload, limit)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let r = request.parts().map_err(|e| json(e, lang))?;
+    let filing = &state.filing;
+    let (located, view) = filing
+        .find_by_token(&r.token)
+        .await
+        .map_err(|e| json(e, lang))?;
+    let objected = r.objection.is_some();
+    let objection = r
+        .objection
+        .map(|(message_id, sealed_body)| ObjectionDraft::Sealed {
+            located: &located,
+            sealed_for: r.case,
+            message_id,
+            sealed_body,
+        });
+    filing
+        .rate(&view, r.rating, objection, Utc::now())
+        .await
+        .map_err(|e| json(e, lang))?;
+    Ok(HttpResponse::Created().json(RatingStored {
+        objection: objected,
     }))
 }

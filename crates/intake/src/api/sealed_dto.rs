@@ -244,6 +244,13 @@ pub struct StatusDisplay {
     pub deadline: String,
     /// Each message's time, in the order of `messages`.
     pub message_times: Vec<String>,
+    /// The rating given, in words (absent until rated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rated: Option<String>,
+    /// Until when and how long an objection may be (absent when none may
+    /// be sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objection_hint: Option<String>,
 }
 
 /// `POST /api/v1/sealed/messages`.
@@ -291,6 +298,61 @@ impl SealedMessageRequest {
     }
 }
 
+/// `POST /api/v1/sealed/rating`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealedRatingRequest {
+    #[schema(format = Byte)]
+    pub token: String,
+    /// The `case_id` of the status this follows (what an objection is
+    /// sealed to).
+    #[schema(format = Uuid)]
+    pub case_id: String,
+    /// `satisfied`, `basically_satisfied` or `dissatisfied`.
+    pub rating: String,
+    /// An objection (复查请求), sealed like a follow-up message.
+    #[serde(default)]
+    pub objection: Option<SealedObjectionIn>,
+}
+
+/// An objection sealed in the browser: a `MessageContent` under the
+/// status's `message_id` (item `message/ID`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealedObjectionIn {
+    #[schema(format = Uuid)]
+    pub message_id: String,
+    #[schema(format = Byte)]
+    pub body: String,
+}
+
+/// The decoded parts of a sealed rating request.
+pub struct RatingParts {
+    pub token: LookupToken,
+    pub case: sunlight_core::CaseId,
+    pub rating: sunlight_core::Rating,
+    /// The objection's id and sealed body.
+    pub objection: Option<(Uuid, Vec<u8>)>,
+}
+
+impl SealedRatingRequest {
+    pub fn parts(&self) -> Result<RatingParts, IntakeError> {
+        Ok(RatingParts {
+            token: token(&self.token)?,
+            case: sunlight_core::CaseId::from_uuid(uuid(&self.case_id)?),
+            rating: self
+                .rating
+                .parse()
+                .map_err(|_| IntakeError::InvalidRating)?,
+            objection: self
+                .objection
+                .as_ref()
+                .map(|o| Ok::<_, IntakeError>((uuid(&o.message_id)?, unb64(&o.body)?)))
+                .transpose()?,
+        })
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SealedStored {
     pub received_on: NaiveDate,
@@ -310,7 +372,9 @@ redacted_debug!(
     SealedFileIn,
     SealedReportRequest,
     TokenRequest,
-    SealedMessageRequest
+    SealedMessageRequest,
+    SealedRatingRequest,
+    SealedObjectionIn
 );
 
 impl SealedStatus {

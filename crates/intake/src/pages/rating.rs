@@ -4,12 +4,12 @@
 
 use super::*;
 use sunlight_core::Rating;
-use sunlight_filing::RatingState;
+use sunlight_filing::{ObjectionDraft, RatingState};
 
 use status::{code_refused, status_view};
 
 /// The three answers, in the reader's words, in the order shown.
-pub(super) fn choices(lang: Lang) -> Vec<(&'static str, String)> {
+pub(crate) fn choices(lang: Lang) -> Vec<(&'static str, String)> {
     let t = i18n::catalog(lang);
     Rating::ALL
         .iter()
@@ -24,14 +24,15 @@ pub(super) fn choices(lang: Lang) -> Vec<(&'static str, String)> {
 
 /// What the status page shows of the rating: the rating given (in words),
 /// whether the form is open, and until when an objection may be sent.
-pub(super) fn rating_view(
+/// The page without script and the one the script draws say the same.
+pub(crate) fn rating_view(
     state: &AppState,
     lang: Lang,
-    status: &Status,
+    rating: &RatingState,
 ) -> (Option<String>, bool, Option<String>) {
     let t = i18n::catalog(lang);
     let policy = &state.filing.policy;
-    match &status.rating {
+    match rating {
         RatingState::NotYet => (None, false, None),
         RatingState::Open {
             objection_until, ..
@@ -140,10 +141,13 @@ pub(crate) async fn rate(
             .map(|o| sunlight_core::report::validate_message(o, &state.filing.limits))
             .transpose()
             .map_err(|e| IntakeError::Invalid(vec![e]))?;
-        let text = text.as_deref().map(String::as_str);
+        let objection = text.as_deref().map(|text| ObjectionDraft::Text {
+            found: &found,
+            text: text.as_str(),
+        });
         Ok(state
             .filing
-            .rate(&found, &view, rating, text, Utc::now())
+            .rate(&view, rating, objection, Utc::now())
             .await?)
     }
     .await;

@@ -10,6 +10,7 @@ pub(super) struct Lookup {
     sent: bool,
     integrity: &'static str,
     limits: Limits,
+    rating_choices: Vec<(&'static str, String)>,
 }
 
 /// The lookup form with the "sent" notice.
@@ -23,6 +24,7 @@ pub(super) fn lookup_page_sent(lang: Lang, limits: Limits) -> HttpResponse {
             sent: true,
             integrity: sealing_integrity(),
             limits,
+            rating_choices: super::rating::choices(lang),
         },
     )
 }
@@ -50,6 +52,7 @@ pub(super) fn lookup_page(
             sent: false,
             integrity: sealing_integrity(),
             limits,
+            rating_choices: super::rating::choices(lang),
         },
     ))
 }
@@ -129,7 +132,8 @@ pub(super) fn status_view(
     errors: Vec<ErrorLine>,
 ) -> StatusPage {
     let t = i18n::catalog(lang);
-    let (rated, rating_open, objection_hint) = super::rating::rating_view(state, lang, status);
+    let (rated, rating_open, objection_hint) =
+        super::rating::rating_view(state, lang, &status.rating);
     let view = &status.view;
     let stage_code = view.case.stage.as_str();
     StatusPage {
