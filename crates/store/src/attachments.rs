@@ -144,7 +144,7 @@ impl Store {
             .filter(attachment::Column::CaseId.eq(case.as_uuid()))
             .order_by_asc(attachment::Column::CreatedAt)
             .order_by_asc(attachment::Column::Id)
-            .all(self.conn())
+            .all(self.reader())
             .await?
             .into_iter()
             .map(AttachmentRow::try_from)

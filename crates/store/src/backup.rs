@@ -30,6 +30,7 @@ impl Store {
             });
         Ok(Self {
             db: Database::connect(opts).await?,
+            reads: None,
         })
     }
 

@@ -314,7 +314,7 @@ impl Store {
     ) -> Result<Option<CaseRow>, StoreError> {
         case::Entity::find()
             .filter(case::Column::LookupKey.eq(lookup_key.to_vec()))
-            .one(self.conn())
+            .one(self.reader())
             .await?
             .map(CaseRow::try_from)
             .transpose()

@@ -114,9 +114,43 @@ async fn sqlite_connection_is_clean(
 /// The advisory lock key of migrations ("SUNLIGHT" in ASCII, as an i64).
 const MIGRATION_LOCK: i64 = 0x5355_4E4C_4947_4854;
 
+/// The file of an on-disk SQLite URL; None for PostgreSQL and for an
+/// in-memory database (which a second connection would not share).
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    let memory = path.is_empty() || path.contains(":memory:") || url.contains("mode=memory");
+    (!memory).then_some(path)
+}
+
+/// Read-only connections to the writer's SQLite file: opened lazily
+/// (after the writer made the file and its WAL), never writing, waiting
+/// as the writer does if a checkpoint holds them up.
+fn read_only_options(url: &str) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .max_connections(4)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .map_sqlx_sqlite_opts(|o| {
+            o.read_only(true)
+                .create_if_missing(false)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    opts
+}
+
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite on disk: read-only connections for the public side's hot
+    /// reads (units, a reporter's case), which WAL lets run beside the
+    /// one writer instead of queueing behind its commits. None elsewhere
+    /// (PostgreSQL pools already; an in-memory database has one
+    /// connection only).
+    reads: Option<DatabaseConnection>,
 }
 
 impl Store {
@@ -169,7 +203,11 @@ impl Store {
                 });
         }
         let db = Database::connect(opts).await?;
-        Ok(Self { db })
+        let reads = match sqlite_file(url) {
+            Some(_) => Some(Database::connect(read_only_options(url)).await?),
+            None => None,
+        };
+        Ok(Self { db, reads })
     }
 
     /// A throwaway SQLite database for simulations: no fsync per commit
@@ -190,6 +228,7 @@ impl Store {
             });
         Ok(Self {
             db: Database::connect(opts).await?,
+            reads: None,
         })
     }
 
@@ -271,6 +310,13 @@ impl Store {
         &self.db
     }
 
+    /// Where a read that needs no transaction goes: the read-only
+    /// connections on SQLite, else the one pool. What it reads was
+    /// committed (a write returns after its commit), as on PostgreSQL.
+    pub(crate) fn reader(&self) -> &DatabaseConnection {
+        self.reads.as_ref().unwrap_or(&self.db)
+    }
+
     /// A write transaction. On SQLite it starts `IMMEDIATE`, taking the write
     /// lock up front: a deferred transaction that reads first and then writes
     /// fails at once with SQLITE_BUSY when another process (a CLI command
@@ -285,5 +331,63 @@ impl Store {
                 ..Default::default()
             })
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_sqlite_file_gets_read_only_connections() {
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/s/db.sqlite?mode=rwc"),
+            Some("/var/lib/s/db.sqlite")
+        );
+        assert_eq!(sqlite_file("sqlite://rel/db.sqlite"), Some("rel/db.sqlite"));
+        for shared_by_none in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://file?mode=memory&cache=shared",
+            "postgres://u@h/db",
+        ] {
+            assert_eq!(sqlite_file(shared_by_none), None, "{shared_by_none}");
+        }
+    }
+
+    /// The reads the public side sends to the read-only connections see
+    /// every committed write, and cannot write themselves.
+    #[tokio::test]
+    async fn the_read_only_connections_see_commits_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/s.db", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.reads.is_some());
+        let unit = sunlight_core::UnitId::parse("p").unwrap();
+        assert!(store.public_units().await.unwrap().is_empty());
+        crate::provision::create_unit(
+            &store,
+            sunlight_core::unit_tree::UnitSpec::new(
+                unit.clone(),
+                "p",
+                sunlight_core::Level::Province,
+                None,
+            ),
+            false,
+            "test",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let seen = store.public_units().await.unwrap();
+        assert_eq!(
+            seen.first().map(|u| &u.id),
+            Some(&unit),
+            "committed, so seen"
+        );
+        let write = store.reader().execute_unprepared("DELETE FROM units").await;
+        assert!(write.is_err(), "a read-only connection wrote");
+        assert_eq!(store.public_units().await.unwrap().len(), 1);
     }
 }

@@ -123,7 +123,7 @@ impl Store {
         Ok(message::Entity::find()
             .filter(message::Column::CaseId.eq(case.as_uuid()))
             .order_by_asc(message::Column::CreatedAt)
-            .all(self.conn())
+            .all(self.reader())
             .await?)
     }
 }

@@ -56,7 +56,7 @@ impl Store {
                 break;
             };
             case = case::Entity::find_by_id(target.as_uuid())
-                .one(self.conn())
+                .one(self.reader())
                 .await?
                 .map(CaseRow::try_from)
                 .transpose()?
@@ -66,7 +66,7 @@ impl Store {
         }
         let open_entry = queue_entry::Entity::find()
             .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
-            .one(self.conn())
+            .one(self.reader())
             .await?
             .map(QueueRow::try_from)
             .transpose()?;
@@ -74,7 +74,7 @@ impl Store {
             .filter(transition::Column::CaseId.eq(case.id.as_uuid()))
             .filter(transition::Column::ReporterVisible.eq(true))
             .order_by_asc(transition::Column::At)
-            .all(self.conn())
+            .all(self.reader())
             .await?
             .into_iter()
             .map(|t| {

@@ -267,7 +267,7 @@ impl Store {
             ])
             .order_by_asc(unit::Column::Id)
             .into_tuple()
-            .all(self.conn())
+            .all(self.reader())
             .await?;
         let mut units: Vec<UnitRow> = rows
             .into_iter()
