@@ -99,23 +99,51 @@ fn reporter_key(stretch: &CodeStretch, status: &Value) -> UnitSecretKey {
         .unwrap()
 }
 
+/// What a refusal must leave as it was.
+async fn counts(live: &Live) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM ratings",
+        "SELECT COUNT(*) FROM messages",
+        "SELECT COUNT(*) FROM tasks",
+        "SELECT COUNT(*) FROM audit_log",
+        "SELECT SUM(version) FROM cases",
+    ] {
+        out.push(count(live, sql).await);
+    }
+    out
+}
+
 /// Each refused request answers `(status, code)` and stores nothing.
 async fn refused(live: &Live, body: Value, expect: (u16, &str)) {
-    let before = (
-        count(live, "SELECT COUNT(*) FROM ratings").await,
-        count(live, "SELECT COUNT(*) FROM messages").await,
-    );
+    let before = counts(live).await;
     let (s, v) = intake_post(&live.intake, "/api/v1/sealed/rating", body).await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (expect.0, Some(expect.1)),
         "{v}"
     );
-    let after = (
-        count(live, "SELECT COUNT(*) FROM ratings").await,
-        count(live, "SELECT COUNT(*) FROM messages").await,
+    assert_eq!(
+        before,
+        counts(live).await,
+        "a refused rating stores nothing"
     );
-    assert_eq!(before, after, "a refused rating stores nothing");
+}
+
+/// A reply sealed to the right keys whose body then broke (a faulty
+/// script, or a reporter who wants to break their case's page): stored,
+/// as the server cannot tell, and shown to staff as unreadable.
+async fn broken_reply(live: &Live, token: &str, status: &Value, to: &[UnitPublicKey]) -> Uuid {
+    let case = CaseId::parse(status["case_id"].as_str().unwrap()).unwrap();
+    let id = Uuid::parse_str(status["message_id"].as_str().unwrap()).unwrap();
+    let mut body = BASE64
+        .decode(sealed(case, id, to, "补充").as_bytes())
+        .unwrap();
+    *body.last_mut().unwrap() ^= 1;
+    let reply = json!({"token": token, "case_id": case.to_string(), "message_id": id.to_string(), "body": BASE64.encode(&body)});
+    let (s, v) = intake_post(&live.intake, "/api/v1/sealed/messages", reply).await;
+    assert_eq!(s, 201, "{v}");
+    id
 }
 
 pub(crate) async fn sealed_rating(live: &Live) {
@@ -147,8 +175,45 @@ pub(crate) async fn sealed_rating(live: &Live) {
         "the reporter reads it too"
     );
     let case = CaseId::parse(&id).unwrap();
+    // An id a reply used already is not taken again for the objection; the
+    // broken reply does not break the staff's page.
+    let used = broken_reply(live, &token, &status, &to).await;
+    let again = rate(
+        "dissatisfied",
+        Some(json!({"message_id": used.to_string(), "body": sealed(case, used, &to, OBJECTION)})),
+    );
+    refused(live, again, (409, "sealed_stale")).await;
+    let seen = verifier.get(&format!("/api/v1/cases/{id}")).await;
+    let broken = seen["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == used.to_string())
+        .unwrap();
+    assert_eq!(
+        (&broken["unreadable"], &broken["body"]),
+        (&json!(true), &json!("")),
+        "{seen}"
+    );
+    let status = sealed_status(live, &token).await;
     let message_id = Uuid::parse_str(status["message_id"].as_str().unwrap()).unwrap();
     let objection = |case: CaseId, to: &[UnitPublicKey]| json!({"message_id": message_id.to_string(), "body": sealed(case, message_id, to, OBJECTION)});
+    // Not what `seal` makes of a padded payload: refused before storing.
+    let ctx_item = item::message(message_id);
+    let ctx = SealContext {
+        case_id: case,
+        item: &ctx_item,
+    };
+    let unpadded = BASE64.encode(&seal(b"{\"body\":\"x\"}", &ctx, &to).unwrap());
+    let short = rate(
+        "dissatisfied",
+        Some(json!({"message_id": message_id.to_string(), "body": unpadded})),
+    );
+    refused(live, short, (422, "sealed_malformed")).await;
+    // A rating is bound to the case the status showed, objection or not.
+    let mut other_case = rate("satisfied", None);
+    other_case["case_id"] = json!(CaseId::arrived_on(chrono::Utc::now()).to_string());
+    refused(live, other_case, (409, "sealed_stale")).await;
 
     refused(live, rate("great", None), (422, "invalid_rating")).await;
     let units_only = &to[..to.len() - 1];

@@ -78,6 +78,9 @@ pub struct OpenedMessage {
     pub id: Uuid,
     pub from_staff: bool,
     pub body: Zeroizing<String>,
+    /// A reporter's message that does not open (sealed in a browser to the
+    /// right keys, but garbage or broken): `body` is empty.
+    pub unreadable: bool,
     pub at: DateTime<Utc>,
 }
 

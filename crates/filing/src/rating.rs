@@ -169,7 +169,7 @@ impl Filing {
         day: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Objection, FilingError> {
-        let (message_id, sealed_body) = match draft {
+        let (message_id, sealed_body, message_day) = match draft {
             ObjectionDraft::Text { found, text } => {
                 let message_id = self.message_id(now);
                 let payload = encode_padded(&MessageContent {
@@ -181,7 +181,8 @@ impl Filing {
                     case_id: found.case_id,
                     item: &item,
                 };
-                (message_id, seal(&payload, &context, &found.recipients)?)
+                let sealed = seal(&payload, &context, &found.recipients)?;
+                (message_id, sealed, day)
             }
             ObjectionDraft::Sealed {
                 located,
@@ -189,13 +190,16 @@ impl Filing {
                 message_id,
                 sealed_body,
             } => {
-                self.check_sealed_message(located, sealed_for, message_id, &sealed_body, now)?;
-                (message_id, sealed_body)
+                // Dated by its id's day, as a sealed follow-up is.
+                let issued =
+                    self.check_sealed_message(located, sealed_for, message_id, &sealed_body, now)?;
+                (message_id, sealed_body, issued)
             }
         };
         Ok(Objection {
             message_id,
             sealed_body,
+            day: message_day,
             unit,
             due_at: self
                 .policy

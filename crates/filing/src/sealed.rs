@@ -75,6 +75,18 @@ pub struct Located {
 
 /// A sealed item's length bound: the padded text, an envelope header for
 /// 16 recipients, nonce and tag.
+/// Whether an envelope whose header is `header` bytes holds what `seal`
+/// makes of a padded payload: nonce, one or more whole padding blocks, tag.
+/// An empty, cut or unpadded body is refused here; one of the right length
+/// whose bytes are garbage opens for nobody, which staff see as such
+/// (casework's view) — the server holds no key to tell.
+fn padded_body(envelope: &[u8], header: usize) -> bool {
+    envelope
+        .len()
+        .checked_sub(header + 12 + 16)
+        .is_some_and(|body| body > 0 && body % sunlight_core::report::PAD_TO == 0)
+}
+
 fn envelope_limit(text_bytes: usize) -> usize {
     text_bytes.saturating_add(1024 + 2 + 16 * 88 + 12 + 16)
 }
@@ -134,8 +146,9 @@ impl Filing {
             .saturating_add(16);
         for f in files {
             let slots = check_addressed(&f.header, to).map_err(refusal)?;
-            check_addressed(&f.meta, to).map_err(refusal)?;
+            let meta_header = check_addressed(&f.meta, to).map_err(refusal)?;
             if f.header.len() != slots + 7
+                || !padded_body(&f.meta, meta_header)
                 || f.body.len() < 16
                 || f.body.len() > max_body
                 || f.meta.len() > envelope_limit(4096)
@@ -163,8 +176,10 @@ impl Filing {
             return Err(SealedRefusal::Misaddressed.into());
         }
         to.push(sealed.reporter_public);
-        check_addressed(&sealed.sealed_report, &to).map_err(refusal)?;
-        if sealed.sealed_report.len() > envelope_limit(self.limits.max_text_bytes()) {
+        let header = check_addressed(&sealed.sealed_report, &to).map_err(refusal)?;
+        if sealed.sealed_report.len() > envelope_limit(self.limits.max_text_bytes())
+            || !padded_body(&sealed.sealed_report, header)
+        {
             return Err(SealedRefusal::Malformed.into());
         }
         self.check_files(&sealed.files, &to)?;
@@ -270,9 +285,9 @@ impl Filing {
             return Err(SealedRefusal::StaleId.into());
         }
         let day = self.issued_day(message_id, now)?;
-        check_addressed(sealed_body, &located.recipients).map_err(refusal)?;
+        let header = check_addressed(sealed_body, &located.recipients).map_err(refusal)?;
         let text = self.limits.message_chars.saturating_mul(4);
-        if sealed_body.len() > envelope_limit(text) {
+        if sealed_body.len() > envelope_limit(text) || !padded_body(sealed_body, header) {
             return Err(SealedRefusal::Malformed.into());
         }
         Ok(day)

@@ -4195,18 +4195,19 @@ async function showStatus(token, secret, after) {
     notice.textContent = text(after === "rated" ? "ratedSent" : "sent");
     main.querySelector("h1").after(notice);
   }
-  const reply = document.getElementById("reply-form");
-  reply.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    sendReply(reply, token, secret, data).catch((e) => say(e.message || text("failed"), true));
-  });
+  enhance(document.getElementById("reply-form"), (form) => sendReply(form, token, secret, data));
   const rating = document.getElementById("rating-form");
-  if (rating) {
-    rating.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      sendRating(rating, token, secret, data).catch((e) => say(e.message || text("failed"), true));
-    });
+  if (rating) enhance(rating, (form) => sendRating(form, token, secret, data));
+}
+function fits(value, form) {
+  const field = form.querySelector("textarea");
+  const max = Number(field && field.getAttribute("maxlength") || 0);
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+  if (max && Array.from(value).length > max || control.test(value)) {
+    say(text("badText").replace("{max}", String(max)), true);
+    return false;
   }
+  return true;
 }
 async function sendRating(form, token, secret, status) {
   const choice = form.querySelector("input[name=rating]:checked");
@@ -4215,6 +4216,7 @@ async function sendRating(form, token, secret, status) {
   const caseId = status.case_id;
   const body = { token, case_id: caseId, rating: choice.value };
   const objection = form.elements.objection ? clean3(form.elements.objection.value) : "";
+  if (!fits(objection, form)) return void 0;
   if (objection) {
     const recipients = status.recipients.map(fromBase64);
     const item2 = item.message(status.message_id);
@@ -4229,6 +4231,7 @@ async function sendReply(form, token, secret, status) {
   const body = clean3(form.elements.body.value);
   const input = form.elements.attachment;
   if (!body && !(input && input.files.length)) return say(text("emptyReply"), true);
+  if (!fits(body, form)) return void 0;
   say(text("working"));
   const caseId = status.case_id;
   const recipients = status.recipients.map(fromBase64);

@@ -124,9 +124,9 @@ fn sqlite_file(url: &str) -> Option<&str> {
     (!memory).then_some(path)
 }
 
-/// Read-only connections to the writer's SQLite file: opened lazily
-/// (after the writer made the file and its WAL), never writing, waiting
-/// as the writer does if a checkpoint holds them up.
+/// Read-only connections to the writer's SQLite file: opened after the
+/// writer made the file and its WAL, never writing, waiting as the writer
+/// does if a checkpoint holds them up.
 fn read_only_options(url: &str) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
@@ -145,9 +145,10 @@ fn read_only_options(url: &str) -> ConnectOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
-    /// SQLite on disk: read-only connections for the public side's hot
-    /// reads (units, a reporter's case), which WAL lets run beside the
-    /// one writer instead of queueing behind its commits. None elsewhere
+    /// SQLite on disk: read-only connections for the hot reads without a
+    /// transaction (units, a reporter's case, a case's messages and files),
+    /// which WAL lets run beside the one writer instead of queueing behind
+    /// its commits. None elsewhere
     /// (PostgreSQL pools already; an in-memory database has one
     /// connection only).
     reads: Option<DatabaseConnection>,

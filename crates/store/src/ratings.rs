@@ -36,6 +36,9 @@ pub struct NewRating {
 pub struct Objection {
     pub message_id: Uuid,
     pub sealed_body: Vec<u8>,
+    /// The message's day: the rating's, or for one sealed in the browser
+    /// the day its id carries (as a sealed follow-up's).
+    pub day: DateTime<Utc>,
     /// The unit that re-examines: the one above the case's unit.
     pub unit: UnitId,
     pub due_at: DateTime<Utc>,
@@ -86,7 +89,7 @@ async fn record_objection(
         author: Set("reporter".to_owned()),
         staff_id: Set(None),
         sealed_body: Set(o.sealed_body.clone()),
-        created_at: Set(r.day),
+        created_at: Set(o.day),
         // The re-examination task's own notice tells its people.
         notice_pending: Set(false),
     })

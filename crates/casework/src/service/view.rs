@@ -115,11 +115,22 @@ impl Triage {
             decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let mut messages = Vec::new();
         for m in self.store.messages(case.id).await? {
-            let body = open_text(&m.sealed_body, case.id, &item::message(m.id), session)?;
+            let from_staff = m.author == "staff";
+            let opened = open_text(&m.sealed_body, case.id, &item::message(m.id), session);
+            // The server seals staff messages itself; a reporter's may come
+            // sealed from a browser, which the server could check only for
+            // its addressing and size. One that does not open is shown as
+            // such, not a case nobody can read any more.
+            let (body, unreadable) = match opened {
+                Ok(body) => (body, false),
+                Err(_) if !from_staff => (Zeroizing::new(String::new()), true),
+                Err(e) => return Err(e),
+            };
             messages.push(OpenedMessage {
                 id: m.id,
-                from_staff: m.author == "staff",
+                from_staff,
                 body,
+                unreadable,
                 at: m.created_at,
             });
         }

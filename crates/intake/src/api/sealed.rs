@@ -317,6 +317,12 @@ pub async fn rate(
         .find_by_token(&r.token)
         .await
         .map_err(|e| json(e, lang))?;
+    // The rating answers the feedback of the case the status showed: after
+    // a merge since, the reporter has not seen what they would rate.
+    if r.case != located.case_id {
+        let stale = IntakeError::Sealed(sunlight_filing::SealedRefusal::StaleId);
+        return Err(json(stale, lang));
+    }
     let objected = r.objection.is_some();
     let objection = r
         .objection

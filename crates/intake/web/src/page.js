@@ -248,18 +248,24 @@ async function showStatus(token, secret, after) {
     notice.textContent = text(after === 'rated' ? 'ratedSent' : 'sent');
     main.querySelector('h1').after(notice);
   }
-  const reply = document.getElementById('reply-form');
-  reply.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    sendReply(reply, token, secret, data).catch((e) => say(e.message || text('failed'), true));
-  });
+  enhance(document.getElementById('reply-form'), (form) => sendReply(form, token, secret, data));
   const rating = document.getElementById('rating-form');
-  if (rating) {
-    rating.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      sendRating(rating, token, secret, data).catch((e) => say(e.message || text('failed'), true));
-    });
+  if (rating) enhance(rating, (form) => sendRating(form, token, secret, data));
+}
+
+// What the server checks of a message it seals itself (core's
+// `validate_message`), checked here, as it cannot see this one: at most
+// the form's limit in characters, no control characters but line breaks
+// and tabs.
+function fits(value, form) {
+  const field = form.querySelector('textarea');
+  const max = Number((field && field.getAttribute('maxlength')) || 0);
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+  if ((max && Array.from(value).length > max) || control.test(value)) {
+    say(text('badText').replace('{max}', String(max)), true);
+    return false;
   }
+  return true;
 }
 
 // The rating in the clear (one of three words, as the page without
@@ -272,6 +278,7 @@ async function sendRating(form, token, secret, status) {
   const caseId = status.case_id;
   const body = { token, case_id: caseId, rating: choice.value };
   const objection = form.elements.objection ? clean(form.elements.objection.value) : '';
+  if (!fits(objection, form)) return undefined;
   if (objection) {
     const recipients = status.recipients.map(s.fromBase64);
     const item = s.item.message(status.message_id);
@@ -287,6 +294,7 @@ async function sendReply(form, token, secret, status) {
   const body = clean(form.elements.body.value);
   const input = form.elements.attachment;
   if (!body && !(input && input.files.length)) return say(text('emptyReply'), true);
+  if (!fits(body, form)) return undefined;
   say(text('working'));
   const caseId = status.case_id;
   const recipients = status.recipients.map(s.fromBase64);

@@ -15,6 +15,10 @@ pub struct MessageOut {
     /// `staff` or `reporter`.
     pub from: &'static str,
     pub body: String,
+    /// A reporter's message that does not open (sealed in a browser, but
+    /// broken): `body` is empty.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unreadable: bool,
     pub at: DateTime<Utc>,
 }
 
@@ -228,6 +232,7 @@ impl From<&OpenedMessage> for MessageOut {
             id: m.id,
             from: if m.from_staff { "staff" } else { "reporter" },
             body: m.body.to_string(),
+            unreadable: m.unreadable,
             at: m.at,
         }
     }

@@ -365,7 +365,12 @@ fn messages_text(ui: &Ui, policy: &Policy, export: &CaseExport) -> String {
         } else {
             policy.local_date(m.at).to_string()
         };
-        out.push_str(&format!("{at} · {from}\n{}\n\n", m.body.as_str()));
+        let body = if m.unreadable {
+            ui.t("case.message_unreadable")
+        } else {
+            m.body.as_str()
+        };
+        out.push_str(&format!("{at} · {from}\n{body}\n\n"));
     }
     out
 }

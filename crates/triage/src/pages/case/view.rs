@@ -35,7 +35,7 @@ pub struct AttachmentLine {
 pub struct MessageLine<'a> {
     pub from_staff: bool,
     pub at: String,
-    pub body: &'a str,
+    pub body: std::borrow::Cow<'a, str>,
 }
 
 pub struct StepLine<'a> {
@@ -137,15 +137,7 @@ impl<'a> CasePage<'a> {
             stage: ui.word("stage", c.stage.as_str()),
             facts: facts(&ui, state, view, units, me, now),
             attachments: attachment_lines(view),
-            messages: view
-                .messages
-                .iter()
-                .map(|m| MessageLine {
-                    from_staff: m.from_staff,
-                    at: local_time(policy, m.at),
-                    body: m.body.as_str(),
-                })
-                .collect(),
+            messages: message_lines(&ui, policy, view),
             history: history_lines(&ui, policy, view, me),
             holds: hold_lines(&ui, policy, view, viewer.session.role),
             allowed,
@@ -363,6 +355,21 @@ fn actor_word(ui: &Ui, actor: Option<Uuid>, me: Uuid) -> String {
 }
 
 /// The case's files, each a link to the API that streams it opened.
+fn message_lines<'a>(ui: &Ui, policy: &Policy, view: &'a CaseView) -> Vec<MessageLine<'a>> {
+    view.messages
+        .iter()
+        .map(|m| MessageLine {
+            from_staff: m.from_staff,
+            at: local_time(policy, m.at),
+            body: if m.unreadable {
+                ui.t("case.message_unreadable").to_owned().into()
+            } else {
+                m.body.as_str().into()
+            },
+        })
+        .collect()
+}
+
 fn attachment_lines(view: &CaseView) -> Vec<AttachmentLine> {
     let id = view.case.id;
     view.attachments
