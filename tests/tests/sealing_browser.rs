@@ -110,14 +110,12 @@ async fn follow_up(c: &Client, base: &str, code: &str, js: bool) {
     if js {
         assert_accessible(c, "status drawn by the script").await;
     }
-    assert_eq!(
-        find(c, "#stage")
-            .await
-            .attr("data-stage")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("received")
+    // Drawn (by the script, or the server): the report's stage, which
+    // routing may have moved on by now.
+    let stage = find(c, "#stage").await.attr("data-stage").await.unwrap();
+    assert!(
+        matches!(stage.as_deref(), Some("received" | "verify")),
+        "{stage:?}"
     );
     type_into(c, "textarea[name=body]", &format!("补充：{CANARY_REPLY}")).await;
     submit(c, "body").await;

@@ -126,7 +126,11 @@ fn sqlite_file(url: &str) -> Option<&str> {
 
 /// Read-only connections to the writer's SQLite file: opened after the
 /// writer made the file and its WAL, never writing, waiting as the writer
-/// does if a checkpoint holds them up.
+/// does if a checkpoint holds them up. Each keeps a page cache of at most
+/// 256 KiB (SQLite's default is 2 MiB a connection): the public side reads
+/// a few pages per request, the kernel caches the file anyway, and four
+/// full default caches would add 8 MiB to a process whose memory must stay
+/// flat under uploads (`a_20_mib_attachment_round_trips_in_flat_memory`).
 fn read_only_options(url: &str) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
@@ -138,6 +142,7 @@ fn read_only_options(url: &str) -> ConnectOptions {
             o.read_only(true)
                 .create_if_missing(false)
                 .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-256")
         });
     opts
 }
