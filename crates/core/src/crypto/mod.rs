@@ -6,6 +6,7 @@ mod envelope;
 mod keys;
 mod password;
 mod second_factor;
+pub mod shangmi;
 mod stream;
 mod stretch;
 
