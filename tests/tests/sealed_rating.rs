@@ -146,6 +146,19 @@ async fn broken_reply(live: &Live, token: &str, status: &Value, to: &[UnitPublic
     id
 }
 
+/// The unit above opens the objection among the case's messages.
+async fn assert_objection_read(province: &crate::e2e::Staff, id: &str) {
+    let seen = province.get(&format!("/api/v1/cases/{id}")).await;
+    assert!(
+        seen["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == OBJECTION),
+        "the unit above reads the objection: {seen}"
+    );
+}
+
 pub(crate) async fn sealed_rating(live: &Live) {
     let (verifier, supervisor, province) = (&live.staff[0], &live.staff[1], &live.staff[2]);
     let waiting = routed(verifier, 1).await;
@@ -232,15 +245,7 @@ pub(crate) async fn sealed_rating(live: &Live) {
     refused(live, good, (409, "already_rated")).await;
 
     // The unit above reads the objection and has the re-examination.
-    let seen = province.get(&format!("/api/v1/cases/{id}")).await;
-    assert!(
-        seen["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["body"] == OBJECTION),
-        "{seen}"
-    );
+    assert_objection_read(province, &id).await;
     let tasks = province.get("/api/v1/tasks").await;
     assert!(
         tasks
@@ -347,14 +352,6 @@ async fn with_javascript_on_the_rating_and_objection_are_sealed_in_chromium() {
     for secret in ["CANARY-objection-3c9d", &code, &digits] {
         assert!(!wire.contains(secret), "{secret} crossed the wire");
     }
-    let seen = province.get(&format!("/api/v1/cases/{id}")).await;
-    assert!(
-        seen["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["body"] == OBJECTION),
-        "the unit above reads the objection: {seen}"
-    );
+    assert_objection_read(province, &id).await;
     live.stop().await;
 }

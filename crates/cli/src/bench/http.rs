@@ -176,16 +176,29 @@ fn row(engine: &str, what: &str, clients: usize, r: &Round) -> String {
     )
 }
 
-/// The median of `runs` code stretches at the production cost, in seconds,
-/// and the Argon2 bound: cores ÷ that time.
-fn argon2_bound(runs: usize) -> Result<(f64, f64), String> {
+/// A stretcher at the production cost, a code and its working memory.
+fn stretch_kit() -> Result<
+    (
+        CodeStretcher,
+        sunlight_core::TrackingCode,
+        sunlight_core::crypto::StretchMemory,
+    ),
+    String,
+> {
     let stretcher = CodeStretcher::new(
         DeploymentSecrets::generate().map_err(|e| e.to_string())?,
         StretchParams::CODE,
     );
     let code = sunlight_core::TrackingCode::generate().map_err(|e| e.to_string())?;
-    let mut memory = sunlight_core::crypto::StretchMemory::new(StretchParams::CODE)
+    let memory = sunlight_core::crypto::StretchMemory::new(StretchParams::CODE)
         .map_err(|e| e.to_string())?;
+    Ok((stretcher, code, memory))
+}
+
+/// The median of `runs` code stretches at the production cost, in seconds,
+/// and the Argon2 bound: cores ÷ that time.
+fn argon2_bound(runs: usize) -> Result<(f64, f64), String> {
+    let (stretcher, code, mut memory) = stretch_kit()?;
     let mut times = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
@@ -213,13 +226,7 @@ fn argon2_all_cores(seconds: f64) -> Result<f64, String> {
     let threads: Vec<_> = (0..cores)
         .map(|_| {
             std::thread::spawn(move || -> Result<u32, String> {
-                let stretcher = CodeStretcher::new(
-                    DeploymentSecrets::generate().map_err(|e| e.to_string())?,
-                    StretchParams::CODE,
-                );
-                let code = sunlight_core::TrackingCode::generate().map_err(|e| e.to_string())?;
-                let mut memory = sunlight_core::crypto::StretchMemory::new(StretchParams::CODE)
-                    .map_err(|e| e.to_string())?;
+                let (stretcher, code, mut memory) = stretch_kit()?;
                 let mut n = 0u32;
                 while Instant::now() < until {
                     stretcher
