@@ -1,7 +1,8 @@
 //! The envelope and attachment-stream decoders on what a broken disk, a
 //! hostile database administrator or a backup tampered with could hand them.
-//! Genuine ciphertexts are sealed once per process to a unit key; the input
-//! either is taken whole as ciphertext or edits a genuine one. Nothing may
+//! Genuine ciphertexts are sealed once per process and suite to a unit key
+//! (X25519 for `modern`, SM2 for `shangmi`: the input picks which); the
+//! input either is taken whole as ciphertext or edits a genuine one. Nothing may
 //! panic, and only an unchanged genuine ciphertext may open — any edit,
 //! truncation, reordering or dropped chunk must be refused.
 
@@ -13,7 +14,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sunlight_core::CaseId;
 use sunlight_core::crypto::{
-    self as envelope, AttachmentOpener, AttachmentSealer, CHUNK_SIZE, SealContext, UnitKeyPair,
+    self as envelope, AttachmentOpener, AttachmentSealer, CHUNK_SIZE, SealContext, Suite,
+    UnitKeyPair,
 };
 use sunlight_core::report::decode_padded;
 
@@ -33,10 +35,10 @@ fn attachment_byte(i: usize) -> u8 {
     (i % 251) as u8
 }
 
-fn genuine() -> &'static Genuine {
-    static GENUINE: OnceLock<Genuine> = OnceLock::new();
-    GENUINE.get_or_init(|| {
-        let pair = UnitKeyPair::generate().expect("a key pair");
+fn genuine(suite: Suite) -> &'static Genuine {
+    static GENUINE: [OnceLock<Genuine>; 2] = [OnceLock::new(), OnceLock::new()];
+    GENUINE[suite as usize].get_or_init(|| {
+        let pair = UnitKeyPair::generate(suite).expect("a key pair");
         let case_id = CaseId::new_v7(1_764_000_000_000);
         let ctx = SealContext {
             case_id,
@@ -79,6 +81,13 @@ enum Edit {
     OtherItem,
 }
 
+/// Which suite's genuine ciphertexts, and what to do with them.
+#[derive(Debug, Arbitrary)]
+struct Case {
+    shangmi: bool,
+    input: Input,
+}
+
 #[derive(Debug, Arbitrary)]
 enum Input {
     /// Bytes taken as an envelope, as a stream header and as padded JSON.
@@ -105,8 +114,7 @@ fn edit_bytes(bytes: &mut Vec<u8>, edit: &Edit) {
     }
 }
 
-fn open_attachment(header: &[u8], chunks: &[Vec<u8>], item: &[u8]) -> Option<Vec<u8>> {
-    let g = genuine();
+fn open_attachment(g: &Genuine, header: &[u8], chunks: &[Vec<u8>], item: &[u8]) -> Option<Vec<u8>> {
     let ctx = SealContext {
         case_id: g.case_id,
         item,
@@ -121,8 +129,14 @@ fn open_attachment(header: &[u8], chunks: &[Vec<u8>], item: &[u8]) -> Option<Vec
     Some(out)
 }
 
-fuzz_target!(|input: Input| {
-    let g = genuine();
+fuzz_target!(|case: Case| {
+    let suite = if case.shangmi {
+        Suite::ShangMi
+    } else {
+        Suite::Modern
+    };
+    let g = genuine(suite);
+    let input = case.input;
     let report = SealContext {
         case_id: g.case_id,
         item: b"report",
@@ -208,7 +222,7 @@ fuzz_target!(|input: Input| {
                 b"attachment"
             };
             let unchanged = header == g.header && chunks == g.chunks && !other_item;
-            match open_attachment(&header, &chunks, item) {
+            match open_attachment(g, &header, &chunks, item) {
                 Some(plain) => {
                     assert!(unchanged, "an edited attachment opened");
                     assert_eq!(plain.len(), ATTACHMENT_LEN);

@@ -171,7 +171,8 @@ impl Live {
         }
         // One deployment: intake and triage share the code secrets.
         let stretcher =
-            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
+            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST)
+                .with_suite(sunlight_testkit::suite_under_test());
         let spool = tempfile::tempdir().unwrap();
         let intake_app = sunlight_intake::Application::build(
             sunlight_intake::IntakeParts {

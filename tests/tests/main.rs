@@ -30,6 +30,7 @@ mod sealed_rating;
 mod sealing_browser;
 mod sealing_cross;
 mod search;
+mod shangmi;
 mod staff_browser;
 mod stats_browser;
 mod topology;

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sunlight_core::crypto::{
     AttachmentOpener, AttachmentSealer, CHUNK_SIZE, CodeStretch, CodeStretcher, DeploymentSecrets,
-    SEALED_CHUNK_SIZE, SealContext, StretchMemory, StretchParams, UnitKeyPair, UnitPublicKey,
-    UnitSecretKey, check_addressed, open, seal,
+    SEALED_CHUNK_SIZE, SealContext, StretchMemory, StretchParams, Suite, UnitKeyPair,
+    UnitPublicKey, UnitSecretKey, check_addressed, open, seal,
 };
 use sunlight_core::report::{
     AttachmentMeta, MessageContent, ReportContent, decode_padded, encode_padded, item,
@@ -88,8 +88,8 @@ fn fixture() -> (Fixture, Value) {
         .unwrap();
     let secrets = stretcher.secrets();
     let units = [
-        UnitKeyPair::generate().unwrap(),
-        UnitKeyPair::generate().unwrap(),
+        UnitKeyPair::generate(Suite::Modern).unwrap(),
+        UnitKeyPair::generate(Suite::Modern).unwrap(),
     ];
     let case = CaseId::arrived_on(chrono::Utc::now());
     let expect = json!({

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use sunlight_core::addressing::address;
 use sunlight_core::calendar::Calendar;
 use sunlight_core::case::Action;
-use sunlight_core::crypto::{SealContext, StretchParams, UnitKeyPair, UnitPublicKey, seal};
+use sunlight_core::crypto::{SealContext, StretchParams, Suite, UnitKeyPair, UnitPublicKey, seal};
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::report::item;
 use sunlight_core::unit_tree::UnitSpec;

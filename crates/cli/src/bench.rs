@@ -6,6 +6,7 @@ mod register;
 mod sealed_http;
 mod search;
 mod stats;
+mod suites;
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,8 @@ pub use search::run as search;
 pub use stats::run as stats;
 
 use sunlight_core::crypto::{
-    CodeStretcher, DeploymentSecrets, PasswordKeys, SealContext, StretchParams, UnitKeyPair, seal,
+    CodeStretcher, DeploymentSecrets, PasswordKeys, StretchParams, Suite, UnitKeyPair,
+    UnitPublicKey,
 };
 use sunlight_core::{CaseId, TrackingCode};
 
@@ -69,7 +71,8 @@ pub fn run(runs: usize) -> Result<Vec<String>, String> {
     );
 
     let p = StretchParams::PASSWORD;
-    let (record, _) = PasswordKeys::enroll(b"correct horse battery staple", p).map_err(e)?;
+    let (record, _) =
+        PasswordKeys::enroll(b"correct horse battery staple", p, Suite::Modern).map_err(e)?;
     row(
         &format!(
             "password check Argon2id m={}MiB t={} p={}",
@@ -83,22 +86,8 @@ pub fn run(runs: usize) -> Result<Vec<String>, String> {
         .map_err(e)?,
     );
 
-    let recipients: Vec<_> = (0..4)
-        .map(|_| UnitKeyPair::generate().map(|k| k.public))
-        .collect::<Result<_, _>>()
-        .map_err(e)?;
-    let report = vec![b'x'; 4096];
-    let ctx = SealContext {
-        case_id: CaseId::new_v7(0),
-        item: b"report",
-    };
-    row(
-        "seal 4 KiB report to 4 recipients",
-        time(runs.saturating_mul(10), || {
-            seal(&report, &ctx, &recipients).map(|_| ())
-        })
-        .map_err(e)?,
-    );
+    lines.push(String::new());
+    lines.extend(suites::rows(runs)?);
     Ok(lines)
 }
 
@@ -134,7 +123,7 @@ pub async fn queue(
     let store = Store::connect(&url).await.map_err(e)?;
     store.migrate().await.map_err(e)?;
     let now = Utc::now();
-    let key = || UnitKeyPair::generate().map_err(|err| err.to_string());
+    let key = || UnitKeyPair::generate(Suite::Modern).map_err(|err| err.to_string());
     let add = |id: String, level: Level, parent: Option<String>| {
         let store = store.clone();
         async move {
@@ -280,7 +269,7 @@ pub async fn queue(
                     real_name: i % 10 == 0,
                     received_at: received,
                     sealed_report: sealed.clone(),
-                    reporter_public_key: [7u8; 32],
+                    reporter_public_key: UnitPublicKey::from_bytes([7u8; 32]),
                     first_entry: NewQueueEntry {
                         stage: Stage::Verify,
                         due_at: received + ChronoDuration::days(60),

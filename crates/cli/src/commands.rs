@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 
 use chrono::Utc;
-use sunlight_core::crypto::{RecoveryKey, StretchParams};
+use sunlight_core::crypto::{RecoveryKey, StretchParams, Suite, UnknownSuite};
 use sunlight_core::unit_tree::UnitSpec;
 use sunlight_core::{Level, Role, UnitId};
 use sunlight_store::provision::{NewStaffSecrets, create_staff, create_unit};
@@ -23,7 +23,7 @@ use sunlight_store::{AuditReport, Store, setting_keys};
 use crate::config::Config;
 use crate::{
     AuditCommand, CalendarCommand, Command, ConfigCommand, RetentionCommand, StaffCommand,
-    StatsCommand, UnitCommand,
+    StatsCommand, SuiteCommand, UnitCommand,
 };
 
 /// Writes one line of command output to standard output.
@@ -46,7 +46,18 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
             unit_id,
             unit_name,
             admin_email,
-        } => init(&config, &unit_id, &unit_name, &admin_email).await,
+            suite,
+        } => match suite.map(|s| s.parse::<Suite>()).transpose() {
+            Ok(suite) => {
+                let config = Config {
+                    suite: suite.unwrap_or(config.suite),
+                    ..config
+                };
+                init(&config, &unit_id, &unit_name, &admin_email).await
+            }
+            Err(e) => Err(format!("--suite: {e}")),
+        },
+        Command::Suite { action } => setup::suite(&config, action).await,
         Command::Migrate => migrate(&config).await,
         Command::Unit {
             action:

@@ -61,6 +61,8 @@ pub enum ConfigError {
         "policy {0:?} is neither a built-in preset (cn-12380, eu-2019-1937) nor a readable file"
     )]
     Policy(String),
+    #[error("suite: {0}")]
+    Suite(#[from] sunlight_core::crypto::UnknownSuite),
 }
 
 /// The file format: every key optional. Field names are the keys of the
@@ -78,6 +80,7 @@ struct FileConfig {
     log_format: Option<String>,
     calendar_dir: Option<PathBuf>,
     migrate_on_start: Option<bool>,
+    suite: Option<String>,
     pepper_file: Option<PathBuf>,
     metrics_addr: Option<String>,
     #[serde(default)]
@@ -106,6 +109,7 @@ const TOP_LEVEL: &[&str] = &[
     "log_format",
     "calendar_dir",
     "migrate_on_start",
+    "suite",
     "pepper_file",
     "metrics_addr",
     "intake",
@@ -173,6 +177,9 @@ pub struct Config {
     /// Apply pending migrations at start; `false`: only check the schema is
     /// current (a process whose database role may not change the schema).
     pub migrate_on_start: bool,
+    /// The cipher suite a new deployment is made in (`init` without
+    /// `--suite`, `demo`, the first `serve`); the database records it.
+    pub suite: sunlight_core::crypto::Suite,
     /// The deployment pepper (default `data_dir/pepper.key`); replicas on
     /// other hosts or containers point here at one shared secret file.
     pub pepper_file: PathBuf,
@@ -214,6 +221,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("calendar_dir", &self.calendar_dir)
             .field("migrate_on_start", &self.migrate_on_start)
+            .field("suite", &self.suite)
             .field("pepper_file", &self.pepper_file)
             .field("metrics_addr", &self.metrics_addr)
             .field("intake", &self.intake)
@@ -326,6 +334,7 @@ impl Config {
         };
         let policy = pick(fc.policy, "cn-12380");
         let log = pick(fc.log, "info");
+        let suite = pick(fc.suite, "modern").parse()?;
         let log_format = match pick(fc.log_format, "text").as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -371,6 +380,7 @@ impl Config {
             log_format,
             calendar_dir: fc.calendar_dir.filter(|d| !d.as_os_str().is_empty()),
             migrate_on_start: fc.migrate_on_start.unwrap_or(true),
+            suite,
             pepper_file,
             metrics_addr,
             intake,

@@ -69,6 +69,11 @@ pub enum Command {
         unit_name: String,
         #[arg(long, default_value = "admin@example.org")]
         admin_email: String,
+        /// The cipher suite for new material: `modern` (X25519,
+        /// ChaCha20-Poly1305, SHA-256) or `shangmi` (SM2, SM4-GCM, SM3).
+        /// Default: the `suite` setting, itself `modern` by default.
+        #[arg(long)]
+        suite: Option<String>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -84,6 +89,12 @@ pub enum Command {
     },
     /// Fill an empty data folder with a demo hierarchy and one login per role and unit.
     Demo,
+    /// Show the deployment's cipher suite, or move new material to another
+    /// (`sunlight suite move shangmi`); then rotate each unit's key.
+    Suite {
+        #[command(subcommand)]
+        action: Option<SuiteCommand>,
+    },
     /// Measure Argon2id and sealing costs on this machine.
     Bench {
         /// Repetitions per measurement (the median is reported).
@@ -291,6 +302,14 @@ pub enum UnitCommand {
         #[arg(long)]
         unit: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuiteCommand {
+    /// Make new keys (units, members, reporters) in `SUITE` from now on.
+    /// What was sealed before keeps opening; a unit's reports move to the
+    /// new suite once its key is rotated (`sunlight unit rotate-key`).
+    Move { suite: String },
 }
 
 #[derive(Debug, Subcommand)]

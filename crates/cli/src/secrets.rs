@@ -125,8 +125,8 @@ pub async fn stretcher(path: &Path, store: &Store) -> Result<CodeStretcher, Secr
         .await?
         .and_then(|s| s.try_into().ok())
         .ok_or(SecretsError::Salt)?;
-    Ok(CodeStretcher::new(
-        DeploymentSecrets { salt, pepper },
-        StretchParams::CODE,
-    ))
+    Ok(
+        CodeStretcher::new(DeploymentSecrets { salt, pepper }, StretchParams::CODE)
+            .with_suite(store.suite().await?),
+    )
 }

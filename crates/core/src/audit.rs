@@ -7,6 +7,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::crypto::Suite;
+
 /// The hash that precedes the first entry.
 pub const GENESIS: [u8; 32] = [0u8; 32];
 
@@ -25,7 +27,24 @@ pub struct AuditFields<'a> {
 /// `SHA-256(prev | len-prefixed fields)`; length prefixes keep field
 /// boundaries unambiguous.
 pub fn entry_hash(prev: &[u8; 32], e: &AuditFields<'_>) -> [u8; 32] {
-    let mut h = Sha256::new();
+    entry_hash_in(Suite::Modern, prev, e)
+}
+
+/// The same bytes hashed with the suite's hash: SHA-256, or SM3 in a
+/// ShangMi deployment. An entry is hashed in the suite the deployment had
+/// when it was written, so a chain that lived through a move holds both.
+pub fn entry_hash_in(suite: Suite, prev: &[u8; 32], e: &AuditFields<'_>) -> [u8; 32] {
+    match suite {
+        Suite::Modern => hash_fields(Sha256::new(), prev, e),
+        Suite::ShangMi => hash_fields(sm3::Sm3::new(), prev, e),
+    }
+}
+
+fn hash_fields<D: Digest<OutputSize = sha2::digest::consts::U32>>(
+    mut h: D,
+    prev: &[u8; 32],
+    e: &AuditFields<'_>,
+) -> [u8; 32] {
     h.update(b"sunlight/audit/v1");
     h.update(prev);
     h.update(e.seq.to_be_bytes());
@@ -147,10 +166,13 @@ impl ChainVerifier {
         if stored_prev != self.prev {
             return Err(ChainError::BrokenLink { seq: fields.seq });
         }
-        let computed = entry_hash(&self.prev, fields);
-        if stored_hash != computed {
-            return Err(ChainError::Altered { seq: fields.seq });
-        }
+        // Whichever suite the entry was written in: both hashes are
+        // collision resistant, so accepting either lets nobody forge one.
+        let computed = Suite::ALL
+            .into_iter()
+            .map(|suite| entry_hash_in(suite, &self.prev, fields))
+            .find(|h| stored_hash == h)
+            .ok_or(ChainError::Altered { seq: fields.seq })?;
         self.prev = computed;
         self.next_seq = self.next_seq.saturating_add(1);
         Ok(())
@@ -190,6 +212,41 @@ mod tests {
             case_id: "",
             detail,
         }
+    }
+
+    #[test]
+    fn a_chain_that_moves_to_sm3_verifies_and_still_detects_alteration() {
+        let mut prev = GENESIS;
+        let mut rows = Vec::new();
+        for seq in 1..=4 {
+            let suite = if seq <= 2 {
+                Suite::Modern
+            } else {
+                Suite::ShangMi
+            };
+            let h = entry_hash_in(suite, &prev, &entry(seq, "d"));
+            rows.push((seq, prev, h));
+            prev = h;
+        }
+        // SM3 of GB/T 32905's own "abc" is checked in crypto::shangmi; here
+        // the two hashes of one entry differ.
+        assert_ne!(
+            entry_hash_in(Suite::ShangMi, &GENESIS, &entry(1, "d")),
+            entry_hash(&GENESIS, &entry(1, "d"))
+        );
+        let mut v = ChainVerifier::default();
+        for (seq, p, h) in &rows {
+            v.check(&entry(*seq, "d"), p, h).unwrap();
+        }
+        assert_eq!(v.head(), Some((4, prev)));
+        let mut v = ChainVerifier::default();
+        for (seq, p, h) in &rows[..2] {
+            v.check(&entry(*seq, "d"), p, h).unwrap();
+        }
+        assert_eq!(
+            v.check(&entry(3, "changed"), &rows[2].1, &rows[2].2),
+            Err(ChainError::Altered { seq: 3 })
+        );
     }
 
     #[test]

@@ -72,8 +72,9 @@ pub struct Filing {
     pub calendar: Arc<Calendar>,
     pub limits: Limits,
     metrics: sunlight_metrics::Metrics,
-    /// Whether scheme-1 codes exist, asked once (`scheme_one_possible`).
-    scheme_one: Arc<tokio::sync::OnceCell<bool>>,
+    /// The code schemes of stored cases besides our own, asked once
+    /// (`other_schemes`).
+    other_schemes: Arc<tokio::sync::OnceCell<Vec<CodeScheme>>>,
 }
 
 impl std::fmt::Debug for Filing {
@@ -168,7 +169,7 @@ impl Filing {
             stretcher: Arc::new(stretcher),
             gate: Arc::new(Semaphore::new(permits)),
             metrics,
-            scheme_one: Arc::new(tokio::sync::OnceCell::new()),
+            other_schemes: Arc::new(tokio::sync::OnceCell::new()),
             policy: Arc::new(policy),
             calendar: Arc::new(calendar),
             limits,
@@ -177,16 +178,28 @@ impl Filing {
 
     /// Argon2id on a blocking thread, at most one per permit at a time.
     async fn stretch(&self, code: &TrackingCode) -> Result<StretchedCode, FilingError> {
-        self.stretch_as(code, CodeScheme::KeyedIndex).await
+        self.stretch_as(code, self.own_scheme()).await
     }
 
-    /// Whether a missed lookup must be tried with scheme 1 too: asked once
-    /// per process, as no case filed now has a scheme-1 code (a restore of
-    /// an old backup restarts the process).
-    pub async fn scheme_one_possible(&self) -> Result<bool, FilingError> {
-        Ok(*self
-            .scheme_one
-            .get_or_try_init(|| self.store.has_scheme_one_codes())
+    /// The scheme new cases are filed with: the suite's.
+    fn own_scheme(&self) -> CodeScheme {
+        CodeScheme::of(self.stretcher.suite())
+    }
+
+    /// The schemes besides our own a missed lookup must be tried in, oldest
+    /// last: asked once per process, as no case filed now has any of them
+    /// (a restore of an old backup, or a move between suites, restarts the
+    /// process).
+    pub async fn other_schemes(&self) -> Result<&[CodeScheme], FilingError> {
+        let own = self.own_scheme();
+        Ok(self
+            .other_schemes
+            .get_or_try_init(|| async {
+                let mut found = self.store.code_schemes_in_use().await?;
+                found.retain(|s| *s != own);
+                found.sort_by_key(|s| std::cmp::Reverse(s.as_i16()));
+                Ok::<_, StoreError>(found)
+            })
             .await?)
     }
 
@@ -212,10 +225,7 @@ impl Filing {
             None => StretchMemory::new(stretcher.params())?,
         };
         let (result, memory) = tokio::task::spawn_blocking(move || {
-            let result = match scheme {
-                CodeScheme::KeyedIndex => stretcher.stretch_in(&code, &mut memory),
-                CodeScheme::PepperedStretch => stretcher.stretch_legacy_in(&code, &mut memory),
-            };
+            let result = stretcher.stretch_as_in(&code, scheme, &mut memory);
             (result, memory)
         })
         .await
@@ -350,7 +360,7 @@ impl Filing {
             real_name: report.real_name,
             received_at: prepared.received_at,
             sealed_report,
-            reporter_public_key: *prepared.stretched.reporter_public().as_bytes(),
+            reporter_public_key: prepared.stretched.reporter_public(),
             first_entry: NewQueueEntry {
                 stage: Stage::Received,
                 due_at,
@@ -360,23 +370,27 @@ impl Filing {
         Ok(prepared.code)
     }
 
-    /// Finds a case by its code: scheme 2 first, then, while cases filed
-    /// before it exist, scheme 1 (a second stretch for a miss).
+    /// Whether reporters' browsers may seal (the modern suite only: no JS
+    /// implementation of the ShangMi algorithms is audited, docs/crypto.md).
+    pub fn seals_in_browser(&self) -> bool {
+        self.stretcher.suite() == sunlight_core::crypto::Suite::Modern
+    }
+
+    /// Finds a case by its code: in our own scheme first, then, while
+    /// cases of other schemes exist, in each of them (a further stretch
+    /// for each on a miss).
     pub async fn find(&self, code: &TrackingCode) -> Result<(Found, ReporterView), FilingError> {
         let stretched = self.stretch(code).await?;
         if let Some(view) = self.store.reporter_view(&stretched.lookup_key).await? {
             return self.found(stretched, view).await;
         }
-        if !self.scheme_one_possible().await? {
-            return Err(FilingError::UnknownCode);
+        for scheme in self.other_schemes().await?.to_vec() {
+            let stretched = self.stretch_as(code, scheme).await?;
+            if let Some(view) = self.store.reporter_view(&stretched.lookup_key).await? {
+                return self.found(stretched, view).await;
+            }
         }
-        let stretched = self.stretch_as(code, CodeScheme::PepperedStretch).await?;
-        let view = self
-            .store
-            .reporter_view(&stretched.lookup_key)
-            .await?
-            .ok_or(FilingError::UnknownCode)?;
-        self.found(stretched, view).await
+        Err(FilingError::UnknownCode)
     }
 
     /// Where new material on a found case goes.

@@ -30,6 +30,9 @@ pub enum SealedRefusal {
     Malformed,
     #[error("too many files")]
     TooManyFiles,
+    /// This deployment's suite seals on the server only (ShangMi).
+    #[error("this deployment does not seal in the browser")]
+    NotOffered,
 }
 
 /// One file sealed in the browser: its sealed description, the stream
@@ -92,14 +95,29 @@ fn envelope_limit(text_bytes: usize) -> usize {
 }
 
 impl Filing {
+    /// Refuses every route of browser sealing where the suite does not
+    /// offer it: its pages load no script, and a hand-made request gets
+    /// this answer instead of a scheme-2 key the deployment never files.
+    fn browser_sealing(&self) -> Result<(), SealedRefusal> {
+        if self.seals_in_browser() {
+            Ok(())
+        } else {
+            Err(SealedRefusal::NotOffered)
+        }
+    }
+
     /// The pepper's share for a token (docs/crypto.md, scheme 2).
-    pub fn share(&self, token: &LookupToken) -> ReporterShare {
-        self.stretcher.secrets().share_of(token)
+    pub fn share(&self, token: &LookupToken) -> Result<ReporterShare, FilingError> {
+        self.browser_sealing()?;
+        Ok(self.stretcher.secrets().share_of(token))
     }
 
     /// The salt and cost the browser stretches codes with.
-    pub fn stretch_public(&self) -> ([u8; 16], sunlight_core::crypto::StretchParams) {
-        (self.stretcher.salt(), self.stretcher.params())
+    pub fn stretch_public(
+        &self,
+    ) -> Result<([u8; 16], sunlight_core::crypto::StretchParams), FilingError> {
+        self.browser_sealing()?;
+        Ok((self.stretcher.salt(), self.stretcher.params()))
     }
 
     /// A new id for material sealed elsewhere: the arrival day, as the
@@ -166,6 +184,7 @@ impl Filing {
         sealed: SealedReport,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, FilingError> {
+        self.browser_sealing()?;
         let day = self.issued_day(sealed.case_id.as_uuid(), now)?;
         let (addressing, mut to) = self
             .addressed(&sealed.meta.unit, sealed.meta.accused_role)
@@ -196,7 +215,7 @@ impl Filing {
             real_name: sealed.meta.real_name,
             received_at: day,
             sealed_report: sealed.sealed_report,
-            reporter_public_key: *sealed.reporter_public.as_bytes(),
+            reporter_public_key: sealed.reporter_public,
             first_entry: NewQueueEntry {
                 stage: Stage::Received,
                 due_at,
@@ -224,6 +243,7 @@ impl Filing {
         &self,
         token: &LookupToken,
     ) -> Result<(Located, ReporterView), FilingError> {
+        self.browser_sealing()?;
         let lookup_key = self.stretcher.secrets().index_of(token);
         let view = self
             .store

@@ -31,6 +31,7 @@ sunlight_web::error_kinds! {
         ObjectionTooLate = (409, "objection_too_late", "the time to object to this feedback has passed"),
         NoUnitAbove = (409, "no_unit_above", "the report was handled by the highest unit of this service: there is no unit above it here to re-examine it"),
         UnknownCode = (404, "unknown_code", "no report has this tracking code"),
+        SealingNotOffered = (404, "sealing_not_offered", "this deployment's cipher suite (shangmi) seals on the server only: send the report or the code itself"),
         MethodNotAllowed = (405, "method_not_allowed", "the path does not take this method"),
         TooLarge = (413, "payload_too_large", "the body is over a limit in force; the message names it"),
         UnsupportedMediaType = (415, "unsupported_media_type", "the body must be application/json, sent without content coding"),
@@ -131,6 +132,7 @@ impl IntakeError {
             }
             Self::Sealed(sunlight_filing::SealedRefusal::Malformed) => Answer::SealedMalformed,
             Self::Sealed(sunlight_filing::SealedRefusal::TooManyFiles) => Answer::TooLarge,
+            Self::Sealed(sunlight_filing::SealedRefusal::NotOffered) => Answer::SealingNotOffered,
             Self::MethodNotAllowed => Answer::MethodNotAllowed,
             Self::Unavailable(_) => Answer::Unavailable,
             Self::Internal(_) => Answer::Internal,
@@ -386,6 +388,9 @@ mod tests {
             IntakeError::Sealed(sunlight_filing::SealedRefusal::TooManyFiles) => {
                 (413, "payload_too_large")
             }
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::NotOffered) => {
+                (404, "sealing_not_offered")
+            }
             IntakeError::MethodNotAllowed => (405, "method_not_allowed"),
             IntakeError::Unavailable(_) => (503, "unavailable"),
             IntakeError::Internal(_) => (500, "internal"),
@@ -422,6 +427,7 @@ mod tests {
             IntakeError::Sealed(sunlight_filing::SealedRefusal::Misaddressed),
             IntakeError::Sealed(sunlight_filing::SealedRefusal::Malformed),
             IntakeError::Sealed(sunlight_filing::SealedRefusal::TooManyFiles),
+            IntakeError::Sealed(sunlight_filing::SealedRefusal::NotOffered),
             IntakeError::NotFound,
             IntakeError::MethodNotAllowed,
             IntakeError::Unavailable(secret.into()),

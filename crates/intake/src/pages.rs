@@ -80,12 +80,18 @@ const SEALING_JS: &str = include_str!("../static/sealing.js");
 
 /// `sha384-…` of the script, for the pages' `integrity` attribute: a proxy
 /// or cache that alters the script in transit breaks the page instead.
-pub fn sealing_integrity() -> &'static str {
+/// None where the deployment's suite seals on the server only (ShangMi:
+/// docs/crypto.md says why), so its pages load no script at all.
+pub fn sealing_integrity(state: &AppState) -> Option<&'static str> {
     use sha2::Digest;
     static INTEGRITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    INTEGRITY.get_or_init(|| {
-        let digest = sha2::Sha384::digest(SEALING_JS.as_bytes());
-        format!("sha384-{}", data_encoding::BASE64.encode(&digest))
+    state.filing.seals_in_browser().then(|| {
+        INTEGRITY
+            .get_or_init(|| {
+                let digest = sha2::Sha384::digest(SEALING_JS.as_bytes());
+                format!("sha384-{}", data_encoding::BASE64.encode(&digest))
+            })
+            .as_str()
     })
 }
 
@@ -96,8 +102,12 @@ pub async fn sealing_script() -> HttpResponse {
         .body(SEALING_JS)
 }
 
-/// A page that loads the sealing script: the one CSP that allows it.
-fn with_sealing(mut res: HttpResponse) -> HttpResponse {
+/// A page that loads the sealing script (when `script`): the one CSP that
+/// allows it.
+fn with_sealing(script: bool, mut res: HttpResponse) -> HttpResponse {
+    if !script {
+        return res;
+    }
     res.headers_mut().insert(
         actix_web::http::header::CONTENT_SECURITY_POLICY,
         actix_web::http::header::HeaderValue::from_static(sunlight_web::CSP_SEALING),

@@ -7,7 +7,8 @@ use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryOrder,
     QuerySelect, Statement,
 };
-use sunlight_core::audit::{AuditFields, ChainError, GENESIS, entry_hash};
+use sunlight_core::audit::{AuditFields, ChainError, GENESIS, entry_hash_in};
+use sunlight_core::crypto::Suite;
 
 use crate::entity::audit_entry;
 use crate::{Store, StoreError};
@@ -63,17 +64,14 @@ pub(crate) async fn append(
         ))
         .await?;
     }
-    let last = audit_entry::Entity::find()
-        .order_by_desc(audit_entry::Column::Seq)
-        .limit(1)
-        .one(conn)
-        .await?;
+    let (last, suite) = head_and_suite(conn).await?;
     let (seq, prev) = match last {
-        Some(row) => {
-            let prev: [u8; 32] = row.hash.as_slice().try_into().map_err(|_| {
-                StoreError::Corrupt(format!("audit entry {} has a bad hash", row.seq))
-            })?;
-            (row.seq.saturating_add(1), prev)
+        Some((seq, hash)) => {
+            let prev: [u8; 32] = hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("audit entry {seq} has a bad hash")))?;
+            (seq.saturating_add(1), prev)
         }
         None => (1, GENESIS),
     };
@@ -89,7 +87,7 @@ pub(crate) async fn append(
         case_id: &rec.case_id,
         detail: &rec.detail,
     };
-    let hash = entry_hash(&prev, &fields);
+    let hash = entry_hash_in(suite, &prev, &fields);
     audit_entry::Entity::insert(audit_entry::ActiveModel {
         seq: Set(seq),
         at: Set(at),
@@ -104,6 +102,28 @@ pub(crate) async fn append(
     .exec_without_returning(conn)
     .await?;
     Ok(seq)
+}
+
+/// The newest entry's sequence number and hash, and the deployment's
+/// suite (which hash the new entry gets), in one round trip: the append
+/// runs under the chain's lock, where every round trip is paid by all.
+async fn head_and_suite(
+    conn: &DatabaseTransaction,
+) -> Result<(Option<(i64, Vec<u8>)>, Suite), StoreError> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT (SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1) AS seq, \
+                    (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS hash, \
+                    (SELECT value FROM settings WHERE key = 'cipher_suite') AS suite",
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("audit head query returned no row".into()))?;
+    let seq: Option<i64> = row.try_get("", "seq")?;
+    let hash: Option<Vec<u8>> = row.try_get("", "hash")?;
+    let suite: Option<Vec<u8>> = row.try_get("", "suite")?;
+    Ok((seq.zip(hash), crate::settings::suite_of(suite)?))
 }
 
 impl Store {

@@ -6,8 +6,10 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
+use sunlight_core::crypto::CodeScheme;
 use sunlight_core::{
     AccusedRole, CaseId, CaseNumber, Category, Channel, SelectionStage, Stage, UnitId,
 };
@@ -56,7 +58,7 @@ pub struct NewCase {
     pub received_at: DateTime<Utc>,
     pub sealed_report: Vec<u8>,
     /// The reporter's public key, so staff can seal answers to them.
-    pub reporter_public_key: [u8; 32],
+    pub reporter_public_key: sunlight_core::crypto::UnitPublicKey,
     /// The first open stage and its deadline.
     pub first_entry: NewQueueEntry,
 }
@@ -320,17 +322,28 @@ impl Store {
             .transpose()
     }
 
-    /// Whether any case still has a scheme-1 code (filed before browser
-    /// sealing): only then is a missed lookup tried the old way too.
-    pub async fn has_scheme_one_codes(&self) -> Result<bool, StoreError> {
+    /// The code schemes of the cases a reporter can still look up: a
+    /// missed lookup is tried in each besides the deployment's own (scheme
+    /// 1 for cases filed before browser sealing, 2 or 3 after a move
+    /// between cipher suites).
+    pub async fn code_schemes_in_use(&self) -> Result<Vec<CodeScheme>, StoreError> {
         // A purged case keeps its row but nothing a reporter could read:
-        // it does not hold the fallback open.
-        Ok(case::Entity::find()
-            .filter(case::Column::CodeScheme.eq(1))
+        // it does not hold a fallback open.
+        let found: Vec<i16> = case::Entity::find()
+            .select_only()
+            .column(case::Column::CodeScheme)
+            .distinct()
             .filter(case::Column::PurgedAt.is_null())
-            .one(self.conn())
-            .await?
-            .is_some())
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        found
+            .into_iter()
+            .map(|n| {
+                CodeScheme::from_i16(n)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown code scheme {n}")))
+            })
+            .collect()
     }
 
     /// A case, if it lies in the jurisdiction; `None` otherwise.
@@ -437,8 +450,9 @@ pub(crate) fn new_case_model(new: &NewCase) -> case::ActiveModel {
     case::ActiveModel {
         id: Set(id),
         lookup_key: Set(new.lookup_key.to_vec()),
-        // Every case this version stores has a scheme-2 code.
-        code_scheme: Set(2),
+        // A new case's code is of scheme 2 or 3, told apart by the kind of
+        // reporter key it yields (X25519 or SM2).
+        code_scheme: Set(CodeScheme::of(new.reporter_public_key.suite()).as_i16()),
         unit_id: Set(new.unit.as_str().to_owned()),
         addressed_unit_id: Set(new.addressed_unit.as_str().to_owned()),
         category: Set(new.category.as_str().to_owned()),
@@ -453,7 +467,7 @@ pub(crate) fn new_case_model(new: &NewCase) -> case::ActiveModel {
         merged_into: Set(None),
         outcome: Set(None),
         sealed_report: Set(new.sealed_report.clone()),
-        reporter_public_key: Set(Some(new.reporter_public_key.to_vec())),
+        reporter_public_key: Set(Some(new.reporter_public_key.as_bytes().to_vec())),
         has_decision: Set(false),
         feedback_given: Set(false),
         transferred_by: Set(None),

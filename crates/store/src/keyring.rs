@@ -55,7 +55,7 @@ pub fn member_keys(
     email: &str,
     password: &PasswordKeys,
 ) -> Result<MemberKeys, CryptoError> {
-    let member = UnitKeyPair::generate()?;
+    let member = UnitKeyPair::generate(password.suite())?;
     Ok(MemberKeys {
         wrapped_member_key: member
             .secret
@@ -283,7 +283,7 @@ pub async fn rotate(
     if key.public() != row.public_key {
         return Err(ProvisionError::Crypto(CryptoError::Open));
     }
-    let fresh = UnitKeyPair::generate()?;
+    let fresh = UnitKeyPair::generate(store.suite().await?)?;
     let generation = row.key_generation.saturating_add(1);
     let retired_sealed = key.seal_to(
         &fresh.public,

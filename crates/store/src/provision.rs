@@ -6,8 +6,8 @@ use data_encoding::BASE32_NOPAD;
 use std::collections::HashMap;
 
 use sunlight_core::crypto::{
-    CryptoError, PasswordKeys, RecoveryKey, SealContext, StretchParams, UnitKeyPair, UnitPublicKey,
-    UnitSecretKey, WrappedUnitKey, seal,
+    CryptoError, PasswordKeys, RecoveryKey, SealContext, StretchParams, Suite, UnitKeyPair,
+    UnitPublicKey, UnitSecretKey, WrappedUnitKey, seal,
 };
 use sunlight_core::unit_tree::{UnitSpec, plan_import};
 use sunlight_core::{Role, UnitId};
@@ -51,8 +51,9 @@ fn new_unit(
     spec: UnitSpec,
     parent_key: Option<&UnitPublicKey>,
     with_recovery: bool,
+    suite: Suite,
 ) -> Result<(NewUnit, UnitKeyPair, NewRecovery), ProvisionError> {
-    let pair = UnitKeyPair::generate()?;
+    let pair = UnitKeyPair::generate(suite)?;
     let recovery = if with_recovery {
         Some(RecoveryKey::generate()?)
     } else {
@@ -107,7 +108,8 @@ pub async fn create_unit(
         None => None,
     };
     let with_recovery = with_recovery || spec.parent.is_none();
-    let (new, pair, recovery) = new_unit(spec, parent_key.as_ref(), with_recovery)?;
+    let suite = store.suite().await?;
+    let (new, pair, recovery) = new_unit(spec, parent_key.as_ref(), with_recovery, suite)?;
     let row = store.add_unit(new, actor, now).await?;
     Ok((row, pair.secret, recovery))
 }
@@ -148,6 +150,7 @@ pub async fn import_units(
         .iter()
         .map(|u| (u.id.clone(), u.public_key))
         .collect();
+    let suite = store.suite().await?;
     let mut lines = Vec::with_capacity(plan.len());
     let mut units = Vec::with_capacity(plan.len());
     let mut created = Vec::with_capacity(plan.len());
@@ -155,7 +158,7 @@ pub async fn import_units(
         let line = spec.line;
         let parent_key = spec.parent.as_ref().and_then(|p| publics.get(p)).copied();
         let recovery = with_recovery || spec.parent.is_none();
-        let (unit, pair, rk) = new_unit(spec, parent_key.as_ref(), recovery)?;
+        let (unit, pair, rk) = new_unit(spec, parent_key.as_ref(), recovery, suite)?;
         publics.insert(unit.id.clone(), pair.public);
         created.push((unit.id.clone(), rk));
         lines.push(line);
@@ -201,7 +204,7 @@ pub async fn create_staff(
     }
     // 80 random bits, typeable.
     let password = random_text(10)?;
-    let (record, keys) = PasswordKeys::enroll(password.as_bytes(), params)?;
+    let (record, keys) = PasswordKeys::enroll(password.as_bytes(), params, store.suite().await?)?;
     let member = crate::keyring::member_keys(unit_secret, unit, email, &keys)?;
     // Every role that reads reports signs in with a second factor.
     let totp = if matches!(role, Role::Verifier | Role::Supervisor | Role::Admin) {

@@ -1,6 +1,7 @@
-//! Deployment settings (salt for code stretching, instance id).
+//! Deployment settings (salt for code stretching, cipher suite, …).
 
 use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
+use sunlight_core::crypto::Suite;
 
 use crate::entity::setting;
 use crate::{Store, StoreError};
@@ -16,9 +17,18 @@ pub mod keys {
     pub const BULLETIN: &str = "bulletin";
     /// When statistics were last refreshed (RFC 3339): caches compare it.
     pub const STATS_REFRESHED_AT: &str = "stats_refreshed_at";
+    /// The cipher suite new keys are made in (`modern` or `shangmi`),
+    /// written by `init`; a deployment made before suites has none and is
+    /// `modern`.
+    pub const SUITE: &str = "cipher_suite";
 }
 
 impl Store {
+    /// The deployment's cipher suite for new keys.
+    pub async fn suite(&self) -> Result<Suite, StoreError> {
+        suite_of(self.setting(keys::SUITE).await?)
+    }
+
     pub async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(setting::Entity::find_by_id(key.to_owned())
             .one(self.conn())
@@ -56,5 +66,16 @@ impl Store {
         .exec_without_returning(self.conn())
         .await?;
         Ok(())
+    }
+}
+
+/// The suite a `cipher_suite` row names; no row is `modern` (deployments
+/// made before suites existed).
+pub(crate) fn suite_of(raw: Option<Vec<u8>>) -> Result<Suite, StoreError> {
+    match raw {
+        None => Ok(Suite::Modern),
+        Some(raw) => String::from_utf8_lossy(&raw)
+            .parse()
+            .map_err(|e: sunlight_core::crypto::UnknownSuite| StoreError::Corrupt(e.to_string())),
     }
 }

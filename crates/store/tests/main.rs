@@ -4,3 +4,4 @@
 mod register_counts;
 mod repository;
 mod stats;
+mod suites;

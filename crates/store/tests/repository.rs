@@ -3,7 +3,9 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use chrono::{Duration, TimeZone, Utc};
-use sunlight_core::crypto::{RecoveryKey, SealContext, StretchParams, UnitKeyPair, open, seal};
+use sunlight_core::crypto::{
+    RecoveryKey, SealContext, StretchParams, Suite, UnitKeyPair, open, seal,
+};
 use sunlight_core::unit_tree::UnitSpec;
 use sunlight_core::{
     AccusedRole, CaseId, Category, Channel, Level, Role, SelectionStage, Stage, UnitId,
@@ -58,7 +60,7 @@ pub(crate) fn new_case(unit: &str, real_name: bool, seq: u64) -> NewCase {
         real_name,
         received_at: t0() + Duration::minutes(seq as i64),
         sealed_report: vec![1, 2, 3],
-        reporter_public_key: [9u8; 32],
+        reporter_public_key: sunlight_core::crypto::UnitPublicKey::from_bytes([9u8; 32]),
         first_entry: NewQueueEntry {
             stage: Stage::Verify,
             due_at: t0() + Duration::days(60 - seq as i64),
@@ -302,12 +304,19 @@ async fn only_one_of_many_concurrent_claims_wins() {
 
 #[tokio::test]
 async fn sealed_messages_round_trip_and_only_ciphertext_is_stored() {
-    for db in TestDb::both().await.unwrap() {
+    for (db, suite) in TestDb::both()
+        .await
+        .unwrap()
+        .into_iter()
+        .zip(Suite::ALL.into_iter().cycle())
+    {
+        // SQLite with one suite, PostgreSQL with the other: the stored
+        // envelope is opaque bytes either way.
         let s = &db.store;
         tree(s).await;
         let case = new_case("p-c", false, 1);
         s.insert_case(case.clone()).await.unwrap();
-        let unit = UnitKeyPair::generate().unwrap();
+        let unit = UnitKeyPair::generate(suite).unwrap();
         let text = "请补充材料 — please add evidence";
         let ctx = SealContext {
             case_id: case.id,

@@ -81,6 +81,22 @@ impl Drop for Scratch {
     }
 }
 
+/// The cipher suite the app and storage tests make their deployments in:
+/// `SUNLIGHT_TEST_SUITE` (`modern` or `shangmi`; unset is `modern`). CI
+/// runs the suites' storage, app and process tests once per suite.
+///
+/// # Panics
+/// On a value that names no suite: a typo must not quietly test `modern`.
+#[expect(clippy::panic, reason = "a misconfigured test run fails loudly")]
+pub fn suite_under_test() -> sunlight_core::crypto::Suite {
+    match std::env::var("SUNLIGHT_TEST_SUITE") {
+        Ok(name) => name
+            .parse()
+            .unwrap_or_else(|e| panic!("SUNLIGHT_TEST_SUITE: {e}")),
+        Err(_) => sunlight_core::crypto::Suite::Modern,
+    }
+}
+
 pub fn pg_admin_url() -> String {
     std::env::var("SUNLIGHT_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
@@ -105,6 +121,13 @@ impl TestDb {
         };
         let store = Store::connect(&url).await?;
         store.migrate().await?;
+        // As `init` records it, before any key is made.
+        store
+            .put_setting(
+                sunlight_store::setting_keys::SUITE,
+                suite_under_test().as_str().as_bytes().to_vec(),
+            )
+            .await?;
         Ok(Self {
             store,
             engine,

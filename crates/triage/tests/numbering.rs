@@ -28,7 +28,8 @@ pub(crate) fn triage(store: &Store) -> Triage {
         store.clone(),
         Policy::cn_12380(),
         Calendar::cn(),
-        CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST),
+        CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST)
+            .with_suite(sunlight_testkit::suite_under_test()),
         sunlight_metrics::Metrics::default(),
     )
 }

@@ -71,7 +71,7 @@ fn case_in_2031() -> NewCase {
         real_name: false,
         received_at: arrived,
         sealed_report: vec![0xA5; 64],
-        reporter_public_key: [7; 32],
+        reporter_public_key: sunlight_core::crypto::UnitPublicKey::from_bytes([7; 32]),
         first_entry: NewQueueEntry {
             stage: Stage::Received,
             due_at: arrived + chrono::Duration::days(7),

@@ -82,10 +82,12 @@ impl Triage {
             return Err(CaseworkError::Invalid(Invalid::PasswordUnchanged));
         }
         let pw = Zeroizing::new(new_password.as_bytes().to_vec());
-        let (record, keys) =
-            tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
-                .await
-                .map_err(|e| CaseworkError::Internal(e.to_string()))??;
+        let suite = self.store.suite().await?;
+        let (record, keys) = tokio::task::spawn_blocking(move || {
+            PasswordKeys::enroll(&pw, StretchParams::PASSWORD, suite)
+        })
+        .await
+        .map_err(|e| CaseworkError::Internal(e.to_string()))??;
         let member = keyring::member_keys(session.unit_key(), &session.unit, &staff.email, &keys)?;
         let (secret, pending) = if staff.totp_sealed.is_some() {
             let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
@@ -220,10 +222,12 @@ impl Triage {
         let unit_key = self.unit_key_for(admin, &row.unit).await?;
         let password = random_text(10).map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let pw = Zeroizing::new(password.as_bytes().to_vec());
-        let (record, keys) =
-            tokio::task::spawn_blocking(move || PasswordKeys::enroll(&pw, StretchParams::PASSWORD))
-                .await
-                .map_err(|e| CaseworkError::Internal(e.to_string()))??;
+        let suite = self.store.suite().await?;
+        let (record, keys) = tokio::task::spawn_blocking(move || {
+            PasswordKeys::enroll(&pw, StretchParams::PASSWORD, suite)
+        })
+        .await
+        .map_err(|e| CaseworkError::Internal(e.to_string()))??;
         let member_keys = keyring::member_keys(&unit_key, &row.unit, &row.email, &keys)?;
         let staff = self
             .store

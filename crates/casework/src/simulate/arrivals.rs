@@ -19,7 +19,8 @@ pub(super) fn arrivals(
     let seconds = i64::from(cfg.days) * 86_400;
     let ids: Vec<UnitId> = units.iter().map(|u| u.id.clone()).collect();
     // One key for every simulated reporter: nobody opens their messages here.
-    let reporter = UnitKeyPair::generate().map_err(|e| SimError::Setup(e.to_string()))?;
+    let reporter =
+        UnitKeyPair::generate(Suite::Modern).map_err(|e| SimError::Setup(e.to_string()))?;
     let mut out = Vec::with_capacity(usize::try_from(cfg.reports).unwrap_or(0));
     for _ in 0..cfg.reports {
         let at = start + Duration::seconds(rng.range(1, seconds - 1));
@@ -97,7 +98,7 @@ pub(super) fn arrivals(
             real_name: rng.chance(0.3),
             received_at: at,
             sealed_report,
-            reporter_public_key: *reporter.public.as_bytes(),
+            reporter_public_key: reporter.public,
             first_entry: NewQueueEntry {
                 stage: Stage::Received,
                 due_at: policy.due(DeadlineKind::Route, at, calendar),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use data_encoding::BASE64;
 use serde_json::{Value, json};
 use sunlight_core::CaseId;
-use sunlight_core::crypto::{SealContext, UnitKeyPair, UnitPublicKey, seal};
+use sunlight_core::crypto::{SealContext, Suite, UnitKeyPair, UnitPublicKey, seal};
 use sunlight_core::report::{ReportContent, encode_padded, item};
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
@@ -48,7 +48,7 @@ async fn file_one(conn: &mut BufReader<TcpStream>) -> Result<Option<String>, Str
         .and_then(Value::as_str)
         .and_then(|c| CaseId::parse(c).ok())
         .ok_or("prepare: no case id")?;
-    let reporter = UnitKeyPair::generate().map_err(|e| e.to_string())?;
+    let reporter = UnitKeyPair::generate(Suite::Modern).map_err(|e| e.to_string())?;
     let mut to: Vec<UnitPublicKey> = prepared
         .get("recipients")
         .and_then(Value::as_array)

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as ChronoDuration, Utc};
-use sunlight_core::crypto::{Opener, SealContext, UnitKeyPair, UnitPublicKey, seal};
+use sunlight_core::crypto::{Opener, SealContext, Suite, UnitKeyPair, UnitPublicKey, seal};
 use sunlight_core::report::{ReportContent, encode_padded, item};
 use sunlight_core::search::Query;
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, Level, SelectionStage, Stage, UnitId};
@@ -53,7 +53,7 @@ fn sealed_cases(from: u64, to: u64, keys: &[UnitPublicKey], unit: &UnitId) -> Ve
             real_name: false,
             received_at: received,
             sealed_report,
-            reporter_public_key: [7u8; 32],
+            reporter_public_key: sunlight_core::crypto::UnitPublicKey::from_bytes([7u8; 32]),
             first_entry: NewQueueEntry {
                 stage: Stage::Verify,
                 due_at: received + ChronoDuration::days(60),
@@ -97,7 +97,7 @@ pub async fn run(sizes: &[u64], database_url: Option<String>) -> Result<Vec<Stri
     )
     .await
     .map_err(|err| err.to_string())?;
-    let reporter = UnitKeyPair::generate().map_err(|err| err.to_string())?;
+    let reporter = UnitKeyPair::generate(Suite::Modern).map_err(|err| err.to_string())?;
     let keys = [province.public_key, reporter.public];
     let j = store.jurisdiction(&unit).await.map_err(e)?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

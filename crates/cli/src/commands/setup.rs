@@ -22,7 +22,47 @@ pub(super) async fn start_deployment(config: &Config, store: &Store) -> Result<(
     }
     crate::secrets::create(&config.pepper_file, store).await.map_err(|e| {
         format!("{e}. An earlier `init` may have stopped halfway: start again with an empty data folder and database")
-    })
+    })?;
+    // Before the first key is made: every key follows this setting.
+    store
+        .put_setting(
+            setting_keys::SUITE,
+            config.suite.as_str().as_bytes().to_vec(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(suite = %config.suite, "cipher suite recorded");
+    Ok(())
+}
+
+/// `sunlight suite`: shows the suite, or moves new material to another.
+pub(super) async fn suite(config: &Config, action: Option<SuiteCommand>) -> CmdResult {
+    let store = open(config).await?;
+    if !is_initialized(&store).await? {
+        return Err("the deployment is not initialised; run `sunlight init` first".into());
+    }
+    let now = store.suite().await.map_err(|e| e.to_string())?;
+    let Some(SuiteCommand::Move { suite }) = action else {
+        say(now.as_str());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let to: Suite = suite.parse().map_err(|e: UnknownSuite| e.to_string())?;
+    if to == now {
+        say(&format!("{now} (unchanged)"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    store
+        .put_setting(setting_keys::SUITE, to.as_str().as_bytes().to_vec())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(from = %now, to = %to, "cipher suite moved");
+    say(&format!(
+        "{now} -> {to}: new units, members and reports get {to} keys from now on."
+    ));
+    say(&format!(
+        "Restart the service, then rotate each unit's key (`sunlight unit rotate-key --unit ID`) so reports to it are sealed in {to}."
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn finish_deployment(store: &Store) -> Result<(), String> {

@@ -1,19 +1,29 @@
-//! Multi-recipient envelopes.
+//! Multi-recipient envelopes, in one of two formats named by the first
+//! byte (docs/crypto.md has every byte).
 //!
 //! ```text
-//! envelope   = version(1) | count(1) | slot{count} | body
-//! slot       = key_id(8) | ephemeral_public(32) | wrapped_data_key(32 + 16)
-//! body       = nonce(12) | ChaCha20-Poly1305(data_key, payload, aad)
-//! aad        = "sunlight/seal" | version | case_id(16) | context | SHA-256(version | count | slots)
+//! version 1 (modern) = 0x01 | count(1) | slot1{count} | nonce(12) | ChaCha20-Poly1305(data_key(32), payload, aad)
+//! slot1              = key_id(8) | ephemeral_public(32) | wrapped_data_key(32 + 16)
+//! version 2 (shangmi)= 0x02 | count(1) | slot2{count} | nonce(12) | SM4-GCM(data_key(16), payload, aad)
+//! slot2              = 0x02 | key_id(8) | SM2 C1(65) | C3(32) | C2(16)               (an SM2 recipient)
+//!                    | 0x01 | key_id(8) | ephemeral_public(32) | wrapped_data_key(16 + 16) (an X25519 one)
+//! aad                = "sunlight/seal" | version | case_id(16) | item | H(version | count | slots)
 //! ```
 //!
-//! Each slot wraps the fresh data key for one recipient: an ephemeral X25519
-//! exchange, HKDF-SHA256 over the shared secret and both public keys, and a
-//! ChaCha20-Poly1305 seal under a key that is used exactly once (so a zero
-//! nonce is safe). `key_id` is a hash prefix of the recipient's public key so
-//! an opener finds its slot without trying every one. The body's AAD covers
-//! a hash of the whole header, so removing or replacing a slot (say, the
-//! oversight unit's) makes the envelope fail to open for everyone.
+//! H is SHA-256 in version 1 and SM3 in version 2. An envelope is sealed
+//! in version 2 when any recipient holds an SM2 key; an X25519 recipient
+//! of such an envelope (a unit whose key was made before its deployment
+//! moved to the ShangMi suite) gets an X25519 slot.
+//!
+//! An X25519 slot wraps the fresh data key with an ephemeral X25519
+//! exchange, HKDF-SHA256 over the shared secret and both public keys, and
+//! a ChaCha20-Poly1305 seal under a key used exactly once (so a zero nonce
+//! is safe). An SM2 slot is SM2 public-key encryption of the data key
+//! (GB/T 32918.4, C1‖C3‖C2). `key_id` is a hash prefix of the recipient's
+//! public key (SHA-256 for X25519, SM3 for SM2) so an opener finds its slot
+//! without trying every one. The body's AAD covers a hash of the whole
+//! header, so removing or replacing a slot (say, the oversight unit's)
+//! makes the envelope fail to open for everyone.
 
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce};
@@ -22,11 +32,18 @@ use sha2::{Digest, Sha256};
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
+use super::keys::SecretHalf;
+use super::shangmi::{SM2_WRAP_OVERHEAD, sm2_unwrap, sm2_wrap, sm3, sm4_gcm_open, sm4_gcm_seal};
 use super::{CryptoError, UnitPublicKey, UnitSecretKey, random_bytes};
 use crate::CaseId;
 
+/// The modern format; the only one before the ShangMi suite.
 pub(crate) const VERSION: u8 = 1;
-const SLOT_LEN: usize = 8 + 32 + 32 + 16;
+/// The ShangMi format.
+pub(crate) const SHANGMI: u8 = 2;
+const V1_SLOT_LEN: usize = 8 + 32 + 32 + 16;
+const KIND_X25519: u8 = 1;
+const KIND_SM2: u8 = 2;
 const MAX_RECIPIENTS: usize = 16;
 
 /// What an envelope is bound to: the case and the item inside it (e.g.
@@ -39,25 +56,79 @@ pub struct SealContext<'a> {
 }
 
 impl SealContext<'_> {
-    pub(crate) fn aad(&self, label: &[u8]) -> Vec<u8> {
+    pub(crate) fn aad(&self, label: &[u8], version: u8) -> Vec<u8> {
         let mut aad = Vec::with_capacity(label.len() + 17 + self.item.len());
         aad.extend(label);
-        aad.push(VERSION);
+        aad.push(version);
         aad.extend(self.case_id.as_bytes());
         aad.extend(self.item);
         aad
     }
 }
 
-/// The body AAD: the context, then a hash of the header it travels with.
+/// The body AAD: the context, then a hash of the header it travels with
+/// (the header's first byte says which hash).
 pub(crate) fn body_aad(ctx: &SealContext<'_>, label: &[u8], header: &[u8]) -> Vec<u8> {
-    let mut aad = ctx.aad(label);
-    aad.extend(Sha256::digest(header));
+    let version = header.first().copied().unwrap_or(VERSION);
+    let mut aad = ctx.aad(label, version);
+    if version == SHANGMI {
+        aad.extend(sm3(header));
+    } else {
+        aad.extend(Sha256::digest(header));
+    }
     aad
 }
 
+/// One envelope's data key: 32 bytes for ChaCha20-Poly1305, 16 for SM4.
+pub(crate) enum DataKey {
+    ChaCha(Zeroizing<[u8; 32]>),
+    Sm4(Zeroizing<[u8; 16]>),
+}
+
+impl DataKey {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            DataKey::ChaCha(k) => k.as_ref(),
+            DataKey::Sm4(k) => k.as_ref(),
+        }
+    }
+
+    /// Seals a whole body: `nonce(12) | ciphertext`.
+    fn seal_body(&self, payload: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let nonce = random_bytes::<12>()?;
+        let sealed = match self {
+            DataKey::ChaCha(k) => ChaCha20Poly1305::new(&Key::from(**k))
+                .encrypt(&Nonce::from(*nonce), Payload { msg: payload, aad })
+                .map_err(|_| CryptoError::Open)?,
+            DataKey::Sm4(k) => sm4_gcm_seal(k, &nonce, payload, aad)?,
+        };
+        let mut out = Vec::with_capacity(12 + sealed.len());
+        out.extend(nonce.iter());
+        out.extend(sealed);
+        Ok(out)
+    }
+
+    fn open_body(&self, body: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        if body.len() < 12 + 16 {
+            return Err(CryptoError::Malformed);
+        }
+        let (nonce, ct) = body.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| CryptoError::Malformed)?;
+        match self {
+            DataKey::ChaCha(k) => ChaCha20Poly1305::new(&Key::from(**k))
+                .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad })
+                .map(Zeroizing::new)
+                .map_err(|_| CryptoError::Open),
+            DataKey::Sm4(k) => sm4_gcm_open(k, &nonce, ct, aad),
+        }
+    }
+}
+
 fn key_id(public: &UnitPublicKey) -> [u8; 8] {
-    let digest = Sha256::digest(public.as_bytes());
+    let digest: [u8; 32] = match public {
+        UnitPublicKey::X25519(key) => Sha256::digest(key.as_bytes()).into(),
+        UnitPublicKey::Sm2(key) => sm3(key.as_sec1()),
+    };
     let mut id = [0u8; 8];
     id.copy_from_slice(digest.get(..8).unwrap_or(&[0u8; 8]));
     id
@@ -66,11 +137,11 @@ fn key_id(public: &UnitPublicKey) -> [u8; 8] {
 fn slot_kek(
     shared: &[u8; 32],
     ephemeral: &PublicKey,
-    recipient: &UnitPublicKey,
+    recipient: &[u8],
 ) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
     let mut salt = [0u8; 64];
     salt[..32].copy_from_slice(ephemeral.as_bytes());
-    salt[32..].copy_from_slice(recipient.as_bytes());
+    salt[32..].copy_from_slice(recipient);
     let hk = Hkdf::<Sha256>::new(Some(&salt), shared);
     let mut kek = Zeroizing::new([0u8; 32]);
     hk.expand(b"sunlight/seal/v1/kek", kek.as_mut())
@@ -78,12 +149,74 @@ fn slot_kek(
     Ok(kek)
 }
 
+/// One slot as read from a header.
+struct Slot<'e> {
+    kind: u8,
+    id: &'e [u8],
+    wrapped: &'e [u8],
+}
+
+/// A header split into its parts: version, slots, the header bytes (for
+/// the body AAD) and the rest.
+struct Parsed<'e> {
+    version: u8,
+    slots: Vec<Slot<'e>>,
+    header: &'e [u8],
+    rest: &'e [u8],
+}
+
+fn wrapped_len(version: u8, kind: u8) -> Result<usize, CryptoError> {
+    match (version, kind) {
+        (VERSION, KIND_X25519) => Ok(32 + 32 + 16),
+        (SHANGMI, KIND_X25519) => Ok(32 + 16 + 16),
+        (SHANGMI, KIND_SM2) => Ok(SM2_WRAP_OVERHEAD + 16),
+        _ => Err(CryptoError::Malformed),
+    }
+}
+
+fn parse(envelope: &[u8]) -> Result<Parsed<'_>, CryptoError> {
+    let (&version, rest) = envelope.split_first().ok_or(CryptoError::Malformed)?;
+    if version != VERSION && version != SHANGMI {
+        return Err(CryptoError::Version(version));
+    }
+    let (&count, mut rest) = rest.split_first().ok_or(CryptoError::Malformed)?;
+    if count == 0 || usize::from(count) > MAX_RECIPIENTS {
+        return Err(CryptoError::Malformed);
+    }
+    let mut slots = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        let kind = if version == VERSION {
+            KIND_X25519
+        } else {
+            let (&kind, tail) = rest.split_first().ok_or(CryptoError::Malformed)?;
+            rest = tail;
+            kind
+        };
+        let len = 8 + wrapped_len(version, kind)?;
+        if rest.len() < len {
+            return Err(CryptoError::Malformed);
+        }
+        let (slot, tail) = rest.split_at(len);
+        let (id, wrapped) = slot.split_at(8);
+        slots.push(Slot { kind, id, wrapped });
+        rest = tail;
+    }
+    let header_len = envelope.len() - rest.len();
+    let header = envelope.get(..header_len).ok_or(CryptoError::Malformed)?;
+    Ok(Parsed {
+        version,
+        slots,
+        header,
+        rest,
+    })
+}
+
 /// Writes `version | count | slots` for a fresh data key, which is returned.
 pub(crate) fn write_header(
     recipients: &[UnitPublicKey],
     ctx: &SealContext<'_>,
     out: &mut Vec<u8>,
-) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+) -> Result<DataKey, CryptoError> {
     if recipients.is_empty() {
         return Err(CryptoError::NoRecipients);
     }
@@ -91,34 +224,53 @@ pub(crate) fn write_header(
         .ok()
         .filter(|n| usize::from(*n) <= MAX_RECIPIENTS)
         .ok_or(CryptoError::Malformed)?;
-    let data_key = random_bytes::<32>()?;
-    out.push(VERSION);
+    let shangmi = recipients
+        .iter()
+        .any(|r| matches!(r, UnitPublicKey::Sm2(_)));
+    let (version, data_key) = if shangmi {
+        (SHANGMI, DataKey::Sm4(random_bytes::<16>()?))
+    } else {
+        (VERSION, DataKey::ChaCha(random_bytes::<32>()?))
+    };
+    out.push(version);
     out.push(count);
-    let aad = ctx.aad(b"sunlight/slot");
+    let aad = ctx.aad(b"sunlight/slot", version);
     for recipient in recipients {
-        let ephemeral = StaticSecret::from(*random_bytes::<32>()?);
-        let ephemeral_public = PublicKey::from(&ephemeral);
-        let shared = ephemeral.diffie_hellman(recipient.inner());
-        let kek = slot_kek(shared.as_bytes(), &ephemeral_public, recipient)?;
-        let wrapped = ChaCha20Poly1305::new(&Key::from(*kek))
-            .encrypt(
-                &Nonce::default(),
-                Payload {
-                    msg: data_key.as_ref(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| CryptoError::Open)?;
-        out.extend(key_id(recipient));
-        out.extend(ephemeral_public.as_bytes());
-        out.extend(wrapped);
+        match recipient {
+            UnitPublicKey::X25519(key) => {
+                if version == SHANGMI {
+                    out.push(KIND_X25519);
+                }
+                out.extend(key_id(recipient));
+                out.extend(x25519_wrap(key, data_key.bytes(), &aad)?);
+            }
+            UnitPublicKey::Sm2(key) => {
+                out.push(KIND_SM2);
+                out.extend(key_id(recipient));
+                out.extend(sm2_wrap(key, data_key.bytes())?);
+            }
+        }
     }
     Ok(data_key)
 }
 
+/// `ephemeral_public(32) | ChaCha20-Poly1305(kek, data_key, slot aad)`.
+fn x25519_wrap(recipient: &PublicKey, data_key: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let ephemeral = StaticSecret::from(*random_bytes::<32>()?);
+    let ephemeral_public = PublicKey::from(&ephemeral);
+    let shared = ephemeral.diffie_hellman(recipient);
+    let kek = slot_kek(shared.as_bytes(), &ephemeral_public, recipient.as_bytes())?;
+    let wrapped = ChaCha20Poly1305::new(&Key::from(*kek))
+        .encrypt(&Nonce::default(), Payload { msg: data_key, aad })
+        .map_err(|_| CryptoError::Open)?;
+    let mut out = ephemeral_public.as_bytes().to_vec();
+    out.extend(wrapped);
+    Ok(out)
+}
+
 /// An opened header: the data key, the header bytes (for the body AAD) and
 /// the rest of the envelope.
-pub(crate) type Opened<'e> = (Zeroizing<[u8; 32]>, &'e [u8], &'e [u8]);
+pub(crate) type Opened<'e> = (DataKey, &'e [u8], &'e [u8]);
 
 /// Reads the header, finds the slot for `secret` and returns the data key and
 /// the rest of the envelope.
@@ -129,8 +281,7 @@ pub(crate) fn read_header<'e>(
 ) -> Result<Opened<'e>, CryptoError> {
     let mut last = CryptoError::Open;
     for key in secret.generations() {
-        let public = UnitPublicKey::from_bytes(*PublicKey::from(key).as_bytes());
-        match read_header_as(envelope, ctx, key, &public) {
+        match read_header_as(envelope, ctx, key, &key.public()) {
             Err(CryptoError::Open) => {}
             Err(e) => last = e,
             found => return found,
@@ -143,53 +294,58 @@ pub(crate) fn read_header<'e>(
 fn read_header_as<'e>(
     envelope: &'e [u8],
     ctx: &SealContext<'_>,
-    secret: &StaticSecret,
+    secret: &SecretHalf,
     public: &UnitPublicKey,
 ) -> Result<Opened<'e>, CryptoError> {
-    let (&version, rest) = envelope.split_first().ok_or(CryptoError::Malformed)?;
-    if version != VERSION {
-        return Err(CryptoError::Version(version));
-    }
-    let (&count, rest) = rest.split_first().ok_or(CryptoError::Malformed)?;
-    let slots_len = usize::from(count)
-        .checked_mul(SLOT_LEN)
-        .ok_or(CryptoError::Malformed)?;
-    if count == 0 || usize::from(count) > MAX_RECIPIENTS || rest.len() < slots_len {
-        return Err(CryptoError::Malformed);
-    }
-    let (slots, body) = rest.split_at(slots_len);
-    let header = envelope
-        .get(..2 + slots_len)
-        .ok_or(CryptoError::Malformed)?;
+    let parsed = parse(envelope)?;
     let my_id = key_id(public);
-    let aad = ctx.aad(b"sunlight/slot");
-    for slot in slots.chunks_exact(SLOT_LEN) {
-        let (id, rest) = slot.split_at(8);
-        if id != my_id {
+    let aad = ctx.aad(b"sunlight/slot", parsed.version);
+    for slot in &parsed.slots {
+        if slot.id != my_id {
             continue;
         }
-        let (eph, wrapped) = rest.split_at(32);
-        let eph: [u8; 32] = eph.try_into().map_err(|_| CryptoError::Malformed)?;
-        let ephemeral_public = PublicKey::from(eph);
-        let shared = secret.diffie_hellman(&ephemeral_public);
-        let kek = slot_kek(shared.as_bytes(), &ephemeral_public, public)?;
-        let Ok(key) = ChaCha20Poly1305::new(&Key::from(*kek)).decrypt(
-            &Nonce::default(),
-            Payload {
-                msg: wrapped,
-                aad: &aad,
-            },
-        ) else {
-            continue;
-        };
-        let key = Zeroizing::new(key);
-        let arr: [u8; 32] = key
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed)?;
-        return Ok((Zeroizing::new(arr), header, body));
+        if let Some(key) = unwrap_slot(parsed.version, slot, secret, public, &aad) {
+            return Ok((key, parsed.header, parsed.rest));
+        }
     }
     Err(CryptoError::Open)
+}
+
+/// The data key from one slot, if `secret` opens it.
+fn unwrap_slot(
+    version: u8,
+    slot: &Slot<'_>,
+    secret: &SecretHalf,
+    public: &UnitPublicKey,
+    aad: &[u8],
+) -> Option<DataKey> {
+    match (slot.kind, secret) {
+        (KIND_X25519, SecretHalf::X25519(secret)) => {
+            let (eph, wrapped) = slot.wrapped.split_at(32);
+            let eph: [u8; 32] = eph.try_into().ok()?;
+            let ephemeral_public = PublicKey::from(eph);
+            let shared = secret.diffie_hellman(&ephemeral_public);
+            let kek = slot_kek(shared.as_bytes(), &ephemeral_public, public.as_bytes()).ok()?;
+            let key = Zeroizing::new(
+                ChaCha20Poly1305::new(&Key::from(*kek))
+                    .decrypt(&Nonce::default(), Payload { msg: wrapped, aad })
+                    .ok()?,
+            );
+            if version == VERSION {
+                Some(DataKey::ChaCha(Zeroizing::new(
+                    key.as_slice().try_into().ok()?,
+                )))
+            } else {
+                Some(DataKey::Sm4(Zeroizing::new(
+                    key.as_slice().try_into().ok()?,
+                )))
+            }
+        }
+        (KIND_SM2, SecretHalf::Sm2(secret)) => sm2_unwrap::<16>(secret, slot.wrapped)
+            .ok()
+            .map(DataKey::Sm4),
+        _ => None,
+    }
 }
 
 /// Checks, without opening, that an envelope sealed elsewhere (the
@@ -201,34 +357,31 @@ pub fn check_addressed(
     envelope: &[u8],
     recipients: &[UnitPublicKey],
 ) -> Result<usize, CryptoError> {
-    let (&version, rest) = envelope.split_first().ok_or(CryptoError::Malformed)?;
-    if version != VERSION {
-        return Err(CryptoError::Version(version));
-    }
-    let (&count, rest) = rest.split_first().ok_or(CryptoError::Malformed)?;
-    if usize::from(count) != recipients.len() || rest.len() < recipients.len() * SLOT_LEN {
+    let parsed = parse(envelope)?;
+    if parsed.slots.len() != recipients.len() {
         return Err(CryptoError::Malformed);
     }
-    for (slot, recipient) in rest.chunks_exact(SLOT_LEN).zip(recipients) {
-        if slot.get(..8) != Some(&key_id(recipient)[..]) {
+    for (slot, recipient) in parsed.slots.iter().zip(recipients) {
+        if !slot_is_for(slot, recipient) {
             return Err(CryptoError::Malformed);
         }
     }
-    Ok(2 + recipients.len() * SLOT_LEN)
+    Ok(parsed.header.len())
+}
+
+fn slot_is_for(slot: &Slot<'_>, recipient: &UnitPublicKey) -> bool {
+    let kind = match recipient {
+        UnitPublicKey::X25519(_) => KIND_X25519,
+        UnitPublicKey::Sm2(_) => KIND_SM2,
+    };
+    slot.kind == kind && slot.id == key_id(recipient)
 }
 
 /// Whether an envelope (or stream header) has a slot for `recipient`, by
 /// the slots' public key ids: what a holder of that key could open, known
 /// without opening.
 pub fn addressed_to(envelope: &[u8], recipient: &UnitPublicKey) -> bool {
-    let count = usize::from(envelope.get(1).copied().unwrap_or(0));
-    let id = key_id(recipient);
-    envelope
-        .get(2..)
-        .unwrap_or_default()
-        .chunks_exact(SLOT_LEN)
-        .take(count)
-        .any(|slot| slot.get(..8) == Some(&id[..]))
+    parse(envelope).is_ok_and(|parsed| parsed.slots.iter().any(|s| slot_is_for(s, recipient)))
 }
 
 /// Seals `payload` so that each of `recipients` (and nobody else) can open it.
@@ -237,21 +390,10 @@ pub fn seal(
     ctx: &SealContext<'_>,
     recipients: &[UnitPublicKey],
 ) -> Result<Vec<u8>, CryptoError> {
-    let mut out = Vec::with_capacity(2 + recipients.len() * SLOT_LEN + 12 + payload.len() + 16);
+    let mut out = Vec::with_capacity(2 + recipients.len() * V1_SLOT_LEN + 12 + payload.len() + 16);
     let data_key = write_header(recipients, ctx, &mut out)?;
     let aad = body_aad(ctx, b"sunlight/seal", &out);
-    let nonce = random_bytes::<12>()?;
-    let body = ChaCha20Poly1305::new(&Key::from(*data_key))
-        .encrypt(
-            &Nonce::from(*nonce),
-            Payload {
-                msg: payload,
-                aad: &aad,
-            },
-        )
-        .map_err(|_| CryptoError::Open)?;
-    out.extend(nonce.iter());
-    out.extend(body);
+    out.extend(data_key.seal_body(payload, &aad)?);
     Ok(out)
 }
 
@@ -271,7 +413,7 @@ pub fn open(
 #[derive(Clone)]
 pub struct Opener {
     /// The current key, then retired ones, each with its public half.
-    keys: Vec<(StaticSecret, UnitPublicKey)>,
+    keys: Vec<(SecretHalf, UnitPublicKey)>,
 }
 
 impl std::fmt::Debug for Opener {
@@ -285,10 +427,7 @@ impl Opener {
         Self {
             keys: secret
                 .generations()
-                .map(|key| {
-                    let public = UnitPublicKey::from_bytes(*PublicKey::from(key).as_bytes());
-                    (key.clone(), public)
-                })
+                .map(|key| (key.clone(), key.public()))
                 .collect(),
         }
     }
@@ -316,159 +455,12 @@ impl Opener {
 fn open_as(
     envelope: &[u8],
     ctx: &SealContext<'_>,
-    secret: &StaticSecret,
+    secret: &SecretHalf,
     public: &UnitPublicKey,
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let (data_key, header, body) = read_header_as(envelope, ctx, secret, public)?;
-    if body.len() < 12 + 16 {
-        return Err(CryptoError::Malformed);
-    }
-    let (nonce, ct) = body.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().map_err(|_| CryptoError::Malformed)?;
-    ChaCha20Poly1305::new(&Key::from(*data_key))
-        .decrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: ct,
-                aad: &body_aad(ctx, b"sunlight/seal", header),
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| CryptoError::Open)
+    data_key.open_body(body, &body_aad(ctx, b"sunlight/seal", header))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crypto::UnitKeyPair;
-    use proptest::prelude::*;
-
-    fn ctx(case: u64) -> SealContext<'static> {
-        SealContext {
-            case_id: CaseId::new_v7(case),
-            item: b"report",
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-
-        #[test]
-        fn every_recipient_opens_and_outsiders_cannot(payload in prop::collection::vec(any::<u8>(), 0..4096), n in 1usize..5) {
-            let pairs: Vec<_> = (0..n).map(|_| UnitKeyPair::generate().unwrap()).collect();
-            let publics: Vec<_> = pairs.iter().map(|p| p.public).collect();
-            let c = ctx(1_700_000_000_000);
-            let env = seal(&payload, &c, &publics).unwrap();
-            for pair in &pairs {
-                let opened = open(&env, &c, &pair.secret).unwrap();
-                prop_assert_eq!(opened.as_slice(), payload.as_slice());
-                let again = Opener::new(&pair.secret).open(&env, &c).unwrap();
-                prop_assert_eq!(again.as_slice(), payload.as_slice());
-            }
-            let outsider = UnitKeyPair::generate().unwrap();
-            prop_assert_eq!(open(&env, &c, &outsider.secret).unwrap_err(), CryptoError::Open);
-            prop_assert_eq!(Opener::new(&outsider.secret).open(&env, &c).unwrap_err(), CryptoError::Open);
-        }
-
-        #[test]
-        fn any_flipped_bit_is_rejected(payload in prop::collection::vec(any::<u8>(), 1..512), at in any::<prop::sample::Index>(), bit in 0u8..8) {
-            let pair = UnitKeyPair::generate().unwrap();
-            let c = ctx(5);
-            let mut env = seal(&payload, &c, &[pair.public]).unwrap();
-            let i = at.index(env.len());
-            env[i] ^= 1 << bit;
-            prop_assert!(open(&env, &c, &pair.secret).is_err());
-        }
-
-        #[test]
-        fn other_case_or_item_is_rejected(payload in prop::collection::vec(any::<u8>(), 0..256)) {
-            let pair = UnitKeyPair::generate().unwrap();
-            let c = ctx(5);
-            let env = seal(&payload, &c, &[pair.public]).unwrap();
-            prop_assert!(open(&env, &ctx(6), &pair.secret).is_err());
-            let other_item = SealContext { case_id: c.case_id, item: b"message-1" };
-            prop_assert!(open(&env, &other_item, &pair.secret).is_err());
-        }
-    }
-
-    #[test]
-    fn removing_a_recipient_slot_is_rejected() {
-        let unit = UnitKeyPair::generate().unwrap();
-        let oversight = UnitKeyPair::generate().unwrap();
-        let c = ctx(11);
-        let env = seal(b"report", &c, &[unit.public, oversight.public]).unwrap();
-        assert!(open(&env, &c, &unit.secret).is_ok());
-        // Drop the oversight slot and lower the count: the unit's own slot
-        // still unwraps the data key, but the body no longer opens.
-        let mut cut = vec![env[0], 1];
-        cut.extend(&env[2..2 + SLOT_LEN]);
-        cut.extend(&env[2 + 2 * SLOT_LEN..]);
-        assert_eq!(open(&cut, &c, &unit.secret).unwrap_err(), CryptoError::Open);
-    }
-
-    #[test]
-    fn swapping_a_recipient_slot_is_rejected() {
-        let a = UnitKeyPair::generate().unwrap();
-        let b = UnitKeyPair::generate().unwrap();
-        let c = ctx(9);
-        let env_a = seal(b"one", &c, &[a.public]).unwrap();
-        let env_b = seal(b"two", &c, &[b.public]).unwrap();
-        // Put b's slot in front of a's body: b must not read a's payload.
-        let mut franken = env_b[..2 + SLOT_LEN].to_vec();
-        franken.extend(&env_a[2 + SLOT_LEN..]);
-        assert!(open(&franken, &c, &b.secret).is_err());
-        assert_eq!(seal(b"x", &c, &[]).unwrap_err(), CryptoError::NoRecipients);
-        assert!(open(&[2, 1], &c, &a.secret).is_err());
-        assert!(open(&[], &c, &a.secret).is_err());
-    }
-
-    #[test]
-    fn addressed_to_reads_the_slots_and_nothing_else() {
-        let a = UnitKeyPair::generate().unwrap();
-        let b = UnitKeyPair::generate().unwrap();
-        let env = seal(b"x", &ctx(4), &[a.public]).unwrap();
-        assert!(addressed_to(&env, &a.public));
-        assert!(!addressed_to(&env, &b.public));
-        assert!(!addressed_to(&[], &a.public));
-        assert!(!addressed_to(&env[..30], &a.public));
-    }
-
-    #[test]
-    fn low_order_keys_are_not_contributory() {
-        assert!(
-            UnitKeyPair::generate()
-                .unwrap()
-                .public
-                .is_contributory()
-                .unwrap()
-        );
-        // The all-zero point and 1 are of low order.
-        for low in [[0u8; 32], {
-            let mut one = [0u8; 32];
-            one[0] = 1;
-            one
-        }] {
-            assert!(!UnitPublicKey::from_bytes(low).is_contributory().unwrap());
-        }
-    }
-
-    #[test]
-    fn check_addressed_accepts_the_right_slots_in_order_only() {
-        let a = UnitKeyPair::generate().unwrap();
-        let b = UnitKeyPair::generate().unwrap();
-        let env = seal(b"x", &ctx(3), &[a.public, b.public]).unwrap();
-        assert_eq!(
-            check_addressed(&env, &[a.public, b.public]),
-            Ok(2 + 2 * SLOT_LEN)
-        );
-        assert!(check_addressed(&env, &[b.public, a.public]).is_err());
-        assert!(check_addressed(&env, &[a.public]).is_err());
-        assert!(check_addressed(&env[..40], &[a.public, b.public]).is_err());
-        let mut other_version = env.clone();
-        other_version[0] = 9;
-        assert_eq!(
-            check_addressed(&other_version, &[a.public, b.public]),
-            Err(CryptoError::Version(9))
-        );
-    }
-}
+mod tests;

@@ -1,93 +1,176 @@
-//! Unit key pairs (X25519) and their wrapped forms.
+//! Unit key pairs — X25519 (`modern`) or SM2 (`shangmi`) — and their
+//! wrapped forms.
 
 use std::fmt;
 
-use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce};
 use data_encoding::BASE32_NOPAD;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::{CryptoError, PasswordKeys, SealContext, open, random_bytes, seal};
+use super::shangmi::{Sm2PublicKey, Sm2SecretKey};
+use super::wrap::{KIND_MEMBER, KIND_PASSWORD, KIND_RECOVERY, unwrap, wrap};
+use super::{CryptoError, PasswordKeys, SealContext, Suite, open, random_bytes, seal};
 
-const WRAP_VERSION: u8 = 1;
-const KIND_PASSWORD: u8 = 1;
-const KIND_RECOVERY: u8 = 2;
-const KIND_MEMBER: u8 = 3;
-
-/// A unit's public key: what intake seals to.
+/// A unit's public key: what intake seals to. Its suite shows in its
+/// length: 32 bytes for X25519, 65 (uncompressed SEC1) for SM2.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct UnitPublicKey(PublicKey);
+pub enum UnitPublicKey {
+    X25519(PublicKey),
+    Sm2(Sm2PublicKey),
+}
 
 impl UnitPublicKey {
+    /// An X25519 key from its 32 bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(PublicKey::from(bytes))
+        Self::X25519(PublicKey::from(bytes))
     }
 
+    /// Either kind, by length; an SM2 point off the curve is refused.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::Malformed)?;
-        Ok(Self::from_bytes(arr))
+        match bytes.len() {
+            32 => {
+                let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::Malformed)?;
+                Ok(Self::from_bytes(arr))
+            }
+            65 => Sm2PublicKey::from_sec1(bytes).map(Self::Sm2),
+            _ => Err(CryptoError::Malformed),
+        }
     }
 
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        self.0.as_bytes()
+    /// The stored form: 32 bytes (X25519) or 65 (SM2, `04‖x‖y`).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::X25519(key) => key.as_bytes(),
+            Self::Sm2(key) => key.as_sec1(),
+        }
+    }
+
+    pub fn suite(&self) -> Suite {
+        match self {
+            Self::X25519(_) => Suite::Modern,
+            Self::Sm2(_) => Suite::ShangMi,
+        }
     }
 
     /// Whether an exchange with this key contributes to the shared secret:
-    /// false for the low-order points (RFC 7748 §6.1), with which every
-    /// sealing would yield the same, public, key.
+    /// false for the X25519 low-order points (RFC 7748 §6.1), with which
+    /// every sealing would yield the same, public, key. An SM2 key is a
+    /// point of the prime-order curve other than the identity (checked when
+    /// it was read), so it always contributes.
     pub fn is_contributory(&self) -> Result<bool, CryptoError> {
-        let probe = StaticSecret::from(*super::random_bytes::<32>()?);
-        Ok(probe.diffie_hellman(&self.0).was_contributory())
-    }
-
-    pub(crate) fn inner(&self) -> &PublicKey {
-        &self.0
+        match self {
+            Self::X25519(key) => {
+                let probe = StaticSecret::from(*super::random_bytes::<32>()?);
+                Ok(probe.diffie_hellman(key).was_contributory())
+            }
+            Self::Sm2(_) => Ok(true),
+        }
     }
 }
 
 impl fmt::Debug for UnitPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "UnitPublicKey({})",
-            BASE32_NOPAD.encode(self.0.as_bytes())
-        )
+        write!(f, "UnitPublicKey({})", BASE32_NOPAD.encode(self.as_bytes()))
+    }
+}
+
+/// One generation of a unit's private key, of either suite.
+#[derive(Clone)]
+pub(crate) enum SecretHalf {
+    X25519(StaticSecret),
+    Sm2(Sm2SecretKey),
+}
+
+/// The tag that marks an SM2 key in [`SecretHalf::encode`]; an X25519 key
+/// has none (its 32 bytes predate the ShangMi suite).
+const SM2_TAG: u8 = 2;
+
+impl SecretHalf {
+    pub(crate) fn public(&self) -> UnitPublicKey {
+        match self {
+            Self::X25519(key) => UnitPublicKey::X25519(PublicKey::from(key)),
+            Self::Sm2(key) => UnitPublicKey::Sm2(key.public()),
+        }
+    }
+
+    /// The 32-byte scalar or X25519 secret.
+    pub(crate) fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        match self {
+            Self::X25519(key) => Zeroizing::new(key.to_bytes()),
+            Self::Sm2(key) => key.to_bytes(),
+        }
+    }
+
+    pub(crate) fn from_suite_bytes(suite: Suite, bytes: &[u8; 32]) -> Result<Self, CryptoError> {
+        match suite {
+            Suite::Modern => Ok(Self::X25519(StaticSecret::from(*bytes))),
+            Suite::ShangMi => Sm2SecretKey::from_bytes(bytes).map(Self::Sm2),
+        }
+    }
+
+    /// What a key sealed up the tree or to its successor holds: the 32
+    /// X25519 bytes, or `0x02 ‖ d` (33 bytes) for SM2.
+    fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let bytes = self.to_bytes();
+        let mut out = Zeroizing::new(Vec::with_capacity(33));
+        if let Self::Sm2(_) = self {
+            out.push(SM2_TAG);
+        }
+        out.extend_from_slice(bytes.as_ref());
+        out
+    }
+
+    fn decode(plain: &[u8]) -> Result<Self, CryptoError> {
+        let (suite, bytes) = match plain.split_first() {
+            Some((&SM2_TAG, rest)) if rest.len() == 32 => (Suite::ShangMi, rest),
+            _ if plain.len() == 32 => (Suite::Modern, plain),
+            _ => return Err(CryptoError::Malformed),
+        };
+        let arr: Zeroizing<[u8; 32]> =
+            Zeroizing::new(bytes.try_into().map_err(|_| CryptoError::Malformed)?);
+        Self::from_suite_bytes(suite, &arr)
     }
 }
 
 /// A unit's private key. Exists unwrapped only in memory during a staff
-/// session or a CLI command; zeroized on drop by x25519-dalek.
+/// session or a CLI command; zeroized on drop (by x25519-dalek, or the
+/// `sm2` crate's secret key).
 ///
 /// After a key rotation it also carries the unit's retired keys (newest
 /// first), recovered from the key history, so material sealed before the
 /// rotation still opens; only the current key is ever wrapped for a member
-/// or sealed up the tree, and only its public half is sealed to.
+/// or sealed up the tree, and only its public half is sealed to. A
+/// rotation may change the suite: the retired keys keep theirs.
 #[derive(Clone)]
 pub struct UnitSecretKey {
-    current: StaticSecret,
-    retired: Vec<StaticSecret>,
+    current: SecretHalf,
+    retired: Vec<SecretHalf>,
 }
 
 impl UnitSecretKey {
     /// The public half of the current key.
     pub fn public(&self) -> UnitPublicKey {
-        UnitPublicKey(PublicKey::from(&self.current))
+        self.current.public()
     }
 
-    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+    pub fn suite(&self) -> Suite {
+        self.public().suite()
+    }
+
+    pub(crate) fn from_half(current: SecretHalf) -> Self {
         Self {
-            current: StaticSecret::from(bytes),
+            current,
             retired: Vec::new(),
         }
     }
 
-    pub(crate) fn inner(&self) -> &StaticSecret {
-        &self.current
+    /// An X25519 key from its 32 bytes.
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self::from_half(SecretHalf::X25519(StaticSecret::from(bytes)))
     }
 
     /// The current key, then the retired ones, newest first.
-    pub(crate) fn generations(&self) -> impl Iterator<Item = &StaticSecret> {
+    pub(crate) fn generations(&self) -> impl Iterator<Item = &SecretHalf> {
         std::iter::once(&self.current).chain(&self.retired)
     }
 
@@ -108,10 +191,7 @@ impl UnitSecretKey {
     /// This key without its retired ones (what a rotation hands on).
     #[must_use]
     pub fn current_only(&self) -> Self {
-        Self {
-            current: self.current.clone(),
-            retired: Vec::new(),
-        }
+        Self::from_half(self.current.clone())
     }
 
     /// Seals the current private key to `recipient` in an ordinary
@@ -122,8 +202,7 @@ impl UnitSecretKey {
         recipient: &UnitPublicKey,
         ctx: &SealContext<'_>,
     ) -> Result<Vec<u8>, CryptoError> {
-        let plain = Zeroizing::new(self.current.to_bytes());
-        seal(plain.as_ref(), ctx, std::slice::from_ref(recipient))
+        seal(&self.current.encode(), ctx, std::slice::from_ref(recipient))
     }
 
     /// Opens a key sealed by `seal_to` with `opener` (which may carry
@@ -134,11 +213,7 @@ impl UnitSecretKey {
         opener: &UnitSecretKey,
     ) -> Result<Self, CryptoError> {
         let plain = open(envelope, ctx, opener)?;
-        let arr: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed)?;
-        Ok(Self::from_bytes(arr))
+        SecretHalf::decode(&plain).map(Self::from_half)
     }
 
     /// Wraps this key under a staff member's password-derived key.
@@ -147,7 +222,7 @@ impl UnitSecretKey {
         keys: &PasswordKeys,
         unit: &str,
     ) -> Result<WrappedUnitKey, CryptoError> {
-        wrap(KIND_PASSWORD, keys.kek(), unit, self)
+        wrap(KIND_PASSWORD, keys.kek(), unit, &self.current).map(WrappedUnitKey)
     }
 
     /// Wraps a member's own key pair's private half under their
@@ -159,7 +234,7 @@ impl UnitSecretKey {
         keys: &PasswordKeys,
         member: &str,
     ) -> Result<WrappedUnitKey, CryptoError> {
-        wrap(KIND_MEMBER, keys.kek(), member, self)
+        wrap(KIND_MEMBER, keys.kek(), member, &self.current).map(WrappedUnitKey)
     }
 
     /// Wraps this key under the unit's recovery key.
@@ -168,7 +243,7 @@ impl UnitSecretKey {
         recovery: &RecoveryKey,
         unit: &str,
     ) -> Result<WrappedUnitKey, CryptoError> {
-        wrap(KIND_RECOVERY, &recovery.0, unit, self)
+        wrap(KIND_RECOVERY, &recovery.0, unit, &self.current).map(WrappedUnitKey)
     }
 }
 
@@ -186,9 +261,13 @@ pub struct UnitKeyPair {
 }
 
 impl UnitKeyPair {
-    pub fn generate() -> Result<Self, CryptoError> {
-        let bytes = random_bytes::<32>()?;
-        let secret = UnitSecretKey::from_bytes(*bytes);
+    /// A key pair of the deployment's suite.
+    pub fn generate(suite: Suite) -> Result<Self, CryptoError> {
+        let half = match suite {
+            Suite::Modern => SecretHalf::X25519(StaticSecret::from(*random_bytes::<32>()?)),
+            Suite::ShangMi => SecretHalf::Sm2(Sm2SecretKey::generate()?),
+        };
+        let secret = UnitSecretKey::from_half(half);
         let public = secret.public();
         Ok(Self { secret, public })
     }
@@ -244,8 +323,8 @@ impl fmt::Debug for RecoveryKey {
 }
 
 /// A unit private key sealed under a password-derived key or the recovery
-/// key: `version | kind | nonce(12) | ciphertext(32 + 16)`. The AAD binds the
-/// unit id, so a wrapped key cannot be moved to another unit's row.
+/// key (layout in `wrap`). The AAD binds the unit id (or member), so a
+/// wrapped key cannot be moved to another unit's row.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WrappedUnitKey(Vec<u8>);
 
@@ -269,7 +348,7 @@ impl WrappedUnitKey {
         keys: &PasswordKeys,
         unit: &str,
     ) -> Result<UnitSecretKey, CryptoError> {
-        unwrap(KIND_PASSWORD, keys.kek(), unit, &self.0)
+        unwrap(KIND_PASSWORD, keys.kek(), unit, &self.0).map(UnitSecretKey::from_half)
     }
 
     pub fn unwrap_with_recovery(
@@ -277,7 +356,7 @@ impl WrappedUnitKey {
         recovery: &RecoveryKey,
         unit: &str,
     ) -> Result<UnitSecretKey, CryptoError> {
-        unwrap(KIND_RECOVERY, &recovery.0, unit, &self.0)
+        unwrap(KIND_RECOVERY, &recovery.0, unit, &self.0).map(UnitSecretKey::from_half)
     }
 
     /// Opens a member key wrapped by `wrap_as_member`.
@@ -286,7 +365,7 @@ impl WrappedUnitKey {
         keys: &PasswordKeys,
         member: &str,
     ) -> Result<UnitSecretKey, CryptoError> {
-        unwrap(KIND_MEMBER, keys.kek(), member, &self.0)
+        unwrap(KIND_MEMBER, keys.kek(), member, &self.0).map(UnitSecretKey::from_half)
     }
 
     /// Whether this is a member key (not a unit key wrapped directly under
@@ -296,72 +375,6 @@ impl WrappedUnitKey {
     }
 }
 
-fn wrap_aad(kind: u8, unit: &str) -> Vec<u8> {
-    let mut aad = b"sunlight/unit-key".to_vec();
-    aad.extend([WRAP_VERSION, kind]);
-    aad.extend(unit.as_bytes());
-    aad
-}
-
-fn wrap(
-    kind: u8,
-    kek: &[u8; 32],
-    unit: &str,
-    secret: &UnitSecretKey,
-) -> Result<WrappedUnitKey, CryptoError> {
-    let nonce = random_bytes::<12>()?;
-    let cipher = ChaCha20Poly1305::new(&Key::from(*kek));
-    let plain = Zeroizing::new(secret.inner().to_bytes());
-    let ct = cipher
-        .encrypt(
-            &Nonce::from(*nonce),
-            Payload {
-                msg: plain.as_ref(),
-                aad: &wrap_aad(kind, unit),
-            },
-        )
-        .map_err(|_| CryptoError::Open)?;
-    let mut out = vec![WRAP_VERSION, kind];
-    out.extend(nonce.iter());
-    out.extend(ct);
-    Ok(WrappedUnitKey(out))
-}
-
-fn unwrap(
-    kind: u8,
-    kek: &[u8; 32],
-    unit: &str,
-    bytes: &[u8],
-) -> Result<UnitSecretKey, CryptoError> {
-    let (&version, rest) = bytes.split_first().ok_or(CryptoError::Malformed)?;
-    if version != WRAP_VERSION {
-        return Err(CryptoError::Version(version));
-    }
-    let (&found_kind, rest) = rest.split_first().ok_or(CryptoError::Malformed)?;
-    if found_kind != kind || rest.len() != 12 + 32 + 16 {
-        return Err(CryptoError::Malformed);
-    }
-    let (nonce, ct) = rest.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().map_err(|_| CryptoError::Malformed)?;
-    let cipher = ChaCha20Poly1305::new(&Key::from(*kek));
-    let plain = Zeroizing::new(
-        cipher
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: ct,
-                    aad: &wrap_aad(kind, unit),
-                },
-            )
-            .map_err(|_| CryptoError::Open)?,
-    );
-    let arr: [u8; 32] = plain
-        .as_slice()
-        .try_into()
-        .map_err(|_| CryptoError::Malformed)?;
-    Ok(UnitSecretKey::from_bytes(arr))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,11 +382,30 @@ mod tests {
 
     #[test]
     fn recovery_wrap_round_trip_and_unit_binding() {
-        let pair = UnitKeyPair::generate().unwrap();
+        for suite in Suite::ALL {
+            recovery_wrap_round_trip_and_unit_binding_in(suite);
+        }
+    }
+
+    fn recovery_wrap_round_trip_and_unit_binding_in(suite: Suite) {
+        let pair = UnitKeyPair::generate(suite).unwrap();
         let rk = RecoveryKey::generate().unwrap();
         let wrapped = pair.secret.wrap_with_recovery(&rk, "gd").unwrap();
+        // The version byte names the key's suite; the length is the same.
+        assert_eq!(
+            wrapped.as_bytes()[0],
+            if suite == Suite::ShangMi { 2 } else { 1 }
+        );
+        assert_eq!(wrapped.as_bytes().len(), 2 + 12 + 32 + 16);
         let back = wrapped.unwrap_with_recovery(&rk, "gd").unwrap();
         assert_eq!(back.public(), pair.public);
+        let mut relabelled = wrapped.as_bytes().to_vec();
+        relabelled[0] ^= 3;
+        assert!(
+            WrappedUnitKey::from_bytes(relabelled)
+                .unwrap_with_recovery(&rk, "gd")
+                .is_err()
+        );
         assert_eq!(
             wrapped.unwrap_with_recovery(&rk, "gx").unwrap_err(),
             CryptoError::Open
@@ -389,8 +421,14 @@ mod tests {
 
     #[test]
     fn retired_keys_open_old_material_and_only_the_current_key_is_handed_on() {
-        let old = UnitKeyPair::generate().unwrap();
-        let new = UnitKeyPair::generate().unwrap();
+        for suite in Suite::ALL {
+            retired_keys_in(suite);
+        }
+    }
+
+    fn retired_keys_in(suite: Suite) {
+        let old = UnitKeyPair::generate(suite).unwrap();
+        let new = UnitKeyPair::generate(suite).unwrap();
         let ctx = |item: &'static [u8]| SealContext {
             case_id: crate::CaseId::from_uuid(uuid::Uuid::nil()),
             item,
@@ -429,9 +467,15 @@ mod tests {
 
     #[test]
     fn password_wrap_round_trip() {
-        let pair = UnitKeyPair::generate().unwrap();
+        for suite in Suite::ALL {
+            password_wrap_round_trip_in(suite);
+        }
+    }
+
+    fn password_wrap_round_trip_in(suite: Suite) {
+        let pair = UnitKeyPair::generate(suite).unwrap();
         let params = StretchParams::TEST;
-        let (record, keys) = PasswordKeys::enroll(b"correct horse", params).unwrap();
+        let (record, keys) = PasswordKeys::enroll(b"correct horse", params, suite).unwrap();
         let wrapped = pair.secret.wrap_with_password(&keys, "gd").unwrap();
         let again = record.verify(b"correct horse").unwrap();
         assert_eq!(

@@ -9,6 +9,8 @@ mod second_factor;
 pub mod shangmi;
 mod stream;
 mod stretch;
+mod suite;
+mod wrap;
 
 pub use envelope::{Opener, SealContext, addressed_to, check_addressed, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
@@ -21,6 +23,7 @@ pub use stretch::{
     CodeScheme, CodeStretch, CodeStretcher, DeploymentSecrets, LookupToken, ReporterShare,
     StretchMemory, StretchedCode,
 };
+pub use suite::{Suite, UnknownSuite};
 
 /// Everything that can go wrong with keys and envelopes. Deliberately coarse
 /// where detail would help an attacker (a failed open says only that).

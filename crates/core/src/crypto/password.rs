@@ -11,9 +11,13 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{CryptoError, random_bytes};
+use super::shangmi::hkdf_sm3;
+use super::{CryptoError, Suite, random_bytes};
 
+/// Version 1 separates the verifier and the KEK with HKDF-SHA256, version 2
+/// (the ShangMi suite) with HKDF-SM3; the layout is the same.
 const RECORD_VERSION: u8 = 1;
+const RECORD_VERSION_SM3: u8 = 2;
 /// Longer inputs are refused before the slow function runs (audit finding:
 /// unbounded input fed to a KDF).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -69,6 +73,7 @@ impl StretchParams {
 /// `version | m_kib u32 | t u32 | p u32 | salt(16) | verifier(32)`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordRecord {
+    suite: Suite,
     params: StretchParams,
     salt: [u8; 16],
     verifier: [u8; 32],
@@ -86,6 +91,7 @@ impl fmt::Debug for PasswordRecord {
 pub struct PasswordKeys {
     verifier: [u8; 32],
     kek: Zeroizing<[u8; 32]>,
+    suite: Suite,
 }
 
 impl fmt::Debug for PasswordKeys {
@@ -95,14 +101,17 @@ impl fmt::Debug for PasswordKeys {
 }
 
 impl PasswordKeys {
-    /// A new password: fresh salt, derived keys and the record to store.
+    /// A new password: fresh salt, derived keys and the record to store,
+    /// with the KDF of the deployment's suite.
     pub fn enroll(
         password: &[u8],
         params: StretchParams,
+        suite: Suite,
     ) -> Result<(PasswordRecord, PasswordKeys), CryptoError> {
         let salt = *random_bytes::<16>()?;
-        let keys = derive(password, &salt, params)?;
+        let keys = derive(password, &salt, params, suite)?;
         let record = PasswordRecord {
+            suite,
             params,
             salt,
             verifier: keys.verifier,
@@ -113,13 +122,19 @@ impl PasswordKeys {
     pub(crate) fn kek(&self) -> &[u8; 32] {
         &self.kek
     }
+
+    /// The suite the password was enrolled in: a member key made with these
+    /// keys is of the same suite.
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
 }
 
 impl PasswordRecord {
     /// Checks a password in constant time; on success returns the keys that
     /// unwrap this member's copy of the unit key.
     pub fn verify(&self, password: &[u8]) -> Result<PasswordKeys, CryptoError> {
-        let keys = derive(password, &self.salt, self.params)?;
+        let keys = derive(password, &self.salt, self.params, self.suite)?;
         if bool::from(keys.verifier.ct_eq(&self.verifier)) {
             Ok(keys)
         } else {
@@ -139,7 +154,13 @@ impl PasswordRecord {
         if memory.params() != self.params {
             *memory = super::StretchMemory::new(self.params)?;
         }
-        let keys = derive_in(password, &self.salt, self.params, memory.blocks_mut());
+        let keys = derive_in(
+            password,
+            &self.salt,
+            self.params,
+            self.suite,
+            memory.blocks_mut(),
+        );
         memory.wipe();
         let keys = keys?;
         if bool::from(keys.verifier.ct_eq(&self.verifier)) {
@@ -152,11 +173,16 @@ impl PasswordRecord {
     /// Runs the same work as `verify` for an unknown account, so that a
     /// missing account and a wrong password take the same time.
     pub fn burn(password: &[u8]) {
-        let _ignored = derive(password, &[0u8; 16], StretchParams::PASSWORD).map(|_| ());
+        let _ignored =
+            derive(password, &[0u8; 16], StretchParams::PASSWORD, Suite::Modern).map(|_| ());
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = vec![RECORD_VERSION];
+        let version = match self.suite {
+            Suite::Modern => RECORD_VERSION,
+            Suite::ShangMi => RECORD_VERSION_SM3,
+        };
+        let mut out = vec![version];
         out.extend(self.params.m_kib.to_be_bytes());
         out.extend(self.params.t.to_be_bytes());
         out.extend(self.params.p.to_be_bytes());
@@ -167,9 +193,11 @@ impl PasswordRecord {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         let (&version, rest) = bytes.split_first().ok_or(CryptoError::Malformed)?;
-        if version != RECORD_VERSION {
-            return Err(CryptoError::Version(version));
-        }
+        let suite = match version {
+            RECORD_VERSION => Suite::Modern,
+            RECORD_VERSION_SM3 => Suite::ShangMi,
+            other => return Err(CryptoError::Version(other)),
+        };
         if rest.len() != 12 + 16 + 32 {
             return Err(CryptoError::Malformed);
         }
@@ -198,6 +226,7 @@ impl PasswordRecord {
             .and_then(|s| s.try_into().ok())
             .ok_or(CryptoError::Malformed)?;
         Ok(Self {
+            suite,
             params,
             salt,
             verifier,
@@ -210,15 +239,17 @@ fn derive(
     password: &[u8],
     salt: &[u8; 16],
     params: StretchParams,
+    suite: Suite,
 ) -> Result<PasswordKeys, CryptoError> {
     let mut memory = super::StretchMemory::new(params)?;
-    derive_in(password, salt, params, memory.blocks_mut())
+    derive_in(password, salt, params, suite, memory.blocks_mut())
 }
 
 fn derive_in(
     password: &[u8],
     salt: &[u8; 16],
     params: StretchParams,
+    suite: Suite,
     blocks: &mut [argon2::Block],
 ) -> Result<PasswordKeys, CryptoError> {
     if password.len() > MAX_PASSWORD_BYTES {
@@ -229,19 +260,32 @@ fn derive_in(
         .argon2(None)?
         .hash_password_into_with_memory(password, salt, master.as_mut(), blocks)
         .map_err(|_| CryptoError::Params)?;
-    keys_from(&master)
+    keys_from(&master, suite)
 }
 
-/// The verifier and the key-encryption key, separated by HKDF.
-fn keys_from(master: &[u8; 32]) -> Result<PasswordKeys, CryptoError> {
-    let hk = Hkdf::<Sha256>::new(None, master.as_ref());
+/// The verifier and the key-encryption key, separated by HKDF (over SM3
+/// in the ShangMi suite, with its own labels).
+fn keys_from(master: &[u8; 32], suite: Suite) -> Result<PasswordKeys, CryptoError> {
     let mut verifier = [0u8; 32];
     let mut kek = Zeroizing::new([0u8; 32]);
-    hk.expand(b"sunlight/password/v1/verifier", &mut verifier)
-        .map_err(|_| CryptoError::Params)?;
-    hk.expand(b"sunlight/password/v1/kek", kek.as_mut())
-        .map_err(|_| CryptoError::Params)?;
-    Ok(PasswordKeys { verifier, kek })
+    match suite {
+        Suite::Modern => {
+            let hk = Hkdf::<Sha256>::new(None, master.as_ref());
+            hk.expand(b"sunlight/password/v1/verifier", &mut verifier)
+                .map_err(|_| CryptoError::Params)?;
+            hk.expand(b"sunlight/password/v1/kek", kek.as_mut())
+                .map_err(|_| CryptoError::Params)?;
+        }
+        Suite::ShangMi => {
+            hkdf_sm3(master, &[], b"sunlight/password/v2/verifier", &mut verifier)?;
+            hkdf_sm3(master, &[], b"sunlight/password/v2/kek", kek.as_mut())?;
+        }
+    }
+    Ok(PasswordKeys {
+        verifier,
+        kek,
+        suite,
+    })
 }
 
 #[cfg(test)]
@@ -250,7 +294,17 @@ mod tests {
 
     #[test]
     fn record_round_trips_through_bytes() {
-        let (record, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST).unwrap();
+        for suite in Suite::ALL {
+            record_round_trips_through_bytes_in(suite);
+        }
+        let (modern, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST, Suite::Modern).unwrap();
+        let (sm3, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST, Suite::ShangMi).unwrap();
+        assert_eq!(modern.to_bytes()[0], 1);
+        assert_eq!(sm3.to_bytes()[0], 2);
+    }
+
+    fn record_round_trips_through_bytes_in(suite: Suite) {
+        let (record, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST, suite).unwrap();
         let back = PasswordRecord::from_bytes(&record.to_bytes()).unwrap();
         assert_eq!(back, record);
         assert!(back.verify(b"pw").is_ok());
@@ -271,7 +325,7 @@ mod tests {
 
     #[test]
     fn overlong_passwords_are_refused_before_hashing() {
-        let (record, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST).unwrap();
+        let (record, _) = PasswordKeys::enroll(b"pw", StretchParams::TEST, Suite::ShangMi).unwrap();
         assert_eq!(
             record.verify(&[b'a'; 5000]).unwrap_err(),
             CryptoError::WrongPassword

@@ -84,6 +84,7 @@ pub fn sm4_gcm_open(
 }
 
 /// An SM2 key pair's secret half (sm2p256v1, the recommended curve).
+#[derive(Clone)]
 pub struct Sm2SecretKey(sm2::SecretKey);
 
 impl std::fmt::Debug for Sm2SecretKey {
@@ -92,9 +93,12 @@ impl std::fmt::Debug for Sm2SecretKey {
     }
 }
 
-/// An SM2 public key, kept as its uncompressed SEC1 encoding (65 bytes).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sm2PublicKey(sm2::PublicKey);
+/// An SM2 public key, with its uncompressed SEC1 encoding (65 bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Sm2PublicKey {
+    point: sm2::PublicKey,
+    sec1: [u8; 65],
+}
 
 impl std::fmt::Debug for Sm2PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,7 +132,7 @@ impl Sm2SecretKey {
     }
 
     pub fn public(&self) -> Sm2PublicKey {
-        Sm2PublicKey(self.0.public_key())
+        Sm2PublicKey::from_point(self.0.public_key())
     }
 }
 
@@ -140,39 +144,47 @@ impl Sm2PublicKey {
             return Err(CryptoError::Malformed);
         }
         sm2::PublicKey::from_sec1_bytes(bytes)
-            .map(Self)
+            .map(Self::from_point)
             .map_err(|_| CryptoError::Malformed)
     }
 
+    fn from_point(point: sm2::PublicKey) -> Self {
+        let mut sec1 = [0u8; 65];
+        sec1.copy_from_slice(point.to_sec1_point(false).as_bytes());
+        Self { point, sec1 }
+    }
+
     pub fn to_sec1(&self) -> [u8; 65] {
-        let point = self.0.to_sec1_point(false);
-        let mut out = [0u8; 65];
-        out.copy_from_slice(point.as_bytes());
-        out
+        self.sec1
+    }
+
+    pub fn as_sec1(&self) -> &[u8; 65] {
+        &self.sec1
     }
 }
 
-/// Wraps a 32-byte data key to `recipient` with SM2 encryption: C1‖C3‖C2,
-/// 129 bytes, a fresh random k each time.
-pub fn sm2_wrap(recipient: &Sm2PublicKey, data_key: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
-    EncryptingKey::new_with_mode(recipient.0, Mode::C1C3C2)
+/// Wraps a data key to `recipient` with SM2 encryption: C1‖C3‖C2,
+/// [`SM2_WRAP_OVERHEAD`] bytes more than the key, a fresh random k each time.
+pub fn sm2_wrap(recipient: &Sm2PublicKey, data_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    EncryptingKey::new_with_mode(recipient.point, Mode::C1C3C2)
         .encrypt(&mut SysRng, data_key)
         .map_err(|_| CryptoError::Random)
 }
 
-/// Opens what [`sm2_wrap`] made: exactly 129 bytes, and the SM3 check C3
-/// must hold, or it is refused without saying why.
-pub fn sm2_unwrap(
+/// Opens what [`sm2_wrap`] made of an `N`-byte key: exactly
+/// `N + SM2_WRAP_OVERHEAD` bytes, and the SM3 check C3 must hold, or it is
+/// refused without saying why.
+pub fn sm2_unwrap<const N: usize>(
     secret: &Sm2SecretKey,
     wrapped: &[u8],
-) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
-    if wrapped.len() != SM2_WRAP_OVERHEAD + 32 {
+) -> Result<Zeroizing<[u8; N]>, CryptoError> {
+    if wrapped.len() != SM2_WRAP_OVERHEAD + N {
         return Err(CryptoError::Open);
     }
     let key = DecryptingKey::new_with_mode(secret.0.to_nonzero_scalar(), Mode::C1C3C2);
     let plain = Zeroizing::new(key.decrypt(wrapped).map_err(|_| CryptoError::Open)?);
-    let mut out = Zeroizing::new([0u8; 32]);
-    if plain.len() != 32 {
+    let mut out = Zeroizing::new([0u8; N]);
+    if plain.len() != N {
         return Err(CryptoError::Open);
     }
     out.copy_from_slice(&plain);
@@ -281,17 +293,17 @@ mod tests {
             sm2_wrap(&alice.public(), &data_key).unwrap(),
             "fresh k"
         );
-        assert_eq!(*sm2_unwrap(&alice, &wrapped).unwrap(), data_key);
+        assert_eq!(*sm2_unwrap::<32>(&alice, &wrapped).unwrap(), data_key);
         assert_eq!(
-            sm2_unwrap(&bob, &wrapped).map(|_| ()),
+            sm2_unwrap::<32>(&bob, &wrapped).map(|_| ()),
             Err(CryptoError::Open)
         );
         for i in [0, 1, 64, 65, 96, 97, 128] {
             let mut altered = wrapped.clone();
             altered[i] ^= 0x80;
-            assert!(sm2_unwrap(&alice, &altered).is_err(), "byte {i}");
+            assert!(sm2_unwrap::<32>(&alice, &altered).is_err(), "byte {i}");
         }
-        assert!(sm2_unwrap(&alice, &wrapped[..128]).is_err());
+        assert!(sm2_unwrap::<32>(&alice, &wrapped[..128]).is_err());
         let public = alice.public().to_sec1();
         assert_eq!(Sm2PublicKey::from_sec1(&public).unwrap(), alice.public());
         let mut off_curve = public;

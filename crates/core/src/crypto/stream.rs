@@ -5,15 +5,30 @@
 //!
 //! ```text
 //! header = envelope header (see `envelope`) | stream_nonce(7)
-//! chunk  = ChaCha20-Poly1305 of CHUNK_SIZE bytes (the last may be shorter)
+//! chunk  = AEAD of CHUNK_SIZE bytes (the last may be shorter): ChaCha20-Poly1305
+//!          after a version-1 header, SM4-GCM after a version-2 one
 //! ```
 
 use aead_stream::{DecryptorBE32, EncryptorBE32};
 use chacha20poly1305::aead::Payload;
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit};
 
-use super::envelope::{SealContext, body_aad, read_header, write_header};
+use super::envelope::{DataKey, SealContext, body_aad, read_header, write_header};
+use super::shangmi::Sm4Gcm;
 use super::{CryptoError, UnitPublicKey, UnitSecretKey, random_bytes};
+
+/// The STREAM state for either suite's AEAD. SM4-GCM's expanded key and
+/// GHASH table make its state about seven times ChaCha's; it lives on the
+/// heap so a sealer's size does not depend on the suite.
+enum Sealing {
+    ChaCha(EncryptorBE32<ChaCha20Poly1305>),
+    Sm4(Box<EncryptorBE32<Sm4Gcm>>),
+}
+
+enum Opening {
+    ChaCha(DecryptorBE32<ChaCha20Poly1305>),
+    Sm4(Box<DecryptorBE32<Sm4Gcm>>),
+}
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -23,7 +38,7 @@ const STREAM_NONCE: usize = 7;
 
 /// Seals one attachment chunk by chunk.
 pub struct AttachmentSealer {
-    inner: EncryptorBE32<ChaCha20Poly1305>,
+    inner: Sealing,
     aad: Vec<u8>,
 }
 
@@ -44,8 +59,16 @@ impl AttachmentSealer {
         let aad = body_aad(ctx, b"sunlight/stream", &header);
         let nonce = random_bytes::<STREAM_NONCE>()?;
         header.extend(nonce.iter());
-        let cipher = ChaCha20Poly1305::new(&Key::from(*data_key));
-        let inner = EncryptorBE32::from_aead(cipher, &(*nonce).into());
+        let inner = match data_key {
+            DataKey::ChaCha(k) => Sealing::ChaCha(EncryptorBE32::from_aead(
+                ChaCha20Poly1305::new(&Key::from(*k)),
+                &(*nonce).into(),
+            )),
+            DataKey::Sm4(k) => Sealing::Sm4(Box::new(EncryptorBE32::from_aead(
+                Sm4Gcm::new(&(*k).into()),
+                &(*nonce).into(),
+            ))),
+        };
         Ok((header, Self { inner, aad }))
     }
 
@@ -54,12 +77,15 @@ impl AttachmentSealer {
         if chunk.len() != CHUNK_SIZE {
             return Err(CryptoError::Malformed);
         }
-        self.inner
-            .encrypt_next(Payload {
-                msg: chunk,
-                aad: &self.aad,
-            })
-            .map_err(|_| CryptoError::StreamTooLong)
+        let payload = Payload {
+            msg: chunk,
+            aad: &self.aad,
+        };
+        match &mut self.inner {
+            Sealing::ChaCha(s) => s.encrypt_next(payload),
+            Sealing::Sm4(s) => s.encrypt_next(payload),
+        }
+        .map_err(|_| CryptoError::StreamTooLong)
     }
 
     /// Seals the final chunk (0 to `CHUNK_SIZE` bytes) and ends the stream.
@@ -67,19 +93,21 @@ impl AttachmentSealer {
         if last.len() > CHUNK_SIZE {
             return Err(CryptoError::Malformed);
         }
-        let aad = self.aad;
-        self.inner
-            .encrypt_last(Payload {
-                msg: last,
-                aad: &aad,
-            })
-            .map_err(|_| CryptoError::StreamTooLong)
+        let payload = Payload {
+            msg: last,
+            aad: &self.aad,
+        };
+        match self.inner {
+            Sealing::ChaCha(s) => s.encrypt_last(payload),
+            Sealing::Sm4(s) => (*s).encrypt_last(payload),
+        }
+        .map_err(|_| CryptoError::StreamTooLong)
     }
 }
 
 /// Opens a sealed attachment chunk by chunk.
 pub struct AttachmentOpener {
-    inner: DecryptorBE32<ChaCha20Poly1305>,
+    inner: Opening,
     aad: Vec<u8>,
 }
 
@@ -97,8 +125,16 @@ impl AttachmentOpener {
     ) -> Result<Self, CryptoError> {
         let (data_key, slots, rest) = read_header(header, ctx, secret)?;
         let nonce: [u8; STREAM_NONCE] = rest.try_into().map_err(|_| CryptoError::Malformed)?;
-        let cipher = ChaCha20Poly1305::new(&Key::from(*data_key));
-        let inner = DecryptorBE32::from_aead(cipher, &nonce.into());
+        let inner = match data_key {
+            DataKey::ChaCha(k) => Opening::ChaCha(DecryptorBE32::from_aead(
+                ChaCha20Poly1305::new(&Key::from(*k)),
+                &nonce.into(),
+            )),
+            DataKey::Sm4(k) => Opening::Sm4(Box::new(DecryptorBE32::from_aead(
+                Sm4Gcm::new(&(*k).into()),
+                &nonce.into(),
+            ))),
+        };
         Ok(Self {
             inner,
             aad: body_aad(ctx, b"sunlight/stream", slots),
@@ -106,22 +142,27 @@ impl AttachmentOpener {
     }
 
     pub fn open_chunk(&mut self, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        self.inner
-            .decrypt_next(Payload {
-                msg: sealed,
-                aad: &self.aad,
-            })
-            .map_err(|_| CryptoError::Open)
+        let payload = Payload {
+            msg: sealed,
+            aad: &self.aad,
+        };
+        match &mut self.inner {
+            Opening::ChaCha(o) => o.decrypt_next(payload),
+            Opening::Sm4(o) => o.decrypt_next(payload),
+        }
+        .map_err(|_| CryptoError::Open)
     }
 
     pub fn finish(self, sealed_last: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let aad = self.aad;
-        self.inner
-            .decrypt_last(Payload {
-                msg: sealed_last,
-                aad: &aad,
-            })
-            .map_err(|_| CryptoError::Open)
+        let payload = Payload {
+            msg: sealed_last,
+            aad: &self.aad,
+        };
+        match self.inner {
+            Opening::ChaCha(o) => o.decrypt_last(payload),
+            Opening::Sm4(o) => (*o).decrypt_last(payload),
+        }
+        .map_err(|_| CryptoError::Open)
     }
 }
 
@@ -129,7 +170,7 @@ impl AttachmentOpener {
 mod tests {
     use super::*;
     use crate::CaseId;
-    use crate::crypto::UnitKeyPair;
+    use crate::crypto::{Suite, UnitKeyPair};
     use proptest::prelude::*;
 
     fn seal_all(
@@ -168,8 +209,9 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
         #[test]
-        fn round_trip_any_length(len in 0usize..(3 * CHUNK_SIZE + 10), fill in any::<u8>()) {
-            let pair = UnitKeyPair::generate().unwrap();
+        fn round_trip_any_length(len in 0usize..(3 * CHUNK_SIZE + 10), fill in any::<u8>(), sm in any::<bool>()) {
+            let suite = if sm { Suite::ShangMi } else { Suite::Modern };
+            let pair = UnitKeyPair::generate(suite).unwrap();
             let ctx = SealContext { case_id: CaseId::new_v7(1), item: b"att-1" };
             let data = vec![fill; len];
             let (h, chunks) = seal_all(&data, &ctx, &[pair.public]);
@@ -179,7 +221,13 @@ mod tests {
 
     #[test]
     fn truncation_reordering_and_tampering_fail() {
-        let pair = UnitKeyPair::generate().unwrap();
+        for suite in Suite::ALL {
+            truncation_reordering_and_tampering_fail_in(suite);
+        }
+    }
+
+    fn truncation_reordering_and_tampering_fail_in(suite: Suite) {
+        let pair = UnitKeyPair::generate(suite).unwrap();
         let ctx = SealContext {
             case_id: CaseId::new_v7(1),
             item: b"att-1",
@@ -201,7 +249,7 @@ mod tests {
             item: b"att-2",
         };
         assert!(open_all(&h, &chunks, &other_ctx, &pair.secret).is_err());
-        let outsider = UnitKeyPair::generate().unwrap();
+        let outsider = UnitKeyPair::generate(suite).unwrap();
         assert!(open_all(&h, &chunks, &ctx, &outsider.secret).is_err());
     }
 }

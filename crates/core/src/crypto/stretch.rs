@@ -1,5 +1,6 @@
 //! Tracking-code stretching: one Argon2id run turns a code into the lookup
-//! key kept in the database and the reporter's X25519 secret.
+//! key kept in the database and the reporter's secret key (X25519, or SM2
+//! in the ShangMi suite).
 //!
 //! Scheme 2 (every case filed since): the stretch takes no secret, so the
 //! reporter's browser can run it; the pepper enters afterwards, on the
@@ -13,6 +14,18 @@
 //! reporter = HKDF-SHA256(ikm = okm, salt = share, info = "sunlight/code/v2/reporter-x25519") (32)
 //! ```
 //!
+//! Scheme 3 (cases filed under the ShangMi suite) is scheme 2 with SM3 in
+//! place of SHA-256 and an SM2 reporter key; the server runs it (no
+//! browser path seals in this suite, docs/crypto.md):
+//!
+//! ```text
+//! token    = HKDF-SM3(ikm = okm, salt = "", info = "sunlight/code/v3/lookup")       (32)
+//! index    = HMAC-SM3(pepper, "sunlight/code/v3/index" | token)
+//! share    = HMAC-SM3(pepper, "sunlight/code/v3/reporter" | token)
+//! reporter = d = the first HKDF-SM3(ikm = okm, salt = share,
+//!                info = "sunlight/code/v3/reporter-sm2" | i) for i = 0, 1, … with 1 ≤ d < n
+//! ```
+//!
 //! Scheme 1 (cases filed before) passed the pepper to Argon2id as its
 //! secret; it is kept only to find those cases.
 
@@ -23,7 +36,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{CryptoError, StretchParams, UnitPublicKey, UnitSecretKey, random_bytes};
+use super::keys::SecretHalf;
+use super::shangmi::{hkdf_sm3, hmac_sm3};
+use super::{CryptoError, StretchParams, Suite, UnitPublicKey, UnitSecretKey, random_bytes};
 use crate::TrackingCode;
 
 /// Deployment-wide salt (stored with the settings) and pepper (kept in the
@@ -57,11 +72,30 @@ pub enum CodeScheme {
     PepperedStretch = 1,
     /// Argon2id without a secret, the pepper applied to its output.
     KeyedIndex = 2,
+    /// Scheme 2 with SM3 and an SM2 reporter key (the ShangMi suite).
+    ShangMi = 3,
 }
 
 impl CodeScheme {
     pub fn as_i16(self) -> i16 {
         self as i16
+    }
+
+    pub fn from_i16(n: i16) -> Option<Self> {
+        match n {
+            1 => Some(Self::PepperedStretch),
+            2 => Some(Self::KeyedIndex),
+            3 => Some(Self::ShangMi),
+            _ => None,
+        }
+    }
+
+    /// The scheme new cases of a suite are filed with.
+    pub fn of(suite: Suite) -> Self {
+        match suite {
+            Suite::Modern => Self::KeyedIndex,
+            Suite::ShangMi => Self::ShangMi,
+        }
     }
 }
 
@@ -162,6 +196,40 @@ impl CodeStretch {
         )?;
         Ok(UnitSecretKey::from_bytes(*secret))
     }
+
+    /// Scheme 3's token (HKDF-SM3).
+    fn sm3_token(&self) -> Result<LookupToken, CryptoError> {
+        let mut token = [0u8; 32];
+        hkdf_sm3(
+            self.okm.as_ref(),
+            &[],
+            b"sunlight/code/v3/lookup",
+            &mut token,
+        )?;
+        Ok(LookupToken(token))
+    }
+
+    /// Scheme 3's SM2 reporter key: the first HKDF-SM3 output that is a
+    /// valid scalar (each try fails with probability about 2^-32).
+    fn sm2_reporter_secret(&self, share: &ReporterShare) -> Result<UnitSecretKey, CryptoError> {
+        for i in 0..=u8::MAX {
+            let mut d = Zeroizing::new([0u8; 32]);
+            let info = [b"sunlight/code/v3/reporter-sm2".as_slice(), &[i]].concat();
+            hkdf_sm3(self.okm.as_ref(), share.0.as_ref(), &info, d.as_mut())?;
+            if let Ok(half) = SecretHalf::from_suite_bytes(Suite::ShangMi, &d) {
+                return Ok(UnitSecretKey::from_half(half));
+            }
+        }
+        Err(CryptoError::Params)
+    }
+}
+
+fn hmac_sm3_pepper(
+    pepper: &[u8; 32],
+    label: &[u8],
+    token: &LookupToken,
+) -> Result<[u8; 32], CryptoError> {
+    hmac_sm3(pepper, &[label, token.0.as_slice()].concat())
 }
 
 fn hmac_pepper(pepper: &[u8; 32], label: &[u8], token: &LookupToken) -> [u8; 32] {
@@ -263,11 +331,28 @@ fn argon2_in(
 pub struct CodeStretcher {
     secrets: DeploymentSecrets,
     params: StretchParams,
+    suite: Suite,
 }
 
 impl CodeStretcher {
+    /// A stretcher filing new cases in the modern suite (scheme 2).
     pub fn new(secrets: DeploymentSecrets, params: StretchParams) -> Self {
-        Self { secrets, params }
+        Self {
+            secrets,
+            params,
+            suite: Suite::Modern,
+        }
+    }
+
+    /// The same, filing new cases in `suite` (scheme 3 for ShangMi).
+    #[must_use]
+    pub fn with_suite(mut self, suite: Suite) -> Self {
+        self.suite = suite;
+        self
+    }
+
+    pub fn suite(&self) -> Suite {
+        self.suite
     }
 
     pub fn params(&self) -> StretchParams {
@@ -291,22 +376,49 @@ impl CodeStretcher {
         self.stretch_in(code, &mut memory)
     }
 
-    /// `stretch` in caller-owned memory, scheme 2: what the browser would
-    /// do, then the pepper's two HMACs. Reusing one buffer per worker keeps
-    /// the process's memory flat: measured, fresh 19 MiB allocations from
-    /// many threads left glibc arenas holding 1.4 GiB after a minute of load.
+    /// `stretch` in caller-owned memory, in the scheme of the stretcher's
+    /// suite. Reusing one buffer per worker keeps the process's memory
+    /// flat: measured, fresh 19 MiB allocations from many threads left
+    /// glibc arenas holding 1.4 GiB after a minute of load.
     pub fn stretch_in(
         &self,
         code: &TrackingCode,
         memory: &mut StretchMemory,
     ) -> Result<StretchedCode, CryptoError> {
+        self.stretch_as_in(code, CodeScheme::of(self.suite), memory)
+    }
+
+    /// One stretch in the given scheme (a lookup tries the schemes cases
+    /// were filed with in turn).
+    pub fn stretch_as_in(
+        &self,
+        code: &TrackingCode,
+        scheme: CodeScheme,
+        memory: &mut StretchMemory,
+    ) -> Result<StretchedCode, CryptoError> {
+        if scheme == CodeScheme::PepperedStretch {
+            return self.stretch_legacy_in(code, memory);
+        }
         let stretch = CodeStretch::run(code, &self.secrets.salt, self.params, memory)?;
-        let token = stretch.lookup_token()?;
-        let reporter_secret = stretch.reporter_secret(&self.secrets.share_of(&token))?;
+        let (lookup_key, reporter_secret) = if scheme == CodeScheme::ShangMi {
+            let token = stretch.sm3_token()?;
+            let share = ReporterShare(Zeroizing::new(hmac_sm3_pepper(
+                &self.secrets.pepper,
+                b"sunlight/code/v3/reporter",
+                &token,
+            )?));
+            let index = hmac_sm3_pepper(&self.secrets.pepper, b"sunlight/code/v3/index", &token)?;
+            (index, stretch.sm2_reporter_secret(&share)?)
+        } else {
+            // Scheme 2: what the browser does, then the pepper's two HMACs.
+            let token = stretch.lookup_token()?;
+            let secret = stretch.reporter_secret(&self.secrets.share_of(&token))?;
+            (self.secrets.index_of(&token), secret)
+        };
         Ok(StretchedCode {
-            lookup_key: self.secrets.index_of(&token),
+            lookup_key,
             reporter_secret,
-            scheme: CodeScheme::KeyedIndex,
+            scheme,
         })
     }
 
@@ -360,7 +472,7 @@ mod tests {
         assert_eq!(a.lookup_key, b.lookup_key);
         assert_eq!(a.scheme, CodeScheme::KeyedIndex);
         assert_eq!(a.reporter_public(), b.reporter_public());
-        assert_ne!(&a.lookup_key[..], &a.reporter_public().as_bytes()[..]);
+        assert_ne!(&a.lookup_key[..], a.reporter_public().as_bytes());
 
         let other = s.stretch(&TrackingCode::generate().unwrap()).unwrap();
         assert_ne!(a.lookup_key, other.lookup_key);
@@ -422,6 +534,38 @@ mod tests {
             s.stretch_legacy_in(&code, &mut mem).unwrap().lookup_key,
             old.lookup_key
         );
+    }
+
+    #[test]
+    fn scheme_three_gives_an_sm2_reporter_key_and_its_own_index() {
+        let (s, code) = fixed();
+        let s = s.with_suite(Suite::ShangMi);
+        let mut mem = StretchMemory::new(StretchParams::TEST).unwrap();
+        let sm = s.stretch_in(&code, &mut mem).unwrap();
+        assert_eq!(sm.scheme, CodeScheme::ShangMi);
+        assert_eq!(sm.reporter_public().suite(), Suite::ShangMi);
+        assert_eq!(sm.reporter_public().as_bytes().len(), 65);
+        let modern = s
+            .stretch_as_in(&code, CodeScheme::KeyedIndex, &mut mem)
+            .unwrap();
+        assert_ne!(sm.lookup_key, modern.lookup_key);
+        assert_eq!(modern.reporter_public().suite(), Suite::Modern);
+        // Stable, and the index is HMAC-SM3 of the SM3 token under the pepper.
+        let again = s.stretch_in(&code, &mut mem).unwrap();
+        assert_eq!(again.lookup_key, sm.lookup_key);
+        assert_eq!(again.reporter_public(), sm.reporter_public());
+        let browser = CodeStretch::run(&code, &s.salt(), s.params(), &mut mem).unwrap();
+        let token = browser.sm3_token().unwrap();
+        let mut index_input = b"sunlight/code/v3/index".to_vec();
+        index_input.extend(token.0);
+        assert_eq!(
+            crate::crypto::shangmi::hmac_sm3(s.secrets().pepper.as_ref(), &index_input).unwrap(),
+            sm.lookup_key
+        );
+        for n in 1..=3 {
+            assert_eq!(CodeScheme::from_i16(n).map(CodeScheme::as_i16), Some(n));
+        }
+        assert_eq!(CodeScheme::from_i16(4), None);
     }
 
     #[test]

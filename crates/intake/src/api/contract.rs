@@ -31,7 +31,13 @@ fn contract() -> Contract {
     let server = Answer::errors(&[Internal, Unavailable]);
     let fields = Answer::errors(&[InvalidFields]);
     let unknown = Answer::errors(&[UnknownCode]);
-    let sealed = Answer::errors(&[SealedStale, SealedMisaddressed, SealedMalformed]);
+    let sealed = Answer::errors(&[
+        SealedStale,
+        SealedMisaddressed,
+        SealedMalformed,
+        SealingNotOffered,
+    ]);
+    let offered = Answer::errors(&[SealingNotOffered]);
     let rating = Answer::errors(&[
         InvalidRating,
         RatingNotYet,
@@ -69,7 +75,7 @@ fn contract() -> Contract {
                 &[&admitted, &json, &code, &fields, &rating, &server],
             ),
             op("units", &[&server]),
-            op("sealing_params", &[&server]),
+            op("sealing_params", &[&offered, &server]),
             op(
                 "sealed_prepare",
                 &[&admitted, &json, &fields, &sealed, &server],

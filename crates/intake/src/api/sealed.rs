@@ -65,12 +65,14 @@ async fn big_body_permit(req: &HttpRequest) -> Option<tokio::sync::SemaphorePerm
 /// Salt and cost for stretching codes in the browser.
 #[utoipa::path(get, path = "/api/v1/sealed/params", operation_id = "sealing_params", responses((status = 200, description = "The public salt and Argon2id cost codes are stretched with, and the sealed formats' sizes", body = SealingParams)))]
 pub async fn params(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
-    let (salt, p) = state.filing.stretch_public();
-    let legacy_codes = state
+    let lang = crate::i18n::lang_of(&req);
+    let (salt, p) = state.filing.stretch_public().map_err(|e| json(e, lang))?;
+    let legacy_codes = !state
         .filing
-        .scheme_one_possible()
+        .other_schemes()
         .await
-        .map_err(|e| json(e, crate::i18n::lang_of(&req)))?;
+        .map_err(|e| json(e, lang))?
+        .is_empty();
     Ok(HttpResponse::Ok().json(SealingParams {
         salt: b64(&salt),
         m_kib: p.m_kib,
@@ -115,7 +117,12 @@ pub async fn prepare(
     Ok(HttpResponse::Ok().json(PrepareResponse {
         case_id: state.filing.sealed_case_id(Utc::now()).to_string(),
         recipients: keys(&recipients),
-        share: b64(state.filing.share(&token).0.as_ref()),
+        share: b64(state
+            .filing
+            .share(&token)
+            .map_err(|e| json(e, lang))?
+            .0
+            .as_ref()),
     }))
 }
 
@@ -227,7 +234,7 @@ pub async fn status(
         .rating_state(&view, now)
         .await
         .map_err(|e| json(e, lang))?;
-    let share = filing.share(&token);
+    let share = filing.share(&token).map_err(|e| json(e, lang))?;
     let id = filing.message_id(now);
     let mut out = SealedStatus::new(&view, &located, &share, id, &rating, &filing.policy);
     out.display = display(&state, lang, &view, &rating);

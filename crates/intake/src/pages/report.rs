@@ -16,8 +16,9 @@ pub(super) struct ReportPage<'a> {
     limits: Limits,
     narrative_hint: String,
     attachment_hint: String,
-    /// The sealing script's `integrity`.
-    integrity: &'static str,
+    /// The sealing script's `integrity`; none where the suite seals on the
+    /// server only.
+    integrity: Option<&'static str>,
     /// The receipt's deadline line with `{date}` left for the script.
     deadline_template: String,
 }
@@ -31,6 +32,7 @@ impl<'a> ReportPage<'a> {
         errors: &[FieldError],
         units: Vec<Opt>,
         limits: Limits,
+        integrity: Option<&'static str>,
     ) -> Self {
         let t = i18n::catalog(lang);
         Self {
@@ -66,7 +68,7 @@ impl<'a> ReportPage<'a> {
                 &[("max", &limits.narrative_chars.to_string())],
             ),
             attachment_hint: attachment_hint(lang, &limits),
-            integrity: sealing_integrity(),
+            integrity,
             deadline_template: t.get("receipt.deadline").to_owned(),
         }
     }
@@ -97,8 +99,12 @@ pub(super) async fn report_page(
         .unit_options(form.unit.trim(), lang == Lang::En)
         .await
         .map_err(|e| html(e, lang))?;
-    let page = ReportPage::new(lang, form, errors, units, state.filing.limits);
-    Ok(with_sealing(render(status, lang, &page)))
+    let integrity = sealing_integrity(state);
+    let page = ReportPage::new(lang, form, errors, units, state.filing.limits, integrity);
+    Ok(with_sealing(
+        integrity.is_some(),
+        render(status, lang, &page),
+    ))
 }
 
 pub async fn report_form(

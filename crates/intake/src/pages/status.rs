@@ -8,13 +8,15 @@ pub(super) struct Lookup {
     ui: Frame,
     errors: Vec<ErrorLine>,
     sent: bool,
-    integrity: &'static str,
+    /// The sealing script's `integrity`; none where the suite seals on the
+    /// server only.
+    integrity: Option<&'static str>,
     limits: Limits,
     rating_choices: Vec<(&'static str, String)>,
 }
 
 /// The lookup form with the "sent" notice.
-pub(super) fn lookup_page_sent(lang: Lang, limits: Limits) -> HttpResponse {
+pub(super) fn lookup_page_sent(state: &AppState, lang: Lang) -> HttpResponse {
     render(
         StatusCode::OK,
         lang,
@@ -22,16 +24,16 @@ pub(super) fn lookup_page_sent(lang: Lang, limits: Limits) -> HttpResponse {
             ui: i18n::frame(lang, "/status"),
             errors: Vec::new(),
             sent: true,
-            integrity: sealing_integrity(),
-            limits,
+            integrity: sealing_integrity(state),
+            limits: state.filing.limits,
             rating_choices: super::rating::choices(lang),
         },
     )
 }
 
 pub(super) fn lookup_page(
+    state: &AppState,
     lang: Lang,
-    limits: Limits,
     status: StatusCode,
     error: Option<String>,
 ) -> HttpResponse {
@@ -43,38 +45,37 @@ pub(super) fn lookup_page(
             }]
         })
         .unwrap_or_default();
-    with_sealing(render(
-        status,
-        lang,
-        &Lookup {
-            ui: i18n::frame(lang, "/status"),
-            errors,
-            sent: false,
-            integrity: sealing_integrity(),
-            limits,
-            rating_choices: super::rating::choices(lang),
-        },
-    ))
+    let integrity = sealing_integrity(state);
+    with_sealing(
+        integrity.is_some(),
+        render(
+            status,
+            lang,
+            &Lookup {
+                ui: i18n::frame(lang, "/status"),
+                errors,
+                sent: false,
+                integrity,
+                limits: state.filing.limits,
+                rating_choices: super::rating::choices(lang),
+            },
+        ),
+    )
 }
 
 /// The lookup form again, saying what is wrong with the code that was sent
 /// (malformed, or no report has it).
 pub(super) fn code_refused(state: &AppState, lang: Lang, e: &IntakeError) -> HttpResponse {
     lookup_page(
+        state,
         lang,
-        state.filing.limits,
         e.status(),
         Some(e.message(lang, &state.filing.limits)),
     )
 }
 
 pub async fn status_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    lookup_page(
-        i18n::lang_of(&req),
-        state.filing.limits,
-        StatusCode::OK,
-        None,
-    )
+    lookup_page(&state, i18n::lang_of(&req), StatusCode::OK, None)
 }
 
 #[derive(Template)]
@@ -372,7 +373,7 @@ pub async fn message_submit(
         // would send it again); say it was sent and offer the lookup.
         (Err(e), Ok(())) => {
             tracing::warn!(error = %e, "status after a stored message failed");
-            return Ok(lookup_page_sent(lang, state.filing.limits));
+            return Ok(lookup_page_sent(&state, lang));
         }
         (Err(e), Err(_)) => return Err(html(e, lang)),
     };

@@ -46,7 +46,8 @@ impl Harness {
             .map(|((id, ..), (_, secret))| (*id, secret))
             .collect();
         let stretcher =
-            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
+            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST)
+                .with_suite(sunlight_testkit::suite_under_test());
         if settings.workers == 0 {
             settings.workers = 2;
         }

@@ -188,7 +188,8 @@ impl Harness {
             keys.insert(id, secret);
         }
         let stretcher =
-            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST);
+            CodeStretcher::new(DeploymentSecrets::generate().unwrap(), StretchParams::TEST)
+                .with_suite(sunlight_testkit::suite_under_test());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let app = Application::build(parts(&db, &stretcher), listener).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -573,7 +574,7 @@ pub fn stored_arrival(unit: &str, at: chrono::DateTime<Utc>) -> sunlight_store::
         real_name: false,
         received_at: at,
         sealed_report: vec![0xA5; 64],
-        reporter_public_key: [7; 32],
+        reporter_public_key: sunlight_core::crypto::UnitPublicKey::from_bytes([7; 32]),
         first_entry: sunlight_store::NewQueueEntry {
             stage: Stage::Received,
             due_at: at + chrono::Duration::days(5),

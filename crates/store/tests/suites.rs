@@ -1,0 +1,58 @@
+//! The cipher suite a deployment records: read back, refused when unknown,
+//! and followed by the audit chain's hash, on SQLite and PostgreSQL.
+
+use chrono::{TimeZone, Utc};
+use sunlight_core::crypto::Suite;
+use sunlight_store::AuditReport;
+use sunlight_testkit::TestDb;
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+#[tokio::test]
+async fn after_a_move_to_shangmi_entries_are_hashed_with_sm3_and_the_chain_verifies() {
+    use sunlight_core::audit::{AuditFields, entry_hash_in};
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        let record = |i: u32| sunlight_store::AuditRecord {
+            actor: format!("t{i}"),
+            action: "test".into(),
+            ..Default::default()
+        };
+        let at = t0();
+        s.audit(record(1), at).await.unwrap();
+        let (_, modern) = s.audit_head().await.unwrap().unwrap();
+        s.put_setting(sunlight_store::setting_keys::SUITE, b"shangmi".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(s.suite().await.unwrap(), Suite::ShangMi);
+        let seq = s.audit(record(2), at).await.unwrap();
+        let (_, stored) = s.audit_head().await.unwrap().unwrap();
+        let fields = AuditFields {
+            seq,
+            at_unix_micros: at.timestamp_micros(),
+            actor: "t2",
+            action: "test",
+            unit: "",
+            case_id: "",
+            detail: "",
+        };
+        let prev: [u8; 32] = modern.as_slice().try_into().unwrap();
+        assert_eq!(
+            stored,
+            entry_hash_in(Suite::ShangMi, &prev, &fields).to_vec(),
+            "{:?}: the new entry is SM3",
+            db.engine
+        );
+        assert_eq!(
+            s.verify_audit().await.unwrap(),
+            AuditReport::Intact { entries: 2 }
+        );
+        s.put_setting(sunlight_store::setting_keys::SUITE, b"sm9".to_vec())
+            .await
+            .unwrap();
+        assert!(s.suite().await.is_err(), "an unknown suite is not modern");
+        assert!(s.audit(record(3), at).await.is_err());
+    }
+}
