@@ -125,8 +125,13 @@ pub async fn stretcher(path: &Path, store: &Store) -> Result<CodeStretcher, Secr
         .await?
         .and_then(|s| s.try_into().ok())
         .ok_or(SecretsError::Salt)?;
-    Ok(
-        CodeStretcher::new(DeploymentSecrets { salt, pepper }, StretchParams::CODE)
-            .with_suite(store.suite().await?),
-    )
+    let stretcher = CodeStretcher::new(DeploymentSecrets { salt, pepper }, StretchParams::CODE)
+        .with_suite(store.suite().await?);
+    // Back in modern after shangmi: replies and keys of that time are
+    // beyond the browser script, so the forms keep doing the sealing.
+    Ok(if store.shangmi_used().await? {
+        stretcher.without_browser_path()
+    } else {
+        stretcher
+    })
 }

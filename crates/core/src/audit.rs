@@ -104,6 +104,7 @@ pub const ACTIONS: &[&str] = &[
     "staff.enable",
     "unit.add",
     "unit.rotate_key",
+    "system.suite",
     "case.purged",
     "case.legal_hold",
     "case.deadline_recomputed",

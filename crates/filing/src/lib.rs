@@ -72,9 +72,9 @@ pub struct Filing {
     pub calendar: Arc<Calendar>,
     pub limits: Limits,
     metrics: sunlight_metrics::Metrics,
-    /// The code schemes of stored cases besides our own, asked once
-    /// (`other_schemes`).
-    other_schemes: Arc<tokio::sync::OnceCell<Vec<CodeScheme>>>,
+    /// The code schemes of stored cases besides our own, and when they
+    /// were read (`other_schemes`).
+    other_schemes: Arc<std::sync::Mutex<Option<SchemesSeen>>>,
 }
 
 impl std::fmt::Debug for Filing {
@@ -143,6 +143,12 @@ fn unit_keys(units: &[sunlight_store::UnitRow]) -> Vec<UnitPublicKey> {
     units.iter().map(|u| u.public_key).collect()
 }
 
+/// The other code schemes in use, and when that was read.
+type SchemesSeen = (std::time::Instant, Vec<CodeScheme>);
+
+/// How long the list of other code schemes is trusted.
+const SCHEMES_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Filing {
     /// `argon_permits` of 0 means one per core.
     pub fn new(
@@ -169,7 +175,7 @@ impl Filing {
             stretcher: Arc::new(stretcher),
             gate: Arc::new(Semaphore::new(permits)),
             metrics,
-            other_schemes: Arc::new(tokio::sync::OnceCell::new()),
+            other_schemes: Arc::new(std::sync::Mutex::new(None)),
             policy: Arc::new(policy),
             calendar: Arc::new(calendar),
             limits,
@@ -187,20 +193,26 @@ impl Filing {
     }
 
     /// The schemes besides our own a missed lookup must be tried in, oldest
-    /// last: asked once per process, as no case filed now has any of them
-    /// (a restore of an old backup, or a move between suites, restarts the
-    /// process).
-    pub async fn other_schemes(&self) -> Result<&[CodeScheme], FilingError> {
+    /// last. Read at most once a minute: the query scans `cases`, and a
+    /// flood of wrong codes must not make it run per request; a scheme that
+    /// appears (another replica filing in another suite, a restore) is seen
+    /// within the minute.
+    pub async fn other_schemes(&self) -> Result<Vec<CodeScheme>, FilingError> {
+        let now = std::time::Instant::now();
+        if let Ok(cached) = self.other_schemes.lock()
+            && let Some((at, schemes)) = cached.as_ref()
+            && now.duration_since(*at) < SCHEMES_FRESH
+        {
+            return Ok(schemes.clone());
+        }
         let own = self.own_scheme();
-        Ok(self
-            .other_schemes
-            .get_or_try_init(|| async {
-                let mut found = self.store.code_schemes_in_use().await?;
-                found.retain(|s| *s != own);
-                found.sort_by_key(|s| std::cmp::Reverse(s.as_i16()));
-                Ok::<_, StoreError>(found)
-            })
-            .await?)
+        let mut found = self.store.code_schemes_in_use().await?;
+        found.retain(|s| *s != own);
+        found.sort_by_key(|s| std::cmp::Reverse(s.as_i16()));
+        if let Ok(mut cached) = self.other_schemes.lock() {
+            *cached = Some((now, found.clone()));
+        }
+        Ok(found)
     }
 
     async fn stretch_as(
@@ -208,6 +220,21 @@ impl Filing {
         code: &TrackingCode,
         scheme: CodeScheme,
     ) -> Result<StretchedCode, FilingError> {
+        self.on_argon(code, move |s, code, memory| {
+            s.stretch_as_in(code, scheme, memory)
+        })
+        .await
+    }
+
+    /// `f` (one Argon2id run and what follows it) on a blocking thread, in
+    /// a pooled buffer, at most one per permit at a time.
+    async fn on_argon<T: Send + 'static>(
+        &self,
+        code: &TrackingCode,
+        f: impl FnOnce(&CodeStretcher, &TrackingCode, &mut StretchMemory) -> Result<T, CryptoError>
+        + Send
+        + 'static,
+    ) -> Result<T, FilingError> {
         let mut ticket = self.metrics.argon_ticket();
         let _permit = self
             .gate
@@ -225,7 +252,7 @@ impl Filing {
             None => StretchMemory::new(stretcher.params())?,
         };
         let (result, memory) = tokio::task::spawn_blocking(move || {
-            let result = stretcher.stretch_as_in(&code, scheme, &mut memory);
+            let result = f(&stretcher, &code, &mut memory);
             (result, memory)
         })
         .await
@@ -370,22 +397,33 @@ impl Filing {
         Ok(prepared.code)
     }
 
-    /// Whether reporters' browsers may seal (the modern suite only: no JS
-    /// implementation of the ShangMi algorithms is audited, docs/crypto.md).
+    /// Whether reporters' browsers may seal: the modern suite only (no JS
+    /// implementation of the ShangMi algorithms is audited), and not after
+    /// the deployment used shangmi (docs/crypto.md).
     pub fn seals_in_browser(&self) -> bool {
-        self.stretcher.suite() == sunlight_core::crypto::Suite::Modern
+        self.stretcher.offers_browser_path()
     }
 
     /// Finds a case by its code: in our own scheme first, then, while
     /// cases of other schemes exist, in each of them (a further stretch
     /// for each on a miss).
     pub async fn find(&self, code: &TrackingCode) -> Result<(Found, ReporterView), FilingError> {
-        let stretched = self.stretch(code).await?;
+        let own = self.own_scheme();
+        // Schemes 2 and 3 share the stretch: kept for a miss in our own.
+        let (stretched, stretch) = self
+            .on_argon(code, move |s, code, memory| {
+                let stretch = s.run_in(code, memory)?;
+                Ok((s.keyed(&stretch, own)?, stretch))
+            })
+            .await?;
         if let Some(view) = self.store.reporter_view(&stretched.lookup_key).await? {
             return self.found(stretched, view).await;
         }
-        for scheme in self.other_schemes().await?.to_vec() {
-            let stretched = self.stretch_as(code, scheme).await?;
+        for scheme in self.other_schemes().await? {
+            let stretched = match scheme {
+                CodeScheme::PepperedStretch => self.stretch_as(code, scheme).await?,
+                keyed => self.stretcher.keyed(&stretch, keyed)?,
+            };
             if let Some(view) = self.store.reporter_view(&stretched.lookup_key).await? {
                 return self.found(stretched, view).await;
             }

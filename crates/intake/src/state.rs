@@ -26,6 +26,24 @@ impl AppState {
     /// `bucket` gave the request a token (a 429 in `format` when spent).
     /// It comes before the body is read, so a refused request costs no
     /// reading.
+    /// A browser-sealing request: refused at once where the deployment
+    /// does not offer that path (before a limit, a permit or the body is
+    /// spent on it), then admitted as any other.
+    pub(crate) fn admit_sealed(
+        &self,
+        req: &HttpRequest,
+        bucket: fn(&Limiters) -> bool,
+    ) -> Result<Lang, Failure> {
+        if !self.filing.seals_in_browser() {
+            return Err(Failure {
+                error: IntakeError::Sealed(sunlight_filing::SealedRefusal::NotOffered),
+                lang: i18n::lang_of(req),
+                format: Format::Json,
+            });
+        }
+        self.admit(req, bucket, Format::Json)
+    }
+
     pub(crate) fn admit(
         &self,
         req: &HttpRequest,

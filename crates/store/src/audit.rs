@@ -123,7 +123,7 @@ async fn head_and_suite(
     let seq: Option<i64> = row.try_get("", "seq")?;
     let hash: Option<Vec<u8>> = row.try_get("", "hash")?;
     let suite: Option<Vec<u8>> = row.try_get("", "suite")?;
-    Ok((seq.zip(hash), crate::settings::suite_of(suite)?))
+    Ok((seq.zip(hash), suite_of(suite)?))
 }
 
 impl Store {
@@ -168,5 +168,16 @@ impl Store {
             },
             Err(e) => AuditReport::Broken(e),
         })
+    }
+}
+
+/// The suite a `cipher_suite` row (the setting `keys::SUITE`) names; no row is `modern` (deployments
+/// made before suites existed).
+pub(crate) fn suite_of(raw: Option<Vec<u8>>) -> Result<Suite, StoreError> {
+    match raw {
+        None => Ok(Suite::Modern),
+        Some(raw) => String::from_utf8_lossy(&raw)
+            .parse()
+            .map_err(|e: sunlight_core::crypto::UnknownSuite| StoreError::Corrupt(e.to_string())),
     }
 }

@@ -1,6 +1,6 @@
 //! Deployment settings (salt for code stretching, cipher suite, …).
 
-use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait, sea_query::OnConflict};
 use sunlight_core::crypto::Suite;
 
 use crate::entity::setting;
@@ -21,12 +21,65 @@ pub mod keys {
     /// written by `init`; a deployment made before suites has none and is
     /// `modern`.
     pub const SUITE: &str = "cipher_suite";
+    /// Written the first time the suite is shangmi, never removed: material
+    /// sealed in it cannot be read by the browser script, so a deployment
+    /// that moves back to modern keeps sealing on the server.
+    pub const SHANGMI_USED: &str = "shangmi_used";
 }
 
 impl Store {
     /// The deployment's cipher suite for new keys.
     pub async fn suite(&self) -> Result<Suite, StoreError> {
-        suite_of(self.setting(keys::SUITE).await?)
+        crate::audit::suite_of(self.setting(keys::SUITE).await?)
+    }
+
+    /// Records the suite new keys are made in (at `init`, or a move), with
+    /// its audit entry, in one transaction.
+    pub async fn record_suite(
+        &self,
+        suite: Suite,
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.conn().begin().await?;
+        let mut rows = vec![setting::ActiveModel {
+            key: Set(keys::SUITE.to_owned()),
+            value: Set(suite.as_str().as_bytes().to_vec()),
+        }];
+        if suite == Suite::ShangMi {
+            rows.push(setting::ActiveModel {
+                key: Set(keys::SHANGMI_USED.to_owned()),
+                value: Set(now.date_naive().to_string().into_bytes()),
+            });
+        }
+        for row in rows {
+            setting::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(setting::Column::Key)
+                        .update_column(setting::Column::Value)
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        crate::audit::append(
+            &txn,
+            crate::AuditRecord {
+                actor: actor.to_owned(),
+                action: "system.suite".into(),
+                detail: format!("suite={suite}"),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the deployment ever made keys in the shangmi suite.
+    pub async fn shangmi_used(&self) -> Result<bool, StoreError> {
+        Ok(self.setting(keys::SHANGMI_USED).await?.is_some())
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -66,16 +119,5 @@ impl Store {
         .exec_without_returning(self.conn())
         .await?;
         Ok(())
-    }
-}
-
-/// The suite a `cipher_suite` row names; no row is `modern` (deployments
-/// made before suites existed).
-pub(crate) fn suite_of(raw: Option<Vec<u8>>) -> Result<Suite, StoreError> {
-    match raw {
-        None => Ok(Suite::Modern),
-        Some(raw) => String::from_utf8_lossy(&raw)
-            .parse()
-            .map_err(|e: sunlight_core::crypto::UnknownSuite| StoreError::Corrupt(e.to_string())),
     }
 }

@@ -25,10 +25,7 @@ pub(super) async fn start_deployment(config: &Config, store: &Store) -> Result<(
     })?;
     // Before the first key is made: every key follows this setting.
     store
-        .put_setting(
-            setting_keys::SUITE,
-            config.suite.as_str().as_bytes().to_vec(),
-        )
+        .record_suite(config.suite, "cli:init", Utc::now())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(suite = %config.suite, "cipher suite recorded");
@@ -52,7 +49,7 @@ pub(super) async fn suite(config: &Config, action: Option<SuiteCommand>) -> CmdR
         return Ok(ExitCode::SUCCESS);
     }
     store
-        .put_setting(setting_keys::SUITE, to.as_str().as_bytes().to_vec())
+        .record_suite(to, "cli:suite", Utc::now())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(from = %now, to = %to, "cipher suite moved");

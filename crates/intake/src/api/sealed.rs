@@ -21,7 +21,7 @@ use super::sealed_dto::{
     b64, token,
 };
 use super::{json, read_json};
-use crate::error::{Failure, Format, IntakeError};
+use crate::error::{Failure, IntakeError};
 use crate::guard::Limiters;
 use crate::state::AppState;
 
@@ -94,7 +94,7 @@ pub async fn prepare(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = state.admit(&req, Limiters::lookup, Format::Json)?;
+    let lang = state.admit_sealed(&req, Limiters::lookup)?;
     let request: PrepareRequest = read_json(&req, payload, 4096)
         .await
         .map_err(|e| json(e, lang))?;
@@ -175,7 +175,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Failure> {
     // A filing names a token: it spends a lookup as well as a submission,
     // or it would be a second, separately budgeted way to test tokens.
-    let lang = state.admit(&req, Limiters::message, Format::Json)?;
+    let lang = state.admit_sealed(&req, Limiters::message)?;
     let _big = big_body_permit(&req).await;
     let limit = sealed_body_limit(&state);
     let mut r: SealedReportRequest = read_json(&req, payload, limit)
@@ -218,7 +218,7 @@ pub async fn status(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = state.admit(&req, Limiters::lookup, Format::Json)?;
+    let lang = state.admit_sealed(&req, Limiters::lookup)?;
     let request: TokenRequest = read_json(&req, payload, 1024)
         .await
         .map_err(|e| json(e, lang))?;
@@ -279,7 +279,7 @@ pub async fn add_message(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = state.admit(&req, Limiters::message, Format::Json)?;
+    let lang = state.admit_sealed(&req, Limiters::message)?;
     let _big = big_body_permit(&req).await;
     let limit = sealed_body_limit(&state);
     let mut r: SealedMessageRequest = read_json(&req, payload, limit)
@@ -313,7 +313,7 @@ pub async fn rate(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = state.admit(&req, Limiters::message, Format::Json)?;
+    let lang = state.admit_sealed(&req, Limiters::message)?;
     let limit = state.filing.limits.message_chars.saturating_mul(8) + 16 * 1024;
     let request: SealedRatingRequest = read_json(&req, payload, limit)
         .await

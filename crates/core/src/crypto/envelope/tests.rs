@@ -137,6 +137,14 @@ fn a_mixed_envelope_is_shangmi_and_opens_for_both_kinds() {
         Ok(header)
     );
     assert!(addressed_to(&env, &x25519_above.public));
+    // A version-2 envelope to X25519 keys only is not what `seal` makes.
+    let only_x = seal(b"x", &c, &[x25519_above.public]).unwrap();
+    let mut relabelled = vec![SHANGMI, 1, KIND_X25519];
+    relabelled.extend(&only_x[2..]);
+    assert_eq!(
+        check_addressed(&relabelled, &[x25519_above.public]),
+        Err(CryptoError::Malformed)
+    );
     // A slot kind the version does not allow is malformed, not unopenable.
     let mut wrong_kind = env.clone();
     wrong_kind[2] = 9;
