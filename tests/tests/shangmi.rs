@@ -45,7 +45,7 @@ async fn a_shangmi_deployment_seals_with_sm2_sm4_and_sm3_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let mut procs = Processes::default();
     let live = Deployment::start(dir.path(), Some("suite = \"shangmi\"\n"), &mut procs).await;
-    assert_eq!(live.run(&["suite"]).trim(), "shangmi");
+    assert_eq!(live.run(&["suite"]), "shangmi\npasswords argon2id\n");
 
     let narrative = "国密部署：突击提拔 — shangmi canary";
     let res = reqwest::Client::new()
@@ -98,6 +98,12 @@ async fn a_shangmi_deployment_seals_with_sm2_sm4_and_sm3_end_to_end() {
         q("SELECT length(reporter_public_key) FROM cases").await,
         "65"
     );
+    // The PBKDF2-HMAC-SM3 fallback for passwords is a setting.
+    assert!(
+        live.run(&["suite", "passwords", "pbkdf2-sm3"])
+            .starts_with("passwords pbkdf2-sm3:")
+    );
+    assert_eq!(live.run(&["suite"]), "shangmi\npasswords pbkdf2-sm3\n");
     let audit = live.run(&["audit", "verify"]);
     assert!(
         audit.lines().last().unwrap().starts_with("head "),

@@ -310,6 +310,11 @@ pub enum SuiteCommand {
     /// What was sealed before keeps opening; a unit's reports move to the
     /// new suite once its key is rotated (`sunlight unit rotate-key`).
     Move { suite: String },
+    /// How new staff passwords are stretched: `argon2id` (the default) or
+    /// `pbkdf2-sm3` (PBKDF2-HMAC-SM3, 600,000 rounds; shangmi only), the
+    /// fallback an assessor may ask for. Existing passwords keep theirs
+    /// until changed or reset.
+    Passwords { kdf: String },
 }
 
 #[derive(Debug, Subcommand)]

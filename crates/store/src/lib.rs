@@ -71,6 +71,7 @@ pub use reporter::{HistoryStep, ReporterView};
 pub use retention::RetentionCase;
 pub use routing::RoutePlan;
 pub use search::{MERGE_CANDIDATES, SEARCH_BATCH, SearchCursor, SearchRow};
+pub use settings::PASSWORD_KDFS;
 pub use settings::keys as setting_keys;
 pub use staff::{MemberKeys, NewStaff, StaffRow};
 pub use stats::{HotspotRow, StatsRefresh};

@@ -6,8 +6,8 @@ use data_encoding::BASE32_NOPAD;
 use std::collections::HashMap;
 
 use sunlight_core::crypto::{
-    CryptoError, PasswordKeys, RecoveryKey, SealContext, StretchParams, Suite, UnitKeyPair,
-    UnitPublicKey, UnitSecretKey, WrappedUnitKey, seal,
+    CryptoError, RecoveryKey, SealContext, StretchParams, Suite, UnitKeyPair, UnitPublicKey,
+    UnitSecretKey, WrappedUnitKey, seal,
 };
 use sunlight_core::unit_tree::{UnitSpec, plan_import};
 use sunlight_core::{Role, UnitId};
@@ -204,7 +204,10 @@ pub async fn create_staff(
     }
     // 80 random bits, typeable.
     let password = random_text(10)?;
-    let (record, keys) = PasswordKeys::enroll(password.as_bytes(), params, store.suite().await?)?;
+    let (record, keys) = store
+        .password_policy(params)
+        .await?
+        .enroll(password.as_bytes())?;
     let member = crate::keyring::member_keys(unit_secret, unit, email, &keys)?;
     // Every role that reads reports signs in with a second factor.
     let totp = if matches!(role, Role::Verifier | Role::Supervisor | Role::Admin) {

@@ -1,7 +1,7 @@
 //! Deployment settings (salt for code stretching, cipher suite, …).
 
 use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait, sea_query::OnConflict};
-use sunlight_core::crypto::Suite;
+use sunlight_core::crypto::{PBKDF2_SM3_ROUNDS, PasswordPolicy, StretchParams, Suite};
 
 use crate::entity::setting;
 use crate::{Store, StoreError};
@@ -25,7 +25,13 @@ pub mod keys {
     /// sealed in it cannot be read by the browser script, so a deployment
     /// that moves back to modern keeps sealing on the server.
     pub const SHANGMI_USED: &str = "shangmi_used";
+    /// How new staff passwords are stretched: `argon2id` (no row) or
+    /// `pbkdf2-sm3` (`sunlight suite passwords`, shangmi only).
+    pub const PASSWORD_KDF: &str = "password_kdf";
 }
+
+/// The names `sunlight suite passwords` takes and the settings row holds.
+pub const PASSWORD_KDFS: [&str; 2] = ["argon2id", "pbkdf2-sm3"];
 
 impl Store {
     /// The deployment's cipher suite for new keys.
@@ -75,6 +81,70 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// How a new password of this deployment is stretched: Argon2id with
+    /// `params` in the suite, or PBKDF2-HMAC-SM3 where that was chosen.
+    pub async fn password_policy(
+        &self,
+        params: StretchParams,
+    ) -> Result<PasswordPolicy, StoreError> {
+        let kdf = self.setting(keys::PASSWORD_KDF).await?;
+        Ok(if kdf.as_deref() == Some(b"pbkdf2-sm3".as_slice()) {
+            PasswordPolicy::Pbkdf2Sm3 {
+                rounds: PBKDF2_SM3_ROUNDS,
+            }
+        } else {
+            PasswordPolicy::Argon2id {
+                params,
+                suite: self.suite().await?,
+            }
+        })
+    }
+
+    /// Records how new passwords are stretched, with an audit entry.
+    pub async fn record_password_kdf(
+        &self,
+        kdf: &str,
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        if !PASSWORD_KDFS.contains(&kdf) {
+            return Err(StoreError::Invalid("password kdf"));
+        }
+        let txn = self.conn().begin().await?;
+        setting::Entity::insert(setting::ActiveModel {
+            key: Set(keys::PASSWORD_KDF.to_owned()),
+            value: Set(kdf.as_bytes().to_vec()),
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_column(setting::Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        crate::audit::append(
+            &txn,
+            crate::AuditRecord {
+                actor: actor.to_owned(),
+                action: "system.suite".into(),
+                detail: format!("passwords={kdf}"),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// How new passwords are stretched, by name (`argon2id` when unset).
+    pub async fn password_kdf(&self) -> Result<String, StoreError> {
+        Ok(self.setting(keys::PASSWORD_KDF).await?.map_or_else(
+            || "argon2id".to_owned(),
+            |v| String::from_utf8_lossy(&v).into_owned(),
+        ))
     }
 
     /// Whether the deployment ever made keys in the shangmi suite.

@@ -56,3 +56,57 @@ async fn after_a_move_to_shangmi_entries_are_hashed_with_sm3_and_the_chain_verif
         assert!(s.audit(record(3), at).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn with_pbkdf2_sm3_chosen_a_new_members_password_is_a_version_3_record_that_opens_their_keys()
+{
+    use sunlight_core::Role;
+    use sunlight_core::crypto::{PasswordRecord, StretchParams};
+    use sunlight_store::provision::create_staff;
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        s.record_suite(Suite::ShangMi, "test", t0()).await.unwrap();
+        let units = sunlight_testkit::create_test_units(s, t0()).await.unwrap();
+        let (unit, secret) = &units[0];
+        assert!(s.record_password_kdf("scrypt", "test", t0()).await.is_err());
+        s.record_password_kdf("pbkdf2-sm3", "test", t0())
+            .await
+            .unwrap();
+        assert_eq!(s.password_kdf().await.unwrap(), "pbkdf2-sm3");
+        let made = create_staff(
+            s,
+            &unit.id,
+            secret,
+            "v@gd.test",
+            Role::Verifier,
+            StretchParams::TEST,
+            "test",
+            t0(),
+        )
+        .await
+        .unwrap();
+        let row = s.staff_by_email("v@gd.test").await.unwrap().unwrap();
+        let stored = row.password.to_bytes();
+        assert_eq!(stored[0], 3, "{:?}: PBKDF2-HMAC-SM3", db.engine);
+        assert_eq!(
+            u32::from_be_bytes(stored[1..5].try_into().unwrap()),
+            600_000
+        );
+        let keys = PasswordRecord::from_bytes(&stored)
+            .unwrap()
+            .verify(made.password.as_bytes())
+            .unwrap();
+        // The member key it opens is SM2 and opens the unit's key.
+        let member = row
+            .wrapped_unit_key
+            .unwrap_as_member(&keys, "v@gd.test")
+            .unwrap();
+        assert_eq!(member.public().as_bytes().len(), 65);
+        let unit_key = sunlight_store::keyring::open_member(&row, &keys).unwrap();
+        assert_eq!(unit_key.public(), secret.public());
+        assert!(matches!(
+            s.verify_audit().await.unwrap(),
+            AuditReport::Intact { .. }
+        ));
+    }
+}

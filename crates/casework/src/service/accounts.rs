@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 use sunlight_core::Role;
-use sunlight_core::crypto::{PasswordKeys, StretchParams};
+use sunlight_core::crypto::StretchParams;
 use sunlight_store::provision::random_text;
 use sunlight_store::{Attempt, StaffRow, keyring};
 use uuid::Uuid;
@@ -82,12 +82,10 @@ impl Triage {
             return Err(CaseworkError::Invalid(Invalid::PasswordUnchanged));
         }
         let pw = Zeroizing::new(new_password.as_bytes().to_vec());
-        let suite = self.store.suite().await?;
-        let (record, keys) = tokio::task::spawn_blocking(move || {
-            PasswordKeys::enroll(&pw, StretchParams::PASSWORD, suite)
-        })
-        .await
-        .map_err(|e| CaseworkError::Internal(e.to_string()))??;
+        let policy = self.store.password_policy(StretchParams::PASSWORD).await?;
+        let (record, keys) = tokio::task::spawn_blocking(move || policy.enroll(&pw))
+            .await
+            .map_err(|e| CaseworkError::Internal(e.to_string()))??;
         let member = keyring::member_keys(session.unit_key(), &session.unit, &staff.email, &keys)?;
         let (secret, pending) = if staff.totp_sealed.is_some() {
             let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
@@ -222,12 +220,10 @@ impl Triage {
         let unit_key = self.unit_key_for(admin, &row.unit).await?;
         let password = random_text(10).map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let pw = Zeroizing::new(password.as_bytes().to_vec());
-        let suite = self.store.suite().await?;
-        let (record, keys) = tokio::task::spawn_blocking(move || {
-            PasswordKeys::enroll(&pw, StretchParams::PASSWORD, suite)
-        })
-        .await
-        .map_err(|e| CaseworkError::Internal(e.to_string()))??;
+        let policy = self.store.password_policy(StretchParams::PASSWORD).await?;
+        let (record, keys) = tokio::task::spawn_blocking(move || policy.enroll(&pw))
+            .await
+            .map_err(|e| CaseworkError::Internal(e.to_string()))??;
         let member_keys = keyring::member_keys(&unit_key, &row.unit, &row.email, &keys)?;
         let staff = self
             .store

@@ -39,9 +39,15 @@ pub(super) async fn suite(config: &Config, action: Option<SuiteCommand>) -> CmdR
         return Err("the deployment is not initialised; run `sunlight init` first".into());
     }
     let now = store.suite().await.map_err(|e| e.to_string())?;
-    let Some(SuiteCommand::Move { suite }) = action else {
-        say(now.as_str());
-        return Ok(ExitCode::SUCCESS);
+    let suite = match action {
+        None => {
+            say(now.as_str());
+            let kdf = store.password_kdf().await.map_err(|e| e.to_string())?;
+            say(&format!("passwords {kdf}"));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(SuiteCommand::Passwords { kdf }) => return password_kdf(&store, now, &kdf).await,
+        Some(SuiteCommand::Move { suite }) => suite,
     };
     let to: Suite = suite.parse().map_err(|e: UnknownSuite| e.to_string())?;
     if to == now {
@@ -58,6 +64,29 @@ pub(super) async fn suite(config: &Config, action: Option<SuiteCommand>) -> CmdR
     ));
     say(&format!(
         "Restart the service, then rotate each unit's key (`sunlight unit rotate-key --unit ID`) so reports to it are sealed in {to}."
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sunlight suite passwords KDF`.
+async fn password_kdf(store: &Store, suite: Suite, kdf: &str) -> CmdResult {
+    if !sunlight_store::PASSWORD_KDFS.contains(&kdf) {
+        return Err(format!(
+            "unknown password function {kdf:?}: choose argon2id or pbkdf2-sm3"
+        ));
+    }
+    if kdf == "pbkdf2-sm3" && suite != Suite::ShangMi {
+        return Err(
+            "pbkdf2-sm3 is the shangmi suite's fallback: move to it first (`sunlight suite move shangmi`)"
+                .into(),
+        );
+    }
+    store
+        .record_password_kdf(kdf, "cli:suite", Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    say(&format!(
+        "passwords {kdf}: new and changed staff passwords from now on; existing ones keep theirs until changed or reset."
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,9 @@ mod wrap;
 
 pub use envelope::{Opener, SealContext, addressed_to, check_addressed, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
-pub use password::{PasswordKeys, PasswordRecord, StretchParams};
+pub use password::{
+    PBKDF2_SM3_ROUNDS, PasswordKeys, PasswordPolicy, PasswordRecord, StretchParams,
+};
 pub use second_factor::{
     RECOVERY_CODES, RECOVERY_HASH, new_recovery_codes, recovery_hash, spend_recovery_code,
 };

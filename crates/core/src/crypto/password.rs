@@ -15,9 +15,60 @@ use super::shangmi::hkdf_sm3;
 use super::{CryptoError, Suite, random_bytes};
 
 /// Version 1 separates the verifier and the KEK with HKDF-SHA256, version 2
-/// (the ShangMi suite) with HKDF-SM3; the layout is the same.
+/// (the ShangMi suite) with HKDF-SM3; version 3 is PBKDF2-HMAC-SM3 in place
+/// of Argon2id, then HKDF-SM3. The layout is the same.
 const RECORD_VERSION: u8 = 1;
 const RECORD_VERSION_SM3: u8 = 2;
+const RECORD_VERSION_PBKDF2_SM3: u8 = 3;
+
+/// PBKDF2-HMAC-SM3 rounds for a new password: OWASP's count for
+/// PBKDF2-HMAC-SHA256, as SM3 costs about what SHA-256 does (measured by
+/// `sunlight bench`, docs/performance.md).
+pub const PBKDF2_SM3_ROUNDS: u32 = 600_000;
+/// Upper bound accepted from a stored record, so a tampered row cannot make
+/// a sign-in run for minutes.
+const MAX_ROUNDS: u32 = 10_000_000;
+
+/// How a deployment turns new staff passwords into keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordPolicy {
+    /// Argon2id with these costs; the verifier and KEK separated with the
+    /// suite's HKDF (record version 1 or 2).
+    Argon2id { params: StretchParams, suite: Suite },
+    /// PBKDF2-HMAC-SM3 (record version 3): the fallback a ShangMi
+    /// assessor may ask for (docs/crypto.md, "For the assessor").
+    Pbkdf2Sm3 { rounds: u32 },
+}
+
+impl PasswordPolicy {
+    /// A new password's record and keys under this policy.
+    pub fn enroll(self, password: &[u8]) -> Result<(PasswordRecord, PasswordKeys), CryptoError> {
+        match self {
+            Self::Argon2id { params, suite } => PasswordKeys::enroll(password, params, suite),
+            Self::Pbkdf2Sm3 { rounds } => {
+                if rounds == 0 || rounds > MAX_ROUNDS {
+                    return Err(CryptoError::Params);
+                }
+                let salt = *random_bytes::<16>()?;
+                let keys = pbkdf2_keys(password, &salt, rounds)?;
+                let record = PasswordRecord {
+                    suite: Suite::ShangMi,
+                    kdf: Kdf::Pbkdf2Sm3(rounds),
+                    salt,
+                    verifier: keys.verifier,
+                };
+                Ok((record, keys))
+            }
+        }
+    }
+}
+
+/// The slow function of a stored record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kdf {
+    Argon2id(StretchParams),
+    Pbkdf2Sm3(u32),
+}
 /// Longer inputs are refused before the slow function runs (audit finding:
 /// unbounded input fed to a KDF).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -70,11 +121,12 @@ impl StretchParams {
 }
 
 /// What the database keeps about a password:
-/// `version | m_kib u32 | t u32 | p u32 | salt(16) | verifier(32)`.
+/// `version | m_kib u32 | t u32 | p u32 | salt(16) | verifier(32)`, or for
+/// version 3 `3 | rounds u32 | 0 u32 | 0 u32 | salt(16) | verifier(32)`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordRecord {
     suite: Suite,
-    params: StretchParams,
+    kdf: Kdf,
     salt: [u8; 16],
     verifier: [u8; 32],
 }
@@ -82,9 +134,19 @@ pub struct PasswordRecord {
 impl fmt::Debug for PasswordRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PasswordRecord")
-            .field("params", &self.params)
+            .field("kdf", &self.kdf)
             .finish_non_exhaustive()
     }
+}
+
+/// PBKDF2-HMAC-SM3 of the password, then the ShangMi key separation.
+fn pbkdf2_keys(password: &[u8], salt: &[u8; 16], rounds: u32) -> Result<PasswordKeys, CryptoError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(CryptoError::WrongPassword);
+    }
+    let mut master = Zeroizing::new([0u8; 32]);
+    super::shangmi::pbkdf2_sm3(password, salt, rounds, master.as_mut())?;
+    keys_from(&master, Suite::ShangMi)
 }
 
 /// Keys derived from a password; the KEK is zeroized on drop.
@@ -112,7 +174,7 @@ impl PasswordKeys {
         let keys = derive(password, &salt, params, suite)?;
         let record = PasswordRecord {
             suite,
-            params,
+            kdf: Kdf::Argon2id(params),
             salt,
             verifier: keys.verifier,
         };
@@ -134,7 +196,10 @@ impl PasswordRecord {
     /// Checks a password in constant time; on success returns the keys that
     /// unwrap this member's copy of the unit key.
     pub fn verify(&self, password: &[u8]) -> Result<PasswordKeys, CryptoError> {
-        let keys = derive(password, &self.salt, self.params, self.suite)?;
+        let keys = match self.kdf {
+            Kdf::Argon2id(params) => derive(password, &self.salt, params, self.suite)?,
+            Kdf::Pbkdf2Sm3(rounds) => pbkdf2_keys(password, &self.salt, rounds)?,
+        };
         if bool::from(keys.verifier.ct_eq(&self.verifier)) {
             Ok(keys)
         } else {
@@ -151,13 +216,16 @@ impl PasswordRecord {
         password: &[u8],
         memory: &mut super::StretchMemory,
     ) -> Result<PasswordKeys, CryptoError> {
-        if memory.params() != self.params {
-            *memory = super::StretchMemory::new(self.params)?;
+        let Kdf::Argon2id(params) = self.kdf else {
+            return self.verify(password);
+        };
+        if memory.params() != params {
+            *memory = super::StretchMemory::new(params)?;
         }
         let keys = derive_in(
             password,
             &self.salt,
-            self.params,
+            params,
             self.suite,
             memory.blocks_mut(),
         );
@@ -178,14 +246,15 @@ impl PasswordRecord {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let version = match self.suite {
-            Suite::Modern => RECORD_VERSION,
-            Suite::ShangMi => RECORD_VERSION_SM3,
+        let (version, words) = match (self.kdf, self.suite) {
+            (Kdf::Pbkdf2Sm3(rounds), _) => (RECORD_VERSION_PBKDF2_SM3, [rounds, 0, 0]),
+            (Kdf::Argon2id(p), Suite::Modern) => (RECORD_VERSION, [p.m_kib, p.t, p.p]),
+            (Kdf::Argon2id(p), Suite::ShangMi) => (RECORD_VERSION_SM3, [p.m_kib, p.t, p.p]),
         };
         let mut out = vec![version];
-        out.extend(self.params.m_kib.to_be_bytes());
-        out.extend(self.params.t.to_be_bytes());
-        out.extend(self.params.p.to_be_bytes());
+        for word in words {
+            out.extend(word.to_be_bytes());
+        }
         out.extend(self.salt);
         out.extend(self.verifier);
         out
@@ -195,7 +264,7 @@ impl PasswordRecord {
         let (&version, rest) = bytes.split_first().ok_or(CryptoError::Malformed)?;
         let suite = match version {
             RECORD_VERSION => Suite::Modern,
-            RECORD_VERSION_SM3 => Suite::ShangMi,
+            RECORD_VERSION_SM3 | RECORD_VERSION_PBKDF2_SM3 => Suite::ShangMi,
             other => return Err(CryptoError::Version(other)),
         };
         if rest.len() != 12 + 16 + 32 {
@@ -208,15 +277,25 @@ impl PasswordRecord {
                 .ok_or(CryptoError::Malformed)?;
             Ok(u32::from_be_bytes(b))
         };
-        let params = StretchParams {
-            m_kib: word(0)?,
-            t: word(4)?,
-            p: word(8)?,
+        let kdf = if version == RECORD_VERSION_PBKDF2_SM3 {
+            let rounds = word(0)?;
+            // A tampered row must not make a sign-in run for minutes.
+            if rounds == 0 || rounds > MAX_ROUNDS || word(4)? != 0 || word(8)? != 0 {
+                return Err(CryptoError::Params);
+            }
+            Kdf::Pbkdf2Sm3(rounds)
+        } else {
+            let params = StretchParams {
+                m_kib: word(0)?,
+                t: word(4)?,
+                p: word(8)?,
+            };
+            // A tampered row must not make a sign-in allocate gigabytes.
+            if params.m_kib > MAX_M_KIB || params.t > MAX_T || params.p > MAX_P {
+                return Err(CryptoError::Params);
+            }
+            Kdf::Argon2id(params)
         };
-        // A tampered row must not make a sign-in allocate gigabytes.
-        if params.m_kib > MAX_M_KIB || params.t > MAX_T || params.p > MAX_P {
-            return Err(CryptoError::Params);
-        }
         let salt = rest
             .get(12..28)
             .and_then(|s| s.try_into().ok())
@@ -227,7 +306,7 @@ impl PasswordRecord {
             .ok_or(CryptoError::Malformed)?;
         Ok(Self {
             suite,
-            params,
+            kdf,
             salt,
             verifier,
         })
@@ -321,6 +400,61 @@ mod tests {
             PasswordRecord::from_bytes(&huge).unwrap_err(),
             CryptoError::Params
         );
+    }
+
+    #[test]
+    fn a_pbkdf2_sm3_record_is_version_3_and_opens_what_its_password_opens() {
+        let policy = PasswordPolicy::Pbkdf2Sm3 { rounds: 1000 };
+        let (record, keys) = policy.enroll(b"pw").unwrap();
+        let bytes = record.to_bytes();
+        assert_eq!(bytes.len(), 61);
+        assert_eq!(bytes[0], 3);
+        assert_eq!(&bytes[1..13], &[0, 0, 3, 0xe8, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let back = PasswordRecord::from_bytes(&bytes).unwrap();
+        assert_eq!(back, record);
+        assert_eq!(keys.suite(), Suite::ShangMi);
+        assert_eq!(back.verify(b"pw").unwrap().kek(), keys.kek());
+        let mut memory = crate::crypto::StretchMemory::new(StretchParams::TEST).unwrap();
+        assert_eq!(
+            back.verify_in(b"pw", &mut memory).unwrap().kek(),
+            keys.kek()
+        );
+        assert_eq!(back.verify(b"px").unwrap_err(), CryptoError::WrongPassword);
+        // The KEK is PBKDF2-HMAC-SM3 then HKDF-SM3, computed independently.
+        let mut master = [0u8; 32];
+        crate::crypto::shangmi::pbkdf2_sm3(b"pw", &bytes[13..29], 1000, &mut master).unwrap();
+        let mut kek = [0u8; 32];
+        crate::crypto::shangmi::hkdf_sm3(&master, &[], b"sunlight/password/v2/kek", &mut kek)
+            .unwrap();
+        assert_eq!(keys.kek(), &kek);
+        // Tampered counts are refused before any work.
+        for bad in [0u32, MAX_ROUNDS + 1] {
+            let mut t = bytes.clone();
+            t[1..5].copy_from_slice(&bad.to_be_bytes());
+            assert_eq!(
+                PasswordRecord::from_bytes(&t).unwrap_err(),
+                CryptoError::Params
+            );
+        }
+        let mut t = bytes.clone();
+        t[8] = 1;
+        assert_eq!(
+            PasswordRecord::from_bytes(&t).unwrap_err(),
+            CryptoError::Params
+        );
+        assert!(
+            PasswordPolicy::Pbkdf2Sm3 { rounds: 0 }
+                .enroll(b"pw")
+                .is_err()
+        );
+        // The Argon2id policy is `enroll` itself.
+        let (argon, _) = PasswordPolicy::Argon2id {
+            params: StretchParams::TEST,
+            suite: Suite::ShangMi,
+        }
+        .enroll(b"pw")
+        .unwrap();
+        assert_eq!(argon.to_bytes()[0], 2);
     }
 
     #[test]
