@@ -359,9 +359,20 @@ async fn with_javascript_on_the_rating_and_objection_are_sealed_in_chromium() {
     live.stop().await;
 }
 
-/// In the shangmi suite the route is refused before it reads anything, and
-/// stores nothing (`refused` counts).
+/// In the shangmi suite the route is refused before it reads anything: a
+/// body that is not even JSON gets the same 404, not a 400 (`refused`
+/// counts that nothing is stored).
 async fn sealing_not_offered(live: &Live) {
     let body = json!({"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "case_id": CaseId::new_v7(1).to_string(), "rating": "satisfied"});
     refused(live, body, (404, "sealing_not_offered")).await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/sealed/rating", live.intake))
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "sealing_not_offered", "{v}");
 }

@@ -31,7 +31,7 @@ sunlight_web::error_kinds! {
         ObjectionTooLate = (409, "objection_too_late", "the time to object to this feedback has passed"),
         NoUnitAbove = (409, "no_unit_above", "the report was handled by the highest unit of this service: there is no unit above it here to re-examine it"),
         UnknownCode = (404, "unknown_code", "no report has this tracking code"),
-        SealingNotOffered = (404, "sealing_not_offered", "this deployment's cipher suite (shangmi) seals on the server only: send the report or the code itself"),
+        SealingNotOffered = (404, "sealing_not_offered", "this deployment seals on the server only (its cipher suite is, or was, shangmi): send the report or the code itself"),
         MethodNotAllowed = (405, "method_not_allowed", "the path does not take this method"),
         TooLarge = (413, "payload_too_large", "the body is over a limit in force; the message names it"),
         UnsupportedMediaType = (415, "unsupported_media_type", "the body must be application/json, sent without content coding"),

@@ -22,10 +22,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The opening of every reporter POST: the caller's language, once
-    /// `bucket` gave the request a token (a 429 in `format` when spent).
-    /// It comes before the body is read, so a refused request costs no
-    /// reading.
     /// A browser-sealing request: refused at once where the deployment
     /// does not offer that path (before a limit, a permit or the body is
     /// spent on it), then admitted as any other.
@@ -44,6 +40,10 @@ impl AppState {
         self.admit(req, bucket, Format::Json)
     }
 
+    /// The opening of every reporter POST: the caller's language, once
+    /// `bucket` gave the request a token (a 429 in `format` when spent).
+    /// It comes before the body is read, so a refused request costs no
+    /// reading.
     pub(crate) fn admit(
         &self,
         req: &HttpRequest,

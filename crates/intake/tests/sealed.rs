@@ -466,6 +466,39 @@ async fn a_case_filed_under_scheme_one_is_still_found_by_its_code() {
     }
 }
 
+/// A case filed in the other suite's code scheme (3, after a move from
+/// shangmi) is found by its code: one Argon2id run serves both schemes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_filed_in_the_other_suites_scheme_is_found_by_its_code() {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let code = h
+            .file_json(report_json("gd-gz-tianhe", "ordinary", "换套件之前"))
+            .await;
+        let mut memory = StretchMemory::new(StretchParams::TEST).unwrap();
+        let other = h
+            .stretcher
+            .clone()
+            .with_suite(sunlight_core::crypto::Suite::ShangMi)
+            .stretch_in(&code, &mut memory)
+            .unwrap()
+            .lookup_key;
+        let own = h.stretcher.stretch(&code).unwrap().lookup_key;
+        let changed =
+            h.db.raw(&format!(
+                "UPDATE cases SET lookup_key = {}, code_scheme = 3 WHERE lookup_key = {}",
+                blob(engine, &other),
+                blob(engine, &own)
+            ))
+            .await
+            .unwrap();
+        assert_eq!(changed, 1);
+        let (status, _) = post(&h, "/api/v1/status", &json!({"code": code.to_string()})).await;
+        assert_eq!(status, 200, "{engine:?}");
+        h.stop().await;
+    }
+}
+
 fn uuid_lit(engine: Engine, id: CaseId) -> String {
     match engine {
         Engine::Sqlite => blob(engine, id.as_bytes()),

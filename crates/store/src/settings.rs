@@ -1,6 +1,8 @@
 //! Deployment settings (salt for code stretching, cipher suite, …).
 
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait, sea_query::OnConflict,
+};
 use sunlight_core::crypto::{PBKDF2_SM3_ROUNDS, PasswordPolicy, StretchParams, Suite};
 
 use crate::entity::setting;
@@ -48,24 +50,35 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
-        let mut rows = vec![setting::ActiveModel {
+        setting::Entity::insert(setting::ActiveModel {
             key: Set(keys::SUITE.to_owned()),
             value: Set(suite.as_str().as_bytes().to_vec()),
-        }];
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_column(setting::Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
         if suite == Suite::ShangMi {
-            rows.push(setting::ActiveModel {
+            // The first day only: the row says since when.
+            setting::Entity::insert(setting::ActiveModel {
                 key: Set(keys::SHANGMI_USED.to_owned()),
                 value: Set(now.date_naive().to_string().into_bytes()),
-            });
-        }
-        for row in rows {
-            setting::Entity::insert(row)
-                .on_conflict(
-                    OnConflict::column(setting::Column::Key)
-                        .update_column(setting::Column::Value)
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
+            })
+            .on_conflict(
+                OnConflict::column(setting::Column::Key)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        } else {
+            // PBKDF2-HMAC-SM3 is the shangmi suite's fallback: it does not
+            // outlive the suite, nor wait to come back with it.
+            setting::Entity::delete_by_id(keys::PASSWORD_KDF.to_owned())
+                .exec(&txn)
                 .await?;
         }
         crate::audit::append(
@@ -89,16 +102,13 @@ impl Store {
         &self,
         params: StretchParams,
     ) -> Result<PasswordPolicy, StoreError> {
-        let kdf = self.setting(keys::PASSWORD_KDF).await?;
-        Ok(if kdf.as_deref() == Some(b"pbkdf2-sm3".as_slice()) {
+        let suite = self.suite().await?;
+        Ok(if self.password_kdf().await? == "pbkdf2-sm3" {
             PasswordPolicy::Pbkdf2Sm3 {
                 rounds: PBKDF2_SM3_ROUNDS,
             }
         } else {
-            PasswordPolicy::Argon2id {
-                params,
-                suite: self.suite().await?,
-            }
+            PasswordPolicy::Argon2id { params, suite }
         })
     }
 
@@ -139,17 +149,44 @@ impl Store {
         Ok(())
     }
 
-    /// How new passwords are stretched, by name (`argon2id` when unset).
-    pub async fn password_kdf(&self) -> Result<String, StoreError> {
-        Ok(self.setting(keys::PASSWORD_KDF).await?.map_or_else(
-            || "argon2id".to_owned(),
-            |v| String::from_utf8_lossy(&v).into_owned(),
-        ))
+    /// How new passwords are stretched, by name: `pbkdf2-sm3` only where
+    /// it was chosen and the suite is shangmi, `argon2id` otherwise.
+    pub async fn password_kdf(&self) -> Result<&'static str, StoreError> {
+        let chosen = self.setting(keys::PASSWORD_KDF).await?;
+        Ok(
+            if chosen.as_deref() == Some(b"pbkdf2-sm3".as_slice())
+                && self.suite().await? == Suite::ShangMi
+            {
+                "pbkdf2-sm3"
+            } else {
+                "argon2id"
+            },
+        )
     }
 
-    /// Whether the deployment ever made keys in the shangmi suite.
+    /// Whether the deployment ever made shangmi material: the row `init`
+    /// or a move wrote, or what that material leaves behind (an SM2 unit
+    /// key, a scheme-3 case) where the row is missing.
     pub async fn shangmi_used(&self) -> Result<bool, StoreError> {
-        Ok(self.setting(keys::SHANGMI_USED).await?.is_some())
+        if self.setting(keys::SHANGMI_USED).await?.is_some()
+            || self.suite().await? == Suite::ShangMi
+        {
+            return Ok(true);
+        }
+        let row = self
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.conn().get_database_backend(),
+                "SELECT (SELECT count(*) FROM units WHERE length(public_key) = 65) \
+                      + (SELECT count(*) FROM unit_key_history WHERE length(public_key) = 65) \
+                      + (SELECT count(*) FROM cases WHERE code_scheme = 3) AS n",
+            ))
+            .await?;
+        let n: i64 = match row {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        Ok(n > 0)
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

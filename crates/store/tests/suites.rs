@@ -108,5 +108,41 @@ async fn with_pbkdf2_sm3_chosen_a_new_members_password_is_a_version_3_record_tha
             s.verify_audit().await.unwrap(),
             AuditReport::Intact { .. }
         ));
+        // Moving back to modern ends the fallback, and moving to shangmi
+        // again does not bring it back unasked.
+        assert!(s.shangmi_used().await.unwrap());
+        s.record_suite(Suite::Modern, "test", t0()).await.unwrap();
+        assert_eq!(s.password_kdf().await.unwrap(), "argon2id");
+        assert!(matches!(
+            s.password_policy(StretchParams::TEST).await.unwrap(),
+            sunlight_core::crypto::PasswordPolicy::Argon2id {
+                suite: Suite::Modern,
+                ..
+            }
+        ));
+        s.record_suite(Suite::ShangMi, "test", t0()).await.unwrap();
+        assert_eq!(s.password_kdf().await.unwrap(), "argon2id");
+        assert!(s.shangmi_used().await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn shangmi_material_counts_as_shangmi_used_without_the_row() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        s.put_setting(sunlight_store::setting_keys::SUITE, b"modern".to_vec())
+            .await
+            .unwrap();
+        assert!(!s.shangmi_used().await.unwrap(), "{:?}", db.engine);
+        // A unit key made in shangmi (the row deleted, or written before it
+        // existed) still tells.
+        s.put_setting(sunlight_store::setting_keys::SUITE, b"shangmi".to_vec())
+            .await
+            .unwrap();
+        sunlight_testkit::create_test_units(s, t0()).await.unwrap();
+        s.put_setting(sunlight_store::setting_keys::SUITE, b"modern".to_vec())
+            .await
+            .unwrap();
+        assert!(s.shangmi_used().await.unwrap(), "{:?}", db.engine);
     }
 }

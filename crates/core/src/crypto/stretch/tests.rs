@@ -135,3 +135,26 @@ fn reused_memory_gives_the_same_keys() {
         "wiped"
     );
 }
+
+#[test]
+fn one_run_serves_schemes_two_and_three_and_the_browser_path_follows_the_suite() {
+    let (s, code) = fixed();
+    assert!(s.offers_browser_path());
+    let sm = s.clone().with_suite(Suite::ShangMi);
+    assert!(!sm.offers_browser_path());
+    assert!(!s.clone().without_browser_path().offers_browser_path());
+    assert!(sm.with_suite(Suite::Modern).offers_browser_path());
+    let mut mem = StretchMemory::new(StretchParams::TEST).unwrap();
+    let run = s.run_in(&code, &mut mem).unwrap();
+    for scheme in [CodeScheme::KeyedIndex, CodeScheme::ShangMi] {
+        let shared = s.keyed(&run, scheme).unwrap();
+        let alone = s.stretch_as_in(&code, scheme, &mut mem).unwrap();
+        assert_eq!(shared.lookup_key, alone.lookup_key);
+        assert_eq!(shared.reporter_public(), alone.reporter_public());
+        assert_eq!(shared.scheme, scheme);
+    }
+    assert_eq!(
+        s.keyed(&run, CodeScheme::PepperedStretch).unwrap_err(),
+        CryptoError::Params
+    );
+}
