@@ -112,30 +112,20 @@ async fn a_shangmi_deployment_seals_with_sm2_sm4_and_sm3_end_to_end() {
 
     // The unit reads it through the triage API once routed.
     let (staff, _csrf) = sign_in(&live.triage, live.login("verifier", "gd-gz")).await;
+    let get = |path: String| {
+        let request = staff.get(format!("{}{path}", live.triage));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     let id = loop {
-        let queue: Value = staff
-            .get(format!("{}/api/v1/queues/verify", live.triage))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let queue = get("/api/v1/queues/verify".into()).await;
         if let Some(line) = queue.as_array().and_then(|q| q.first()) {
             break line["case_id"].as_str().unwrap().to_owned();
         }
         assert!(Instant::now() < deadline, "not routed: {queue}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let case: Value = staff
-        .get(format!("{}/api/v1/cases/{id}", live.triage))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let case = get(format!("/api/v1/cases/{id}")).await;
     assert_eq!(case["report"]["narrative"], narrative);
 
     // No script on the report and status pages, and no sealing routes.

@@ -50,17 +50,7 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
-        setting::Entity::insert(setting::ActiveModel {
-            key: Set(keys::SUITE.to_owned()),
-            value: Set(suite.as_str().as_bytes().to_vec()),
-        })
-        .on_conflict(
-            OnConflict::column(setting::Column::Key)
-                .update_column(setting::Column::Value)
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
+        upsert(&txn, keys::SUITE, suite.as_str().as_bytes().to_vec()).await?;
         if suite == Suite::ShangMi {
             // The first day only: the row says since when.
             setting::Entity::insert(setting::ActiveModel {
@@ -81,17 +71,7 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
-        crate::audit::append(
-            &txn,
-            crate::AuditRecord {
-                actor: actor.to_owned(),
-                action: "system.suite".into(),
-                detail: format!("suite={suite}"),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
+        audit_suite(&txn, actor, format!("suite={suite}"), now).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -103,7 +83,7 @@ impl Store {
         params: StretchParams,
     ) -> Result<PasswordPolicy, StoreError> {
         let suite = self.suite().await?;
-        Ok(if self.password_kdf().await? == "pbkdf2-sm3" {
+        Ok(if self.password_kdf_in(suite).await? == "pbkdf2-sm3" {
             PasswordPolicy::Pbkdf2Sm3 {
                 rounds: PBKDF2_SM3_ROUNDS,
             }
@@ -123,28 +103,8 @@ impl Store {
             return Err(StoreError::Invalid("password kdf"));
         }
         let txn = self.conn().begin().await?;
-        setting::Entity::insert(setting::ActiveModel {
-            key: Set(keys::PASSWORD_KDF.to_owned()),
-            value: Set(kdf.as_bytes().to_vec()),
-        })
-        .on_conflict(
-            OnConflict::column(setting::Column::Key)
-                .update_column(setting::Column::Value)
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        crate::audit::append(
-            &txn,
-            crate::AuditRecord {
-                actor: actor.to_owned(),
-                action: "system.suite".into(),
-                detail: format!("passwords={kdf}"),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
+        upsert(&txn, keys::PASSWORD_KDF, kdf.as_bytes().to_vec()).await?;
+        audit_suite(&txn, actor, format!("passwords={kdf}"), now).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -152,11 +112,14 @@ impl Store {
     /// How new passwords are stretched, by name: `pbkdf2-sm3` only where
     /// it was chosen and the suite is shangmi, `argon2id` otherwise.
     pub async fn password_kdf(&self) -> Result<&'static str, StoreError> {
+        self.password_kdf_in(self.suite().await?).await
+    }
+
+    /// `password_kdf` with the suite already read.
+    async fn password_kdf_in(&self, suite: Suite) -> Result<&'static str, StoreError> {
         let chosen = self.setting(keys::PASSWORD_KDF).await?;
         Ok(
-            if chosen.as_deref() == Some(b"pbkdf2-sm3".as_slice())
-                && self.suite().await? == Suite::ShangMi
-            {
+            if chosen.as_deref() == Some(b"pbkdf2-sm3".as_slice()) && suite == Suite::ShangMi {
                 "pbkdf2-sm3"
             } else {
                 "argon2id"
@@ -215,17 +178,44 @@ impl Store {
 
     /// Writes a setting, replacing any value.
     pub async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
-        setting::Entity::insert(setting::ActiveModel {
-            key: Set(key.to_owned()),
-            value: Set(value),
-        })
-        .on_conflict(
-            OnConflict::column(setting::Column::Key)
-                .update_column(setting::Column::Value)
-                .to_owned(),
-        )
-        .exec_without_returning(self.conn())
-        .await?;
-        Ok(())
+        upsert(self.conn(), key, value).await
     }
+}
+
+/// Writes a setting on `conn` (a connection or a transaction), replacing
+/// any value.
+async fn upsert(conn: &impl ConnectionTrait, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+    setting::Entity::insert(setting::ActiveModel {
+        key: Set(key.to_owned()),
+        value: Set(value),
+    })
+    .on_conflict(
+        OnConflict::column(setting::Column::Key)
+            .update_column(setting::Column::Value)
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// The audit entry of a suite or password-function change.
+async fn audit_suite(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &str,
+    detail: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    crate::audit::append(
+        txn,
+        crate::AuditRecord {
+            actor: actor.to_owned(),
+            action: "system.suite".into(),
+            detail,
+            ..Default::default()
+        },
+        now,
+    )
+    .await
+    .map(|_| ())
 }
