@@ -100,13 +100,51 @@ impl Cluster {
                 "--no-sync",
             ],
         );
-        let cluster = Self {
+        // A free port can be taken by another test's process between
+        // `free_port` and the server's bind (seen once in CI: the first
+        // start failed within a second); a new port then, up to three.
+        let mut cluster = Self {
             bin,
             dir,
             port: support::free_port(),
         };
+        for _ in 0..2 {
+            if cluster.try_start() {
+                return cluster;
+            }
+            cluster.port = support::free_port();
+        }
         cluster.start();
         cluster
+    }
+
+    /// `start`, saying whether it worked instead of failing the test.
+    fn try_start(&self) -> bool {
+        let dir = self.dir.to_str().unwrap().to_owned();
+        let log = self.dir.join("server.log");
+        let opts = self.server_options();
+        postgres_tool(&self.bin.join("pg_ctl"))
+            .args([
+                "-D",
+                &dir,
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn server_options(&self) -> String {
+        format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.display()
+        )
     }
 
     fn ctl(&self, args: &[&str]) {
@@ -118,12 +156,7 @@ impl Cluster {
     }
 
     fn start(&self) {
-        let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
-            self.port,
-            self.dir.display()
-        );
-        self.ctl(&["-o", &opts, "-w", "start"]);
+        self.ctl(&["-o", &self.server_options(), "-w", "start"]);
     }
 
     /// Immediate shutdown: no checkpoint, connections cut, as a crash.
