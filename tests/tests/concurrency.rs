@@ -1,5 +1,5 @@
-//! 64 concurrent submitters and 8 staff members claiming from the same
-//! verify queue, against the real binary for a bounded time (GlobaLeaks
+//! 64 concurrent submitters, a supervisor accepting (受理) what arrives, and
+//! 8 staff members claiming from the same verify queue, against the real binary for a bounded time (GlobaLeaks
 //! 5.0.95 answered 500 to 37–41 % of submissions at 8 clients, their #3390).
 //! Shown: 0 answers 5xx, every case at most one claim and one owner, every
 //! acknowledged report in a queue.
@@ -173,6 +173,42 @@ async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() 
             }
         }));
     }
+    // The desk: accept whatever waits for its acceptance decision.
+    let desk = {
+        let l = live.login("supervisor", "gd-gz-tianhe");
+        let desk = sign_in(&live.triage, &l[1], &l[2], Some(&l[5])).await;
+        let (stop, errors, triage) = (stop.clone(), server_errors.clone(), live.triage.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let waiting: Vec<serde_json::Value> = desk
+                    .client
+                    .get(format!("{triage}/api/v1/queues/received"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap_or_default();
+                if waiting.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                for line in waiting {
+                    let case = line["case_id"].as_str().unwrap();
+                    let res = desk
+                        .client
+                        .post(format!("{triage}/api/v1/cases/{case}/transitions"))
+                        .header("X-CSRF-Token", &desk.csrf)
+                        .json(&json!({"action": "accept"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    if res.status().is_server_error() {
+                        errors.lock().await.push(format!("accept {}", res.status()));
+                    }
+                }
+            }
+        })
+    };
     // Each staff member: read the verify queue, claim what looks free.
     let claims = Arc::new(Mutex::new(HashMap::<String, Vec<String>>::new()));
     let refused = Arc::new(AtomicU64::new(0));
@@ -236,7 +272,7 @@ async fn sixty_four_submitters_and_eight_staff_get_no_5xx_and_no_double_owner() 
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(SECONDS)).await;
     stop.store(true, Ordering::Relaxed);
-    for t in submitters.into_iter().chain(desks) {
+    for t in submitters.into_iter().chain(desks).chain([desk]) {
         t.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();

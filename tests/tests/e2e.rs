@@ -290,9 +290,14 @@ async fn run(engine: Engine) {
 
     let code_a = file(&intake, "甲：突击提拔").await;
     let code_b = file(&intake, "乙：同一件事").await;
-    // The router picks both up within a second or two.
+    // The router picks both up within a second or two; the desk accepts them.
     let deadline = Instant::now() + Duration::from_secs(20);
     let ids = loop {
+        let waiting = supervisor.get("/api/v1/queues/received").await;
+        for line in waiting.as_array().unwrap() {
+            let id = line["case_id"].as_str().unwrap();
+            supervisor.act(id, json!({"action": "accept"})).await;
+        }
         let q = verifier.get("/api/v1/queues/verify").await;
         let ids: Vec<String> = q
             .as_array()
@@ -508,7 +513,9 @@ async fn run(engine: Engine) {
         .iter()
         .map(|h| h["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages.first(), Some(&"verify"));
+    // Routed into the acceptance step, accepted into verification, closed.
+    assert_eq!(stages.first(), Some(&"received"));
+    assert!(stages.contains(&"verify"), "{stages:?}");
     assert_eq!(stages.last(), Some(&"closed"));
     // B's reporter sees the outcome of the surviving case too (the
     // feedback is sealed to every reporter of the case), but not a message

@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use support::{
-    Deployment, Processes, act, assert_accessible, assert_logs_clean, assert_no_script, browser,
-    browser_with_javascript, find, open_only_case, queue_with, select, sign_in, sign_out, stage,
-    submit, type_into,
+    Deployment, Processes, accept_waiting, act, assert_accessible, assert_logs_clean,
+    assert_no_script, browser, browser_with_javascript, find, open_only_case, queue_with, select,
+    sign_in, sign_out, stage, submit, type_into,
 };
 
 const UNIT: &str = "gd-gz-tianhe";
@@ -60,6 +60,8 @@ async fn full_path(c: &Client, d: &Deployment, dir: &std::path::Path, javascript
     let supervisor = d.login("supervisor", UNIT).to_vec();
     assert_ne!(supervisor[5], "-", "supervisors sign in with TOTP");
     sign_in(c, &d.triage, &supervisor).await;
+    // First the acceptance decision (受理), then the verify queue.
+    accept_waiting(c, &d.triage, 1).await;
     queue_with(c, &d.triage, "verify", 1).await;
     let id = open_only_case(c).await;
     assert_eq!(stage(c).await, "verify");

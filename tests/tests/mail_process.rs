@@ -337,9 +337,10 @@ async fn mails_reach_the_smtp_server_once_even_when_it_was_down() {
     let mut codes = vec![file(intake, 0).await];
     let first = smtp.wait_for(2, "the first report's notices").await;
     let to: BTreeSet<String> = first.iter().map(|m| m.to.clone()).collect();
+    // The acceptance step (受理) is announced to the desk.
     assert!(
         to.iter()
-            .any(|t| t.contains(&site.email("verifier", "gd-gz-tianhe")))
+            .any(|t| t.contains(&site.email("intake", "gd-gz-tianhe")))
     );
     assert!(
         to.iter()
@@ -431,9 +432,23 @@ async fn two_triage_processes_on_postgres_mail_every_notice_once() {
     // One triage process dies (it may hold the sweeper lease).
     a.0.kill().unwrap();
     a.0.wait().unwrap();
-    // Half the stages are 50 days old, half 61: reminders and escalations
-    // fall due at once, for the surviving process to send.
+    // Accepted into verification (as the desk would; the stage's id, and
+    // so its notices, stay), half the stages are 50 days old, half 61:
+    // reminders and escalations fall due at once, for the surviving
+    // process to send.
     let store = site.store().await;
+    execute(
+        &store,
+        "UPDATE cases SET stage = 'verify', disposition = 'accepted' WHERE stage = 'received'",
+    )
+    .await
+    .unwrap();
+    execute(
+        &store,
+        "UPDATE queue_entries SET stage = 'verify' WHERE closed_at IS NULL AND stage = 'received'",
+    )
+    .await
+    .unwrap();
     execute(
         &store,
         "UPDATE queue_entries SET \

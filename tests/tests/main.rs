@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod deploy;
+mod disposition_browser;
 mod e2e;
 mod faults;
 mod full_path_browser;

@@ -79,10 +79,17 @@ async fn tasks(who: &Staff) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Waits for routing; the ids of the verify queue.
-pub(crate) async fn routed(verifier: &Staff, expect: usize) -> Vec<String> {
+/// Waits for routing, accepts (受理) what waits for it as gd-gz's
+/// supervisor; the ids of the verify queue.
+pub(crate) async fn routed(live: &Live, expect: usize) -> Vec<String> {
+    let (verifier, desk) = (&live.staff[0], &live.staff[1]);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
+        let waiting = desk.get("/api/v1/queues/received").await;
+        for line in waiting.as_array().unwrap() {
+            let id = line["case_id"].as_str().unwrap();
+            desk.act(id, json!({"action": "accept"})).await;
+        }
         let q = verifier.get("/api/v1/queues/verify").await;
         let ids: Vec<String> = q
             .as_array()
@@ -207,11 +214,7 @@ async fn rate_and_object(live: &Live, id: &str, code: &str) {
     // A second report on the same matter is merged into this one: its
     // reporter rates for themself, and neither sees the other's rating.
     let merged_code = crate::e2e::file(&live.intake, "同一件事，另一位举报人").await;
-    let merged = routed(verifier, 2)
-        .await
-        .into_iter()
-        .find(|c| c != id)
-        .unwrap();
+    let merged = routed(live, 2).await.into_iter().find(|c| c != id).unwrap();
     supervisor
         .act(&merged, json!({"action": "merge", "into": id}))
         .await;
@@ -449,6 +452,14 @@ async fn at_the_top(live: &Live) {
         .to_owned();
     let deadline = Instant::now() + Duration::from_secs(20);
     let id = loop {
+        // The province's own desk (its supervisor) accepts it first.
+        let waiting = province.get("/api/v1/queues/received?unit=gd").await;
+        for line in waiting.as_array().unwrap() {
+            if line["unit"] == "gd" {
+                let id = line["case_id"].as_str().unwrap();
+                province.act(id, json!({"action": "accept"})).await;
+            }
+        }
         let q = province.get("/api/v1/queues/verify?unit=gd").await;
         let own = q
             .as_array()
@@ -499,7 +510,7 @@ async fn sweeps_and_stats(live: &Live) {
     // A second real-name report nobody acknowledges: reminded, then
     // overdue to the unit's supervisors and the unit above, once.
     let _code = file_real_name(&live.intake, "第二件实名举报").await;
-    let id = routed(&live.staff[0], 1).await[0].clone();
+    let id = routed(live, 1).await[0].clone();
     let later = Utc::now() + Days::days(40);
     sweeper.pass(later).await.unwrap();
     sweeper.pass(later + Days::days(1)).await.unwrap();
@@ -559,7 +570,7 @@ async fn sweeps_and_stats(live: &Live) {
 async fn run(engine: Engine) {
     let live = Live::start(engine).await;
     let code = file_real_name(&live.intake, "某局长收钱安排干部").await;
-    let id = routed(&live.staff[0], 1).await[0].clone();
+    let id = routed(&live, 1).await[0].clone();
     acknowledgement(&live, &id, &code).await;
     rate_and_object(&live, &id, &code).await;
     reopen(&live, &id, &code).await;

@@ -83,6 +83,7 @@ async fn run(engine: Engine) {
     let (verifier, supervisor) = (&live.staff[0], &live.staff[1]);
     let code_a = file(&live.intake, "甲：突击提拔").await;
     let code_b = file(&live.intake, "乙：破格提拔").await;
+    crate::reexamination::routed(&live, 2).await;
     let lines = queue(verifier, 2).await;
     let narrative = |id: &str| {
         let id = id.to_owned();
@@ -225,6 +226,7 @@ async fn run(engine: Engine) {
     // A reply on a case merged away before its notice is news for the case
     // it lives on in: its owner hears, and that case turns unread.
     let code_c = file(&live.intake, "丙：同一件事").await;
+    crate::reexamination::routed(&live, 2).await;
     let c = loop {
         let lines = queue(verifier, 2).await;
         if let Some((id, _)) = lines.iter().find(|(id, _)| *id != second) {

@@ -164,9 +164,9 @@ pub(crate) async fn sealed_rating(live: &Live) {
         return sealing_not_offered(live).await;
     }
     let (verifier, supervisor, province) = (&live.staff[0], &live.staff[1], &live.staff[2]);
-    let waiting = routed(verifier, 1).await;
+    let waiting = routed(live, 1).await;
     let code = file_real_name(&live.intake, "评价与异议在浏览器中加密").await;
-    let id = routed(verifier, 2)
+    let id = routed(live, 2)
         .await
         .into_iter()
         .find(|c| !waiting.contains(c))
@@ -298,7 +298,7 @@ async fn with_javascript_on_the_rating_and_objection_are_sealed_in_chromium() {
     let live = Live::start(sunlight_testkit::Engine::Sqlite).await;
     let (verifier, supervisor, province) = (&live.staff[0], &live.staff[1], &live.staff[2]);
     let code = file_real_name(&live.intake, "在浏览器中评价").await;
-    let id = routed(verifier, 1).await.remove(0);
+    let id = routed(&live, 1).await.remove(0);
     conclude(verifier, supervisor, &id, "经查，反映的问题不属实。").await;
     let upstream = live.intake.trim_start_matches("http://").to_owned();
     let (base, seen) = crate::sealing_browser::recording_proxy(upstream).await;

@@ -118,7 +118,7 @@ async fn a_shangmi_deployment_seals_with_sm2_sm4_and_sm3_end_to_end() {
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     let id = loop {
-        let queue = get("/api/v1/queues/verify".into()).await;
+        let queue = get("/api/v1/queues/received".into()).await;
         if let Some(line) = queue.as_array().and_then(|q| q.first()) {
             break line["case_id"].as_str().unwrap().to_owned();
         }

@@ -10,8 +10,8 @@ use crate::support;
 
 use serde_json::json;
 use support::{
-    Deployment, Processes, act, assert_no_script, browser, file_report, find, open_only_case,
-    queue_with, screenshot, select, sign_in, sign_out, stage, submit, type_into,
+    Deployment, Processes, accept_waiting, act, assert_no_script, browser, file_report, find,
+    open_only_case, queue_with, screenshot, select, sign_in, sign_out, stage, submit, type_into,
 };
 
 const UNIT: &str = "gd-gz-tianhe";
@@ -68,6 +68,12 @@ async fn staff_work_a_case_from_the_queue_to_closed_in_a_browser_without_javascr
     let supervisor = d.login("supervisor", UNIT).to_vec();
     assert_ne!(verifier[5], "-", "verifiers read reports: they have one");
     assert_ne!(supervisor[5], "-", "supervisors have one");
+
+    // The desk accepts the three reports (受理).
+    let desk = d.login("intake", UNIT).to_vec();
+    sign_in(&c, &triage, &desk).await;
+    accept_waiting(&c, &triage, 3).await;
+    sign_out(&c).await;
 
     // The verifier: the verify queue, filtered to canvassing; claim.
     sign_in(&c, &triage, &verifier).await;

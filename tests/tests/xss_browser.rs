@@ -58,7 +58,7 @@ async fn xss_in_every_reported_field_stays_text_in_the_staff_pages() {
     sign_in(&c, &live.triage, &verifier).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        c.goto(&format!("{}/queues/verify", live.triage))
+        c.goto(&format!("{}/queues/received", live.triage))
             .await
             .unwrap();
         if !c

@@ -117,6 +117,13 @@ pub fn render_task(
             "mail.reexamine_reminder_subject",
             "mail.reexamine_reminder_body",
         ),
+        (TaskKind::Interim, NoticeKind::Overdue) => {
+            ("mail.interim_overdue_subject", "mail.interim_overdue_body")
+        }
+        (TaskKind::Interim, _) => (
+            "mail.interim_reminder_subject",
+            "mail.interim_reminder_body",
+        ),
     };
     let percent = match kind {
         NoticeKind::Reminder { per_mille } => format!("{}", f64::from(per_mille) / 10.0),

@@ -160,6 +160,9 @@ pub fn state_of(case: &CaseRow, entry: Option<&QueueRow>) -> CaseState {
         merged_into: case.merged_into,
         // Read from the case's tasks when it matters (a closed case).
         reexamination: false,
+        disposition: case.disposition,
+        verified_by: case.verified_by.map(StaffId::from_uuid),
+        specifics_asked: case.specifics_asked,
     }
 }
 
@@ -173,6 +176,9 @@ fn event_text(e: &Event) -> Option<String> {
         Event::FeedbackGiven { message } => Some(message.clone()),
         Event::Reopened { reason, .. } => Some(reason.clone()),
         Event::Upheld { message } => Some(message.clone()),
+        Event::Referred { message, .. } => Some(message.clone()),
+        Event::SpecificsAsked { question, .. } => Some(question.clone()),
+        Event::MarkedKnowinglyFalse { reason } => Some(reason.clone()),
         _ => None,
     }
 }

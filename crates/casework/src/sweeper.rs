@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use sunlight_core::calendar::Calendar;
 use sunlight_core::case::ActionKind;
 use sunlight_core::notice::{NoticeKind, StageClock, stage_schedule, sweep_step};
-use sunlight_core::policy::Policy;
+use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::{CaseId, CaseNumber, Role, UnitId};
 use sunlight_store::{
     HoldCheck, NewMail, NoticeWrite, StaffRow, Store, StoreError, SweepEntry, SweepHold,
@@ -45,6 +45,8 @@ pub struct SweepReport {
     /// Stages and holds looked at.
     pub looked_at: u64,
     pub written: SweepWritten,
+    /// Cases filed for reference (存查) in this pass.
+    pub filed: u64,
 }
 
 /// Who works in which unit, read once per pass.
@@ -299,7 +301,28 @@ impl Sweeper {
         let tasks = self.sweep_tasks(now).await?;
         report.looked_at += tasks.looked_at;
         report.written += tasks.written;
+        report.filed = self.file_unanswered(now).await?;
         Ok(report)
+    }
+
+    /// 存查: every case whose question for specifics went unanswered to
+    /// the end of its pause is closed as filed for reference.
+    pub async fn file_unanswered(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut filed = 0;
+        for _ in 0..100_000 {
+            let due = self.store.specifics_unanswered(now, BATCH).await?;
+            let mut progressed = false;
+            for id in due {
+                if self.store.file_for_reference(id, now).await? {
+                    filed += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(filed)
     }
 
     fn sweep_entry(
@@ -353,8 +376,12 @@ impl Sweeper {
             scheduled_at: at(kind),
             mails: Vec::new(),
         }));
+        let overdue = step.send.contains(&NoticeKind::Overdue);
         SweepWrite::Entry {
-            overdue: step.send.contains(&NoticeKind::Overdue),
+            // The reporter hears how a late stage stands (阶段性反馈).
+            interim_due: overdue
+                .then(|| self.policy.due(DeadlineKind::Interim, now, &self.calendar)),
+            overdue,
             entry,
             notices,
             next_sweep_at: step.next_at,

@@ -4,7 +4,10 @@
 //! [`Transition`] it gets back (new state plus the events for the history).
 //!
 //! ```text
-//! received ─route─▶ verify ─verified─▶ handle ─decided─▶ notify ─feedback, close─▶ closed
+//! received ─accept─▶ verify ─verified─▶ handle ─decided─▶ notify ─feedback, close─▶ closed
+//!    ├─refer─▶ closed (disposition referred: 转交, outside the remit)
+//!    └─ask_specifics─▶ (paused) ─no answer in time─▶ closed (filed_for_reference: 存查)
+//!                      filed case + reporter material ─▶ received again
 //!                     └─transfer─▶ recheck ─rechecked─┘
 //! any open stage ─merge─▶ closed (merged_into set; the report is kept)
 //! closed ─reopen─▶ verify or handle (重新办理; not a merged case)
@@ -19,6 +22,8 @@
 //! | action | stages | intake | verifier | supervisor | owner only |
 //! |---|---|---|---|---|---|
 //! | `route` | received | ✓ | | ✓ | |
+//! | `accept`, `refer`, `ask_specifics` (once) | received, routed | ✓ | | ✓ | |
+//! | `knowingly_false` | handle, notify; outcome unsubstantiated | | | ✓ | not who verified |
 //! | `claim` | received | ✓ | | ✓ | unowned; a supervisor may reassign |
 //! | `claim` | verify, notify | | ✓ | ✓ | 〃 |
 //! | `claim` | handle, recheck | | | ✓ | 〃 |
@@ -32,6 +37,12 @@
 //! | `reopen` | closed, not merged | | | ✓ | |
 //! | `uphold` | closed, re-examination open | | | ✓ | |
 //!
+//! Routing (分办) leaves a case in `received` with the acceptance deadline
+//! (受理); the desk decides there. Every case carries a [`Disposition`]:
+//! `open` until that decision, then `accepted`, `referred` or
+//! `filed_for_reference`; `merged` for a duplicate; `concluded` at
+//! `close`, or `knowingly_false` when a supervisor recorded that.
+//!
 //! `close` also needs a recorded outcome, decision and feedback (rule 1,
 //! 件件有着落). `rechecked` carries the outcome the other body reached, so a
 //! transferred case reaches `close` with an outcome too.
@@ -43,7 +54,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::Calendar;
-use crate::domain::{CaseId, Outcome, Role, SelectionStage, Stage};
+use crate::domain::{CaseId, Disposition, Outcome, ReferralBody, Role, SelectionStage, Stage};
 use crate::policy::{DeadlineKind, Policy};
 
 /// A staff member's id.
@@ -96,6 +107,13 @@ pub struct CaseState {
     pub merged_into: Option<CaseId>,
     /// The reporter objected and the unit above has not answered yet (复查).
     pub reexamination: bool,
+    /// How the case was disposed of; `open` until the acceptance decision.
+    pub disposition: Disposition,
+    /// Who recorded the verification outcome (or the 复核 of it): never the
+    /// one who records the report as knowingly false.
+    pub verified_by: Option<StaffId>,
+    /// The reporter was asked for specifics at acceptance (only once).
+    pub specifics_asked: bool,
 }
 
 impl CaseState {
@@ -116,6 +134,9 @@ impl CaseState {
             paused_until: None,
             merged_into: None,
             reexamination: false,
+            disposition: Disposition::Open,
+            verified_by: None,
+            specifics_asked: false,
         }
     }
 
@@ -137,8 +158,11 @@ impl CaseState {
 }
 
 pub use action::{Action, ActionKind};
+pub use refusal::{Refusal, RefusalClass};
 
 mod action;
+mod disposition;
+mod refusal;
 
 /// Bounds from the deadline policy that some actions check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,87 +186,6 @@ impl Limits {
     }
 }
 
-/// Why an action was refused. [`Refusal::class`] gives the HTTP family.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("{action} is not allowed while the case is in stage {stage}")]
-    NotAllowedInStage { action: ActionKind, stage: Stage },
-    #[error("the case is closed")]
-    AlreadyClosed,
-    #[error("the {role} role may not {action} here")]
-    RoleNotAllowed { action: ActionKind, role: Role },
-    #[error("only the case's owner may {action}; claim it first")]
-    NotOwner { action: ActionKind },
-    #[error("someone else owns the case; a supervisor can reassign it")]
-    AlreadyOwned,
-    #[error("a transferred case is re-checked by someone other than who transferred it")]
-    RecheckBySameStaff,
-    #[error("the case has no verification outcome")]
-    MissingOutcome,
-    #[error("the case has no handling decision")]
-    MissingDecision,
-    #[error("the reporter has had no feedback")]
-    MissingFeedback,
-    #[error("verification has already been extended once")]
-    AlreadyExtended,
-    #[error("an extension may be at most {max} days")]
-    ExtensionTooLong { max: u32 },
-    #[error("an extension must be at least one day")]
-    EmptyExtension,
-    #[error("{field} must not be empty")]
-    EmptyText { field: &'static str },
-    #[error("the reporter has already been asked and has not answered yet")]
-    AlreadyPaused,
-    #[error("a case cannot be merged into itself")]
-    MergeIntoSelf,
-    #[error("a merged case is not reopened; reopen the case it was merged into")]
-    MergedCase,
-    #[error("a case is reopened to verify or handle, not to {to}")]
-    ReopenTo { to: Stage },
-    #[error("the reporter has asked for no re-examination")]
-    NoReexamination,
-    /// Checked by the casework service, which knows the units.
-    #[error("a re-examination is answered by the unit above the one that handled the case")]
-    NotTheReexaminingUnit,
-}
-
-/// How a web layer should answer a refusal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefusalClass {
-    /// 409: the case's state does not allow it now.
-    Conflict,
-    /// 403: this staff member may not do it.
-    Forbidden,
-    /// 422: the request itself is wrong.
-    Invalid,
-}
-
-impl Refusal {
-    pub fn class(&self) -> RefusalClass {
-        match self {
-            Self::RoleNotAllowed { .. }
-            | Self::NotOwner { .. }
-            | Self::RecheckBySameStaff
-            | Self::NotTheReexaminingUnit => RefusalClass::Forbidden,
-            Self::ExtensionTooLong { .. }
-            | Self::EmptyExtension
-            | Self::EmptyText { .. }
-            | Self::MergeIntoSelf
-            | Self::ReopenTo { .. } => RefusalClass::Invalid,
-            Self::NotAllowedInStage { .. }
-            | Self::AlreadyClosed
-            | Self::AlreadyOwned
-            | Self::MissingOutcome
-            | Self::MissingDecision
-            | Self::MissingFeedback
-            | Self::AlreadyExtended
-            | Self::AlreadyPaused
-            | Self::MergedCase
-            | Self::NoReexamination => RefusalClass::Conflict,
-        }
-    }
-}
-
 /// What a transition records in the case's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -250,6 +193,24 @@ pub enum Event {
     Routed,
     Claimed {
         previous: Option<StaffId>,
+    },
+    /// 受理: verification starts.
+    Accepted,
+    /// 转交 to the body outside; the message tells the reporter why.
+    Referred {
+        to: ReferralBody,
+        message: String,
+    },
+    /// The reporter is asked for what, who, when and where.
+    SpecificsAsked {
+        question: String,
+        paused_until: DateTime<Utc>,
+    },
+    /// 存查: no answer came in time (written by the sweeper, not an action).
+    FiledForReference,
+    /// 诬告陷害; the reason is for staff only.
+    MarkedKnowinglyFalse {
+        reason: String,
     },
     Verified {
         outcome: Outcome,
@@ -302,6 +263,8 @@ impl Event {
             self,
             Self::Extended { .. }
                 | Self::ReporterAsked { .. }
+                | Self::Referred { .. }
+                | Self::SpecificsAsked { .. }
                 | Self::FeedbackGiven { .. }
                 | Self::Upheld { .. }
         )
@@ -364,7 +327,16 @@ pub fn apply(
                 events.push(Event::Claimed { previous });
             }
         },
+        Action::Accept => disposition::accept(&mut next, &mut events),
+        Action::Refer { to, message } => disposition::refer(&mut next, to, message, &mut events)?,
+        Action::AskSpecifics { question } => {
+            disposition::ask_specifics(state, &mut next, question, now, limits, &mut events)?;
+        }
+        Action::KnowinglyFalse { reason } => {
+            disposition::knowingly_false(state, &mut next, actor, reason, &mut events)?;
+        }
         Action::Verified { outcome } => {
+            next.verified_by = Some(actor.id);
             next.outcome = Some(outcome);
             next.stage = Stage::Handle;
             events.push(Event::Verified { outcome });
@@ -381,6 +353,7 @@ pub fn apply(
             if state.transferred_by == Some(actor.id) {
                 return Err(Refusal::RecheckBySameStaff);
             }
+            next.verified_by = Some(actor.id);
             next.outcome = Some(outcome);
             next.stage = Stage::Handle;
             events.push(Event::Rechecked { outcome });
@@ -435,6 +408,9 @@ pub fn apply(
                 return Err(Refusal::MissingFeedback);
             }
             next.stage = Stage::Closed;
+            if next.disposition != Disposition::KnowinglyFalse {
+                next.disposition = Disposition::Concluded;
+            }
             events.push(Event::Closed);
         }
         Action::Merge { into } => {
@@ -442,6 +418,7 @@ pub fn apply(
                 return Err(Refusal::MergeIntoSelf);
             }
             next.merged_into = Some(into);
+            next.disposition = Disposition::Merged;
             next.stage = Stage::Closed;
             next.hold_active = false;
             events.push(Event::Merged {
@@ -497,19 +474,22 @@ fn reopen(
     next.decision = None;
     next.feedback_given = false;
     next.reexamination = false;
+    // Opened again, the case is within the remit whatever it was before;
+    // a knowingly-false finding is made again after the new verification.
+    next.disposition = Disposition::Accepted;
     next.stage = to;
     events.push(Event::Reopened { to, reason });
     Ok(())
 }
 
-fn lift_hold(state: &mut CaseState, events: &mut Vec<Event>) {
+pub(crate) fn lift_hold(state: &mut CaseState, events: &mut Vec<Event>) {
     if state.hold_active {
         state.hold_active = false;
         events.push(Event::HoldLifted);
     }
 }
 
-fn non_empty(text: String, field: &'static str) -> Result<String, Refusal> {
+pub(crate) fn non_empty(text: String, field: &'static str) -> Result<String, Refusal> {
     if text.trim().is_empty() {
         Err(Refusal::EmptyText { field })
     } else {

@@ -240,6 +240,50 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// How a case was disposed of (处置方式). `open` until the acceptance
+    /// decision (受理); then accepted, or out by one of the short ways.
+    Disposition, "disposition" {
+        /// Not decided yet.
+        Open => "open",
+        /// 受理: in verification and the steps after it.
+        Accepted => "accepted",
+        /// 转交: outside the remit, sent to the responsible body; closed.
+        Referred => "referred",
+        /// 存查: no substance, and no answer to the question for specifics.
+        FiledForReference => "filed_for_reference",
+        /// A duplicate merged into another case.
+        Merged => "merged",
+        /// 办结: verified, handled and answered.
+        Concluded => "concluded",
+        /// 诬告陷害: recorded by a supervisor after verification; the
+        /// reporter is only ever told "not substantiated".
+        KnowinglyFalse => "knowingly_false",
+    }
+);
+
+impl Disposition {
+    /// Accepted and verified: the cases a substantiated rate is taken over.
+    pub fn was_verified(self) -> bool {
+        matches!(self, Self::Concluded | Self::KnowinglyFalse)
+    }
+}
+
+vocabulary!(
+    /// Where a report outside the remit is referred (转交). 12380 takes
+    /// reports on the selection and appointment of cadres only.
+    ReferralBody, "referral_body" {
+        /// 纪委监委 (12388): corruption and discipline.
+        DisciplineInspection => "discipline_inspection",
+        /// 信访部门: personal grievances and petitions.
+        Petitions => "petitions",
+        /// 公安机关: crimes.
+        PublicSecurity => "public_security",
+        /// 其他: another responsible body, named in the message.
+        Other => "other",
+    }
+);
+
+vocabulary!(
     /// Level of a unit in the tree (省、市、县).
     Level, "level" {
         Province => "province",
@@ -308,6 +352,9 @@ vocabulary!(
         Acknowledge => "acknowledge",
         /// 复查: the unit above answers a reporter's objection.
         Reexamine => "reexamine",
+        /// 阶段性反馈: a stage was extended or ran late; its owner writes
+        /// the reporter a short interim message with the new time frame.
+        Interim => "interim",
     }
 );
 
@@ -340,6 +387,20 @@ vocabulary!(
         Satisfied => "satisfied",
         /// Objections that asked the unit above for a re-examination (复查).
         Objected => "objected",
+        /// The acceptance step (受理) completed; cells also count those on time.
+        AcceptDone => "accept_done",
+        /// Accepted into verification (受理).
+        Accepted => "accepted",
+        /// Closed as referred to another body (转交, 业务范围外).
+        Referred => "referred",
+        /// Closed as filed for reference (存查, 无实质内容).
+        FiledForReference => "filed_for_reference",
+        /// Closed after verification: the base of the substantiated rate.
+        Concluded => "concluded",
+        /// Of those, recorded as knowingly false (诬告陷害).
+        KnowinglyFalse => "knowingly_false",
+        /// Closed cases opened again (重新办理, or reporter material on a filed case).
+        Reopened => "reopened",
     }
 );
 
@@ -351,7 +412,8 @@ impl Measure {
             Stage::Handle => Some(Self::HandleDone),
             Stage::Recheck => Some(Self::RecheckDone),
             Stage::Notify => Some(Self::NotifyDone),
-            Stage::Received | Stage::Closed => None,
+            Stage::Received => Some(Self::AcceptDone),
+            Stage::Closed => None,
         }
     }
 
@@ -359,7 +421,11 @@ impl Measure {
     pub fn has_deadline(self) -> bool {
         matches!(
             self,
-            Self::VerifyDone | Self::HandleDone | Self::RecheckDone | Self::NotifyDone
+            Self::AcceptDone
+                | Self::VerifyDone
+                | Self::HandleDone
+                | Self::RecheckDone
+                | Self::NotifyDone
         )
     }
 }

@@ -25,6 +25,6 @@ pub mod unit_tree;
 pub use case_number::CaseNumber;
 pub use code::{CodeError, TrackingCode};
 pub use domain::{
-    AccusedRole, CaseId, Category, Channel, DomainError, Level, Measure, Outcome, Rating, Role,
-    SelectionStage, Stage, TaskKind, UnitId, arrival_id,
+    AccusedRole, CaseId, Category, Channel, Disposition, DomainError, Level, Measure, Outcome,
+    Rating, ReferralBody, Role, SelectionStage, Stage, TaskKind, UnitId, arrival_id,
 };

@@ -111,15 +111,15 @@ pub struct StageClock {
 }
 
 /// Every notice of a stage with the instant it falls due, in time order.
-/// An owned stage has no `Opened` or `Unclaimed` notice, and neither has
-/// `Received`: routing is automatic, so only its deadline is watched.
+/// An owned stage has no `Opened` or `Unclaimed` notice. `Received` is the
+/// acceptance decision (受理), work for the desk like any stage.
 pub fn stage_schedule(
     policy: &Policy,
     cal: &Calendar,
     clock: &StageClock,
 ) -> Vec<(NoticeKind, DateTime<Utc>)> {
     let mut out = Vec::with_capacity(6);
-    if !clock.owned && clock.stage != Stage::Received {
+    if !clock.owned {
         out.push((NoticeKind::Opened, clock.opened_at));
         let next_working_day = cal.add_working_days(policy.local_date(clock.opened_at), 1);
         out.push((
@@ -316,11 +316,9 @@ mod tests {
             stage: Stage::Received,
             ..c
         };
+        // The acceptance decision is announced to the desk like any stage.
         let s = stage_schedule(&policy, &cal, &routing);
-        assert_eq!(
-            s.first().map(|(k, _)| *k),
-            Some(NoticeKind::Reminder { per_mille: 500 })
-        );
+        assert_eq!(s.first().map(|(k, _)| *k), Some(NoticeKind::Opened));
     }
 
     #[test]

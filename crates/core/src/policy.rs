@@ -54,6 +54,10 @@ pub enum DeadlineKind {
     ReexamineRequest,
     /// 复查: the unit above answers an objection within this.
     Reexamine,
+    /// 阶段性反馈: after a stage is extended or runs late, the owner writes
+    /// the reporter an interim message within this. Optional in a policy
+    /// file (5 working days when absent).
+    Interim,
 }
 
 impl DeadlineKind {
@@ -83,6 +87,7 @@ impl DeadlineKind {
         Self::ReporterPauseMax,
         Self::ReexamineRequest,
         Self::Reexamine,
+        Self::Interim,
     ];
 
     /// The key in a policy file's `[deadlines]` table.
@@ -100,6 +105,7 @@ impl DeadlineKind {
             Self::ReporterPauseMax => "reporter_pause_max",
             Self::ReexamineRequest => "reexamine_request",
             Self::Reexamine => "reexamine",
+            Self::Interim => "interim",
         }
     }
 }
@@ -239,6 +245,8 @@ struct Deadlines<T> {
     reporter_pause_max: T,
     reexamine_request: T,
     reexamine: T,
+    #[serde(default)]
+    interim: T,
 }
 
 impl<T: Copy> Deadlines<T> {
@@ -256,6 +264,7 @@ impl<T: Copy> Deadlines<T> {
             DeadlineKind::ReporterPauseMax => self.reporter_pause_max,
             DeadlineKind::ReexamineRequest => self.reexamine_request,
             DeadlineKind::Reexamine => self.reexamine,
+            DeadlineKind::Interim => self.interim,
         }
     }
 
@@ -277,6 +286,7 @@ impl<T: Copy> Deadlines<T> {
             reporter_pause_max: f(K::ReporterPauseMax, self.reporter_pause_max)?,
             reexamine_request: f(K::ReexamineRequest, self.reexamine_request)?,
             reexamine: f(K::Reexamine, self.reexamine)?,
+            interim: f(K::Interim, self.interim)?,
         })
     }
 }
@@ -379,6 +389,9 @@ impl Policy {
             let span = match (span, &base) {
                 (Some(span), _) => span,
                 (None, Some(base)) => base.span(kind),
+                // Added after complete policy files were written: those
+                // keep working with the presets' value.
+                (None, None) if kind == DeadlineKind::Interim => Span::WorkingDays(5),
                 (None, None) => return Err(missing(&format!("deadlines.{kind}"))),
             };
             if span.amount() == 0 {

@@ -18,10 +18,12 @@ use crate::domain::{Category, Channel, Level, Measure, UnitId};
 
 mod bulletin;
 mod hotspot;
+mod indicators;
 mod tree;
 
 pub use bulletin::{Bulletin, BulletinArea, BulletinMonth, BulletinRules, Shown};
 pub use hotspot::{HotspotReason, HotspotRule};
+pub use indicators::Indicators;
 pub use tree::{Tree, TreeUnit};
 
 /// Why a statistics value from outside was refused.
@@ -368,7 +370,10 @@ impl Figures {
             out.push(',');
             out.push_str(m.as_str());
         }
-        out.push_str(",stages_on_time,on_time_rate,satisfaction_rate\n");
+        out.push_str(
+            ",stages_on_time,on_time_rate,satisfaction_rate,substantiated_rate,\
+             out_of_scope_share,filed_share,knowingly_false_rate,reopened_share\n",
+        );
         let line = |label: &str, row: &Row, out: &mut String| {
             out.push_str(label);
             for m in Measure::ALL {
@@ -376,7 +381,15 @@ impl Figures {
             }
             let done = row.stages_done();
             out.push_str(&format!(",{}", done.on_time));
-            for rate in [row.on_time_rate(), row.satisfaction_rate()] {
+            for rate in [
+                row.on_time_rate(),
+                row.satisfaction_rate(),
+                row.substantiated_rate(),
+                row.share_of_closed(Measure::Referred),
+                row.share_of_closed(Measure::FiledForReference),
+                row.knowingly_false_rate(),
+                row.share_of_closed(Measure::Reopened),
+            ] {
                 match rate {
                     Some(r) => out.push_str(&format!(",{r:.3}")),
                     None => out.push(','),

@@ -121,6 +121,8 @@ pub struct Status {
     pub files: Vec<AttachmentMeta>,
     /// Whether the reporter may rate the feedback now, or how they did.
     pub rating: RatingState,
+    /// Closed: the unit above `(name, English name)`, for a review.
+    pub review_by: Option<(String, Option<String>)>,
 }
 
 /// A case found by its code, with the key material to add to it.
@@ -539,6 +541,7 @@ impl Filing {
         }
         let rating = self.rating_state(&view, chrono::Utc::now()).await?;
         Ok(Status {
+            review_by: self.review_by(&view).await?,
             view,
             messages,
             files,

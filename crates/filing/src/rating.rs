@@ -2,7 +2,8 @@
 //! closed, and may object, which asks the unit above the handling unit for
 //! a re-examination (复查) with the policy's deadline. Stored with the day
 //! only; the objection sealed like a message. Each reporter of a merged
-//! case rates for themself and sees only their own rating.
+//! case rates for themself and sees only their own rating. A closed case's
+//! status also names the unit above, where to ask for a review.
 
 use chrono::{DateTime, Utc};
 use sunlight_core::crypto::{SealContext, seal};
@@ -205,5 +206,29 @@ impl Filing {
                 .policy
                 .due(DeadlineKind::Reexamine, day, &self.calendar),
         })
+    }
+}
+
+impl Filing {
+    /// The independent avenue of review of a closed case (ISO 37002
+    /// §8.4): the unit above its unit.
+    pub(crate) async fn review_by(
+        &self,
+        view: &ReporterView,
+    ) -> Result<Option<(String, Option<String>)>, FilingError> {
+        if view.case.stage != Stage::Closed {
+            return Ok(None);
+        }
+        let units = self.store.public_units().await?;
+        let parent = units
+            .iter()
+            .find(|u| u.id == view.case.unit)
+            .and_then(|u| u.parent.clone());
+        Ok(parent.and_then(|p| {
+            units
+                .into_iter()
+                .find(|u| u.id == p)
+                .map(|u| (u.name, u.name_en))
+        }))
     }
 }

@@ -119,6 +119,10 @@ pub struct CaseRow {
     /// The unit whose supervisor set the hold (only it or a unit above
     /// lifts it).
     pub legal_hold_unit: Option<String>,
+    pub disposition: sunlight_core::Disposition,
+    pub verified_by: Option<Uuid>,
+    pub specifics_asked: bool,
+    pub referred_to: Option<sunlight_core::ReferralBody>,
 }
 
 impl std::fmt::Debug for CaseRow {
@@ -182,6 +186,15 @@ impl TryFrom<case::Model> for CaseRow {
             number: crate::numbers::number_of(&m).map_err(|_| bad("number"))?,
             unread: u32::try_from(m.unread).map_err(|_| bad("unread"))?,
             version: m.version,
+            disposition: m.disposition.parse().map_err(|_| bad("disposition"))?,
+            verified_by: m.verified_by,
+            specifics_asked: m.specifics_asked,
+            referred_to: m
+                .referred_to
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| bad("referral"))?,
             sealed_report: m.sealed_report,
         })
     }
@@ -483,5 +496,9 @@ pub(crate) fn new_case_model(new: &NewCase) -> case::ActiveModel {
         legal_hold_since: Set(None),
         legal_hold_unit: Set(None),
         legal_hold_lifted_at: Set(None),
+        disposition: Set(sunlight_core::Disposition::Open.as_str().to_owned()),
+        verified_by: Set(None),
+        specifics_asked: Set(false),
+        referred_to: Set(None),
     }
 }

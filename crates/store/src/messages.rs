@@ -81,8 +81,14 @@ impl Store {
         .await
         .map_err(|e| StoreError::unique(e, Clash::Exists("message")))?;
         attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
-        if from_staff.is_none() {
-            resume_on_answer(&txn, case, stamp, now).await?;
+        match from_staff {
+            None => resume_on_answer(&txn, case, stamp, now).await?,
+            // Any word to the reporter is also the interim message a late
+            // stage owes them (阶段性反馈).
+            Some(staff) => {
+                let kind = sunlight_core::TaskKind::Interim;
+                crate::tasks::finish_task(&txn, case, kind, Some(staff), "messaged", now).await?;
+            }
         }
         let unit = crate::audit::case_unit(&txn, case).await?;
         append(

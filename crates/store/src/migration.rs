@@ -6,6 +6,7 @@ mod audit_view;
 mod case_numbers;
 mod code_scheme;
 mod definer;
+mod dispositions;
 mod init;
 mod lifecycle;
 mod queue_order;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(retention::Retention),
             Box::new(definer::Definer),
             Box::new(code_scheme::CodeScheme),
+            Box::new(dispositions::Dispositions),
         ]
     }
 }

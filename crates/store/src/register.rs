@@ -7,7 +7,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, Query},
 };
-use sunlight_core::{CaseId, CaseNumber, Category, Channel, Outcome, Stage, UnitId};
+use sunlight_core::{CaseId, CaseNumber, Category, Channel, Disposition, Outcome, Stage, UnitId};
 use uuid::Uuid;
 
 use crate::cases::{Jurisdiction, QueueRow};
@@ -28,6 +28,7 @@ pub struct RegisterFilter {
     pub channel: Option<Channel>,
     pub real_name: Option<bool>,
     pub outcome: Option<Outcome>,
+    pub disposition: Option<Disposition>,
     /// Arrived at or after this instant.
     pub received_from: Option<DateTime<Utc>>,
     /// Arrived before this instant.
@@ -50,6 +51,7 @@ pub struct RegisterCase {
     pub real_name: bool,
     pub stage: Stage,
     pub outcome: Option<Outcome>,
+    pub disposition: Disposition,
     pub received_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     /// The open stage's entry: deadline and owner (none once closed).
@@ -76,6 +78,7 @@ struct Line {
     real_name: bool,
     stage: String,
     outcome: Option<String>,
+    disposition: String,
     received_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
     number_unit: Option<String>,
@@ -115,6 +118,7 @@ impl Store {
                 case::Column::RealName,
                 case::Column::Stage,
                 case::Column::Outcome,
+                case::Column::Disposition,
                 case::Column::ReceivedAt,
                 case::Column::ClosedAt,
                 case::Column::NumberUnit,
@@ -145,8 +149,10 @@ impl Store {
 
 /// Whether the filter's total is a sum of `register_counts` (kept by
 /// triggers per unit, stage, category, channel, real name and outcome).
+/// A disposition is counted from the rows, through `ix_cases_disposition`.
 fn counted(filter: &RegisterFilter) -> bool {
-    filter.received_from.is_none()
+    filter.disposition.is_none()
+        && filter.received_from.is_none()
         && filter.received_before.is_none()
         && filter.owner.is_none()
         && filter.number.is_none()
@@ -249,6 +255,9 @@ fn conditions(j: &Jurisdiction, filter: &RegisterFilter, sqlite_page: bool) -> C
     if let Some(v) = filter.outcome {
         cond = cond.add(case::Column::Outcome.eq(v.as_str()));
     }
+    if let Some(v) = filter.disposition {
+        cond = cond.add(case::Column::Disposition.eq(v.as_str()));
+    }
     if let Some(v) = filter.received_from {
         cond = cond.add(case::Column::ReceivedAt.gte(v));
     }
@@ -298,6 +307,7 @@ impl Line {
                 .map(str::parse)
                 .transpose()
                 .map_err(|_| bad("outcome"))?,
+            disposition: self.disposition.parse().map_err(|_| bad("disposition"))?,
             received_at: self.received_at,
             closed_at: self.closed_at,
             entry,

@@ -115,10 +115,13 @@ impl Store {
 
     /// Queues each message's mails, marks its notice done and counts it
     /// unread on its case, in one transaction; a message another sweeper
-    /// marked meanwhile is skipped with its mails. Returns the mails queued.
+    /// marked meanwhile is skipped with its mails. A case filed for
+    /// reference is opened again for acceptance, due `accept_due`.
+    /// Returns the mails queued.
     pub async fn record_reply_notices(
         &self,
         notices: &[(Uuid, CaseId, Vec<NewMail>)],
+        accept_due: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let txn = self.write_txn().await?;
@@ -147,6 +150,7 @@ impl Store {
                     .filter(case::Column::Id.eq(case_id.as_uuid()))
                     .exec(&txn)
                     .await?;
+                crate::dispositions::reopen_filed(&txn, *case_id, accept_due, now).await?;
             }
         }
         txn.commit().await?;

@@ -1,8 +1,8 @@
-//! Routing (分办): a received case gets its responsible unit, deadlines and first queue entry, in one transaction with its audit entry.
+//! Routing (分办): a received case gets its acceptance deadline (受理), its hold and acknowledgement tasks, in one transaction with its audit entry; it waits in its unit's received queue for the acceptance decision.
 
 use crate::audit::{AuditRecord, append};
 use crate::cases::CaseRow;
-use crate::entity::{case, hold};
+use crate::entity::{case, hold, queue_entry};
 use crate::holds::NewHold;
 use crate::tasks::open_task;
 use crate::transitions::*;
@@ -18,8 +18,8 @@ use uuid::Uuid;
 /// What routing decided for a received case.
 #[derive(Debug, Clone)]
 pub struct RoutePlan {
-    /// Deadline of the verify stage.
-    pub verify_due: DateTime<Utc>,
+    /// Deadline of the acceptance decision (the received stage).
+    pub accept_due: DateTime<Utc>,
     /// A hold task, when the report points at a running selection.
     pub hold: Option<NewHold>,
     /// 受理告知 of a real-name report: the acknowledgement task's deadline.
@@ -41,8 +41,9 @@ impl Store {
             .collect()
     }
 
-    /// Routes a received case into its unit's verify queue (and opens its
-    /// hold task). Idempotent: a case already routed is left alone and
+    /// Routes a received case: its received entry (the acceptance step)
+    /// takes the acceptance deadline, and its hold and acknowledgement
+    /// tasks open. Idempotent: a case already routed is left alone and
     /// `false` returned, so any number of routers may race.
     pub async fn route_case(
         &self,
@@ -53,7 +54,6 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let txn = self.write_txn().await?;
         let won = case::Entity::update_many()
-            .col_expr(case::Column::Stage, Expr::value(Stage::Verify.as_str()))
             .col_expr(case::Column::RoutedAt, Expr::value(now))
             .col_expr(case::Column::Hold, Expr::value(plan.hold.is_some()))
             .col_expr(
@@ -75,16 +75,27 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or(StoreError::NotFound("case"))?;
-        close_open_entry(&txn, row.id, now).await?;
-        open_entry(
-            &txn,
-            &row,
-            Stage::Verify,
-            &row.unit_id,
-            plan.verify_due,
-            now,
-        )
-        .await?;
+        let entry = queue_entry::Entity::update_many()
+            .col_expr(queue_entry::Column::DueAt, Expr::value(plan.accept_due))
+            .col_expr(queue_entry::Column::NextSweepAt, Expr::value(now))
+            .filter(queue_entry::Column::OpenCaseId.eq(row.id))
+            .filter(queue_entry::Column::Stage.eq(Stage::Received.as_str()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if entry == 0 {
+            // A case from before the acceptance step, or one whose entry
+            // went missing: it gets one, so the decision has a deadline.
+            open_entry(
+                &txn,
+                &row,
+                Stage::Received,
+                &row.unit_id,
+                plan.accept_due,
+                now,
+            )
+            .await?;
+        }
         if let Some(h) = &plan.hold {
             hold::Entity::insert(hold::ActiveModel {
                 id: Set(Uuid::new_v4()),
@@ -114,7 +125,7 @@ impl Store {
                 id: Uuid::new_v4(),
                 case: id,
                 from: Stage::Received,
-                to: Stage::Verify,
+                to: Stage::Received,
                 action: "routed",
                 actor,
                 sealed_note: None,

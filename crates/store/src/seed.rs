@@ -38,6 +38,8 @@ pub struct SeedCase {
     pub outcome: Option<sunlight_core::Outcome>,
     /// Merged into the case before it in the same batch (closed, not counted).
     pub merged: bool,
+    /// How it was disposed of; `merged` must agree with it.
+    pub disposition: sunlight_core::Disposition,
     pub stages: Vec<SeedStage>,
     /// History rows: the action name as stored (`verified`, `feedback_given`…).
     pub steps: Vec<(String, DateTime<Utc>)>,
@@ -102,6 +104,10 @@ pub async fn seed_cases(store: &Store, cases: &[SeedCase]) -> Result<(), StoreEr
             legal_hold_since: Set(None),
             legal_hold_unit: Set(None),
             legal_hold_lifted_at: Set(None),
+            disposition: Set(c.disposition.as_str().to_owned()),
+            verified_by: Set(None),
+            specifics_asked: Set(false),
+            referred_to: Set(None),
         });
         previous = Some(id);
     }

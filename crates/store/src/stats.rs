@@ -17,7 +17,7 @@ use sea_orm::{
 use sunlight_core::stats::{
     CellKey, Count, DaysKey, Fact, HotspotReason, Month, Tally, whole_days,
 };
-use sunlight_core::{Category, Channel, Measure, Outcome, Rating, Stage, UnitId};
+use sunlight_core::{Category, Channel, Disposition, Measure, Outcome, Rating, Stage, UnitId};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
@@ -106,11 +106,12 @@ const RECEIVED: &str = "SELECT unit_id, category, channel, received_at AS at, re
      FROM cases WHERE received_at >= $1 AND received_at < $2";
 const ROUTED: &str = "SELECT unit_id, category, channel, routed_at AS at, received_at \
      FROM cases WHERE routed_at >= $1 AND routed_at < $2";
-const CLOSED: &str = "SELECT unit_id, category, channel, closed_at AS at, received_at, outcome \
-     FROM cases WHERE closed_at >= $1 AND closed_at < $2 AND merged_into IS NULL";
+const CLOSED: &str = "SELECT unit_id, category, channel, closed_at AS at, received_at, outcome, \
+     disposition FROM cases WHERE closed_at >= $1 AND closed_at < $2 AND merged_into IS NULL";
 const STEPS: &str = "SELECT c.unit_id, c.category, c.channel, t.at AS at, c.received_at, t.action \
      FROM transitions t JOIN cases c ON c.id = t.case_id \
-     WHERE t.at >= $1 AND t.at < $2 AND t.action IN ('verified', 'rechecked', 'feedback_given')";
+     WHERE t.at >= $1 AND t.at < $2 AND t.action IN ('verified', 'rechecked', 'feedback_given', \
+     'accepted', 'reopened', 'reopened_on_material')";
 const HOLDS: &str = "SELECT h.unit_id, c.category, c.channel, h.opened_at AS at, c.received_at \
      FROM holds h JOIN cases c ON c.id = h.case_id WHERE h.opened_at >= $1 AND h.opened_at < $2";
 const RATINGS: &str = "SELECT r.unit_id, c.category, c.channel, r.rated_on AS at, c.received_at, \
@@ -152,22 +153,15 @@ impl Store {
             facts.push(fact(dims(&row)?, Measure::Routed, false, false));
         }
         for row in self.rows_between(CLOSED, from, to).await? {
-            let outcome: Option<String> = row.try_get("", "outcome")?;
-            let substantiated = matches!(
-                outcome.as_deref().map(str::parse::<Outcome>),
-                Some(Ok(Outcome::Substantiated | Outcome::Partly))
-            );
-            if substantiated {
-                facts.push(fact(dims(&row)?, Measure::Substantiated, false, false));
-            }
-            facts.push(fact(dims(&row)?, Measure::Closed, false, true));
+            facts.extend(closing_facts(&row)?);
         }
         for row in self.rows_between(STEPS, from, to).await? {
             let action: String = row.try_get("", "action")?;
-            let measure = if action == "feedback_given" {
-                Measure::Feedback
-            } else {
-                Measure::Verified
+            let measure = match action.as_str() {
+                "feedback_given" => Measure::Feedback,
+                "accepted" => Measure::Accepted,
+                "reopened" | "reopened_on_material" => Measure::Reopened,
+                _ => Measure::Verified,
             };
             facts.push(fact(dims(&row)?, measure, false, true));
         }
@@ -495,6 +489,35 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// What a closing counts: the closure, its disposition, and over the
+/// cases accepted and verified only, whether it was substantiated (a
+/// referred or filed report never lowers the substantiated rate).
+fn closing_facts(row: &QueryResult) -> Result<Vec<Fact>, StoreError> {
+    let outcome: Option<String> = row.try_get("", "outcome")?;
+    let disposition: String = row.try_get("", "disposition")?;
+    let disposition: Disposition = disposition.parse().map_err(corrupt("disposition"))?;
+    let mut out = vec![fact(dims(row)?, Measure::Closed, false, true)];
+    let also = match disposition {
+        Disposition::Referred => vec![Measure::Referred],
+        Disposition::FiledForReference => vec![Measure::FiledForReference],
+        Disposition::KnowinglyFalse => vec![Measure::Concluded, Measure::KnowinglyFalse],
+        Disposition::Concluded => vec![Measure::Concluded],
+        Disposition::Open | Disposition::Accepted | Disposition::Merged => vec![],
+    };
+    let substantiated = disposition.was_verified()
+        && matches!(
+            outcome.as_deref().map(str::parse::<Outcome>),
+            Some(Ok(Outcome::Substantiated | Outcome::Partly))
+        );
+    for m in also {
+        out.push(fact(dims(row)?, m, false, false));
+    }
+    if substantiated {
+        out.push(fact(dims(row)?, Measure::Substantiated, false, false));
+    }
+    Ok(out)
 }
 
 fn corrupt_month(raw: &str) -> StoreError {

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
 use crate::entity::{hold, notice, outbox, queue_entry};
+use crate::task_rows::open_task;
 use crate::{Store, StoreError};
 
 /// An open stage the sweeper must look at.
@@ -85,6 +86,8 @@ pub enum SweepWrite {
         notices: Vec<NoticeWrite>,
         /// The deadline passed: mark the stage overdue (督办) and audit it.
         overdue: bool,
+        /// With `overdue`: the deadline of the interim-message task it opens.
+        interim_due: Option<DateTime<Utc>>,
         next_sweep_at: Option<DateTime<Utc>>,
     },
     Hold {
@@ -304,6 +307,7 @@ impl Store {
                     entry,
                     notices,
                     overdue,
+                    interim_due,
                     next_sweep_at,
                 } => {
                     // Compare-and-set on the sweep time: a staff action since
@@ -352,6 +356,11 @@ impl Store {
                             )
                             .await?;
                             out.overdue += 1;
+                            if let Some(due) = interim_due {
+                                let kind = sunlight_core::TaskKind::Interim;
+                                open_task(&txn, entry.case_id, kind, &entry.unit, now, *due)
+                                    .await?;
+                            }
                         }
                     }
                 }

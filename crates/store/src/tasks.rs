@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use sunlight_core::{CaseId, TaskKind, UnitId};
 use uuid::Uuid;
@@ -64,70 +64,7 @@ impl TryFrom<task::Model> for TaskRow {
     }
 }
 
-fn open_key(case: CaseId, kind: TaskKind) -> String {
-    format!("{case}/{kind}")
-}
-
-/// Opens a task unless one of its kind is open on the case already;
-/// `false` then. The sweeper looks at it at once (its first notice).
-pub(crate) async fn open_task(
-    txn: &DatabaseTransaction,
-    case: CaseId,
-    kind: TaskKind,
-    unit: &UnitId,
-    opened_at: DateTime<Utc>,
-    due_at: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let rows = task::Entity::insert(task::ActiveModel {
-        // Random, not time-ordered: an objection's task must not carry the
-        // reporter's moment in its id.
-        id: Set(Uuid::new_v4()),
-        case_id: Set(case.as_uuid()),
-        kind: Set(kind.as_str().to_owned()),
-        unit_id: Set(unit.as_str().to_owned()),
-        open_key: Set(Some(open_key(case, kind))),
-        opened_at: Set(opened_at),
-        due_at: Set(due_at),
-        next_sweep_at: Set(Some(opened_at)),
-        overdue_at: Set(None),
-        done_at: Set(None),
-        done_by: Set(None),
-        done_how: Set(None),
-    })
-    .on_conflict(
-        OnConflict::column(task::Column::OpenKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(rows == 1)
-}
-
-/// Marks the case's open task of `kind` done; `false` when none was open.
-pub(crate) async fn finish_task(
-    txn: &DatabaseTransaction,
-    case: CaseId,
-    kind: TaskKind,
-    by: Option<Uuid>,
-    how: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let rows = task::Entity::update_many()
-        .col_expr(task::Column::DoneAt, Expr::value(now))
-        .col_expr(task::Column::DoneBy, Expr::value(by))
-        .col_expr(task::Column::DoneHow, Expr::value(how))
-        .col_expr(task::Column::OpenKey, Expr::value(Option::<String>::None))
-        .col_expr(
-            task::Column::NextSweepAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(task::Column::OpenKey.eq(open_key(case, kind)))
-        .exec(txn)
-        .await?
-        .rows_affected;
-    Ok(rows == 1)
-}
+pub(crate) use crate::task_rows::{finish_task, open_task};
 
 /// How many open tasks one listing shows at most.
 pub const TASK_LIST_MAX: u64 = 500;
@@ -224,6 +161,9 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
+        // Any word to the reporter is also the interim message a late
+        // stage owes them.
+        finish_task(&txn, case, TaskKind::Interim, Some(staff), "messaged", now).await?;
         let unit = crate::audit::case_unit(&txn, task_case).await?;
         append(
             &txn,

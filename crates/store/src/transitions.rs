@@ -67,6 +67,11 @@ pub(crate) fn event_name(e: &Event) -> &'static str {
     match e {
         Event::Routed => "routed",
         Event::Claimed { .. } => "claimed",
+        Event::Accepted => "accepted",
+        Event::Referred { .. } => "referred",
+        Event::SpecificsAsked { .. } => "specifics_asked",
+        Event::FiledForReference => "filed_for_reference",
+        Event::MarkedKnowinglyFalse { .. } => "knowingly_false",
         Event::Verified { .. } => "verified",
         Event::HoldLifted => "hold_lifted",
         Event::Transferred { .. } => "transferred",
@@ -288,6 +293,19 @@ async fn write_transition(
         .exec_without_returning(txn)
         .await?;
     }
+    if !w.reporter_messages.is_empty() {
+        // A question, feedback, a referral or an extension's reason told
+        // the reporter how the case stands: the interim message too.
+        finish_task(
+            txn,
+            t.state.id,
+            TaskKind::Interim,
+            Some(actor),
+            "messaged",
+            t.at,
+        )
+        .await?;
+    }
     let action = t.events.first().map_or("noop", event_name);
     append(
         txn,
@@ -335,6 +353,15 @@ async fn update_case(
             Expr::value(s.merged_into.map(|m| m.as_uuid())),
         )
         .col_expr(
+            case::Column::Disposition,
+            Expr::value(s.disposition.as_str()),
+        )
+        .col_expr(
+            case::Column::VerifiedBy,
+            Expr::value(s.verified_by.map(|b| b.as_uuid())),
+        )
+        .col_expr(case::Column::SpecificsAsked, Expr::value(s.specifics_asked))
+        .col_expr(
             case::Column::Version,
             sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
         );
@@ -345,6 +372,11 @@ async fn update_case(
             case::Column::ClosedAt,
             Expr::value((t.to == Stage::Closed).then_some(t.at)),
         );
+    }
+    for event in &t.events {
+        if let Event::Referred { to, .. } = event {
+            update = update.col_expr(case::Column::ReferredTo, Expr::value(to.as_str()));
+        }
     }
     if t.events.iter().any(|e| matches!(e, Event::Reopened { .. })) {
         update = update.col_expr(
@@ -473,11 +505,14 @@ async fn record_events(
             Event::Merged { into, carry_hold } => {
                 merge_into(txn, j, row, *into, *carry_hold).await?;
                 let by = Some(t.actor.as_uuid());
-                finish_task(txn, t.state.id, TaskKind::Acknowledge, by, "merged", now).await?;
+                for kind in [TaskKind::Acknowledge, TaskKind::Interim] {
+                    finish_task(txn, t.state.id, kind, by, "merged", now).await?;
+                }
             }
-            Event::Closed => {
+            Event::Closed | Event::Referred { .. } => {
                 let by = Some(t.actor.as_uuid());
-                finish_task(txn, t.state.id, TaskKind::Acknowledge, by, "closed", now).await?;
+                let how = event_name(event);
+                finish_task(txn, t.state.id, TaskKind::Acknowledge, by, how, now).await?;
             }
             Event::Reopened { .. } | Event::Upheld { .. } => {
                 let how = event_name(event);

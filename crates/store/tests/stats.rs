@@ -14,7 +14,9 @@
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use proptest::prelude::*;
 use sunlight_core::stats::{Figures, Month, Tree, TreeUnit, whole_days};
-use sunlight_core::{CaseId, Category, Channel, Level, Measure, Outcome, Stage, UnitId};
+use sunlight_core::{
+    CaseId, Category, Channel, Disposition, Level, Measure, Outcome, Stage, UnitId,
+};
 use sunlight_store::Store;
 use sunlight_store::provision::create_unit;
 use sunlight_testkit::{Engine, SeedCase, SeedStage, TestDb, seed_cases};
@@ -160,6 +162,8 @@ fn seed(gens: &[Gen]) -> Vec<SeedCase> {
                 }
             }
             let closed = (g.hours.len() == 3 && g.close).then_some(at + Duration::hours(2));
+            let merged = g.merged && i > 0 && closed.is_some();
+            let outcome = (!g.hours.is_empty()).then_some(OUTCOMES[g.outcome]);
             SeedCase {
                 id: CaseId::new_v7(u64::try_from(received.timestamp_millis()).unwrap()),
                 unit: unit.clone(),
@@ -168,8 +172,18 @@ fn seed(gens: &[Gen]) -> Vec<SeedCase> {
                 received_at: received,
                 routed_at: Some(received + Duration::hours(1)),
                 closed_at: closed,
-                outcome: (!g.hours.is_empty()).then_some(OUTCOMES[g.outcome]),
-                merged: g.merged && i > 0 && closed.is_some(),
+                outcome,
+                merged,
+                disposition: match (merged, closed, outcome) {
+                    (true, _, _) => Disposition::Merged,
+                    // Some unsubstantiated ones were knowingly false.
+                    (false, Some(_), Some(Outcome::Unsubstantiated)) if g.hold => {
+                        Disposition::KnowinglyFalse
+                    }
+                    (false, Some(_), Some(_)) => Disposition::Concluded,
+                    (false, Some(_), None) => Disposition::Referred,
+                    (false, None, _) => Disposition::Accepted,
+                },
                 stages,
                 steps,
                 holds: if g.hold {
@@ -214,7 +228,20 @@ fn events(c: &SeedCase) -> Vec<(UnitId, Month, Measure, Category, bool, Option<u
             false,
             days,
         ));
-        if matches!(c.outcome, Some(Outcome::Substantiated | Outcome::Partly)) {
+        let by_disposition: &[Measure] = match c.disposition {
+            Disposition::Referred => &[Measure::Referred],
+            Disposition::FiledForReference => &[Measure::FiledForReference],
+            Disposition::Concluded => &[Measure::Concluded],
+            Disposition::KnowinglyFalse => &[Measure::Concluded, Measure::KnowinglyFalse],
+            _ => &[],
+        };
+        for measure in by_disposition {
+            out.push((c.unit.clone(), m(closed), *measure, c.category, false, None));
+        }
+        // Over the cases accepted and verified only.
+        if c.disposition.was_verified()
+            && matches!(c.outcome, Some(Outcome::Substantiated | Outcome::Partly))
+        {
             out.push((
                 c.unit.clone(),
                 m(closed),

@@ -126,5 +126,11 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
         Refusal::ReopenTo { .. } => t.get("refusal.reopen_to").to_owned(),
         Refusal::NoReexamination => t.get("refusal.no_reexamination").to_owned(),
         Refusal::NotTheReexaminingUnit => t.get("refusal.not_the_reexamining_unit").to_owned(),
+        Refusal::SpecificsAlreadyAsked => t.get("refusal.specifics_already_asked").to_owned(),
+        Refusal::KnowinglyFalseByVerifier => {
+            t.get("refusal.knowingly_false_by_verifier").to_owned()
+        }
+        Refusal::NotUnsubstantiated => t.get("refusal.not_unsubstantiated").to_owned(),
+        Refusal::AlreadyKnowinglyFalse => t.get("refusal.already_knowingly_false").to_owned(),
     }
 }

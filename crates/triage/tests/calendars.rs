@@ -252,7 +252,7 @@ async fn a_holds_deadlines_follow_the_official_file() {
         let now = arrived + chrono::Duration::hours(10);
         let due = |kind, cal: &Calendar| policy.due(kind, now, cal);
         let plan = sunlight_store::RoutePlan {
-            verify_due: due(DeadlineKind::Verify, &provisional),
+            accept_due: policy.due(DeadlineKind::Route, arrived, &provisional),
             hold: Some(sunlight_store::NewHold {
                 notice_due_at: due(DeadlineKind::HoldNotice, &provisional),
                 max_until: due(DeadlineKind::HoldMax, &provisional),

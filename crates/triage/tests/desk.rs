@@ -73,15 +73,16 @@ async fn a_letter_counts_its_deadlines_from_the_day_it_came_in() {
         assert_eq!(case["received_on"], received.to_string(), "{engine:?}");
         assert_eq!(case["report"]["postmark_on"], postmark.to_string());
         assert_eq!(case["report"]["return_address"], address);
-        // Routed at once, and the verification deadline runs from the day
-        // the letter came in, not from the moment it was typed in.
-        assert_eq!(case["stage"], "verify");
+        // Routed at once, and the acceptance deadline (受理) runs from the
+        // day the letter came in, not from the moment it was typed in.
+        assert_eq!(case["stage"], "received");
+        assert_eq!(case["disposition"], "open");
         let start = policy.start_of_date(received);
         let due = |kind| policy.due(kind, start, &calendar);
         let at = |v: &Value| serde_json::from_value::<chrono::DateTime<Utc>>(v.clone()).unwrap();
         assert_eq!(
             at(&case["deadline"]),
-            due(DeadlineKind::Verify),
+            due(DeadlineKind::Route),
             "{engine:?}"
         );
         let ack = &case["tasks"].as_array().unwrap()[0];
@@ -371,15 +372,15 @@ async fn a_report_routed_days_late_counts_from_its_arrival() {
     for engine in ENGINES {
         let h = Harness::start(engine).await;
         // A web report that arrived three days ago and waited for a router
-        // that was down: its verification runs from the arrival's day.
+        // that was down: its acceptance deadline runs from the arrival's day.
         let arrived = policy.start_of_date(today().checked_sub_days(Days::new(3)).unwrap());
         let new = crate::common::stored_arrival("gd-gz-tianhe", arrived);
         let id = new.id;
         h.db.store.insert_case(new).await.unwrap();
         let triage = crate::numbering::triage(&h.db.store);
         triage.route_pending(Utc::now()).await.unwrap();
-        let verifier = h.sign_in(&email("verifier", "gd-gz-tianhe")).await;
-        let (s, queue) = verifier.get("/api/v1/queues/verify").await;
+        let desk = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
+        let (s, queue) = desk.get("/api/v1/queues/received").await;
         assert_eq!(s, 200, "{queue}");
         let item = queue
             .as_array()
@@ -391,7 +392,7 @@ async fn a_report_routed_days_late_counts_from_its_arrival() {
             serde_json::from_value(item["deadline"].clone()).unwrap();
         assert_eq!(
             deadline,
-            policy.due(DeadlineKind::Verify, arrived, &calendar),
+            policy.due(DeadlineKind::Route, arrived, &calendar),
             "{engine:?}"
         );
         h.stop().await;

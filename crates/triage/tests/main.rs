@@ -18,6 +18,7 @@ mod audit_page;
 mod calendars;
 mod catalog;
 mod desk;
+mod dispositions;
 mod export;
 mod hostile;
 mod lifecycle;

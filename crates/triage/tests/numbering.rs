@@ -157,7 +157,10 @@ async fn h_file(intake: &crate::common::StaffClient, unit: &str) -> String {
         )
         .await;
     assert_eq!(s, 201, "{v}");
-    v["case_id"].as_str().unwrap().to_owned()
+    let id = v["case_id"].as_str().unwrap().to_owned();
+    let (s, v) = intake.act(&id, json!({"action": "accept"})).await;
+    assert_eq!(s, 200, "{v}");
+    id
 }
 
 /// The year of a number is the local year of the arrival: a report that

@@ -35,6 +35,14 @@ async fn file(intake: &StaffClient, unit: &str, channel: &str, real_name: bool) 
     v["case_id"].as_str().unwrap().to_owned()
 }
 
+/// `file`, then accepted into verification by the same desk.
+async fn file_accepted(intake: &StaffClient, unit: &str, channel: &str, real_name: bool) -> String {
+    let id = file(intake, unit, channel, real_name).await;
+    let (s, v) = intake.act(&id, json!({"action": "accept"})).await;
+    assert_eq!(s, 200, "{v}");
+    id
+}
+
 /// The total of a register query, checked against the lines (all fit a page).
 async fn total(who: &StaffClient, q: String) -> u64 {
     let (s, v) = who.get(&format!("/api/v1/cases?{q}")).await;
@@ -58,10 +66,10 @@ async fn the_register_lists_open_and_closed_cases_with_filters_and_true_totals()
     for engine in ENGINES {
         let h = Harness::start(engine).await;
         let intake = h.sign_in(&email("intake", "gd")).await;
-        let a = file(&intake, "gd-gz-tianhe", "phone", false).await;
+        let a = file_accepted(&intake, "gd-gz-tianhe", "phone", false).await;
         let b = file(&intake, "gd-gz-tianhe", "letter", false).await;
-        let c = file(&intake, "gd-gz-tianhe", "visit", true).await;
-        let d = file(&intake, "gd-sz", "phone", false).await;
+        let c = file_accepted(&intake, "gd-gz-tianhe", "visit", true).await;
+        let d = file_accepted(&intake, "gd-sz", "phone", false).await;
         let e = file(&intake, "gd-sz", "letter", true).await;
         let boss = h.sign_in(&email("supervisor", "gd-gz-tianhe")).await;
         let (s, v) = boss.act(&b, json!({"action": "merge", "into": a})).await;
@@ -89,12 +97,25 @@ async fn the_register_lists_open_and_closed_cases_with_filters_and_true_totals()
             .find(|l| l["case_id"] == b.as_str())
             .unwrap();
         assert_eq!(merged["stage"], "closed");
+        assert_eq!(merged["disposition"], "merged");
         assert!(merged["deadline"].is_null() && merged["owner"].is_null());
         assert!(merged["closed_on"].is_string() && merged["received_on"].is_string());
 
         let count = |q: String| total(&province, q);
         assert_eq!(count("stage=closed".into()).await, 1);
-        assert_eq!(count("stage=verify".into()).await, 4);
+        assert_eq!(count("stage=verify".into()).await, 3);
+        assert_eq!(
+            count("stage=received".into()).await,
+            1,
+            "e awaits acceptance"
+        );
+        assert_eq!(count("disposition=accepted".into()).await, 3);
+        assert_eq!(count("disposition=open".into()).await, 1);
+        assert_eq!(count("disposition=merged".into()).await, 1);
+        assert_eq!(count("disposition=merged&unit=gd-sz".into()).await, 0);
+        assert_eq!(count("disposition=referred".into()).await, 0);
+        let (s, _) = province.get("/api/v1/cases?disposition=false").await;
+        assert_eq!(s, 422, "an unknown disposition is refused");
         assert_eq!(count("unit=gd-gz".into()).await, 3, "the subtree of gd-gz");
         assert_eq!(count("unit=gd-sz".into()).await, 2);
         assert_eq!(count("channel=letter".into()).await, 2);

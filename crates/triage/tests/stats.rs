@@ -20,7 +20,7 @@ use sunlight_casework::{MailStyle, Stats, StatsSettings};
 use sunlight_core::i18n::Lang;
 use sunlight_core::policy::Policy;
 use sunlight_core::stats::Bulletin;
-use sunlight_core::{CaseId, Category, Channel, Outcome, Stage, UnitId};
+use sunlight_core::{CaseId, Category, Channel, Disposition, Outcome, Stage, UnitId};
 use sunlight_store::setting_keys;
 use sunlight_testkit::{SeedCase, SeedStage, query_text, seed_cases};
 
@@ -78,6 +78,11 @@ fn case(unit: &str, received: DateTime<Utc>, n: usize, closed: bool) -> SeedCase
         closed_at: closed.then_some(fed_back + Duration::hours(1)),
         outcome: closed.then_some(Outcome::Partly),
         merged: false,
+        disposition: if closed {
+            Disposition::Concluded
+        } else {
+            Disposition::Accepted
+        },
         stages,
         steps: if closed {
             vec![

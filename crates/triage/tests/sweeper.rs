@@ -146,6 +146,25 @@ async fn each_reminder_and_escalation_reaches_the_right_people_once() {
         ];
         expected.sort();
         assert_eq!(kinds(&m, "overdue"), expected);
+        // Late: the owner owes the reporter an interim message (阶段性
+        // 反馈); any message to the reporter is it.
+        let cid = sunlight_core::CaseId::parse(&case).unwrap();
+        let interim = |tasks: Vec<sunlight_store::TaskRow>| {
+            tasks
+                .into_iter()
+                .find(|t| t.kind == sunlight_core::TaskKind::Interim)
+        };
+        let open = interim(store.tasks_of(cid).await.unwrap()).unwrap();
+        assert!(open.is_open(), "{engine:?}");
+        let (status, v) = verifier
+            .post(
+                &format!("/api/v1/cases/{case}/messages"),
+                serde_json::json!({"body": "核查仍在进行，预计下月中旬完成。"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        let done = interim(store.tasks_of(cid).await.unwrap()).unwrap();
+        assert_eq!(done.done_how.as_deref(), Some("messaged"));
         let r = s.pass(e.due_at + Duration::days(30)).await.unwrap();
         assert_eq!(r.written.notices, 0, "nothing is sent twice");
         let notices = store.notice_counts().await.unwrap();

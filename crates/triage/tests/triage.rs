@@ -259,6 +259,11 @@ async fn staff_see_and_open_only_their_jurisdiction() {
         let (_, key_person) = desk
             .file("gd-gz-tianhe", "party_secretary", "none", "关于区委书记")
             .await;
+        let city_desk = h.sign_in(&email("intake", "gd-gz")).await;
+        let (s, v) = city_desk
+            .act(&key_person, json!({"action": "accept"}))
+            .await;
+        assert_eq!(s, 200, "{v}");
 
         for (who, sees_ordinary, sees_key) in [
             (&tianhe, true, false),

@@ -228,7 +228,7 @@ async fn a_province_imports_its_units_and_staffs_a_county(pg: bool) {
     let (status, made) = admin
         .post(
             "/api/v1/staff",
-            serde_json::json!({"email": "verifier@c07x2.test", "role": "verifier", "unit": "province-c07-x2"}),
+            serde_json::json!({"email": "verifier@c07x2.test", "role": "supervisor", "unit": "province-c07-x2"}),
         )
         .await;
     assert_eq!(status, 201, "{made}");
@@ -271,12 +271,22 @@ async fn a_province_imports_its_units_and_staffs_a_county(pg: bool) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    // Routing runs every few seconds: wait for the case in the queue.
+    // Routing runs every few seconds: wait for the case in the county's
+    // acceptance queue (the county's one member is a supervisor, who
+    // decides on acceptance too), and accept it into verification.
     let mut case = None;
     for _ in 0..100 {
-        let (_, queue) = verifier.get("/api/v1/queues/verify").await;
+        let (_, queue) = verifier.get("/api/v1/queues/received").await;
         if let Some(first) = queue.as_array().and_then(|q| q.first()) {
-            case = Some(first["case_id"].as_str().unwrap().to_owned());
+            let id = first["case_id"].as_str().unwrap().to_owned();
+            let (status, body) = verifier
+                .post(
+                    &format!("/api/v1/cases/{id}/transitions"),
+                    serde_json::json!({"action": "accept"}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            case = Some(id);
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;

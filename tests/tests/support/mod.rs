@@ -695,6 +695,21 @@ pub async fn queue_with(c: &Client, triage: &str, queue: &str, rows: usize) {
     }
 }
 
+/// Accepts (受理) `rows` routed cases from the signed-in desk member's
+/// acceptance queue, one by one, through the case page's form.
+pub async fn accept_waiting(c: &Client, triage: &str, rows: usize) {
+    for left in (1..=rows).rev() {
+        queue_with(c, triage, "received", left).await;
+        find(c, "tr[data-case] a.case-number")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(c, "#stage").await;
+        act(c, "accept", &[]).await;
+    }
+}
+
 /// Clicks the only case of the (filtered) queue; returns its id.
 pub async fn open_only_case(c: &Client) -> String {
     let rows = c.find_all(Locator::Css("tr[data-case]")).await.unwrap();

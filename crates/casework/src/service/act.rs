@@ -31,8 +31,11 @@ impl Triage {
             self.store
                 .route_case(id, &plan, Some(session.staff_id), now)
                 .await?;
-            return Ok(Stage::Verify);
+            return Ok(Stage::Received);
         }
+        let (case, entry) = self
+            .routed_first(session, case, entry, &request.action)
+            .await?;
         let mut state = state_of(&case, entry.as_ref());
         if case.stage == Stage::Closed {
             state.reexamination = self
@@ -68,7 +71,8 @@ impl Triage {
                         Some(self.policy.on_working_day(extended, &self.calendar));
                     entry_change.extended = true;
                 }
-                Event::ReporterAsked { paused_until, .. } => {
+                Event::ReporterAsked { paused_until, .. }
+                | Event::SpecificsAsked { paused_until, .. } => {
                     // The whole bound now; what the reporter leaves unused
                     // is taken back when they answer.
                     let due = entry.as_ref().map_or(now, |e| e.due_at);
@@ -91,7 +95,10 @@ impl Triage {
                         // How the case goes on (an extension, the feedback)
                         // is every merged-in reporter's business too; a
                         // question is only for the one it is put to.
-                        if !matches!(event, Event::ReporterAsked { .. }) {
+                        if !matches!(
+                            event,
+                            Event::ReporterAsked { .. } | Event::SpecificsAsked { .. }
+                        ) {
                             r.extend(self.store.merged_reporter_keys(case.id).await?);
                         }
                         let mid = Uuid::now_v7();
@@ -139,6 +146,29 @@ impl Triage {
             )
             .await?;
         Ok(transition.to)
+    }
+
+    /// The acceptance decision needs a routed case (its hold and
+    /// acknowledgement tasks open, its deadline set): a desk that decides
+    /// in the seconds before the router ran routes it first.
+    async fn routed_first(
+        &self,
+        session: &Session,
+        case: CaseRow,
+        entry: Option<QueueRow>,
+        action: &Action,
+    ) -> Result<(CaseRow, Option<QueueRow>), CaseworkError> {
+        let deciding = matches!(
+            action,
+            Action::Accept | Action::Refer { .. } | Action::AskSpecifics { .. }
+        );
+        if !deciding || case.stage != Stage::Received || case.routed_at.is_some() {
+            return Ok((case, entry));
+        }
+        let plan = self.plan(&case);
+        let day = self.routing_day(&case, chrono::Utc::now());
+        self.store.route_case(case.id, &plan, None, day).await?;
+        self.load(session, case.id).await
     }
 
     /// Whether the reporter's objection waits for its re-examination; it is

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use sunlight_core::{CaseNumber, Category, Channel, Outcome, Role, UnitId};
+use sunlight_core::{CaseNumber, Category, Channel, Disposition, Outcome, Role, UnitId};
 use sunlight_store::{RegisterFilter, RegisterPage};
 
 use super::*;
@@ -20,6 +20,9 @@ pub struct RegisterRequest {
     /// `true` or `false`.
     pub real_name: Option<String>,
     pub outcome: Option<String>,
+    /// `open`, `accepted`, `referred`, `filed_for_reference`, `merged`,
+    /// `concluded` or `knowingly_false`.
+    pub disposition: Option<String>,
     /// First local arrival day, `YYYY-MM-DD`.
     pub from: Option<String>,
     /// Last local arrival day, `YYYY-MM-DD`.
@@ -137,6 +140,7 @@ impl Triage {
             channel: parsed::<Channel>(req.channel.as_ref(), "channel")?,
             real_name,
             outcome: parsed::<Outcome>(req.outcome.as_ref(), "outcome")?,
+            disposition: parsed::<Disposition>(req.disposition.as_ref(), "disposition")?,
             received_from: from.map(|d| {
                 d.pred_opt().map_or(DateTime::<Utc>::MIN_UTC, |before| {
                     self.policy.end_of_local_day(before)

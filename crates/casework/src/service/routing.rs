@@ -21,8 +21,9 @@ impl Triage {
         )
     }
 
-    /// A real-name report is acknowledged (受理告知) within the policy's
-    /// time from the day it was received, not from routing.
+    /// A real-name report is acknowledged (受理告知), and every report
+    /// accepted or not (受理), within the policy's time from the day it was
+    /// received, not from routing.
     pub(super) fn plan_for(
         &self,
         selection: sunlight_core::SelectionStage,
@@ -33,7 +34,7 @@ impl Triage {
         RoutePlan {
             acknowledge_due: real_name
                 .then(|| self.due(DeadlineKind::AcknowledgeRealName, received_at)),
-            verify_due: self.due(DeadlineKind::Verify, now),
+            accept_due: self.due(DeadlineKind::Route, received_at),
             hold: selection.triggers_hold().then(|| NewHold {
                 notice_due_at: self.due(DeadlineKind::HoldNotice, now),
                 max_until: self.due(DeadlineKind::HoldMax, now),

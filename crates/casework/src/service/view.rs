@@ -206,6 +206,15 @@ fn allowed_actions(
                 state.merged_into.is_none() && (pending.is_empty() || reexamining)
             }
             ActionKind::Uphold => reexamining,
+            // Routing runs by itself; the desk decides with `accept`,
+            // `refer` or `ask_specifics`, which route first if need be.
+            ActionKind::Route => false,
+            ActionKind::AskSpecifics => !state.specifics_asked,
+            ActionKind::KnowinglyFalse => {
+                state.outcome == Some(sunlight_core::Outcome::Unsubstantiated)
+                    && state.verified_by != Some(actor.id)
+                    && state.disposition != sunlight_core::Disposition::KnowinglyFalse
+            }
             _ => true,
         })
         .map(|k| k.as_str())

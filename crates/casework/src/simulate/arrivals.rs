@@ -111,8 +111,20 @@ pub(super) fn arrivals(
             rng.range(5, 40)
         };
         let ask = rng.chance(0.08);
+        let draw = rng.unit();
+        let remit = if draw < 0.193 {
+            Remit::Outside(rng.pick(ReferralBody::ALL).unwrap_or(ReferralBody::Other))
+        } else if draw < 0.193 + 0.073 {
+            // A third of them send the specifics asked for.
+            Remit::NoSubstance(rng.chance(0.35).then(|| rng.range(2, 25)))
+        } else {
+            Remit::Within
+        };
         let plan = Plan {
             unit: unit_index,
+            remit,
+            accept_working_days: u32::try_from(rng.range(1, 4)).unwrap_or(2),
+            specifics_asked_at: None,
             verify_days,
             handle_working_days: u32::try_from(rng.range(1, 14)).unwrap_or(5),
             notify_working_days: u32::try_from(rng.range(1, 12)).unwrap_or(5),

@@ -64,7 +64,23 @@ pub(super) async fn tally(
         unescalated: bool,
     }
     let mut cases: HashMap<Uuid, CaseTally> = HashMap::new();
+    let mut verified: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     for e in &entries {
+        let stage = e
+            .stage
+            .parse::<sunlight_core::Stage>()
+            .map_or("?", |s| s.as_str());
+        if stage == "verify" {
+            verified.insert(e.case_id);
+        }
+        let per_stage = summary.stages.entry(stage).or_default();
+        if let Some(closed) = e.closed_at.filter(|c| *c <= end) {
+            per_stage.0 += 1;
+            per_stage.1 += u64::from(closed <= e.due_at);
+        }
+        if e.due_at <= e.closed_at.unwrap_or(end).min(end) {
+            per_stage.2 += 1;
+        }
         let t = cases.entry(e.case_id).or_default();
         t.open |= e.closed_at.is_none();
         let until = e.closed_at.unwrap_or(end).min(end);
@@ -106,6 +122,17 @@ pub(super) async fn tally(
         {
             summary.reminded_before_deadline += 1;
         }
+    }
+    for (id, disposition) in store.all_dispositions().await? {
+        *summary
+            .dispositions
+            .entry(disposition.as_str())
+            .or_default() += 1;
+        let short = matches!(
+            disposition,
+            sunlight_core::Disposition::Referred | sunlight_core::Disposition::FiledForReference
+        );
+        summary.short_disposals_verified += u64::from(short && verified.contains(&id));
     }
     for t in cases.values() {
         match (t.open, t.late) {
@@ -184,6 +211,7 @@ impl std::fmt::Display for SimSummary {
             "  superseded (not mailed)     {:>8}",
             self.reminders_superseded
         )?;
+        self.fmt_dispositions(f)?;
         writeln!(f, "duplicates                    {:>8}", self.duplicates)?;
         writeln!(f, "holds escalated (past max)    {:>8}", self.holds_expired)?;
         writeln!(f, "staff actions                 {:>8}", self.staff_actions)?;
@@ -198,5 +226,28 @@ impl std::fmt::Display for SimSummary {
             writeln!(f, "  {kind:<28}{n:>8}")?;
         }
         write!(f, "elapsed                       {:>6} ms", self.elapsed_ms)
+    }
+}
+
+impl SimSummary {
+    /// The dispositions at the end and each stage's completions.
+    fn fmt_dispositions(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "dispositions at the end")?;
+        for (d, n) in &self.dispositions {
+            writeln!(f, "  {d:<28}{n:>8}")?;
+        }
+        writeln!(
+            f,
+            "  referred or filed, yet verified {:>5}",
+            self.short_disposals_verified
+        )?;
+        writeln!(f, "stages done (on time) / past their deadline")?;
+        for (stage, (done, on_time, overdue)) in &self.stages {
+            writeln!(
+                f,
+                "  {stage:<10}{done:>8} ({on_time:>6} on time) {overdue:>6} overdue"
+            )?;
+        }
+        Ok(())
     }
 }

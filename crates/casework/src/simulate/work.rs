@@ -12,8 +12,10 @@ pub(super) async fn answer_questions(
     let mut due: Vec<CaseId> = plans
         .iter()
         .filter(|(_, p)| {
-            !p.answered
-                && matches!((p.asked_at, p.answer_after_days), (Some(at), Some(d)) if at + Duration::days(d) <= now)
+            let question = !p.answered
+                && matches!((p.asked_at, p.answer_after_days), (Some(at), Some(d)) if at + Duration::days(d) <= now);
+            let specifics = matches!((p.specifics_asked_at, p.remit), (Some(at), Remit::NoSubstance(Some(d))) if at + Duration::days(d) <= now);
+            question || specifics
         })
         .map(|(id, _)| *id)
         .collect();
@@ -22,7 +24,12 @@ pub(super) async fn answer_questions(
         let Some(plan) = plans.get_mut(&id) else {
             continue;
         };
-        plan.answered = true;
+        if let Remit::NoSubstance(Some(_)) = plan.remit {
+            // The specifics came: the desk now finds it within the remit.
+            plan.remit = Remit::Within;
+        } else {
+            plan.answered = true;
+        }
         let Some(unit) = units.get(plan.unit) else {
             continue;
         };
@@ -63,6 +70,7 @@ pub(super) async fn work_day(
     let worked_days = |from: DateTime<Utc>| {
         calendar.working_days_between(policy.local_date(from), policy.local_date(now))
     };
+    actions += accept_day(triage, unit, plans, rng, cfg, &worked_days, now).await?;
     for stage in [Stage::Verify, Stage::Recheck, Stage::Handle, Stage::Notify] {
         let filter = QueueFilter {
             unit: Some(unit.id.clone()),
@@ -174,6 +182,61 @@ pub(super) async fn work_day(
                 p.hold = None;
             }
         }
+    }
+    Ok(actions)
+}
+
+/// The desk's acceptance decisions (受理) of one working day: accept,
+/// refer, or ask for specifics once, each after the desk's own delay.
+async fn accept_day(
+    triage: &Triage,
+    unit: &SimUnit,
+    plans: &mut HashMap<CaseId, Plan>,
+    rng: &mut Rng,
+    cfg: &SimConfig,
+    worked_days: &impl Fn(DateTime<Utc>) -> u32,
+    now: DateTime<Utc>,
+) -> Result<u64, SimError> {
+    let filter = QueueFilter {
+        unit: Some(unit.id.clone()),
+        limit: 1000,
+        ..QueueFilter::default()
+    };
+    let mut items = triage
+        .store
+        .queue_items(&unit.jurisdiction, Stage::Received, &filter)
+        .await?;
+    items.sort_by_key(|i| i.entry.case_id.as_uuid());
+    let mut actions = 0;
+    for item in items {
+        if !rng.chance(cfg.share) || item.entry.paused_until.is_some_and(|p| p > now) {
+            continue;
+        }
+        let id = item.entry.case_id;
+        let Some(plan) = plans.get_mut(&id) else {
+            continue;
+        };
+        if worked_days(item.entry.opened_at) < plan.accept_working_days {
+            continue;
+        }
+        let action = match plan.remit {
+            Remit::Within => Action::Accept,
+            Remit::Outside(to) => Action::Refer {
+                to,
+                message: "您反映的问题不属于本单位受理范围，已转交有关部门。".into(),
+            },
+            Remit::NoSubstance(_) if plan.specifics_asked_at.is_none() => {
+                plan.specifics_asked_at = Some(now);
+                Action::AskSpecifics {
+                    question: "请补充被举报人、时间、地点和具体事实。".into(),
+                }
+            }
+            // Asked and unanswered: the sweeper files it when the pause ends.
+            Remit::NoSubstance(_) => continue,
+        };
+        let request = ActionRequest { action, note: None };
+        triage.act(&unit.supervisor, id, request, now).await?;
+        actions += 1;
     }
     Ok(actions)
 }

@@ -35,6 +35,7 @@ fn kind_of(of: DeadlineOf) -> Option<DeadlineKind> {
         DeadlineOf::Stage(stage) => DeadlineKind::of_stage(stage),
         DeadlineOf::Task(TaskKind::Acknowledge) => Some(DeadlineKind::AcknowledgeRealName),
         DeadlineOf::Task(TaskKind::Reexamine) => Some(DeadlineKind::Reexamine),
+        DeadlineOf::Task(TaskKind::Interim) => Some(DeadlineKind::Interim),
         DeadlineOf::HoldNotice => Some(DeadlineKind::HoldNotice),
         DeadlineOf::HoldMax => Some(DeadlineKind::HoldMax),
     }

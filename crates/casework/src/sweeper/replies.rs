@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use sunlight_core::Stage;
 use sunlight_core::case::ActionKind;
+use sunlight_core::policy::DeadlineKind;
 use sunlight_store::{NewMail, PendingReply, StaffRow, StoreError};
 
 use super::{BATCH, Directory, Role, Sweeper};
@@ -39,7 +40,12 @@ impl Sweeper {
                     (p.message_id, p.case_id, mails)
                 })
                 .collect();
-            queued += self.store.record_reply_notices(&notices, now).await?;
+            // A filed case the reporter came back to is decided on afresh.
+            let accept_due = self.policy.due(DeadlineKind::Route, now, &self.calendar);
+            queued += self
+                .store
+                .record_reply_notices(&notices, accept_due, now)
+                .await?;
         }
         Ok(queued)
     }

@@ -66,7 +66,7 @@ impl Sweeper {
         // The acknowledgement is the case owner's; the re-examination the
         // supervisors' of the unit it sits with.
         let (workers, owner) = match task.kind {
-            TaskKind::Acknowledge => (WORKERS, owner),
+            TaskKind::Acknowledge | TaskKind::Interim => (WORKERS, owner),
             TaskKind::Reexamine => (SUPERVISORS, None),
         };
         let facts = MailFacts {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as Days, Utc};
 use sunlight_core::crypto::{CodeStretcher, DeploymentSecrets, StretchParams};
 use sunlight_core::stats::Month;
-use sunlight_core::{CaseId, Category, Channel, Level, Outcome, Stage, UnitId};
+use sunlight_core::{CaseId, Category, Channel, Disposition, Level, Outcome, Stage, UnitId};
 use sunlight_store::Store;
 use sunlight_store::seed::{SeedCase, SeedStage, seed_cases};
 
@@ -81,6 +81,11 @@ fn history(i: u64, n: u64, counties: &[UnitId], now: chrono::DateTime<Utc>) -> O
             Outcome::Unsubstantiated
         }),
         merged: false,
+        disposition: if closed {
+            Disposition::Concluded
+        } else {
+            Disposition::Accepted
+        },
         stages,
         steps,
         holds: if i.is_multiple_of(50) {

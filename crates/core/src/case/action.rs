@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CaseId, Outcome, Role, Stage};
+use crate::domain::{CaseId, Outcome, ReferralBody, Role, Stage};
 
 /// A staff action; the JSON body of `POST /api/v1/cases/{id}/transitions`
 /// (`{"action": "verified", "outcome": "partly"}`).
@@ -14,6 +14,24 @@ use crate::domain::{CaseId, Outcome, Role, Stage};
 pub enum Action {
     Route,
     Claim,
+    /// 受理: the report is within the remit; verification starts.
+    Accept,
+    /// 转交: outside the remit; the reporter is told where it went and why,
+    /// and the case closes as `referred`.
+    Refer {
+        to: ReferralBody,
+        message: String,
+    },
+    /// No substance yet: the reporter is asked, once, what, who, when and
+    /// where; without an answer in time the case is filed for reference.
+    AskSpecifics {
+        question: String,
+    },
+    /// 诬告陷害, recorded after verification by a supervisor who did not
+    /// verify; the reporter still reads only "not substantiated".
+    KnowinglyFalse {
+        reason: String,
+    },
     Verified {
         outcome: Outcome,
     },
@@ -65,6 +83,10 @@ fn verify_stage() -> Stage {
 pub enum ActionKind {
     Route,
     Claim,
+    Accept,
+    Refer,
+    AskSpecifics,
+    KnowinglyFalse,
     Verified,
     Transfer,
     Rechecked,
@@ -93,6 +115,10 @@ impl ActionKind {
     pub const ALL: &'static [Self] = &[
         Self::Route,
         Self::Claim,
+        Self::Accept,
+        Self::Refer,
+        Self::AskSpecifics,
+        Self::KnowinglyFalse,
         Self::Verified,
         Self::Transfer,
         Self::Rechecked,
@@ -110,6 +136,10 @@ impl ActionKind {
         match self {
             Self::Route => "route",
             Self::Claim => "claim",
+            Self::Accept => "accept",
+            Self::Refer => "refer",
+            Self::AskSpecifics => "ask_specifics",
+            Self::KnowinglyFalse => "knowingly_false",
             Self::Verified => "verified",
             Self::Transfer => "transfer",
             Self::Rechecked => "rechecked",
@@ -127,7 +157,8 @@ impl ActionKind {
     /// The stages in which the action is allowed.
     pub fn stages(self) -> &'static [Stage] {
         match self {
-            Self::Route => &[Stage::Received],
+            Self::Route | Self::Accept | Self::Refer | Self::AskSpecifics => &[Stage::Received],
+            Self::KnowinglyFalse => &[Stage::Handle, Stage::Notify],
             Self::Claim | Self::Merge => OPEN,
             Self::Verified | Self::Transfer | Self::Extend => &[Stage::Verify],
             Self::Rechecked => &[Stage::Recheck],
@@ -141,7 +172,9 @@ impl ActionKind {
     /// The roles that may take the action in `stage` (see the module table).
     pub fn roles(self, stage: Stage) -> &'static [Role] {
         match (self, stage) {
-            (Self::Route, _) | (Self::Claim, Stage::Received) => DESK,
+            (Self::Route | Self::Accept | Self::Refer | Self::AskSpecifics, _)
+            | (Self::Claim, Stage::Received) => DESK,
+            (Self::KnowinglyFalse, _) => SUPERVISOR,
             (Self::Claim, Stage::Verify | Stage::Notify) => WORKERS,
             (Self::Claim, Stage::Handle | Stage::Recheck) => SUPERVISOR,
             (Self::Claim, Stage::Closed) => &[],
@@ -156,7 +189,16 @@ impl ActionKind {
     pub fn needs_owner(self) -> bool {
         !matches!(
             self,
-            Self::Route | Self::Claim | Self::Extend | Self::Merge | Self::Reopen | Self::Uphold
+            Self::Route
+                | Self::Claim
+                | Self::Accept
+                | Self::Refer
+                | Self::AskSpecifics
+                | Self::KnowinglyFalse
+                | Self::Extend
+                | Self::Merge
+                | Self::Reopen
+                | Self::Uphold
         )
     }
 }
@@ -172,6 +214,10 @@ impl Action {
         match self {
             Self::Route => ActionKind::Route,
             Self::Claim => ActionKind::Claim,
+            Self::Accept => ActionKind::Accept,
+            Self::Refer { .. } => ActionKind::Refer,
+            Self::AskSpecifics { .. } => ActionKind::AskSpecifics,
+            Self::KnowinglyFalse { .. } => ActionKind::KnowinglyFalse,
             Self::Verified { .. } => ActionKind::Verified,
             Self::Transfer { .. } => ActionKind::Transfer,
             Self::Rechecked { .. } => ActionKind::Rechecked,

@@ -5,21 +5,21 @@ use super::*;
 use action::OPEN;
 use chrono::TimeDelta;
 
-fn staff(n: u128) -> StaffId {
+pub(super) fn staff(n: u128) -> StaffId {
     StaffId::from_uuid(Uuid::from_u128(n))
 }
 
-fn actor(n: u128, role: Role) -> Actor {
+pub(super) fn actor(n: u128, role: Role) -> Actor {
     Actor { id: staff(n), role }
 }
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-09-30T10:00:00+08:00")
         .unwrap()
         .with_timezone(&Utc)
 }
 
-fn limits() -> Limits {
+pub(super) fn limits() -> Limits {
     Limits {
         extension_max_days: 30,
         pause_ends: now() + TimeDelta::days(30),
@@ -30,12 +30,13 @@ const OTHER_CASE: u128 = 99;
 
 /// A case in `stage` on which everything except the stage and role rules
 /// is satisfied: owned by `owner`, outcome, decision and feedback recorded,
-/// transferred by someone else, not extended, not paused.
-fn ready(stage: Stage, owner: StaffId) -> CaseState {
+/// transferred by someone else, not extended, not paused; verified as
+/// unsubstantiated by someone else (so a knowingly-false finding may follow).
+pub(super) fn ready(stage: Stage, owner: StaffId) -> CaseState {
     CaseState {
         stage,
         owner: Some(owner),
-        outcome: Some(Outcome::Partly),
+        outcome: Some(Outcome::Unsubstantiated),
         decision: Some("批评教育".into()),
         feedback_given: true,
         transferred_by: Some(staff(77)),
@@ -51,6 +52,17 @@ fn sample(kind: ActionKind) -> Action {
     match kind {
         ActionKind::Route => Action::Route,
         ActionKind::Claim => Action::Claim,
+        ActionKind::Accept => Action::Accept,
+        ActionKind::Refer => Action::Refer {
+            to: ReferralBody::DisciplineInspection,
+            message: "反映的是贪污问题，已转交纪委监委".into(),
+        },
+        ActionKind::AskSpecifics => Action::AskSpecifics {
+            question: "请说明何人、何时、何地、何事".into(),
+        },
+        ActionKind::KnowinglyFalse => Action::KnowinglyFalse {
+            reason: "捏造事实，经查系诬告".into(),
+        },
         ActionKind::Verified => Action::Verified {
             outcome: Outcome::Substantiated,
         },
@@ -87,7 +99,7 @@ fn sample(kind: ActionKind) -> Action {
     }
 }
 
-fn run(state: &CaseState, kind: ActionKind, who: &Actor) -> Result<Transition, Refusal> {
+pub(super) fn run(state: &CaseState, kind: ActionKind, who: &Actor) -> Result<Transition, Refusal> {
     apply(state, sample(kind), who, now(), &limits())
 }
 
@@ -96,6 +108,10 @@ fn every_action_in_every_stage() {
     use Stage::*;
     let allowed: &[(ActionKind, &[Stage])] = &[
         (ActionKind::Route, &[Received]),
+        (ActionKind::Accept, &[Received]),
+        (ActionKind::Refer, &[Received]),
+        (ActionKind::AskSpecifics, &[Received]),
+        (ActionKind::KnowinglyFalse, &[Handle, Notify]),
         (
             ActionKind::Claim,
             &[Received, Verify, Handle, Recheck, Notify],
@@ -139,7 +155,7 @@ fn every_action_in_every_stage() {
             }
         }
     }
-    assert_eq!(tried, 13 * 6);
+    assert_eq!(tried, 17 * 6);
 }
 
 #[test]
@@ -149,6 +165,11 @@ fn role_matrix() {
     // (action, stage) → roles allowed; the module doc's table, spelled out.
     let matrix: &[(ActionKind, S, &[Role])] = &[
         (ActionKind::Route, S::Received, &[Intake, Supervisor]),
+        (ActionKind::Accept, S::Received, &[Intake, Supervisor]),
+        (ActionKind::Refer, S::Received, &[Intake, Supervisor]),
+        (ActionKind::AskSpecifics, S::Received, &[Intake, Supervisor]),
+        (ActionKind::KnowinglyFalse, S::Handle, &[Supervisor]),
+        (ActionKind::KnowinglyFalse, S::Notify, &[Supervisor]),
         (ActionKind::Claim, S::Received, &[Intake, Supervisor]),
         (ActionKind::Claim, S::Verify, &[Verifier, Supervisor]),
         (ActionKind::Claim, S::Handle, &[Supervisor]),
@@ -421,58 +442,6 @@ fn empty_texts_are_refused() {
 }
 
 #[test]
-fn happy_path_from_receipt_to_close() {
-    let intake = actor(1, Role::Intake);
-    let verifier = actor(2, Role::Verifier);
-    let boss = actor(3, Role::Supervisor);
-    let mut state = CaseState::new(CaseId::new_v7(1_790_000_000_000), SelectionStage::Publicity);
-    assert!(state.hold_active);
-    let steps = [
-        (intake, Action::Route, Stage::Verify),
-        (verifier, Action::Claim, Stage::Verify),
-        (
-            verifier,
-            Action::Verified {
-                outcome: Outcome::Substantiated,
-            },
-            Stage::Handle,
-        ),
-        (boss, Action::Claim, Stage::Handle),
-        (
-            boss,
-            Action::Decided {
-                decision: "暂缓任命并调整".into(),
-            },
-            Stage::Notify,
-        ),
-        (boss, Action::Claim, Stage::Notify),
-        (
-            boss,
-            Action::Feedback {
-                message: "经查属实，已作处理".into(),
-            },
-            Stage::Notify,
-        ),
-        (boss, Action::Close, Stage::Closed),
-    ];
-    let mut history = Vec::new();
-    for (who, action, expected) in steps {
-        let t = apply(&state, action, &who, now(), &limits()).unwrap();
-        assert_eq!(t.to, expected);
-        history.extend(t.events);
-        state = t.state;
-    }
-    assert!(!state.is_open());
-    assert!(!state.hold_active);
-    assert!(history.contains(&Event::HoldLifted));
-    assert_eq!(history.iter().filter(|e| e.for_reporter()).count(), 1);
-    assert_eq!(
-        run(&state, ActionKind::Claim, &boss),
-        Err(Refusal::AlreadyClosed)
-    );
-}
-
-#[test]
 fn actions_read_from_json() {
     let action: Action =
         serde_json::from_str(r#"{"action":"verified","outcome":"partly"}"#).unwrap();
@@ -526,7 +495,11 @@ fn reopen_goes_back_to_verify_or_handle_and_clears_what_follows() {
 
     let t = apply(&closed, reopen(Stage::Handle), &boss, now(), &limits()).unwrap();
     assert_eq!(t.to, Stage::Handle);
-    assert_eq!(t.state.outcome, Some(Outcome::Partly), "the outcome stands");
+    assert_eq!(
+        t.state.outcome,
+        Some(Outcome::Unsubstantiated),
+        "the outcome stands"
+    );
     assert!(t.state.decision.is_none() && !t.state.feedback_given);
 
     for to in [

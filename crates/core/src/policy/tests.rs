@@ -37,6 +37,7 @@ fn presets_carry_the_design_figures() {
         (K::ReporterPauseMax, CalendarDays(30)),
         (K::ReexamineRequest, CalendarDays(30)),
         (K::Reexamine, CalendarDays(30)),
+        (K::Interim, WorkingDays(5)),
     ];
     assert_eq!(expected.len(), K::ALL.len());
     for (kind, span) in expected {
@@ -297,4 +298,15 @@ fn a_verify_deadline_into_the_provisional_2027_skips_the_spring_festival() {
     let start = at("2027-01-30T09:00:00+01:00");
     let due = eu.due(DeadlineKind::Route, start, &plain);
     assert_eq!(eu.last_day(due), d(2027, 2, 6), "a Saturday");
+}
+
+#[test]
+fn a_complete_file_from_before_the_interim_deadline_still_loads() {
+    let text = include_str!("../../policies/cn-12380.toml")
+        .lines()
+        .filter(|l| !l.starts_with("interim"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = Policy::from_toml(&text).unwrap();
+    assert_eq!(p.span(DeadlineKind::Interim), Span::WorkingDays(5));
 }

@@ -58,6 +58,27 @@ pub struct BulletinMonth {
     /// basically so; absent when fewer than the minimum rated.
     #[serde(default)]
     pub satisfied_percent: Option<u8>,
+    /// The cases closed, by disposition: concluded after verification,
+    /// referred elsewhere (转交), filed for reference (存查); suppressed as
+    /// a group adding up to `closed`.
+    #[serde(default = "suppressed")]
+    pub concluded: Shown,
+    #[serde(default = "suppressed")]
+    pub referred: Shown,
+    #[serde(default = "suppressed")]
+    pub filed_for_reference: Shown,
+    /// Of the concluded, found knowingly false (诬告陷害); suppressed with
+    /// its complement.
+    #[serde(default = "suppressed")]
+    pub knowingly_false: Shown,
+    /// 属实率 over the cases accepted and verified only; absent when
+    /// fewer than the minimum were concluded.
+    #[serde(default)]
+    pub substantiated_percent: Option<u8>,
+}
+
+fn suppressed() -> Shown {
+    Shown::Suppressed
 }
 
 /// One public area (the province itself, or a city with its counties) over
@@ -130,6 +151,40 @@ pub(super) fn satisfied_percent(row: &Row, min: u64) -> Option<u8> {
     u8::try_from(row.get(Measure::Satisfied).n * 100 / rated).ok()
 }
 
+/// 属实率 over the cases accepted and verified, when at least `min` were.
+pub(super) fn substantiated_percent(row: &Row, min: u64) -> Option<u8> {
+    let concluded = row.get(Measure::Concluded).n;
+    if concluded < min.max(1) {
+        return None;
+    }
+    u8::try_from(row.get(Measure::Substantiated).n * 100 / concluded).ok()
+}
+
+/// Concluded, referred, filed for reference (a group adding up to the
+/// closed count), then knowingly false (with its complement among the
+/// concluded), each suppressed so that none is a difference of shown ones.
+fn dispositions(row: &Row, min: u64, closed: Shown) -> [Shown; 4] {
+    let concluded = row.get(Measure::Concluded).n;
+    let group = suppress_group(
+        &[
+            concluded,
+            row.get(Measure::Referred).n,
+            row.get(Measure::FiledForReference).n,
+        ],
+        min,
+        matches!(closed, Shown::Count(_)),
+    );
+    let false_ = row.get(Measure::KnowinglyFalse).n;
+    let concluded_shown = group.first().copied().unwrap_or(Shown::Suppressed);
+    let split = suppress_group(
+        &[false_, concluded.saturating_sub(false_)],
+        min,
+        matches!(concluded_shown, Shown::Count(_)),
+    );
+    let at = |v: &[Shown], i: usize| v.get(i).copied().unwrap_or(Shown::Suppressed);
+    [concluded_shown, at(&group, 1), at(&group, 2), at(&split, 0)]
+}
+
 pub(super) fn percent(row: &Row, min: u64) -> Option<u8> {
     let done = row.stages_done();
     if done.n < min.max(1) {
@@ -186,6 +241,8 @@ impl Bulletin {
                 }
             }
             let feedback = f.total.get(Measure::Feedback).n;
+            let closed = shown(f.total.get(Measure::Closed).n, min);
+            let by_disposition = dispositions(&f.total, min, closed);
             out.push(BulletinMonth {
                 month: *month,
                 received: received_shown,
@@ -199,7 +256,12 @@ impl Bulletin {
                     .copied()
                     .zip(suppress_group(&per_level, min, total_visible))
                     .collect(),
-                closed: shown(f.total.get(Measure::Closed).n, min),
+                closed,
+                concluded: by_disposition[0],
+                referred: by_disposition[1],
+                filed_for_reference: by_disposition[2],
+                knowingly_false: by_disposition[3],
+                substantiated_percent: substantiated_percent(&f.total, min),
                 feedback: shown(feedback, min),
                 on_time_percent: percent(&f.total, min),
                 median_days_to_feedback: if feedback >= min.max(1) {
@@ -257,7 +319,15 @@ impl Bulletin {
     pub fn published_counts(&self) -> Vec<u64> {
         let mut all = Vec::new();
         for m in &self.months {
-            let mut shown = vec![m.received, m.closed, m.feedback];
+            let mut shown = vec![
+                m.received,
+                m.closed,
+                m.feedback,
+                m.concluded,
+                m.referred,
+                m.filed_for_reference,
+                m.knowingly_false,
+            ];
             shown.extend(m.by_category.iter().map(|(_, s)| *s));
             shown.extend(m.by_level.iter().map(|(_, s)| *s));
             all.extend(shown.into_iter().filter_map(Shown::count));

@@ -174,6 +174,12 @@ proptest! {
                     prop_assert!(hidden != 1, "{:?}", group);
                 }
             }
+            if matches!(m.closed, Shown::Count(_)) {
+                // The closed split by disposition hides none or at least two.
+                let group = [m.concluded, m.referred, m.filed_for_reference];
+                let hidden = group.iter().filter(|s| **s == Shown::Suppressed).count();
+                prop_assert!(hidden != 1, "{:?}", group);
+            }
             if let (Shown::Count(total), true) = (m.received, m.by_category.iter().all(|(_, s)| matches!(s, Shown::Count(_)))) {
                 let sum: u64 = m.by_category.iter().filter_map(|(_, s)| s.count()).sum();
                 prop_assert_eq!(sum, total);
@@ -207,9 +213,121 @@ fn csv_has_a_line_per_month_and_a_total() {
     assert_eq!(lines.len(), 4, "{csv}");
     assert!(lines[0].starts_with("month,received,routed,"));
     assert!(lines[2].starts_with("2026-03,0,0,0,0,0,0,0,3,"), "{csv}");
-    assert!(lines[2].ends_with(",2,0.667,"), "{csv}");
+    // On time 2 of 3; no rating, closing or disposition to take a rate of.
+    assert!(lines[2].ends_with(",2,0.667,,,,,,"), "{csv}");
     assert!(lines[3].starts_with("total,"));
     // Outside the jurisdiction: nothing.
     let other = Figures::compute(&tally.cells, &tally.days, &t, &unit("p-b"), &months);
     assert_eq!(other.total.get(Measure::VerifyDone).n, 0);
+}
+
+#[test]
+fn the_substantiated_rate_is_over_verified_cases_and_dispositions_are_their_own_shares() {
+    let t = tree();
+    let mut tally = Tally::default();
+    let at = "2026-03-10T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    // 10 closed: 5 referred, 1 filed, 4 verified (2 substantiated, 1 of
+    // the other 2 knowingly false); 2 reopened.
+    let counts = [
+        (Measure::Closed, 10, Some(20)),
+        (Measure::Referred, 5, None),
+        (Measure::FiledForReference, 1, None),
+        (Measure::Concluded, 4, None),
+        (Measure::Substantiated, 2, None),
+        (Measure::KnowinglyFalse, 1, None),
+        (Measure::Reopened, 2, None),
+        (Measure::Received, 12, None),
+        (Measure::AcceptDone, 4, Some(3)),
+    ];
+    for (measure, n, days) in counts {
+        for i in 0..n {
+            tally.add(
+                &Fact {
+                    at,
+                    unit: unit("p-a-x"),
+                    category: Category::OfficeTrading,
+                    channel: if i % 4 == 0 {
+                        Channel::Phone
+                    } else {
+                        Channel::Web
+                    },
+                    measure,
+                    on_time: i != 0,
+                    days,
+                },
+                cn(),
+            );
+        }
+    }
+    let months = "2026-03".parse::<Month>().unwrap().last(1);
+    let fig = Figures::compute(&tally.cells, &tally.days, &t, &unit("p-a"), &months);
+    let i = Indicators::of(&fig);
+    assert_eq!(
+        i.substantiated,
+        Some(0.5),
+        "2 of 4 verified, not 2 of 10 closed"
+    );
+    assert_eq!(i.out_of_scope, Some(0.5));
+    assert_eq!(i.filed_for_reference, Some(0.1));
+    assert_eq!(i.knowingly_false, Some(0.25));
+    assert_eq!(i.reopened, Some(0.2));
+    assert_eq!(i.days_to_acknowledge, Some(3));
+    assert_eq!(i.acknowledged_on_time, Some(0.75));
+    assert_eq!(i.mean_days_to_close, Some(20.0));
+    assert_eq!(
+        i.channel_mix,
+        vec![(Channel::Web, 0.75), (Channel::Phone, 0.25)]
+    );
+    assert_eq!(i.days_to_step, vec![(Measure::AcceptDone, 3)]);
+    assert_eq!(i.satisfaction, None);
+}
+
+#[test]
+fn the_bulletins_substantiated_rate_leaves_referred_reports_out() {
+    let t = tree();
+    let mut tally = Tally::default();
+    let at = "2026-03-10T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    // 20 closed in March: 10 verified (8 substantiated), 6 referred, 4 filed.
+    for (measure, n) in [
+        (Measure::Received, 20),
+        (Measure::Closed, 20),
+        (Measure::Concluded, 10),
+        (Measure::Substantiated, 8),
+        (Measure::Referred, 6),
+        (Measure::FiledForReference, 4),
+    ] {
+        for _ in 0..n {
+            tally.add(
+                &Fact {
+                    at,
+                    unit: unit("p-a-x"),
+                    category: Category::OfficeTrading,
+                    channel: Channel::Web,
+                    measure,
+                    on_time: false,
+                    days: None,
+                },
+                cn(),
+            );
+        }
+    }
+    let rules = BulletinRules {
+        min_cell: 5,
+        lowest_level: Level::City,
+        months: 1,
+    };
+    let now = "2026-03-20T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    let b = Bulletin::compute(&tally.cells, &tally.days, &t, &unit("p"), rules, now, cn());
+    let march = &b.months[0];
+    assert_eq!(
+        march.substantiated_percent,
+        Some(80),
+        "8 of 10 verified, not 8 of 20 closed"
+    );
+    // 4 filed is below 5: hidden, and so is the smallest other part of the
+    // closed count (6 referred), so that 20 − 10 − 6 does not give it away.
+    assert_eq!(march.filed_for_reference, Shown::Suppressed);
+    assert_eq!(march.referred, Shown::Suppressed);
+    assert_eq!(march.concluded, Shown::Count(10));
+    assert_eq!(march.knowingly_false, Shown::Suppressed, "0 is below 5");
 }

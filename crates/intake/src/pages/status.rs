@@ -91,6 +91,14 @@ pub(super) struct StatusPage {
     received: String,
     deadline: String,
     history: Vec<(String, String)>,
+    /// How the case ended, in the reporter's words (never "knowingly
+    /// false": such a case reads as not substantiated).
+    result: Option<String>,
+    /// Where to turn when the answer is not accepted (closed cases).
+    review: Option<String>,
+    /// How the open step stands when it is not simply running: paused for
+    /// the reporter's answer, extended, or late (阶段性反馈, no content).
+    progress: Option<String>,
     messages: Vec<MessageLine>,
     files: Vec<(String, String)>,
     limits: Limits,
@@ -160,6 +168,12 @@ pub(super) fn status_view(
                 )
             })
             .collect(),
+        result: result_line(lang, &view.case),
+        progress: view
+            .open_entry
+            .as_ref()
+            .and_then(|e| progress_line(state, lang, e, chrono::Utc::now())),
+        review: review_line(lang, status),
         messages: status
             .messages
             .iter()
@@ -378,4 +392,64 @@ pub async fn message_submit(
         (Err(e), Err(_)) => return Err(html(e, lang)),
     };
     Ok(replied(&state, lang, &code, &status, outcome))
+}
+
+/// The result of a closed case as the reporter reads it.
+fn result_line(lang: Lang, case: &sunlight_store::CaseRow) -> Option<String> {
+    use sunlight_core::Disposition as D;
+    let t = i18n::catalog(lang);
+    match case.disposition {
+        D::Referred => {
+            let body = case
+                .referred_to
+                .map(|b| t.get(&format!("referral_body.{}", b.as_str())).to_owned())
+                .unwrap_or_default();
+            Some(t.format("status.result_referred", &[("body", &body)]))
+        }
+        D::FiledForReference => Some(t.get("status.result_filed").to_owned()),
+        // A knowingly-false finding is for staff: the reporter reads the
+        // verification outcome, as for any case verified as unsubstantiated.
+        D::Concluded | D::KnowinglyFalse => case
+            .outcome
+            .map(|o| t.get(&format!("outcome.{}", o.as_str())).to_owned()),
+        D::Open | D::Accepted | D::Merged => None,
+    }
+}
+
+/// The open step's state beyond its deadline, at `now`: waiting for the
+/// reporter, extended, or late. The dates only, never why.
+fn progress_line(
+    state: &AppState,
+    lang: Lang,
+    entry: &sunlight_store::QueueRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    let t = i18n::catalog(lang);
+    if let Some(until) = entry.paused_until.filter(|u| *u > now) {
+        let until = state.deadline_date(until);
+        return Some(t.format("status.progress_paused", &[("until", &until)]));
+    }
+    let due = state.deadline_date(entry.due_at);
+    if entry.due_at <= now {
+        return Some(t.format("status.progress_late", &[("due", &due)]));
+    }
+    entry
+        .extended
+        .then(|| t.format("status.progress_extended", &[("due", &due)]))
+}
+
+/// Where a closed case's reporter turns for a review (ISO 37002 §8.4).
+fn review_line(lang: Lang, status: &Status) -> Option<String> {
+    if status.view.case.stage != sunlight_core::Stage::Closed {
+        return None;
+    }
+    let t = i18n::catalog(lang);
+    let unit = status.review_by.as_ref().map(|(zh, en)| match lang {
+        Lang::En => en.clone().unwrap_or_else(|| zh.clone()),
+        Lang::ZhCn => zh.clone(),
+    });
+    Some(match unit {
+        Some(unit) => t.format("status.review_avenue", &[("unit", &unit)]),
+        None => t.get("status.review_avenue_top").to_owned(),
+    })
 }

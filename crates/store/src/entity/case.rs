@@ -64,6 +64,14 @@ pub struct Model {
     pub legal_hold_unit: Option<String>,
     /// When a hold was last lifted: the purge waits 30 days after it.
     pub legal_hold_lifted_at: Option<DateTimeUtc>,
+    /// How the case was disposed of (`sunlight_core::Disposition`).
+    pub disposition: String,
+    /// Who recorded the verification outcome (or its 复核).
+    pub verified_by: Option<Uuid>,
+    /// The reporter was asked for specifics at acceptance (once only).
+    pub specifics_asked: bool,
+    /// Where a referred case went (`sunlight_core::ReferralBody`).
+    pub referred_to: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -103,6 +103,27 @@ impl Store {
         Ok(queue_entry::Entity::find().all(self.conn()).await?)
     }
 
+    /// Every case's disposition: the simulation's final tally.
+    pub async fn all_dispositions(
+        &self,
+    ) -> Result<Vec<(Uuid, sunlight_core::Disposition)>, StoreError> {
+        use sea_orm::QuerySelect;
+        let rows: Vec<(Uuid, String)> = crate::entity::case::Entity::find()
+            .select_only()
+            .column(crate::entity::case::Column::Id)
+            .column(crate::entity::case::Column::Disposition)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        rows.into_iter()
+            .map(|(id, d)| {
+                d.parse()
+                    .map(|d| (id, d))
+                    .map_err(|_| StoreError::Corrupt(format!("case {id}: bad disposition")))
+            })
+            .collect()
+    }
+
     /// Every notice in the ledger.
     pub async fn all_notices(&self) -> Result<Vec<notice::Model>, StoreError> {
         Ok(notice::Entity::find().all(self.conn()).await?)

@@ -107,6 +107,14 @@ pub struct CaseOut {
     pub stage: &'static str,
     pub hold: bool,
     pub outcome: Option<&'static str>,
+    /// How the case was disposed of: `open` until the acceptance decision,
+    /// then `accepted`, `referred`, `filed_for_reference`, `merged`,
+    /// `concluded` or `knowingly_false`.
+    #[schema(example = "accepted")]
+    pub disposition: &'static str,
+    /// Where a referred case went (`discipline_inspection`, `petitions`,
+    /// `public_security`, `other`); null otherwise.
+    pub referred_to: Option<&'static str>,
     /// Midnight at the start of the arrival day: no stored time of a
     /// report's arrival is finer than its day.
     pub received_at: DateTime<Utc>,
@@ -156,6 +164,8 @@ impl CaseOut {
             stage: c.stage.as_str(),
             hold: c.hold,
             outcome: c.outcome.map(|o| o.as_str()),
+            disposition: c.disposition.as_str(),
+            referred_to: c.referred_to.map(|b| b.as_str()),
             received_at: c.received_at,
             received_on: policy.local_date(c.received_at),
             purge_on: c

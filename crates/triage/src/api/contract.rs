@@ -214,18 +214,38 @@ fn vocabularies() -> Vec<Vocabulary> {
     ]
 }
 
-/// `POST /api/v1/cases/{id}/transitions` takes one of thirteen bodies, told
+/// `POST /api/v1/cases/{id}/transitions` takes one of seventeen bodies, told
 /// apart by `action`: a `oneOf` with a discriminator, built from every
 /// action kind (the match has no wildcard, so a new action needs its body
 /// here).
 fn transitions_body(doc: &mut Value) {
     let outcome: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+    let bodies: Vec<&str> = sunlight_core::ReferralBody::ALL
+        .iter()
+        .map(|b| b.as_str())
+        .collect();
     let text = |what: &str| json!({"type": "string", "minLength": 1, "description": what});
     let variants: Vec<Value> = ActionKind::ALL
         .iter()
         .map(|kind| {
             let (fields, required): (Value, &[&str]) = match kind {
-                ActionKind::Route | ActionKind::Claim | ActionKind::Close => (json!({}), &[]),
+                ActionKind::Route | ActionKind::Claim | ActionKind::Close | ActionKind::Accept => {
+                    (json!({}), &[])
+                }
+                ActionKind::Refer => (
+                    json!({"to": {"type": "string", "enum": bodies,
+                                  "description": "Where the matter goes (转交): 纪委监委, 信访部门, 公安机关 or another body named in the message."},
+                           "message": text("Why, and where to turn: read by the reporter with the code.")}),
+                    &["to", "message"],
+                ),
+                ActionKind::AskSpecifics => (
+                    json!({"question": text("What, who, when, where: read by the reporter; asked once.")}),
+                    &["question"],
+                ),
+                ActionKind::KnowinglyFalse => (
+                    json!({"reason": text("Why the report was knowingly false (诬告陷害); staff only.")}),
+                    &["reason"],
+                ),
                 ActionKind::Verified | ActionKind::Rechecked => (
                     json!({"outcome": {"type": "string", "enum": outcome}}),
                     &["outcome"],

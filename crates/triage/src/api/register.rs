@@ -21,6 +21,9 @@ pub struct RegisterLine {
     pub paused_until: Option<DateTime<Utc>>,
     pub channel: &'static str,
     pub outcome: Option<&'static str>,
+    /// How the case was disposed of: `open` until the acceptance decision.
+    #[schema(example = "accepted")]
+    pub disposition: &'static str,
     /// The local arrival day.
     pub received_on: chrono::NaiveDate,
     /// The local day the case closed.
@@ -47,6 +50,7 @@ pub struct RegisterOut {
         ("channel" = Option<String>, Query, description = "Only this channel; blank: all", pattern = "^(web|phone|letter|visit)?$"),
         ("real_name" = Option<String>, Query, description = "Only real-name (true) or anonymous (false) reports; blank: both", pattern = "^(true|false)?$"),
         ("outcome" = Option<String>, Query, description = "Only this verification outcome; blank: all"),
+        ("disposition" = Option<String>, Query, description = "Only this disposition; blank: all", pattern = "^(open|accepted|referred|filed_for_reference|merged|concluded|knowingly_false)?$"),
         ("from" = Option<String>, Query, description = "Arrived on this local day (YYYY-MM-DD, 2000-2999) or later; blank: no bound", pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"),
         ("to" = Option<String>, Query, description = "Arrived on this local day (YYYY-MM-DD, 2000-2999) or earlier; blank: no bound", pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"),
         ("owner" = Option<String>, Query, description = "Owned now by `me` or by the member with this id; blank: anyone"),
@@ -89,6 +93,7 @@ impl RegisterLine {
             paused_until: c.entry.as_ref().and_then(|e| e.paused_until),
             channel: c.channel.as_str(),
             outcome: c.outcome.map(|o| o.as_str()),
+            disposition: c.disposition.as_str(),
             received_on: policy.local_date(c.received_at),
             closed_on: c.closed_at.map(|t| policy.local_date(t)),
             unread: c.unread,

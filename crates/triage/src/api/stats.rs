@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sunlight_casework::stats::HotspotView;
-use sunlight_core::stats::{Figures, Month};
+use sunlight_core::stats::{Figures, Indicators, Month};
 use utoipa::ToSchema;
 
 use super::Staff;
@@ -48,6 +48,13 @@ pub struct StatsOut {
     /// 满意率: satisfied or basically satisfied ratings over all ratings,
     /// 0–1; null before the first rating.
     pub satisfaction_rate: Option<f64>,
+    /// 属实率: substantiated or partly over the cases accepted and
+    /// verified (concluded or knowingly false), 0–1; referred, filed and
+    /// merged cases are not in it.
+    pub substantiated_rate: Option<f64>,
+    /// The ISO 37002 indicators the metadata gives (docs/statistics.md).
+    #[schema(value_type = Object)]
+    pub indicators: Indicators,
     /// Open stages past their deadline now, per stage.
     pub overdue_now: BTreeMap<String, u64>,
     pub hotspots: Vec<HotspotOut>,
@@ -83,6 +90,8 @@ pub async fn stats(staff: Staff, state: web::Data<AppState>) -> Result<HttpRespo
         refreshed_at: state.stats.refreshed_at().await?,
         on_time_rate: figures.total.on_time_rate(),
         satisfaction_rate: figures.total.satisfaction_rate(),
+        substantiated_rate: figures.total.substantiated_rate(),
+        indicators: Indicators::of(&figures),
         overdue_now,
         hotspots,
         figures,

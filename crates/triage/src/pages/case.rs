@@ -129,6 +129,17 @@ impl ActionForm {
         let action = match self.action.as_str() {
             "route" => Action::Route,
             "claim" => Action::Claim,
+            "accept" => Action::Accept,
+            "refer" => Action::Refer {
+                to: self.to.trim().parse().map_err(|_| "errors.referral_body")?,
+                message: take(&mut self.message),
+            },
+            "ask_specifics" => Action::AskSpecifics {
+                question: take(&mut self.question),
+            },
+            "knowingly_false" => Action::KnowinglyFalse {
+                reason: take(&mut self.reason),
+            },
             "verified" => Action::Verified {
                 outcome: outcome(&self.outcome)?,
             },

@@ -378,8 +378,24 @@ impl StaffClient {
         .0
     }
 
-    /// Files a phone report (as the intake officer); returns (code, case id).
+    /// Files a phone report and accepts it (受理) into verification, as
+    /// the intake officer; returns (code, case id).
     pub async fn file(
+        &self,
+        unit: &str,
+        role: &str,
+        stage: &str,
+        narrative: &str,
+    ) -> (String, String) {
+        let (code, id) = self.file_unaccepted(unit, role, stage, narrative).await;
+        let (status, v) = self.act(&id, serde_json::json!({"action": "accept"})).await;
+        // 404: a key-person report went up; that unit's desk decides.
+        assert!(status == 200 || status == 404, "{v}");
+        (code, id)
+    }
+
+    /// Files a phone report, left in the acceptance step; (code, case id).
+    pub async fn file_unaccepted(
         &self,
         unit: &str,
         role: &str,

@@ -15,7 +15,7 @@ async fn routing_records_carry_the_arrival_day_only() {
         let desk = h.sign_in(&email("intake", "gd-gz-tianhe")).await;
         // Filed during a running selection: routing also opens a hold.
         let (_, case) = desk
-            .file("gd-gz-tianhe", "ordinary", "inspection", "电话举报")
+            .file_unaccepted("gd-gz-tianhe", "ordinary", "inspection", "电话举报")
             .await;
         let id = CaseId::parse(&case).unwrap();
         let store = &h.db.store;

@@ -55,6 +55,8 @@ async fn a_merge_that_would_let_the_accuseds_unit_read_a_report_is_refused() {
             .file("gd-gz-tianhe", "party_secretary", "none", "关于区委书记")
             .await;
         let (ordinary_code, ordinary) = desk.file("gd-gz-tianhe", "ordinary", "none", "普通").await;
+        let (s, v) = city.act(&key_person, json!({"action": "accept"})).await;
+        assert_eq!(s, 200, "{v}");
         routed(&city, &key_person).await;
         routed(&city, &ordinary).await;
 

@@ -79,6 +79,7 @@ pub(super) struct CasePage<'a> {
     allowed: Vec<&'static str>,
     claim_label: String,
     outcomes: Vec<Opt>,
+    referral_bodies: Vec<Opt>,
     extension_hint: String,
     reply_hint: String,
     limits: Limits,
@@ -147,6 +148,13 @@ impl<'a> CasePage<'a> {
                 "outcome",
                 Outcome::ALL,
                 Outcome::as_str,
+                "",
+            ),
+            referral_bodies: vocab_options(
+                crate::i18n::catalog(lang),
+                "referral_body",
+                sunlight_core::ReferralBody::ALL,
+                sunlight_core::ReferralBody::as_str,
                 "",
             ),
             extension_hint: t.format(
@@ -258,6 +266,18 @@ pub(super) fn row_facts(ui: &Ui, policy: &Policy, c: &CaseRow, units: &[UnitRow]
             "case.outcome",
             c.outcome
                 .map_or_else(none, |o| ui.word("outcome", o.as_str())),
+        ),
+        fact(
+            "disposition",
+            "case.disposition",
+            match c.referred_to {
+                Some(body) => format!(
+                    "{}: {}",
+                    ui.word("disposition", c.disposition.as_str()),
+                    ui.word("referral_body", body.as_str())
+                ),
+                None => ui.word("disposition", c.disposition.as_str()),
+            },
         ),
         fact(
             "received",

@@ -17,12 +17,18 @@ use crate::pages::{QUEUES, QueueLine, Ui, Viewer, jurisdiction_units, queue_line
 use crate::state::AppState;
 
 /// The measures shown as columns (stage completions are in their own table).
-const COLUMNS: [Measure; 9] = [
+const COLUMNS: [Measure; 15] = [
     Measure::Received,
     Measure::Routed,
+    Measure::Accepted,
+    Measure::Referred,
+    Measure::FiledForReference,
     Measure::Verified,
+    Measure::Concluded,
     Measure::Substantiated,
+    Measure::KnowinglyFalse,
     Measure::Closed,
+    Measure::Reopened,
     Measure::Feedback,
     Measure::Hold,
     Measure::Rated,
@@ -35,6 +41,8 @@ struct Line {
     rate: String,
     /// 满意率 of the reporters' ratings.
     satisfied: String,
+    /// 属实率 over the cases accepted and verified.
+    substantiated: String,
 }
 
 struct Table {
@@ -77,6 +85,8 @@ pub(super) struct StatsPage {
     tables: Vec<Table>,
     stages: Vec<StageLine>,
     medians: Vec<(String, String)>,
+    /// The ISO 37002 indicators, label and value.
+    indicators: Vec<(String, String)>,
     hotspots_intro: String,
     hotspots: Vec<HotspotLine>,
     overdue_total: u64,
@@ -95,10 +105,13 @@ fn line(label: String, row: &Row) -> Line {
         label,
         cells: COLUMNS.iter().map(|m| row.get(*m).n).collect(),
         rate: rate(row),
-        satisfied: row
-            .satisfaction_rate()
-            .map_or_else(|| "–".to_owned(), |r| format!("{:.1} %", r * 100.0)),
+        satisfied: percent(row.satisfaction_rate()),
+        substantiated: percent(row.substantiated_rate()),
     }
+}
+
+fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "–".to_owned(), |r| format!("{:.1} %", r * 100.0))
 }
 
 fn days_text(lang: Lang, days: Option<&u32>) -> String {
@@ -199,6 +212,7 @@ impl Dashboard {
             tables: self.tables(lang, t),
             stages: stage_lines(lang, &self.fig),
             medians: medians(lang, &self.fig),
+            indicators: indicator_lines(lang, &self.fig),
             hotspots_intro: t.format(
                 "stats.hotspots_intro",
                 &[(
@@ -339,4 +353,42 @@ fn hotspot_line(t: &Catalog, policy: &Policy, h: HotspotView) -> HotspotLine {
             .collect::<Vec<_>>()
             .join(" · "),
     }
+}
+
+/// The ISO 37002 indicators of the jurisdiction, as label and value.
+fn indicator_lines(lang: Lang, fig: &Figures) -> Vec<(String, String)> {
+    let t = i18n::catalog(lang);
+    let i = sunlight_core::stats::Indicators::of(fig);
+    let days = |d: Option<u32>| days_text(lang, d.as_ref());
+    let mut out = vec![
+        ("days_to_acknowledge", days(i.days_to_acknowledge)),
+        ("acknowledged_on_time", percent(i.acknowledged_on_time)),
+        ("out_of_scope", percent(i.out_of_scope)),
+        ("filed_for_reference", percent(i.filed_for_reference)),
+        ("substantiated", percent(i.substantiated)),
+        ("knowingly_false", percent(i.knowingly_false)),
+        ("satisfaction", percent(i.satisfaction)),
+        (
+            "mean_days_to_close",
+            i.mean_days_to_close
+                .map_or_else(|| "–".to_owned(), |d| format!("{d:.1}")),
+        ),
+        ("reopened", percent(i.reopened)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (t.get(&format!("indicator.{k}")).to_owned(), v))
+    .collect::<Vec<_>>();
+    let mix: Vec<String> = i
+        .channel_mix
+        .iter()
+        .map(|(c, share)| {
+            format!(
+                "{} {}",
+                i18n::word(lang, "channel", c.as_str()),
+                percent(Some(*share))
+            )
+        })
+        .collect();
+    out.push((t.get("indicator.channel_mix").to_owned(), mix.join(", ")));
+    out
 }

@@ -11,9 +11,19 @@ use sunlight_store::UnitRow;
 
 use crate::i18n;
 
-/// A line: its label, a count per measure, the on-time and satisfaction
-/// rates.
-type Line = (String, Vec<u64>, Option<f64>, Option<f64>);
+/// A line: its label, a count per measure, then its rates (on time,
+/// satisfaction, and the indicators of [`RATES`]).
+type Line = (String, Vec<u64>, Vec<Option<f64>>);
+
+/// The indicators every line carries after the on-time and satisfaction
+/// rates, with their catalog keys.
+const RATES: [&str; 5] = [
+    "indicator.substantiated",
+    "indicator.out_of_scope",
+    "indicator.filed_for_reference",
+    "indicator.knowingly_false",
+    "indicator.reopened",
+];
 
 /// One breakdown: its name, its column headers, its lines, the total last.
 pub(super) struct Table {
@@ -26,8 +36,15 @@ fn line(label: String, row: &Row) -> Line {
     (
         label,
         Measure::ALL.iter().map(|m| row.get(*m).n).collect(),
-        row.on_time_rate(),
-        row.satisfaction_rate(),
+        vec![
+            row.on_time_rate(),
+            row.satisfaction_rate(),
+            row.substantiated_rate(),
+            row.share_of_closed(Measure::Referred),
+            row.share_of_closed(Measure::FiledForReference),
+            row.knowingly_false_rate(),
+            row.share_of_closed(Measure::Reopened),
+        ],
     )
 }
 
@@ -88,6 +105,7 @@ pub(super) fn tables(lang: Lang, fig: &Figures, units: &[UnitRow]) -> Vec<Table>
             );
             headers.push(t.get("stats.on_time_rate").to_owned());
             headers.push(t.get("stats.satisfaction_rate").to_owned());
+            headers.extend(RATES.iter().map(|k| t.get(k).to_owned()));
             let mut lines: Vec<_> = rows.into_iter().map(|(label, r)| line(label, r)).collect();
             lines.push(line(t.get("stats.total").to_owned(), &fig.total));
             Table {
@@ -131,11 +149,10 @@ pub(super) fn to_csv(tables: &[Table]) -> String {
         let header: Vec<String> = table.headers.iter().map(|h| field(h)).collect();
         out.push_str(&header.join(","));
         out.push('\n');
-        for (label, counts, on_time, satisfied) in &table.lines {
+        for (label, counts, rates) in &table.lines {
             let mut cells = vec![field(label)];
             cells.extend(counts.iter().map(u64::to_string));
-            cells.push(rate(*on_time));
-            cells.push(rate(*satisfied));
+            cells.extend(rates.iter().map(|r| rate(*r)));
             out.push_str(&cells.join(","));
             out.push('\n');
         }
@@ -155,13 +172,13 @@ pub(super) fn to_xlsx(tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
         for (col, h) in (0u16..).zip(&table.headers) {
             sheet.write_string_with_format(0, col, h, &bold)?;
         }
-        for (row, (label, counts, on_time, satisfied)) in (1u32..).zip(&table.lines) {
+        for (row, (label, counts, rates)) in (1u32..).zip(&table.lines) {
             sheet.write_string(row, 0, label)?;
             for (col, n) in (1u16..).zip(counts) {
                 sheet.write_number(row, col, *n as f64)?;
             }
-            let last = u16::try_from(counts.len()).unwrap_or(u16::MAX - 2);
-            for (col, r) in [(last + 1, on_time), (last + 2, satisfied)] {
+            let first = u16::try_from(counts.len() + 1).unwrap_or(u16::MAX - 16);
+            for (col, r) in (first..).zip(rates) {
                 if let Some(r) = r {
                     sheet.write_number_with_format(row, col, *r, &percent)?;
                 }
@@ -206,11 +223,11 @@ mod tests {
             ]
         );
         let csv = to_csv(&tables);
-        assert!(csv.contains("月份,受理,分办"), "{csv}");
+        assert!(csv.contains("月份,收到,分办"), "{csv}");
         assert!(csv.contains("满意率"), "{csv}");
         assert!(csv.contains("买官卖官,7,"), "{csv}");
         assert!(csv.contains("合计,7,"), "{csv}");
-        assert!(csv.contains(",0.750\n"), "3 of 4 satisfied: {csv}");
+        assert!(csv.contains(",0.750,,,,,\n"), "3 of 4 satisfied: {csv}");
         let xlsx = to_xlsx(&tables).unwrap();
         assert!(xlsx.starts_with(b"PK\x03\x04"), "a zip, as .xlsx is");
     }
