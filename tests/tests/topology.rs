@@ -2,7 +2,7 @@
 //! and one `sunlight triage` over one PostgreSQL database, each with its own
 //! data folder and one shared pepper file (`SUNLIGHT_PEPPER_FILE`, as the
 //! compose secret mounts it). A report filed at each intake reaches
-//! triage's verify queue; a code issued by one replica is found by the
+//! triage's acceptance queue; a code issued by one replica is found by the
 //! other; the onion address is announced by intake and shown to the admin.
 
 #![expect(
@@ -154,12 +154,12 @@ async fn two_intakes_and_one_triage_share_one_postgresql_database() {
         );
     }
 
-    // Triage routes both into Tianhe's verify queue.
+    // Triage routes both into Tianhe's acceptance (received) queue.
     let verifier = api_sign_in(&triage, &login("verifier", "gd-gz-tianhe")).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let queue: serde_json::Value = verifier
-            .get(format!("{triage}/api/v1/queues/verify"))
+            .get(format!("{triage}/api/v1/queues/received"))
             .send()
             .await
             .unwrap()

@@ -201,6 +201,16 @@ async fn two_triage_processes_never_give_a_case_two_owners() {
             .as_str()
             .unwrap()
             .to_owned();
+        // The desk accepts it (受理) into the verify queue.
+        let accepted = desk
+            .client
+            .post(format!("{}/api/v1/cases/{id}/transitions", desk.base))
+            .header("X-CSRF-Token", &desk.csrf)
+            .json(&serde_json::json!({"action": "accept"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accepted.status(), 200);
         let claim = |s: &Staff| {
             let (client, url, csrf) = (
                 s.client.clone(),

@@ -466,6 +466,11 @@ fn reopen(
     if !matches!(to, Stage::Verify | Stage::Handle) {
         return Err(Refusal::ReopenTo { to });
     }
+    // A referred or filed case was never verified: it is handled again
+    // from verification, or it could never be closed.
+    if to == Stage::Handle && state.outcome.is_none() {
+        return Err(Refusal::MissingOutcome);
+    }
     let reason = non_empty(reason, "reason")?;
     if to == Stage::Verify {
         next.outcome = None;

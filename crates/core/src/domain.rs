@@ -352,8 +352,9 @@ vocabulary!(
         Acknowledge => "acknowledge",
         /// 复查: the unit above answers a reporter's objection.
         Reexamine => "reexamine",
-        /// 阶段性反馈: a stage was extended or ran late; its owner writes
-        /// the reporter a short interim message with the new time frame.
+        /// 阶段性反馈: a stage ran past its deadline; its owner writes the
+        /// reporter a short interim message with the new time frame (an
+        /// extension's reason and a question reach the reporter already).
         Interim => "interim",
     }
 );

@@ -112,7 +112,8 @@ pub struct StageClock {
 
 /// Every notice of a stage with the instant it falls due, in time order.
 /// An owned stage has no `Opened` or `Unclaimed` notice. `Received` is the
-/// acceptance decision (受理), work for the desk like any stage.
+/// acceptance decision (受理), announced to the desk like any stage; the
+/// desk decides without claiming, so it has no `Unclaimed` notice.
 pub fn stage_schedule(
     policy: &Policy,
     cal: &Calendar,
@@ -121,6 +122,8 @@ pub fn stage_schedule(
     let mut out = Vec::with_capacity(6);
     if !clock.owned {
         out.push((NoticeKind::Opened, clock.opened_at));
+    }
+    if !clock.owned && clock.stage != Stage::Received {
         let next_working_day = cal.add_working_days(policy.local_date(clock.opened_at), 1);
         out.push((
             NoticeKind::Unclaimed,
@@ -316,9 +319,11 @@ mod tests {
             stage: Stage::Received,
             ..c
         };
-        // The acceptance decision is announced to the desk like any stage.
+        // The acceptance decision is announced to the desk like any stage,
+        // and needs no claim.
         let s = stage_schedule(&policy, &cal, &routing);
         assert_eq!(s.first().map(|(k, _)| *k), Some(NoticeKind::Opened));
+        assert!(s.iter().all(|(k, _)| *k != NoticeKind::Unclaimed));
     }
 
     #[test]

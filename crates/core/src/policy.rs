@@ -54,8 +54,8 @@ pub enum DeadlineKind {
     ReexamineRequest,
     /// 复查: the unit above answers an objection within this.
     Reexamine,
-    /// 阶段性反馈: after a stage is extended or runs late, the owner writes
-    /// the reporter an interim message within this. Optional in a policy
+    /// 阶段性反馈: after a stage runs late, the owner writes the reporter
+    /// an interim message within this. Optional in a policy
     /// file (5 working days when absent).
     Interim,
 }

@@ -6,16 +6,16 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
-    sea_query::ExprTrait,
+    ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::Expr, sea_query::ExprTrait,
 };
 use sunlight_core::{CaseId, Disposition, Stage, TaskKind};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
-use crate::entity::{case, hold, queue_entry};
+use crate::entity::{case, hold, message, queue_entry};
 use crate::tasks::finish_task;
-use crate::transitions::{Step, close_open_entry, insert_transition, open_entry};
+use crate::transitions::{Step, insert_transition, open_entry};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -56,39 +56,33 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.write_txn().await?;
-        // Still paused and past its pause: an answer lifted the pause, a
-        // decision closed the entry.
-        let entry = queue_entry::Entity::find()
-            .filter(queue_entry::Column::OpenCaseId.eq(id.as_uuid()))
-            .filter(queue_entry::Column::Stage.eq(Stage::Received.as_str()))
-            .filter(queue_entry::Column::PausedUntil.lte(now))
-            .one(&txn)
-            .await?;
-        let won = entry.is_some()
-            && case::Entity::update_many()
-                .col_expr(case::Column::Stage, Expr::value(Stage::Closed.as_str()))
-                .col_expr(
-                    case::Column::Disposition,
-                    Expr::value(Disposition::FiledForReference.as_str()),
-                )
-                .col_expr(case::Column::ClosedAt, Expr::value(now))
-                .col_expr(case::Column::Hold, Expr::value(false))
-                .col_expr(
-                    case::Column::Version,
-                    Expr::col(case::Column::Version).add(1),
-                )
-                .filter(case::Column::Id.eq(id.as_uuid()))
-                .filter(case::Column::Stage.eq(Stage::Received.as_str()))
-                .filter(case::Column::SpecificsAsked.eq(true))
-                .exec(&txn)
-                .await?
-                .rows_affected
-                == 1;
+        if !close_unanswered_entry(&txn, id, now).await? {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        let won = case::Entity::update_many()
+            .col_expr(case::Column::Stage, Expr::value(Stage::Closed.as_str()))
+            .col_expr(
+                case::Column::Disposition,
+                Expr::value(Disposition::FiledForReference.as_str()),
+            )
+            .col_expr(case::Column::ClosedAt, Expr::value(now))
+            .col_expr(case::Column::Hold, Expr::value(false))
+            .col_expr(
+                case::Column::Version,
+                Expr::col(case::Column::Version).add(1),
+            )
+            .filter(case::Column::Id.eq(id.as_uuid()))
+            .filter(case::Column::Stage.eq(Stage::Received.as_str()))
+            .filter(case::Column::SpecificsAsked.eq(true))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
         if !won {
             txn.rollback().await?;
             return Ok(false);
         }
-        close_open_entry(&txn, id.as_uuid(), now).await?;
         hold::Entity::update_many()
             .col_expr(hold::Column::LiftedAt, Expr::value(now))
             .filter(hold::Column::CaseId.eq(id.as_uuid()))
@@ -109,6 +103,52 @@ impl Store {
         .await?;
         Ok(txn.commit().await.map(|()| true)?)
     }
+}
+
+/// Closes the case's acceptance entry if it is still paused past its end
+/// and no reporter material came since the question: a conditional
+/// update, so an answer that lifted the pause meanwhile (or a decision
+/// that closed the entry) wins. An answer that came after the pause ended
+/// no longer lifts it, so it is looked for too (from a day before the
+/// question: a reporter message carries its day only).
+async fn close_unanswered_entry(
+    txn: &DatabaseTransaction,
+    id: CaseId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(entry) = queue_entry::Entity::find()
+        .filter(queue_entry::Column::OpenCaseId.eq(id.as_uuid()))
+        .filter(queue_entry::Column::Stage.eq(Stage::Received.as_str()))
+        .filter(queue_entry::Column::PausedUntil.lte(now))
+        .one(txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let asked = entry.paused_at.unwrap_or(entry.opened_at) - chrono::Duration::days(1);
+    let answered = message::Entity::find()
+        .filter(message::Column::CaseId.eq(id.as_uuid()))
+        .filter(message::Column::Author.eq("reporter"))
+        .filter(message::Column::CreatedAt.gte(asked))
+        .count(txn)
+        .await?
+        > 0;
+    if answered {
+        return Ok(false);
+    }
+    Ok(queue_entry::Entity::update_many()
+        .col_expr(queue_entry::Column::ClosedAt, Expr::value(now))
+        .col_expr(
+            queue_entry::Column::OpenCaseId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .filter(queue_entry::Column::Id.eq(entry.id))
+        .filter(queue_entry::Column::ClosedAt.is_null())
+        .filter(queue_entry::Column::PausedUntil.eq(entry.paused_until))
+        .exec(txn)
+        .await?
+        .rows_affected
+        == 1)
 }
 
 /// A reporter's material reached a case filed for reference: it is opened

@@ -119,7 +119,8 @@ const RATINGS: &str = "SELECT r.unit_id, c.category, c.channel, r.rated_on AS at
      WHERE r.rated_on >= $1 AND r.rated_on < $2";
 const STAGES: &str = "SELECT q.unit_id, c.category, c.channel, q.closed_at AS at, c.received_at, \
      q.stage, q.due_at FROM queue_entries q JOIN cases c ON c.id = q.case_id \
-     WHERE q.closed_at >= $1 AND q.closed_at < $2";
+     WHERE q.closed_at >= $1 AND q.closed_at < $2 \
+     AND (q.stage <> 'received' OR q.closed_at > q.opened_at)";
 
 impl Store {
     async fn rows_between(

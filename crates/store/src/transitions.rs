@@ -374,8 +374,15 @@ async fn update_case(
         );
     }
     for event in &t.events {
-        if let Event::Referred { to, .. } = event {
-            update = update.col_expr(case::Column::ReferredTo, Expr::value(to.as_str()));
+        match event {
+            Event::Referred { to, .. } => {
+                update = update.col_expr(case::Column::ReferredTo, Expr::value(to.as_str()));
+            }
+            Event::Reopened { .. } => {
+                let none = Option::<String>::None;
+                update = update.col_expr(case::Column::ReferredTo, Expr::value(none));
+            }
+            _ => {}
         }
     }
     if t.events.iter().any(|e| matches!(e, Event::Reopened { .. })) {
@@ -512,7 +519,9 @@ async fn record_events(
             Event::Closed | Event::Referred { .. } => {
                 let by = Some(t.actor.as_uuid());
                 let how = event_name(event);
-                finish_task(txn, t.state.id, TaskKind::Acknowledge, by, how, now).await?;
+                for kind in [TaskKind::Acknowledge, TaskKind::Interim] {
+                    finish_task(txn, t.state.id, kind, by, how, now).await?;
+                }
             }
             Event::Reopened { .. } | Event::Upheld { .. } => {
                 let how = event_name(event);

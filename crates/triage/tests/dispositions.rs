@@ -202,6 +202,43 @@ async fn unanswered_specifics_file_the_case_and_reporter_material_reopens_it() {
         // The pause (30 days) has not ended: nothing is filed.
         let sweeper = sweeper(&h);
         let now = Utc::now();
+        // An answer that comes after the pause ended no longer lifts it,
+        // but it still keeps the case from being filed.
+        let (_, late) = desk
+            .file_unaccepted("gd-gz-tianhe", "ordinary", "none", "也有人违规")
+            .await;
+        let (s, v) = desk.act(&late, ask.clone()).await;
+        assert_eq!(s, 200, "{v}");
+        let late_id = CaseId::parse(&late).unwrap();
+        let keys: Vec<_> =
+            h.db.store
+                .unit_with_ancestors(&UnitId::parse("gd-gz-tianhe").unwrap())
+                .await
+                .unwrap()
+                .iter()
+                .map(|u| u.public_key)
+                .collect();
+        let answer = Uuid::now_v7();
+        let sealed = seal(
+            "迟到的补充".as_bytes(),
+            &SealContext {
+                case_id: late_id,
+                item: &item::message(answer),
+            },
+            &keys,
+        )
+        .unwrap();
+        h.db.store
+            .add_message_with(
+                late_id,
+                answer,
+                None,
+                sealed,
+                Vec::new(),
+                now + Duration::days(31),
+            )
+            .await
+            .unwrap();
         assert_eq!(
             sweeper
                 .file_unanswered(now + Duration::days(29))
@@ -211,12 +248,13 @@ async fn unanswered_specifics_file_the_case_and_reporter_material_reopens_it() {
         );
         assert_eq!(
             sweeper
-                .file_unanswered(now + Duration::days(31))
+                .file_unanswered(now + Duration::days(31) + Duration::hours(1))
                 .await
                 .unwrap(),
             1,
-            "{engine:?}"
+            "{engine:?}: the unanswered one only"
         );
+        assert_eq!(case(&desk, &late).await["stage"], "received");
         let c = case(&desk, &id).await;
         assert_eq!(
             (c["stage"].as_str(), c["disposition"].as_str()),

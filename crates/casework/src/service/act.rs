@@ -34,7 +34,7 @@ impl Triage {
             return Ok(Stage::Received);
         }
         let (case, entry) = self
-            .routed_first(session, case, entry, &request.action)
+            .routed_first(session, case, entry, &request.action, now)
             .await?;
         let mut state = state_of(&case, entry.as_ref());
         if case.stage == Stage::Closed {
@@ -157,16 +157,19 @@ impl Triage {
         case: CaseRow,
         entry: Option<QueueRow>,
         action: &Action,
+        now: DateTime<Utc>,
     ) -> Result<(CaseRow, Option<QueueRow>), CaseworkError> {
         let deciding = matches!(
             action,
             Action::Accept | Action::Refer { .. } | Action::AskSpecifics { .. }
         );
-        if !deciding || case.stage != Stage::Received || case.routed_at.is_some() {
+        // Only for a member the state machine will let decide.
+        let desk = action.kind().roles(Stage::Received).contains(&session.role);
+        if !deciding || !desk || case.stage != Stage::Received || case.routed_at.is_some() {
             return Ok((case, entry));
         }
         let plan = self.plan(&case);
-        let day = self.routing_day(&case, chrono::Utc::now());
+        let day = self.routing_day(&case, now);
         self.store.route_case(case.id, &plan, None, day).await?;
         self.load(session, case.id).await
     }

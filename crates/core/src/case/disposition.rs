@@ -71,7 +71,9 @@ pub(super) fn knowingly_false(
     if state.outcome != Some(Outcome::Unsubstantiated) {
         return Err(Refusal::NotUnsubstantiated);
     }
-    if state.verified_by == Some(actor.id) {
+    // Who verified must be known (a case verified before the rule was
+    // stored is refused, not trusted).
+    if state.verified_by.is_none_or(|v| v == actor.id) {
         return Err(Refusal::KnowinglyFalseByVerifier);
     }
     let reason = non_empty(reason, "reason")?;

@@ -40,6 +40,7 @@ pub(super) fn ready(stage: Stage, owner: StaffId) -> CaseState {
         decision: Some("批评教育".into()),
         feedback_given: true,
         transferred_by: Some(staff(77)),
+        verified_by: Some(staff(78)),
         reexamination: true,
         ..CaseState::new(
             CaseId::from_uuid(Uuid::from_u128(1)),

@@ -161,9 +161,12 @@ pub(super) fn substantiated_percent(row: &Row, min: u64) -> Option<u8> {
 }
 
 /// Concluded, referred, filed for reference (a group adding up to the
-/// closed count), then knowingly false (with its complement among the
-/// concluded), each suppressed so that none is a difference of shown ones.
-fn dispositions(row: &Row, min: u64, closed: Shown) -> [Shown; 4] {
+/// closed count), then knowingly false and substantiated, suppressed
+/// together with the unsubstantiated that were not found knowingly false
+/// (a group adding up to the concluded): so no shown figure, the
+/// substantiated percent included, tells a reporter whose report was "not
+/// substantiated" that it was found knowingly false.
+fn dispositions(row: &Row, min: u64, closed: Shown) -> [Shown; 5] {
     let concluded = row.get(Measure::Concluded).n;
     let group = suppress_group(
         &[
@@ -175,14 +178,25 @@ fn dispositions(row: &Row, min: u64, closed: Shown) -> [Shown; 4] {
         matches!(closed, Shown::Count(_)),
     );
     let false_ = row.get(Measure::KnowinglyFalse).n;
+    let substantiated = row.get(Measure::Substantiated).n;
     let concluded_shown = group.first().copied().unwrap_or(Shown::Suppressed);
     let split = suppress_group(
-        &[false_, concluded.saturating_sub(false_)],
+        &[
+            false_,
+            substantiated,
+            concluded.saturating_sub(false_ + substantiated),
+        ],
         min,
         matches!(concluded_shown, Shown::Count(_)),
     );
     let at = |v: &[Shown], i: usize| v.get(i).copied().unwrap_or(Shown::Suppressed);
-    [concluded_shown, at(&group, 1), at(&group, 2), at(&split, 0)]
+    [
+        concluded_shown,
+        at(&group, 1),
+        at(&group, 2),
+        at(&split, 0),
+        at(&split, 1),
+    ]
 }
 
 pub(super) fn percent(row: &Row, min: u64) -> Option<u8> {
@@ -261,7 +275,9 @@ impl Bulletin {
                 referred: by_disposition[1],
                 filed_for_reference: by_disposition[2],
                 knowingly_false: by_disposition[3],
-                substantiated_percent: substantiated_percent(&f.total, min),
+                substantiated_percent: by_disposition[4]
+                    .count()
+                    .and_then(|_| substantiated_percent(&f.total, min)),
                 feedback: shown(feedback, min),
                 on_time_percent: percent(&f.total, min),
                 median_days_to_feedback: if feedback >= min.max(1) {

@@ -331,3 +331,49 @@ fn the_bulletins_substantiated_rate_leaves_referred_reports_out() {
     assert_eq!(march.concluded, Shown::Count(10));
     assert_eq!(march.knowingly_false, Shown::Suppressed, "0 is below 5");
 }
+
+/// A month whose every unsubstantiated case was found knowingly false must
+/// not say so: with the concluded count and the substantiated percent
+/// shown, the knowingly-false count is hidden with its complement.
+#[test]
+fn the_bulletin_never_tells_a_reporter_their_report_was_found_knowingly_false() {
+    let t = tree();
+    let mut tally = Tally::default();
+    let at = "2026-03-10T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    for (measure, n) in [
+        (Measure::Received, 10),
+        (Measure::Closed, 10),
+        (Measure::Concluded, 10),
+        (Measure::Substantiated, 5),
+        (Measure::KnowinglyFalse, 5),
+    ] {
+        for _ in 0..n {
+            tally.add(
+                &Fact {
+                    at,
+                    unit: unit("p-a-x"),
+                    category: Category::OfficeTrading,
+                    channel: Channel::Web,
+                    measure,
+                    on_time: false,
+                    days: None,
+                },
+                cn(),
+            );
+        }
+    }
+    let rules = BulletinRules {
+        min_cell: 5,
+        lowest_level: Level::City,
+        months: 1,
+    };
+    let now = "2026-03-20T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    let b = Bulletin::compute(&tally.cells, &tally.days, &t, &unit("p"), rules, now, cn());
+    let march = &b.months[0];
+    assert_eq!(march.concluded, Shown::Count(10));
+    let both = march.knowingly_false != Shown::Suppressed && march.substantiated_percent.is_some();
+    assert!(
+        !both,
+        "5 of 10 substantiated and 5 knowingly false give the 0 others away: {march:?}"
+    );
+}

@@ -448,8 +448,15 @@ fn review_line(lang: Lang, status: &Status) -> Option<String> {
         Lang::En => en.clone().unwrap_or_else(|| zh.clone()),
         Lang::ZhCn => zh.clone(),
     });
-    Some(match unit {
-        Some(unit) => t.format("status.review_avenue", &[("unit", &unit)]),
-        None => t.get("status.review_avenue_top").to_owned(),
+    // Referred or filed, the case had no answer to rate or object to.
+    let rated = !matches!(
+        status.view.case.disposition,
+        sunlight_core::Disposition::Referred | sunlight_core::Disposition::FiledForReference
+    );
+    Some(match (unit, rated) {
+        (Some(unit), true) => t.format("status.review_avenue", &[("unit", &unit)]),
+        (Some(unit), false) => t.format("status.review_avenue_direct", &[("unit", &unit)]),
+        (None, true) => t.get("status.review_avenue_top").to_owned(),
+        (None, false) => t.get("status.review_avenue_national").to_owned(),
     })
 }

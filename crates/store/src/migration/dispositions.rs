@@ -56,6 +56,15 @@ impl MigrationTrait for Dispositions {
                  ELSE 'accepted' END",
             )
             .await?;
+        // Who verified each case before, from its history: the
+        // knowingly-false rule needs it (and refuses while it is unknown).
+        m.get_connection()
+            .execute_unprepared(
+                "UPDATE cases SET verified_by = (SELECT t.actor_id FROM transitions t \
+                 WHERE t.case_id = cases.id AND t.action IN ('verified', 'rechecked') \
+                 ORDER BY t.at DESC LIMIT 1) WHERE outcome IS NOT NULL",
+            )
+            .await?;
         // The register filters on it within a unit.
         m.get_connection()
             .execute_unprepared("CREATE INDEX ix_cases_disposition ON cases (unit_id, disposition)")

@@ -226,3 +226,30 @@ fn happy_path_from_receipt_to_close() {
         Err(Refusal::AlreadyClosed)
     );
 }
+
+#[test]
+fn a_referred_case_reopens_to_verification_only_and_an_unknown_verifier_is_refused() {
+    let boss = actor(1, Role::Supervisor);
+    let mut referred = received();
+    referred.stage = Stage::Closed;
+    referred.disposition = Disposition::Referred;
+    let to_handle = Action::Reopen {
+        reason: "应当受理".into(),
+        to: Stage::Handle,
+    };
+    // It was never verified: in handle it could never be closed.
+    assert_eq!(
+        apply(&referred, to_handle, &boss, now(), &limits()),
+        Err(Refusal::MissingOutcome)
+    );
+    // Verified before who verified was kept: the finding is refused.
+    let mut unknown = ready(Stage::Notify, boss.id);
+    unknown.verified_by = None;
+    let finding = Action::KnowinglyFalse {
+        reason: "捏造".into(),
+    };
+    assert_eq!(
+        apply(&unknown, finding, &boss, now(), &limits()),
+        Err(Refusal::KnowinglyFalseByVerifier)
+    );
+}
