@@ -17,8 +17,8 @@ use crate::audit::{AuditRecord, append};
 use crate::cases::Jurisdiction;
 use crate::entity::{case, hold, message, queue_entry, transition};
 use crate::error::Clash;
+use crate::merges::merge_into;
 use crate::tasks::finish_task;
-use crate::units::unit_chain_in;
 use crate::{Store, StoreError};
 
 /// How the open queue entry changes with an action that keeps the stage.
@@ -540,67 +540,6 @@ async fn record_events(
             }
             _ => {}
         }
-    }
-    Ok(())
-}
-
-/// Points the merged case `row` at `into`, which must be open and in the
-/// member's units.
-async fn merge_into(
-    txn: &DatabaseTransaction,
-    j: &Jurisdiction,
-    row: &case::Model,
-    into: CaseId,
-    carry_hold: bool,
-) -> Result<(), StoreError> {
-    let id = row.id;
-    // Whoever reads the surviving case reads what the merged
-    // reporter sends from now on, so its readers (its unit
-    // and the units above) must all be readers of the merged
-    // case already: the target's unit lies on the merged
-    // case's own chain. Anything else would, say, hand a
-    // key-person report to the accused's own unit.
-    let readers = unit_chain_in(txn, &row.unit_id).await?;
-    let target = case::Entity::update_many()
-        .col_expr(
-            case::Column::Hold,
-            if carry_hold {
-                Expr::value(true)
-            } else {
-                Expr::col(case::Column::Hold)
-            },
-        )
-        .col_expr(
-            case::Column::Version,
-            sea_orm::sea_query::ExprTrait::add(Expr::col(case::Column::Version), 1),
-        )
-        .filter(case::Column::Id.eq(into.as_uuid()))
-        .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
-        .filter(case::Column::UnitId.is_in(j.ids()))
-        .filter(case::Column::UnitId.is_in(readers.clone()))
-        .exec(txn)
-        .await?
-        .rows_affected;
-    if target != 1 {
-        let open_in_reach = case::Entity::find_by_id(into.as_uuid())
-            .filter(case::Column::Stage.ne(Stage::Closed.as_str()))
-            .filter(case::Column::UnitId.is_in(j.ids()))
-            .one(txn)
-            .await?
-            .is_some();
-        return Err(if open_in_reach {
-            StoreError::Conflict(Clash::MergeWouldWiden)
-        } else {
-            StoreError::Invalid("the case to merge into is not an open case of your units")
-        });
-    }
-    if carry_hold {
-        hold::Entity::update_many()
-            .col_expr(hold::Column::CaseId, Expr::value(into.as_uuid()))
-            .filter(hold::Column::CaseId.eq(id))
-            .filter(hold::Column::LiftedAt.is_null())
-            .exec(txn)
-            .await?;
     }
     Ok(())
 }

@@ -46,10 +46,7 @@ fn history(i: u64, n: u64, counties: &[UnitId], now: chrono::DateTime<Utc>) -> O
     let unit = counties.get(usize::try_from(i % 100).ok()?)?.clone();
     let days = |k: u64| Days::days(i64::try_from((i * k) % 30).unwrap_or(0));
     let disposition = disposition_of(i, i % 10 < 7 && received < now - Days::days(90));
-    let short = matches!(
-        disposition,
-        Disposition::Referred | Disposition::FiledForReference
-    );
+    let short = !disposition.was_verified() && disposition != Disposition::Accepted;
     let closed = short || disposition.was_verified();
     let mut stages = Vec::new();
     let mut steps = Vec::new();
@@ -61,9 +58,7 @@ fn history(i: u64, n: u64, counties: &[UnitId], now: chrono::DateTime<Utc>) -> O
         due_at: received + Days::days(7),
         closed_at: Some(decided),
     });
-    if !short {
-        steps.push(("accepted".to_owned(), decided));
-    }
+    steps.extend((!short).then(|| ("accepted".to_owned(), decided)));
     let mut at = decided;
     let mut closed_at = short.then(|| decided + Days::hours(1));
     if closed && !short {
