@@ -56,10 +56,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.write_txn().await?;
-        if !close_unanswered_entry(&txn, id, now).await? {
-            txn.rollback().await?;
-            return Ok(false);
-        }
+        // The case row first, then its entry: the order every staff action
+        // and a reporter's answer take, so they never deadlock.
         let won = case::Entity::update_many()
             .col_expr(case::Column::Stage, Expr::value(Stage::Closed.as_str()))
             .col_expr(
@@ -79,7 +77,7 @@ impl Store {
             .await?
             .rows_affected
             == 1;
-        if !won {
+        if !won || !close_unanswered_entry(&txn, id, now).await? {
             txn.rollback().await?;
             return Ok(false);
         }
@@ -109,8 +107,8 @@ impl Store {
 /// and no reporter material came since the question: a conditional
 /// update, so an answer that lifted the pause meanwhile (or a decision
 /// that closed the entry) wins. An answer that came after the pause ended
-/// no longer lifts it, so it is looked for too (from a day before the
-/// question: a reporter message carries its day only).
+/// no longer lifts the clock's pause; it is looked for too, from the day
+/// the pause ended (a reporter message carries its day only).
 async fn close_unanswered_entry(
     txn: &DatabaseTransaction,
     id: CaseId,
@@ -125,7 +123,10 @@ async fn close_unanswered_entry(
     else {
         return Ok(false);
     };
-    let asked = entry.paused_at.unwrap_or(entry.opened_at) - chrono::Duration::days(1);
+    let Some(until) = entry.paused_until else {
+        return Ok(false);
+    };
+    let asked = until - chrono::Duration::days(1);
     let answered = message::Entity::find()
         .filter(message::Column::CaseId.eq(id.as_uuid()))
         .filter(message::Column::Author.eq("reporter"))

@@ -152,9 +152,23 @@ pub(crate) async fn resume_on_answer(
     else {
         return Ok(());
     };
-    let Some(until) = entry.paused_until.filter(|u| *u > now) else {
+    let Some(until) = entry.paused_until else {
         return Ok(());
     };
+    if until <= now {
+        // The pause ran out before the answer: the clock runs already, but
+        // the answer still came. The desk decides on it (a case asked for
+        // specifics is then not filed for reference).
+        queue_entry::Entity::update_many()
+            .col_expr(
+                queue_entry::Column::PausedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(queue_entry::Column::Id.eq(entry.id))
+            .exec(txn)
+            .await?;
+        return Ok(());
+    }
     let unused = chrono::Duration::days((until - now).num_days());
     // A staff write computed before this answer must not undo it.
     case::Entity::update_many()

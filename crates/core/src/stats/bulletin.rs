@@ -165,7 +165,10 @@ pub(super) fn substantiated_percent(row: &Row, min: u64) -> Option<u8> {
 /// together with the unsubstantiated that were not found knowingly false
 /// (a group adding up to the concluded): so no shown figure, the
 /// substantiated percent included, tells a reporter whose report was "not
-/// substantiated" that it was found knowingly false.
+/// substantiated" that it was found knowingly false. The knowingly false
+/// are shown only beside at least the minimum of unsubstantiated cases
+/// that were not (else "all of them" would be told, even when both of
+/// the other cells are hidden).
 fn dispositions(row: &Row, min: u64, closed: Shown) -> [Shown; 5] {
     let concluded = row.get(Measure::Concluded).n;
     let group = suppress_group(
@@ -190,11 +193,16 @@ fn dispositions(row: &Row, min: u64, closed: Shown) -> [Shown; 5] {
         matches!(concluded_shown, Shown::Count(_)),
     );
     let at = |v: &[Shown], i: usize| v.get(i).copied().unwrap_or(Shown::Suppressed);
+    let others_shown = matches!(at(&split, 2), Shown::Count(_));
     [
         concluded_shown,
         at(&group, 1),
         at(&group, 2),
-        at(&split, 0),
+        if others_shown {
+            at(&split, 0)
+        } else {
+            Shown::Suppressed
+        },
         at(&split, 1),
     ]
 }
@@ -275,8 +283,11 @@ impl Bulletin {
                 referred: by_disposition[1],
                 filed_for_reference: by_disposition[2],
                 knowingly_false: by_disposition[3],
-                substantiated_percent: by_disposition[4]
+                // Over a shown concluded count only: with it hidden, the
+                // percent and the other counts could pin it down.
+                substantiated_percent: by_disposition[0]
                     .count()
+                    .and(by_disposition[4].count())
                     .and_then(|_| substantiated_percent(&f.total, min)),
                 feedback: shown(feedback, min),
                 on_time_percent: percent(&f.total, min),

@@ -377,3 +377,60 @@ fn the_bulletin_never_tells_a_reporter_their_report_was_found_knowingly_false() 
         "5 of 10 substantiated and 5 knowingly false give the 0 others away: {march:?}"
     );
 }
+
+/// The cases the second review found: all five concluded found knowingly
+/// false, and a percent beside a hidden concluded count.
+#[test]
+fn knowingly_false_is_never_all_of_a_months_unsubstantiated_and_no_percent_pins_a_hidden_count() {
+    let t = tree();
+    let month = |counts: &[(Measure, u64)]| {
+        let mut tally = Tally::default();
+        let at = "2026-03-10T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for (measure, n) in counts {
+            for _ in 0..*n {
+                tally.add(
+                    &Fact {
+                        at,
+                        unit: unit("p-a-x"),
+                        category: Category::OfficeTrading,
+                        channel: Channel::Web,
+                        measure: *measure,
+                        on_time: false,
+                        days: None,
+                    },
+                    cn(),
+                );
+            }
+        }
+        let rules = BulletinRules {
+            min_cell: 5,
+            lowest_level: Level::City,
+            months: 1,
+        };
+        let now = "2026-03-20T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        Bulletin::compute(&tally.cells, &tally.days, &t, &unit("p"), rules, now, cn()).months[0]
+            .clone()
+    };
+    let all_false = month(&[
+        (Measure::Received, 5),
+        (Measure::Closed, 5),
+        (Measure::Concluded, 5),
+        (Measure::KnowinglyFalse, 5),
+    ]);
+    assert_eq!(
+        all_false.knowingly_false,
+        Shown::Suppressed,
+        "{all_false:?}"
+    );
+    let hidden_concluded = month(&[
+        (Measure::Received, 21),
+        (Measure::Closed, 21),
+        (Measure::Concluded, 10),
+        (Measure::Referred, 11),
+        (Measure::Substantiated, 5),
+        (Measure::KnowinglyFalse, 5),
+    ]);
+    assert_eq!(hidden_concluded.concluded, Shown::Suppressed);
+    assert_eq!(hidden_concluded.substantiated_percent, None);
+    assert_eq!(hidden_concluded.knowingly_false, Shown::Suppressed);
+}
