@@ -211,13 +211,14 @@ def generated_clients(work: Path, intake: str, triage: str, login) -> str:
         cookies={COOKIE: cookie},
         headers={"X-CSRF-Token": signed.parsed.csrf_token},
     )
-    # Routing runs every few seconds: the report reaches the verify queue.
+    # Routing runs every few seconds: the report reaches the unit's
+    # acceptance (received) queue, where it waits for the desk's decision.
     deadline = time.time() + 30
     while True:
-        lines = queue.sync(client=member, stage="verify", unit="gd-gz-tianhe")
+        lines = queue.sync(client=member, stage="received", unit="gd-gz-tianhe")
         if lines:
             break
-        assert time.time() < deadline, "the report never reached the verify queue"
+        assert time.time() < deadline, "the report never reached the acceptance queue"
         time.sleep(1)
     assert all(line.unit == "gd-gz-tianhe" for line in lines), lines
     case = case_op.sync_detailed(client=member, id=lines[0].case_id)

@@ -132,12 +132,37 @@ pub struct CaseView {
 }
 
 /// A staff action with its optional internal note.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug)]
 pub struct ActionRequest {
-    #[serde(flatten)]
     pub action: Action,
-    #[serde(default)]
     pub note: Option<String>,
+}
+
+/// `action` must be an action's name: serde's internally tagged enums
+/// would also take a variant's index (`{"action": 0}` read as `route`).
+impl<'de> serde::Deserialize<'de> for ActionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            #[serde(flatten)]
+            action: Action,
+            #[serde(default)]
+            note: Option<String>,
+        }
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        if !value
+            .get("action")
+            .is_some_and(serde_json::Value::is_string)
+        {
+            return Err(D::Error::custom("`action` must be the name of an action"));
+        }
+        let raw: Raw = serde_json::from_value(value).map_err(D::Error::custom)?;
+        Ok(Self {
+            action: raw.action,
+            note: raw.note,
+        })
+    }
 }
 
 /// The case state the state machine works on, from the stored row.

@@ -117,6 +117,10 @@ async fn a_referral_closes_the_case_without_verification_and_tells_the_reporter(
             )
             .await;
         assert_eq!(s, 403, "{e}");
+        // An action named by a number is no action (serde would read 0
+        // as the first variant, `route`).
+        let (s, e) = desk.act(&id, json!({"action": 0})).await;
+        assert!((400..500).contains(&s), "{s} {e}");
         assert_eq!(case(&desk, &id).await["disposition"], "open");
 
         let message = "您反映的贪污受贿问题属纪检监察机关受理范围，已转交区纪委监委。";
