@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sunlight_store::Store;
@@ -208,6 +208,13 @@ async fn kill_during_load(target: &Target, rounds: usize, seed: u64) {
                         .push(v["tracking_code"].as_str().unwrap().to_owned());
                 }
             }));
+        }
+        // The kill falls at a random moment after the server has started
+        // acknowledging (a loaded CI machine, or the slower shangmi suite,
+        // can take longer than the shortest wait to answer the first one).
+        let first = Instant::now() + Duration::from_secs(30);
+        while acked.lock().await.is_empty() && Instant::now() < first {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let wait_ms = 300 + rng.next(1_200);
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
