@@ -381,15 +381,7 @@ impl Figures {
             }
             let done = row.stages_done();
             out.push_str(&format!(",{}", done.on_time));
-            for rate in [
-                row.on_time_rate(),
-                row.satisfaction_rate(),
-                row.substantiated_rate(),
-                row.share_of_closed(Measure::Referred),
-                row.share_of_closed(Measure::FiledForReference),
-                row.knowingly_false_rate(),
-                row.share_of_closed(Measure::Reopened),
-            ] {
+            for rate in row.rates() {
                 match rate {
                     Some(r) => out.push_str(&format!(",{r:.3}")),
                     None => out.push(','),

@@ -37,6 +37,21 @@ impl Row {
         )
     }
 
+    /// The rates every exported line carries, in column order: on time,
+    /// satisfaction, substantiated, out of scope, filed for reference,
+    /// knowingly false, reopened.
+    pub fn rates(&self) -> [Option<f64>; 7] {
+        [
+            self.on_time_rate(),
+            self.satisfaction_rate(),
+            self.substantiated_rate(),
+            self.share_of_closed(Measure::Referred),
+            self.share_of_closed(Measure::FiledForReference),
+            self.knowingly_false_rate(),
+            self.share_of_closed(Measure::Reopened),
+        ]
+    }
+
     /// Acceptance decisions made within their deadline, 0–1.
     pub fn acceptance_on_time_rate(&self) -> Option<f64> {
         let c = self.get(Measure::AcceptDone);

@@ -36,15 +36,7 @@ fn line(label: String, row: &Row) -> Line {
     (
         label,
         Measure::ALL.iter().map(|m| row.get(*m).n).collect(),
-        vec![
-            row.on_time_rate(),
-            row.satisfaction_rate(),
-            row.substantiated_rate(),
-            row.share_of_closed(Measure::Referred),
-            row.share_of_closed(Measure::FiledForReference),
-            row.knowingly_false_rate(),
-            row.share_of_closed(Measure::Reopened),
-        ],
+        row.rates().to_vec(),
     )
 }
 
