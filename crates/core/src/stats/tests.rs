@@ -282,28 +282,19 @@ fn the_substantiated_rate_is_over_verified_cases_and_dispositions_are_their_own_
     assert_eq!(i.satisfaction, None);
 }
 
-#[test]
-fn the_bulletins_substantiated_rate_leaves_referred_reports_out() {
-    let t = tree();
+/// March 2026's bulletin line (minimum 5) for events counted in one county.
+fn march_bulletin(counts: &[(Measure, u64)]) -> BulletinMonth {
     let mut tally = Tally::default();
     let at = "2026-03-10T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-    // 20 closed in March: 10 verified (8 substantiated), 6 referred, 4 filed.
-    for (measure, n) in [
-        (Measure::Received, 20),
-        (Measure::Closed, 20),
-        (Measure::Concluded, 10),
-        (Measure::Substantiated, 8),
-        (Measure::Referred, 6),
-        (Measure::FiledForReference, 4),
-    ] {
-        for _ in 0..n {
+    for (measure, n) in counts {
+        for _ in 0..*n {
             tally.add(
                 &Fact {
                     at,
                     unit: unit("p-a-x"),
                     category: Category::OfficeTrading,
                     channel: Channel::Web,
-                    measure,
+                    measure: *measure,
                     on_time: false,
                     days: None,
                 },
@@ -317,8 +308,29 @@ fn the_bulletins_substantiated_rate_leaves_referred_reports_out() {
         months: 1,
     };
     let now = "2026-03-20T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-    let b = Bulletin::compute(&tally.cells, &tally.days, &t, &unit("p"), rules, now, cn());
-    let march = &b.months[0];
+    let b = Bulletin::compute(
+        &tally.cells,
+        &tally.days,
+        &tree(),
+        &unit("p"),
+        rules,
+        now,
+        cn(),
+    );
+    b.months[0].clone()
+}
+
+#[test]
+fn the_bulletins_substantiated_rate_leaves_referred_reports_out() {
+    // 20 closed in March: 10 verified (8 substantiated), 6 referred, 4 filed.
+    let march = march_bulletin(&[
+        (Measure::Received, 20),
+        (Measure::Closed, 20),
+        (Measure::Concluded, 10),
+        (Measure::Substantiated, 8),
+        (Measure::Referred, 6),
+        (Measure::FiledForReference, 4),
+    ]);
     assert_eq!(
         march.substantiated_percent,
         Some(80),
@@ -337,39 +349,13 @@ fn the_bulletins_substantiated_rate_leaves_referred_reports_out() {
 /// shown, the knowingly-false count is hidden with its complement.
 #[test]
 fn the_bulletin_never_tells_a_reporter_their_report_was_found_knowingly_false() {
-    let t = tree();
-    let mut tally = Tally::default();
-    let at = "2026-03-10T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-    for (measure, n) in [
+    let march = march_bulletin(&[
         (Measure::Received, 10),
         (Measure::Closed, 10),
         (Measure::Concluded, 10),
         (Measure::Substantiated, 5),
         (Measure::KnowinglyFalse, 5),
-    ] {
-        for _ in 0..n {
-            tally.add(
-                &Fact {
-                    at,
-                    unit: unit("p-a-x"),
-                    category: Category::OfficeTrading,
-                    channel: Channel::Web,
-                    measure,
-                    on_time: false,
-                    days: None,
-                },
-                cn(),
-            );
-        }
-    }
-    let rules = BulletinRules {
-        min_cell: 5,
-        lowest_level: Level::City,
-        months: 1,
-    };
-    let now = "2026-03-20T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-    let b = Bulletin::compute(&tally.cells, &tally.days, &t, &unit("p"), rules, now, cn());
-    let march = &b.months[0];
+    ]);
     assert_eq!(march.concluded, Shown::Count(10));
     let both = march.knowingly_false != Shown::Suppressed && march.substantiated_percent.is_some();
     assert!(
@@ -382,36 +368,7 @@ fn the_bulletin_never_tells_a_reporter_their_report_was_found_knowingly_false() 
 /// false, and a percent beside a hidden concluded count.
 #[test]
 fn knowingly_false_is_never_all_of_a_months_unsubstantiated_and_no_percent_pins_a_hidden_count() {
-    let t = tree();
-    let month = |counts: &[(Measure, u64)]| {
-        let mut tally = Tally::default();
-        let at = "2026-03-10T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        for (measure, n) in counts {
-            for _ in 0..*n {
-                tally.add(
-                    &Fact {
-                        at,
-                        unit: unit("p-a-x"),
-                        category: Category::OfficeTrading,
-                        channel: Channel::Web,
-                        measure: *measure,
-                        on_time: false,
-                        days: None,
-                    },
-                    cn(),
-                );
-            }
-        }
-        let rules = BulletinRules {
-            min_cell: 5,
-            lowest_level: Level::City,
-            months: 1,
-        };
-        let now = "2026-03-20T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        Bulletin::compute(&tally.cells, &tally.days, &t, &unit("p"), rules, now, cn()).months[0]
-            .clone()
-    };
-    let all_false = month(&[
+    let all_false = march_bulletin(&[
         (Measure::Received, 5),
         (Measure::Closed, 5),
         (Measure::Concluded, 5),
@@ -422,7 +379,7 @@ fn knowingly_false_is_never_all_of_a_months_unsubstantiated_and_no_percent_pins_
         Shown::Suppressed,
         "{all_false:?}"
     );
-    let hidden_concluded = month(&[
+    let hidden_concluded = march_bulletin(&[
         (Measure::Received, 21),
         (Measure::Closed, 21),
         (Measure::Concluded, 10),
