@@ -19,6 +19,7 @@ use crate::domain::{Category, Channel, Level, Measure, UnitId};
 mod bulletin;
 mod hotspot;
 mod indicators;
+mod suppression;
 mod tree;
 
 pub use bulletin::{Bulletin, BulletinArea, BulletinMonth, BulletinRules, Shown};

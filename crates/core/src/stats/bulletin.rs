@@ -1,5 +1,6 @@
 //! The public bulletin (通报): monthly figures per area with small counts suppressed so that no count can single out a reporter, primary and complementary.
 
+use super::suppression::{hide_table, reveal, shown, suppress_group};
 use super::*;
 
 /// Publication rules for the bulletin.
@@ -103,43 +104,6 @@ pub struct Bulletin {
     pub areas: Vec<BulletinArea>,
 }
 
-/// Suppresses one group of numbers that add up to a published total: each
-/// below the minimum, and then, if exactly one was, the smallest other one
-/// too, so that no hidden value is the total minus the shown ones.
-pub(super) fn suppress_group(values: &[u64], min: u64, total_shown: bool) -> Vec<Shown> {
-    let mut hidden: Vec<bool> = values.iter().map(|v| *v < min).collect();
-    if total_shown && hidden.iter().filter(|h| **h).count() == 1 {
-        let partner = values
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| hidden.get(*i) == Some(&false))
-            .min_by_key(|(_, v)| **v)
-            .map(|(i, _)| i);
-        if let Some(slot) = partner.and_then(|i| hidden.get_mut(i)) {
-            *slot = true;
-        }
-    }
-    values
-        .iter()
-        .zip(hidden)
-        .map(|(v, h)| {
-            if h {
-                Shown::Suppressed
-            } else {
-                Shown::Count(*v)
-            }
-        })
-        .collect()
-}
-
-pub(super) fn shown(n: u64, min: u64) -> Shown {
-    if n < min {
-        Shown::Suppressed
-    } else {
-        Shown::Count(n)
-    }
-}
-
 /// Satisfied or basically satisfied ratings, in percent, when at least
 /// `min` ratings were given (a single dissatisfied reporter in a small unit
 /// is not shown as "0 %").
@@ -170,6 +134,11 @@ pub(super) fn substantiated_percent(row: &Row, min: u64) -> Option<u8> {
 /// that were not (else "all of them" would be told, even when both of
 /// the other cells are hidden).
 fn dispositions(row: &Row, min: u64, closed: Shown) -> [Shown; 5] {
+    // A closed count hidden as another month's partner may be large; its
+    // split would add up to it.
+    if closed == Shown::Suppressed {
+        return [Shown::Suppressed; 5];
+    }
     let concluded = row.get(Measure::Concluded).n;
     let group = suppress_group(
         &[
@@ -215,68 +184,99 @@ pub(super) fn percent(row: &Row, min: u64) -> Option<u8> {
     u8::try_from(done.on_time * 100 / done.n).ok()
 }
 
-impl Bulletin {
-    /// The bulletin of the whole tree under `root` for the months ending with
-    /// `now`'s.
-    pub fn compute(
+/// One month's figures before suppression.
+struct MonthFigures {
+    month: Month,
+    f: Figures,
+    per_category: Vec<u64>,
+    per_level: Vec<u64>,
+}
+
+impl MonthFigures {
+    fn of(
         cells: &BTreeMap<CellKey, Count>,
         days: &BTreeMap<DaysKey, u64>,
         tree: &Tree,
         root: &UnitId,
-        rules: BulletinRules,
-        now: DateTime<Utc>,
-        offset: FixedOffset,
+        month: Month,
     ) -> Self {
-        let min = rules.min_cell;
-        let months = Month::of(now, offset).last(rules.months);
-        let mut out = Vec::new();
-        for month in &months {
-            let f = Figures::compute(
-                cells.iter().filter(|(k, _)| k.month == *month),
-                days.iter().filter(|(k, _)| k.month == *month),
-                tree,
-                root,
-                &[*month],
-            );
-            let received = f.total.get(Measure::Received).n;
-            let received_shown = shown(received, min);
-            let total_visible = matches!(received_shown, Shown::Count(_));
-            let per_cat: Vec<u64> = Category::ALL
-                .iter()
-                .map(|c| {
-                    f.by_category
-                        .get(c)
-                        .map_or(0, |r| r.get(Measure::Received).n)
-                })
-                .collect();
-            let mut per_level = vec![0u64; Level::ALL.len()];
-            for (k, c) in cells.iter().filter(|(k, _)| {
-                k.month == *month && k.measure == Measure::Received && tree.within(&k.unit, root)
-            }) {
-                if let Some(level) = tree.get(&k.unit).map(|u| u.level)
-                    && let Some(slot) = Level::ALL
-                        .iter()
-                        .position(|l| *l == level)
-                        .and_then(|i| per_level.get_mut(i))
-                {
-                    *slot += c.n;
-                }
+        let f = Figures::compute(
+            cells.iter().filter(|(k, _)| k.month == month),
+            days.iter().filter(|(k, _)| k.month == month),
+            tree,
+            root,
+            &[month],
+        );
+        let per_category = Category::ALL
+            .iter()
+            .map(|c| {
+                f.by_category
+                    .get(c)
+                    .map_or(0, |r| r.get(Measure::Received).n)
+            })
+            .collect();
+        let mut per_level = vec![0u64; Level::ALL.len()];
+        for (k, c) in cells.iter().filter(|(k, _)| {
+            k.month == month && k.measure == Measure::Received && tree.within(&k.unit, root)
+        }) {
+            if let Some(level) = tree.get(&k.unit).map(|u| u.level)
+                && let Some(slot) = Level::ALL
+                    .iter()
+                    .position(|l| *l == level)
+                    .and_then(|i| per_level.get_mut(i))
+            {
+                *slot += c.n;
             }
-            let feedback = f.total.get(Measure::Feedback).n;
-            let closed = shown(f.total.get(Measure::Closed).n, min);
+        }
+        Self {
+            month,
+            f,
+            per_category,
+            per_level,
+        }
+    }
+}
+
+/// The months' lines, suppressed as linked tables rather than cell by
+/// cell: the months' received (and closed) counts add up to the period's,
+/// which the area lines give whenever all of them are shown, and the
+/// root's own cases over the months add up to its area line. So one
+/// hidden month always has a hidden partner month, a month hidden for
+/// that reason shows no breakdown (which would add up to it), and the
+/// root level's column of the by-level table hides no lone cell either.
+fn publish_months(raw: &[MonthFigures], min: u64, root_level: Option<Level>) -> Vec<BulletinMonth> {
+    let of = |m: Measure| -> Vec<u64> { raw.iter().map(|r| r.f.total.get(m).n).collect() };
+    let received = suppress_group(&of(Measure::Received), min, true);
+    let closed = suppress_group(&of(Measure::Closed), min, true);
+    let whole: Vec<bool> = received.iter().map(|s| *s == Shown::Suppressed).collect();
+    let per_category: Vec<Vec<u64>> = raw.iter().map(|r| r.per_category.clone()).collect();
+    let per_level: Vec<Vec<u64>> = raw.iter().map(|r| r.per_level.clone()).collect();
+    let root_column: Vec<usize> = root_level
+        .and_then(|l| Level::ALL.iter().position(|x| *x == l))
+        .into_iter()
+        .collect();
+    let category_hidden = hide_table(&per_category, min, &whole, &[]);
+    let level_hidden = hide_table(&per_level, min, &whole, &root_column);
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let f = &r.f;
+            let closed = closed.get(i).copied().unwrap_or(Shown::Suppressed);
             let by_disposition = dispositions(&f.total, min, closed);
-            out.push(BulletinMonth {
-                month: *month,
-                received: received_shown,
+            let feedback = f.total.get(Measure::Feedback).n;
+            let flags = |t: &[Vec<bool>]| t.get(i).cloned().unwrap_or_default();
+            BulletinMonth {
+                month: r.month,
+                received: received.get(i).copied().unwrap_or(Shown::Suppressed),
                 by_category: Category::ALL
                     .iter()
                     .copied()
-                    .zip(suppress_group(&per_cat, min, total_visible))
+                    .zip(reveal(&r.per_category, &flags(&category_hidden)))
                     .collect(),
                 by_level: Level::ALL
                     .iter()
                     .copied()
-                    .zip(suppress_group(&per_level, min, total_visible))
+                    .zip(reveal(&r.per_level, &flags(&level_hidden)))
                     .collect(),
                 closed,
                 concluded: by_disposition[0],
@@ -297,8 +297,31 @@ impl Bulletin {
                     None
                 },
                 satisfied_percent: satisfied_percent(&f.total, min),
-            });
-        }
+            }
+        })
+        .collect()
+}
+
+impl Bulletin {
+    /// The bulletin of the whole tree under `root` for the months ending with
+    /// `now`'s.
+    pub fn compute(
+        cells: &BTreeMap<CellKey, Count>,
+        days: &BTreeMap<DaysKey, u64>,
+        tree: &Tree,
+        root: &UnitId,
+        rules: BulletinRules,
+        now: DateTime<Utc>,
+        offset: FixedOffset,
+    ) -> Self {
+        let min = rules.min_cell;
+        let months = Month::of(now, offset).last(rules.months);
+        let raw: Vec<MonthFigures> = months
+            .iter()
+            .map(|m| MonthFigures::of(cells, days, tree, root, *m))
+            .collect();
+        let root_level = tree.get(root).map(|u| u.level);
+        let out = publish_months(&raw, min, root_level);
         // Areas over the whole period: the root's own cases, and each public
         // area below it with everything under it.
         let period = Figures::compute(cells, days, tree, root, &months);

@@ -180,10 +180,36 @@ proptest! {
                 let hidden = group.iter().filter(|s| **s == Shown::Suppressed).count();
                 prop_assert!(hidden != 1, "{:?}", group);
             }
+            // A month hidden as another's partner may be large: a breakdown
+            // shown whole would add up to it.
+            if m.received == Shown::Suppressed {
+                for group in [
+                    m.by_category.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+                    m.by_level.iter().map(|(_, s)| *s).collect(),
+                ] {
+                    prop_assert!(group.contains(&Shown::Suppressed), "{:?}", group);
+                }
+            }
+            if m.closed == Shown::Suppressed {
+                let group = [m.concluded, m.referred, m.filed_for_reference];
+                prop_assert!(group.contains(&Shown::Suppressed), "{:?}", group);
+            }
             if let (Shown::Count(total), true) = (m.received, m.by_category.iter().all(|(_, s)| matches!(s, Shown::Count(_)))) {
                 let sum: u64 = m.by_category.iter().filter_map(|(_, s)| s.count()).sum();
                 prop_assert_eq!(sum, total);
             }
+        }
+        // The months add up to the period, which the area lines give, and
+        // the province's own cases over the months to its area line: no
+        // month, and no province cell of a month, is hidden alone.
+        let province = |m: &BulletinMonth| m.by_level.iter().find(|(l, _)| *l == Level::Province).map(|(_, s)| *s);
+        for column in [
+            b.months.iter().map(|m| Some(m.received)).collect::<Vec<_>>(),
+            b.months.iter().map(|m| Some(m.closed)).collect(),
+            b.months.iter().map(province).collect(),
+        ] {
+            let hidden = column.iter().filter(|s| **s == Some(Shown::Suppressed)).count();
+            prop_assert!(hidden != 1, "{:?}", column);
         }
     }
 }
@@ -390,4 +416,70 @@ fn knowingly_false_is_never_all_of_a_months_unsubstantiated_and_no_percent_pins_
     assert_eq!(hidden_concluded.concluded, Shown::Suppressed);
     assert_eq!(hidden_concluded.substantiated_percent, None);
     assert_eq!(hidden_concluded.knowingly_false, Shown::Suppressed);
+}
+
+#[test]
+fn a_small_month_cannot_be_had_by_subtracting_the_shown_months_from_the_areas() {
+    // January 12 + 20, February 3, March 9: every area line is shown, so
+    // the period's total is public.
+    let mut tally = Tally::default();
+    for (day, unit_id, n) in [
+        ("2026-01-10", "p-a-x", 12),
+        ("2026-01-11", "p-b", 20),
+        ("2026-02-10", "p-a-x", 3),
+        ("2026-03-10", "p-a-y", 9),
+    ] {
+        let at = format!("{day}T02:00:00Z").parse::<DateTime<Utc>>().unwrap();
+        for _ in 0..n {
+            tally.add(
+                &Fact {
+                    at,
+                    unit: unit(unit_id),
+                    category: Category::OfficeTrading,
+                    channel: Channel::Web,
+                    measure: Measure::Received,
+                    on_time: false,
+                    days: None,
+                },
+                cn(),
+            );
+        }
+    }
+    let rules = BulletinRules {
+        min_cell: 5,
+        lowest_level: Level::City,
+        months: 3,
+    };
+    let now = "2026-03-20T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    let b = Bulletin::compute(
+        &tally.cells,
+        &tally.days,
+        &tree(),
+        &unit("p"),
+        rules,
+        now,
+        cn(),
+    );
+    let period: u64 = b.areas.iter().map(|a| a.received.count().unwrap()).sum();
+    assert_eq!(period, 44);
+    let shown: u64 = b.months.iter().filter_map(|m| m.received.count()).sum();
+    let hidden: Vec<String> = b
+        .months
+        .iter()
+        .filter(|m| m.received == Shown::Suppressed)
+        .map(|m| m.month.to_string())
+        .collect();
+    // February hides with March, its smallest neighbour: the subtraction
+    // gives their sum, not February's 3.
+    assert_eq!(hidden, ["2026-02", "2026-03"]);
+    assert_eq!(period - shown, 12);
+    // March's breakdown would add up to its 9.
+    let march = &b.months[2];
+    assert!(march.by_level.iter().all(|(_, s)| *s == Shown::Suppressed));
+    assert!(
+        march
+            .by_category
+            .iter()
+            .all(|(_, s)| *s == Shown::Suppressed)
+    );
 }
