@@ -249,6 +249,14 @@ GRANT SELECT (open_key) ON public.tasks TO sunlight_intake;
 -- TRUNCATE to everyone; intake has none of those privileges anyway.
 GRANT SELECT, INSERT ON public.audit_log TO sunlight_intake;
 
+-- The transparency log (crates/store/src/log.rs): every filing and reporter
+-- message inserts its leaf in its own transaction (`append_leaf`); the
+-- public pages read the heads and the placed leaves to serve proofs
+-- (`log_heads`, `log_tree`, `log_index_of`). Placing leaves and signing
+-- heads is the sweeper's (triage), so intake cannot UPDATE a leaf.
+GRANT SELECT, INSERT ON public.log_leaves TO sunlight_intake;
+GRANT SELECT ON public.log_heads TO sunlight_intake;
+
 -- /healthz (crates/intake/src/lib.rs `healthz` -> `Store::ping`) needs no
 -- table. The metrics listener reads the database only where triage runs
 -- (serve.rs passes the store when triage is on), so never as this role.

@@ -144,7 +144,14 @@ async fn every_page_is_accessible(c: &Client, d: &Deployment, case: &str) -> usi
         "/account/totp",
         "/password",
     ];
-    let public = ["/", "/report", "/status", "/bulletin"];
+    let public = [
+        "/",
+        "/report",
+        "/status",
+        "/bulletin",
+        "/log/heads",
+        "/verify",
+    ];
     let mut checked = 0;
     for lang in ["zh", "en"] {
         for (base, paths) in [(&d.triage, &staff[..]), (&d.intake, &public[..])] {

@@ -35,5 +35,6 @@ mod shangmi;
 mod staff_browser;
 mod stats_browser;
 mod topology;
+mod transparency;
 mod triage_process;
 mod xss_browser;

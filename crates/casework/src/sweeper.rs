@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::mail::{MailFacts, MailStyle, render};
 
+mod log;
 mod recalendar;
 mod replies;
 mod retention;
@@ -156,6 +157,11 @@ pub struct Sweeper {
     head_day: Arc<std::sync::Mutex<Option<chrono::NaiveDate>>>,
     /// The last local day this process applied the retention rule.
     retention_day: Arc<std::sync::Mutex<Option<chrono::NaiveDate>>>,
+    /// Where the transparency log's key comes from (the pepper); `None`:
+    /// this sweeper signs no head.
+    log_source: Option<sunlight_core::crypto::CodeStretcher>,
+    /// The last local day this process published a log head.
+    log_day: Arc<std::sync::Mutex<Option<chrono::NaiveDate>>>,
 }
 
 /// The directory and when it was read.
@@ -182,6 +188,8 @@ impl Sweeper {
             directory: Arc::default(),
             head_day: Arc::default(),
             retention_day: Arc::default(),
+            log_source: None,
+            log_day: Arc::default(),
         }
     }
 
@@ -221,13 +229,41 @@ impl Sweeper {
         let dir = self.directory().await?;
         let t = crate::i18n::catalog(self.style.lang);
         let anchor = format!("{seq}:{hash}");
+        let log_head = self.store.log_heads().await?.pop();
         let args = [
             ("day", day.to_string()),
             ("seq", seq.to_string()),
             ("hash", hash.clone()),
             ("anchor", anchor),
+            (
+                "size",
+                log_head
+                    .as_ref()
+                    .map(|h| h.size.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "root",
+                log_head
+                    .as_ref()
+                    .map(|h| data_encoding::HEXLOWER.encode(&h.root))
+                    .unwrap_or_default(),
+            ),
+            (
+                "log_day",
+                log_head
+                    .as_ref()
+                    .map(|h| h.day.to_string())
+                    .unwrap_or_default(),
+            ),
         ];
         let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // The log's head beside the audit head: a witness outside the
+        // server that a split view (another head shown to others) meets.
+        let log_line = match log_head {
+            Some(_) => format!("\n\n{}", t.format("mail.audit_head_log", &args)),
+            None => String::new(),
+        };
         let mails: Vec<NewMail> = dir
             .units
             .values()
@@ -238,7 +274,7 @@ impl Sweeper {
                 recipient: s.email.clone(),
                 subject: t.format("mail.audit_head_subject", &args),
                 body: format!(
-                    "{}\n\n-- \n{}\n",
+                    "{}{log_line}\n\n-- \n{}\n",
                     t.format("mail.audit_head_body", &args),
                     t.get("mail.footer")
                 ),

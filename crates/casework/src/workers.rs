@@ -98,6 +98,9 @@ async fn sweep_loop(sweeper: Sweeper, store: Store, holder: String, every: Optio
             .await
         {
             Ok(true) => {
+                if let Err(e) = sweeper.publish_log_head(now).await {
+                    tracing::warn!(error = %e, "transparency log head not published");
+                }
                 if let Err(e) = sweeper.mail_audit_head(now).await {
                     tracing::warn!(error = %e, "audit-head mail not queued");
                 }

@@ -1,5 +1,6 @@
 //! The subcommands. Each reads the clock once and passes `now` down.
 
+mod log;
 mod ops;
 mod serve;
 mod setup;
@@ -22,8 +23,8 @@ use sunlight_store::{AuditReport, Store, setting_keys};
 
 use crate::config::Config;
 use crate::{
-    AuditCommand, CalendarCommand, Command, ConfigCommand, RetentionCommand, StaffCommand,
-    StatsCommand, SuiteCommand, UnitCommand,
+    AuditCommand, CalendarCommand, Command, ConfigCommand, LogCommand, ReceiptCommand,
+    RetentionCommand, StaffCommand, StatsCommand, SuiteCommand, UnitCommand,
 };
 
 /// Writes one line of command output to standard output.
@@ -105,6 +106,15 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         Command::Retention {
             action: RetentionCommand::Run { dry_run },
         } => retention_run(&config, dry_run).await,
+        Command::Log {
+            action: LogCommand::Publish,
+        } => log::publish(&config).await,
+        Command::Log {
+            action: LogCommand::Verify,
+        } => log::verify(&config).await,
+        Command::Receipt {
+            action: ReceiptCommand::Verify { file, url },
+        } => log::verify_receipt(&file, url.as_deref()).await,
         Command::Bench {
             runs,
             queue_cases,

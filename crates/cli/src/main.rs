@@ -223,6 +223,39 @@ pub enum Command {
         #[command(subcommand)]
         action: RetentionCommand,
     },
+    /// The transparency log of filings.
+    Log {
+        #[command(subcommand)]
+        action: LogCommand,
+    },
+    /// Filing receipts.
+    Receipt {
+        #[command(subcommand)]
+        action: ReceiptCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LogCommand {
+    /// Sign and publish a head now, covering every leaf so far (the sweeper
+    /// also publishes one at least daily).
+    Publish,
+    /// Recompute the log from its stored leaves and check every published
+    /// head and every filing's leaf against its sealed material.
+    Verify,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a filing receipt: the promise's signature and, with --url,
+    /// that the first head published after it includes the leaf and that
+    /// every head is consistent with the one before.
+    Verify {
+        file: std::path::PathBuf,
+        /// The deployment's public intake address, e.g. https://12380.example.gov.cn
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 /// Which side a health check asks.

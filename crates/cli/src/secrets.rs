@@ -88,6 +88,11 @@ fn read_pepper(path: &Path) -> Result<Zeroizing<[u8; 32]>, SecretsError> {
     Ok(Zeroizing::new(pepper))
 }
 
+/// The pepper itself (the log key is derived from it).
+pub fn pepper(path: &Path) -> Result<Zeroizing<[u8; 32]>, SecretsError> {
+    read_pepper(path)
+}
+
 /// Checks that `path` holds a pepper (for `restore --pepper`).
 pub fn check_file(path: &Path) -> Result<(), SecretsError> {
     read_pepper(path).map(|_| ())

@@ -15,6 +15,7 @@ pub mod code;
 pub mod crypto;
 pub mod domain;
 pub mod i18n;
+pub mod log;
 pub mod notice;
 pub mod policy;
 pub mod report;

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 mod rating;
+mod receipt;
 mod sealed;
 mod upload;
 pub use rating::{ObjectionDraft, RatingRefusal, RatingState};
@@ -23,6 +24,7 @@ use sunlight_core::crypto::{
     CodeScheme, CodeStretcher, CryptoError, SealContext, StretchMemory, StretchedCode,
     UnitPublicKey, open, seal,
 };
+use sunlight_core::log::Receipt;
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::report::{
     AttachmentMeta, Field, FieldError, Limits, MessageContent, Problem, ReportDraft, ValidReport,
@@ -363,7 +365,7 @@ impl Filing {
         prepared: Prepared,
         report: ValidReport,
         attachments: Vec<NewAttachment>,
-    ) -> Result<TrackingCode, FilingError> {
+    ) -> Result<(TrackingCode, Receipt), FilingError> {
         let payload =
             encode_padded(&report.content).map_err(|e| FilingError::Internal(e.to_string()))?;
         let sealed_report = seal(
@@ -395,8 +397,8 @@ impl Filing {
                 due_at,
             },
         };
-        self.store.insert_case_with(new, attachments).await?;
-        Ok(prepared.code)
+        let leaf = self.store.insert_case_with(new, attachments).await?;
+        Ok((prepared.code, self.receipt(&leaf).await?))
     }
 
     /// Whether reporters' browsers may seal: the modern suite only (no JS
@@ -547,17 +549,6 @@ impl Filing {
             files,
             rating,
         })
-    }
-
-    /// The start of the local day of `now`: what is stored of the time a
-    /// report or a reporter's message arrived.
-    pub fn arrival_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        self.policy.start_of_local_day(now)
-    }
-
-    /// A new id for a reporter's message: its time part is the day only.
-    pub fn message_id(&self, now: DateTime<Utc>) -> Uuid {
-        sunlight_core::arrival_id(self.arrival_day(now))
     }
 
     /// Seals and stores a reporter's message (and files) on their case.

@@ -183,7 +183,7 @@ impl Filing {
         &self,
         sealed: SealedReport,
         now: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, FilingError> {
+    ) -> Result<(DateTime<Utc>, sunlight_core::log::Receipt), FilingError> {
         self.browser_sealing()?;
         let day = self.issued_day(sealed.case_id.as_uuid(), now)?;
         let (addressing, mut to) = self
@@ -231,7 +231,7 @@ impl Filing {
             // lost answer). The first is stored; this one is not.
             Err(StoreError::Conflict(_)) => Err(SealedRefusal::StaleId.into()),
             Err(e) => Err(e.into()),
-            Ok(()) => Ok(day),
+            Ok(leaf) => Ok((day, self.receipt(&leaf).await?)),
         }
     }
 

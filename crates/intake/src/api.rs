@@ -9,8 +9,9 @@ mod sealed_dto;
 
 pub(crate) use dto::ReportRequest;
 use dto::{
-    Accused, CodeRequest, HistoryOut, MessageOut, MessageRequest, MessageStored, RatingOut,
-    RatingRequest, RatingStored, ReceiptResponse, Reporter, StatusResponse, UnitOut,
+    Accused, CodeRequest, FilingReceipt, HistoryOut, MessageOut, MessageRequest, MessageStored,
+    RatingOut, RatingRequest, RatingStored, ReceiptLeafOut, ReceiptResponse, Reporter,
+    StatusResponse, UnitOut,
 };
 
 use actix_web::http::StatusCode;
@@ -130,13 +131,14 @@ pub async fn create_report(
         .prepare(&valid, now)
         .await
         .map_err(|e| json(e, lang))?;
-    let code = state
+    let (code, receipt) = state
         .filing
         .file(prepared, valid, Vec::new())
         .await
         .map_err(|e| json(e, lang))?;
     Ok(HttpResponse::Created().json(ReceiptResponse {
         tracking_code: code.to_string(),
+        receipt: receipt.into(),
     }))
 }
 
@@ -276,13 +278,17 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         sealed::create,
         sealed::status,
         sealed::add_message,
-        sealed::rate
+        sealed::rate,
+        crate::log::proof,
+        crate::log::consistency
     ),
     components(schemas(
         ReportRequest,
         Accused,
         Reporter,
         ReceiptResponse,
+        FilingReceipt,
+        ReceiptLeafOut,
         CodeRequest,
         StatusResponse,
         HistoryOut,
@@ -307,7 +313,9 @@ pub async fn units(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         sealed_dto::SealedStored,
         sealed_dto::StatusDisplay,
         sealed_dto::SealedRatingRequest,
-        sealed_dto::SealedObjectionIn
+        sealed_dto::SealedObjectionIn,
+        crate::log::InclusionOut,
+        crate::log::ConsistencyOut
     ))
 )]
 pub struct ApiDoc;

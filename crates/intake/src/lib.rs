@@ -13,6 +13,7 @@ pub mod fuzzing;
 mod guard;
 mod i18n;
 mod input;
+mod log;
 mod pages;
 mod spool;
 mod state;
@@ -222,6 +223,17 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .refusing_others(pages::method_not_allowed),
     )
     .service(
+        Endpoint::new("/log/heads")
+            .get(log::heads)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/verify")
+            .get(log::verify_form)
+            .post(log::verify_submit)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
         Endpoint::new("/healthz")
             .get(healthz)
             .refusing_others(pages::method_not_allowed),
@@ -279,6 +291,16 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::new("/api/v1/sealed/rating")
             .post(api::sealed::rate)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/log/proof")
+            .get(log::proof)
+            .refusing_others(pages::method_not_allowed),
+    )
+    .service(
+        Endpoint::new("/api/v1/log/consistency")
+            .get(log::consistency)
             .refusing_others(pages::method_not_allowed),
     )
     .service(

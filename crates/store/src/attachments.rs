@@ -86,10 +86,15 @@ pub(crate) async fn insert_all(
     txn: &DatabaseTransaction,
     case: CaseId,
     message: Option<Uuid>,
-    attachments: Vec<NewAttachment>,
+    mut attachments: Vec<NewAttachment>,
     now: DateTime<Utc>,
+    log: &mut sunlight_core::log::EnvelopesHasher,
 ) -> Result<(), StoreError> {
+    // In id order: the order `verify_log` reads them back in.
+    attachments.sort_by_key(|a| a.id);
     for mut a in attachments {
+        log.part(&a.sealed_meta);
+        log.part(&a.stream_header);
         let mut count: i32 = 0;
         let mut total: i64 = 0;
         // The parent row goes first so the chunks' foreign key holds; its
@@ -113,6 +118,7 @@ pub(crate) async fn insert_all(
                 break;
             }
             total = total.saturating_add(i64::try_from(chunk.len()).unwrap_or(i64::MAX));
+            log.part(&chunk);
             attachment_chunk::Entity::insert(attachment_chunk::ActiveModel {
                 attachment_id: Set(a.id),
                 seq: Set(count),

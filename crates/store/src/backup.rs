@@ -31,6 +31,7 @@ impl Store {
         Ok(Self {
             db: Database::connect(opts).await?,
             reads: None,
+            log_suite: Default::default(),
         })
     }
 

@@ -10,6 +10,7 @@ use sea_orm::{
     sea_query::Expr,
 };
 use sunlight_core::crypto::CodeScheme;
+use sunlight_core::log::{EnvelopesHasher, LeafRecord};
 use sunlight_core::{
     AccusedRole, CaseId, CaseNumber, Category, Channel, SelectionStage, Stage, UnitId,
 };
@@ -266,18 +267,22 @@ impl Store {
     /// transaction: after `Ok`, the case is committed (and, on SQLite with
     /// `synchronous=FULL`, on disk).
     #[tracing::instrument(skip_all)]
-    pub async fn insert_case(&self, new: NewCase) -> Result<(), StoreError> {
+    pub async fn insert_case(&self, new: NewCase) -> Result<LeafRecord, StoreError> {
         self.insert_case_with(new, Vec::new()).await
     }
 
     /// `insert_case` with the report's attachments, all in the same
-    /// transaction: the reporter's receipt covers the files too.
+    /// transaction with the case's leaf in the transparency log: the
+    /// reporter's receipt covers the files too. Returns the leaf's record.
     #[tracing::instrument(skip_all)]
     pub async fn insert_case_with(
         &self,
         new: NewCase,
         attachments: Vec<NewAttachment>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<LeafRecord, StoreError> {
+        let suite = self.log_suite().await?;
+        let mut log = EnvelopesHasher::new(suite);
+        log.part(&new.sealed_report);
         let txn = self.write_txn().await?;
         let id = new.id.as_uuid();
         case::Entity::insert(new_case_model(&new))
@@ -304,7 +309,9 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
-        attachments::insert_all(&txn, new.id, None, attachments, new.received_at).await?;
+        attachments::insert_all(&txn, new.id, None, attachments, new.received_at, &mut log).await?;
+        let day = crate::log::log_day(new.received_at);
+        let leaf = crate::log::append_leaf(&txn, suite, log, day, new.id, None).await?;
         append(
             &txn,
             AuditRecord {
@@ -318,7 +325,7 @@ impl Store {
         )
         .await?;
         txn.commit().await?;
-        Ok(())
+        Ok(leaf)
     }
 
     /// For the reporter: the case behind a stretched tracking code. Not

@@ -21,6 +21,8 @@ mod error;
 mod holds;
 pub mod keyring;
 mod leases;
+mod log;
+mod log_verify;
 mod merges;
 mod messages;
 pub mod migration;
@@ -63,6 +65,7 @@ pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
 pub use deadlines::{DeadlineOf, OpenDeadline};
 pub use error::{Clash, StoreError};
 pub use holds::{HoldRow, NewHold};
+pub use log::{LeafRow, LogCheck};
 pub use numbers::Unnumbered;
 pub use outbox::{MailProblem, OutboxMail, OutboxStatus};
 pub use queue::{QueueFilter, QueueItem};
@@ -160,6 +163,9 @@ pub struct Store {
     /// (PostgreSQL pools already; an in-memory database has one
     /// connection only).
     reads: Option<DatabaseConnection>,
+    /// The transparency log's suite once known: fixed at the first leaf,
+    /// read on every filing.
+    log_suite: std::sync::Arc<std::sync::OnceLock<sunlight_core::crypto::Suite>>,
 }
 
 impl Store {
@@ -216,7 +222,11 @@ impl Store {
             Some(_) => Some(Database::connect(read_only_options(url)).await?),
             None => None,
         };
-        Ok(Self { db, reads })
+        Ok(Self {
+            db,
+            reads,
+            log_suite: Default::default(),
+        })
     }
 
     /// A throwaway SQLite database for simulations: no fsync per commit
@@ -238,6 +248,7 @@ impl Store {
         Ok(Self {
             db: Database::connect(opts).await?,
             reads: None,
+            log_suite: Default::default(),
         })
     }
 

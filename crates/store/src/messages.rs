@@ -9,6 +9,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use sunlight_core::CaseId;
+use sunlight_core::log::EnvelopesHasher;
 use uuid::Uuid;
 
 impl Store {
@@ -62,6 +63,9 @@ impl Store {
         stamp: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
+        let suite = self.log_suite().await?;
+        let mut log = EnvelopesHasher::new(suite);
+        log.part(&sealed_body);
         let txn = self.write_txn().await?;
         message::Entity::insert(message::ActiveModel {
             id: Set(id),
@@ -80,9 +84,14 @@ impl Store {
         .exec_without_returning(&txn)
         .await
         .map_err(|e| StoreError::unique(e, Clash::Exists("message")))?;
-        attachments::insert_all(&txn, case, Some(id), attachments, stamp).await?;
+        attachments::insert_all(&txn, case, Some(id), attachments, stamp, &mut log).await?;
         match from_staff {
-            None => resume_on_answer(&txn, case, stamp, now).await?,
+            // A reporter's message is a filing: it gets its leaf.
+            None => {
+                let day = crate::log::log_day(stamp);
+                crate::log::append_leaf(&txn, suite, log, day, case, Some(id)).await?;
+                resume_on_answer(&txn, case, stamp, now).await?;
+            }
             // Any word to the reporter is also the interim message a late
             // stage owes them (阶段性反馈).
             Some(staff) => {

@@ -19,6 +19,7 @@ mod sweeper;
 mod tables;
 mod tasks;
 mod totp_replay;
+mod transparency_log;
 mod triage;
 
 use init::Init;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(definer::Definer),
             Box::new(code_scheme::CodeScheme),
             Box::new(dispositions::Dispositions),
+            Box::new(transparency_log::TransparencyLog),
         ]
     }
 }

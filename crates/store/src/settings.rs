@@ -23,6 +23,9 @@ pub mod keys {
     /// written by `init`; a deployment made before suites has none and is
     /// `modern`.
     pub const SUITE: &str = "cipher_suite";
+    /// The transparency log's suite (its hash and signature): the
+    /// deployment's suite when the first leaf was written, never changed.
+    pub const LOG_SUITE: &str = "log_suite";
     /// Written the first time the suite is shangmi, never removed: material
     /// sealed in it cannot be read by the browser script, so a deployment
     /// that moves back to modern keeps sealing on the server.
@@ -50,6 +53,15 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
+        // The transparency log keeps the suite it started in: only while
+        // it has no leaf does it follow a move (or `init`).
+        let log_empty = crate::entity::log_leaf::Entity::find()
+            .one(&txn)
+            .await?
+            .is_none();
+        if log_empty {
+            upsert(&txn, keys::LOG_SUITE, suite.as_str().as_bytes().to_vec()).await?;
+        }
         upsert(&txn, keys::SUITE, suite.as_str().as_bytes().to_vec()).await?;
         if suite == Suite::ShangMi {
             // The first day only: the row says since when.

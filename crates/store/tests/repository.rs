@@ -14,7 +14,7 @@ use sunlight_store::provision::{create_staff, create_unit};
 use sunlight_store::{AuditReport, NewCase, NewQueueEntry, Store, StoreError};
 use sunlight_testkit::{TestDb, query_text};
 
-fn t0() -> chrono::DateTime<Utc> {
+pub(crate) fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
 }
 

@@ -348,3 +348,21 @@ pub fn raw_http_exchange(addr: &str, request: &[u8]) -> Vec<(u16, String)> {
         })
         .collect()
 }
+
+/// `bytes` as an SQL literal of the engine's binary type, for tampering.
+pub fn blob_literal(engine: Engine, bytes: &[u8]) -> String {
+    let hex = data_encoding::HEXLOWER.encode(bytes);
+    match engine {
+        Engine::Sqlite => format!("X'{hex}'"),
+        Engine::Postgres => format!("'\\x{hex}'::bytea"),
+    }
+}
+
+/// A UUID as the engine stores it (16 bytes in SQLite, `uuid` in
+/// PostgreSQL), as an SQL literal.
+pub fn uuid_literal(engine: Engine, id: uuid::Uuid) -> String {
+    match engine {
+        Engine::Sqlite => blob_literal(engine, id.as_bytes()),
+        Engine::Postgres => format!("'{id}'::uuid"),
+    }
+}

@@ -81,7 +81,7 @@ impl Application {
             parts.store.clone(),
             parts.policy,
             parts.calendar,
-            parts.stretcher,
+            parts.stretcher.clone(),
             parts.metrics.clone(),
         )
         .with_mail_style(parts.mail.clone());
@@ -93,7 +93,8 @@ impl Application {
             triage.policy.clone(),
             triage.calendar.clone(),
             parts.mail.clone(),
-        );
+        )
+        .with_log_key_from(parts.stretcher);
         let stats = Stats::new(
             parts.store.clone(),
             triage.policy.clone(),

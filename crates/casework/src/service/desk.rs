@@ -69,7 +69,9 @@ impl Triage {
     ) -> Result<(TrackingCode, CaseId), CaseworkError> {
         let (case_id, day) = (desk.prepared.case_id, desk.prepared.received_at);
         let (selection, real_name) = (desk.report.selection_stage, desk.report.real_name);
-        let code = self
+        // The leaf is in the log; its receipt is not shown on the desk
+        // page yet (docs/threat-model.md, transparency log).
+        let (code, _receipt) = self
             .filing
             .file(desk.prepared, desk.report, attachments)
             .await?;

@@ -46,23 +46,7 @@ fn contract() -> Contract {
         NoUnitAbove,
     ]);
     let op = |id, sets: &[&[ErrorKind]]| Operation::new(id, Access::Public, sets);
-    let mut error_extras = serde_json::Map::new();
-    error_extras.insert(
-        "fields".into(),
-        json!({
-            "type": "array",
-            "description": "With `invalid_fields`: each field to correct.",
-            "items": {
-                "type": "object",
-                "required": ["field", "problem", "message"],
-                "properties": {
-                    "field": {"type": "string", "description": "The field, as named in the request (`narrative`, `accused_name`, …)."},
-                    "problem": {"description": "What is wrong: `missing`, `unknown_value`, `control_characters`, `not_a_phone_number`, `no_such_unit`, or `{\"too_long\": {\"max\": N}}` / `{\"too_many\": {\"max\": N}}`."},
-                    "message": {"type": "string", "description": "The same, for people, in the request's language."},
-                },
-            },
-        }),
-    );
+    let error_extras = error_extras();
     Contract {
         session_cookie: None,
         error_extras,
@@ -96,9 +80,46 @@ fn contract() -> Contract {
                 "sealed_rate",
                 &[&admitted, &json, &unknown, &sealed, &rating, &server],
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(log_operations())
+        .collect(),
         vocabularies: vocabularies(),
     }
+}
+
+/// What `invalid_fields` errors carry besides the code and message.
+fn error_extras() -> serde_json::Map<String, Value> {
+    let mut extras = serde_json::Map::new();
+    extras.insert(
+        "fields".into(),
+        json!({
+            "type": "array",
+            "description": "With `invalid_fields`: each field to correct.",
+            "items": {
+                "type": "object",
+                "required": ["field", "problem", "message"],
+                "properties": {
+                    "field": {"type": "string", "description": "The field, as named in the request (`narrative`, `accused_name`, …)."},
+                    "problem": {"description": "What is wrong: `missing`, `unknown_value`, `control_characters`, `not_a_phone_number`, `no_such_unit`, or `{\"too_long\": {\"max\": N}}` / `{\"too_many\": {\"max\": N}}`."},
+                    "message": {"type": "string", "description": "The same, for people, in the request's language."},
+                },
+            },
+        }),
+    );
+    extras
+}
+
+/// The transparency log's proofs: a malformed query, or a leaf or size the
+/// log does not hold.
+fn log_operations() -> Vec<Operation> {
+    use Answer::*;
+    let refused = Answer::errors(&[Malformed, NotFound]);
+    let server = Answer::errors(&[Internal, Unavailable]);
+    ["log_proof", "log_consistency"]
+        .into_iter()
+        .map(|id| Operation::new(id, Access::Public, &[&refused, &server]))
+        .collect()
 }
 
 /// The values and their Chinese terms, from the domain and the catalog.

@@ -62,6 +62,52 @@ impl ReportRequest {
 pub struct ReceiptResponse {
     /// Shown once; write it down. Five groups of four digits.
     pub tracking_code: String,
+    /// The filing receipt: keep it, and check it with `sunlight receipt
+    /// verify` or `/verify`. It never holds the tracking code.
+    pub receipt: FilingReceipt,
+}
+
+/// A filing receipt (docs/crypto.md, "Transparency log"): the leaf's
+/// record and the log's signed promise to include it in every head signed
+/// on a later day. Hashes, keys and signatures in lower-case hex.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FilingReceipt {
+    /// 1.
+    pub version: u8,
+    /// `modern` (SHA-256, Ed25519) or `shangmi` (SM3, SM2).
+    pub suite: String,
+    /// The log's public key.
+    pub log_key: String,
+    pub leaf: ReceiptLeafOut,
+    /// The signature of the promise.
+    pub promise: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptLeafOut {
+    /// The hash of the filing's sealed material.
+    pub envelopes: String,
+    /// 16 random bytes.
+    pub nonce: String,
+    /// The day of the filing, `YYYY-MM-DD`.
+    pub day: String,
+}
+
+impl From<sunlight_core::log::Receipt> for FilingReceipt {
+    fn from(r: sunlight_core::log::Receipt) -> Self {
+        let hex = |b: &[u8]| data_encoding::HEXLOWER.encode(b);
+        Self {
+            version: r.version,
+            suite: r.suite.as_str().to_owned(),
+            log_key: hex(&r.log_key),
+            leaf: ReceiptLeafOut {
+                envelopes: hex(&r.leaf.envelopes),
+                nonce: hex(&r.leaf.nonce),
+                day: r.leaf.day.to_string(),
+            },
+            promise: hex(&r.promise),
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -193,7 +193,7 @@ pub async fn create(
     )
     .await
     .map_err(|e| json(e, lang))?;
-    let day = state
+    let (day, receipt) = state
         .filing
         .file_sealed(parts.into_report(meta), Utc::now())
         .await
@@ -205,6 +205,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(SealedFiled {
         received_on: state.filing.policy.local_date(day),
         deadline: state.deadline_date(due),
+        receipt: receipt.into(),
     }))
 }
 

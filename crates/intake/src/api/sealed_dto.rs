@@ -177,6 +177,8 @@ pub struct SealedFiled {
     pub received_on: NaiveDate,
     /// The last day for routing it, in words of the request's language.
     pub deadline: String,
+    /// The filing receipt, as `POST /api/v1/reports` gives it.
+    pub receipt: super::dto::FilingReceipt,
 }
 
 /// A lookup by token.

@@ -164,7 +164,11 @@ pub fn set_report_field(
 
 /// What became of a submitted report form.
 pub(super) enum Received {
-    Filed(TrackingCode, DateTime<Utc>),
+    Filed(
+        TrackingCode,
+        Box<sunlight_core::log::Receipt>,
+        DateTime<Utc>,
+    ),
     Invalid(Box<ReportDraft>, Vec<FieldError>),
 }
 
@@ -273,8 +277,8 @@ pub(super) async fn receive_report(
         },
     };
     let due = state.route_deadline(prepared.received_at);
-    let code = state.filing.file(prepared, valid, files).await?;
-    Ok(Received::Filed(code, due))
+    let (code, receipt) = state.filing.file(prepared, valid, files).await?;
+    Ok(Received::Filed(code, Box::new(receipt), due))
 }
 
 #[derive(Template)]
@@ -283,16 +287,29 @@ pub(super) struct Receipt {
     ui: Frame,
     code: String,
     deadline_line: String,
+    receipt_text: String,
+    receipt_file: String,
+    receipt_base64: String,
 }
 
 impl Receipt {
-    /// The receipt of a filed report: its code, shown this once, and
-    /// `deadline`, the last day for routing it.
-    fn new(lang: Lang, code: &TrackingCode, deadline: &str) -> Self {
+    /// The receipt of a filed report: its code, shown this once,
+    /// `deadline`, the last day for routing it, and the filing receipt
+    /// (printable, and as a file to save).
+    fn new(
+        lang: Lang,
+        code: &TrackingCode,
+        proof: &sunlight_core::log::Receipt,
+        deadline: &str,
+    ) -> Self {
+        let text = serde_json::to_string_pretty(proof).unwrap_or_default();
         Self {
             ui: i18n::frame(lang, "/"),
             code: code.to_string(),
             deadline_line: i18n::catalog(lang).format("receipt.deadline", &[("date", deadline)]),
+            receipt_file: format!("receipt-{}.json", proof.leaf.day),
+            receipt_base64: data_encoding::BASE64.encode(text.as_bytes()),
+            receipt_text: text,
         }
     }
 }
@@ -304,8 +321,8 @@ pub async fn report_submit(
 ) -> Result<HttpResponse, Failure> {
     let lang = state.admit(&req, Limiters::submission, Format::Html)?;
     let (draft, errors) = match receive_report(&req, payload, &state).await {
-        Ok(Received::Filed(code, due)) => {
-            let page = Receipt::new(lang, &code, &state.deadline_date(due));
+        Ok(Received::Filed(code, proof, due)) => {
+            let page = Receipt::new(lang, &code, &proof, &state.deadline_date(due));
             return Ok(render(StatusCode::OK, lang, &page));
         }
         Ok(Received::Invalid(draft, errors)) => (*draft, errors),

@@ -8,6 +8,8 @@ pub mod case;
 pub mod hold;
 pub mod hotspot;
 pub mod lease;
+pub mod log_head;
+pub mod log_leaf;
 pub mod message;
 pub mod notice;
 pub mod outbox;

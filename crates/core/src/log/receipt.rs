@@ -1,0 +1,322 @@
+//! A filing receipt and its checks: the promise's signature, that the
+//! first head signed on a later day includes the leaf, and that every
+//! published head extends the one before it.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Hash, LeafRecord, LogPublicKey, SignedHead, TreeHasher, hex_bytes, hex32, promise_bytes,
+    verify_consistency, verify_inclusion,
+};
+use crate::crypto::Suite;
+
+/// What a reporter keeps: the leaf's record and the log's signed promise.
+/// Never the tracking code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// 1.
+    pub version: u8,
+    #[serde(with = "suite_name")]
+    pub suite: Suite,
+    /// The log's public key, which signed the promise and signs the heads.
+    #[serde(with = "hex_bytes")]
+    pub log_key: Vec<u8>,
+    pub leaf: ReceiptLeaf,
+    /// The signature of `promise_bytes(leaf hash, leaf.day)`.
+    #[serde(with = "hex_bytes")]
+    pub promise: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptLeaf {
+    #[serde(with = "hex32")]
+    pub envelopes: Hash,
+    #[serde(with = "hex_bytes")]
+    pub nonce: Vec<u8>,
+    pub day: NaiveDate,
+}
+
+impl Receipt {
+    pub fn new(record: &LeafRecord, key: &LogPublicKey, promise: Vec<u8>) -> Self {
+        Self {
+            version: 1,
+            suite: key.suite,
+            log_key: key.bytes.clone(),
+            leaf: ReceiptLeaf {
+                envelopes: record.envelopes,
+                nonce: record.nonce.to_vec(),
+                day: record.day,
+            },
+            promise,
+        }
+    }
+
+    pub fn record(&self) -> Option<LeafRecord> {
+        Some(LeafRecord {
+            envelopes: self.leaf.envelopes,
+            nonce: self.leaf.nonce.as_slice().try_into().ok()?,
+            day: self.leaf.day,
+        })
+    }
+
+    /// The leaf's hash in the tree, `None` for a malformed nonce.
+    pub fn leaf_hash(&self) -> Option<Hash> {
+        self.record().map(|r| r.hash(self.suite))
+    }
+
+    pub fn key(&self) -> LogPublicKey {
+        LogPublicKey {
+            suite: self.suite,
+            bytes: self.log_key.clone(),
+        }
+    }
+
+    /// The head that must include the leaf: the first one signed on a
+    /// later day than the promise's, in publication order (heads sorted
+    /// by size).
+    pub fn due_head<'a>(&self, heads: &'a [SignedHead]) -> Option<&'a SignedHead> {
+        heads.iter().find(|h| h.day > self.leaf.day)
+    }
+
+    /// The newest head signed on the promise's own day, which may include
+    /// the leaf already (or may have been signed before it was filed).
+    pub fn same_day_head<'a>(&self, heads: &'a [SignedHead]) -> Option<&'a SignedHead> {
+        heads.iter().rev().find(|h| h.day == self.leaf.day)
+    }
+
+    /// The sizes whose inclusion proofs the checks ask for.
+    pub fn proof_sizes(&self, heads: &[SignedHead]) -> Vec<u64> {
+        [self.same_day_head(heads), self.due_head(heads)]
+            .into_iter()
+            .flatten()
+            .map(|h| h.size)
+            .collect()
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// Not decidable yet (no head signed after the promise's day).
+    Pending,
+    Failed,
+}
+
+/// One named check and what it found, for the CLI and the `/verify` page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: &'static str, outcome: Outcome, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            outcome,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An inclusion proof as served: the leaf's index and the audit path in
+/// the head of `size`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub size: u64,
+    pub path: Vec<String>,
+}
+
+/// Checks the heads among themselves: each signed by `key`, none smaller
+/// than the one before, each consistent with the one before.
+/// `consistency(from, to)` gives the served proof between two sizes.
+pub fn check_heads(
+    key: &LogPublicKey,
+    heads: &[SignedHead],
+    mut consistency: impl FnMut(u64, u64) -> Option<Vec<Hash>>,
+) -> Vec<Check> {
+    let hasher = TreeHasher(key.suite);
+    let mut out = Vec::new();
+    match heads.iter().find(|h| !h.verify(key)) {
+        Some(h) => out.push(Check::new(
+            "heads signed",
+            Outcome::Failed,
+            format!(
+                "the head of size {} ({}) is not signed by this log's key",
+                h.size, h.day
+            ),
+        )),
+        None => out.push(Check::new(
+            "heads signed",
+            Outcome::Passed,
+            format!("{} heads, all signed by this log's key", heads.len()),
+        )),
+    }
+    for pair in heads.windows(2) {
+        let [a, b] = pair else { continue };
+        if b.size < a.size {
+            out.push(Check::new(
+                "consistency",
+                Outcome::Failed,
+                format!(
+                    "the log shrank: the head of {} has {} leaves, the one before it ({}) had {}",
+                    b.day, b.size, a.day, a.size
+                ),
+            ));
+            return out;
+        }
+        let proof = consistency(a.size, b.size).unwrap_or_default();
+        if !verify_consistency(hasher, a.size, b.size, &a.root, &b.root, &proof) {
+            out.push(Check::new(
+                "consistency",
+                Outcome::Failed,
+                format!(
+                    "the log forked: the head of size {} ({}) does not extend the head of size {} ({})",
+                    b.size, b.day, a.size, a.day
+                ),
+            ));
+            return out;
+        }
+    }
+    out.push(Check::new(
+        "consistency",
+        Outcome::Passed,
+        "every head extends the one before it",
+    ));
+    out
+}
+
+/// Checks a receipt against the heads a deployment published (sorted by
+/// size), with `inclusion(leaf, size)` and `consistency(from, to)` giving
+/// the proofs it serves. Without heads, only the signature is checked.
+/// The leaf must be in the first head signed on a later day than the
+/// promise; a head of the promise's own day that includes it already
+/// settles it early.
+pub fn check_receipt(
+    receipt: &Receipt,
+    heads: &[SignedHead],
+    inclusion: impl FnMut(&Hash, u64) -> Option<InclusionProof>,
+    consistency: impl FnMut(u64, u64) -> Option<Vec<Hash>>,
+) -> Vec<Check> {
+    let key = receipt.key();
+    let Some(leaf) = receipt.leaf_hash().filter(|_| receipt.version == 1) else {
+        return vec![Check::new(
+            "receipt",
+            Outcome::Failed,
+            "not a version-1 receipt",
+        )];
+    };
+    let mut out = Vec::new();
+    if key.verify(&promise_bytes(&leaf, receipt.leaf.day), &receipt.promise) {
+        out.push(Check::new(
+            "signature",
+            Outcome::Passed,
+            format!(
+                "the log promised on {} to include this leaf",
+                receipt.leaf.day
+            ),
+        ));
+    } else {
+        out.push(Check::new(
+            "signature",
+            Outcome::Failed,
+            "bad signature: the promise was not signed by this receipt's log key",
+        ));
+        return out;
+    }
+    if heads.is_empty() {
+        return out;
+    }
+    out.extend(check_heads(&key, heads, consistency));
+    out.push(inclusion_check(receipt, &key, leaf, heads, inclusion));
+    out
+}
+
+/// Whether the leaf is in the head that must hold it (or, early, in a
+/// head of the promise's own day).
+fn inclusion_check(
+    receipt: &Receipt,
+    key: &LogPublicKey,
+    leaf: Hash,
+    heads: &[SignedHead],
+    mut inclusion: impl FnMut(&Hash, u64) -> Option<InclusionProof>,
+) -> Check {
+    let mut includes = |head: &SignedHead| {
+        inclusion(&leaf, head.size).filter(|p| {
+            let path: Option<Vec<Hash>> = p.path.iter().map(|h| parse_hash(h)).collect();
+            p.size == head.size
+                && path.is_some_and(|path| {
+                    verify_inclusion(
+                        TreeHasher(key.suite),
+                        p.index,
+                        p.size,
+                        &leaf,
+                        &path,
+                        &head.root,
+                    )
+                })
+        })
+    };
+    let early = receipt
+        .same_day_head(heads)
+        .and_then(|h| includes(h).map(|p| (h, p)));
+    let due = receipt.due_head(heads);
+    let found = match (early, due) {
+        (Some(found), _) => Some(found),
+        (None, Some(h)) => includes(h).map(|p| (h, p)),
+        (None, None) => None,
+    };
+    match (found, due) {
+        (Some((head, p)), _) => Check::new(
+            "inclusion",
+            Outcome::Passed,
+            format!(
+                "leaf {} of the head of size {} ({})",
+                p.index, head.size, head.day
+            ),
+        ),
+        (None, Some(due)) => Check::new(
+            "inclusion",
+            Outcome::Failed,
+            format!(
+                "promise broken: the first head signed after {} (size {}, {}) does not include this leaf",
+                receipt.leaf.day, due.size, due.day
+            ),
+        ),
+        (None, None) => Check::new(
+            "inclusion",
+            Outcome::Pending,
+            format!("no head signed after {} is published yet", receipt.leaf.day),
+        ),
+    }
+}
+
+/// A hash in the log's text form.
+pub fn parse_hash(text: &str) -> Option<Hash> {
+    data_encoding::HEXLOWER
+        .decode(text.as_bytes())
+        .ok()
+        .and_then(|v| v.try_into().ok())
+}
+
+mod suite_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::crypto::Suite;
+
+    pub fn serialize<S: Serializer>(v: &Suite, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Suite, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,41 @@
+//! When a filing counts and what proves it: its day (the only time kept
+//! of it), the transparency log's key (derived from the deployment's
+//! pepper, so a database writer cannot sign) and the signed promise a
+//! reporter keeps for each filing.
+
+use chrono::{DateTime, Utc};
+use sunlight_core::log::{LeafRecord, LogKey, Receipt};
+use uuid::Uuid;
+
+use crate::{Filing, FilingError};
+
+impl Filing {
+    /// The start of the local day of `now`: what is stored of the time a
+    /// report or a reporter's message arrived.
+    pub fn arrival_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.policy.start_of_local_day(now)
+    }
+
+    /// A new id for a reporter's message: its time part is the day only.
+    pub fn message_id(&self, now: DateTime<Utc>) -> Uuid {
+        sunlight_core::arrival_id(self.arrival_day(now))
+    }
+
+    /// The deployment's transparency-log key, derived from its pepper in
+    /// the log's suite.
+    pub async fn log_key(&self) -> Result<LogKey, FilingError> {
+        let suite = self.store.log_suite().await?;
+        LogKey::derive(suite, &self.stretcher.secrets().pepper)
+            .map_err(|e| FilingError::Internal(e.to_string()))
+    }
+
+    /// The receipt of a stored filing: its leaf and the log's signed
+    /// promise to include it in every head signed on a later day.
+    pub async fn receipt(&self, leaf: &LeafRecord) -> Result<Receipt, FilingError> {
+        let key = self.log_key().await?;
+        let promise = key
+            .promise(&leaf.hash(key.suite()), leaf.day)
+            .map_err(|e| FilingError::Internal(e.to_string()))?;
+        Ok(Receipt::new(leaf, &key.public(), promise))
+    }
+}

@@ -1,0 +1,152 @@
+//! `/verify`: a receipt pasted into a form, checked by the server against
+//! the heads it published, each step shown. The page works without
+//! script; a reporter who does not trust this server checks the same with
+//! `sunlight receipt verify` against the published heads.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use sunlight_core::log::{Check, InclusionProof, Outcome, Receipt, check_receipt};
+
+use crate::error::{Failure, Format, IntakeError};
+use crate::i18n;
+use crate::input::{FormStream, Part};
+use crate::pages::{Frame, render};
+use crate::state::AppState;
+
+/// A receipt is a few hundred bytes; a pasted one with spaces, a few KiB.
+const RECEIPT_LIMIT: usize = 8 * 1024;
+const FORM_LIMIT: u64 = 16 * 1024;
+
+struct CheckLine {
+    name: String,
+    passed: bool,
+    outcome: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    ui: Frame,
+    pasted: String,
+    problem: Option<String>,
+    checks: Vec<CheckLine>,
+    verdict: Option<String>,
+}
+
+fn page(lang: sunlight_core::i18n::Lang) -> VerifyPage {
+    VerifyPage {
+        ui: i18n::frame(lang, "/verify"),
+        pasted: String::new(),
+        problem: None,
+        checks: Vec::new(),
+        verdict: None,
+    }
+}
+
+/// `GET /verify`.
+pub async fn verify_form(req: HttpRequest) -> HttpResponse {
+    let lang = i18n::lang_of(&req);
+    render(StatusCode::OK, lang, &page(lang))
+}
+
+async fn read_receipt(req: &HttpRequest, payload: web::Payload) -> Result<String, IntakeError> {
+    let mut form =
+        FormStream::open(req.headers(), payload, RECEIPT_LIMIT, FORM_LIMIT, false).await?;
+    let mut text: Option<String> = None;
+    while let Some(part) = form.next(RECEIPT_LIMIT).await? {
+        match part {
+            Part::Text { name, value } if name == "receipt" => {
+                if text.replace(value).is_some() {
+                    return Err(IntakeError::DuplicateField(name));
+                }
+            }
+            Part::Text { name, .. } | Part::File { name, .. } => {
+                return Err(IntakeError::UnknownField(name));
+            }
+        }
+    }
+    Ok(text.unwrap_or_default())
+}
+
+/// The checks of `receipt` against what this deployment published.
+async fn checks(state: &AppState, receipt: &Receipt) -> Result<Vec<Check>, IntakeError> {
+    let store = &state.filing.store;
+    let heads = store.log_heads().await?;
+    let tree = store.log_tree().await?;
+    let index = match receipt.leaf_hash() {
+        Some(leaf) => store.log_index_of(&leaf).await?,
+        None => None,
+    };
+    Ok(check_receipt(
+        receipt,
+        &heads,
+        |_, size| {
+            let i = index?;
+            Some(InclusionProof {
+                index: i,
+                size,
+                path: tree
+                    .inclusion_proof(i, size)?
+                    .iter()
+                    .map(|h| data_encoding::HEXLOWER.encode(h))
+                    .collect(),
+            })
+        },
+        |from, to| tree.consistency_proof(from, to),
+    ))
+}
+
+/// `POST /verify`, field `receipt`.
+pub async fn verify_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let lang = i18n::lang_of(&req);
+    let t = i18n::catalog(lang);
+    let fail = |e: IntakeError| Failure {
+        error: e,
+        lang,
+        format: Format::Html,
+    };
+    let pasted = read_receipt(&req, payload).await.map_err(fail)?;
+    let mut out = page(lang);
+    let Ok(receipt) = serde_json::from_str::<Receipt>(pasted.trim()) else {
+        out.problem = Some(t.get("verify.not_a_receipt").to_owned());
+        out.pasted = pasted;
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, lang, &out));
+    };
+    let found = checks(&state, &receipt).await.map_err(fail)?;
+    shown(&mut out, lang, found);
+    out.pasted = pasted;
+    Ok(render(StatusCode::OK, lang, &out))
+}
+
+/// The checks as the page words them.
+fn shown(out: &mut VerifyPage, lang: sunlight_core::i18n::Lang, found: Vec<Check>) {
+    let t = i18n::catalog(lang);
+    let failed = found.iter().any(|c| c.outcome == Outcome::Failed);
+    out.verdict = Some(
+        t.get(if failed {
+            "verify.failed"
+        } else {
+            "verify.passed"
+        })
+        .to_owned(),
+    );
+    out.checks = found
+        .into_iter()
+        .map(|c| CheckLine {
+            name: t
+                .get(&format!("verify.check_{}", c.name.replace(' ', "_")))
+                .to_owned(),
+            passed: c.outcome == Outcome::Passed,
+            outcome: t
+                .get(&format!("verify.outcome_{:?}", c.outcome).to_lowercase())
+                .to_owned(),
+            detail: c.detail,
+        })
+        .collect();
+}

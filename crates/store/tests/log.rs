@@ -1,0 +1,291 @@
+//! The transparency log's rows, on SQLite and on PostgreSQL: a leaf with
+//! every filing, heads over whole buckets, places without gap or double
+//! under concurrency from two processes, and the tampering `verify_log`
+//! and the receipt checks name.
+
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use chrono::NaiveDate;
+use sunlight_core::crypto::Suite;
+use sunlight_core::log::{
+    InclusionProof, LeafRecord, LogKey, Outcome, Receipt, SignedHead, check_heads, check_receipt,
+};
+use sunlight_store::{LogCheck, Store};
+use sunlight_testkit::TestDb;
+
+use crate::repository::{new_case, t0, tree};
+
+fn day(n: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, n).unwrap()
+}
+
+/// The test database's log key, in its log's suite (modern, or shangmi in
+/// CI's second pass).
+async fn key_of(store: &Store) -> (LogKey, Suite) {
+    let suite = store.log_suite().await.unwrap();
+    (LogKey::derive(suite, &[7u8; 32]).unwrap(), suite)
+}
+
+/// Whether the placed leaves hold every place from 0 to `size` - 1, each
+/// once.
+async fn places_are_whole(db: &TestDb, size: u64) -> bool {
+    let q = |sql: &str| {
+        let store = db.store.clone();
+        let sql = sql.to_owned();
+        async move {
+            sunlight_testkit::query_text(&store, &sql)
+                .await
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        }
+    };
+    let n = q("SELECT COUNT(idx) FROM log_leaves").await;
+    let distinct = q("SELECT COUNT(DISTINCT idx) FROM log_leaves").await;
+    let max = q("SELECT COALESCE(MAX(idx), -1) FROM log_leaves").await;
+    let size = i64::try_from(size).unwrap();
+    n == size && distinct == size && max == size - 1
+}
+
+/// The receipt of `leaf` checked against what the store holds now.
+async fn check(store: &Store, receipt: &Receipt) -> Vec<sunlight_core::log::Check> {
+    let heads = store.log_heads().await.unwrap();
+    let tree = store.log_tree().await;
+    let index = store
+        .log_index_of(&receipt.leaf_hash().unwrap())
+        .await
+        .unwrap();
+    let tree = match tree {
+        Ok(t) => t,
+        // A gap: proofs cannot be made, so none is given.
+        Err(_) => sunlight_core::log::Tree::new(sunlight_core::log::TreeHasher(receipt.suite)),
+    };
+    check_receipt(
+        receipt,
+        &heads,
+        |_, size| {
+            let i = index?;
+            Some(InclusionProof {
+                index: i,
+                size,
+                path: tree
+                    .inclusion_proof(i, size)?
+                    .iter()
+                    .map(|h| data_encoding::HEXLOWER.encode(h))
+                    .collect(),
+            })
+        },
+        |a, b| tree.consistency_proof(a, b),
+    )
+}
+
+fn receipt(leaf: &LeafRecord, k: &LogKey) -> Receipt {
+    Receipt::new(
+        leaf,
+        &k.public(),
+        k.promise(&leaf.hash(k.suite()), leaf.day).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn every_filing_gets_a_leaf_and_heads_cover_whole_buckets() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let (key, suite) = key_of(s).await;
+        let mut leaves = Vec::new();
+        let case = new_case("p-c-x", false, 0);
+        let case_id = case.id;
+        leaves.push(s.insert_case(case).await.unwrap());
+        for n in 1..3 {
+            leaves.push(s.insert_case(new_case("p-c-x", false, n)).await.unwrap());
+        }
+        s.add_message_at(
+            case_id,
+            uuid::Uuid::now_v7(),
+            None,
+            vec![4, 5, 6],
+            Vec::new(),
+            t0(),
+            t0(),
+        )
+        .await
+        .unwrap();
+        // Not placed before a head is published.
+        assert_eq!(s.log_index_of(&leaves[0].hash(suite)).await.unwrap(), None);
+        let head = s.publish_log_head(&key, day(2)).await.unwrap();
+        assert_eq!(head.size, 16, "{:?}", db.engine);
+        assert!(head.verify(&key.public()));
+        assert!(places_are_whole(&db, 16).await);
+        // Nothing new: the same head, not a second one.
+        let again = s.publish_log_head(&key, day(3)).await.unwrap();
+        assert_eq!(again, head);
+        assert_eq!(s.log_heads().await.unwrap().len(), 1);
+        // 17 more filings: the next head is two buckets further.
+        for n in 3..20 {
+            s.insert_case(new_case("p-c-x", false, n)).await.unwrap();
+        }
+        let later = s.publish_log_head(&key, day(4)).await.unwrap();
+        assert_eq!(later.size, 48);
+        assert_eq!(
+            s.verify_log().await.unwrap(),
+            LogCheck::Intact {
+                leaves: 48,
+                heads: 2,
+                purged: 0
+            }
+        );
+        // The first receipt holds: promised on day 2 (the filings' day is
+        // t0's), included in the head of day 4... and of day 2's head too.
+        let checks = check(s, &receipt(&leaves[1], &key)).await;
+        assert!(
+            checks.iter().all(|c| c.outcome == Outcome::Passed),
+            "{checks:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn places_have_no_gap_or_double_under_filings_and_publishers_of_two_processes() {
+    for db in TestDb::both().await.unwrap() {
+        tree(&db.store).await;
+        let (key, _) = key_of(&db.store).await;
+        let second = Store::connect(&db.url).await.unwrap();
+        let mut handles = Vec::new();
+        for (p, s) in [db.store.clone(), second.clone()].into_iter().enumerate() {
+            let filer = s.clone();
+            handles.push(tokio::spawn(async move {
+                for n in 0..25u64 {
+                    filer
+                        .insert_case(new_case("p-c-x", false, 100 * (p as u64 + 1) + n))
+                        .await
+                        .unwrap();
+                }
+            }));
+            handles.push(tokio::spawn(async move {
+                let (key, _) = key_of(&s).await;
+                for d in 0..6 {
+                    s.publish_log_head(&key, day(2 + d)).await.unwrap();
+                }
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let last = second.publish_log_head(&key, day(20)).await.unwrap();
+        assert!(places_are_whole(&db, last.size).await, "{:?}", db.engine);
+        assert!(last.size >= 50 && last.size % 16 == 0);
+        // Every head extends the ones before it.
+        let heads = second.log_heads().await.unwrap();
+        let tree = second.log_tree().await.unwrap();
+        let checks = check_heads(&key.public(), &heads, |a, b| tree.consistency_proof(a, b));
+        assert!(
+            checks.iter().all(|c| c.outcome == Outcome::Passed),
+            "{checks:?}"
+        );
+        assert!(
+            matches!(second.verify_log().await.unwrap(), LogCheck::Intact { leaves, .. } if leaves == last.size)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_leaf_an_altered_envelope_and_an_older_backup_are_caught() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let (key, suite) = key_of(s).await;
+        let case = new_case("p-c-x", false, 1).id;
+        let mut filed = new_case("p-c-x", false, 1);
+        filed.id = case;
+        let first = s.insert_case(filed).await.unwrap();
+        s.publish_log_head(&key, day(2)).await.unwrap();
+        let first_place = s.log_index_of(&first.hash(suite)).await.unwrap().unwrap();
+        let later = s.insert_case(new_case("p-c-x", false, 2)).await.unwrap();
+        let later_receipt = receipt(&later, &key);
+        s.publish_log_head(&key, day(3)).await.unwrap();
+        let ok = check(s, &later_receipt).await;
+        assert!(ok.iter().all(|c| c.outcome == Outcome::Passed), "{ok:?}");
+
+        // An altered envelope: `log verify` names the case.
+        db.raw(&format!(
+            "UPDATE cases SET sealed_report = {} WHERE id = {}",
+            sunlight_testkit::blob_literal(db.engine, &[9, 9, 9]),
+            sunlight_testkit::uuid_literal(db.engine, case.as_uuid()),
+        ))
+        .await
+        .unwrap();
+        match s.verify_log().await.unwrap() {
+            LogCheck::Broken(what) => assert!(what.contains(&case.to_string()), "{what}"),
+            other => panic!("altered envelope not caught: {other:?}"),
+        }
+        // A deleted leaf: the tree has a gap, and a head published over
+        // what is left does not extend the earlier heads.
+        db.raw(&format!(
+            "DELETE FROM log_leaves WHERE leaf_hash = {}",
+            sunlight_testkit::blob_literal(db.engine, &first.hash(suite)),
+        ))
+        .await
+        .unwrap();
+        assert!(
+            matches!(s.verify_log().await.unwrap(), LogCheck::Broken(w) if w.contains("no leaf"))
+        );
+        // The publisher will not sign over a gap.
+        assert!(s.publish_log_head(&key, day(4)).await.is_err());
+        // An insider closing the gap makes a tree whose heads do not
+        // extend the published ones.
+        let gap = first_place;
+        db.raw(&format!(
+            "UPDATE log_leaves SET idx = -idx WHERE idx > {gap}"
+        ))
+        .await
+        .unwrap();
+        db.raw("UPDATE log_leaves SET idx = -idx - 1 WHERE idx < 0")
+            .await
+            .unwrap();
+        s.insert_case(new_case("p-c-x", false, 3)).await.unwrap();
+        s.publish_log_head(&key, day(4)).await.unwrap();
+        let checks = check(s, &later_receipt).await;
+        assert!(
+            checks.iter().any(|c| c.outcome == Outcome::Failed
+                && (c.detail.contains("forked") || c.detail.contains("shrank"))),
+            "{:?}: {checks:?}",
+            db.engine
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_restore_of_an_older_backup_breaks_a_later_receipts_promise() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let (key, suite) = key_of(s).await;
+        s.insert_case(new_case("p-c-x", false, 1)).await.unwrap();
+        s.publish_log_head(&key, day(2)).await.unwrap();
+        // The "backup": this moment's heads. A later filing and its head...
+        let later = s.insert_case(new_case("p-c-x", false, 2)).await.unwrap();
+        let later_receipt = receipt(&later, &key);
+        // ...are lost when the older backup comes back: its rows go.
+        db.raw(&format!(
+            "DELETE FROM log_leaves WHERE leaf_hash = {}",
+            sunlight_testkit::blob_literal(db.engine, &later.hash(suite)),
+        ))
+        .await
+        .unwrap();
+        s.insert_case(new_case("p-c-x", false, 3)).await.unwrap();
+        let next: SignedHead = s
+            .publish_log_head(&key, later.day.succ_opt().unwrap())
+            .await
+            .unwrap();
+        assert!(next.size >= 16);
+        let checks = check(s, &later_receipt).await;
+        assert!(
+            checks
+                .iter()
+                .any(|c| c.outcome == Outcome::Failed && c.detail.contains("promise broken")),
+            "{:?}: {checks:?}",
+            db.engine
+        );
+    }
+}
