@@ -246,6 +246,8 @@ async fn rate_and_object(live: &Live, id: &str, code: &str) {
     );
     assert_eq!(count(live, "SELECT COUNT(*) FROM ratings").await, "0");
     let objection = "查核没有找我核实，结论不客观，请求复查。";
+    let leaves = "SELECT COUNT(*) FROM log_leaves WHERE message_id IS NOT NULL";
+    let before: u64 = count(live, leaves).await.parse().unwrap();
     let (s, v) = intake_post(
         &live.intake,
         "/api/v1/status/rating",
@@ -253,6 +255,9 @@ async fn rate_and_object(live: &Live, id: &str, code: &str) {
     )
     .await;
     assert_eq!((s, &v), (201, &json!({"objection": true})));
+    // The objection is a reporter's filing: it has its leaf in the log.
+    let after: u64 = count(live, leaves).await.parse().unwrap();
+    assert_eq!(after, before + 1);
     let (s, v) = intake_post(
         &live.intake,
         "/api/v1/status/rating",

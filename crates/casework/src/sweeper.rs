@@ -229,7 +229,8 @@ impl Sweeper {
         let dir = self.directory().await?;
         let t = crate::i18n::catalog(self.style.lang);
         let anchor = format!("{seq}:{hash}");
-        let log_head = self.store.log_heads().await?.pop();
+        // A log that cannot be read must not silence the audit head.
+        let log_head = self.store.log_heads().await.ok().and_then(|mut h| h.pop());
         let args = [
             ("day", day.to_string()),
             ("seq", seq.to_string()),

@@ -30,9 +30,10 @@ impl Filing {
     }
 
     /// The receipt of a stored filing: its leaf and the log's signed
-    /// promise to include it in every head signed on a later day.
-    pub async fn receipt(&self, leaf: &LeafRecord) -> Result<Receipt, FilingError> {
-        let key = self.log_key().await?;
+    /// promise to include it in every head signed on a later day. The key
+    /// is derived before the filing is stored (`log_key`), so a filing is
+    /// not stored when no receipt could be signed for it.
+    pub fn receipt(key: &LogKey, leaf: &LeafRecord) -> Result<Receipt, FilingError> {
         let promise = key
             .promise(&leaf.hash(key.suite()), leaf.day)
             .map_err(|e| FilingError::Internal(e.to_string()))?;

@@ -221,6 +221,7 @@ impl Filing {
                 due_at,
             },
         };
+        let key = self.log_key().await?;
         match self
             .store
             .insert_case_with(new, attachments(sealed.files))
@@ -231,7 +232,7 @@ impl Filing {
             // lost answer). The first is stored; this one is not.
             Err(StoreError::Conflict(_)) => Err(SealedRefusal::StaleId.into()),
             Err(e) => Err(e.into()),
-            Ok(leaf) => Ok((day, self.receipt(&leaf).await?)),
+            Ok(leaf) => Ok((day, Self::receipt(&key, &leaf)?)),
         }
     }
 

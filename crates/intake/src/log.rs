@@ -95,11 +95,14 @@ pub async fn heads(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     Ok(render(StatusCode::OK, lang, &page))
 }
 
+/// `lang` is every route's (the language of an error's message).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProofQuery {
     leaf: String,
     size: u64,
+    #[serde(rename = "lang")]
+    _lang: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +110,8 @@ struct ProofQuery {
 struct ConsistencyQuery {
     from: u64,
     to: u64,
+    #[serde(rename = "lang")]
+    _lang: Option<String>,
 }
 
 /// An inclusion proof (RFC 9162 §2.1.3): the leaf's index and its audit
@@ -134,21 +139,21 @@ fn query<T: for<'de> Deserialize<'de>>(req: &HttpRequest) -> Result<T, IntakeErr
         })
 }
 
-/// Whether `size` is the size of a published head.
-async fn published(state: &AppState, size: u64) -> Result<bool, IntakeError> {
-    Ok(state
-        .filing
-        .store
-        .log_heads()
-        .await?
-        .iter()
-        .any(|h| h.size == size))
+/// The tree under the newest head, and whether each size asked about
+/// is that of a published head.
+async fn published(
+    state: &AppState,
+    sizes: &[u64],
+) -> Result<Option<std::sync::Arc<sunlight_core::log::Tree>>, IntakeError> {
+    let (heads, tree) = state.filing.store.published_tree().await?;
+    let all = sizes.iter().all(|s| heads.iter().any(|h| h.size == *s));
+    Ok(all.then_some(tree))
 }
 
 #[utoipa::path(
     get, path = "/api/v1/log/proof", operation_id = "log_proof",
     params(
-        ("leaf" = String, Query, description = "The leaf's hash, 64 lower-case hex digits (`sunlight receipt verify` computes it from the receipt)"),
+        ("leaf" = String, Query, description = "The leaf's hash, 64 lower-case hex digits (`sunlight receipt verify` computes it from the receipt); anything else is a leaf the log does not hold (404)"),
         ("size" = u64, Query, description = "The size of a published head")
     ),
     responses((status = 200, description = "The leaf's inclusion proof in that head", body = InclusionOut))
@@ -156,20 +161,17 @@ async fn published(state: &AppState, size: u64) -> Result<bool, IntakeError> {
 pub async fn proof(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
     let fail = |e| failure(e, &req, Format::Json);
     let q: ProofQuery = query(&req).map_err(fail)?;
-    let leaf = parse_hash(&q.leaf).ok_or_else(|| {
-        fail(IntakeError::Malformed(
-            "leaf: 64 lower-case hex digits".into(),
-        ))
-    })?;
-    if !published(&state, q.size).await.map_err(fail)? {
+    // Text that is no hash names no leaf the log holds.
+    let leaf = parse_hash(&q.leaf).ok_or_else(|| fail(IntakeError::NotFound))?;
+    let Some(tree) = published(&state, &[q.size]).await.map_err(fail)? else {
         return Err(fail(IntakeError::NotFound));
-    }
-    let store = &state.filing.store;
-    let index = store
+    };
+    let index = state
+        .filing
+        .store
         .log_index_of(&leaf)
         .await
         .map_err(|e| fail(e.into()))?;
-    let tree = store.log_tree().await.map_err(|e| fail(e.into()))?;
     let found = index.and_then(|i| Some((i, tree.inclusion_proof(i, q.size)?)));
     let Some((index, path)) = found else {
         return Err(fail(IntakeError::NotFound));
@@ -198,17 +200,9 @@ pub async fn consistency(
 ) -> Result<HttpResponse, Failure> {
     let fail = |e| failure(e, &req, Format::Json);
     let q: ConsistencyQuery = query(&req).map_err(fail)?;
-    for size in [q.from, q.to] {
-        if !published(&state, size).await.map_err(fail)? {
-            return Err(fail(IntakeError::NotFound));
-        }
-    }
-    let tree = state
-        .filing
-        .store
-        .log_tree()
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let Some(tree) = published(&state, &[q.from, q.to]).await.map_err(fail)? else {
+        return Err(fail(IntakeError::NotFound));
+    };
     let path = tree
         .consistency_proof(q.from, q.to)
         .ok_or_else(|| fail(IntakeError::NotFound))?;

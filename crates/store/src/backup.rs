@@ -32,6 +32,7 @@ impl Store {
             db: Database::connect(opts).await?,
             reads: None,
             log_suite: Default::default(),
+            published_tree: Default::default(),
         })
     }
 

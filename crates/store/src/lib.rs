@@ -166,6 +166,9 @@ pub struct Store {
     /// The transparency log's suite once known: fixed at the first leaf,
     /// read on every filing.
     log_suite: std::sync::Arc<std::sync::OnceLock<sunlight_core::crypto::Suite>>,
+    /// The tree as of the newest published head, for the proofs the public
+    /// side serves: rebuilt only when a new head appears.
+    published_tree: log::TreeCache,
 }
 
 impl Store {
@@ -226,6 +229,7 @@ impl Store {
             db,
             reads,
             log_suite: Default::default(),
+            published_tree: Default::default(),
         })
     }
 
@@ -249,6 +253,7 @@ impl Store {
             db: Database::connect(opts).await?,
             reads: None,
             log_suite: Default::default(),
+            published_tree: Default::default(),
         })
     }
 

@@ -26,6 +26,9 @@ use crate::{Store, StoreError};
 /// on PostgreSQL (SQLite serialises writers by itself).
 const LOG_LOCK: i64 = 0x5375_6e6c_6967_6802;
 
+/// The published tree, shared by the clones of a store.
+pub(crate) type TreeCache = std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<Tree>>>>;
+
 /// A stored leaf with its place in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeafRow {
@@ -53,7 +56,13 @@ pub(crate) fn log_day(start_of_local_day: chrono::DateTime<chrono::Utc>) -> Naiv
 }
 
 /// Writes a filing's leaf (in the filing's transaction) and returns its
-/// record, for the receipt.
+/// record, for the receipt. Its day is the filing's day, or the newest
+/// head's day if that is later: a filing stamped yesterday (a browser's
+/// case id of yesterday, an upload across midnight, a desk entry dated
+/// back) that commits after today's head is promised to tomorrow's, which
+/// holds it. On PostgreSQL the filing holds the log's lock shared from
+/// here to its commit, so a publisher (which takes it exclusively) never
+/// signs between this read and the commit.
 pub(crate) async fn append_leaf(
     txn: &DatabaseTransaction,
     suite: Suite,
@@ -62,6 +71,23 @@ pub(crate) async fn append_leaf(
     case: CaseId,
     message: Option<Uuid>,
 ) -> Result<LeafRecord, StoreError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock_shared($1)",
+            [LOG_LOCK.into()],
+        ))
+        .await?;
+    }
+    let newest: Option<String> = log_head::Entity::find()
+        .select_only()
+        .column_as(log_head::Column::Day.max(), "day")
+        .into_tuple::<Option<String>>()
+        .one(txn)
+        .await?
+        .flatten();
+    let newest = newest.and_then(|d| d.parse::<NaiveDate>().ok());
+    let day = newest.map_or(day, |n| n.max(day));
     let record =
         LeafRecord::new(envelopes.finish(), day).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     log_leaf::Entity::insert(log_leaf::ActiveModel {
@@ -159,14 +185,19 @@ impl Store {
         Ok(tree)
     }
 
-    /// Places every pending leaf (in random order: the tree tells nothing
-    /// of the order of a day's filings), pads the tree to a whole bucket,
-    /// and signs and stores a head over it, dated `day`. A head of the same
-    /// size as the newest is not stored again; that one is returned.
+    /// Places every pending leaf and at least one bucket's worth of leaves
+    /// in all (mixed with random padding in a random order: the tree tells
+    /// nothing of the order or number of a day's filings), and signs and
+    /// stores a head over them, dated `day`. Refuses (an error naming why)
+    /// when a pending filing's material no longer matches its leaf, when
+    /// the placed leaves have a gap, or when they no longer give the newest
+    /// head. Without `again_today`, a day that has a head gets no second
+    /// one; that head is returned.
     pub async fn publish_log_head(
         &self,
         key: &LogKey,
         day: NaiveDate,
+        again_today: bool,
     ) -> Result<SignedHead, StoreError> {
         let suite = key.suite();
         let _pinned = self
@@ -175,6 +206,9 @@ impl Store {
         if self.log_suite().await? != suite {
             return Err(StoreError::Invalid("the log key is not of the log's suite"));
         }
+        // Filings not yet placed must still hash to their sealed material:
+        // an envelope replaced before its leaf is placed stops the log.
+        self.check_pending_material(suite).await?;
         let txn = self.write_txn().await?;
         if txn.get_database_backend() == DbBackend::Postgres {
             txn.execute_raw(Statement::from_sql_and_values(
@@ -184,28 +218,21 @@ impl Store {
             ))
             .await?;
         }
-        let mut tree = Tree::new(TreeHasher(suite));
-        for row in placed_leaves(&txn).await? {
-            // A gap is tampering: no head is signed over it (the operator
-            // sees this error daily; `sunlight log verify` names it).
-            if row.index != tree.len() {
-                return Err(StoreError::Corrupt(format!(
-                    "the transparency log has no leaf {}: not publishing",
-                    tree.len()
-                )));
-            }
-            tree.push(row.hash);
-        }
-        place_pending(&txn, &mut tree, day).await?;
-        let size = tree.len();
         let newest = log_head::Entity::find()
             .order_by_desc(log_head::Column::Size)
             .one(&txn)
-            .await?;
-        if let Some(newest) = newest.filter(|h| h.size == i64::try_from(size).unwrap_or(-1)) {
+            .await?
+            .map(head_of)
+            .transpose()?;
+        // One head a local day from the sweeper: a restart or a second
+        // process the same day adds none (each head would narrow the
+        // window a watcher sees). `sunlight log publish` asks for one.
+        if let Some(newest) = newest.as_ref().filter(|h| h.day >= day && !again_today) {
             txn.commit().await?;
-            return head_of(newest);
+            return Ok(newest.clone());
         }
+        let tree = extend_checked(&txn, key, newest.as_ref(), day).await?;
+        let size = tree.len();
         let root = tree
             .root(size)
             .unwrap_or_else(|| TreeHasher(suite).empty_root());
@@ -224,6 +251,51 @@ impl Store {
         Ok(head)
     }
 
+    /// The tree of the leaves under the newest published head (the
+    /// heads and it, read together), for serving proofs: kept between
+    /// calls and read again only when a new head was published, so a
+    /// proof costs O(log² n) hashes, not a read of every leaf. A leaf
+    /// altered after its head was published is caught by `verify_log` and
+    /// by the publisher, which will not sign again, not here.
+    pub async fn published_tree(
+        &self,
+    ) -> Result<(Vec<SignedHead>, std::sync::Arc<Tree>), StoreError> {
+        let heads = self.log_heads().await?;
+        let size = heads.last().map_or(0, |h| h.size);
+        let cached = self
+            .published_tree
+            .lock()
+            .ok()
+            .and_then(|slot| slot.clone())
+            .filter(|t| t.len() == size);
+        if let Some(tree) = cached {
+            return Ok((heads, tree));
+        }
+        let hasher = TreeHasher(self.log_suite().await?);
+        let mut tree = Tree::new(hasher);
+        for row in placed_leaves(self.reader())
+            .await?
+            .into_iter()
+            .take_while(|r| r.index < size)
+        {
+            if row.index != tree.len() {
+                break;
+            }
+            tree.push(row.hash);
+        }
+        if tree.len() != size {
+            return Err(StoreError::Corrupt(format!(
+                "the transparency log holds {} of the {size} leaves its newest head covers",
+                tree.len()
+            )));
+        }
+        let tree = std::sync::Arc::new(tree);
+        if let Ok(mut slot) = self.published_tree.lock() {
+            *slot = Some(tree.clone());
+        }
+        Ok((heads, tree))
+    }
+
     /// A leaf's place in the tree, if it has one yet.
     pub async fn log_index_of(&self, leaf: &Hash) -> Result<Option<u64>, StoreError> {
         Ok(log_leaf::Entity::find_by_id(leaf.to_vec())
@@ -237,49 +309,96 @@ impl Store {
     }
 }
 
-/// Gives the pending leaves their places after the tree's last (in random
-/// order) and pads the tree with random leaves to a whole bucket.
-async fn place_pending(
+/// The placed leaves as a tree, checked against the newest head (no gap,
+/// no leaf beyond it, its root and signature as published: the publisher
+/// never signs over a rewritten history), then extended by this day's
+/// batch.
+async fn extend_checked(
+    txn: &DatabaseTransaction,
+    key: &LogKey,
+    newest: Option<&SignedHead>,
+    day: NaiveDate,
+) -> Result<Tree, StoreError> {
+    let mut tree = Tree::new(TreeHasher(key.suite()));
+    for row in placed_leaves(txn).await? {
+        if row.index != tree.len() {
+            return Err(StoreError::Corrupt(format!(
+                "the transparency log has no leaf {}: not publishing",
+                tree.len()
+            )));
+        }
+        tree.push(row.hash);
+    }
+    let published = newest.map_or(0, |h| h.size);
+    let matches =
+        newest.is_none_or(|h| tree.root(h.size) == Some(h.root) && h.verify(&key.public()));
+    if tree.len() != published || !matches {
+        return Err(StoreError::Corrupt(format!(
+            "the stored leaves ({} placed) no longer give the newest head (size {published}): not publishing",
+            tree.len()
+        )));
+    }
+    place_batch(txn, &mut tree, day).await?;
+    Ok(tree)
+}
+
+/// A leaf of the day's batch: a filing's (placed by its hash) or padding.
+enum Batch {
+    Filing(Vec<u8>),
+    Padding([u8; 32]),
+}
+
+/// Places the pending leaves and random padding leaves, mixed in a random
+/// order, after the tree's last: at least one bucket of 16 (a day without
+/// filings grows the log as a day with a few does), and up to a whole
+/// bucket.
+async fn place_batch(
     txn: &DatabaseTransaction,
     tree: &mut Tree,
     day: NaiveDate,
 ) -> Result<(), StoreError> {
-    let mut pending: Vec<Vec<u8>> = log_leaf::Entity::find()
+    let pending: Vec<Vec<u8>> = log_leaf::Entity::find()
         .select_only()
         .column(log_leaf::Column::LeafHash)
         .filter(log_leaf::Column::Idx.is_null())
         .into_tuple::<Vec<u8>>()
         .all(txn)
         .await?;
-    shuffle(&mut pending)?;
-    let target = padded_size(tree.len() + pending.len() as u64);
-    let place = |hash: &[u8], tree: &mut Tree| -> Result<i64, StoreError> {
-        let index = i64::try_from(tree.len()).map_err(|_| StoreError::Invalid("log full"))?;
-        tree.push(hash_of(hash, "log leaf")?);
-        Ok(index)
-    };
-    for hash in pending {
-        let index = place(&hash, tree)?;
-        log_leaf::Entity::update_many()
-            .col_expr(log_leaf::Column::Idx, index.into())
-            .filter(log_leaf::Column::LeafHash.eq(hash))
-            .exec(txn)
-            .await?;
+    let filled = tree.len() + pending.len() as u64;
+    let target = padded_size(filled).max(tree.len() + sunlight_core::log::BUCKET);
+    let mut batch: Vec<Batch> = pending.into_iter().map(Batch::Filing).collect();
+    for _ in filled..target {
+        batch.push(Batch::Padding(
+            dummy_leaf().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ));
     }
-    while tree.len() < target {
-        let fill = dummy_leaf().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let index = place(&fill, tree)?;
-        log_leaf::Entity::insert(log_leaf::ActiveModel {
-            leaf_hash: Set(fill.to_vec()),
-            idx: Set(Some(index)),
-            day: Set(day.format("%Y-%m-%d").to_string()),
-            envelopes: Set(None),
-            nonce: Set(None),
-            case_id: Set(None),
-            message_id: Set(None),
-        })
-        .exec_without_returning(txn)
-        .await?;
+    shuffle(&mut batch)?;
+    for leaf in batch {
+        let index = i64::try_from(tree.len()).map_err(|_| StoreError::Invalid("log full"))?;
+        match leaf {
+            Batch::Filing(hash) => {
+                tree.push(hash_of(&hash, "log leaf")?);
+                log_leaf::Entity::update_many()
+                    .col_expr(log_leaf::Column::Idx, index.into())
+                    .filter(log_leaf::Column::LeafHash.eq(hash))
+                    .exec(txn)
+                    .await?;
+            }
+            Batch::Padding(hash) => {
+                tree.push(hash);
+                log_leaf::Entity::insert(log_leaf::ActiveModel {
+                    leaf_hash: Set(hash.to_vec()),
+                    idx: Set(Some(index)),
+                    day: Set(day.format("%Y-%m-%d").to_string()),
+                    envelopes: Set(None),
+                    nonce: Set(None),
+                    case_id: Set(None),
+                    message_id: Set(None),
+                })
+                .exec_without_returning(txn)
+                .await?;
+            }
+        }
     }
     Ok(())
 }

@@ -31,40 +31,27 @@ impl Store {
                 )));
             }
         }
+        // Leaves placed beyond the newest head: a head row was deleted.
+        let published = heads.last().map_or(0, |h| h.size);
+        if tree.len() != published {
+            return Ok(LogCheck::Broken(format!(
+                "{} leaves are placed but the newest head has {published}: a head is missing",
+                tree.len()
+            )));
+        }
         let mut purged = 0;
-        let filings = log_leaf::Entity::find()
-            .filter(log_leaf::Column::CaseId.is_not_null())
+        let leaves = log_leaf::Entity::find()
+            .filter(log_leaf::Column::Envelopes.is_not_null())
             .all(self.conn())
             .await?;
-        for leaf in filings {
-            let Some(case_id) = leaf.case_id else {
-                continue;
-            };
-            let Some(envelopes) = self
-                .stored_envelopes(suite, case_id, leaf.message_id)
-                .await?
-            else {
+        for leaf in leaves {
+            // A purged case's leaf keeps its hash but no longer names it.
+            if leaf.case_id.is_none() {
                 purged += 1;
                 continue;
-            };
-            let record = LeafRecord {
-                envelopes,
-                nonce: leaf
-                    .nonce
-                    .as_deref()
-                    .and_then(|n| n.try_into().ok())
-                    .unwrap_or_default(),
-                day: leaf.day.parse().unwrap_or_default(),
-            };
-            if leaf.envelopes.as_deref() != Some(envelopes.as_slice())
-                || record.hash(suite).as_slice() != leaf.leaf_hash.as_slice()
-            {
-                return Ok(LogCheck::Broken(format!(
-                    "the sealed material of case {case_id}{} no longer matches its leaf",
-                    leaf.message_id
-                        .map(|m| format!(", message {m}"))
-                        .unwrap_or_default()
-                )));
+            }
+            if let Some(what) = self.mismatch(suite, &leaf).await? {
+                return Ok(LogCheck::Broken(what));
             }
         }
         Ok(LogCheck::Intact {
@@ -72,6 +59,58 @@ impl Store {
             heads: heads.len() as u64,
             purged,
         })
+    }
+
+    /// Every filing not yet placed, checked against its sealed material.
+    pub(crate) async fn check_pending_material(&self, suite: Suite) -> Result<(), StoreError> {
+        let pending = log_leaf::Entity::find()
+            .filter(log_leaf::Column::Idx.is_null())
+            .filter(log_leaf::Column::CaseId.is_not_null())
+            .all(self.conn())
+            .await?;
+        for leaf in pending {
+            if let Some(what) = self.mismatch(suite, &leaf).await? {
+                return Err(StoreError::Corrupt(format!("{what}: not publishing")));
+            }
+        }
+        Ok(())
+    }
+
+    /// What is wrong with a filing's leaf, if anything (a purged case's
+    /// material is gone by design: nothing).
+    async fn mismatch(
+        &self,
+        suite: Suite,
+        leaf: &log_leaf::Model,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(case_id) = leaf.case_id else {
+            return Ok(None);
+        };
+        let Some(envelopes) = self
+            .stored_envelopes(suite, case_id, leaf.message_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = LeafRecord {
+            envelopes,
+            nonce: leaf
+                .nonce
+                .as_deref()
+                .and_then(|n| n.try_into().ok())
+                .unwrap_or_default(),
+            day: leaf.day.parse().unwrap_or_default(),
+        };
+        let matches = leaf.envelopes.as_deref() == Some(envelopes.as_slice())
+            && record.hash(suite).as_slice() == leaf.leaf_hash.as_slice();
+        Ok((!matches).then(|| {
+            format!(
+                "the sealed material of case {case_id}{} no longer matches its leaf",
+                leaf.message_id
+                    .map(|m| format!(", message {m}"))
+                    .unwrap_or_default()
+            )
+        }))
     }
 
     /// The hash of a filing's sealed material as stored now; `None` once

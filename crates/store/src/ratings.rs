@@ -82,6 +82,7 @@ async fn record_objection(
     txn: &sea_orm::DatabaseTransaction,
     r: &NewRating,
     o: &Objection,
+    suite: sunlight_core::crypto::Suite,
 ) -> Result<(), StoreError> {
     message::Entity::insert(message::ActiveModel {
         id: Set(o.message_id),
@@ -97,6 +98,11 @@ async fn record_objection(
     .await
     // An id the browser sealed under and sent already (a retry).
     .map_err(|e| StoreError::unique(e, Clash::Exists("message")))?;
+    // A reporter's words, so a filing: it gets its leaf.
+    let mut log = sunlight_core::log::EnvelopesHasher::new(suite);
+    log.part(&o.sealed_body);
+    let day = crate::log::log_day(o.day);
+    crate::log::append_leaf(txn, suite, log, day, r.case, Some(o.message_id)).await?;
     case::Entity::update_many()
         .col_expr(
             case::Column::Unread,
@@ -120,6 +126,7 @@ impl Store {
     /// a staff action computed before the rating is refused, not applied
     /// over an objection it never saw.
     pub async fn rate(&self, r: &NewRating) -> Result<(), StoreError> {
+        let suite = self.log_suite().await?;
         let txn = self.write_txn().await?;
         let won = case::Entity::update_many()
             .col_expr(
@@ -156,7 +163,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::unique(e, Clash::AlreadyRated))?;
         if let Some(o) = &r.objection {
-            record_objection(&txn, r, o).await?;
+            record_objection(&txn, r, o, suite).await?;
         }
         append(
             &txn,

@@ -172,6 +172,20 @@ impl Store {
             return Ok(false);
         }
         let removed = delete_contents(&txn, uuid).await?;
+        // Its leaves stay in the log (the heads must not change), but no
+        // longer name the case: a receipt found later leads nowhere.
+        crate::entity::log_leaf::Entity::update_many()
+            .col_expr(
+                crate::entity::log_leaf::Column::CaseId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                crate::entity::log_leaf::Column::MessageId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .filter(crate::entity::log_leaf::Column::CaseId.eq(uuid))
+            .exec(&txn)
+            .await?;
         let unit = crate::audit::case_unit(&txn, id).await?;
         append(
             &txn,

@@ -58,7 +58,11 @@ impl Store {
         let log_empty = crate::entity::log_leaf::Entity::find()
             .one(&txn)
             .await?
-            .is_none();
+            .is_none()
+            && crate::entity::log_head::Entity::find()
+                .one(&txn)
+                .await?
+                .is_none();
         if log_empty {
             upsert(&txn, keys::LOG_SUITE, suite.as_str().as_bytes().to_vec()).await?;
         }

@@ -63,6 +63,7 @@ async fn check(store: &Store, receipt: &Receipt) -> Vec<sunlight_core::log::Chec
     check_receipt(
         receipt,
         &heads,
+        None,
         |_, size| {
             let i = index?;
             Some(InclusionProof {
@@ -113,27 +114,40 @@ async fn every_filing_gets_a_leaf_and_heads_cover_whole_buckets() {
         .unwrap();
         // Not placed before a head is published.
         assert_eq!(s.log_index_of(&leaves[0].hash(suite)).await.unwrap(), None);
-        let head = s.publish_log_head(&key, day(2)).await.unwrap();
+        let head = s.publish_log_head(&key, day(2), false).await.unwrap();
         assert_eq!(head.size, 16, "{:?}", db.engine);
         assert!(head.verify(&key.public()));
         assert!(places_are_whole(&db, 16).await);
-        // Nothing new: the same head, not a second one.
-        let again = s.publish_log_head(&key, day(3)).await.unwrap();
-        assert_eq!(again, head);
-        assert_eq!(s.log_heads().await.unwrap().len(), 1);
-        // 17 more filings: the next head is two buckets further.
+        // A day without filings still grows the log by a bucket; the same
+        // day again adds no head.
+        let again = s.publish_log_head(&key, day(3), false).await.unwrap();
+        assert_eq!(again.size, 32);
+        assert_eq!(
+            s.publish_log_head(&key, day(3), false).await.unwrap(),
+            again
+        );
+        assert_eq!(s.log_heads().await.unwrap().len(), 2);
+        // 17 more filings, stamped with day 2 but stored after day 3's
+        // head: promised to the heads after day 3, which hold them.
+        let mut late = Vec::new();
         for n in 3..20 {
-            s.insert_case(new_case("p-c-x", false, n)).await.unwrap();
+            late.push(s.insert_case(new_case("p-c-x", false, n)).await.unwrap());
         }
-        let later = s.publish_log_head(&key, day(4)).await.unwrap();
-        assert_eq!(later.size, 48);
+        assert!(late.iter().all(|l| l.day == day(3)));
+        let later = s.publish_log_head(&key, day(4), false).await.unwrap();
+        assert_eq!(later.size, 64);
         assert_eq!(
             s.verify_log().await.unwrap(),
             LogCheck::Intact {
-                leaves: 48,
-                heads: 2,
+                leaves: 64,
+                heads: 3,
                 purged: 0
             }
+        );
+        let checks = check(s, &receipt(&late[0], &key)).await;
+        assert!(
+            checks.iter().all(|c| c.outcome == Outcome::Passed),
+            "{checks:?}"
         );
         // The first receipt holds: promised on day 2 (the filings' day is
         // t0's), included in the head of day 4... and of day 2's head too.
@@ -165,14 +179,14 @@ async fn places_have_no_gap_or_double_under_filings_and_publishers_of_two_proces
             handles.push(tokio::spawn(async move {
                 let (key, _) = key_of(&s).await;
                 for d in 0..6 {
-                    s.publish_log_head(&key, day(2 + d)).await.unwrap();
+                    s.publish_log_head(&key, day(2 + d), false).await.unwrap();
                 }
             }));
         }
         for h in handles {
             h.await.unwrap();
         }
-        let last = second.publish_log_head(&key, day(20)).await.unwrap();
+        let last = second.publish_log_head(&key, day(20), false).await.unwrap();
         assert!(places_are_whole(&db, last.size).await, "{:?}", db.engine);
         assert!(last.size >= 50 && last.size % 16 == 0);
         // Every head extends the ones before it.
@@ -199,11 +213,11 @@ async fn a_deleted_leaf_an_altered_envelope_and_an_older_backup_are_caught() {
         let mut filed = new_case("p-c-x", false, 1);
         filed.id = case;
         let first = s.insert_case(filed).await.unwrap();
-        s.publish_log_head(&key, day(2)).await.unwrap();
+        s.publish_log_head(&key, day(2), false).await.unwrap();
         let first_place = s.log_index_of(&first.hash(suite)).await.unwrap().unwrap();
         let later = s.insert_case(new_case("p-c-x", false, 2)).await.unwrap();
         let later_receipt = receipt(&later, &key);
-        s.publish_log_head(&key, day(3)).await.unwrap();
+        s.publish_log_head(&key, day(3), false).await.unwrap();
         let ok = check(s, &later_receipt).await;
         assert!(ok.iter().all(|c| c.outcome == Outcome::Passed), "{ok:?}");
 
@@ -231,7 +245,7 @@ async fn a_deleted_leaf_an_altered_envelope_and_an_older_backup_are_caught() {
             matches!(s.verify_log().await.unwrap(), LogCheck::Broken(w) if w.contains("no leaf"))
         );
         // The publisher will not sign over a gap.
-        assert!(s.publish_log_head(&key, day(4)).await.is_err());
+        assert!(s.publish_log_head(&key, day(4), false).await.is_err());
         // An insider closing the gap makes a tree whose heads do not
         // extend the published ones.
         let gap = first_place;
@@ -243,8 +257,13 @@ async fn a_deleted_leaf_an_altered_envelope_and_an_older_backup_are_caught() {
         db.raw("UPDATE log_leaves SET idx = -idx - 1 WHERE idx < 0")
             .await
             .unwrap();
-        s.insert_case(new_case("p-c-x", false, 3)).await.unwrap();
-        s.publish_log_head(&key, day(4)).await.unwrap();
+        // The publisher will not sign that history either...
+        let refused = s.publish_log_head(&key, day(4), false).await;
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("no longer give the newest head")),
+            "{refused:?}"
+        );
+        // ...and the proofs it would serve do not match what it published.
         let checks = check(s, &later_receipt).await;
         assert!(
             checks.iter().any(|c| c.outcome == Outcome::Failed
@@ -262,7 +281,7 @@ async fn a_restore_of_an_older_backup_breaks_a_later_receipts_promise() {
         tree(s).await;
         let (key, suite) = key_of(s).await;
         s.insert_case(new_case("p-c-x", false, 1)).await.unwrap();
-        s.publish_log_head(&key, day(2)).await.unwrap();
+        s.publish_log_head(&key, day(2), false).await.unwrap();
         // The "backup": this moment's heads. A later filing and its head...
         let later = s.insert_case(new_case("p-c-x", false, 2)).await.unwrap();
         let later_receipt = receipt(&later, &key);
@@ -275,7 +294,7 @@ async fn a_restore_of_an_older_backup_breaks_a_later_receipts_promise() {
         .unwrap();
         s.insert_case(new_case("p-c-x", false, 3)).await.unwrap();
         let next: SignedHead = s
-            .publish_log_head(&key, later.day.succ_opt().unwrap())
+            .publish_log_head(&key, later.day.succ_opt().unwrap(), false)
             .await
             .unwrap();
         assert!(next.size >= 16);
@@ -287,5 +306,45 @@ async fn a_restore_of_an_older_backup_breaks_a_later_receipts_promise() {
             "{:?}: {checks:?}",
             db.engine
         );
+    }
+}
+
+#[tokio::test]
+async fn a_purged_cases_leaf_stays_in_the_log_but_names_no_case() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let (key, suite) = key_of(s).await;
+        let filed = new_case("p-c-x", false, 1);
+        let id = filed.id;
+        let leaf = s.insert_case(filed).await.unwrap();
+        let head = s.publish_log_head(&key, day(2), false).await.unwrap();
+        let named = format!(
+            "SELECT COUNT(*) FROM log_leaves WHERE case_id = {}",
+            sunlight_testkit::uuid_literal(db.engine, id.as_uuid())
+        );
+        assert_eq!(sunlight_testkit::query_text(s, &named).await.unwrap(), "1");
+        db.raw(&format!(
+            "UPDATE cases SET stage = 'closed', closed_at = {} WHERE id = {}",
+            if db.engine == sunlight_testkit::Engine::Postgres {
+                "'2026-01-01T00:00:00Z'::timestamptz"
+            } else {
+                "'2026-01-01 00:00:00+00:00'"
+            },
+            sunlight_testkit::uuid_literal(db.engine, id.as_uuid())
+        ))
+        .await
+        .unwrap();
+        let now = t0() + chrono::Duration::days(3650);
+        assert!(s.purge_case(id, now, now).await.unwrap(), "{:?}", db.engine);
+        // A receipt found later (on a seized device) leads to no case...
+        assert_eq!(sunlight_testkit::query_text(s, &named).await.unwrap(), "0");
+        assert!(s.log_index_of(&leaf.hash(suite)).await.unwrap().is_some());
+        // ...while the log is whole and its head unchanged.
+        assert_eq!(s.log_heads().await.unwrap(), vec![head]);
+        assert!(matches!(
+            s.verify_log().await.unwrap(),
+            LogCheck::Intact { purged: 1, .. }
+        ));
     }
 }

@@ -42,7 +42,7 @@ impl Sweeper {
         let Some(key) = self.log_key().await? else {
             return Ok(None);
         };
-        let head = self.store.publish_log_head(&key, day).await?;
+        let head = self.store.publish_log_head(&key, day, false).await?;
         if let Ok(mut d) = self.log_day.lock() {
             *d = Some(day);
         }

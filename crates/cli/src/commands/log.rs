@@ -33,7 +33,7 @@ pub(super) async fn publish(config: &Config) -> CmdResult {
     let store = open(config).await?;
     let key = log_key(config, &store).await?;
     let head = store
-        .publish_log_head(&key, today(config)?)
+        .publish_log_head(&key, today(config)?, true)
         .await
         .map_err(|e| format!("publishing a log head failed: {e}"))?;
     say(&format!(
@@ -80,9 +80,13 @@ pub(super) async fn verify_receipt(file: &Path, url: Option<&str>) -> CmdResult 
         None => (Vec::new(), Evidence::default()),
         Some(base) => fetch(base.trim_end_matches('/'), &receipt).await?,
     };
+    // Only against a deployment: a log that signed no head for days
+    // after the promise has stopped (or hides its heads).
+    let today = url.map(|_| Utc::now().date_naive());
     let checks = check_receipt(
         &receipt,
         &heads,
+        today,
         |_, size| evidence.inclusion.iter().find(|p| p.size == size).cloned(),
         |from, to| {
             evidence
@@ -122,22 +126,37 @@ struct Evidence {
     consistency: Vec<(u64, u64, Vec<Hash>)>,
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, String> {
-    let answer = reqwest::Client::new()
+/// `Ok(None)` for a 404 (the log holds no such leaf or head); any other
+/// failure is an error that names the address, never a verdict.
+async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<Option<T>, String> {
+    let answer = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?
         .get(url)
         .header("Accept", "application/json")
         .send()
         .await
         .map_err(|e| format!("{url}: {e}"))?;
+    if answer.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
     if !answer.status().is_success() {
         return Err(format!("{url}: answered {}", answer.status()));
     }
-    answer.json().await.map_err(|e| format!("{url}: {e}"))
+    answer
+        .json()
+        .await
+        .map(Some)
+        .map_err(|e| format!("{url}: {e}"))
 }
 
 /// The heads and every proof the checks need, from the deployment at `base`.
 async fn fetch(base: &str, receipt: &Receipt) -> Result<(Vec<SignedHead>, Evidence), String> {
-    let mut heads: Vec<SignedHead> = get_json(&format!("{base}/log/heads?format=json")).await?;
+    let url = format!("{base}/log/heads?format=json");
+    let mut heads: Vec<SignedHead> = get_json(&url)
+        .await?
+        .ok_or_else(|| format!("{url}: answered 404 Not Found"))?;
     heads.sort_by_key(|h| h.size);
     let mut evidence = Evidence::default();
     if let Some(leaf) = receipt.leaf_hash() {
@@ -148,7 +167,7 @@ async fn fetch(base: &str, receipt: &Receipt) -> Result<(Vec<SignedHead>, Eviden
             );
             // A leaf the log does not hold answers 404: no proof, which
             // the check names as a broken promise.
-            if let Ok(proof) = get_json(&url).await {
+            if let Some(proof) = get_json(&url).await? {
                 evidence.inclusion.push(proof);
             }
         }
@@ -160,7 +179,10 @@ async fn fetch(base: &str, receipt: &Receipt) -> Result<(Vec<SignedHead>, Eviden
                 "{base}/api/v1/log/consistency?from={}&to={}",
                 a.size, b.size
             );
-            let proof: ConsistencyAnswer = get_json(&url).await?;
+            // None: no proof, which the check names as a fork.
+            let Some(proof) = get_json::<ConsistencyAnswer>(&url).await? else {
+                continue;
+            };
             let path = proof
                 .path
                 .iter()

@@ -148,7 +148,7 @@ pub fn check_heads(
             "heads signed",
             Outcome::Failed,
             format!(
-                "the head of size {} ({}) is not signed by this log's key",
+                "the head of size {} ({}) is not signed by this log's key (a receipt of another deployment, or the deployment's key changed)",
                 h.size, h.day
             ),
         )),
@@ -201,6 +201,7 @@ pub fn check_heads(
 pub fn check_receipt(
     receipt: &Receipt,
     heads: &[SignedHead],
+    today: Option<NaiveDate>,
     inclusion: impl FnMut(&Hash, u64) -> Option<InclusionProof>,
     consistency: impl FnMut(u64, u64) -> Option<Vec<Hash>>,
 ) -> Vec<Check> {
@@ -230,11 +231,25 @@ pub fn check_receipt(
         ));
         return out;
     }
-    if heads.is_empty() {
+    if heads.is_empty() && today.is_none() {
         return out;
     }
     out.extend(check_heads(&key, heads, consistency));
-    out.push(inclusion_check(receipt, &key, leaf, heads, inclusion));
+    let mut inclusion = inclusion_check(receipt, &key, leaf, heads, inclusion);
+    // The log signs a head every day: two days without one after the
+    // promise is a log that stopped, or heads that were taken away.
+    let stale = today.is_some_and(|t| t > receipt.leaf.day + chrono::Days::new(2));
+    if inclusion.outcome == Outcome::Pending && stale {
+        inclusion = Check::new(
+            "inclusion",
+            Outcome::Failed,
+            format!(
+                "the log has published no head since {}, though it signs one every day",
+                receipt.leaf.day
+            ),
+        );
+    }
+    out.push(inclusion);
     out
 }
 

@@ -155,7 +155,7 @@ fn check(receipt: &Receipt, heads: &[SignedHead], tree: &Tree) -> Vec<Check> {
             path: tree.inclusion_proof(index, size)?.iter().map(hex).collect(),
         })
     };
-    check_receipt(receipt, heads, inclusion, |x, y| {
+    check_receipt(receipt, heads, None, inclusion, |x, y| {
         tree.consistency_proof(x, y)
     })
 }
@@ -220,6 +220,25 @@ fn a_receipt_holds_against_honest_heads() {
             Outcome::Pending,
             "{checks:?}"
         );
+        // ...still so two days on, but not three: the log signs daily.
+        let stale = |today: &str, heads: &[SignedHead]| {
+            check_receipt(
+                &h.receipt,
+                heads,
+                Some(day(today)),
+                |_, _| None,
+                |a, b| h.tree.consistency_proof(a, b),
+            )
+        };
+        let pending = stale("2026-12-05", &h.heads[..1]);
+        assert_eq!(pending.last().unwrap().outcome, Outcome::Pending);
+        for heads in [&h.heads[..1], &[]] {
+            let checks = stale("2026-12-06", heads);
+            assert!(
+                checks.last().unwrap().detail.contains("no head since"),
+                "{checks:?}"
+            );
+        }
     }
 }
 

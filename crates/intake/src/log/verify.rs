@@ -9,6 +9,7 @@ use askama::Template;
 use sunlight_core::log::{Check, InclusionProof, Outcome, Receipt, check_receipt};
 
 use crate::error::{Failure, Format, IntakeError};
+use crate::guard::Limiters;
 use crate::i18n;
 use crate::input::{FormStream, Part};
 use crate::pages::{Frame, render};
@@ -70,18 +71,23 @@ async fn read_receipt(req: &HttpRequest, payload: web::Payload) -> Result<String
     Ok(text.unwrap_or_default())
 }
 
-/// The checks of `receipt` against what this deployment published.
-async fn checks(state: &AppState, receipt: &Receipt) -> Result<Vec<Check>, IntakeError> {
+/// The checks of `receipt` against what this deployment published, or
+/// `None` for a receipt of another log (its key is not this deployment's).
+async fn checks(state: &AppState, receipt: &Receipt) -> Result<Option<Vec<Check>>, IntakeError> {
+    if state.filing.log_key().await?.public().bytes != receipt.log_key {
+        return Ok(None);
+    }
     let store = &state.filing.store;
-    let heads = store.log_heads().await?;
-    let tree = store.log_tree().await?;
+    let (heads, tree) = store.published_tree().await?;
     let index = match receipt.leaf_hash() {
         Some(leaf) => store.log_index_of(&leaf).await?,
         None => None,
     };
-    Ok(check_receipt(
+    let today = state.filing.policy.local_date(chrono::Utc::now());
+    Ok(Some(check_receipt(
         receipt,
         &heads,
+        Some(today),
         |_, size| {
             let i = index?;
             Some(InclusionProof {
@@ -95,7 +101,7 @@ async fn checks(state: &AppState, receipt: &Receipt) -> Result<Vec<Check>, Intak
             })
         },
         |from, to| tree.consistency_proof(from, to),
-    ))
+    )))
 }
 
 /// `POST /verify`, field `receipt`.
@@ -104,7 +110,8 @@ pub async fn verify_submit(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let lang = i18n::lang_of(&req);
+    // Each check reads every head: limited like a lookup.
+    let lang = state.admit(&req, Limiters::lookup, Format::Html)?;
     let t = i18n::catalog(lang);
     let fail = |e: IntakeError| Failure {
         error: e,
@@ -118,7 +125,11 @@ pub async fn verify_submit(
         out.pasted = pasted;
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, lang, &out));
     };
-    let found = checks(&state, &receipt).await.map_err(fail)?;
+    let Some(found) = checks(&state, &receipt).await.map_err(fail)? else {
+        out.problem = Some(t.get("verify.other_log").to_owned());
+        out.pasted = pasted;
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, lang, &out));
+    };
     shown(&mut out, lang, found);
     out.pasted = pasted;
     Ok(render(StatusCode::OK, lang, &out))
@@ -127,15 +138,14 @@ pub async fn verify_submit(
 /// The checks as the page words them.
 fn shown(out: &mut VerifyPage, lang: sunlight_core::i18n::Lang, found: Vec<Check>) {
     let t = i18n::catalog(lang);
-    let failed = found.iter().any(|c| c.outcome == Outcome::Failed);
-    out.verdict = Some(
-        t.get(if failed {
-            "verify.failed"
-        } else {
-            "verify.passed"
-        })
-        .to_owned(),
-    );
+    let verdict = if found.iter().any(|c| c.outcome == Outcome::Failed) {
+        "verify.failed"
+    } else if found.iter().any(|c| c.outcome == Outcome::Pending) {
+        "verify.pending"
+    } else {
+        "verify.passed"
+    };
+    out.verdict = Some(t.get(verdict).to_owned());
     out.checks = found
         .into_iter()
         .map(|c| CheckLine {
