@@ -149,17 +149,19 @@ impl Store {
                 Some(m) => attachment::Column::MessageId.eq(m),
             })
             .order_by_asc(attachment::Column::Id)
-            .all(self.conn())
+            .all(self.reader())
             .await?;
         for f in files {
             h.part(&f.sealed_meta);
             h.part(&f.stream_header);
-            let chunks = attachment_chunk::Entity::find()
-                .filter(attachment_chunk::Column::AttachmentId.eq(f.id))
-                .order_by_asc(attachment_chunk::Column::Seq)
-                .all(self.conn())
-                .await?;
-            for chunk in chunks {
+            // One chunk at a time: a file's chunks are never all in memory.
+            for seq in 0..f.chunk_count {
+                let chunk = attachment_chunk::Entity::find_by_id((f.id, seq))
+                    .one(self.reader())
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("attachment {}: chunk {seq} missing", f.id))
+                    })?;
                 h.part(&chunk.data);
             }
         }

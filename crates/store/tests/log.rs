@@ -348,3 +348,50 @@ async fn a_purged_cases_leaf_stays_in_the_log_but_names_no_case() {
         ));
     }
 }
+
+#[tokio::test]
+async fn tampered_rows_stop_the_publisher_by_name() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let (key, _) = key_of(s).await;
+        s.insert_case(new_case("p-c-x", false, 1)).await.unwrap();
+        s.publish_log_head(&key, day(2), false).await.unwrap();
+        // A report replaced before its leaf is placed: no head, the case named.
+        let filed = new_case("p-c-x", false, 2);
+        let id = filed.id;
+        s.insert_case(filed).await.unwrap();
+        db.raw(&format!(
+            "UPDATE cases SET sealed_report = {} WHERE id = {}",
+            sunlight_testkit::blob_literal(db.engine, &[7, 7]),
+            sunlight_testkit::uuid_literal(db.engine, id.as_uuid()),
+        ))
+        .await
+        .unwrap();
+        let refused = s.publish_log_head(&key, day(3), false).await;
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains(&id.to_string())),
+            "{:?}: {refused:?}",
+            db.engine
+        );
+        assert_eq!(s.log_heads().await.unwrap().len(), 1);
+        // A head row dated far ahead does not push a promise out of reach:
+        // a filing's day moves at most to the day after its own.
+        db.raw(&format!(
+            "INSERT INTO log_heads (size, root, day, signature) VALUES (1, {}, '9999-12-31', {})",
+            sunlight_testkit::blob_literal(db.engine, &[0; 32]),
+            sunlight_testkit::blob_literal(db.engine, &[0; 64]),
+        ))
+        .await
+        .unwrap();
+        let later = s.insert_case(new_case("p-c-x", false, 3)).await.unwrap();
+        assert_eq!(later.day, day(3), "{:?}", db.engine);
+        // A deleted head row: `log verify` names it.
+        db.raw("DELETE FROM log_heads").await.unwrap();
+        assert!(
+            matches!(s.verify_log().await.unwrap(), LogCheck::Broken(w) if w.contains("a head is missing")),
+            "{:?}",
+            db.engine
+        );
+    }
+}

@@ -82,7 +82,9 @@ pub(super) async fn verify_receipt(file: &Path, url: Option<&str>) -> CmdResult 
     };
     // Only against a deployment: a log that signed no head for days
     // after the promise has stopped (or hides its heads).
-    let today = url.map(|_| Utc::now().date_naive());
+    // The earliest local date anywhere (UTC−14): never stricter than the
+    // deployment's own calendar.
+    let today = url.map(|_| (Utc::now() - chrono::Duration::hours(14)).date_naive());
     let checks = check_receipt(
         &receipt,
         &heads,
@@ -128,11 +130,11 @@ struct Evidence {
 
 /// `Ok(None)` for a 404 (the log holds no such leaf or head); any other
 /// failure is an error that names the address, never a verdict.
-async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<Option<T>, String> {
-    let answer = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<Option<T>, String> {
+    let answer = http
         .get(url)
         .header("Accept", "application/json")
         .send()
@@ -153,8 +155,13 @@ async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<Option<T>
 
 /// The heads and every proof the checks need, from the deployment at `base`.
 async fn fetch(base: &str, receipt: &Receipt) -> Result<(Vec<SignedHead>, Evidence), String> {
+    // One client (one kept-alive connection) for every request.
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
     let url = format!("{base}/log/heads?format=json");
-    let mut heads: Vec<SignedHead> = get_json(&url)
+    let mut heads: Vec<SignedHead> = get_json(&http, &url)
         .await?
         .ok_or_else(|| format!("{url}: answered 404 Not Found"))?;
     heads.sort_by_key(|h| h.size);
@@ -167,7 +174,7 @@ async fn fetch(base: &str, receipt: &Receipt) -> Result<(Vec<SignedHead>, Eviden
             );
             // A leaf the log does not hold answers 404: no proof, which
             // the check names as a broken promise.
-            if let Some(proof) = get_json(&url).await? {
+            if let Some(proof) = get_json(&http, &url).await? {
                 evidence.inclusion.push(proof);
             }
         }
@@ -180,7 +187,7 @@ async fn fetch(base: &str, receipt: &Receipt) -> Result<(Vec<SignedHead>, Eviden
                 a.size, b.size
             );
             // None: no proof, which the check names as a fork.
-            let Some(proof) = get_json::<ConsistencyAnswer>(&url).await? else {
+            let Some(proof) = get_json::<ConsistencyAnswer>(&http, &url).await? else {
                 continue;
             };
             let path = proof

@@ -237,8 +237,17 @@ pub fn check_receipt(
     out.extend(check_heads(&key, heads, consistency));
     let mut inclusion = inclusion_check(receipt, &key, leaf, heads, inclusion);
     // The log signs a head every day: two days without one after the
-    // promise is a log that stopped, or heads that were taken away.
+    // promise is a log that stopped, or heads that were taken away. A
+    // promise dated ahead of tomorrow could never come due.
     let stale = today.is_some_and(|t| t > receipt.leaf.day + chrono::Days::new(2));
+    if today.is_some_and(|t| receipt.leaf.day > t + chrono::Days::new(1)) {
+        out.push(Check::new(
+            "inclusion",
+            Outcome::Failed,
+            format!("the promise is dated {}, in the future", receipt.leaf.day),
+        ));
+        return out;
+    }
     if inclusion.outcome == Outcome::Pending && stale {
         inclusion = Check::new(
             "inclusion",

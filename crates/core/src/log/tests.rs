@@ -147,6 +147,16 @@ fn day(text: &str) -> chrono::NaiveDate {
 
 /// The checks of `receipt` with proofs served from `tree`.
 fn check(receipt: &Receipt, heads: &[SignedHead], tree: &Tree) -> Vec<Check> {
+    check_on(receipt, heads, tree, None)
+}
+
+/// [`check`], on a given day.
+fn check_on(
+    receipt: &Receipt,
+    heads: &[SignedHead],
+    tree: &Tree,
+    today: Option<chrono::NaiveDate>,
+) -> Vec<Check> {
     let inclusion = |leaf: &Hash, size: u64| {
         let index = (0..tree.len()).find(|i| tree.leaf(*i).as_ref() == Some(leaf))?;
         Some(InclusionProof {
@@ -155,7 +165,7 @@ fn check(receipt: &Receipt, heads: &[SignedHead], tree: &Tree) -> Vec<Check> {
             path: tree.inclusion_proof(index, size)?.iter().map(hex).collect(),
         })
     };
-    check_receipt(receipt, heads, None, inclusion, |x, y| {
+    check_receipt(receipt, heads, today, inclusion, |x, y| {
         tree.consistency_proof(x, y)
     })
 }
@@ -232,6 +242,15 @@ fn a_receipt_holds_against_honest_heads() {
         };
         let pending = stale("2026-12-05", &h.heads[..1]);
         assert_eq!(pending.last().unwrap().outcome, Outcome::Pending);
+        // With its due head published, a receipt holds however old it is.
+        let old = check_on(&h.receipt, &h.heads, &h.tree, Some(day("2027-06-01")));
+        assert!(old.iter().all(|c| c.outcome != Outcome::Failed), "{old:?}");
+        // A promise dated ahead of tomorrow never comes due.
+        let future = check_on(&h.receipt, &h.heads, &h.tree, Some(day("2026-12-01")));
+        assert!(
+            future.last().unwrap().detail.contains("in the future"),
+            "{future:?}"
+        );
         for heads in [&h.heads[..1], &[]] {
             let checks = stale("2026-12-06", heads);
             assert!(
