@@ -64,18 +64,7 @@ async fn check(store: &Store, receipt: &Receipt) -> Vec<sunlight_core::log::Chec
         receipt,
         &heads,
         None,
-        |_, size| {
-            let i = index?;
-            Some(InclusionProof {
-                index: i,
-                size,
-                path: tree
-                    .inclusion_proof(i, size)?
-                    .iter()
-                    .map(|h| data_encoding::HEXLOWER.encode(h))
-                    .collect(),
-            })
-        },
+        |_, size| InclusionProof::from_tree(&tree, index?, size),
         |a, b| tree.consistency_proof(a, b),
     )
 }

@@ -133,6 +133,22 @@ pub struct InclusionProof {
     pub path: Vec<String>,
 }
 
+impl InclusionProof {
+    /// The proof of leaf `index` in the head of `size`, from `tree`, as a
+    /// deployment serves it; `None` beyond the tree.
+    pub fn from_tree(tree: &super::Tree, index: u64, size: u64) -> Option<Self> {
+        Some(Self {
+            index,
+            size,
+            path: tree
+                .inclusion_proof(index, size)?
+                .iter()
+                .map(|h| data_encoding::HEXLOWER.encode(h))
+                .collect(),
+        })
+    }
+}
+
 /// Checks the heads among themselves: each signed by `key`, none smaller
 /// than the one before, each consistent with the one before.
 /// `consistency(from, to)` gives the served proof between two sizes.

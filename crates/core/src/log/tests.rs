@@ -159,11 +159,7 @@ fn check_on(
 ) -> Vec<Check> {
     let inclusion = |leaf: &Hash, size: u64| {
         let index = (0..tree.len()).find(|i| tree.leaf(*i).as_ref() == Some(leaf))?;
-        Some(InclusionProof {
-            index,
-            size,
-            path: tree.inclusion_proof(index, size)?.iter().map(hex).collect(),
-        })
+        InclusionProof::from_tree(tree, index, size)
     };
     check_receipt(receipt, heads, today, inclusion, |x, y| {
         tree.consistency_proof(x, y)

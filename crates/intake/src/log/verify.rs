@@ -88,18 +88,7 @@ async fn checks(state: &AppState, receipt: &Receipt) -> Result<Option<Vec<Check>
         receipt,
         &heads,
         Some(today),
-        |_, size| {
-            let i = index?;
-            Some(InclusionProof {
-                index: i,
-                size,
-                path: tree
-                    .inclusion_proof(i, size)?
-                    .iter()
-                    .map(|h| data_encoding::HEXLOWER.encode(h))
-                    .collect(),
-            })
-        },
+        |_, size| InclusionProof::from_tree(&tree, index?, size),
         |from, to| tree.consistency_proof(from, to),
     )))
 }
