@@ -20,14 +20,14 @@ use std::sync::Mutex;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Utc};
-use sunlight_core::Role;
 use sunlight_core::crypto::recovery_hash;
 use sunlight_core::crypto::{
-    PasswordKeys, PasswordRecord, SealContext, StretchMemory, StretchParams, UnitSecretKey, open,
+    CryptoError, PasswordKeys, PasswordRecord, StretchMemory, StretchParams, UnitSecretKey,
 };
-use sunlight_store::keyring;
-use sunlight_store::provision::{no_case, random_text, totp_context};
-use sunlight_store::{Attempt, Store};
+use sunlight_core::{Role, UnitId};
+use sunlight_store::provision::random_text;
+use sunlight_store::{Attempt, Clash, Store};
+use sunlight_store::{keyring, staff_auth};
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
@@ -277,11 +277,11 @@ async fn second_factor(
             // A recovery code stands in for a lost authenticator, once.
             let fresh = if let Some(hash) = recovery_hash(code) {
                 recovery_code_used = store
-                    .use_recovery_code(staff.id, &staff.unit, &hash, now)
+                    .use_recovery_code(staff.id, &staff.unit, &hash, unit_key, now)
                     .await?;
                 recovery_code_used
             } else {
-                let secret = open_totp(sealed, &staff.email, unit_key)?;
+                let secret = open_totp(sealed, &staff.email, &staff.unit, unit_key)?;
                 // A replayed code fails like a wrong one: whoever replays
                 // it learns nothing more than with a guess.
                 match totp_step(&secret, code, now) {
@@ -303,7 +303,7 @@ async fn second_factor(
             // session (someone else with the password) is void.
             enrol = true;
             let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
-            let sealed = seal_totp(&secret, &staff.email, unit_key)?;
+            let sealed = seal_totp(&secret, &staff.email, &staff.unit, unit_key)?;
             store.set_pending_totp(staff.id, sealed).await?;
         }
         None => {}
@@ -332,38 +332,33 @@ async fn unit_key_of(
         .map_err(|e| CaseworkError::Internal(e.to_string()))
 }
 
-/// Seals a TOTP secret to the unit key, bound to the member.
+/// Seals a TOTP secret to the unit key, bound to the member and tagged
+/// by the unit (`sunlight_store::staff_auth`).
 pub fn seal_totp(
     secret: &str,
     email: &str,
+    unit: &UnitId,
     unit_key: &UnitSecretKey,
 ) -> Result<Vec<u8>, CaseworkError> {
-    let item = totp_context(email);
-    Ok(sunlight_core::crypto::seal(
-        secret.as_bytes(),
-        &SealContext {
-            case_id: no_case(),
-            item: &item,
-        },
-        &[unit_key.public()],
-    )?)
+    Ok(staff_auth::seal_totp(secret, email, unit, unit_key)?)
 }
 
 /// A member's TOTP secret (current or pending), sealed to their unit key.
+/// One the unit key did not tag is refused with a clear error and logged
+/// here, once: it may be a database writer's.
 pub fn open_totp(
     sealed: &[u8],
     email: &str,
-    unit_key: &sunlight_core::crypto::UnitSecretKey,
+    unit: &UnitId,
+    unit_key: &UnitSecretKey,
 ) -> Result<Zeroizing<Vec<u8>>, CaseworkError> {
-    let item = totp_context(email);
-    Ok(open(
-        sealed,
-        &SealContext {
-            case_id: no_case(),
-            item: &item,
-        },
-        unit_key,
-    )?)
+    staff_auth::open_totp(sealed, email, unit, unit_key).map_err(|e| match e {
+        CryptoError::Forged => {
+            tracing::warn!(unit = %unit, "a TOTP secret failed its authentication; refused");
+            CaseworkError::Conflict(Clash::SecondFactorUnauthenticated)
+        }
+        e => e.into(),
+    })
 }
 
 #[cfg(test)]

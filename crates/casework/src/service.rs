@@ -24,6 +24,8 @@ mod accounts;
 mod act;
 mod attachments;
 mod audit;
+mod authenticity;
+pub use authenticity::Authenticity;
 mod desk;
 mod export;
 pub use audit::{AuditPage, AuditRequest, ChainCache, ChainCheck};
@@ -81,6 +83,8 @@ pub struct OpenedMessage {
     /// A reporter's message that does not open (sealed in a browser to the
     /// right keys, but garbage or broken): `body` is empty.
     pub unreadable: bool,
+    /// Whose tag a staff message carries; `Anonymous` for a reporter's.
+    pub authenticity: Authenticity,
     pub at: DateTime<Utc>,
 }
 
@@ -92,6 +96,8 @@ pub struct OpenedStep {
     pub action: String,
     pub actor: Option<Uuid>,
     pub note: Option<Zeroizing<String>>,
+    /// Whose tag the note carries, when there is one.
+    pub authenticity: Option<Authenticity>,
     pub reporter_visible: bool,
     pub at: DateTime<Utc>,
 }

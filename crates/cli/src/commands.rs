@@ -7,7 +7,7 @@ mod setup;
 mod units;
 use ops::{calendar_check, config_show, healthcheck};
 use serve::serve;
-use setup::{demo, init, migrate, staff_add, staff_disable};
+use setup::{demo, init, migrate, staff_add, staff_disable, staff_reauthenticate};
 use units::{unit_add, unit_import, unit_rotate_key};
 
 use std::io::Write;
@@ -96,6 +96,9 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         Command::Staff {
             action: StaffCommand::Disable { email },
         } => staff_disable(&config, &email).await,
+        Command::Staff {
+            action: StaffCommand::Reauthenticate { unit },
+        } => staff_reauthenticate(&config, &unit).await,
         Command::Demo => demo(&config).await,
         Command::Audit {
             action: AuditCommand::Verify { expect },

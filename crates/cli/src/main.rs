@@ -362,6 +362,15 @@ pub enum StaffCommand {
         #[arg(long, value_parser = role_parser())]
         role: sunlight_core::Role,
     },
+    /// Give the staff material of UNIT and the units below it that was
+    /// written before tags existed (an upgraded deployment) its unit's
+    /// tag, once; reads a recovery key from standard input: UNIT's own or
+    /// that of a unit above it. Run it right after the upgrade: it vouches
+    /// for the database as it stands.
+    Reauthenticate {
+        #[arg(long)]
+        unit: String,
+    },
     /// Rotate a member out: no more sign-in or mail; kept in the audit
     /// trail. Open sessions end at their idle or absolute limit, or at once
     /// when triage restarts.

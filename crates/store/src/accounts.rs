@@ -8,7 +8,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 use sunlight_core::UnitId;
-use sunlight_core::crypto::PasswordRecord;
+use sunlight_core::crypto::{PasswordRecord, UnitSecretKey};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, append};
@@ -335,16 +335,26 @@ impl Store {
         id: Uuid,
         unit: &UnitId,
         hash: &[u8; sunlight_core::crypto::RECOVERY_HASH],
+        key: &UnitSecretKey,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.write_txn().await?;
         let row = member_for_update(&txn, id, None).await?;
         let stored = row.recovery_codes.clone().unwrap_or_default();
-        let Some(rest) = sunlight_core::crypto::spend_recovery_code(&stored, hash) else {
+        // A list the unit key did not tag spends nothing: a database
+        // writer's own codes must not stand in for the member's.
+        let Ok(hashes) = crate::staff_auth::recovery_hashes(&stored, &row.email, key) else {
+            txn.rollback().await?;
+            tracing::warn!(staff = %id, "recovery codes failed their authentication");
+            return Ok(false);
+        };
+        let Some(rest) = sunlight_core::crypto::spend_recovery_code(hashes, hash) else {
             txn.rollback().await?;
             return Ok(false);
         };
         let left = rest.len() / sunlight_core::crypto::RECOVERY_HASH;
+        let rest = crate::staff_auth::tag_recovery_codes(&rest, &row.email, key)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         staff::Entity::update(staff::ActiveModel {
             id: Set(id),
             recovery_codes: Set(Some(rest)),

@@ -56,6 +56,13 @@ pub enum Clash {
         "that unit's key is not escrowed to its parent yet: one of its members signs in once, or use its recovery key"
     )]
     NoEscrow,
+    /// A member's TOTP secret without the unit key's tag: written before
+    /// tags existed, or by someone who could write the database but held
+    /// no unit key. It signs nobody in.
+    #[error(
+        "this account's second factor failed its authentication: an administrator resets it, or the operator runs `sunlight staff reauthenticate`"
+    )]
+    SecondFactorUnauthenticated,
     /// A unique key other than the above (a case, a unit, an open entry).
     #[error("{0}")]
     Exists(&'static str),

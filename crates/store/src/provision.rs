@@ -7,13 +7,14 @@ use std::collections::HashMap;
 
 use sunlight_core::crypto::{
     CryptoError, RecoveryKey, SealContext, StretchParams, Suite, UnitKeyPair, UnitPublicKey,
-    UnitSecretKey, WrappedUnitKey, seal,
+    UnitSecretKey, WrappedUnitKey,
 };
 use sunlight_core::unit_tree::{UnitSpec, plan_import};
 use sunlight_core::{Role, UnitId};
 use zeroize::Zeroizing;
 
 pub use crate::keyring::{ProvisionError, no_case};
+pub use crate::staff_auth::totp_context;
 use crate::units::escrow_context;
 use crate::{NewStaff, NewUnit, StaffRow, Store, StoreError, UnitRow};
 
@@ -24,14 +25,6 @@ pub struct NewStaffSecrets {
     pub password: Zeroizing<String>,
     /// Base32 TOTP secret (RFC 6238), when the member has a second factor.
     pub totp: Option<Zeroizing<String>>,
-}
-
-/// The sealing context of a staff member's TOTP secret: bound to the member
-/// so it cannot be copied onto another account.
-pub fn totp_context(email: &str) -> Vec<u8> {
-    let mut item = b"totp:".to_vec();
-    item.extend(email.trim().to_lowercase().as_bytes());
-    item
 }
 
 /// `bytes` random bytes as base32: one-time passwords (10) and TOTP secrets (20).
@@ -216,17 +209,12 @@ pub async fn create_staff(
         None
     };
     let totp_sealed = match &totp {
-        Some(secret) => {
-            let item = totp_context(email);
-            Some(seal(
-                secret.as_bytes(),
-                &SealContext {
-                    case_id: no_case(),
-                    item: &item,
-                },
-                &[unit_secret.public()],
-            )?)
-        }
+        Some(secret) => Some(crate::staff_auth::seal_totp(
+            secret,
+            email,
+            unit,
+            unit_secret,
+        )?),
         None => None,
     };
     let staff = store

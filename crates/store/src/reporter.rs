@@ -99,6 +99,11 @@ impl Store {
             messages.sort_by_key(|m| m.created_at);
             attachments.extend(self.attachments_of(case.id).await?);
         }
+        // A staff message's tag is for staff, who hold the unit key to
+        // check it; the reporter (or their browser) gets the envelope.
+        for m in &mut messages {
+            crate::staff_auth::strip_tag(&mut m.sealed_body);
+        }
         Ok(Some(ReporterView {
             own_case: own_id,
             own_unit,

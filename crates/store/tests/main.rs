@@ -2,6 +2,7 @@
 //! once, and linking them one by one cost more than running them.
 
 mod log;
+mod reauthenticate;
 mod register_counts;
 mod repository;
 mod stats;

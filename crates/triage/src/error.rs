@@ -114,6 +114,7 @@ fn clash_key(clash: Clash) -> &'static str {
         Clash::TaskDone => "errors.task_done",
         Clash::KeyChanged => "errors.key_changed",
         Clash::NoEscrow => "errors.no_escrow",
+        Clash::SecondFactorUnauthenticated => "errors.second_factor_unauthenticated",
         Clash::LegalHoldUnchanged => "errors.legal_hold_unchanged",
         Clash::Purged => "errors.purged",
         Clash::CaseChanged | Clash::Exists(_) | Clash::AlreadyRated => "errors.conflict",
@@ -317,6 +318,10 @@ mod tests {
             (Clash::TaskDone, "errors.task_done"),
             (Clash::CaseChanged, "errors.conflict"),
             (Clash::Exists("unit"), "errors.conflict"),
+            (
+                Clash::SecondFactorUnauthenticated,
+                "errors.second_factor_unauthenticated",
+            ),
         ];
         let invalids = [
             (Invalid::UnitId, "errors.not_your_unit"),

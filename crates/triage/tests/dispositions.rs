@@ -14,7 +14,7 @@ use serde_json::json;
 use sunlight_casework::{MailStyle, Sweeper};
 use sunlight_core::TrackingCode;
 use sunlight_core::calendar::Calendar;
-use sunlight_core::crypto::{SealContext, open, seal};
+use sunlight_core::crypto::{SealContext, Sealed, open, seal};
 use sunlight_core::i18n::Lang;
 use sunlight_core::policy::Policy;
 use sunlight_core::report::item;
@@ -66,7 +66,8 @@ fn reporter_messages(
                 case_id: id,
                 item: &item::message(m.id),
             };
-            let plain = open(&m.sealed_body, &ctx, &secret).ok()?;
+            let envelope = Sealed::parse(&m.sealed_body).ok()?.envelope();
+            let plain = open(envelope, &ctx, &secret).ok()?;
             Some(String::from_utf8_lossy(&plain).into_owned())
         })
         .collect()
@@ -376,7 +377,10 @@ async fn knowingly_false_is_recorded_by_a_supervisor_who_did_not_verify_and_neve
             case_id: cid,
             item: &note_item,
         };
-        assert!(open(sealed, &ctx, &secret).is_err());
+        // The envelope itself, without the unit's tag.
+        let envelope = Sealed::parse(sealed).unwrap().envelope();
+        assert!(open(envelope, &ctx, &secret).is_err());
+        assert!(open(envelope, &ctx, h.keys.get("gd-gz-tianhe").unwrap()).is_ok());
         // Handled, answered and closed, it stays knowingly false.
         assert_eq!(boss.claim(&id).await, 200);
         let (s, v) = boss

@@ -89,7 +89,8 @@ impl Triage {
         let member = keyring::member_keys(session.unit_key(), &session.unit, &staff.email, &keys)?;
         let (secret, pending) = if staff.totp_sealed.is_some() {
             let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
-            let sealed = crate::auth::seal_totp(&secret, &staff.email, session.unit_key())?;
+            let sealed =
+                crate::auth::seal_totp(&secret, &staff.email, &session.unit, session.unit_key())?;
             (Some(secret), Some(sealed))
         } else {
             (None, None)
@@ -145,7 +146,7 @@ impl Triage {
             return Err(CaseworkError::WrongCurrentCredentials);
         }
         if let Some(sealed) = &staff.totp_sealed {
-            let secret = open_totp(sealed, &staff.email, session.unit_key())?;
+            let secret = open_totp(sealed, &staff.email, &session.unit, session.unit_key())?;
             let fresh = match totp.and_then(|code| totp_step(&secret, code, now)) {
                 Some(step) => self.store.accept_totp_step(staff.id, step).await?,
                 None => false,

@@ -1,5 +1,6 @@
 //! Staff actions on a case through the state machine, with the note sealed to the case's units.
 
+use super::authenticity::seal_staff_text;
 use super::*;
 
 impl Triage {
@@ -60,9 +61,11 @@ impl Triage {
         let mut entry_change = EntryChange::default();
         let mut reporter_messages = Vec::new();
         let mut sealed_notes = Vec::new();
+        let row_ids: Vec<Uuid> = transition.events.iter().map(|_| Uuid::now_v7()).collect();
         // Read only when a text is sealed: most actions (claims) seal nothing.
         let mut units: Option<Vec<UnitPublicKey>> = None;
-        for (n, event) in transition.events.iter().enumerate() {
+        let mut signer = None;
+        for (n, (event, row)) in transition.events.iter().zip(&row_ids).enumerate() {
             match event {
                 Event::Extended { days, .. } => {
                     let due = entry.as_ref().map_or(now, |e| e.due_at);
@@ -89,6 +92,10 @@ impl Triage {
             };
             let sealed = match text {
                 Some(text) => {
+                    let by = match &mut signer {
+                        Some(by) => &*by,
+                        slot @ None => &*slot.insert(self.case_signer(session, &case).await?),
+                    };
                     // Texts the reporter sees also go to them as a message.
                     let recipients = if event.for_reporter() {
                         let mut r = self.reporter_recipients(&case, None).await?;
@@ -102,8 +109,8 @@ impl Triage {
                             r.extend(self.store.merged_reporter_keys(case.id).await?);
                         }
                         let mid = Uuid::now_v7();
-                        reporter_messages
-                            .push((mid, seal_text(&text, case.id, &item::message(mid), &r)?));
+                        let sealed = seal_staff_text(&text, case.id, &item::message(mid), &r, by)?;
+                        reporter_messages.push((mid, sealed));
                         r
                     } else {
                         match &units {
@@ -115,21 +122,18 @@ impl Triage {
                             }
                         }
                     };
-                    Some((text, recipients))
+                    Some(seal_staff_text(
+                        &text,
+                        case.id,
+                        &note_item(*row),
+                        &recipients,
+                        by,
+                    )?)
                 }
                 None => None,
             };
             sealed_notes.push(sealed);
         }
-        let row_ids: Vec<Uuid> = transition.events.iter().map(|_| Uuid::now_v7()).collect();
-        let notes = sealed_notes
-            .into_iter()
-            .zip(&row_ids)
-            .map(|(s, row)| {
-                s.map(|(text, recipients)| seal_text(&text, case.id, &note_item(*row), &recipients))
-                    .transpose()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         self.store
             .record_transition(
                 &session.jurisdiction,
@@ -140,7 +144,7 @@ impl Triage {
                     next_due,
                     entry_change,
                     row_ids,
-                    sealed_notes: notes,
+                    sealed_notes,
                     reporter_messages,
                 },
             )

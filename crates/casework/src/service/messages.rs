@@ -1,6 +1,7 @@
 //! Staff messages to the reporter, internal comments, and confirming a
 //! hold's notice.
 
+use super::authenticity::seal_staff_text;
 use super::*;
 
 impl Triage {
@@ -29,8 +30,9 @@ impl Triage {
             return Err(sunlight_core::case::Refusal::AlreadyClosed.into());
         }
         let recipients = self.reporter_recipients(&case, to).await?;
+        let signer = self.case_signer(session, &case).await?;
         let mid = Uuid::now_v7();
-        let sealed = seal_text(&text, case.id, &item::message(mid), &recipients)?;
+        let sealed = seal_staff_text(&text, case.id, &item::message(mid), &recipients, &signer)?;
         if acknowledgement {
             if session.role == sunlight_core::Role::Intake {
                 return Err(CaseworkError::Forbidden);
@@ -76,7 +78,8 @@ impl Triage {
         let (case, _) = self.load(session, id).await?;
         let row = Uuid::now_v7();
         let units = self.unit_chain_keys(&case).await?;
-        let sealed = seal_text(&text, case.id, &note_item(row), &units)?;
+        let signer = self.case_signer(session, &case).await?;
+        let sealed = seal_staff_text(&text, case.id, &note_item(row), &units, &signer)?;
         self.store
             .add_comment(
                 &session.jurisdiction,
@@ -111,7 +114,8 @@ impl Triage {
         let (case, _) = self.load(session, case_id).await?;
         let units = self.unit_chain_keys(&case).await?;
         let item = [b"hold-notice/".as_slice(), hold.as_bytes()].concat();
-        let sealed = seal_text(notice_to, case.id, &item, &units)?;
+        let signer = self.case_signer(session, &case).await?;
+        let sealed = seal_staff_text(notice_to, case.id, &item, &units, &signer)?;
         self.store
             .confirm_hold(
                 &session.jurisdiction,

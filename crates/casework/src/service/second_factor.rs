@@ -87,7 +87,7 @@ impl Triage {
         let Some(sealed) = self.store.pending_totp(session.staff_id).await? else {
             return Ok(None);
         };
-        let secret = open_totp(&sealed, &session.email, session.unit_key())?;
+        let secret = open_totp(&sealed, &session.email, &session.unit, session.unit_key())?;
         let secret = Zeroizing::new(
             String::from_utf8(secret.to_vec())
                 .map_err(|_| CaseworkError::Internal("a TOTP secret is not text".into()))?,
@@ -113,7 +113,7 @@ impl Triage {
         self.check_current_credentials(gate, session, current, totp, now)
             .await?;
         let secret = random_text(20).map_err(|e| CaseworkError::Internal(e.to_string()))?;
-        let sealed = seal_totp(&secret, &session.email, session.unit_key())?;
+        let sealed = seal_totp(&secret, &session.email, &session.unit, session.unit_key())?;
         self.store
             .set_pending_totp(session.staff_id, sealed)
             .await?;
@@ -137,9 +137,14 @@ impl Triage {
                 .ok_or(CaseworkError::Conflict(
                     sunlight_store::Clash::NoPendingTotp,
                 ))?;
-        let secret = open_totp(&sealed, &session.email, session.unit_key())?;
+        let secret = open_totp(&sealed, &session.email, &session.unit, session.unit_key())?;
         let step = totp_step(&secret, code, now).ok_or(CaseworkError::WrongCurrentCredentials)?;
         let (codes, hashes) = new_recovery_codes()?;
+        let hashes = sunlight_store::staff_auth::tag_recovery_codes(
+            &hashes,
+            &session.email,
+            session.unit_key(),
+        )?;
         if !self
             .store
             .confirm_totp(session.staff_id, step, hashes, now)

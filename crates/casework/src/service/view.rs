@@ -1,5 +1,6 @@
 //! A case as a member of its units reads it: the report, messages, history and attachments opened with the session's unit key.
 
+use super::authenticity::{CaseSigner, open_staff_text};
 use super::*;
 
 /// What a case's people read of it: everything sealed, opened.
@@ -113,43 +114,11 @@ impl Triage {
         )?;
         let report: ReportContent =
             decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?;
-        let mut messages = Vec::new();
-        for m in self.store.messages(case.id).await? {
-            let from_staff = m.author == "staff";
-            let opened = open_text(&m.sealed_body, case.id, &item::message(m.id), session);
-            // The server seals staff messages itself; a reporter's may come
-            // sealed from a browser, which the server could check only for
-            // its addressing and size. One that does not open is shown as
-            // such, not a case nobody can read any more.
-            let (body, unreadable) = match opened {
-                Ok(body) => (body, false),
-                Err(_) if !from_staff => (Zeroizing::new(String::new()), true),
-                Err(e) => return Err(e),
-            };
-            messages.push(OpenedMessage {
-                id: m.id,
-                from_staff,
-                body,
-                unreadable,
-                at: m.created_at,
-            });
-        }
-        let mut history = Vec::new();
-        for t in self.store.transitions_of(case.id).await? {
-            let note = match &t.sealed_note {
-                Some(sealed) => Some(open_text(sealed, case.id, &note_item(t.id), session)?),
-                None => None,
-            };
-            history.push(OpenedStep {
-                from: t.from,
-                to: t.to,
-                action: t.action,
-                actor: t.actor,
-                note,
-                reporter_visible: t.reporter_visible,
-                at: t.at,
-            });
-        }
+        // Staff texts are checked against the case unit's key, reached
+        // once for the whole case.
+        let checker = self.case_checker(session, case).await;
+        let messages = self.open_messages(session, case, checker.as_ref()).await?;
+        let history = self.open_history(session, case, checker.as_ref()).await?;
         let mut attachments = Vec::new();
         for a in self.store.attachments_of(case.id).await? {
             let meta_item = item::attachment_meta(a.id);
@@ -173,6 +142,77 @@ impl Triage {
             history,
             attachments,
         })
+    }
+
+    /// The case's messages, opened; staff ones checked against `checker`.
+    async fn open_messages(
+        &self,
+        session: &Session,
+        case: &CaseRow,
+        checker: Option<&CaseSigner>,
+    ) -> Result<Vec<OpenedMessage>, CaseworkError> {
+        let mut messages = Vec::new();
+        for m in self.store.messages(case.id).await? {
+            let from_staff = m.author == "staff";
+            let item = item::message(m.id);
+            let opened = if from_staff {
+                open_staff_text(&m.sealed_body, case.id, &item, session, checker)
+            } else {
+                open_text(&m.sealed_body, case.id, &item, session)
+                    .map(|body| (body, Authenticity::Anonymous))
+            };
+            // The server seals staff messages itself; a reporter's may come
+            // sealed from a browser, which the server could check only for
+            // its addressing and size. One that does not open is shown as
+            // such, not a case nobody can read any more.
+            let (body, authenticity, unreadable) = match opened {
+                Ok((body, a)) => (body, a, false),
+                Err(_) if !from_staff => {
+                    (Zeroizing::new(String::new()), Authenticity::Anonymous, true)
+                }
+                Err(e) => return Err(e),
+            };
+            messages.push(OpenedMessage {
+                id: m.id,
+                from_staff,
+                body,
+                unreadable,
+                authenticity,
+                at: m.created_at,
+            });
+        }
+        Ok(messages)
+    }
+
+    /// The case's history, its notes opened and checked against `checker`.
+    async fn open_history(
+        &self,
+        session: &Session,
+        case: &CaseRow,
+        checker: Option<&CaseSigner>,
+    ) -> Result<Vec<OpenedStep>, CaseworkError> {
+        let mut history = Vec::new();
+        for t in self.store.transitions_of(case.id).await? {
+            let (note, authenticity) = match &t.sealed_note {
+                Some(sealed) => {
+                    let item = note_item(t.id);
+                    let (text, a) = open_staff_text(sealed, case.id, &item, session, checker)?;
+                    (Some(text), Some(a))
+                }
+                None => (None, None),
+            };
+            history.push(OpenedStep {
+                from: t.from,
+                to: t.to,
+                action: t.action,
+                actor: t.actor,
+                note,
+                authenticity,
+                reporter_visible: t.reporter_visible,
+                at: t.at,
+            });
+        }
+        Ok(history)
     }
 }
 

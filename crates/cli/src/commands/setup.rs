@@ -191,6 +191,34 @@ pub(super) async fn staff_add(config: &Config, unit: &str, email: &str, role: Ro
     Ok(ExitCode::SUCCESS)
 }
 
+/// Tags the staff material of `unit` and below written before tags
+/// existed; prints one line of counts.
+pub(super) async fn staff_reauthenticate(config: &Config, unit: &str) -> CmdResult {
+    let store = open(config).await?;
+    let unit = UnitId::parse(unit).map_err(|e| format!("--unit: {e}"))?;
+    store
+        .unit(&unit)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no such unit")?;
+    let secret = super::units::key_from_stdin(&store, &unit).await?;
+    let done =
+        sunlight_store::reauthenticate::reauthenticate(&store, &unit, &secret, "cli", Utc::now())
+            .await
+            .map_err(|e| e.to_string())?;
+    say(&format!(
+        "reauthenticated units={} second_factors={} recovery_codes={} notes={} messages={} hold_notices={} left={}",
+        done.units,
+        done.second_factors,
+        done.recovery_codes,
+        done.notes,
+        done.messages,
+        done.hold_notices,
+        done.left
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The demo tree: a province, one city under it and one county under that.
 pub(super) const DEMO_UNITS: [(&str, &str, Level, Option<&str>); 3] = [
     ("gd", "广东省委组织部", Level::Province, None),

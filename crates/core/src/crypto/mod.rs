@@ -2,6 +2,7 @@
 //! `docs/crypto.md`; every envelope starts with a version byte so the format
 //! can move on without guessing.
 
+mod authenticated;
 mod envelope;
 mod keys;
 mod password;
@@ -12,6 +13,9 @@ mod stretch;
 mod suite;
 mod wrap;
 
+pub use authenticated::{
+    AUTHENTICATED, Sealed, Tagged, authenticate, seal_authenticated, tag_bytes, verify_bytes,
+};
 pub use envelope::{Opener, SealContext, addressed_to, check_addressed, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
 pub use password::{
@@ -47,6 +51,10 @@ pub enum CryptoError {
     WrongPassword,
     #[error("attachment stream too long")]
     StreamTooLong,
+    /// Staff material whose tag no key of its named signer made: written
+    /// by someone without the unit key, or altered.
+    #[error("staff material failed its authentication: forged or altered")]
+    Forged,
 }
 
 pub(crate) fn random_bytes<const N: usize>() -> Result<zeroize::Zeroizing<[u8; N]>, CryptoError> {

@@ -19,6 +19,13 @@ pub struct MessageOut {
     /// broken): `body` is empty.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unreadable: bool,
+    /// Who the text provably comes from (docs/crypto.md, "Staff material
+    /// that cannot be forged"): `authenticated` (the case unit's tag),
+    /// `unauthenticated` (no tag: written before tags, or by someone
+    /// without the unit key), `forged` (a tag the unit's key did not make;
+    /// `body` is empty), or `anonymous` (a reporter's message).
+    #[schema(example = "authenticated")]
+    pub authenticity: &'static str,
     pub at: DateTime<Utc>,
 }
 
@@ -29,6 +36,9 @@ pub struct StepOut {
     pub action: String,
     pub actor: Option<Uuid>,
     pub note: Option<String>,
+    /// For a step with a note: `authenticated`, `unauthenticated` or
+    /// `forged` (then `note` is empty), as for messages.
+    pub note_authenticity: Option<&'static str>,
     pub reporter_visible: bool,
     pub at: DateTime<Utc>,
 }
@@ -230,6 +240,7 @@ impl From<&OpenedStep> for StepOut {
             action: h.action.clone(),
             actor: h.actor,
             note: h.note.as_ref().map(|n| n.to_string()),
+            note_authenticity: h.authenticity.map(|a| a.as_str()),
             reporter_visible: h.reporter_visible,
             at: h.at,
         }
@@ -243,6 +254,7 @@ impl From<&OpenedMessage> for MessageOut {
             from: if m.from_staff { "staff" } else { "reporter" },
             body: m.body.to_string(),
             unreadable: m.unreadable,
+            authenticity: m.authenticity.as_str(),
             at: m.at,
         }
     }

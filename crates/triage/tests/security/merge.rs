@@ -2,7 +2,7 @@
 //! surviving case is sealed to the one reporter it is addressed to.
 
 use serde_json::json;
-use sunlight_core::crypto::{SealContext, open};
+use sunlight_core::crypto::{SealContext, Sealed, open};
 use sunlight_core::report::item;
 use sunlight_core::{CaseId, TrackingCode};
 
@@ -33,7 +33,7 @@ async fn reporter_reads(h: &Harness, code: &str, case: &str, n: usize) -> bool {
     let messages = h.db.store.messages(id).await.unwrap();
     let m = &messages[n];
     open(
-        &m.sealed_body,
+        Sealed::parse(&m.sealed_body).unwrap().envelope(),
         &SealContext {
             case_id: id,
             item: &item::message(m.id),

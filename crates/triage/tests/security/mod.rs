@@ -6,5 +6,6 @@
 mod accounts;
 mod arrival;
 mod cookies;
+mod forgery;
 mod merge;
 mod signin;

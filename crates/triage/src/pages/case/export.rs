@@ -343,6 +343,9 @@ fn steps_text(ui: &Ui, policy: &Policy, export: &CaseExport, comments: bool) -> 
             out.push_str(&format!(" · {}", ui.t("export.for_reporter")));
         }
         out.push('\n');
+        if let Some(w) = super::view::authenticity_warning(ui, s.authenticity) {
+            out.push_str(&format!("    [{w}]\n"));
+        }
         if let Some(note) = &s.note {
             out.push_str(&format!("    {}\n", note.replace('\n', "\n    ")));
         }
@@ -370,7 +373,11 @@ fn messages_text(ui: &Ui, policy: &Policy, export: &CaseExport) -> String {
         } else {
             m.body.as_str()
         };
-        out.push_str(&format!("{at} · {from}\n{body}\n\n"));
+        if let Some(w) = super::view::authenticity_warning(ui, Some(m.authenticity)) {
+            out.push_str(&format!("{at} · {from}\n[{w}]\n{body}\n\n"));
+        } else {
+            out.push_str(&format!("{at} · {from}\n{body}\n\n"));
+        }
     }
     out
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use chrono::{DateTime, Utc};
-use sunlight_casework::service::CaseView;
+use sunlight_casework::service::{Authenticity, CaseView};
 use sunlight_core::case::Limits as ActionLimits;
 use sunlight_core::policy::Policy;
 use sunlight_core::report::Limits;
@@ -36,6 +36,9 @@ pub struct MessageLine<'a> {
     pub from_staff: bool,
     pub at: String,
     pub body: std::borrow::Cow<'a, str>,
+    /// What the reader must know about who wrote it, when it is not the
+    /// case unit's (an untagged or forged staff text).
+    pub warning: Option<String>,
 }
 
 pub struct StepLine<'a> {
@@ -45,6 +48,7 @@ pub struct StepLine<'a> {
     pub action: String,
     pub actor: String,
     pub note: Option<&'a str>,
+    pub warning: Option<String>,
     pub for_reporter: bool,
 }
 
@@ -386,6 +390,7 @@ fn message_lines<'a>(ui: &Ui, policy: &Policy, view: &'a CaseView) -> Vec<Messag
             } else {
                 m.body.as_str().into()
             },
+            warning: authenticity_warning(ui, Some(m.authenticity)),
         })
         .collect()
 }
@@ -414,9 +419,19 @@ fn history_lines<'a>(ui: &Ui, policy: &Policy, view: &'a CaseView, me: Uuid) -> 
             action: ui.word("event", &h.action),
             actor: actor_word(ui, h.actor, me),
             note: h.note.as_ref().map(|n| n.as_str()),
+            warning: authenticity_warning(ui, h.authenticity),
             for_reporter: h.reporter_visible,
         })
         .collect()
+}
+
+/// The line shown over a staff text that its case unit's tag does not vouch for.
+pub(super) fn authenticity_warning(ui: &Ui, a: Option<Authenticity>) -> Option<String> {
+    match a? {
+        Authenticity::Unauthenticated => Some(ui.t("case.text_unauthenticated").to_owned()),
+        Authenticity::Forged => Some(ui.t("case.text_forged").to_owned()),
+        Authenticity::Authenticated | Authenticity::Anonymous => None,
+    }
 }
 
 /// The case's holds; an open, unconfirmed one gets a confirm form for
