@@ -16,6 +16,7 @@ mod casework_browser;
 mod cli;
 mod concurrency;
 mod crash;
+mod crypto_spec;
 mod deploy;
 mod disposition_browser;
 mod e2e;

@@ -36,7 +36,9 @@ impl Frame {
 
     /// A link that keeps the language.
     pub fn href(&self, path: &str) -> String {
-        format!("{path}?lang={}", self.lang.param())
+        // A path that carries a query already gets the language appended.
+        let join = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{join}lang={}", self.lang.param())
     }
 
     fn other(&self) -> Lang {
@@ -109,5 +111,21 @@ pub fn render(status: StatusCode, lang: Lang, page: &impl Template) -> HttpRespo
                 .content_type("text/plain; charset=utf-8")
                 .body("internal error\n")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_keeps_the_language_whether_or_not_it_has_a_query() {
+        let catalog: &'static Catalog = Box::leak(Box::new(Catalog::parse("").unwrap()));
+        let frame = Frame::new(Lang::En, catalog, "/log/heads");
+        assert_eq!(frame.href("/verify"), "/verify?lang=en");
+        assert_eq!(
+            frame.href("/log/heads?format=json"),
+            "/log/heads?format=json&lang=en"
+        );
     }
 }
