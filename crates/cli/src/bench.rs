@@ -2,6 +2,7 @@
 //! a table (median and spread over `runs`). Figures go to docs/performance.md.
 
 mod http;
+mod log;
 mod register;
 mod sealed_http;
 mod search;
@@ -41,7 +42,9 @@ fn time<E>(
     Ok(median(samples))
 }
 
-pub fn run(runs: usize) -> Result<Vec<String>, String> {
+/// The crypto figures, the suites side by side, and the transparency log
+/// at `log_leaves` leaves.
+pub fn run(runs: usize, log_leaves: u64) -> Result<Vec<String>, String> {
     let runs = runs.max(1);
     let e = |err: sunlight_core::crypto::CryptoError| err.to_string();
     let mut lines = vec![format!(
@@ -88,6 +91,8 @@ pub fn run(runs: usize) -> Result<Vec<String>, String> {
 
     lines.push(String::new());
     lines.extend(suites::rows(runs)?);
+    lines.push(String::new());
+    lines.extend(log::rows(log_leaves, runs)?);
     Ok(lines)
 }
 
