@@ -281,7 +281,30 @@ async fn second_factor(
                     .await?;
                 recovery_code_used
             } else {
-                let secret = open_totp(sealed, &staff.email, &staff.unit, unit_key)?;
+                let secret = match open_totp(sealed, &staff.email, &staff.unit, unit_key) {
+                    Ok(secret) => secret,
+                    Err(CaseworkError::Conflict(Clash::SecondFactorUnauthenticated)) => {
+                        // Answered like a wrong code, under the same floor:
+                        // the answer must not tell a guesser that the
+                        // password was right. The audit log says why.
+                        store
+                            .audit(
+                                sunlight_store::AuditRecord {
+                                    actor: format!("staff:{}", staff.id),
+                                    action: "session.second_factor_unauthenticated".into(),
+                                    unit: staff.unit.to_string(),
+                                    ..Default::default()
+                                },
+                                now,
+                            )
+                            .await?;
+                        store
+                            .record_failed_login(staff.id, &staff.unit, failures, now)
+                            .await?;
+                        return Err(CaseworkError::BadCredentials);
+                    }
+                    Err(e) => return Err(e),
+                };
                 // A replayed code fails like a wrong one: whoever replays
                 // it learns nothing more than with a guess.
                 match totp_step(&secret, code, now) {
@@ -344,8 +367,9 @@ pub fn seal_totp(
 }
 
 /// A member's TOTP secret (current or pending), sealed to their unit key.
-/// One the unit key did not tag is refused with a clear error and logged
-/// here, once: it may be a database writer's.
+/// One the unit key's current generation did not tag is refused with a
+/// clear error: it may be a database writer's. (Sign-in answers it like a
+/// wrong code and audits why.)
 pub fn open_totp(
     sealed: &[u8],
     email: &str,
@@ -353,10 +377,7 @@ pub fn open_totp(
     unit_key: &UnitSecretKey,
 ) -> Result<Zeroizing<Vec<u8>>, CaseworkError> {
     staff_auth::open_totp(sealed, email, unit, unit_key).map_err(|e| match e {
-        CryptoError::Forged => {
-            tracing::warn!(unit = %unit, "a TOTP secret failed its authentication; refused");
-            CaseworkError::Conflict(Clash::SecondFactorUnauthenticated)
-        }
+        CryptoError::Forged => CaseworkError::Conflict(Clash::SecondFactorUnauthenticated),
         e => e.into(),
     })
 }

@@ -97,8 +97,8 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
             action: StaffCommand::Disable { email },
         } => staff_disable(&config, &email).await,
         Command::Staff {
-            action: StaffCommand::Reauthenticate { unit },
-        } => staff_reauthenticate(&config, &unit).await,
+            action: StaffCommand::Reauthenticate { unit, force },
+        } => staff_reauthenticate(&config, &unit, force).await,
         Command::Demo => demo(&config).await,
         Command::Audit {
             action: AuditCommand::Verify { expect },

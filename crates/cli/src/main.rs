@@ -370,6 +370,10 @@ pub enum StaffCommand {
     Reauthenticate {
         #[arg(long)]
         unit: String,
+        /// Run again although a run is in the audit log (it vouches for
+        /// whatever untagged rows were written since).
+        #[arg(long)]
+        force: bool,
     },
     /// Rotate a member out: no more sign-in or mail; kept in the audit
     /// trail. Open sessions end at their idle or absolute limit, or at once

@@ -345,7 +345,6 @@ impl Store {
         // writer's own codes must not stand in for the member's.
         let Ok(hashes) = crate::staff_auth::recovery_hashes(&stored, &row.email, key) else {
             txn.rollback().await?;
-            tracing::warn!(staff = %id, "recovery codes failed their authentication");
             return Ok(false);
         };
         let Some(rest) = sunlight_core::crypto::spend_recovery_code(hashes, hash) else {

@@ -3,12 +3,12 @@
 //! See docs/crypto.md ("Escrow up the tree", "Key rotation").
 
 use chrono::{DateTime, Utc};
+use sunlight_core::UnitId;
 use sunlight_core::crypto::{
     CryptoError, PasswordKeys, RecoveryKey, SealContext, UnitKeyPair, UnitPublicKey, UnitSecretKey,
     WrappedUnitKey,
 };
 use sunlight_core::unit_tree::ImportProblem;
-use sunlight_core::{CaseId, UnitId};
 
 use crate::unit_keys::{RotatedMember, Rotation};
 use crate::units::{escrow_context, retired_key_context};
@@ -31,9 +31,7 @@ pub enum ProvisionError {
 }
 
 /// A nil case id marks envelopes that belong to no case (staff secrets).
-pub fn no_case() -> CaseId {
-    CaseId::from_uuid(uuid::Uuid::nil())
-}
+pub use crate::staff_auth::no_case;
 
 /// The sealing context of a unit key sealed to a member's own key.
 pub fn member_context(unit: &UnitId, email: &str) -> Vec<u8> {
@@ -210,6 +208,8 @@ pub struct Rotated {
     /// Members who lost the unit key (disabled, or never signed in since
     /// member keys came): they need a password reset to get the new one.
     pub left_out: usize,
+    /// Staff rows whose tag was carried over to the new key.
+    pub retagged: usize,
 }
 
 /// The new key of `unit` sealed to each enabled member who holds the
@@ -329,10 +329,16 @@ pub async fn rotate(
             now,
         )
         .await?;
+    // Readers trust only the current key's tags: what the old key tagged
+    // is tagged again with the new one. A crash before this ends leaves
+    // rows shown as unauthenticated, which `sunlight staff
+    // reauthenticate --force` mends.
+    let retagged = crate::retag::carry_tags(store, unit, key, &fresh.secret).await?;
     Ok(Rotated {
         generation,
         recovery,
         members: kept,
         left_out,
+        retagged: retagged.tagged(),
     })
 }

@@ -35,6 +35,7 @@ pub mod reauthenticate;
 mod register;
 mod replies;
 mod reporter;
+mod retag;
 mod retention;
 mod routing;
 mod search;

@@ -4,12 +4,15 @@
 
 use sunlight_core::UnitId;
 use sunlight_core::crypto::{
-    AUTHENTICATED, CryptoError, RECOVERY_HASH, SealContext, Sealed, UnitSecretKey, open,
+    AUTHENTICATED, CryptoError, RECOVERY_HASH, SealContext, Sealed, TagBy, UnitSecretKey, open,
     seal_authenticated, tag_bytes, verify_bytes,
 };
 use zeroize::Zeroizing;
 
-use crate::keyring::no_case;
+/// The case id of material that belongs to no case (keys, staff secrets).
+pub fn no_case() -> sunlight_core::CaseId {
+    sunlight_core::CaseId::from_uuid(uuid::Uuid::nil())
+}
 
 /// The sealing context of a staff member's TOTP secret: bound to the member
 /// so it cannot be copied onto another account.
@@ -38,6 +41,7 @@ pub fn seal_totp(
         },
         &[key.public()],
         unit.as_str(),
+        b"",
         key,
     )
 }
@@ -56,10 +60,14 @@ pub fn open_totp(
         case_id: no_case(),
         item: &item,
     };
-    match Sealed::parse(sealed)? {
-        Sealed::Authenticated(t) if t.signer == unit.as_str() => {
-            t.verify(&ctx, key)?;
-            open(t.envelope, &ctx, key)
+    // Only the unit's current key vouches: a retired key's tag is one a
+    // rotation did not carry over, or one made with a key a database
+    // writer slipped into the unit's history.
+    match Sealed::parse(sealed) {
+        Ok(Sealed::Authenticated(t))
+            if t.signer == unit.as_str() && t.verify(&ctx, b"", key) == Ok(TagBy::Current) =>
+        {
+            open(t.envelope, &ctx, key).map_err(|_| CryptoError::Forged)
         }
         _ => Err(CryptoError::Forged),
     }
@@ -74,17 +82,21 @@ pub fn strip_tag(blob: &mut Vec<u8>) {
     }
 }
 
+/// The member a recovery list belongs to, length-prefixed so the list's
+/// bytes cannot be shifted into the name.
+fn who(email: &str) -> Vec<u8> {
+    let context = totp_context(email);
+    let len = u16::try_from(context.len()).unwrap_or(u16::MAX);
+    [len.to_be_bytes().as_slice(), &context].concat()
+}
+
 /// Recovery codes' hashes as stored: `0x53 ‖ tag(32) ‖ hashes`.
 pub fn tag_recovery_codes(
     hashes: &[u8],
     email: &str,
     key: &UnitSecretKey,
 ) -> Result<Vec<u8>, CryptoError> {
-    let tag = tag_bytes(
-        key,
-        RECOVERY_LABEL,
-        &[totp_context(email).as_slice(), hashes],
-    )?;
+    let tag = tag_bytes(key, RECOVERY_LABEL, &[who(email).as_slice(), hashes])?;
     let mut out = Vec::with_capacity(1 + tag.len() + hashes.len());
     out.push(AUTHENTICATED);
     out.extend(tag);
@@ -110,13 +122,21 @@ pub fn recovery_hashes<'a>(
         return Err(CryptoError::Forged);
     }
     let (tag, hashes) = rest.split_at(32);
-    verify_bytes(
-        key,
-        RECOVERY_LABEL,
-        &[totp_context(email).as_slice(), hashes],
-        tag,
-    )?;
-    Ok(hashes)
+    match verify_bytes(key, RECOVERY_LABEL, &[who(email).as_slice(), hashes], tag)? {
+        TagBy::Current => Ok(hashes),
+        TagBy::Retired => Err(CryptoError::Forged),
+    }
+}
+
+/// Which generation of `key` tagged a stored recovery list; `None` for
+/// an untagged or forged one.
+pub(crate) fn recovery_hashes_by(stored: &[u8], email: &str, key: &UnitSecretKey) -> Option<TagBy> {
+    let (&first, rest) = stored.split_first()?;
+    if first != AUTHENTICATED || rest.len() < 32 || (rest.len() - 32) % RECOVERY_HASH != 0 {
+        return None;
+    }
+    let (tag, hashes) = rest.split_at(32);
+    verify_bytes(key, RECOVERY_LABEL, &[who(email).as_slice(), hashes], tag).ok()
 }
 
 #[cfg(test)]

@@ -119,16 +119,27 @@ async fn reauthentication_tags_what_opens_with_the_units_key_and_leaves_the_rest
 
         // The operator holds the province's recovery key: its key reaches
         // every unit below.
-        let done = reauthenticate(s, &UnitId::parse("gd").unwrap(), &key_of("gd"), "t", now)
-            .await
-            .unwrap();
+        let done = reauthenticate(
+            s,
+            &UnitId::parse("gd").unwrap(),
+            &key_of("gd"),
+            false,
+            "t",
+            now,
+        )
+        .await
+        .unwrap();
         assert_eq!(done.units, 4, "{:?}", db.engine);
         assert_eq!(done.second_factors, 1, "{:?}: a's secret", db.engine);
-        assert_eq!(done.recovery_codes, 2, "{:?}", db.engine);
+        assert_eq!(
+            done.recovery_codes, 1,
+            "{:?}: b's list stays untagged",
+            db.engine
+        );
         assert_eq!(done.messages, 1, "{:?}", db.engine);
         assert_eq!(
-            done.left, 1,
-            "{:?}: b's secret opens with no unit key",
+            done.left, 2,
+            "{:?}: b's secret opens with no unit key, so its codes are not vouched for",
             db.engine
         );
 
@@ -163,12 +174,37 @@ async fn reauthentication_tags_what_opens_with_the_units_key_and_leaves_the_rest
             panic!("{:?}: the message is not tagged", db.engine)
         };
         assert_eq!(t.signer, "gd-gz-tianhe");
-        t.verify(&ctx, &county_key).unwrap();
+        assert_eq!(
+            t.verify(&ctx, members[0].id.as_bytes(), &county_key)
+                .unwrap(),
+            sunlight_core::crypto::TagBy::Current
+        );
 
-        // A second run finds nothing left to tag but what cannot be.
-        let again = reauthenticate(s, &UnitId::parse("gd").unwrap(), &key_of("gd"), "t", now)
+        // A second run is refused: it would vouch for whatever was
+        // written since. Forced, it finds nothing left to tag but what
+        // cannot be.
+        assert!(
+            reauthenticate(
+                s,
+                &UnitId::parse("gd").unwrap(),
+                &key_of("gd"),
+                false,
+                "t",
+                now
+            )
             .await
-            .unwrap();
+            .is_err()
+        );
+        let again = reauthenticate(
+            s,
+            &UnitId::parse("gd").unwrap(),
+            &key_of("gd"),
+            true,
+            "t",
+            now,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             (
                 again.second_factors,
@@ -176,7 +212,7 @@ async fn reauthentication_tags_what_opens_with_the_units_key_and_leaves_the_rest
                 again.messages,
                 again.left
             ),
-            (0, 0, 0, 1),
+            (0, 0, 0, 2),
             "{:?}",
             db.engine
         );

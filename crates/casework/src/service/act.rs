@@ -109,7 +109,14 @@ impl Triage {
                             r.extend(self.store.merged_reporter_keys(case.id).await?);
                         }
                         let mid = Uuid::now_v7();
-                        let sealed = seal_staff_text(&text, case.id, &item::message(mid), &r, by)?;
+                        let sealed = seal_staff_text(
+                            &text,
+                            case.id,
+                            &item::message(mid),
+                            &r,
+                            by,
+                            transition.actor.as_uuid(),
+                        )?;
                         reporter_messages.push((mid, sealed));
                         r
                     } else {
@@ -128,6 +135,7 @@ impl Triage {
                         &note_item(*row),
                         &recipients,
                         by,
+                        transition.actor.as_uuid(),
                     )?)
                 }
                 None => None,

@@ -5,7 +5,9 @@
 //! is instead of as theirs.
 
 use sunlight_core::UnitId;
-use sunlight_core::crypto::{CryptoError, Sealed, UnitSecretKey, seal_authenticated};
+use sunlight_core::crypto::{
+    CryptoError, Sealed, TagBy, UnitSecretKey, addressed_to, seal_authenticated,
+};
 use sunlight_store::keyring;
 
 use super::*;
@@ -16,8 +18,12 @@ pub enum Authenticity {
     /// The tag of the case's unit: written by a holder of its key.
     Authenticated,
     /// No tag: written before tags existed (an upgraded deployment), or
-    /// put into the database by someone without the key. Shown, marked.
+    /// put into the database by someone without the key; or a tag of a
+    /// retired key only. Shown, marked.
     Unauthenticated,
+    /// Tagged, but the reader's unit cannot reach the case unit's key to
+    /// check it (an escrow missing below). Shown, marked.
+    Unchecked,
     /// A tag that the case unit's key did not make, or that names another
     /// unit: forged or altered. Its text is not shown.
     Forged,
@@ -30,6 +36,7 @@ impl Authenticity {
         match self {
             Self::Authenticated => "authenticated",
             Self::Unauthenticated => "unauthenticated",
+            Self::Unchecked => "unchecked",
             Self::Forged => "forged",
             Self::Anonymous => "anonymous",
         }
@@ -69,7 +76,22 @@ impl Triage {
         case: &CaseRow,
     ) -> Option<CaseSigner> {
         match self.case_signer(session, case).await {
-            Ok(signer) => Some(signer),
+            // The case's unit as stored is trusted only where the report
+            // was sealed to it: a database writer who holds another unit's
+            // key cannot make that unit the case's and sign its notes.
+            Ok(signer)
+                if signer
+                    .key
+                    .public_keys()
+                    .iter()
+                    .any(|k| addressed_to(&case.sealed_report, k)) =>
+            {
+                Some(signer)
+            }
+            Ok(_) => {
+                tracing::warn!(case = %case.id, "the case's report is not sealed to its unit; its staff texts are not checked");
+                None
+            }
             Err(e) => {
                 tracing::warn!(case = %case.id, error = %e, "staff texts of a case cannot be checked");
                 None
@@ -79,13 +101,15 @@ impl Triage {
 }
 
 /// Seals a staff text (a message, a note, a hold notice) to `recipients`,
-/// tagged with the case unit's key.
+/// tagged with the case unit's key and bound to the member who writes it
+/// (`author`: the row's `actor`, `staff_id` or `confirmed_by`).
 pub(super) fn seal_staff_text(
     text: &str,
     case: CaseId,
     item: &[u8],
     recipients: &[UnitPublicKey],
     signer: &CaseSigner,
+    author: Uuid,
 ) -> Result<Vec<u8>, CaseworkError> {
     let payload = encode_padded(&MessageContent {
         body: text.to_owned(),
@@ -99,43 +123,51 @@ pub(super) fn seal_staff_text(
         },
         recipients,
         signer.unit.as_str(),
+        author.as_bytes(),
         &signer.key,
     )?)
 }
 
-/// Opens a staff text and checks its tag. A forged one opens to an empty
-/// text, logged here once; one without a tag opens, marked.
+/// Opens a staff text and checks its tag against the case unit's current
+/// key and the row's `author`. A forged one, or one that does not open,
+/// opens to an empty text, logged here once; one without a tag opens,
+/// marked.
 pub(super) fn open_staff_text(
     sealed: &[u8],
     case: CaseId,
     item: &[u8],
+    author: Option<Uuid>,
     session: &Session,
     checker: Option<&CaseSigner>,
-) -> Result<(Zeroizing<String>, Authenticity), CaseworkError> {
+) -> (Zeroizing<String>, Authenticity) {
     let ctx = SealContext {
         case_id: case,
         item,
     };
+    let author = author.map(|a| a.as_bytes().to_vec()).unwrap_or_default();
     let parsed = match Sealed::parse(sealed) {
         Ok(parsed) => parsed,
-        Err(e) => return Ok(forged(case, &e)),
+        Err(e) => return forged(case, &e),
     };
     let authenticity = match (&parsed, checker) {
-        (Sealed::Legacy(_), _) | (Sealed::Authenticated(_), None) => Authenticity::Unauthenticated,
-        (Sealed::Authenticated(t), Some(c)) => {
-            if t.signer != c.unit.as_str() {
-                return Ok(forged(case, &CryptoError::Forged));
-            }
-            if let Err(e) = t.verify(&ctx, &c.key) {
-                return Ok(forged(case, &e));
-            }
-            Authenticity::Authenticated
+        (Sealed::Legacy(_), _) => Authenticity::Unauthenticated,
+        (Sealed::Authenticated(_), None) => Authenticity::Unchecked,
+        (Sealed::Authenticated(t), Some(c)) if t.signer != c.unit.as_str() => {
+            return forged(case, &CryptoError::Forged);
         }
+        (Sealed::Authenticated(t), Some(c)) => match t.verify(&ctx, &author, &c.key) {
+            Ok(TagBy::Current) => Authenticity::Authenticated,
+            Ok(TagBy::Retired) => Authenticity::Unauthenticated,
+            Err(e) => return forged(case, &e),
+        },
     };
-    let plain = open(parsed.envelope(), &ctx, session.unit_key())?;
-    let content: MessageContent =
-        decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?;
-    Ok((Zeroizing::new(content.body.clone()), authenticity))
+    let opened = open(parsed.envelope(), &ctx, session.unit_key())
+        .ok()
+        .and_then(|plain| decode_padded::<MessageContent>(&plain).ok());
+    match opened {
+        Some(content) => (Zeroizing::new(content.body.clone()), authenticity),
+        None => forged(case, &CryptoError::Open),
+    }
 }
 
 fn forged(case: CaseId, e: &CryptoError) -> (Zeroizing<String>, Authenticity) {

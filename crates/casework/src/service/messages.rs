@@ -32,7 +32,14 @@ impl Triage {
         let recipients = self.reporter_recipients(&case, to).await?;
         let signer = self.case_signer(session, &case).await?;
         let mid = Uuid::now_v7();
-        let sealed = seal_staff_text(&text, case.id, &item::message(mid), &recipients, &signer)?;
+        let sealed = seal_staff_text(
+            &text,
+            case.id,
+            &item::message(mid),
+            &recipients,
+            &signer,
+            session.staff_id,
+        )?;
         if acknowledgement {
             if session.role == sunlight_core::Role::Intake {
                 return Err(CaseworkError::Forbidden);
@@ -79,7 +86,14 @@ impl Triage {
         let row = Uuid::now_v7();
         let units = self.unit_chain_keys(&case).await?;
         let signer = self.case_signer(session, &case).await?;
-        let sealed = seal_staff_text(&text, case.id, &note_item(row), &units, &signer)?;
+        let sealed = seal_staff_text(
+            &text,
+            case.id,
+            &note_item(row),
+            &units,
+            &signer,
+            session.staff_id,
+        )?;
         self.store
             .add_comment(
                 &session.jurisdiction,
@@ -115,7 +129,7 @@ impl Triage {
         let units = self.unit_chain_keys(&case).await?;
         let item = [b"hold-notice/".as_slice(), hold.as_bytes()].concat();
         let signer = self.case_signer(session, &case).await?;
-        let sealed = seal_staff_text(notice_to, case.id, &item, &units, &signer)?;
+        let sealed = seal_staff_text(notice_to, case.id, &item, &units, &signer, session.staff_id)?;
         self.store
             .confirm_hold(
                 &session.jurisdiction,

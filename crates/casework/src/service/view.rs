@@ -156,7 +156,14 @@ impl Triage {
             let from_staff = m.author == "staff";
             let item = item::message(m.id);
             let opened = if from_staff {
-                open_staff_text(&m.sealed_body, case.id, &item, session, checker)
+                Ok(open_staff_text(
+                    &m.sealed_body,
+                    case.id,
+                    &item,
+                    m.staff_id,
+                    session,
+                    checker,
+                ))
             } else {
                 open_text(&m.sealed_body, case.id, &item, session)
                     .map(|body| (body, Authenticity::Anonymous))
@@ -196,7 +203,8 @@ impl Triage {
             let (note, authenticity) = match &t.sealed_note {
                 Some(sealed) => {
                     let item = note_item(t.id);
-                    let (text, a) = open_staff_text(sealed, case.id, &item, session, checker)?;
+                    let (text, a) =
+                        open_staff_text(sealed, case.id, &item, t.actor, session, checker);
                     (Some(text), Some(a))
                 }
                 None => (None, None),

@@ -193,7 +193,7 @@ pub(super) async fn staff_add(config: &Config, unit: &str, email: &str, role: Ro
 
 /// Tags the staff material of `unit` and below written before tags
 /// existed; prints one line of counts.
-pub(super) async fn staff_reauthenticate(config: &Config, unit: &str) -> CmdResult {
+pub(super) async fn staff_reauthenticate(config: &Config, unit: &str, force: bool) -> CmdResult {
     let store = open(config).await?;
     let unit = UnitId::parse(unit).map_err(|e| format!("--unit: {e}"))?;
     store
@@ -202,10 +202,16 @@ pub(super) async fn staff_reauthenticate(config: &Config, unit: &str) -> CmdResu
         .map_err(|e| e.to_string())?
         .ok_or("no such unit")?;
     let secret = super::units::key_from_stdin(&store, &unit).await?;
-    let done =
-        sunlight_store::reauthenticate::reauthenticate(&store, &unit, &secret, "cli", Utc::now())
-            .await
-            .map_err(|e| e.to_string())?;
+    let done = sunlight_store::reauthenticate::reauthenticate(
+        &store,
+        &unit,
+        &secret,
+        force,
+        "cli",
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     say(&format!(
         "reauthenticated units={} second_factors={} recovery_codes={} notes={} messages={} hold_notices={} left={}",
         done.units,

@@ -10,7 +10,8 @@
 //! ```text
 //! authenticated = 0x53 ('S') | 0x01 | signer_len(1) | signer | tag(32) | envelope
 //! tag           = HMAC-H(auth_key, "sunlight/staff-tag/v1" | case_id(16)
-//!                        | item_len(2, big-endian) | item | signer_len(1) | signer | envelope)
+//!                        | item_len(2, big-endian) | item | signer_len(1) | signer
+//!                        | author_len(1) | author | envelope)
 //! auth_key      = HKDF-H(ikm = the 32 secret bytes, salt = "sunlight/staff-auth/v1",
 //!                        info = the public key's bytes), 32 bytes
 //! ```
@@ -18,7 +19,9 @@
 //! H is SHA-256 for an X25519 key and SM3 for an SM2 key. `signer` names
 //! the unit whose key made the tag (UTF-8, at most 64 bytes), so a reader
 //! knows which key to check with; the caller decides whether that unit may
-//! write the row. An envelope whose first byte is an envelope version (1
+//! write the row. `author` (not stored in the blob: the reader takes it
+//! from the row, e.g. the member's id) binds the text to who wrote it, so
+//! a genuine note cannot be moved onto another member's name. An envelope whose first byte is an envelope version (1
 //! or 2) is one written before tags existed: [`Sealed::Legacy`].
 
 use hkdf::Hkdf;
@@ -87,14 +90,33 @@ impl<'a> Sealed<'a> {
     }
 }
 
+/// Which generation of the signer's key made a tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagBy {
+    /// The current key: what a reader trusts.
+    Current,
+    /// A retired key only (a rotation that did not re-tag the row, or a
+    /// key put into the unit's history by a database writer): not trusted.
+    Retired,
+}
+
 impl Tagged<'_> {
-    /// Checks the tag with any generation of `key` (the signer's unit key,
-    /// with its retired ones). [`CryptoError::Forged`] when none made it.
-    pub fn verify(&self, ctx: &SealContext<'_>, key: &UnitSecretKey) -> Result<(), CryptoError> {
-        for half in key.generations() {
-            let expected = tag(half, ctx, self.signer, self.envelope)?;
+    /// Checks the tag with `key`'s generations, current first.
+    /// [`CryptoError::Forged`] when none made it.
+    pub fn verify(
+        &self,
+        ctx: &SealContext<'_>,
+        author: &[u8],
+        key: &UnitSecretKey,
+    ) -> Result<TagBy, CryptoError> {
+        for (n, half) in key.generations().enumerate() {
+            let expected = tag(half, ctx, self.signer, author, self.envelope)?;
             if bool::from(expected.as_slice().ct_eq(self.tag)) {
-                return Ok(());
+                return Ok(if n == 0 {
+                    TagBy::Current
+                } else {
+                    TagBy::Retired
+                });
             }
         }
         Err(CryptoError::Forged)
@@ -108,9 +130,10 @@ pub fn seal_authenticated(
     ctx: &SealContext<'_>,
     recipients: &[UnitPublicKey],
     signer: &str,
+    author: &[u8],
     key: &UnitSecretKey,
 ) -> Result<Vec<u8>, CryptoError> {
-    authenticate(&seal(payload, ctx, recipients)?, ctx, signer, key)
+    authenticate(&seal(payload, ctx, recipients)?, ctx, signer, author, key)
 }
 
 /// Tags an envelope that is already sealed: a new one, or one written
@@ -120,6 +143,7 @@ pub fn authenticate(
     envelope: &[u8],
     ctx: &SealContext<'_>,
     signer: &str,
+    author: &[u8],
     key: &UnitSecretKey,
 ) -> Result<Vec<u8>, CryptoError> {
     let len = u8::try_from(signer.len())
@@ -127,7 +151,7 @@ pub fn authenticate(
         .filter(|l| usize::from(*l) <= MAX_SIGNER)
         .ok_or(CryptoError::Malformed)?;
     let current = key.generations().next().ok_or(CryptoError::NoRecipients)?;
-    let tag = tag(current, ctx, signer, envelope)?;
+    let tag = tag(current, ctx, signer, author, envelope)?;
     let mut out = Vec::with_capacity(3 + signer.len() + TAG_LEN + envelope.len());
     out.extend([AUTHENTICATED, TAG_VERSION, len]);
     out.extend(signer.as_bytes());
@@ -148,16 +172,20 @@ pub fn tag_bytes(
     mac(current, label, parts)
 }
 
-/// Checks a [`tag_bytes`] tag with any generation of `key`.
+/// Checks a [`tag_bytes`] tag with `key`'s generations, current first.
 pub fn verify_bytes(
     key: &UnitSecretKey,
     label: &[u8],
     parts: &[&[u8]],
     tag: &[u8],
-) -> Result<(), CryptoError> {
-    for half in key.generations() {
+) -> Result<TagBy, CryptoError> {
+    for (n, half) in key.generations().enumerate() {
         if bool::from(mac(half, label, parts)?.as_slice().ct_eq(tag)) {
-            return Ok(());
+            return Ok(if n == 0 {
+                TagBy::Current
+            } else {
+                TagBy::Retired
+            });
         }
     }
     Err(CryptoError::Forged)
@@ -167,10 +195,12 @@ fn tag(
     key: &SecretHalf,
     ctx: &SealContext<'_>,
     signer: &str,
+    author: &[u8],
     envelope: &[u8],
 ) -> Result<[u8; 32], CryptoError> {
     let item_len = u16::try_from(ctx.item.len()).map_err(|_| CryptoError::Malformed)?;
     let signer_len = u8::try_from(signer.len()).map_err(|_| CryptoError::Malformed)?;
+    let author_len = u8::try_from(author.len()).map_err(|_| CryptoError::Malformed)?;
     mac(
         key,
         b"sunlight/staff-tag/v1",
@@ -180,6 +210,8 @@ fn tag(
             ctx.item,
             &[signer_len],
             signer.as_bytes(),
+            &[author_len],
+            author,
             envelope,
         ],
     )
@@ -241,15 +273,21 @@ mod tests {
     fn a_tag_made_with_the_unit_key_verifies_and_the_envelope_opens() {
         for suite in [Suite::Modern, Suite::ShangMi] {
             let unit = UnitKeyPair::generate(suite).unwrap();
-            let blob =
-                seal_authenticated(b"text", &ctx(b"note/x"), &[unit.public], "gd", &unit.secret)
-                    .unwrap();
+            let blob = seal_authenticated(
+                b"text",
+                &ctx(b"note/x"),
+                &[unit.public],
+                "gd",
+                b"m",
+                &unit.secret,
+            )
+            .unwrap();
             assert_eq!(blob[0], AUTHENTICATED);
             let Sealed::Authenticated(t) = Sealed::parse(&blob).unwrap() else {
                 panic!("not tagged")
             };
             assert_eq!(t.signer, "gd");
-            t.verify(&ctx(b"note/x"), &unit.secret).unwrap();
+            t.verify(&ctx(b"note/x"), b"m", &unit.secret).unwrap();
             assert_eq!(
                 open(t.envelope, &ctx(b"note/x"), &unit.secret)
                     .unwrap()
@@ -271,6 +309,7 @@ mod tests {
                 &ctx(b"note/x"),
                 &[unit.public],
                 "gd",
+                b"m",
                 &forger.secret,
             )
             .unwrap();
@@ -278,7 +317,7 @@ mod tests {
                 panic!("not tagged")
             };
             assert_eq!(
-                t.verify(&ctx(b"note/x"), &unit.secret),
+                t.verify(&ctx(b"note/x"), b"m", &unit.secret),
                 Err(CryptoError::Forged)
             );
         }
@@ -287,14 +326,21 @@ mod tests {
     #[test]
     fn a_tag_is_bound_to_its_row_its_signer_and_its_bytes() {
         let unit = UnitKeyPair::generate(Suite::Modern).unwrap();
-        let blob = seal_authenticated(b"text", &ctx(b"note/x"), &[unit.public], "gd", &unit.secret)
-            .unwrap();
+        let blob = seal_authenticated(
+            b"text",
+            &ctx(b"note/x"),
+            &[unit.public],
+            "gd",
+            b"m",
+            &unit.secret,
+        )
+        .unwrap();
         let Sealed::Authenticated(t) = Sealed::parse(&blob).unwrap() else {
             panic!("not tagged")
         };
         // Moved to another row.
         assert_eq!(
-            t.verify(&ctx(b"note/y"), &unit.secret),
+            t.verify(&ctx(b"note/y"), b"m", &unit.secret),
             Err(CryptoError::Forged)
         );
         let other_case = SealContext {
@@ -302,7 +348,12 @@ mod tests {
             item: b"note/x",
         };
         assert_eq!(
-            t.verify(&other_case, &unit.secret),
+            t.verify(&other_case, b"m", &unit.secret),
+            Err(CryptoError::Forged)
+        );
+        // Put on another member's name.
+        assert_eq!(
+            t.verify(&ctx(b"note/x"), b"n", &unit.secret),
             Err(CryptoError::Forged)
         );
         // Another signer named, or one byte of the envelope changed.
@@ -316,7 +367,7 @@ mod tests {
                 panic!("not tagged")
             };
             assert_eq!(
-                t.verify(&ctx(b"note/x"), &unit.secret),
+                t.verify(&ctx(b"note/x"), b"m", &unit.secret),
                 Err(CryptoError::Forged)
             );
         }
@@ -340,16 +391,19 @@ mod tests {
     #[test]
     fn a_retired_generation_still_verifies_what_it_tagged() {
         let old = UnitKeyPair::generate(Suite::Modern).unwrap();
-        let blob =
-            seal_authenticated(b"t", &ctx(b"totp:a"), &[old.public], "gd", &old.secret).unwrap();
+        let blob = seal_authenticated(b"t", &ctx(b"totp:a"), &[old.public], "gd", b"", &old.secret)
+            .unwrap();
         let new = UnitKeyPair::generate(Suite::ShangMi).unwrap();
         let ring = new.secret.clone().with_retired(old.secret.clone());
         let Sealed::Authenticated(t) = Sealed::parse(&blob).unwrap() else {
             panic!("not tagged")
         };
-        t.verify(&ctx(b"totp:a"), &ring).unwrap();
         assert_eq!(
-            t.verify(&ctx(b"totp:a"), &new.secret),
+            t.verify(&ctx(b"totp:a"), b"", &ring).unwrap(),
+            TagBy::Retired
+        );
+        assert_eq!(
+            t.verify(&ctx(b"totp:a"), b"", &new.secret),
             Err(CryptoError::Forged)
         );
     }
@@ -359,7 +413,10 @@ mod tests {
         let unit = UnitKeyPair::generate(Suite::ShangMi).unwrap();
         let other = UnitKeyPair::generate(Suite::ShangMi).unwrap();
         let tag = tag_bytes(&unit.secret, b"l", &[b"a", b"b"]).unwrap();
-        verify_bytes(&unit.secret, b"l", &[b"a", b"b"], &tag).unwrap();
+        assert_eq!(
+            verify_bytes(&unit.secret, b"l", &[b"a", b"b"], &tag).unwrap(),
+            TagBy::Current
+        );
         assert!(verify_bytes(&unit.secret, b"l", &[b"a", b"c"], &tag).is_err());
         assert!(verify_bytes(&other.secret, b"l", &[b"a", b"b"], &tag).is_err());
     }

@@ -174,6 +174,11 @@ impl UnitSecretKey {
         std::iter::once(&self.current).chain(&self.retired)
     }
 
+    /// The public halves of every generation, current first.
+    pub fn public_keys(&self) -> Vec<UnitPublicKey> {
+        self.generations().map(SecretHalf::public).collect()
+    }
+
     /// How many retired keys this key carries.
     pub fn retired_count(&self) -> usize {
         self.retired.len()

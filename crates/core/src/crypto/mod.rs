@@ -14,7 +14,7 @@ mod suite;
 mod wrap;
 
 pub use authenticated::{
-    AUTHENTICATED, Sealed, Tagged, authenticate, seal_authenticated, tag_bytes, verify_bytes,
+    AUTHENTICATED, Sealed, TagBy, Tagged, authenticate, seal_authenticated, tag_bytes, verify_bytes,
 };
 pub use envelope::{Opener, SealContext, addressed_to, check_addressed, open, seal};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};

@@ -73,10 +73,19 @@ async fn a_totp_secret_or_recovery_codes_written_without_the_unit_key_sign_nobod
         .await
         .unwrap();
         let (status, code) = sign_in_with(&h, &who, &totp_at_step(mine, now + 1)).await;
+        // Answered like a wrong code: the answer must not tell a guesser
+        // the password was right. The audit log says why.
         assert_eq!(
             (status, code.as_str()),
-            (409, "conflict"),
+            (401, "bad_credentials"),
             "{engine:?}: a forged TOTP secret must not sign in"
+        );
+        assert_eq!(
+            sunlight_testkit::count_audit(&h.db.store, "session.second_factor_unauthenticated")
+                .await
+                .unwrap(),
+            1,
+            "{engine:?}"
         );
         // Recovery codes of one's own, written as the hashes the docs
         // describe, spend nothing either.
@@ -202,6 +211,9 @@ async fn notes_and_messages_put_into_the_database_without_the_case_units_key_sho
             },
             &chain,
             county,
+            uuid::Uuid::parse_str(&verifier.staff_id)
+                .unwrap()
+                .as_bytes(),
             &own.secret,
         )
         .unwrap();
@@ -237,11 +249,84 @@ async fn notes_and_messages_put_into_the_database_without_the_case_units_key_sho
             assert_eq!(m["authenticity"], "forged", "{engine:?}");
             assert_eq!(m["body"], "", "{engine:?}: a forged text is not shown");
         }
+        // A genuine comment moved onto another member's name, and a key
+        // of the writer's own planted in the county's key history as a
+        // "retired" key (it opens with the current one, as a real one
+        // would): neither makes anything authenticated.
+        let (s, v) = verifier
+            .post(
+                &format!("/api/v1/cases/{id}/comments"),
+                json!({"body": "第二条意见。"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let second = v["id"].as_str().unwrap().to_owned();
+        execute(
+            &h.db.store,
+            &format!(
+                "UPDATE transitions SET actor_id = {} WHERE id = {}",
+                id_literal(&province.staff_id),
+                id_literal(&second)
+            ),
+        )
+        .await
+        .unwrap();
+        let planted = own
+            .secret
+            .seal_to(
+                &chain[0],
+                &SealContext {
+                    case_id: no_case(),
+                    item: format!("unit-key-retired:{county}:0").as_bytes(),
+                },
+            )
+            .unwrap();
+        execute(
+            &h.db.store,
+            &format!(
+                "INSERT INTO unit_key_history (unit_id, generation, public_key, sealed_to_successor, retired_at) VALUES ('{county}', 0, {}, {}, '2026-01-01T00:00:00Z')",
+                blob_literal(engine, own.public.as_bytes()),
+                blob_literal(engine, &planted)
+            ),
+        )
+        .await
+        .unwrap();
+        let fresh_reader = h.sign_in(&email("supervisor", "gd-gz")).await;
+        for reader in [&verifier, &province, &fresh_reader] {
+            let (history, messages) = case_texts(reader, &id).await;
+            let moved = history
+                .iter()
+                .find(|s| s["note"] == "" && s["note_authenticity"] == "forged");
+            assert!(
+                moved.is_some(),
+                "{engine:?}: a note moved to another member is forged: {history:?}"
+            );
+            let m = messages
+                .iter()
+                .find(|m| m["id"] == message.as_str())
+                .unwrap();
+            assert_ne!(
+                m["authenticity"], "authenticated",
+                "{engine:?}: a planted retired key vouches for nothing"
+            );
+        }
+
         // The case page says so too, in the reader's language.
         let page = h.sign_in_page(&email("supervisor", county)).await;
-        let body = page.get(&format!("/cases/{id}")).await.body;
-        assert!(body.contains("class=\"errors authenticity\""), "{engine:?}");
-        assert!(!body.contains("无需再补充材料"), "{engine:?}");
+        let answer = page.get(&format!("/cases/{id}")).await;
+        let body = answer.body;
+        assert!(
+            body.contains("class=\"errors authenticity\""),
+            "{engine:?}: {} {}",
+            answer.status,
+            body.chars().take(3000).collect::<String>()
+        );
+        // The untagged note, the moved one and the message (now under a
+        // planted key: shown, but never as the unit's).
+        assert!(
+            body.matches("class=\"errors authenticity\"").count() >= 3,
+            "{engine:?}"
+        );
         h.stop().await;
     }
 }

@@ -430,6 +430,7 @@ pub(super) fn authenticity_warning(ui: &Ui, a: Option<Authenticity>) -> Option<S
     match a? {
         Authenticity::Unauthenticated => Some(ui.t("case.text_unauthenticated").to_owned()),
         Authenticity::Forged => Some(ui.t("case.text_forged").to_owned()),
+        Authenticity::Unchecked => Some(ui.t("case.text_unchecked").to_owned()),
         Authenticity::Authenticated | Authenticity::Anonymous => None,
     }
 }
