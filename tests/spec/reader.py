@@ -134,8 +134,12 @@ def open_envelope(blob, ctx, secrets, what):
 
 # ---- Staff material that cannot be forged (tag prefix) -------------------
 
-def split_tag(blob, ctx, unit_secrets_by_unit, signer_expected):
-    """Staff material starts with 0x53; return the inner envelope, tag checked."""
+def split_tag(blob, ctx, unit_secrets_by_unit, signer_expected, author=b""):
+    """Staff material starts with 0x53; return the inner envelope, tag checked.
+
+    `author` is the row's writer (messages.staff_id, transitions.actor_id,
+    holds.confirmed_by: 16 bytes; none: empty). Only the unit's current
+    key vouches (the first of its secrets)."""
     if not blob or blob[0] != 0x53:
         return blob, "untagged"
     need(len(blob) >= 3 and blob[1] == 1, "tagged blob: bad tag version")
@@ -145,14 +149,14 @@ def split_tag(blob, ctx, unit_secrets_by_unit, signer_expected):
     env = blob[3 + n + 32:]
     case_id, item = ctx
     msg = (b"sunlight/staff-tag/v1" + case_id + struct.pack(">H", len(item)) + item
-           + bytes([n]) + signer + env)
+           + bytes([n]) + signer + bytes([len(author)]) + author + env)
     if signer_expected not in unit_secrets_by_unit:
         return env, "unchecked"  # the case unit's key would come down the escrow chain
     ok = False
     if signer.decode() == signer_expected:
-        for sk in unit_secrets_by_unit[signer_expected]:
-            auth_key = hkdf(sk, b"sunlight/staff-auth/v1", x25519_public(sk))
-            ok = ok or hmac.compare_digest(hmac.new(auth_key, msg, hashlib.sha256).digest(), tag)
+        sk = unit_secrets_by_unit[signer_expected][0]
+        auth_key = hkdf(sk, b"sunlight/staff-auth/v1", x25519_public(sk))
+        ok = hmac.compare_digest(hmac.new(auth_key, msg, hashlib.sha256).digest(), tag)
     return env, ("verified" if ok else "forged")
 
 
@@ -437,12 +441,12 @@ def main(path):
 
     # Messages: item "message/" ‖ id; a staff message is tagged (0x53 ‖ …).
     messages = []
-    for mid, author, blob in db.execute(
-            "SELECT id, author, sealed_body FROM messages WHERE case_id = ? "
+    for mid, author, staff_id, blob in db.execute(
+            "SELECT id, author, staff_id, sealed_body FROM messages WHERE case_id = ? "
             "ORDER BY created_at, rowid", (case_id,)).fetchall():
         ctx = (case_id, b"message/" + mid)
-        env, auth = split_tag(blob, ctx, {unit: secrets}, case_unit)
-        need(author != "staff" or auth != "forged", f"staff message {uuid.UUID(bytes=mid)}: forged tag")
+        env, auth = split_tag(blob, ctx, {unit: secrets}, case_unit, staff_id or b"")
+        need(author != "staff" or auth == "verified", f"staff message {uuid.UUID(bytes=mid)}: tag {auth}")
         need(author == "staff" or auth == "untagged", "a reporter message carries a tag")
         msg = decode_padded(open_envelope(env, ctx, secrets, "a message"), "MessageContent")
         if has_slot_for(env, reporter_pk):  # sealed to the reporter too: must open alike
