@@ -93,8 +93,47 @@ async fn a_receipt_is_checked_against_the_published_heads() {
         "{verified}"
     );
 
-    // The heads, as a page and as JSON.
+    // The status page shows the report's entry and the current proof,
+    // the same the proof route serves for the newest head.
     let http = reqwest::Client::new();
+    let leaf = serde_json::from_value::<sunlight_core::log::Receipt>(receipt.clone())
+        .unwrap()
+        .leaf_hash()
+        .unwrap();
+    let leaf_hex: String = leaf.iter().map(|b| format!("{b:02x}")).collect();
+    let status = http
+        .post(format!("{}/status?lang=en", live.intake))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let proof: Value = http
+        .get(format!(
+            "{}/api/v1/log/proof?leaf={leaf_hex}&size={size}",
+            live.intake
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        status.contains("id=\"inclusion\"") && status.contains(&leaf_hex),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("id=\"inclusion-index\">{}<", proof["index"])),
+        "{status}"
+    );
+    for hash in proof["path"].as_array().unwrap() {
+        assert!(status.contains(hash.as_str().unwrap()), "{status}");
+    }
+
+    // The heads, as a page and as JSON.
     let heads: Value = http
         .get(format!("{}/log/heads?format=json", live.intake))
         .send()

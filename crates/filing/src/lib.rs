@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod rating;
 mod receipt;
+pub use receipt::ReportInclusion;
 mod sealed;
 mod upload;
 pub use rating::{ObjectionDraft, RatingRefusal, RatingState};
@@ -125,6 +126,8 @@ pub struct Status {
     pub rating: RatingState,
     /// Closed: the unit above `(name, English name)`, for a review.
     pub review_by: Option<(String, Option<String>)>,
+    /// The report's place in the public log, with the current proof.
+    pub inclusion: Option<ReportInclusion>,
 }
 
 /// A case found by its code, with the key material to add to it.
@@ -545,6 +548,7 @@ impl Filing {
         let rating = self.rating_state(&view, chrono::Utc::now()).await?;
         Ok(Status {
             review_by: self.review_by(&view).await?,
+            inclusion: self.report_inclusion(view.own_case).await?,
             view,
             messages,
             files,

@@ -3,13 +3,46 @@
 //! pepper, so a database writer cannot sign) and the signed promise a
 //! reporter keeps for each filing.
 
-use chrono::{DateTime, Utc};
-use sunlight_core::log::{LeafRecord, LogKey, Receipt};
+use chrono::{DateTime, NaiveDate, Utc};
+use sunlight_core::CaseId;
+use sunlight_core::log::{Hash, InclusionProof, LeafRecord, LogKey, Receipt, SignedHead};
 use uuid::Uuid;
 
 use crate::{Filing, FilingError};
 
+/// Where a report stands in the public log, for its reporter: its leaf,
+/// and the newest published head that includes it, with the proof.
+#[derive(Debug, Clone)]
+pub struct ReportInclusion {
+    pub leaf: Hash,
+    pub day: NaiveDate,
+    /// `None` until a head that includes the leaf is published (daily).
+    pub proof: Option<(SignedHead, InclusionProof)>,
+}
+
 impl Filing {
+    /// The inclusion of `case`'s report in the newest published head;
+    /// `None` for a case filed before the log.
+    pub async fn report_inclusion(
+        &self,
+        case: CaseId,
+    ) -> Result<Option<ReportInclusion>, FilingError> {
+        let Some((leaf, index, day)) = self.store.report_leaf(case).await? else {
+            return Ok(None);
+        };
+        let proof = match index {
+            Some(i) => {
+                let (heads, tree) = self.store.published_tree().await?;
+                heads
+                    .last()
+                    .filter(|h| h.size > i)
+                    .and_then(|h| Some((h.clone(), InclusionProof::from_tree(&tree, i, h.size)?)))
+            }
+            None => None,
+        };
+        Ok(Some(ReportInclusion { leaf, day, proof }))
+    }
+
     /// The start of the local day of `now`: what is stored of the time a
     /// report or a reporter's message arrived.
     pub fn arrival_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {

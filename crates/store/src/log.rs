@@ -318,6 +318,35 @@ impl Store {
         Ok((heads, tree))
     }
 
+    /// The leaf of a case's report (not of its messages): its hash, its
+    /// place in the tree once placed, and its day. `None` for a case filed
+    /// before the log, or purged.
+    pub async fn report_leaf(
+        &self,
+        case: CaseId,
+    ) -> Result<Option<(Hash, Option<u64>, NaiveDate)>, StoreError> {
+        let row = log_leaf::Entity::find()
+            .filter(log_leaf::Column::CaseId.eq(case.as_uuid()))
+            .filter(log_leaf::Column::MessageId.is_null())
+            .one(self.reader())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Hash = row
+            .leaf_hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("a leaf hash is not 32 bytes".into()))?;
+        let day = row
+            .day
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("leaf day {}", row.day)))?;
+        Ok(Some((
+            hash,
+            row.idx.and_then(|i| u64::try_from(i).ok()),
+            day,
+        )))
+    }
+
     /// A leaf's place in the tree, if it has one yet.
     pub async fn log_index_of(&self, leaf: &Hash) -> Result<Option<u64>, StoreError> {
         Ok(log_leaf::Entity::find_by_id(leaf.to_vec())

@@ -111,6 +111,39 @@ pub(super) struct StatusPage {
     rating_choices: Vec<(&'static str, String)>,
     /// Until when an objection may be sent, in words; None: no longer.
     objection_hint: Option<String>,
+    /// The report's place in the public log, with the current proof.
+    inclusion: Option<InclusionView>,
+}
+
+/// The report's leaf and, once a head includes it, that head and the
+/// proof, in hex.
+pub(super) struct InclusionView {
+    leaf: String,
+    day: String,
+    head: Option<HeadView>,
+}
+
+pub(super) struct HeadView {
+    size: u64,
+    day: String,
+    root: String,
+    index: u64,
+    path: Vec<String>,
+}
+
+fn inclusion_view(inc: &sunlight_filing::ReportInclusion) -> InclusionView {
+    let hex = |b: &[u8]| data_encoding::HEXLOWER.encode(b);
+    InclusionView {
+        leaf: hex(&inc.leaf),
+        day: inc.day.to_string(),
+        head: inc.proof.as_ref().map(|(head, proof)| HeadView {
+            size: head.size,
+            day: head.day.to_string(),
+            root: hex(&head.root),
+            index: proof.index,
+            path: proof.path.clone(),
+        }),
+    }
 }
 
 pub struct MessageLine {
@@ -174,6 +207,7 @@ pub(super) fn status_view(
             .as_ref()
             .and_then(|e| progress_line(state, lang, e, chrono::Utc::now())),
         review: review_line(lang, status),
+        inclusion: status.inclusion.as_ref().map(inclusion_view),
         messages: status
             .messages
             .iter()
