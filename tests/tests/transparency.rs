@@ -167,6 +167,20 @@ async fn a_receipt_is_checked_against_the_published_heads() {
         .await
         .unwrap();
     assert!(page.contains("The receipt holds."), "{page}");
+    // Every step in the reader's language, its details too.
+    let page = http
+        .post(format!("{}/verify?lang=zh", live.intake))
+        .form(&[("receipt", text.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("签名承诺包含这条记录") && !page.contains("the log promised"),
+        "{page}"
+    );
     let page = http
         .post(format!("{}/verify?lang=en", live.intake))
         .form(&[("receipt", "not a receipt")])

@@ -276,32 +276,23 @@ async fn second_factor(
             let code = totp.unwrap_or_default();
             // A recovery code stands in for a lost authenticator, once.
             let fresh = if let Some(hash) = recovery_hash(code) {
-                recovery_code_used = store
+                recovery_code_used = match store
                     .use_recovery_code(staff.id, &staff.unit, &hash, unit_key, now)
-                    .await?;
+                    .await
+                {
+                    Err(sunlight_store::StoreError::Conflict(
+                        Clash::SecondFactorUnauthenticated,
+                    )) => {
+                        return Err(unauthenticated_factor(store, staff, failures, now).await);
+                    }
+                    other => other?,
+                };
                 recovery_code_used
             } else {
                 let secret = match open_totp(sealed, &staff.email, &staff.unit, unit_key) {
                     Ok(secret) => secret,
                     Err(CaseworkError::Conflict(Clash::SecondFactorUnauthenticated)) => {
-                        // Answered like a wrong code, under the same floor:
-                        // the answer must not tell a guesser that the
-                        // password was right. The audit log says why.
-                        store
-                            .audit(
-                                sunlight_store::AuditRecord {
-                                    actor: format!("staff:{}", staff.id),
-                                    action: "session.second_factor_unauthenticated".into(),
-                                    unit: staff.unit.to_string(),
-                                    ..Default::default()
-                                },
-                                now,
-                            )
-                            .await?;
-                        store
-                            .record_failed_login(staff.id, &staff.unit, failures, now)
-                            .await?;
-                        return Err(CaseworkError::BadCredentials);
+                        return Err(unauthenticated_factor(store, staff, failures, now).await);
                     }
                     Err(e) => return Err(e),
                 };
@@ -332,6 +323,36 @@ async fn second_factor(
         None => {}
     }
     Ok((recovery_code_used, enrol))
+}
+
+/// A second factor without its unit's tag at sign-in: answered like a
+/// wrong code, under the same floor (the answer must not tell a guesser
+/// that the password was right), counted as a failure, and audited with
+/// the reason.
+async fn unauthenticated_factor(
+    store: &Store,
+    staff: &sunlight_store::StaffRow,
+    failures: i32,
+    now: DateTime<Utc>,
+) -> CaseworkError {
+    let audited = store
+        .audit(
+            sunlight_store::AuditRecord {
+                actor: format!("staff:{}", staff.id),
+                action: "session.second_factor_unauthenticated".into(),
+                unit: staff.unit.to_string(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await;
+    let counted = store
+        .record_failed_login(staff.id, &staff.unit, failures, now)
+        .await;
+    match audited.and(counted.map(|_| 0)) {
+        Ok(_) => CaseworkError::BadCredentials,
+        Err(e) => e.into(),
+    }
 }
 
 /// The unit key a member's password opens, with the unit's retired keys.

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use merkle::{Hash, Tree, TreeHasher, verify_consistency, verify_inclusion};
 pub use receipt::{
-    Check, InclusionProof, Outcome, Receipt, ReceiptLeaf, check_heads, check_receipt, parse_hash,
+    Check, FINDINGS, InclusionProof, Outcome, Receipt, ReceiptLeaf, check_heads, check_receipt,
+    parse_hash,
 };
 pub use sign::{LogKey, LogPublicKey};
 

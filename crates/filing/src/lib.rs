@@ -548,7 +548,9 @@ impl Filing {
         let rating = self.rating_state(&view, chrono::Utc::now()).await?;
         Ok(Status {
             review_by: self.review_by(&view).await?,
-            inclusion: self.report_inclusion(view.own_case).await?,
+            // Best effort: odd log rows must not keep a reporter from
+            // their case (`sunlight log verify` names them).
+            inclusion: self.report_inclusion(view.own_case).await.ok().flatten(),
             view,
             messages,
             files,

@@ -33,9 +33,16 @@ impl Filing {
         let proof = match index {
             Some(i) => {
                 let (heads, tree) = self.store.published_tree().await?;
+                // Shown only when the tree holds this very leaf there and
+                // matches the head: a proof that would not verify is not
+                // offered as one (`/verify` names what is wrong).
                 heads
                     .last()
-                    .filter(|h| h.size > i)
+                    .filter(|h| {
+                        h.size > i
+                            && tree.leaf(i) == Some(leaf)
+                            && tree.root(h.size) == Some(h.root)
+                    })
                     .and_then(|h| Some((h.clone(), InclusionProof::from_tree(&tree, i, h.size)?)))
             }
             None => None,

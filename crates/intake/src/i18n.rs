@@ -76,3 +76,18 @@ pub fn too_large(lang: Lang, limits: &Limits) -> String {
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_receipt_finding_is_worded_in_both_languages() {
+        for lang in [Lang::ZhCn, Lang::En] {
+            for key in sunlight_core::log::FINDINGS {
+                let key = format!("verify.detail_{key}");
+                assert!(catalog(lang).has(&key), "{lang:?}: {key}");
+            }
+        }
+    }
+}

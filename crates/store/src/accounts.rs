@@ -329,7 +329,8 @@ impl Store {
 
     /// Spends one recovery code (its hash): true when it was unused. One
     /// compare-and-set on the stored list, so a code signs in once however
-    /// many sign-ins race with it. Audited.
+    /// many sign-ins race with it. Audited. A list the unit key did not
+    /// tag is `Clash::SecondFactorUnauthenticated`.
     pub async fn use_recovery_code(
         &self,
         id: Uuid,
@@ -345,7 +346,7 @@ impl Store {
         // writer's own codes must not stand in for the member's.
         let Ok(hashes) = crate::staff_auth::recovery_hashes(&stored, &row.email, key) else {
             txn.rollback().await?;
-            return Ok(false);
+            return Err(StoreError::Conflict(Clash::SecondFactorUnauthenticated));
         };
         let Some(rest) = sunlight_core::crypto::spend_recovery_code(hashes, hash) else {
             txn.rollback().await?;

@@ -29,14 +29,37 @@ pub async fn reauthenticate(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Reauthenticated, ProvisionError> {
-    let earlier = audit_entry::Entity::find()
+    // Refused where a run covered this subtree already (this unit, one
+    // above it or one below it); a sibling's own run does not count.
+    let earlier: Vec<String> = audit_entry::Entity::find()
         .filter(audit_entry::Column::Action.eq("staff.reauthenticate"))
-        .one(store.conn())
+        .all(store.conn())
         .await
-        .map_err(StoreError::from)?;
-    if earlier.is_some() && !force {
+        .map_err(StoreError::from)?
+        .into_iter()
+        .map(|e| e.unit_id)
+        .collect();
+    let above: Vec<String> = store
+        .unit_with_ancestors(top)
+        .await?
+        .into_iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    let mut covered = false;
+    for unit in &earlier {
+        let below = match UnitId::parse(unit) {
+            Ok(id) => store
+                .unit_with_ancestors(&id)
+                .await?
+                .iter()
+                .any(|u| &u.id == top),
+            Err(_) => false,
+        };
+        covered |= below || above.contains(unit);
+    }
+    if covered && !force {
         return Err(ProvisionError::Store(StoreError::Invalid(
-            "staff material was reauthenticated before (see the audit log); a second run would vouch for whatever was written since: give --force only if you have checked it",
+            "staff material of this unit was reauthenticated before (see the audit log); a second run would vouch for whatever was written since: give --force only if you have checked it",
         )));
     }
     let mut done = Reauthenticated::default();

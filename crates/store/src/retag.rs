@@ -3,7 +3,7 @@
 //! and for `sunlight staff reauthenticate` (`crate::reauthenticate`).
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use sunlight_core::crypto::{SealContext, Sealed, TagBy, UnitSecretKey, authenticate, open};
 use sunlight_core::{CaseId, UnitId};
 
@@ -85,8 +85,11 @@ fn retag(
         Ok(Sealed::Authenticated(t)) if t.signer == unit.as_str() => {
             match t.verify(ctx, author, key) {
                 Ok(TagBy::Current) => return Ok(None),
-                Ok(TagBy::Retired) => t.envelope,
-                Err(_) => return Err(()),
+                // Only a rotation carries a retired key's tag over: it
+                // holds the key it retires. Anywhere else a retired key
+                // may be one a database writer planted in the history.
+                Ok(TagBy::Retired) if how == Pass::Rotation => t.envelope,
+                _ => return Err(()),
             }
         }
         _ => return Err(()),
@@ -182,8 +185,8 @@ fn recovery_retag(
     } else {
         match recovery_hashes_by(codes, email, key) {
             Some(TagBy::Current) => return Ok(None),
-            Some(TagBy::Retired) => codes.get(33..).ok_or(())?,
-            None => return Err(()),
+            Some(TagBy::Retired) if how == Pass::Rotation => codes.get(33..).ok_or(())?,
+            _ => return Err(()),
         }
     };
     if !factor_ok {
@@ -202,12 +205,12 @@ async fn cases_of(
     done: &mut Reauthenticated,
 ) -> Result<(), StoreError> {
     let cases: Vec<uuid::Uuid> = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
         .filter(case::Column::UnitId.eq(unit.as_str()))
+        .into_tuple()
         .all(store.conn())
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+        .await?;
     for id in cases {
         notes_of(store, id, unit, key, how, done).await?;
         messages_of(store, id, unit, key, how, done).await?;

@@ -119,17 +119,18 @@ async fn reauthentication_tags_what_opens_with_the_units_key_and_leaves_the_rest
 
         // The operator holds the province's recovery key: its key reaches
         // every unit below.
+        // The city's operator runs it for the city and the county below.
         let done = reauthenticate(
             s,
-            &UnitId::parse("gd").unwrap(),
-            &key_of("gd"),
+            &UnitId::parse("gd-gz").unwrap(),
+            &key_of("gd-gz"),
             false,
             "t",
             now,
         )
         .await
         .unwrap();
-        assert_eq!(done.units, 4, "{:?}", db.engine);
+        assert_eq!(done.units, 2, "{:?}", db.engine);
         assert_eq!(done.second_factors, 1, "{:?}: a's secret", db.engine);
         assert_eq!(
             done.recovery_codes, 1,
@@ -194,6 +195,19 @@ async fn reauthentication_tags_what_opens_with_the_units_key_and_leaves_the_rest
             )
             .await
             .is_err()
+        );
+        // A sibling city's own first run is not one.
+        assert!(
+            reauthenticate(
+                s,
+                &UnitId::parse("gd-sz").unwrap(),
+                &key_of("gd-sz"),
+                false,
+                "t",
+                now
+            )
+            .await
+            .is_ok()
         );
         let again = reauthenticate(
             s,

@@ -119,5 +119,10 @@ pub(super) async fn unit_rotate_key(config: &Config, unit: &str) -> CmdResult {
         "unit {unit} now seals to key generation {}; {} member(s) hold it, {} left out (disabled, or to be reset); every session of the unit ended",
         done.generation, done.members, done.left_out
     ));
+    if done.retagged.is_none() {
+        say(
+            "warning: not every staff row could be tagged with the new key (see the log): those show as unauthenticated, and a member whose second factor was among them needs an admin reset",
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -111,16 +111,85 @@ pub enum Outcome {
 pub struct Check {
     pub name: &'static str,
     pub outcome: Outcome,
+    /// What it found, in English (the CLI's words).
     pub detail: String,
+    /// The same as a message key (`verify.detail_KEY` in the web
+    /// catalogs) and the values of its `{placeholders}`, for a page in
+    /// the reader's language.
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
 }
 
 impl Check {
-    fn new(name: &'static str, outcome: Outcome, detail: impl Into<String>) -> Self {
+    fn new(
+        name: &'static str,
+        outcome: Outcome,
+        key: &'static str,
+        args: Vec<(&'static str, String)>,
+    ) -> Self {
+        let mut detail = english(key).to_owned();
+        for (name, value) in &args {
+            detail = detail.replace(&format!("{{{name}}}"), value);
+        }
         Self {
             name,
             outcome,
-            detail: detail.into(),
+            detail,
+            key,
+            args,
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn english_for_tests(key: &str) -> &'static str {
+    english(key)
+}
+
+/// Every finding a check can report: the web catalogs must hold
+/// `verify.detail_KEY` for each, in both languages.
+pub const FINDINGS: [&str; 13] = [
+    "head_unsigned",
+    "heads_signed",
+    "shrank",
+    "forked",
+    "consistent",
+    "not_v1",
+    "promised",
+    "bad_signature",
+    "future",
+    "stale",
+    "included",
+    "broken",
+    "pending",
+];
+
+/// The English words of each finding; the web catalogs hold the same
+/// keys (`verify.detail_KEY`) in both languages.
+fn english(key: &str) -> &'static str {
+    match key {
+        "head_unsigned" => {
+            "the head of size {size} ({day}) is not signed by this log's key (a receipt of another deployment, or the deployment's key changed)"
+        }
+        "heads_signed" => "{count} heads, all signed by this log's key",
+        "shrank" => {
+            "the log shrank: the head of {day} has {size} leaves, the one before it ({before_day}) had {before_size}"
+        }
+        "forked" => {
+            "the log forked: the head of size {size} ({day}) does not extend the head of size {before_size} ({before_day})"
+        }
+        "consistent" => "every head extends the one before it",
+        "not_v1" => "not a version-1 receipt",
+        "promised" => "the log promised on {day} to include this leaf",
+        "bad_signature" => "bad signature: the promise was not signed by this receipt's log key",
+        "future" => "the promise is dated {day}, in the future",
+        "stale" => "the log has published no head since {day}, though it signs one every day",
+        "included" => "leaf {index} of the head of size {size} ({day})",
+        "broken" => {
+            "promise broken: the first head signed after {day} (size {size}, {head_day}) does not include this leaf"
+        }
+        "pending" => "no head signed after {day} is published yet",
+        _ => "",
     }
 }
 
@@ -163,15 +232,14 @@ pub fn check_heads(
         Some(h) => out.push(Check::new(
             "heads signed",
             Outcome::Failed,
-            format!(
-                "the head of size {} ({}) is not signed by this log's key (a receipt of another deployment, or the deployment's key changed)",
-                h.size, h.day
-            ),
+            "head_unsigned",
+            vec![("size", h.size.to_string()), ("day", h.day.to_string())],
         )),
         None => out.push(Check::new(
             "heads signed",
             Outcome::Passed,
-            format!("{} heads, all signed by this log's key", heads.len()),
+            "heads_signed",
+            vec![("count", heads.len().to_string())],
         )),
     }
     for pair in heads.windows(2) {
@@ -180,10 +248,13 @@ pub fn check_heads(
             out.push(Check::new(
                 "consistency",
                 Outcome::Failed,
-                format!(
-                    "the log shrank: the head of {} has {} leaves, the one before it ({}) had {}",
-                    b.day, b.size, a.day, a.size
-                ),
+                "shrank",
+                vec![
+                    ("day", b.day.to_string()),
+                    ("size", b.size.to_string()),
+                    ("before_day", a.day.to_string()),
+                    ("before_size", a.size.to_string()),
+                ],
             ));
             return out;
         }
@@ -192,10 +263,13 @@ pub fn check_heads(
             out.push(Check::new(
                 "consistency",
                 Outcome::Failed,
-                format!(
-                    "the log forked: the head of size {} ({}) does not extend the head of size {} ({})",
-                    b.size, b.day, a.size, a.day
-                ),
+                "forked",
+                vec![
+                    ("size", b.size.to_string()),
+                    ("day", b.day.to_string()),
+                    ("before_size", a.size.to_string()),
+                    ("before_day", a.day.to_string()),
+                ],
             ));
             return out;
         }
@@ -203,7 +277,8 @@ pub fn check_heads(
     out.push(Check::new(
         "consistency",
         Outcome::Passed,
-        "every head extends the one before it",
+        "consistent",
+        Vec::new(),
     ));
     out
 }
@@ -223,27 +298,22 @@ pub fn check_receipt(
 ) -> Vec<Check> {
     let key = receipt.key();
     let Some(leaf) = receipt.leaf_hash().filter(|_| receipt.version == 1) else {
-        return vec![Check::new(
-            "receipt",
-            Outcome::Failed,
-            "not a version-1 receipt",
-        )];
+        return vec![Check::new("receipt", Outcome::Failed, "not_v1", Vec::new())];
     };
     let mut out = Vec::new();
     if key.verify(&promise_bytes(&leaf, receipt.leaf.day), &receipt.promise) {
         out.push(Check::new(
             "signature",
             Outcome::Passed,
-            format!(
-                "the log promised on {} to include this leaf",
-                receipt.leaf.day
-            ),
+            "promised",
+            vec![("day", receipt.leaf.day.to_string())],
         ));
     } else {
         out.push(Check::new(
             "signature",
             Outcome::Failed,
-            "bad signature: the promise was not signed by this receipt's log key",
+            "bad_signature",
+            Vec::new(),
         ));
         return out;
     }
@@ -260,7 +330,8 @@ pub fn check_receipt(
         out.push(Check::new(
             "inclusion",
             Outcome::Failed,
-            format!("the promise is dated {}, in the future", receipt.leaf.day),
+            "future",
+            vec![("day", receipt.leaf.day.to_string())],
         ));
         return out;
     }
@@ -268,10 +339,8 @@ pub fn check_receipt(
         inclusion = Check::new(
             "inclusion",
             Outcome::Failed,
-            format!(
-                "the log has published no head since {}, though it signs one every day",
-                receipt.leaf.day
-            ),
+            "stale",
+            vec![("day", receipt.leaf.day.to_string())],
         );
     }
     out.push(inclusion);
@@ -316,23 +385,28 @@ fn inclusion_check(
         (Some((head, p)), _) => Check::new(
             "inclusion",
             Outcome::Passed,
-            format!(
-                "leaf {} of the head of size {} ({})",
-                p.index, head.size, head.day
-            ),
+            "included",
+            vec![
+                ("index", p.index.to_string()),
+                ("size", head.size.to_string()),
+                ("day", head.day.to_string()),
+            ],
         ),
         (None, Some(due)) => Check::new(
             "inclusion",
             Outcome::Failed,
-            format!(
-                "promise broken: the first head signed after {} (size {}, {}) does not include this leaf",
-                receipt.leaf.day, due.size, due.day
-            ),
+            "broken",
+            vec![
+                ("day", receipt.leaf.day.to_string()),
+                ("size", due.size.to_string()),
+                ("head_day", due.day.to_string()),
+            ],
         ),
         (None, None) => Check::new(
             "inclusion",
             Outcome::Pending,
-            format!("no head signed after {} is published yet", receipt.leaf.day),
+            "pending",
+            vec![("day", receipt.leaf.day.to_string())],
         ),
     }
 }

@@ -347,3 +347,10 @@ fn records_are_exactly_the_documented_bytes() {
     );
     let _ = h("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328");
 }
+
+#[test]
+fn every_finding_has_english_words() {
+    for key in crate::log::FINDINGS {
+        assert!(!super::receipt::english_for_tests(key).is_empty(), "{key}");
+    }
+}

@@ -145,7 +145,11 @@ fn shown(out: &mut VerifyPage, lang: sunlight_core::i18n::Lang, found: Vec<Check
             outcome: t
                 .get(&format!("verify.outcome_{:?}", c.outcome).to_lowercase())
                 .to_owned(),
-            detail: c.detail,
+            detail: {
+                let args: Vec<(&str, &str)> =
+                    c.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                t.format(&format!("verify.detail_{}", c.key), &args)
+            },
         })
         .collect();
 }

@@ -106,6 +106,13 @@ async fn a_totp_secret_or_recovery_codes_written_without_the_unit_key_sign_nobod
             status, 401,
             "{engine:?}: forged recovery codes must not sign in"
         );
+        assert_eq!(
+            sunlight_testkit::count_audit(&h.db.store, "session.second_factor_unauthenticated")
+                .await
+                .unwrap(),
+            2,
+            "{engine:?}: the forged list is audited too"
+        );
         h.stop().await;
     }
 }
