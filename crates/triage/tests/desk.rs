@@ -209,6 +209,29 @@ async fn the_desk_form_takes_files_and_prints_a_slip() {
             a.body
         );
         assert!(a.body.contains("id=\"slip-channel\">Letter<"), "{}", a.body);
+        // The filing receipt is on the slip, without the code.
+        let receipt = a
+            .body
+            .split("id=\"receipt\"")
+            .nth(1)
+            .and_then(|r| r.split("</pre>").next())
+            .unwrap_or_default();
+        assert!(
+            receipt.contains("promise") && receipt.contains("log_key"),
+            "{}",
+            a.body
+        );
+        let code: String = a
+            .body
+            .split("id=\"tracking-code\"")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(20)
+            .collect();
+        assert_eq!(code.len(), 20, "{}", a.body);
+        assert!(!receipt.contains(&code), "{}", a.body);
         // Stamped by the desk's own unit (the city's); the county the
         // report is about is named nowhere on the slip.
         assert!(

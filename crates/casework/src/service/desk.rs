@@ -1,5 +1,6 @@
 //! Reports staff enter for a reporter who phoned, wrote or came in (信、访、电).
 
+use sunlight_core::log::Receipt;
 use sunlight_core::report::desk::DeskDetails;
 use sunlight_filing::Prepared;
 use sunlight_store::NewAttachment;
@@ -66,12 +67,12 @@ impl Triage {
         desk: DeskReport,
         attachments: Vec<NewAttachment>,
         now: DateTime<Utc>,
-    ) -> Result<(TrackingCode, CaseId), CaseworkError> {
+    ) -> Result<(TrackingCode, CaseId, Receipt), CaseworkError> {
         let (case_id, day) = (desk.prepared.case_id, desk.prepared.received_at);
         let (selection, real_name) = (desk.report.selection_stage, desk.report.real_name);
-        // The leaf is in the log; its receipt is not shown on the desk
-        // page yet (docs/threat-model.md, transparency log).
-        let (code, _receipt) = self
+        // The receipt goes on the slip with the code: the reporter's proof
+        // that the desk entered what they brought.
+        let (code, receipt) = self
             .filing
             .file(desk.prepared, desk.report, attachments)
             .await?;
@@ -91,7 +92,7 @@ impl Triage {
         {
             tracing::warn!(case_id = %case_id, error = %e, "routing a desk report failed; the router will retry");
         }
-        Ok((code, case_id))
+        Ok((code, case_id, receipt))
     }
 
     /// A report taken by phone, letter or visit without attachments:
@@ -101,7 +102,7 @@ impl Triage {
         session: &Session,
         report: ValidReport,
         details: DeskDetails,
-    ) -> Result<(TrackingCode, CaseId), CaseworkError> {
+    ) -> Result<(TrackingCode, CaseId, Receipt), CaseworkError> {
         let desk = self.prepare_desk(session, report, details).await?;
         self.file_desk(session, desk, Vec::new(), Utc::now()).await
     }

@@ -64,6 +64,11 @@ pub struct IntakeOut {
     /// Read it out to the caller once; it is not shown again.
     pub tracking_code: String,
     pub case_id: String,
+    /// The filing receipt, as `POST /api/v1/reports` of the public side
+    /// gives it (docs/crypto.md, "Transparency log"): hand it over with
+    /// the code. It never holds the code.
+    #[schema(value_type = Object)]
+    pub receipt: serde_json::Value,
 }
 
 /// Enter a report received by phone, letter or visit.
@@ -84,10 +89,12 @@ pub async fn intake(
             return Err(TriageError::Invalid(Invalid::Report(errors)));
         }
     };
-    let (code, id) = state.triage.file_report(&staff.0, valid, details).await?;
+    let (code, id, receipt) = state.triage.file_report(&staff.0, valid, details).await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(IntakeOut {
         tracking_code: code.to_string(),
         case_id: id.to_string(),
+        receipt: serde_json::to_value(&receipt)
+            .map_err(|e| TriageError::Internal(e.to_string()))?,
     }))
 }
 

@@ -229,12 +229,13 @@ pub async fn intake_submit(
         }
     };
     let received_on = state.triage.policy.local_date(desk.received_at());
-    let (code, id) = state
+    let (code, id, receipt) = state
         .triage
         .file_desk(&viewer.session, *desk, files, Utc::now())
         .await
         .map_err(|e| viewer.fail(e))?;
-    let slip = Slip::new(&viewer, &state, &form.channel, received_on).await?;
+    let mut slip = Slip::new(&viewer, &state, &form.channel, received_on).await?;
+    slip.receipt = serde_json::to_string_pretty(&receipt).unwrap_or_default();
     Ok(done_page(
         &viewer,
         Zeroizing::new(code.to_string()),
@@ -251,6 +252,8 @@ struct Slip {
     channel: String,
     unit: String,
     onion: Option<String>,
+    /// The filing receipt, as text to print (docs/crypto.md).
+    receipt: String,
 }
 
 impl Slip {
@@ -274,6 +277,7 @@ impl Slip {
                 .map(|u| u.name.clone())
                 .unwrap_or_default(),
             onion: state.onion.clone(),
+            receipt: String::new(),
         })
     }
 }

@@ -19,6 +19,9 @@ use sunlight_core::{Role, UnitId};
 use sunlight_store::provision::{NewStaffSecrets, create_staff};
 use sunlight_testkit::{Engine, Running, TestDb, create_test_units};
 use sunlight_triage::{Application, TriageParts, TriageSettings};
+mod receipt;
+mod totp;
+pub use totp::{totp_at_step, totp_now};
 
 pub use sunlight_testkit::{ENGINES, UNITS};
 
@@ -52,25 +55,6 @@ pub struct StaffClient {
 
 pub fn email(role: &str, unit: &str) -> String {
     format!("{role}@{unit}.test")
-}
-
-/// The current 6-digit code of a base32 TOTP secret.
-pub fn totp_now(secret: &str) -> String {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-    totp.generate(u64::try_from(Utc::now().timestamp()).unwrap())
-        .to_string()
-}
-
-/// The code of one TOTP step of a base32 secret.
-pub fn totp_at_step(secret: &str, step: u64) -> String {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-    totp.generate(step * 30).to_string()
 }
 
 /// What a test's triage process is built from.
@@ -418,6 +402,7 @@ impl StaffClient {
             )
             .await;
         assert_eq!(status, 201, "{v}");
+        receipt::handed_over(&v);
         (
             v["tracking_code"].as_str().unwrap().to_owned(),
             v["case_id"].as_str().unwrap().to_owned(),
