@@ -78,16 +78,7 @@ pub async fn reauthenticate(
                 actor: actor.to_owned(),
                 action: "staff.reauthenticate".into(),
                 unit: top.to_string(),
-                detail: format!(
-                    "units={} second_factors={} recovery_codes={} notes={} messages={} hold_notices={} left={}",
-                    done.units,
-                    done.second_factors,
-                    done.recovery_codes,
-                    done.notes,
-                    done.messages,
-                    done.hold_notices,
-                    done.left
-                ),
+                detail: done.to_string(),
                 ..Default::default()
             },
             now,

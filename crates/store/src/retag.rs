@@ -24,6 +24,24 @@ pub struct Reauthenticated {
     pub left: usize,
 }
 
+/// `units=N second_factors=N … left=N`: the CLI's line and the audit
+/// entry's detail.
+impl std::fmt::Display for Reauthenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "units={} second_factors={} recovery_codes={} notes={} messages={} hold_notices={} left={}",
+            self.units,
+            self.second_factors,
+            self.recovery_codes,
+            self.notes,
+            self.messages,
+            self.hold_notices,
+            self.left
+        )
+    }
+}
+
 impl Reauthenticated {
     /// How many rows got a new tag.
     pub fn tagged(&self) -> usize {
@@ -97,6 +115,25 @@ fn retag(
     authenticate(envelope, ctx, unit.as_str(), author, key)
         .map(Some)
         .map_err(|_| ())
+}
+
+/// [`retag`] for a row of a case: its item, and the member the row names
+/// as its writer.
+fn row(
+    blob: &[u8],
+    case_id: uuid::Uuid,
+    item: &[u8],
+    author: Option<uuid::Uuid>,
+    unit: &UnitId,
+    key: &UnitSecretKey,
+    how: Pass,
+) -> Result<Option<Vec<u8>>, ()> {
+    let ctx = SealContext {
+        case_id: CaseId::from_uuid(case_id),
+        item,
+    };
+    let author = author.map(|a| a.as_bytes().to_vec()).unwrap_or_default();
+    retag(blob, &ctx, unit, &author, key, how)
 }
 
 /// Counts one row: tagged now (`Some`), already tagged, or left.
@@ -235,15 +272,7 @@ async fn notes_of(
     for t in steps {
         let Some(blob) = &t.sealed_note else { continue };
         let item = [b"note/".as_slice(), t.id.as_bytes()].concat();
-        let ctx = SealContext {
-            case_id: CaseId::from_uuid(case_id),
-            item: &item,
-        };
-        let author = t
-            .actor_id
-            .map(|a| a.as_bytes().to_vec())
-            .unwrap_or_default();
-        let outcome = retag(blob, &ctx, unit, &author, key, how);
+        let outcome = row(blob, case_id, &item, t.actor_id, unit, key, how);
         count(&outcome, &mut done.notes, &mut done.left);
         if let Ok(Some(tagged)) = outcome {
             transition::Entity::update(transition::ActiveModel {
@@ -287,15 +316,7 @@ async fn messages_of(
             continue;
         }
         let item = sunlight_core::report::item::message(m.id);
-        let ctx = SealContext {
-            case_id: CaseId::from_uuid(case_id),
-            item: &item,
-        };
-        let author = m
-            .staff_id
-            .map(|a| a.as_bytes().to_vec())
-            .unwrap_or_default();
-        let outcome = retag(&m.sealed_body, &ctx, unit, &author, key, how);
+        let outcome = row(&m.sealed_body, case_id, &item, m.staff_id, unit, key, how);
         count(&outcome, &mut done.messages, &mut done.left);
         if let Ok(Some(tagged)) = outcome {
             message::Entity::update(message::ActiveModel {
@@ -328,15 +349,7 @@ async fn holds_of(
             continue;
         };
         let item = [b"hold-notice/".as_slice(), h.id.as_bytes()].concat();
-        let ctx = SealContext {
-            case_id: CaseId::from_uuid(case_id),
-            item: &item,
-        };
-        let author = h
-            .confirmed_by
-            .map(|a| a.as_bytes().to_vec())
-            .unwrap_or_default();
-        let outcome = retag(blob, &ctx, unit, &author, key, how);
+        let outcome = row(blob, case_id, &item, h.confirmed_by, unit, key, how);
         count(&outcome, &mut done.hold_notices, &mut done.left);
         if let Ok(Some(tagged)) = outcome {
             hold::Entity::update(hold::ActiveModel {

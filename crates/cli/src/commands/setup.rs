@@ -212,16 +212,7 @@ pub(super) async fn staff_reauthenticate(config: &Config, unit: &str, force: boo
     )
     .await
     .map_err(|e| e.to_string())?;
-    say(&format!(
-        "reauthenticated units={} second_factors={} recovery_codes={} notes={} messages={} hold_notices={} left={}",
-        done.units,
-        done.second_factors,
-        done.recovery_codes,
-        done.notes,
-        done.messages,
-        done.hold_notices,
-        done.left
-    ));
+    say(&format!("reauthenticated {done}"));
     Ok(ExitCode::SUCCESS)
 }
 
