@@ -38,4 +38,5 @@ mod stats_browser;
 mod topology;
 mod transparency;
 mod triage_process;
+mod verify_cross;
 mod xss_browser;

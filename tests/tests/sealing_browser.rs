@@ -4,7 +4,10 @@
 //! the canaries typed into the form nor the tracking code appear in any
 //! request line, header or body. The same with JavaScript off still works,
 //! and there the recorder does see the canaries (so it would have caught
-//! them). Both runs read their own follow-up back on the status page.
+//! them). Both runs read their own follow-up back on the status page,
+//! and check their filing receipt on /verify once a head includes it: in
+//! the browser with script (no receipt crosses to the server), by the
+//! server without.
 
 #![expect(
     clippy::unwrap_used,
@@ -17,7 +20,7 @@ use crate::support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use support::{
     Deployment, Processes, assert_accessible, assert_no_script, browser, browser_with_javascript,
     find, select, submit, type_into,
@@ -74,7 +77,7 @@ pub(crate) async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<
 }
 
 /// Files the report through the form; returns the code from the receipt.
-async fn file_report(c: &Client, base: &str, dir: &std::path::Path, js: bool) -> String {
+async fn file_report(c: &Client, base: &str, dir: &std::path::Path, js: bool) -> (String, String) {
     let file = dir.join("evidence.txt");
     std::fs::write(&file, format!("{CANARY_FILE}\n").repeat(3000)).unwrap();
     c.goto(&format!("{base}/report")).await.unwrap();
@@ -99,7 +102,65 @@ async fn file_report(c: &Client, base: &str, dir: &std::path::Path, js: bool) ->
     if js {
         assert_accessible(c, "receipt drawn by the script").await;
     }
-    code.trim().to_owned()
+    (code.trim().to_owned(), filing_receipt(c).await)
+}
+
+/// The filing receipt on the receipt page (drawn by the script, or the
+/// server): the printed text, and the same as the file to save.
+async fn filing_receipt(c: &Client) -> String {
+    let text = find(c, "#receipt .receipt-text")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let receipt: sunlight_core::log::Receipt = serde_json::from_str(&text).unwrap();
+    assert_eq!(receipt.version, 1);
+    let save = find(c, "#receipt a[download]").await;
+    let href = save.attr("href").await.unwrap().unwrap();
+    let file = href.strip_prefix("data:application/json;base64,").unwrap();
+    let file = data_encoding::BASE64.decode(file.as_bytes()).unwrap();
+    assert_eq!(String::from_utf8(file).unwrap(), text);
+    let name = save.attr("download").await.unwrap().unwrap();
+    assert_eq!(name, format!("receipt-{}.json", receipt.leaf.day));
+    text
+}
+
+/// Checks the receipt on /verify, after a head that includes it: in the
+/// browser with script (the page stays, the result is drawn into it), by
+/// the server without. Every step passes, in the page's language.
+async fn verify_receipt(c: &Client, base: &str, receipt: &str, js: bool) {
+    c.goto(&format!("{base}/verify")).await.unwrap();
+    type_into(c, "#receipt-field", receipt).await;
+    find(c, "form[data-verify] button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let result = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#verify-result"))
+        .await
+        .unwrap();
+    let checked = result.attr("data-checked").await.unwrap();
+    assert_eq!(checked.as_deref(), js.then_some("browser"));
+    assert_eq!(
+        find(c, "#verdict").await.text().await.unwrap(),
+        "回执核验通过。"
+    );
+    let passed = c
+        .find_all(Locator::Css("#verify-result li.ok"))
+        .await
+        .unwrap();
+    let all = c.find_all(Locator::Css("#verify-result li")).await.unwrap();
+    assert_eq!(
+        (passed.len(), all.len()),
+        (4, 4),
+        "signature, heads, consistency, inclusion"
+    );
+    if js {
+        assert_accessible(c, "receipt checked by the script").await;
+    }
 }
 
 /// Looks the report up, sends a follow-up, and reads it back.
@@ -117,6 +178,16 @@ async fn follow_up(c: &Client, base: &str, code: &str, js: bool) {
         matches!(stage.as_deref(), Some("received" | "verify")),
         "{stage:?}"
     );
+    // The report's entry in the log, in the head published after it was
+    // filed: its index and a proof of some hashes.
+    let index = find(c, "#inclusion-index").await.text().await.unwrap();
+    assert!(index.parse::<u64>().is_ok(), "{index}");
+    let path = c
+        .find_all(Locator::Css("#inclusion-path code"))
+        .await
+        .unwrap();
+    assert!(!path.is_empty());
+    assert!(c.find(Locator::Css("#inclusion-pending")).await.is_err());
     type_into(c, "textarea[name=body]", &format!("补充：{CANARY_REPLY}")).await;
     submit(c, "body").await;
     find(c, "#sent").await;
@@ -138,8 +209,11 @@ async fn run(javascript: bool) -> (String, String) {
         browser(dir.path(), "zh-CN,zh", &mut procs).await
     };
     let code = tokio::time::timeout(Duration::from_secs(120), async {
-        let code = file_report(&c, &base, dir.path(), javascript).await;
+        let (code, receipt) = file_report(&c, &base, dir.path(), javascript).await;
+        let published = d.run(&["log", "publish"]);
+        assert!(published.starts_with("head: size "), "{published}");
         follow_up(&c, &base, &code, javascript).await;
+        verify_receipt(&c, &base, &receipt, javascript).await;
         code
     })
     .await
@@ -166,6 +240,10 @@ async fn with_javascript_on_no_request_carries_the_text_the_files_or_the_code() 
         !wire.contains("POST /report"),
         "the form was not posted in the clear"
     );
+    assert!(
+        wire.contains("GET /api/v1/log/proof?") && !wire.contains("POST /verify"),
+        "the receipt was checked in the browser"
+    );
     for secret in [
         CANARY_TEXT,
         CANARY_NAME,
@@ -190,6 +268,10 @@ async fn with_javascript_off_the_same_forms_still_work_and_the_recorder_sees_the
     let (code, wire) = run(false).await;
     assert_eq!(code.len(), 24);
     assert!(!wire.contains("/api/v1/sealed/"), "no script ran");
+    assert!(
+        wire.contains("POST /verify"),
+        "the server checked the receipt"
+    );
     // The control: this recorder sees a clear form when there is one.
     for secret in [CANARY_TEXT, CANARY_REPLY] {
         assert!(wire.contains(secret), "the recorder missed {secret}");

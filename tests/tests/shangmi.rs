@@ -128,8 +128,9 @@ async fn a_shangmi_deployment_seals_with_sm2_sm4_and_sm3_end_to_end() {
     let case = get(format!("/api/v1/cases/{id}")).await;
     assert_eq!(case["report"]["narrative"], narrative);
 
-    // No script on the report and status pages, and no sealing routes.
-    for page in ["/report", "/status"] {
+    // No script on the report, status and verify pages (a receipt is
+    // checked by the server: the script has no SM2), and no sealing routes.
+    for page in ["/report", "/status", "/verify"] {
         let res = reqwest::get(format!("{}{page}", live.intake))
             .await
             .unwrap();

@@ -149,6 +149,7 @@ pub struct SignedHead {
     pub size: u64,
     #[serde(with = "hex32")]
     pub root: Hash,
+    #[serde(with = "day_text")]
     pub day: NaiveDate,
     #[serde(with = "hex_bytes")]
     pub signature: Vec<u8>,
@@ -232,6 +233,25 @@ pub mod hex32 {
             .ok()
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or_else(|| serde::de::Error::custom("expected 64 lower-case hex digits"))
+    }
+}
+
+/// A day exactly as the log writes it, `YYYY-MM-DD` (chrono's own reader
+/// also takes `2026-2-3`, which no receipt or head is ever written as).
+pub mod day_text {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.format("%Y-%m-%d").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+        let text = String::deserialize(d)?;
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .ok()
+            .filter(|day| text.len() == 10 && day.format("%Y-%m-%d").to_string() == text)
+            .ok_or_else(|| serde::de::Error::custom("expected a day as YYYY-MM-DD"))
     }
 }
 

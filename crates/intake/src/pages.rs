@@ -9,7 +9,7 @@ pub use rating::rating_submit;
 pub(crate) use rating::{rate as rate_by_code, rating_view};
 use report::attachment_hint;
 pub use report::{report_form, report_submit, set_report_field};
-pub use status::{message_submit, status_form, status_lookup};
+pub use status::{ReportEntry, message_submit, status_form, status_lookup};
 
 use std::collections::HashSet;
 
@@ -104,7 +104,7 @@ pub async fn sealing_script() -> HttpResponse {
 
 /// A page that loads the sealing script (when `script`): the one CSP that
 /// allows it.
-fn with_sealing(script: bool, mut res: HttpResponse) -> HttpResponse {
+pub(crate) fn with_sealing(script: bool, mut res: HttpResponse) -> HttpResponse {
     if !script {
         return res;
     }

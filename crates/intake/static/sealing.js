@@ -2,6 +2,10 @@
 // crates/intake/web/src and @noble/{hashes,curves,ciphers} 2.4.0; do not edit.
 var __defProp = Object.defineProperty;
 var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
+var __export = (target, all) => {
+  for (var name in all)
+    __defProp(target, name, { get: all[name], enumerable: true });
+};
 var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
 
 // node_modules/@noble/hashes/utils.js
@@ -164,6 +168,21 @@ function kdfInputToBytes(data, errorTitle = "") {
   if (typeof data === "string")
     return utf8ToBytes(data);
   return abytes(data, void 0, errorTitle);
+}
+function concatBytes(...arrays) {
+  let sum = 0;
+  for (let i = 0; i < arrays.length; i++) {
+    const a = arrays[i];
+    abytes(a);
+    sum += a.length;
+  }
+  const res = new Uint8Array(sum);
+  for (let i = 0, pad = 0; i < arrays.length; i++) {
+    const a = arrays[i];
+    res.set(a, pad);
+    pad += a.length;
+  }
+  return res;
 }
 function checkOpts(defaults, opts, title = "opts") {
   aopts(defaults, "defaults");
@@ -462,6 +481,23 @@ var BSIGMA = /* @__PURE__ */ Uint8Array.from([
 ]);
 
 // node_modules/@noble/hashes/_u64.js
+var U32_MASK64 = /* @__PURE__ */ (() => BigInt(2 ** 32 - 1))();
+var _32n = /* @__PURE__ */ BigInt(32);
+function fromBig(n, le = false) {
+  if (le)
+    return { h: Number(n & U32_MASK64), l: Number(n >> _32n & U32_MASK64) };
+  return { h: Number(n >> _32n & U32_MASK64) | 0, l: Number(n & U32_MASK64) | 0 };
+}
+function split(lst, le = false) {
+  const len = lst.length;
+  let Ah = new Uint32Array(len);
+  let Al = new Uint32Array(len);
+  for (let i = 0; i < len; i++) {
+    const { h, l } = fromBig(lst[i], le);
+    [Ah[i], Al[i]] = [h, l];
+  }
+  return [Ah, Al];
+}
 var fromNumH = (n) => n / 2 ** 32 | 0;
 var fromNumL = (n) => n >>> 0;
 function setU64FromNum(view, byteOffset, n, isLE3) {
@@ -470,6 +506,8 @@ function setU64FromNum(view, byteOffset, n, isLE3) {
   view.setUint32(byteOffset, isLE3 ? l : h, isLE3);
   view.setUint32(byteOffset + 4, isLE3 ? h : l, isLE3);
 }
+var shrSH = (h, _l, s) => h >>> s;
+var shrSL = (h, l, s) => h << 32 - s | l >>> s;
 var rotrSH = (h, l, s) => h >>> s | l << 32 - s;
 var rotrSL = (h, l, s) => h << 32 - s | l >>> s;
 var rotrBH = (h, l, s) => h << 64 - s | l >>> s - 32;
@@ -482,6 +520,10 @@ function add(Ah, Al, Bh, Bl) {
 }
 var add3L = (Al, Bl, Cl) => (Al >>> 0) + (Bl >>> 0) + (Cl >>> 0);
 var add3H = (low, Ah, Bh, Ch) => Ah + Bh + Ch + (low / 2 ** 32 | 0) | 0;
+var add4L = (Al, Bl, Cl, Dl) => (Al >>> 0) + (Bl >>> 0) + (Cl >>> 0) + (Dl >>> 0);
+var add4H = (low, Ah, Bh, Ch, Dh) => Ah + Bh + Ch + Dh + (low / 2 ** 32 | 0) | 0;
+var add5L = (Al, Bl, Cl, Dl, El) => (Al >>> 0) + (Bl >>> 0) + (Cl >>> 0) + (Dl >>> 0) + (El >>> 0);
+var add5H = (low, Ah, Bh, Ch, Dh, Eh) => Ah + Bh + Ch + Dh + Eh + (low / 2 ** 32 | 0) | 0;
 
 // node_modules/@noble/hashes/_md.js
 function Chi(a, b, c) {
@@ -594,6 +636,24 @@ var SHA256_IV = /* @__PURE__ */ Uint32Array.from([
   2600822924,
   528734635,
   1541459225
+]);
+var SHA512_IV = /* @__PURE__ */ Uint32Array.from([
+  1779033703,
+  4089235720,
+  3144134277,
+  2227873595,
+  1013904242,
+  4271175723,
+  2773480762,
+  1595750129,
+  1359893119,
+  2917565137,
+  2600822924,
+  725511199,
+  528734635,
+  4215389547,
+  1541459225,
+  327033209
 ]);
 
 // node_modules/@noble/hashes/blake2.js
@@ -1563,9 +1623,241 @@ var _SHA256 = class extends SHA2_32B {
     super(32, SHA256_IV);
   }
 };
+var K512 = /* @__PURE__ */ (() => split([
+  "0x428a2f98d728ae22",
+  "0x7137449123ef65cd",
+  "0xb5c0fbcfec4d3b2f",
+  "0xe9b5dba58189dbbc",
+  "0x3956c25bf348b538",
+  "0x59f111f1b605d019",
+  "0x923f82a4af194f9b",
+  "0xab1c5ed5da6d8118",
+  "0xd807aa98a3030242",
+  "0x12835b0145706fbe",
+  "0x243185be4ee4b28c",
+  "0x550c7dc3d5ffb4e2",
+  "0x72be5d74f27b896f",
+  "0x80deb1fe3b1696b1",
+  "0x9bdc06a725c71235",
+  "0xc19bf174cf692694",
+  "0xe49b69c19ef14ad2",
+  "0xefbe4786384f25e3",
+  "0x0fc19dc68b8cd5b5",
+  "0x240ca1cc77ac9c65",
+  "0x2de92c6f592b0275",
+  "0x4a7484aa6ea6e483",
+  "0x5cb0a9dcbd41fbd4",
+  "0x76f988da831153b5",
+  "0x983e5152ee66dfab",
+  "0xa831c66d2db43210",
+  "0xb00327c898fb213f",
+  "0xbf597fc7beef0ee4",
+  "0xc6e00bf33da88fc2",
+  "0xd5a79147930aa725",
+  "0x06ca6351e003826f",
+  "0x142929670a0e6e70",
+  "0x27b70a8546d22ffc",
+  "0x2e1b21385c26c926",
+  "0x4d2c6dfc5ac42aed",
+  "0x53380d139d95b3df",
+  "0x650a73548baf63de",
+  "0x766a0abb3c77b2a8",
+  "0x81c2c92e47edaee6",
+  "0x92722c851482353b",
+  "0xa2bfe8a14cf10364",
+  "0xa81a664bbc423001",
+  "0xc24b8b70d0f89791",
+  "0xc76c51a30654be30",
+  "0xd192e819d6ef5218",
+  "0xd69906245565a910",
+  "0xf40e35855771202a",
+  "0x106aa07032bbd1b8",
+  "0x19a4c116b8d2d0c8",
+  "0x1e376c085141ab53",
+  "0x2748774cdf8eeb99",
+  "0x34b0bcb5e19b48a8",
+  "0x391c0cb3c5c95a63",
+  "0x4ed8aa4ae3418acb",
+  "0x5b9cca4f7763e373",
+  "0x682e6ff3d6b2b8a3",
+  "0x748f82ee5defb2fc",
+  "0x78a5636f43172f60",
+  "0x84c87814a1f0ab72",
+  "0x8cc702081a6439ec",
+  "0x90befffa23631e28",
+  "0xa4506cebde82bde9",
+  "0xbef9a3f7b2c67915",
+  "0xc67178f2e372532b",
+  "0xca273eceea26619c",
+  "0xd186b8c721c0c207",
+  "0xeada7dd6cde0eb1e",
+  "0xf57d4f7fee6ed178",
+  "0x06f067aa72176fba",
+  "0x0a637dc5a2c898a6",
+  "0x113f9804bef90dae",
+  "0x1b710b35131c471b",
+  "0x28db77f523047d84",
+  "0x32caab7b40c72493",
+  "0x3c9ebe0a15c9bebc",
+  "0x431d67c49c100d4c",
+  "0x4cc5d4becb3e42b6",
+  "0x597f299cfc657e2a",
+  "0x5fcb6fab3ad6faec",
+  "0x6c44198c4a475817"
+].map((n) => BigInt(n))))();
+var SHA512_Kh = /* @__PURE__ */ (() => K512[0])();
+var SHA512_Kl = /* @__PURE__ */ (() => K512[1])();
+var SHA512_W_H = /* @__PURE__ */ new Uint32Array(80);
+var SHA512_W_L = /* @__PURE__ */ new Uint32Array(80);
+var SHA2_64B = class extends HashMD {
+  constructor(outputLen, IV) {
+    super(128, outputLen, 16, false);
+    // We cannot use array here since array allows indexing by variable
+    // which means optimizer/compiler cannot use registers.
+    // h -- high 32 bits, l -- low 32 bits
+    // Numeric initializers matter: starting the fields as `undefined` changes
+    // V8's field representation and slows hashing down (measured on sha256).
+    __publicField(this, "Ah", 0);
+    __publicField(this, "Al", 0);
+    __publicField(this, "Bh", 0);
+    __publicField(this, "Bl", 0);
+    __publicField(this, "Ch", 0);
+    __publicField(this, "Cl", 0);
+    __publicField(this, "Dh", 0);
+    __publicField(this, "Dl", 0);
+    __publicField(this, "Eh", 0);
+    __publicField(this, "El", 0);
+    __publicField(this, "Fh", 0);
+    __publicField(this, "Fl", 0);
+    __publicField(this, "Gh", 0);
+    __publicField(this, "Gl", 0);
+    __publicField(this, "Hh", 0);
+    __publicField(this, "Hl", 0);
+    this.Ah = IV[0] | 0;
+    this.Al = IV[1] | 0;
+    this.Bh = IV[2] | 0;
+    this.Bl = IV[3] | 0;
+    this.Ch = IV[4] | 0;
+    this.Cl = IV[5] | 0;
+    this.Dh = IV[6] | 0;
+    this.Dl = IV[7] | 0;
+    this.Eh = IV[8] | 0;
+    this.El = IV[9] | 0;
+    this.Fh = IV[10] | 0;
+    this.Fl = IV[11] | 0;
+    this.Gh = IV[12] | 0;
+    this.Gl = IV[13] | 0;
+    this.Hh = IV[14] | 0;
+    this.Hl = IV[15] | 0;
+  }
+  // prettier-ignore
+  get() {
+    const { Ah, Al, Bh, Bl, Ch, Cl, Dh, Dl, Eh, El, Fh, Fl, Gh, Gl, Hh, Hl } = this;
+    return [Ah, Al, Bh, Bl, Ch, Cl, Dh, Dl, Eh, El, Fh, Fl, Gh, Gl, Hh, Hl];
+  }
+  // prettier-ignore
+  set(Ah, Al, Bh, Bl, Ch, Cl, Dh, Dl, Eh, El, Fh, Fl, Gh, Gl, Hh, Hl) {
+    this.Ah = Ah | 0;
+    this.Al = Al | 0;
+    this.Bh = Bh | 0;
+    this.Bl = Bl | 0;
+    this.Ch = Ch | 0;
+    this.Cl = Cl | 0;
+    this.Dh = Dh | 0;
+    this.Dl = Dl | 0;
+    this.Eh = Eh | 0;
+    this.El = El | 0;
+    this.Fh = Fh | 0;
+    this.Fl = Fl | 0;
+    this.Gh = Gh | 0;
+    this.Gl = Gl | 0;
+    this.Hh = Hh | 0;
+    this.Hl = Hl | 0;
+  }
+  _cloneInto(to) {
+    (to || (to = new this.constructor())).set(...this.get());
+    return this._cloneIntoMeta(to);
+  }
+  process(view, offset) {
+    for (let i = 0; i < 16; i++, offset += 4) {
+      SHA512_W_H[i] = view.getUint32(offset);
+      SHA512_W_L[i] = view.getUint32(offset += 4);
+    }
+    for (let i = 16; i < 80; i++) {
+      const W15h = SHA512_W_H[i - 15] | 0;
+      const W15l = SHA512_W_L[i - 15] | 0;
+      const s0h = rotrSH(W15h, W15l, 1) ^ rotrSH(W15h, W15l, 8) ^ shrSH(W15h, W15l, 7);
+      const s0l = rotrSL(W15h, W15l, 1) ^ rotrSL(W15h, W15l, 8) ^ shrSL(W15h, W15l, 7);
+      const W2h = SHA512_W_H[i - 2] | 0;
+      const W2l = SHA512_W_L[i - 2] | 0;
+      const s1h = rotrSH(W2h, W2l, 19) ^ rotrBH(W2h, W2l, 61) ^ shrSH(W2h, W2l, 6);
+      const s1l = rotrSL(W2h, W2l, 19) ^ rotrBL(W2h, W2l, 61) ^ shrSL(W2h, W2l, 6);
+      const SUMl = add4L(s0l, s1l, SHA512_W_L[i - 7], SHA512_W_L[i - 16]);
+      const SUMh = add4H(SUMl, s0h, s1h, SHA512_W_H[i - 7], SHA512_W_H[i - 16]);
+      SHA512_W_H[i] = SUMh | 0;
+      SHA512_W_L[i] = SUMl | 0;
+    }
+    let { Ah, Al, Bh, Bl, Ch, Cl, Dh, Dl, Eh, El, Fh, Fl, Gh, Gl, Hh, Hl } = this;
+    for (let i = 0; i < 80; i++) {
+      const sigma1h = rotrSH(Eh, El, 14) ^ rotrSH(Eh, El, 18) ^ rotrBH(Eh, El, 41);
+      const sigma1l = rotrSL(Eh, El, 14) ^ rotrSL(Eh, El, 18) ^ rotrBL(Eh, El, 41);
+      const CHIh = Eh & Fh ^ ~Eh & Gh;
+      const CHIl = El & Fl ^ ~El & Gl;
+      const T1ll = add5L(Hl, sigma1l, CHIl, SHA512_Kl[i], SHA512_W_L[i]);
+      const T1h = add5H(T1ll, Hh, sigma1h, CHIh, SHA512_Kh[i], SHA512_W_H[i]);
+      const T1l = T1ll | 0;
+      const sigma0h = rotrSH(Ah, Al, 28) ^ rotrBH(Ah, Al, 34) ^ rotrBH(Ah, Al, 39);
+      const sigma0l = rotrSL(Ah, Al, 28) ^ rotrBL(Ah, Al, 34) ^ rotrBL(Ah, Al, 39);
+      const MAJh = Ah & Bh ^ Ah & Ch ^ Bh & Ch;
+      const MAJl = Al & Bl ^ Al & Cl ^ Bl & Cl;
+      Hh = Gh | 0;
+      Hl = Gl | 0;
+      Gh = Fh | 0;
+      Gl = Fl | 0;
+      Fh = Eh | 0;
+      Fl = El | 0;
+      ({ h: Eh, l: El } = add(Dh | 0, Dl | 0, T1h | 0, T1l | 0));
+      Dh = Ch | 0;
+      Dl = Cl | 0;
+      Ch = Bh | 0;
+      Cl = Bl | 0;
+      Bh = Ah | 0;
+      Bl = Al | 0;
+      const All = add3L(T1l, sigma0l, MAJl);
+      Ah = add3H(All, T1h, sigma0h, MAJh);
+      Al = All | 0;
+    }
+    ({ h: Ah, l: Al } = add(this.Ah | 0, this.Al | 0, Ah | 0, Al | 0));
+    ({ h: Bh, l: Bl } = add(this.Bh | 0, this.Bl | 0, Bh | 0, Bl | 0));
+    ({ h: Ch, l: Cl } = add(this.Ch | 0, this.Cl | 0, Ch | 0, Cl | 0));
+    ({ h: Dh, l: Dl } = add(this.Dh | 0, this.Dl | 0, Dh | 0, Dl | 0));
+    ({ h: Eh, l: El } = add(this.Eh | 0, this.El | 0, Eh | 0, El | 0));
+    ({ h: Fh, l: Fl } = add(this.Fh | 0, this.Fl | 0, Fh | 0, Fl | 0));
+    ({ h: Gh, l: Gl } = add(this.Gh | 0, this.Gl | 0, Gh | 0, Gl | 0));
+    ({ h: Hh, l: Hl } = add(this.Hh | 0, this.Hl | 0, Hh | 0, Hl | 0));
+    this.set(Ah, Al, Bh, Bl, Ch, Cl, Dh, Dl, Eh, El, Fh, Fl, Gh, Gl, Hh, Hl);
+  }
+  roundClean() {
+    clean(SHA512_W_H, SHA512_W_L);
+  }
+  destroy() {
+    this.destroyed = true;
+    clean(this.buffer);
+    this.set(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
+};
+var _SHA512 = class extends SHA2_64B {
+  constructor() {
+    super(64, SHA512_IV);
+  }
+};
 var sha256 = /* @__PURE__ */ createHasher(
   () => new _SHA256(),
   /* @__PURE__ */ oidNist(1)
+);
+var sha512 = /* @__PURE__ */ createHasher(
+  () => new _SHA512(),
+  /* @__PURE__ */ oidNist(3)
 );
 
 // node_modules/@noble/curves/utils.js
@@ -1591,6 +1883,7 @@ function afunction(value, title) {
   return value;
 }
 var bytesToHex2 = bytesToHex;
+var concatBytes2 = (...arrays) => concatBytes(...arrays);
 var hexToBytes2 = (hex) => hexToBytes(hex);
 var isBytes2 = isBytes;
 var randomBytes2 = (bytesLength) => randomBytes(bytesLength);
@@ -1785,8 +2078,8 @@ function invert(number, modulo) {
     throw new Error("invert: does not exist");
   return mod(x, modulo);
 }
-function assertIsSquare(Fp, root, n) {
-  const F = Fp;
+function assertIsSquare(Fp2, root, n) {
+  const F = Fp2;
   if (!F.eql(F.sqr(root), n))
     throw new Error("Cannot find square root");
 }
@@ -1794,15 +2087,15 @@ function aoddModulus(order, fnName) {
   if ((order & _1n2) === _0n2)
     throw new Error(fnName + ": expected odd modulus, got " + order);
 }
-function sqrt3mod4(Fp, n) {
-  const F = Fp;
+function sqrt3mod4(Fp2, n) {
+  const F = Fp2;
   const p1div4 = (F.ORDER + _1n2) / _4n;
   const root = F.pow(n, p1div4);
   assertIsSquare(F, root, n);
   return root;
 }
-function sqrt5mod8(Fp, n) {
-  const F = Fp;
+function sqrt5mod8(Fp2, n) {
+  const F = Fp2;
   const p5div8 = (F.ORDER - _5n) / _8n;
   const n2 = F.mul(n, _2n);
   const v = F.pow(n2, p5div8);
@@ -1819,8 +2112,8 @@ function sqrt9mod16(P2) {
   const c2 = tn(Fp_, c1);
   const c3 = tn(Fp_, Fp_.neg(c1));
   const c4 = (P2 + _7n) / _16n;
-  return ((Fp, n) => {
-    const F = Fp;
+  return ((Fp2, n) => {
+    const F = Fp2;
     let tv1 = F.pow(n, c4);
     let tv2 = F.mul(tv1, c1);
     const tv3 = F.mul(tv1, c2);
@@ -1855,8 +2148,8 @@ function tonelliShanks(P2) {
     return sqrt3mod4;
   let cc = _Fp.pow(Z, Q);
   const Q1div2 = (Q + _1n2) / _2n;
-  return function tonelliSlow(Fp, n) {
-    const F = Fp;
+  return function tonelliSlow(Fp2, n) {
+    const F = Fp2;
     if (F.is0(n))
       return n;
     if (FpLegendre(F, n) !== 1)
@@ -1930,11 +2223,11 @@ function validateField(field) {
     throw new Error("invalid field: expected ORDER > 1, got " + field.ORDER);
   return field;
 }
-function FpInvertBatch(Fp, nums, passZero = false) {
-  validateField(Fp);
+function FpInvertBatch(Fp2, nums, passZero = false) {
+  validateField(Fp2);
   aarray(nums, "nums");
   abool(passZero, "passZero");
-  const F = Fp;
+  const F = Fp2;
   const inverted = new Array(nums.length).fill(passZero ? F.ZERO : void 0);
   const multipliedAcc = nums.reduce((acc, num, i) => {
     if (F.is0(num))
@@ -1951,9 +2244,9 @@ function FpInvertBatch(Fp, nums, passZero = false) {
   }, invertedAcc);
   return inverted;
 }
-function FpLegendre(Fp, n) {
-  validateField(Fp);
-  const F = Fp;
+function FpLegendre(Fp2, n) {
+  validateField(Fp2);
+  const F = Fp2;
   aoddModulus(F.ORDER, "FpLegendre");
   const p1mod2 = (F.ORDER - _1n2) / _2n;
   const powered = F.pow(n, p1mod2);
@@ -2196,14 +2489,14 @@ function oddMultiples(p, size) {
 }
 function wnafDigits(n, W) {
   const size = 2 ** W;
-  const half = size / 2;
+  const half2 = size / 2;
   const mask = BigInt(size - 1);
   const d = [];
   while (n > _0n3) {
     let w = 0;
     if (n & _1n3) {
       w = Number(n & mask);
-      if (w >= half)
+      if (w >= half2)
         w -= size;
       n -= BigInt(w);
     }
@@ -2214,14 +2507,14 @@ function wnafDigits(n, W) {
 }
 function signedWindowDigits(n, W, windows) {
   const size = 2 ** W;
-  const half = size / 2;
+  const half2 = size / 2;
   const mask = BigInt(size - 1);
   const shiftBy = BigInt(W);
   const d = [];
   for (let w = 0; w < windows; w++) {
     let v = Number(n & mask);
     n >>= shiftBy;
-    if (v > half) {
+    if (v > half2) {
       v -= size;
       n += _1n3;
     }
@@ -2278,12 +2571,12 @@ var ScalarMultiplier = class {
    */
   buildWnafTable(point, W, bits) {
     const windows = Math.ceil(bits / W) + 1;
-    const half = 2 ** (W - 1);
+    const half2 = 2 ** (W - 1);
     const comp = [];
     let base = point;
     for (let w = 0; w < windows; w++) {
       let acc = base;
-      for (let i = 0; i < half; i++) {
+      for (let i = 0; i < half2; i++) {
         comp.push(acc);
         acc = acc.add(base);
       }
@@ -2302,16 +2595,16 @@ var ScalarMultiplier = class {
    */
   wnafCachedCT(precomputes, n) {
     const { W, windows, comp } = precomputes;
-    const half = 2 ** (W - 1);
+    const half2 = 2 ** (W - 1);
     const digits = signedWindowDigits(n, W, windows);
     let p = this.ZERO;
     let f = this.BASE;
     for (let w = 0; w < windows; w++) {
       const digit = digits[w];
-      const start = w * half;
+      const start = w * half2;
       const idx = Math.abs(digit) - 1;
       let sel = comp[start];
-      for (let i = 1; i < half; i++)
+      for (let i = 1; i < half2; i++)
         sel = i === idx ? comp[start + i] : sel;
       const neg = sel.negate();
       if (digit === 0)
@@ -2488,16 +2781,16 @@ function createCurveFields(type, CURVE, curveOpts = {}, FpFnLE) {
     if (!(isPosBig(val) && val !== _0n3))
       throw new Error(`CURVE.${p} must be positive bigint`);
   }
-  const Fp = createField(CURVE.p, curveOpts.Fp, FpFnLE);
+  const Fp2 = createField(CURVE.p, curveOpts.Fp, FpFnLE);
   const Fn = createField(CURVE.n, curveOpts.Fn, FpFnLE);
   const _b = type === "weierstrass" ? "b" : "d";
   const params = ["Gx", "Gy", "a", _b];
   for (const p of params) {
-    if (!Fp.isValid(CURVE[p]))
+    if (!Fp2.isValid(CURVE[p]))
       throw new Error(`CURVE.${p} must be valid field element of CURVE.Fp`);
   }
   CURVE = Object.freeze(Object.assign({}, CURVE));
-  return { CURVE, Fp, Fn };
+  return { CURVE, Fp: Fp2, Fn };
 }
 function createKeygen(randomSecretKey, getPublicKey) {
   return function keygen(seed) {
@@ -2513,42 +2806,42 @@ var _1n4 = /* @__PURE__ */ BigInt(1);
 var _2n2 = /* @__PURE__ */ BigInt(2);
 var _4n3 = /* @__PURE__ */ BigInt(4);
 var _8n2 = /* @__PURE__ */ BigInt(8);
-function isEdValidXY(Fp, CURVE, x, y) {
-  const x2 = Fp.sqr(x);
-  const y2 = Fp.sqr(y);
-  const left = Fp.add(Fp.mul(CURVE.a, x2), y2);
-  const right = Fp.add(Fp.ONE, Fp.mul(CURVE.d, Fp.mul(x2, y2)));
-  return Fp.eql(left, right);
+function isEdValidXY(Fp2, CURVE, x, y) {
+  const x2 = Fp2.sqr(x);
+  const y2 = Fp2.sqr(y);
+  const left = Fp2.add(Fp2.mul(CURVE.a, x2), y2);
+  const right = Fp2.add(Fp2.ONE, Fp2.mul(CURVE.d, Fp2.mul(x2, y2)));
+  return Fp2.eql(left, right);
 }
 function edwards(params, extraOpts = {}) {
   validateObject(extraOpts, {}, {}, "extraOpts");
   const opts = extraOpts;
   const validated = createCurveFields("edwards", params, opts, opts.FpFnLE);
-  const { Fp, Fn } = validated;
+  const { Fp: Fp2, Fn } = validated;
   let CURVE = validated.CURVE;
   const { h: cofactor } = CURVE;
-  if (FpLegendre(Fp, CURVE.a) !== 1)
+  if (FpLegendre(Fp2, CURVE.a) !== 1)
     throw new Error("edwards: CURVE.a must be a square in Fp for complete addition formulas");
-  if (FpLegendre(Fp, CURVE.d) !== -1)
+  if (FpLegendre(Fp2, CURVE.d) !== -1)
     throw new Error("edwards: CURVE.d must be a non-square in Fp for complete addition formulas");
   validateObject(opts, {}, { uvRatio: "function", randomBytes: "function" });
   const randomBytes5 = opts.randomBytes === void 0 ? randomBytes2 : opts.randomBytes;
-  const MASK = _2n2 << BigInt(Fp.BYTES * 8) - _1n4;
+  const MASK = _2n2 << BigInt(Fp2.BYTES * 8) - _1n4;
   function isOdd(n) {
-    if (!Fp.isOdd)
+    if (!Fp2.isOdd)
       throw new Error("Field does not have .isOdd()");
-    return Fp.isOdd(n);
+    return Fp2.isOdd(n);
   }
   const uvRatio2 = opts.uvRatio === void 0 ? (u, v) => {
     try {
-      return { isValid: true, value: Fp.sqrt(Fp.div(u, v)) };
+      return { isValid: true, value: Fp2.sqrt(Fp2.div(u, v)) };
     } catch (e) {
       return { isValid: false, value: _0n4 };
     }
   } : opts.uvRatio;
-  if (!isEdValidXY(Fp, CURVE, CURVE.Gx, CURVE.Gy))
+  if (!isEdValidXY(Fp2, CURVE, CURVE.Gx, CURVE.Gy))
     throw new Error("bad curve params: generator point");
-  const mulA = Fp.eql(CURVE.a, Fp.neg(Fp.ONE)) ? (x) => Fp.neg(x) : Fp.eql(CURVE.a, Fp.ONE) ? (x) => x : (x) => Fp.mul(CURVE.a, x);
+  const mulA = Fp2.eql(CURVE.a, Fp2.neg(Fp2.ONE)) ? (x) => Fp2.neg(x) : Fp2.eql(CURVE.a, Fp2.ONE) ? (x) => x : (x) => Fp2.mul(CURVE.a, x);
   function acoord(title, n, banZero = false) {
     const min = banZero ? _1n4 : _0n4;
     aInRange("coordinate " + title, n, min, MASK);
@@ -2584,11 +2877,11 @@ function edwards(params, extraOpts = {}) {
       const { x, y } = p || {};
       acoord("x", x);
       acoord("y", y);
-      return new _Point(x, y, Fp.ONE, Fp.mul(x, y));
+      return new _Point(x, y, Fp2.ONE, Fp2.mul(x, y));
     }
     // Uses algo from RFC8032 5.1.3.
     static fromBytes(bytes, zip215 = false) {
-      const len = Fp.BYTES;
+      const len = Fp2.BYTES;
       const { a, d } = CURVE;
       bytes = copyBytes2(abytes2(bytes, len, "point"));
       abool(zip215, "zip215");
@@ -2596,20 +2889,20 @@ function edwards(params, extraOpts = {}) {
       const lastByte = bytes[len - 1];
       normed[len - 1] = lastByte & ~128;
       const y = bytesToNumberLE(normed);
-      const max = zip215 ? MASK : Fp.ORDER;
+      const max = zip215 ? MASK : Fp2.ORDER;
       aInRange("point.y", y, _0n4, max);
-      const y2 = Fp.sqr(y);
-      const u = Fp.sub(y2, Fp.ONE);
-      const v = Fp.sub(Fp.mulN(d, y2), a);
+      const y2 = Fp2.sqr(y);
+      const u = Fp2.sub(y2, Fp2.ONE);
+      const v = Fp2.sub(Fp2.mulN(d, y2), a);
       let { isValid, value: x } = uvRatio2(u, v);
       if (!isValid)
         throw new Error("bad point: invalid y coordinate");
       const isXOdd = isOdd(x);
       const isLastByteOdd = (lastByte & 128) !== 0;
-      if (!zip215 && Fp.is0(x) && isLastByteOdd)
+      if (!zip215 && Fp2.is0(x) && isLastByteOdd)
         throw new Error("bad point: x=0 and x_0=1");
       if (isLastByteOdd !== isXOdd)
-        x = Fp.neg(x);
+        x = Fp2.neg(x);
       return _Point.fromAffine({ x, y });
     }
     static fromHex(hex, zip215 = false) {
@@ -2634,18 +2927,18 @@ function edwards(params, extraOpts = {}) {
       if (p.is0())
         throw new Error("bad point: ZERO");
       const { X, Y, Z, T } = p;
-      const X2 = Fp.sqr(X);
-      const Y2 = Fp.sqr(Y);
-      const Z2 = Fp.sqr(Z);
-      const Z4 = Fp.sqr(Z2);
-      const aX2 = Fp.mul(X2, a);
-      const left = Fp.mul(Fp.add(aX2, Y2), Z2);
-      const right = Fp.add(Z4, Fp.mul(d, Fp.mul(X2, Y2)));
-      if (!Fp.eql(left, right))
+      const X2 = Fp2.sqr(X);
+      const Y2 = Fp2.sqr(Y);
+      const Z2 = Fp2.sqr(Z);
+      const Z4 = Fp2.sqr(Z2);
+      const aX2 = Fp2.mul(X2, a);
+      const left = Fp2.mul(Fp2.add(aX2, Y2), Z2);
+      const right = Fp2.add(Z4, Fp2.mul(d, Fp2.mul(X2, Y2)));
+      if (!Fp2.eql(left, right))
         throw new Error("bad point: equation left != right (1)");
-      const XY = Fp.mul(X, Y);
-      const ZT = Fp.mul(Z, T);
-      if (!Fp.eql(XY, ZT))
+      const XY = Fp2.mul(X, Y);
+      const ZT = Fp2.mul(Z, T);
+      if (!Fp2.eql(XY, ZT))
         throw new Error("bad point: equation left != right (2)");
     }
     // Compare one point to another.
@@ -2653,36 +2946,36 @@ function edwards(params, extraOpts = {}) {
       aedpoint(other);
       const { X: X1, Y: Y1, Z: Z1 } = this;
       const { X: X2, Y: Y2, Z: Z2 } = other;
-      const X1Z2 = Fp.mul(X1, Z2);
-      const X2Z1 = Fp.mul(X2, Z1);
-      const Y1Z2 = Fp.mul(Y1, Z2);
-      const Y2Z1 = Fp.mul(Y2, Z1);
-      return Fp.eql(X1Z2, X2Z1) && Fp.eql(Y1Z2, Y2Z1);
+      const X1Z2 = Fp2.mul(X1, Z2);
+      const X2Z1 = Fp2.mul(X2, Z1);
+      const Y1Z2 = Fp2.mul(Y1, Z2);
+      const Y2Z1 = Fp2.mul(Y2, Z1);
+      return Fp2.eql(X1Z2, X2Z1) && Fp2.eql(Y1Z2, Y2Z1);
     }
     is0() {
       return this.equals(_Point.ZERO);
     }
     negate() {
-      return new _Point(Fp.neg(this.X), this.Y, this.Z, Fp.neg(this.T));
+      return new _Point(Fp2.neg(this.X), this.Y, this.Z, Fp2.neg(this.T));
     }
     // Fast algo for doubling Extended Point.
     // https://hyperelliptic.org/EFD/g1p/auto-twisted-extended.html#doubling-dbl-2008-hwcd
     // Cost: 4M + 4S + 1*a + 6add + 1*2.
     double() {
       const { X: X1, Y: Y1, Z: Z1 } = this;
-      const A = Fp.sqr(X1);
-      const B = Fp.sqr(Y1);
-      const C = Fp.mul(Fp.sqr(Z1), _2n2);
+      const A = Fp2.sqr(X1);
+      const B = Fp2.sqr(Y1);
+      const C = Fp2.mul(Fp2.sqr(Z1), _2n2);
       const D = mulA(A);
-      const x1y1 = Fp.addN(X1, Y1);
-      const E = Fp.sub(Fp.subN(Fp.sqr(x1y1), A), B);
-      const G2 = Fp.addN(D, B);
-      const F = Fp.subN(G2, C);
-      const H = Fp.subN(D, B);
-      const X3 = Fp.mul(E, F);
-      const Y3 = Fp.mul(G2, H);
-      const T3 = Fp.mul(E, H);
-      const Z3 = Fp.mul(F, G2);
+      const x1y1 = Fp2.addN(X1, Y1);
+      const E = Fp2.sub(Fp2.subN(Fp2.sqr(x1y1), A), B);
+      const G2 = Fp2.addN(D, B);
+      const F = Fp2.subN(G2, C);
+      const H = Fp2.subN(D, B);
+      const X3 = Fp2.mul(E, F);
+      const Y3 = Fp2.mul(G2, H);
+      const T3 = Fp2.mul(E, H);
+      const Z3 = Fp2.mul(F, G2);
       return new _Point(X3, Y3, Z3, T3);
     }
     // Fast algo for adding 2 Extended Points.
@@ -2693,18 +2986,18 @@ function edwards(params, extraOpts = {}) {
       const { d } = CURVE;
       const { X: X1, Y: Y1, Z: Z1, T: T1 } = this;
       const { X: X2, Y: Y2, Z: Z2, T: T2 } = other;
-      const A = Fp.mul(X1, X2);
-      const B = Fp.mul(Y1, Y2);
-      const C = Fp.mul(Fp.mulN(T1, d), T2);
-      const D = Fp.mul(Z1, Z2);
-      const E = Fp.sub(Fp.subN(Fp.mulN(Fp.addN(X1, Y1), Fp.addN(X2, Y2)), A), B);
-      const F = Fp.subN(D, C);
-      const G2 = Fp.addN(D, C);
-      const H = Fp.sub(B, mulA(A));
-      const X3 = Fp.mul(E, F);
-      const Y3 = Fp.mul(G2, H);
-      const T3 = Fp.mul(E, H);
-      const Z3 = Fp.mul(F, G2);
+      const A = Fp2.mul(X1, X2);
+      const B = Fp2.mul(Y1, Y2);
+      const C = Fp2.mul(Fp2.mulN(T1, d), T2);
+      const D = Fp2.mul(Z1, Z2);
+      const E = Fp2.sub(Fp2.subN(Fp2.mulN(Fp2.addN(X1, Y1), Fp2.addN(X2, Y2)), A), B);
+      const F = Fp2.subN(D, C);
+      const G2 = Fp2.addN(D, C);
+      const H = Fp2.sub(B, mulA(A));
+      const X3 = Fp2.mul(E, F);
+      const Y3 = Fp2.mul(G2, H);
+      const T3 = Fp2.mul(E, H);
+      const Z3 = Fp2.mul(F, G2);
       return new _Point(X3, Y3, Z3, T3);
     }
     subtract(other) {
@@ -2754,13 +3047,13 @@ function edwards(params, extraOpts = {}) {
       const { X, Y, Z } = p;
       const is0 = p.is0();
       if (iz == null)
-        iz = is0 ? Fp.create(_8n2) : Fp.inv(Z);
-      const x = Fp.mul(X, iz);
-      const y = Fp.mul(Y, iz);
-      const zz = Fp.mul(Z, iz);
+        iz = is0 ? Fp2.create(_8n2) : Fp2.inv(Z);
+      const x = Fp2.mul(X, iz);
+      const y = Fp2.mul(Y, iz);
+      const zz = Fp2.mul(Z, iz);
       if (is0)
-        return { x: Fp.ZERO, y: Fp.ONE };
-      if (!Fp.eql(zz, Fp.ONE))
+        return { x: Fp2.ZERO, y: Fp2.ONE };
+      if (!Fp2.eql(zz, Fp2.ONE))
         throw new Error("invZ was invalid");
       return { x, y };
     }
@@ -2777,7 +3070,7 @@ function edwards(params, extraOpts = {}) {
     }
     toBytes() {
       const { x, y } = this.toAffine();
-      const bytes = Fp.toBytes(y);
+      const bytes = Fp2.toBytes(y);
       bytes[bytes.length - 1] |= isOdd(x) ? 128 : 0;
       return bytes;
     }
@@ -2788,9 +3081,9 @@ function edwards(params, extraOpts = {}) {
       return `<Point ${this.is0() ? "ZERO" : this.toHex()}>`;
     }
   };
-  __publicField(_Point, "BASE", new _Point(CURVE.Gx, CURVE.Gy, Fp.ONE, Fp.mul(CURVE.Gx, CURVE.Gy)));
-  __publicField(_Point, "ZERO", new _Point(Fp.ZERO, Fp.ONE, Fp.ONE, Fp.ZERO));
-  __publicField(_Point, "Fp", Fp);
+  __publicField(_Point, "BASE", new _Point(CURVE.Gx, CURVE.Gy, Fp2.ONE, Fp2.mul(CURVE.Gx, CURVE.Gy)));
+  __publicField(_Point, "ZERO", new _Point(Fp2.ZERO, Fp2.ONE, Fp2.ONE, Fp2.ZERO));
+  __publicField(_Point, "Fp", Fp2);
   __publicField(_Point, "Fn", Fn);
   let Point = _Point;
   const normalize = (points) => normalizeZ(Point, points);
@@ -2800,6 +3093,163 @@ function edwards(params, extraOpts = {}) {
   Object.freeze(Point.prototype);
   Object.freeze(Point);
   return Point;
+}
+function eddsa(Point, cHash, eddsaOpts = {}) {
+  validatePointCons(Point);
+  if (typeof cHash !== "function")
+    throw new Error('"hash" function param is required');
+  const hash = cHash;
+  const opts = eddsaOpts;
+  validateObject(opts, {}, {
+    adjustScalarBytes: "function",
+    randomBytes: "function",
+    domain: "function",
+    prehash: "function",
+    zip215: "boolean",
+    mapToCurve: "function",
+    toMontgomery: "function",
+    toMontgomerySecret: "function"
+  });
+  const { prehash } = opts;
+  const { BASE, Fp: Fp2, Fn } = Point;
+  const outputLen = hash.outputLen;
+  const expectedLen = 2 * Fp2.BYTES;
+  if (outputLen !== void 0) {
+    asafenumber(outputLen, "hash.outputLen");
+    if (outputLen !== expectedLen)
+      throw new Error(`hash.outputLen must be ${expectedLen}, got ${outputLen}`);
+  }
+  const randomBytes5 = opts.randomBytes === void 0 ? randomBytes2 : opts.randomBytes;
+  const toMontgomery2 = opts.toMontgomery;
+  const toMontgomerySecret2 = opts.toMontgomerySecret;
+  const adjustScalarBytes2 = opts.adjustScalarBytes === void 0 ? (bytes) => bytes : opts.adjustScalarBytes;
+  const domain = opts.domain === void 0 ? (data, ctx, phflag) => {
+    abool(phflag, "phflag");
+    if (ctx.length || phflag)
+      throw new Error("Contexts/pre-hash are not supported");
+    return data;
+  } : opts.domain;
+  function modN_LE(hash2) {
+    return Fn.create(bytesToNumberLE(hash2));
+  }
+  function getPrivateScalar(key) {
+    const len = lengths.secretKey;
+    abytes2(key, lengths.secretKey, "secretKey");
+    const hashed = abytes2(hash(key), 2 * len, "hashedSecretKey");
+    const head = adjustScalarBytes2(hashed.slice(0, len));
+    const prefix = hashed.slice(len, 2 * len);
+    const scalar = modN_LE(head);
+    return { head, prefix, scalar };
+  }
+  function getExtendedPublicKey(secretKey) {
+    const { head, prefix, scalar } = getPrivateScalar(secretKey);
+    const point = BASE.multiply(scalar);
+    const pointBytes = point.toBytes();
+    return { head, prefix, scalar, point, pointBytes };
+  }
+  function getPublicKey(secretKey) {
+    return getExtendedPublicKey(secretKey).pointBytes;
+  }
+  function hashDomainToScalar(context = Uint8Array.of(), ...msgs) {
+    const msg = concatBytes2(...msgs);
+    return modN_LE(hash(domain(msg, abytes2(context, void 0, "context"), !!prehash)));
+  }
+  function sign(msg, secretKey, options = {}) {
+    validateObject(options, {}, {}, "options");
+    msg = copyBytes2(abytes2(msg, void 0, "message"));
+    if (prehash)
+      msg = prehash(msg);
+    const { prefix, scalar, pointBytes } = getExtendedPublicKey(secretKey);
+    const r = hashDomainToScalar(options.context, prefix, msg);
+    const R = BASE.multiply(r).toBytes();
+    const k = hashDomainToScalar(options.context, R, pointBytes, msg);
+    const s = Fn.create(r + k * scalar);
+    if (!Fn.isValid(s))
+      throw new Error("sign failed: invalid s");
+    const rs = concatBytes2(R, Fn.toBytes(s));
+    return abytes2(rs, lengths.signature, "result");
+  }
+  const verifyOpts = {
+    zip215: opts.zip215
+  };
+  function verify(sig, msg, publicKey2, options = verifyOpts) {
+    validateObject(options);
+    const { context } = options;
+    const zip215 = options.zip215 === void 0 ? !!verifyOpts.zip215 : options.zip215;
+    const len = lengths.signature;
+    sig = abytes2(sig, len, "signature");
+    msg = abytes2(msg, void 0, "message");
+    publicKey2 = abytes2(publicKey2, lengths.publicKey, "publicKey");
+    if (zip215 !== void 0)
+      abool(zip215, "zip215");
+    if (prehash)
+      msg = prehash(msg);
+    const mid = len / 2;
+    const r = sig.subarray(0, mid);
+    const s = bytesToNumberLE(sig.subarray(mid, len));
+    let A, R, SB;
+    try {
+      A = Point.fromBytes(publicKey2, zip215);
+      R = Point.fromBytes(r, zip215);
+      SB = BASE.multiplyUnsafe(s);
+    } catch (error) {
+      return false;
+    }
+    if (!zip215 && A.isSmallOrder())
+      return false;
+    const k = hashDomainToScalar(context, r, publicKey2, msg);
+    const RkA = R.add(A.multiplyUnsafe(k));
+    return RkA.subtract(SB).clearCofactor().is0();
+  }
+  const _size = Fp2.BYTES;
+  const lengths = {
+    secretKey: _size,
+    publicKey: _size,
+    signature: 2 * _size,
+    seed: _size
+  };
+  function randomSecretKey(seed) {
+    seed = seed === void 0 ? randomBytes5(lengths.seed) : seed;
+    return abytes2(seed, lengths.seed, "seed");
+  }
+  function isValidSecretKey(key) {
+    return isBytes2(key) && key.length === lengths.secretKey;
+  }
+  function isValidPublicKey(key, zip215) {
+    try {
+      return !!Point.fromBytes(key, zip215 === void 0 ? verifyOpts.zip215 : zip215);
+    } catch (error) {
+      return false;
+    }
+  }
+  const utils = {
+    getExtendedPublicKey,
+    randomSecretKey,
+    isValidSecretKey,
+    isValidPublicKey,
+    /** Converts an Edwards public key to a companion Montgomery public key. */
+    toMontgomery(publicKey2) {
+      if (toMontgomery2 === void 0)
+        throw new Error("Montgomery conversion is not supported for this curve");
+      return toMontgomery2(Point.fromBytes(publicKey2));
+    },
+    toMontgomerySecret(secretKey) {
+      if (toMontgomerySecret2 === void 0)
+        throw new Error("Montgomery conversion is not supported for this curve");
+      return toMontgomerySecret2(secretKey);
+    }
+  };
+  Object.freeze(lengths);
+  Object.freeze(utils);
+  return Object.freeze({
+    keygen: createKeygen(randomSecretKey, getPublicKey),
+    getPublicKey,
+    sign,
+    verify,
+    utils,
+    Point,
+    lengths
+  });
 }
 
 // node_modules/@noble/curves/abstract/montgomery.js
@@ -3013,6 +3463,20 @@ function uvRatio(u, v) {
   return { isValid: useRoot1 || useRoot2, value: x };
 }
 var ed25519_Point = /* @__PURE__ */ edwards(ed25519_CURVE, { uvRatio });
+var Fp = /* @__PURE__ */ (() => ed25519_Point.Fp)();
+function toMontgomery(point) {
+  const { y } = point;
+  return Fp.toBytes(Fp.div(_1n6 + y, _1n6 - y));
+}
+function toMontgomerySecret(secretKey) {
+  const size = ed25519_Point.Fp.BYTES;
+  abytes(secretKey, size);
+  return adjustScalarBytes(sha512(secretKey.subarray(0, size))).subarray(0, size);
+}
+function ed(opts) {
+  return eddsa(ed25519_Point, sha512, Object.assign({ adjustScalarBytes, toMontgomery, toMontgomerySecret, zip215: true }, opts));
+}
+var ed25519 = /* @__PURE__ */ ed({});
 var x25519 = /* @__PURE__ */ (() => {
   const P2 = ed25519_CURVE_p;
   const powPminus2 = (x) => {
@@ -3989,13 +4453,241 @@ function sha256Of(bytes) {
   return sha256(bytes);
 }
 
-// src/page.js
+// src/log.js
+var log_exports = {};
+__export(log_exports, {
+  checkHeads: () => checkHeads,
+  checkReceipt: () => checkReceipt,
+  dueHead: () => dueHead,
+  fromHex: () => fromHex,
+  headBytes: () => headBytes,
+  leafHash: () => leafHash,
+  parseDay: () => parseDay,
+  parseHead: () => parseHead,
+  parseReceipt: () => parseReceipt,
+  promiseBytes: () => promiseBytes,
+  proofSizes: () => proofSizes,
+  sameDayHead: () => sameDayHead,
+  toHex: () => toHex,
+  verifyConsistency: () => verifyConsistency,
+  verifyInclusion: () => verifyInclusion
+});
+var enc2 = new TextEncoder();
+var LEAF_LABEL = enc2.encode("sunlight/log-leaf/v1");
+var HEAD_LABEL = enc2.encode("sunlight/log-head/v1");
+var PROMISE_LABEL = enc2.encode("sunlight/log-promise/v1");
+function fromHex(text2, length) {
+  if (typeof text2 !== "string" || !/^(?:[0-9a-f]{2})*$/.test(text2)) return null;
+  const out = new Uint8Array(text2.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text2.slice(2 * i, 2 * i + 2), 16);
+  return length === void 0 || out.length === length ? out : null;
+}
+function toHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+function parseDay(text2) {
+  const m = typeof text2 === "string" && /^(\d{4})-(\d{2})-(\d{2})$/.exec(text2);
+  if (!m) return null;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === text2 ? text2 : null;
+}
+function addDays(day, n) {
+  const d = /* @__PURE__ */ new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+function exactly(value, keys) {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === keys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(value, k));
+}
+function parseReceipt(text2) {
+  let v;
+  try {
+    v = JSON.parse(text2);
+  } catch {
+    return null;
+  }
+  if (!exactly(v, ["version", "suite", "log_key", "leaf", "promise"])) return null;
+  if (!exactly(v.leaf, ["envelopes", "nonce", "day"])) return null;
+  const r = {
+    version: v.version,
+    suite: v.suite,
+    logKey: fromHex(v.log_key),
+    leaf: { envelopes: fromHex(v.leaf.envelopes, 32), nonce: fromHex(v.leaf.nonce), day: parseDay(v.leaf.day) },
+    promise: fromHex(v.promise)
+  };
+  const u82 = Number.isInteger(r.version) && r.version >= 0 && r.version <= 255;
+  const known = r.suite === "modern" || r.suite === "shangmi";
+  const parts = [r.logKey, r.promise, r.leaf.envelopes, r.leaf.nonce, r.leaf.day];
+  return u82 && known && parts.every((p) => p !== null) ? r : null;
+}
+function parseHead(v) {
+  if (!exactly(v, ["size", "root", "day", "signature"])) return null;
+  const head = { size: v.size, root: fromHex(v.root, 32), day: parseDay(v.day), signature: fromHex(v.signature) };
+  const sized = Number.isSafeInteger(head.size) && head.size >= 0;
+  return sized && head.root && head.day && head.signature ? head : null;
+}
+var leafOf = (data) => sha256(concat(Uint8Array.of(0), data));
+var node = (left, right) => sha256(concat(Uint8Array.of(1), left, right));
+function sizeBytes(n) {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+function leafHash(receipt) {
+  const { envelopes, nonce, day } = receipt.leaf;
+  if (nonce.length !== 16) return null;
+  return leafOf(concat(LEAF_LABEL, envelopes, nonce, enc2.encode(day)));
+}
+var promiseBytes = (leaf, day) => concat(PROMISE_LABEL, leaf, enc2.encode(day));
+var headBytes = (h) => concat(HEAD_LABEL, sizeBytes(h.size), h.root, enc2.encode(h.day));
+function verifies(key, message, signature) {
+  try {
+    return key.length === 32 && signature.length === 64 && ed25519.verify(signature, message, key, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+function equal2(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+var half = (n) => Math.floor(n / 2);
+var odd = (n) => n % 2 === 1;
+function isPowerOfTwo(n) {
+  let k = n;
+  while (k > 1 && !odd(k)) k = half(k);
+  return k === 1;
+}
+function verifyInclusion(index, size, leaf, proof, root) {
+  if (!(index < size)) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (odd(fn) || fn === sn) {
+      r = node(p, r);
+      if (!odd(fn)) {
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      }
+    } else {
+      r = node(r, p);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return sn === 0 && equal2(r, root);
+}
+function verifyConsistency(old, size, oldRoot, root, proof) {
+  if (old > size) return false;
+  if (old === size) return proof.length === 0 && equal2(oldRoot, root);
+  if (old === 0) return proof.length === 0;
+  const path = isPowerOfTwo(old) ? [oldRoot, ...proof] : proof;
+  if (path.length === 0) return false;
+  let fn = old - 1;
+  let sn = size - 1;
+  while (odd(fn)) {
+    fn = half(fn);
+    sn = half(sn);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (odd(fn) || fn === sn) {
+      fr = node(c, fr);
+      sr = node(c, sr);
+      if (!odd(fn)) {
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      }
+    } else {
+      sr = node(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return equal2(fr, oldRoot) && equal2(sr, root) && sn === 0;
+}
+var check = (name, outcome, key, args = {}) => ({ name, outcome, key, args });
+var dueHead = (receipt, heads) => heads.find((h) => h.day > receipt.leaf.day);
+var sameDayHead = (receipt, heads) => [...heads].reverse().find((h) => h.day === receipt.leaf.day);
+function proofSizes(receipt, heads) {
+  return [sameDayHead(receipt, heads), dueHead(receipt, heads)].filter(Boolean).map((h) => h.size);
+}
+function checkHeads(key, heads, consistency) {
+  const out = [];
+  const unsigned = heads.find((h) => !verifies(key, headBytes(h), h.signature));
+  out.push(
+    unsigned ? check("heads signed", "failed", "head_unsigned", { size: String(unsigned.size), day: unsigned.day }) : check("heads signed", "passed", "heads_signed", { count: String(heads.length) })
+  );
+  for (let i = 1; i < heads.length; i++) {
+    const [a, b] = [heads[i - 1], heads[i]];
+    const pair = { size: String(b.size), day: b.day, before_size: String(a.size), before_day: a.day };
+    if (b.size < a.size) {
+      out.push(check("consistency", "failed", "shrank", pair));
+      return out;
+    }
+    if (!verifyConsistency(a.size, b.size, a.root, b.root, consistency(a.size, b.size) || [])) {
+      out.push(check("consistency", "failed", "forked", pair));
+      return out;
+    }
+  }
+  out.push(check("consistency", "passed", "consistent"));
+  return out;
+}
+function inclusionCheck(receipt, leaf, heads, inclusion) {
+  const includes = (head) => {
+    const p = inclusion(head.size);
+    const path = p && Array.isArray(p.path) ? p.path.map((h) => fromHex(h, 32)) : [null];
+    const sound = p && p.size === head.size && Number.isSafeInteger(p.index) && path.every(Boolean);
+    return sound && verifyInclusion(p.index, p.size, leaf, path, head.root) ? p : null;
+  };
+  const day = receipt.leaf.day;
+  const same = sameDayHead(receipt, heads);
+  const due = dueHead(receipt, heads);
+  let found = same && includes(same) ? [same, includes(same)] : null;
+  if (!found && due && includes(due)) found = [due, includes(due)];
+  if (found) {
+    const [head, p] = found;
+    return check("inclusion", "passed", "included", { index: String(p.index), size: String(head.size), day: head.day });
+  }
+  if (due) return check("inclusion", "failed", "broken", { day, size: String(due.size), head_day: due.day });
+  return check("inclusion", "pending", "pending", { day });
+}
+function checkReceipt(receipt, heads, today2, inclusion, consistency) {
+  const leaf = receipt.version === 1 && receipt.suite === "modern" ? leafHash(receipt) : null;
+  if (!leaf) return [check("receipt", "failed", "not_v1")];
+  const day = receipt.leaf.day;
+  if (!verifies(receipt.logKey, promiseBytes(leaf, day), receipt.promise)) {
+    return [check("signature", "failed", "bad_signature")];
+  }
+  const out = [check("signature", "passed", "promised", { day })];
+  if (heads.length === 0 && !today2) return out;
+  out.push(...checkHeads(receipt.logKey, heads, consistency));
+  let found = inclusionCheck(receipt, leaf, heads, inclusion);
+  if (today2 && day > addDays(today2, 1)) {
+    out.push(check("inclusion", "failed", "future", { day }));
+    return out;
+  }
+  if (found.outcome === "pending" && today2 && today2 > addDays(day, 2)) {
+    found = check("inclusion", "failed", "stale", { day });
+  }
+  out.push(found);
+  return out;
+}
+
+// src/ui.js
 var jsonHeaders = { "Content-Type": "application/json" };
 function lang() {
   return document.documentElement.lang === "en" ? "en" : "zh-CN";
 }
 function api(path) {
-  return `${path}?lang=${lang()}`;
+  return `${path}${path.includes("?") ? "&" : "?"}lang=${lang()}`;
 }
 async function call(path, body) {
   const res = await fetch(api(path), body === void 0 ? {} : { method: "POST", headers: jsonHeaders, body: JSON.stringify(body) });
@@ -4013,12 +4705,131 @@ function say(message, isError) {
   line.className = isError ? "errors" : "notice";
   line.textContent = message;
 }
+function add2(parent, tag, content, attrs) {
+  const node2 = document.createElement(tag);
+  if (content !== void 0) node2.textContent = content;
+  for (const [k, v] of Object.entries(attrs || {})) node2.setAttribute(k, v);
+  parent.append(node2);
+  return node2;
+}
 function errorMessage(data) {
   const e = data && data.error;
   if (!e) return text("failed");
   const fields = Array.isArray(e.fields) ? e.fields.map((f) => f.message).join(" ") : "";
   return fields ? `${e.message} ${fields}` : e.message;
 }
+function enhance(form, handler) {
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    handler(form).catch((e) => say(e && e.message || text("failed"), true)).finally(() => {
+      if (button) button.disabled = false;
+    });
+  });
+}
+
+// src/verify.js
+function words() {
+  const out = {};
+  for (const w of document.querySelectorAll("#verify-words [data-key]")) out[w.dataset.key] = w.textContent;
+  return out;
+}
+async function getJson(path) {
+  const res = await fetch(path, { headers: { Accept: "application/json" } });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(text("failed"));
+  return res.json();
+}
+function today() {
+  const d = /* @__PURE__ */ new Date();
+  const two = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+async function evidence(receipt) {
+  const listed = await getJson("/log/heads?format=json");
+  const heads = (Array.isArray(listed) ? listed : []).map(parseHead);
+  if (heads.some((h) => h === null)) throw new Error(text("failed"));
+  heads.reverse();
+  heads.sort((a, b) => a.size - b.size);
+  const leaf = leafHash(receipt);
+  const inclusion = /* @__PURE__ */ new Map();
+  for (const size of leaf ? proofSizes(receipt, heads) : []) {
+    inclusion.set(size, await getJson(`/api/v1/log/proof?leaf=${toHex(leaf)}&size=${size}`));
+  }
+  const pairs = heads.slice(1).map((b, i) => [heads[i].size, b.size]).filter(([a, b]) => a < b);
+  const consistency = /* @__PURE__ */ new Map();
+  for (let i = 0; i < pairs.length; i += 6) {
+    const batch = pairs.slice(i, i + 6);
+    const got = await Promise.all(batch.map(([a, b]) => getJson(`/api/v1/log/consistency?from=${a}&to=${b}`)));
+    batch.forEach(([a, b], j) => {
+      const path = got[j] && Array.isArray(got[j].path) ? got[j].path.map((h) => fromHex(h, 32)) : null;
+      consistency.set(`${a}-${b}`, path && path.every(Boolean) ? path : null);
+    });
+  }
+  return { heads, inclusion, consistency };
+}
+function showProblem(form, message) {
+  const old = document.getElementById("verify-result");
+  if (old) old.remove();
+  let line = document.getElementById("errors");
+  if (!line) {
+    line = document.createElement("p");
+    line.id = "errors";
+    line.className = "error";
+    line.setAttribute("role", "alert");
+    form.before(line);
+  }
+  line.textContent = message;
+}
+function verdictOf(checks) {
+  if (checks.some((c) => c.outcome === "failed")) return "failed";
+  return checks.some((c) => c.outcome === "pending") ? "pending" : "passed";
+}
+function detail(w, c) {
+  let out = w[`detail_${c.key}`] || "";
+  for (const [k, v] of Object.entries(c.args)) out = out.split(`{${k}}`).join(v);
+  return out;
+}
+function showChecks(form, checks) {
+  const w = words();
+  for (const id of ["errors", "verify-result"]) document.getElementById(id)?.remove();
+  const section = document.createElement("section");
+  section.id = "verify-result";
+  section.dataset.checked = "browser";
+  section.setAttribute("aria-labelledby", "verdict");
+  add2(section, "h2", w[verdictOf(checks)], { id: "verdict", tabindex: "-1" });
+  add2(section, "p", w.local, { class: "notice" });
+  const list = add2(section, "ul", void 0, { class: "checks" });
+  for (const c of checks) {
+    const li = add2(list, "li", void 0, { class: c.outcome === "passed" ? "ok" : "not-ok" });
+    add2(li, "strong", `${w[`check_${c.name.replace(" ", "_")}`]}: ${w[`outcome_${c.outcome}`]}`);
+    li.append(` — ${detail(w, c)}`);
+  }
+  form.before(section);
+  section.querySelector("h2").focus();
+}
+async function verifyReceipt(form) {
+  const w = words();
+  const receipt = parseReceipt(form.elements.receipt.value.trim());
+  if (!receipt) return showProblem(form, w.not_a_receipt);
+  if (receipt.suite !== "modern") return form.submit();
+  if (toHex(receipt.logKey) !== form.dataset.logKey) return showProblem(form, w.other_log);
+  say(text("working"));
+  const { heads, inclusion, consistency } = await evidence(receipt);
+  const checks = checkReceipt(
+    receipt,
+    heads,
+    today(),
+    (size) => inclusion.get(size) || null,
+    (a, b) => consistency.get(`${a}-${b}`) || null
+  );
+  document.getElementById("sealing-progress").hidden = true;
+  showChecks(form, checks);
+  return void 0;
+}
+
+// src/page.js
 function fromTemplate(id) {
   const t = rendered.templates[id];
   return t ? t.content.cloneNode(true) : null;
@@ -4063,6 +4874,16 @@ function reportContent(form) {
     reporter_phone: optional("reporter_phone")
   };
 }
+function showFilingReceipt(view, proof) {
+  const block2 = view.getElementById("receipt");
+  if (!block2 || !proof) return;
+  const json = JSON.stringify(proof, null, 2);
+  block2.querySelector(".receipt-text").textContent = json;
+  const save = block2.querySelector("a[download]");
+  save.setAttribute("download", `receipt-${proof.leaf.day}.json`);
+  save.setAttribute("href", `data:application/json;base64,${toBase64(new TextEncoder().encode(json))}`);
+  block2.hidden = false;
+}
 function showReceipt(code, filed) {
   const main = document.getElementById("main");
   const receipt = fromTemplate("sealed-receipt");
@@ -4070,6 +4891,7 @@ function showReceipt(code, filed) {
   receipt.getElementById("tracking-code").textContent = displayCode(code);
   const line = receipt.getElementById("receipt-deadline");
   if (line) line.textContent = line.dataset.template.replace("{date}", filed.deadline);
+  showFilingReceipt(receipt, filed.receipt);
   main.replaceChildren(receipt);
   document.title = text("receiptTitle") || document.title;
   main.focus();
@@ -4115,13 +4937,6 @@ async function fileReport(form) {
   if (filed.status !== 201) return say(errorMessage(filed.data), true);
   showReceipt(code, filed.data);
 }
-function add2(parent, tag, content, attrs) {
-  const node = document.createElement(tag);
-  if (content !== void 0) node.textContent = content;
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  parent.append(node);
-  return node;
-}
 function opened(sealed, caseId, item2, secret) {
   try {
     return decodePadded(open(fromBase64(sealed), { caseId, item: item2 }, secret));
@@ -4151,7 +4966,27 @@ function renderStatus(view, status, secret) {
     if (meta) add2(files, "li", `${meta.file_name} (${meta.size} B)`);
   }
   view.getElementById("files-section").hidden = files.children.length === 0;
+  renderInclusion(view, status.inclusion);
   renderRating(view, status);
+}
+function renderInclusion(view, entry) {
+  if (!entry) return;
+  view.getElementById("inclusion").hidden = false;
+  view.getElementById("inclusion-leaf").textContent = entry.leaf;
+  view.getElementById("inclusion-day").textContent = entry.day;
+  const head = entry.head;
+  if (!head) {
+    for (const part of view.querySelectorAll(".inclusion-proof")) part.remove();
+    view.getElementById("inclusion-pending").hidden = false;
+    return;
+  }
+  view.getElementById("inclusion-pending").remove();
+  const line = view.getElementById("inclusion-head");
+  line.prepend(line.dataset.template.replace("{day}", head.day).replace("{size}", String(head.size)));
+  line.querySelector("code").textContent = head.root;
+  view.getElementById("inclusion-index").textContent = String(head.index);
+  const path = view.getElementById("inclusion-path");
+  for (const h of head.path) add2(add2(path, "li"), "code", h, { class: "hash" });
 }
 function renderRating(view, status) {
   const section = view.getElementById("rating-section");
@@ -4261,16 +5096,6 @@ async function lookUp(form) {
   form.elements.code.value = "";
   await showStatus(token, secret, false);
 }
-function enhance(form, handler) {
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
-    handler(form).catch((e) => say(e && e.message || text("failed"), true)).finally(() => {
-      if (button) button.disabled = false;
-    });
-  });
-}
 function wire() {
   if (!globalThis.crypto || !globalThis.crypto.getRandomValues || !window.fetch) return;
   const holder = document.getElementById("sealing-text");
@@ -4280,6 +5105,8 @@ function wire() {
   if (report) enhance(report, fileReport);
   const lookup = document.querySelector('form[data-sealing="lookup"]');
   if (lookup) enhance(lookup, lookUp);
+  const verify = document.querySelector("form[data-verify]");
+  if (verify) enhance(verify, verifyReceipt);
 }
 
 // src/index.js
@@ -4297,6 +5124,7 @@ export {
   encodePadded,
   fromBase64,
   item,
+  log_exports as log,
   lookupToken,
   open,
   openAttachment,

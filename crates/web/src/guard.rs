@@ -15,8 +15,8 @@ use actix_web::{HttpMessage, web};
 /// No scripts at all; forms post only to this origin; never framed.
 const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
-/// The pages that seal in the browser (the report form and the status
-/// lookup of intake): scripts from this origin only, which the page loads
+/// The pages of intake that load its one script (the report form and the
+/// status lookup, which seal in the browser, and `/verify`): scripts from this origin only, which the page loads
 /// with subresource integrity, and Trusted Types so that no script can
 /// write HTML. A handler opts in by setting exactly this value; any other
 /// CSP a handler sets is replaced by [`CSP`].

@@ -36,6 +36,7 @@ pub struct ReceiptLeaf {
     pub envelopes: Hash,
     #[serde(with = "hex_bytes")]
     pub nonce: Vec<u8>,
+    #[serde(with = "super::day_text")]
     pub day: NaiveDate,
 }
 

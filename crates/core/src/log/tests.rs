@@ -354,3 +354,29 @@ fn every_finding_has_english_words() {
         assert!(!super::receipt::english_for_tests(key).is_empty(), "{key}");
     }
 }
+
+#[test]
+fn days_are_read_only_as_the_log_writes_them() {
+    let h = honest(Suite::Modern);
+    let mut receipt = serde_json::to_value(&h.receipt).unwrap();
+    let head = serde_json::to_value(&h.heads[0]).unwrap();
+    assert_eq!(receipt["leaf"]["day"], "2026-12-03");
+    assert!(serde_json::from_value::<SignedHead>(head.clone()).is_ok());
+    for loose in [
+        "2026-12-3",
+        "12026-12-03",
+        "+2026-12-03",
+        " 2026-12-03",
+        "2026-12-03 ",
+        "2026-13-01",
+    ] {
+        receipt["leaf"]["day"] = serde_json::json!(loose);
+        assert!(
+            serde_json::from_value::<Receipt>(receipt.clone()).is_err(),
+            "{loose}"
+        );
+        let mut h = head.clone();
+        h["day"] = serde_json::json!(loose);
+        assert!(serde_json::from_value::<SignedHead>(h).is_err(), "{loose}");
+    }
+}

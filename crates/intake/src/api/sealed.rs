@@ -239,6 +239,10 @@ pub async fn status(
     let id = filing.message_id(now);
     let mut out = SealedStatus::new(&view, &located, &share, id, &rating, &filing.policy);
     out.display = display(&state, lang, &view, &rating);
+    // Best effort, as on the page without script: a log that cannot be
+    // read hides the entry, never the status.
+    let inclusion = filing.report_inclusion(view.own_case).await;
+    out.inclusion = inclusion.ok().flatten().as_ref().map(Into::into);
     Ok(HttpResponse::Ok().json(out))
 }
 

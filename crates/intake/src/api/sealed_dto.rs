@@ -233,6 +233,11 @@ pub struct SealedStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<RatingOut>)]
     pub rating: Option<Option<RatingOut>>,
+    /// The report's entry in the public log, with the current proof;
+    /// absent for a report filed before the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::pages::ReportEntry>)]
+    pub inclusion: Option<crate::pages::ReportEntry>,
     /// The same facts in words of the request's language, for the page.
     pub display: StatusDisplay,
 }
@@ -429,6 +434,7 @@ impl SealedStatus {
                 })
                 .collect(),
             rating,
+            inclusion: None,
             display: StatusDisplay::default(),
         }
     }

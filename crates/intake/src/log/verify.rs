@@ -6,13 +6,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use sunlight_core::log::{Check, InclusionProof, Outcome, Receipt, check_receipt};
+use sunlight_core::i18n::Lang;
+use sunlight_core::log::{Check, FINDINGS, InclusionProof, Outcome, Receipt, check_receipt};
 
 use crate::error::{Failure, Format, IntakeError};
 use crate::guard::Limiters;
 use crate::i18n;
 use crate::input::{FormStream, Part};
-use crate::pages::{Frame, render};
+use crate::pages::{Frame, render, sealing_integrity, with_sealing};
 use crate::state::AppState;
 
 /// A receipt is a few hundred bytes; a pasted one with spaces, a few KiB.
@@ -34,22 +35,77 @@ struct VerifyPage {
     problem: Option<String>,
     checks: Vec<CheckLine>,
     verdict: Option<String>,
+    /// The script's `integrity`, where the receipt is checked in the
+    /// browser (the `modern` suite); none: the server checks it.
+    integrity: Option<&'static str>,
+    /// This deployment's log key, hex: the script names a receipt of
+    /// another log as the server does.
+    log_key: String,
+    /// The script's words (key, text): each check, outcome and finding.
+    words: Vec<(String, String)>,
 }
 
-fn page(lang: sunlight_core::i18n::Lang) -> VerifyPage {
-    VerifyPage {
+/// The catalog keys (under `verify.`) the script draws a result with.
+fn script_words(lang: Lang) -> Vec<(String, String)> {
+    let t = i18n::catalog(lang);
+    let checks = [
+        "receipt",
+        "signature",
+        "heads_signed",
+        "consistency",
+        "inclusion",
+    ];
+    let keys = [
+        "passed",
+        "failed",
+        "pending",
+        "local",
+        "not_a_receipt",
+        "other_log",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(checks.iter().map(|c| format!("check_{c}")))
+    .chain(["passed", "pending", "failed"].map(|o| format!("outcome_{o}")))
+    .chain(FINDINGS.iter().map(|f| format!("detail_{f}")));
+    keys.map(|k| {
+        let words = t.get(&format!("verify.{k}")).to_owned();
+        (k, words)
+    })
+    .collect()
+}
+
+async fn page(state: &AppState, lang: Lang) -> Result<VerifyPage, IntakeError> {
+    let integrity = sealing_integrity(state);
+    Ok(VerifyPage {
         ui: i18n::frame(lang, "/verify"),
         pasted: String::new(),
         problem: None,
         checks: Vec::new(),
         verdict: None,
-    }
+        integrity,
+        log_key: data_encoding::HEXLOWER.encode(&state.filing.log_key().await?.public().bytes),
+        words: integrity.map(|_| script_words(lang)).unwrap_or_default(),
+    })
+}
+
+/// The page, with the CSP that lets it load the script where it has one.
+fn shown_page(status: StatusCode, lang: Lang, out: &VerifyPage) -> HttpResponse {
+    with_sealing(out.integrity.is_some(), render(status, lang, out))
 }
 
 /// `GET /verify`.
-pub async fn verify_form(req: HttpRequest) -> HttpResponse {
+pub async fn verify_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
     let lang = i18n::lang_of(&req);
-    render(StatusCode::OK, lang, &page(lang))
+    let out = page(&state, lang).await.map_err(|e| Failure {
+        error: e,
+        lang,
+        format: Format::Html,
+    })?;
+    Ok(shown_page(StatusCode::OK, lang, &out))
 }
 
 async fn read_receipt(req: &HttpRequest, payload: web::Payload) -> Result<String, IntakeError> {
@@ -108,24 +164,24 @@ pub async fn verify_submit(
         format: Format::Html,
     };
     let pasted = read_receipt(&req, payload).await.map_err(fail)?;
-    let mut out = page(lang);
+    let mut out = page(&state, lang).await.map_err(fail)?;
     let Ok(receipt) = serde_json::from_str::<Receipt>(pasted.trim()) else {
         out.problem = Some(t.get("verify.not_a_receipt").to_owned());
         out.pasted = pasted;
-        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, lang, &out));
+        return Ok(shown_page(StatusCode::UNPROCESSABLE_ENTITY, lang, &out));
     };
     let Some(found) = checks(&state, &receipt).await.map_err(fail)? else {
         out.problem = Some(t.get("verify.other_log").to_owned());
         out.pasted = pasted;
-        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, lang, &out));
+        return Ok(shown_page(StatusCode::UNPROCESSABLE_ENTITY, lang, &out));
     };
     shown(&mut out, lang, found);
     out.pasted = pasted;
-    Ok(render(StatusCode::OK, lang, &out))
+    Ok(shown_page(StatusCode::OK, lang, &out))
 }
 
 /// The checks as the page words them.
-fn shown(out: &mut VerifyPage, lang: sunlight_core::i18n::Lang, found: Vec<Check>) {
+fn shown(out: &mut VerifyPage, lang: Lang, found: Vec<Check>) {
     let t = i18n::catalog(lang);
     let verdict = if found.iter().any(|c| c.outcome == Outcome::Failed) {
         "verify.failed"

@@ -112,37 +112,47 @@ pub(super) struct StatusPage {
     /// Until when an objection may be sent, in words; None: no longer.
     objection_hint: Option<String>,
     /// The report's place in the public log, with the current proof.
-    inclusion: Option<InclusionView>,
+    inclusion: Option<ReportEntry>,
 }
 
-/// The report's leaf and, once a head includes it, that head and the
-/// proof, in hex.
-pub(super) struct InclusionView {
-    leaf: String,
-    day: String,
-    head: Option<HeadView>,
+/// A report's leaf in the log and, once a published head includes it,
+/// that head and the proof, hashes in lower-case hex: the status page
+/// shows it, and the sealed status route returns it for the page with
+/// script.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReportEntry {
+    pub leaf: String,
+    /// The leaf's day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Absent until a head that includes the leaf is published (daily).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<EntryHead>,
 }
 
-pub(super) struct HeadView {
-    size: u64,
-    day: String,
-    root: String,
-    index: u64,
-    path: Vec<String>,
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EntryHead {
+    pub size: u64,
+    pub day: String,
+    pub root: String,
+    /// The leaf's index, and its audit path in this head.
+    pub index: u64,
+    pub path: Vec<String>,
 }
 
-fn inclusion_view(inc: &sunlight_filing::ReportInclusion) -> InclusionView {
-    let hex = |b: &[u8]| data_encoding::HEXLOWER.encode(b);
-    InclusionView {
-        leaf: hex(&inc.leaf),
-        day: inc.day.to_string(),
-        head: inc.proof.as_ref().map(|(head, proof)| HeadView {
-            size: head.size,
-            day: head.day.to_string(),
-            root: hex(&head.root),
-            index: proof.index,
-            path: proof.path.clone(),
-        }),
+impl From<&sunlight_filing::ReportInclusion> for ReportEntry {
+    fn from(inc: &sunlight_filing::ReportInclusion) -> Self {
+        let hex = |b: &[u8]| data_encoding::HEXLOWER.encode(b);
+        Self {
+            leaf: hex(&inc.leaf),
+            day: inc.day.to_string(),
+            head: inc.proof.as_ref().map(|(head, proof)| EntryHead {
+                size: head.size,
+                day: head.day.to_string(),
+                root: hex(&head.root),
+                index: proof.index,
+                path: proof.path.clone(),
+            }),
+        }
     }
 }
 
@@ -207,7 +217,7 @@ pub(super) fn status_view(
             .as_ref()
             .and_then(|e| progress_line(state, lang, e, chrono::Utc::now())),
         review: review_line(lang, status),
-        inclusion: status.inclusion.as_ref().map(inclusion_view),
+        inclusion: status.inclusion.as_ref().map(ReportEntry::from),
         messages: status
             .messages
             .iter()

@@ -1,50 +1,13 @@
-// Progressive enhancement of the report form and the status lookup: with
+// Progressive enhancement of the report form, the status lookup and the
+// receipt check (verify.js): with
 // this script the code is drawn and stretched here, everything typed or
 // attached is sealed here, and staff replies are opened here. The forms
 // keep working without it, exactly as before. Only textContent is ever
 // written (the page's CSP requires Trusted Types for any HTML sink).
 
 import * as s from './seal.js';
-
-const jsonHeaders = { 'Content-Type': 'application/json' };
-
-function lang() {
-  return document.documentElement.lang === 'en' ? 'en' : 'zh-CN';
-}
-
-function api(path) {
-  return `${path}?lang=${lang()}`;
-}
-
-async function call(path, body) {
-  const res = await fetch(api(path), body === undefined ? {} : { method: 'POST', headers: jsonHeaders, body: JSON.stringify(body) });
-  const data = await res.json().catch(() => ({}));
-  return { status: res.status, data };
-}
-
-// What the server rendered for the script: messages in the page's language
-// and the templates of the receipt and the status. Taken once, when the
-// page loads, as the views replace the part of the page that holds them.
-const rendered = { text: {}, templates: {} };
-
-function text(key) {
-  return rendered.text[key] || '';
-}
-
-function say(message, isError) {
-  const line = document.getElementById('sealing-progress');
-  if (!line) return;
-  line.hidden = false;
-  line.className = isError ? 'errors' : 'notice';
-  line.textContent = message;
-}
-
-function errorMessage(data) {
-  const e = data && data.error;
-  if (!e) return text('failed');
-  const fields = Array.isArray(e.fields) ? e.fields.map((f) => f.message).join(' ') : '';
-  return fields ? `${e.message} ${fields}` : e.message;
-}
+import { verifyReceipt } from './verify.js';
+import { add, call, enhance, errorMessage, rendered, say, text } from './ui.js';
 
 function fromTemplate(id) {
   const t = rendered.templates[id];
@@ -99,6 +62,20 @@ function reportContent(form) {
   };
 }
 
+// The filing receipt as the page without script shows it: the same
+// text (the server's pretty JSON has these fields in this order) and the
+// same file to save.
+function showFilingReceipt(view, proof) {
+  const block = view.getElementById('receipt');
+  if (!block || !proof) return;
+  const json = JSON.stringify(proof, null, 2);
+  block.querySelector('.receipt-text').textContent = json;
+  const save = block.querySelector('a[download]');
+  save.setAttribute('download', `receipt-${proof.leaf.day}.json`);
+  save.setAttribute('href', `data:application/json;base64,${s.toBase64(new TextEncoder().encode(json))}`);
+  block.hidden = false;
+}
+
 function showReceipt(code, filed) {
   const main = document.getElementById('main');
   const receipt = fromTemplate('sealed-receipt');
@@ -106,6 +83,7 @@ function showReceipt(code, filed) {
   receipt.getElementById('tracking-code').textContent = s.displayCode(code);
   const line = receipt.getElementById('receipt-deadline');
   if (line) line.textContent = line.dataset.template.replace('{date}', filed.deadline);
+  showFilingReceipt(receipt, filed.receipt);
   main.replaceChildren(receipt);
   document.title = text('receiptTitle') || document.title;
   main.focus();
@@ -158,14 +136,6 @@ async function fileReport(form) {
 }
 
 // ---- the status lookup, and the status itself
-function add(parent, tag, content, attrs) {
-  const node = document.createElement(tag);
-  if (content !== undefined) node.textContent = content;
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  parent.append(node);
-  return node;
-}
-
 function opened(sealed, caseId, item, secret) {
   try {
     return s.decodePadded(s.open(s.fromBase64(sealed), { caseId, item }, secret));
@@ -197,7 +167,31 @@ function renderStatus(view, status, secret) {
     if (meta) add(files, 'li', `${meta.file_name} (${meta.size} B)`);
   }
   view.getElementById('files-section').hidden = files.children.length === 0;
+  renderInclusion(view, status.inclusion);
   renderRating(view, status);
+}
+
+// The report's entry in the public log, as the page without script shows
+// it: the leaf and its day, then the head that includes it and the proof,
+// or a line saying the head is yet to come.
+function renderInclusion(view, entry) {
+  if (!entry) return;
+  view.getElementById('inclusion').hidden = false;
+  view.getElementById('inclusion-leaf').textContent = entry.leaf;
+  view.getElementById('inclusion-day').textContent = entry.day;
+  const head = entry.head;
+  if (!head) {
+    for (const part of view.querySelectorAll('.inclusion-proof')) part.remove();
+    view.getElementById('inclusion-pending').hidden = false;
+    return;
+  }
+  view.getElementById('inclusion-pending').remove();
+  const line = view.getElementById('inclusion-head');
+  line.prepend(line.dataset.template.replace('{day}', head.day).replace('{size}', String(head.size)));
+  line.querySelector('code').textContent = head.root;
+  view.getElementById('inclusion-index').textContent = String(head.index);
+  const path = view.getElementById('inclusion-path');
+  for (const h of head.path) add(add(path, 'li'), 'code', h, { class: 'hash' });
 }
 
 // The rating, as the page without script shows it: absent before the
@@ -328,19 +322,6 @@ async function lookUp(form) {
   await showStatus(token, secret, false);
 }
 
-function enhance(form, handler) {
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const button = form.querySelector('button[type=submit]');
-    if (button) button.disabled = true;
-    handler(form)
-      .catch((e) => say((e && e.message) || text('failed'), true))
-      .finally(() => {
-        if (button) button.disabled = false;
-      });
-  });
-}
-
 export function wire() {
   if (!globalThis.crypto || !globalThis.crypto.getRandomValues || !window.fetch) return;
   const holder = document.getElementById('sealing-text');
@@ -350,4 +331,6 @@ export function wire() {
   if (report) enhance(report, fileReport);
   const lookup = document.querySelector('form[data-sealing="lookup"]');
   if (lookup) enhance(lookup, lookUp);
+  const verify = document.querySelector('form[data-verify]');
+  if (verify) enhance(verify, verifyReceipt);
 }
