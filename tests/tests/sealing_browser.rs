@@ -161,6 +161,33 @@ async fn verify_receipt(c: &Client, base: &str, receipt: &str, js: bool) {
     if js {
         assert_accessible(c, "receipt checked by the script").await;
     }
+    // The same receipt with its promise altered: the verdict turns, drawn
+    // the same way (and with script, the earlier verdict is gone).
+    let mut v: serde_json::Value = serde_json::from_str(receipt).unwrap();
+    let mut promise: Vec<char> = v["promise"].as_str().unwrap().chars().collect();
+    promise[0] = if promise[0] == '0' { '1' } else { '0' };
+    v["promise"] = serde_json::Value::String(promise.into_iter().collect());
+    let altered = serde_json::to_string_pretty(&v).unwrap();
+    assert_ne!(altered, receipt);
+    let field = find(c, "#receipt-field").await;
+    field.clear().await.unwrap();
+    field.send_keys(&altered).await.unwrap();
+    find(c, "form[data-verify] button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let failed = "回执核验未通过：请看未通过的那一项。";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while find(c, "#verdict").await.text().await.unwrap_or_default() != failed {
+        assert!(std::time::Instant::now() < deadline, "no failed verdict");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let result = find(c, "#verify-result").await;
+    assert_eq!(
+        result.attr("data-checked").await.unwrap().as_deref(),
+        js.then_some("browser")
+    );
 }
 
 /// Looks the report up, sends a follow-up, and reads it back.

@@ -2,11 +2,13 @@
 //! (crates/intake/static/sealing.js, run by Node) checks the same receipts
 //! against the same heads and proofs as core's `check_receipt`, and must
 //! find the same thing in every case, check for check and word for word:
-//! included (in the due head and early), pending, stale, future, a broken
-//! promise, a served proof that lies, a fork, a shrink, a bad promise
+//! included (in the due head, after quiet days of equal-sized heads, and
+//! early), pending, stale, future, a broken promise, a served proof that
+//! lies, one with a negative index, a fork, a shrink, a bad promise
 //! signature, heads of another key, and receipts that are not version 1.
 //! The script's reader of receipt text accepts exactly what the server's
-//! does.
+//! does; and a promise whose R has a torsion part, which a cofactored
+//! Ed25519 check takes, is refused by both.
 
 #![expect(
     clippy::unwrap_used,
@@ -117,6 +119,19 @@ fn cases(l: &Log) -> Vec<Case> {
     ];
     let mut out = vec![
         case("due", "included", l, t.clone(), timeline, Some(2)),
+        case(
+            "quiet days, equal sizes",
+            "included",
+            l,
+            t.clone(),
+            vec![
+                head(k, &t, 16, -1),
+                head(k, &t, 16, 0),
+                head(k, &t, 32, 1),
+                head(k, &t, 32, 2),
+            ],
+            Some(2),
+        ),
         case(
             "early",
             "included",
@@ -309,6 +324,11 @@ fn texts(l: &Log) -> Value {
         with(&|v| v["leaf"]["day"] = json!("2026-02-30")),
         with(&|v| v["leaf"]["day"] = json!("2026-2-3")),
         with(&|v| v["leaf"]["day"] = json!("12026-02-03")),
+        with(&|v| v["leaf"]["day"] = json!("0099-01-05")),
+        good.to_string().replace("\"version\":1", "\"version\":1.0"),
+        good.to_string().replace("\"version\":1", "\"version\":1e0"),
+        good.to_string()
+            .replace("\"version\":1", "\"version\":7,\"version\":1"),
         with(&|v| v["leaf"]["envelopes"] = json!("ab")),
         with(&|v| v["suite"] = json!("other")),
         with(&|v| v["suite"] = json!("shangmi")),
@@ -326,6 +346,27 @@ fn texts(l: &Log) -> Value {
             .map(|t| json!({"text": t, "accepted": serde_json::from_str::<Receipt>(t).is_ok()}))
             .collect::<Vec<_>>()
     )
+}
+
+/// The due head's proof served with the index -1 (which no `u64` reads):
+/// the script must not take it for leaf 0's, or for anything.
+fn negative(l: &Log) -> Value {
+    let t = tree(40, Some((20, l.leaf)), 0);
+    let heads = vec![head(&l.key, &t, 16, -1), head(&l.key, &t, 32, 1)];
+    let consistency = BTreeMap::from([((16, 32), t.consistency_proof(16, 32).unwrap())]);
+    let c = Case {
+        name: "a negative index",
+        receipt: l.receipt.clone(),
+        heads,
+        today: Some(day(1)),
+        served: t.clone(),
+        finding: "broken",
+    };
+    let mut v = vector(&c, &BTreeMap::new(), &consistency);
+    let mut served = serde_json::to_value(InclusionProof::from_tree(&t, 0, 32).unwrap()).unwrap();
+    served["index"] = json!(-1);
+    v["inclusion"]["32"] = served;
+    v
 }
 
 /// The due head's proof served for the leaf beside this one: it must not
@@ -356,15 +397,17 @@ fn the_script_finds_what_core_finds_for_every_receipt_and_log() {
             vector(c, &inclusion, &consistency)
         })
         .collect();
-    let input = json!({"cases": vectors.into_iter().chain([lying(&l)]).collect::<Vec<_>>(), "texts": texts(&l)});
+    let input = json!({"cases": vectors.into_iter().chain([lying(&l), negative(&l)]).collect::<Vec<_>>(), "texts": texts(&l)});
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("verify.json");
+    let made = dir.path().join("made.json");
     std::fs::write(&path, input.to_string()).unwrap();
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/intake/web/test/verify.mjs");
     let run = std::process::Command::new("node")
         .arg(&script)
         .arg(&path)
+        .arg(&made)
         .output()
         .unwrap();
     let said = format!(
@@ -373,5 +416,18 @@ fn the_script_finds_what_core_finds_for_every_receipt_and_log() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(run.status.success(), "node verify.mjs failed:\n{said}");
-    assert!(said.contains("14 cases, 17 texts"), "{said}");
+    assert!(said.contains("16 cases, 21 texts"), "{said}");
+    signatures_made_by_the_script(&made);
+}
+
+/// What the script signed with a log key of its own: a promise core takes
+/// (the control), and one whose R has a part of order 8, which passes a
+/// cofactored check (noble's alone) and which core, as the script, refuses.
+fn signatures_made_by_the_script(made: &std::path::Path) {
+    let made: Value = serde_json::from_slice(&std::fs::read(made).unwrap()).unwrap();
+    for (name, finding) in [("honest", "promised"), ("torsion", "bad_signature")] {
+        let receipt: Receipt = serde_json::from_str(made[name].as_str().unwrap()).unwrap();
+        let found = check_receipt(&receipt, &[], None, |_, _| None, |_, _| None);
+        assert_eq!(found[0].key, finding, "{name}: {found:?}");
+    }
 }

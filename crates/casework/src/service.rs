@@ -107,7 +107,12 @@ pub struct OpenedStep {
 pub struct OpenedAttachment {
     pub id: Uuid,
     pub message_id: Option<Uuid>,
+    /// Empty when `unreadable`.
     pub meta: AttachmentMeta,
+    /// Its description does not open with the unit's key (sealed wrongly
+    /// in the reporter's browser, damaged or altered): listed as such,
+    /// never served.
+    pub unreadable: bool,
 }
 
 /// Everything the case page shows.
@@ -115,7 +120,9 @@ pub struct OpenedAttachment {
 pub struct CaseView {
     pub case: CaseRow,
     pub entry: Option<QueueRow>,
+    /// Empty when `report_unreadable`: it does not open with the unit key.
     pub report: ReportContent,
+    pub report_unreadable: bool,
     pub messages: Vec<OpenedMessage>,
     pub history: Vec<OpenedStep>,
     pub attachments: Vec<OpenedAttachment>,

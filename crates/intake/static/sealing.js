@@ -4488,16 +4488,40 @@ function toHex(bytes) {
 function parseDay(text2) {
   const m = typeof text2 === "string" && /^(\d{4})-(\d{2})-(\d{2})$/.exec(text2);
   if (!m) return null;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().slice(0, 10) === text2 ? text2 : null;
+  const d = /* @__PURE__ */ new Date(0);
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const iso = d.toISOString();
+  return iso.length === 24 && iso.slice(0, 10) === text2 ? text2 : null;
 }
 function addDays(day, n) {
-  const d = /* @__PURE__ */ new Date(`${day}T00:00:00Z`);
+  const d = /* @__PURE__ */ new Date(0);
+  d.setUTCFullYear(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)));
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
 }
 function exactly(value, keys) {
   return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === keys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(value, k));
+}
+function loose(text2) {
+  const objects = [];
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text2[j] !== '"') j += text2[j] === "\\" ? 2 : 1;
+      const keys = objects[objects.length - 1];
+      if (keys && text2.slice(j + 1).trimStart().startsWith(":")) {
+        const key = JSON.parse(text2.slice(i, j + 1));
+        if (keys.has(key)) return true;
+        keys.add(key);
+      }
+      i = j;
+    } else if (c === "{") objects.push(/* @__PURE__ */ new Set());
+    else if (c === "[") objects.push(null);
+    else if (c === "}" || c === "]") objects.pop();
+    else if (/[.eE]/.test(c)) return true;
+  }
+  return false;
 }
 function parseReceipt(text2) {
   let v;
@@ -4506,6 +4530,7 @@ function parseReceipt(text2) {
   } catch {
     return null;
   }
+  if (loose(text2)) return null;
   if (!exactly(v, ["version", "suite", "log_key", "leaf", "promise"])) return null;
   if (!exactly(v.leaf, ["envelopes", "nonce", "day"])) return null;
   const r = {
@@ -4540,9 +4565,22 @@ function leafHash(receipt) {
 }
 var promiseBytes = (leaf, day) => concat(PROMISE_LABEL, leaf, enc2.encode(day));
 var headBytes = (h) => concat(HEAD_LABEL, sizeBytes(h.size), h.root, enc2.encode(h.day));
+function littleEndian(bytes) {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = n << 8n | BigInt(bytes[i]);
+  return n;
+}
 function verifies(key, message, signature) {
   try {
-    return key.length === 32 && signature.length === 64 && ed25519.verify(signature, message, key, { zip215: false });
+    if (key.length !== 32 || signature.length !== 64) return false;
+    if (!ed25519.verify(signature, message, key, { zip215: false })) return false;
+    const { Point } = ed25519;
+    const rBytes = signature.subarray(0, 32);
+    const [R, A] = [Point.fromBytes(rBytes), Point.fromBytes(key)];
+    if (R.isSmallOrder() || A.isSmallOrder()) return false;
+    const k = littleEndian(sha512(concat(rBytes, key, message))) % Point.Fn.ORDER;
+    const s = littleEndian(signature.subarray(32));
+    return equal2(Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k)).toBytes(), rBytes);
   } catch {
     return false;
   }
@@ -4644,7 +4682,7 @@ function inclusionCheck(receipt, leaf, heads, inclusion) {
   const includes = (head) => {
     const p = inclusion(head.size);
     const path = p && Array.isArray(p.path) ? p.path.map((h) => fromHex(h, 32)) : [null];
-    const sound = p && p.size === head.size && Number.isSafeInteger(p.index) && path.every(Boolean);
+    const sound = p && p.size === head.size && Number.isSafeInteger(p.index) && p.index >= 0 && path.every(Boolean);
     return sound && verifyInclusion(p.index, p.size, leaf, path, head.root) ? p : null;
   };
   const day = receipt.leaf.day;
@@ -4739,7 +4777,9 @@ async function getJson(path) {
   const res = await fetch(path, { headers: { Accept: "application/json" } });
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(text("failed"));
-  return res.json();
+  return res.json().catch(() => {
+    throw new Error(text("failed"));
+  });
 }
 function today() {
   const d = /* @__PURE__ */ new Date();
@@ -4748,7 +4788,8 @@ function today() {
 }
 async function evidence(receipt) {
   const listed = await getJson("/log/heads?format=json");
-  const heads = (Array.isArray(listed) ? listed : []).map(parseHead);
+  if (!Array.isArray(listed)) throw new Error(text("failed"));
+  const heads = listed.map(parseHead);
   if (heads.some((h) => h === null)) throw new Error(text("failed"));
   heads.reverse();
   heads.sort((a, b) => a.size - b.size);
@@ -4769,9 +4810,12 @@ async function evidence(receipt) {
   }
   return { heads, inclusion, consistency };
 }
+function clear() {
+  for (const id of ["errors", "verify-result"]) document.getElementById(id)?.remove();
+}
 function showProblem(form, message) {
-  const old = document.getElementById("verify-result");
-  if (old) old.remove();
+  clear();
+  document.getElementById("sealing-progress").hidden = true;
   let line = document.getElementById("errors");
   if (!line) {
     line = document.createElement("p");
@@ -4793,7 +4837,8 @@ function detail(w, c) {
 }
 function showChecks(form, checks) {
   const w = words();
-  for (const id of ["errors", "verify-result"]) document.getElementById(id)?.remove();
+  clear();
+  document.getElementById("sealing-progress").hidden = true;
   const section = document.createElement("section");
   section.id = "verify-result";
   section.dataset.checked = "browser";
@@ -4811,10 +4856,14 @@ function showChecks(form, checks) {
 }
 async function verifyReceipt(form) {
   const w = words();
+  clear();
   const receipt = parseReceipt(form.elements.receipt.value.trim());
   if (!receipt) return showProblem(form, w.not_a_receipt);
-  if (receipt.suite !== "modern") return form.submit();
-  if (toHex(receipt.logKey) !== form.dataset.logKey) return showProblem(form, w.other_log);
+  if (receipt.suite !== "modern" || toHex(receipt.logKey) !== form.dataset.logKey) {
+    return showProblem(form, w.other_log);
+  }
+  const alone = checkReceipt(receipt, [], null, () => null, () => null);
+  if (alone.some((c) => c.outcome === "failed")) return showChecks(form, alone);
   say(text("working"));
   const { heads, inclusion, consistency } = await evidence(receipt);
   const checks = checkReceipt(
@@ -4824,7 +4873,6 @@ async function verifyReceipt(form) {
     (size) => inclusion.get(size) || null,
     (a, b) => consistency.get(`${a}-${b}`) || null
   );
-  document.getElementById("sealing-progress").hidden = true;
   showChecks(form, checks);
   return void 0;
 }

@@ -48,6 +48,11 @@ pub enum Clash {
     LegalHoldUnchanged,
     #[error("the content of this case was purged under the retention rule")]
     Purged,
+    /// Sealed material that does not open with the unit's key although it
+    /// is addressed to it: sealed wrongly in a reporter's browser, damaged,
+    /// or altered in the database.
+    #[error("this file does not open with the unit's key: it is damaged or was altered")]
+    Unreadable,
     #[error("the unit's key or its members changed meanwhile; try again")]
     KeyChanged,
     /// A unit below whose key its parent cannot reach yet (made before

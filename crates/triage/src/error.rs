@@ -117,6 +117,7 @@ fn clash_key(clash: Clash) -> &'static str {
         Clash::SecondFactorUnauthenticated => "errors.second_factor_unauthenticated",
         Clash::LegalHoldUnchanged => "errors.legal_hold_unchanged",
         Clash::Purged => "errors.purged",
+        Clash::Unreadable => "errors.unreadable",
         Clash::CaseChanged | Clash::Exists(_) | Clash::AlreadyRated => "errors.conflict",
     }
 }
@@ -317,6 +318,7 @@ mod tests {
             (Clash::NotDisabled, "errors.not_disabled"),
             (Clash::TaskDone, "errors.task_done"),
             (Clash::CaseChanged, "errors.conflict"),
+            (Clash::Unreadable, "errors.unreadable"),
             (Clash::Exists("unit"), "errors.conflict"),
             (
                 Clash::SecondFactorUnauthenticated,

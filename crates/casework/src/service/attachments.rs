@@ -48,15 +48,9 @@ impl Triage {
         row: &sunlight_store::AttachmentRow,
     ) -> Result<(AttachmentMeta, AttachmentStream), CaseworkError> {
         let meta_item = item::attachment_meta(row.id);
-        let meta: AttachmentMeta = decode_padded(&open(
-            &row.sealed_meta,
-            &SealContext {
-                case_id: case.id,
-                item: &meta_item,
-            },
-            session.unit_key(),
-        )?)
-        .map_err(|e| CaseworkError::Internal(e.to_string()))?;
+        let meta: AttachmentMeta =
+            super::view::open_sealed(&row.sealed_meta, case.id, &meta_item, session)
+                .ok_or(CaseworkError::Conflict(sunlight_store::Clash::Unreadable))?;
         let stream_item = item::attachment(row.id);
         let opener = AttachmentOpener::start(
             &row.stream_header,
@@ -65,7 +59,8 @@ impl Triage {
                 item: &stream_item,
             },
             session.unit_key(),
-        )?;
+        )
+        .map_err(|_| CaseworkError::Conflict(sunlight_store::Clash::Unreadable))?;
         Ok((
             meta,
             AttachmentStream {

@@ -42,8 +42,13 @@ impl Triage {
         let opened = self.open_contents(session, &case).await?;
         let mut files = Vec::new();
         for row in self.store.attachments_of(case.id).await? {
-            let (meta, stream) = self.attachment_stream(session, &case, &row)?;
-            files.push((row.id, meta, stream));
+            // One that does not open is listed as such in the texts, and
+            // left out of the files.
+            match self.attachment_stream(session, &case, &row) {
+                Ok((meta, stream)) => files.push((row.id, meta, stream)),
+                Err(CaseworkError::Conflict(sunlight_store::Clash::Unreadable)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut named: Vec<Uuid> = opened.history.iter().filter_map(|s| s.actor).collect();
         named.sort_unstable();

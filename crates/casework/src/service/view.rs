@@ -6,7 +6,12 @@ use super::*;
 /// What a case's people read of it: everything sealed, opened.
 #[derive(Debug)]
 pub struct Opened {
+    /// Empty when `report_unreadable`.
     pub report: ReportContent,
+    /// The report does not open with the unit's key although it is
+    /// addressed to it (sealed wrongly in the reporter's browser, damaged
+    /// or altered): the case is shown with everything else, not refused.
+    pub report_unreadable: bool,
     pub messages: Vec<OpenedMessage>,
     pub history: Vec<OpenedStep>,
     pub attachments: Vec<OpenedAttachment>,
@@ -45,6 +50,7 @@ impl Triage {
         let (case, entry) = self.load(session, id).await?;
         let Opened {
             report,
+            report_unreadable,
             messages,
             history,
             attachments,
@@ -80,6 +86,7 @@ impl Triage {
             case,
             entry,
             report,
+            report_unreadable,
             messages,
             history,
             attachments,
@@ -104,16 +111,22 @@ impl Triage {
         if case.purged_at.is_some() {
             return Err(CaseworkError::Conflict(sunlight_store::Clash::Purged));
         }
-        let plain = open(
-            &case.sealed_report,
-            &SealContext {
-                case_id: case.id,
-                item: item::REPORT,
-            },
-            session.unit_key(),
-        )?;
-        let report: ReportContent =
-            decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?;
+        let report =
+            open_sealed::<ReportContent>(&case.sealed_report, case.id, item::REPORT, session);
+        let report_unreadable = report.is_none();
+        if report_unreadable {
+            tracing::warn!(
+                "a case's report does not open with its unit's key; shown as unreadable"
+            );
+        }
+        let report = report.unwrap_or_else(|| ReportContent {
+            accused_name: String::new(),
+            accused_position: String::new(),
+            narrative: String::new(),
+            reporter_name: None,
+            reporter_phone: None,
+            letter: None,
+        });
         // Staff texts are checked against the case unit's key, reached
         // once for the whole case.
         let checker = self.case_checker(session, case).await;
@@ -122,22 +135,21 @@ impl Triage {
         let mut attachments = Vec::new();
         for a in self.store.attachments_of(case.id).await? {
             let meta_item = item::attachment_meta(a.id);
-            let plain = open(
-                &a.sealed_meta,
-                &SealContext {
-                    case_id: case.id,
-                    item: &meta_item,
-                },
-                session.unit_key(),
-            )?;
+            let meta = open_sealed::<AttachmentMeta>(&a.sealed_meta, case.id, &meta_item, session);
             attachments.push(OpenedAttachment {
                 id: a.id,
                 message_id: a.message_id,
-                meta: decode_padded(&plain).map_err(|e| CaseworkError::Internal(e.to_string()))?,
+                unreadable: meta.is_none(),
+                meta: meta.unwrap_or_else(|| AttachmentMeta {
+                    file_name: String::new(),
+                    declared_type: String::new(),
+                    size: 0,
+                }),
             });
         }
         Ok(Opened {
             report,
+            report_unreadable,
             messages,
             history,
             attachments,
@@ -267,4 +279,19 @@ fn allowed_actions(
         })
         .map(|k| k.as_str())
         .collect()
+}
+
+/// A padded JSON payload of `case` sealed under `item`, opened with the
+/// session's key; `None` when it does not open or is not that payload.
+/// For material a reporter's browser may have sealed: the server could
+/// check only its addressing and size, so one that is garbage must spoil
+/// only itself, never the case page.
+pub(super) fn open_sealed<T: serde::de::DeserializeOwned>(
+    sealed: &[u8],
+    case_id: CaseId,
+    item: &[u8],
+    session: &Session,
+) -> Option<T> {
+    let plain = open(sealed, &SealContext { case_id, item }, session.unit_key()).ok()?;
+    decode_padded(&plain).ok()
 }

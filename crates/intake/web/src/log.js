@@ -6,7 +6,7 @@
 // checks, outcome for outcome and word for word.
 // Nothing here talks to the network or the page; verify.js does.
 
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { concat } from './seal.js';
 
@@ -31,12 +31,16 @@ export function toHex(bytes) {
 export function parseDay(text) {
   const m = typeof text === 'string' && /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (!m) return null;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().slice(0, 10) === text ? text : null;
+  const d = new Date(0);
+  // setUTCFullYear, not Date.UTC: that one reads years 0–99 as 1900–1999.
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const iso = d.toISOString();
+  return iso.length === 24 && iso.slice(0, 10) === text ? text : null;
 }
 
 function addDays(day, n) {
-  const d = new Date(`${day}T00:00:00Z`);
+  const d = new Date(0);
+  d.setUTCFullYear(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)));
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
 }
@@ -52,6 +56,33 @@ function exactly(value, keys) {
   );
 }
 
+// What JSON.parse forgives and core's reader does not: a key twice in
+// one object (JSON.parse keeps the last) and a number written with a
+// fraction or an exponent (`1.0`, `1e0`: the version is an integer). For
+// text JSON.parse took: strings are skipped whole, each object's keys
+// collected.
+function loose(text) {
+  const objects = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const keys = objects[objects.length - 1];
+      if (keys && text.slice(j + 1).trimStart().startsWith(':')) {
+        const key = JSON.parse(text.slice(i, j + 1));
+        if (keys.has(key)) return true;
+        keys.add(key);
+      }
+      i = j;
+    } else if (c === '{') objects.push(new Set());
+    else if (c === '[') objects.push(null);
+    else if (c === '}' || c === ']') objects.pop();
+    else if (/[.eE]/.test(c)) return true;
+  }
+  return false;
+}
+
 // The receipt from its JSON text, or null for anything that is not one.
 export function parseReceipt(text) {
   let v;
@@ -60,6 +91,7 @@ export function parseReceipt(text) {
   } catch {
     return null;
   }
+  if (loose(text)) return null;
   if (!exactly(v, ['version', 'suite', 'log_key', 'leaf', 'promise'])) return null;
   if (!exactly(v.leaf, ['envelopes', 'nonce', 'day'])) return null;
   const r = {
@@ -103,11 +135,29 @@ export function leafHash(receipt) {
 export const promiseBytes = (leaf, day) => concat(PROMISE_LABEL, leaf, enc.encode(day));
 export const headBytes = (h) => concat(HEAD_LABEL, sizeBytes(h.size), h.root, enc.encode(h.day));
 
-// Ed25519 as RFC 8032 defines it, canonical encodings only (the server
-// verifies with ed25519-dalek's verify_strict).
+function littleEndian(bytes) {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]);
+  return n;
+}
+
+// Ed25519 exactly as ed25519-dalek's `verify_strict`, which core uses:
+// canonical encodings (noble with `zip215: false`), neither the key nor R
+// of small order, and the cofactorless equation R = [s]B − [k]A. noble's
+// own check is cofactored: alone it would take a signature whose R has a
+// torsion part, which core refuses, and the page and the CLI would
+// disagree on a promise a dishonest log made.
 function verifies(key, message, signature) {
   try {
-    return key.length === 32 && signature.length === 64 && ed25519.verify(signature, message, key, { zip215: false });
+    if (key.length !== 32 || signature.length !== 64) return false;
+    if (!ed25519.verify(signature, message, key, { zip215: false })) return false;
+    const { Point } = ed25519;
+    const rBytes = signature.subarray(0, 32);
+    const [R, A] = [Point.fromBytes(rBytes), Point.fromBytes(key)];
+    if (R.isSmallOrder() || A.isSmallOrder()) return false;
+    const k = littleEndian(sha512(concat(rBytes, key, message))) % Point.Fn.ORDER;
+    const s = littleEndian(signature.subarray(32));
+    return equal(Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k)).toBytes(), rBytes);
   } catch {
     return false;
   }
@@ -231,7 +281,7 @@ function inclusionCheck(receipt, leaf, heads, inclusion) {
   const includes = (head) => {
     const p = inclusion(head.size);
     const path = p && Array.isArray(p.path) ? p.path.map((h) => fromHex(h, 32)) : [null];
-    const sound = p && p.size === head.size && Number.isSafeInteger(p.index) && path.every(Boolean);
+    const sound = p && p.size === head.size && Number.isSafeInteger(p.index) && p.index >= 0 && path.every(Boolean);
     return sound && verifyInclusion(p.index, p.size, leaf, path, head.root) ? p : null;
   };
   const day = receipt.leaf.day;

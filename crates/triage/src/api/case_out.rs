@@ -50,6 +50,10 @@ pub struct AttachmentOut {
     pub file_name: String,
     pub declared_type: String,
     pub size: u64,
+    /// Its description does not open with the unit's key (sealed wrongly
+    /// in the reporter's browser, damaged or altered): name and type are
+    /// empty, and downloading it answers 409 `unreadable`.
+    pub unreadable: bool,
 }
 
 /// A task beside the stages: `acknowledge` (受理告知) or `reexamine` (复查).
@@ -97,6 +101,10 @@ pub struct ReportOut {
     pub postmark_on: Option<String>,
     /// A letter's return address (sealed at rest like the rest).
     pub return_address: Option<String>,
+    /// The report does not open with the unit's key although it is
+    /// addressed to it (sealed wrongly in the reporter's browser, damaged
+    /// or altered): every text field above is empty.
+    pub unreadable: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,6 +208,7 @@ impl CaseOut {
                     .as_ref()
                     .map(|l| l.return_address.clone())
                     .filter(|a| !a.is_empty()),
+                unreadable: v.report_unreadable,
             },
             history: v.history.iter().map(StepOut::from).collect(),
             messages: v.messages.iter().map(MessageOut::from).collect(),
@@ -268,6 +277,7 @@ impl From<&OpenedAttachment> for AttachmentOut {
             file_name: sunlight_core::report::without_format_chars(&a.meta.file_name),
             declared_type: a.meta.declared_type.clone(),
             size: a.meta.size,
+            unreadable: a.unreadable,
         }
     }
 }

@@ -9,3 +9,4 @@ mod cookies;
 mod forgery;
 mod merge;
 mod signin;
+mod unreadable;

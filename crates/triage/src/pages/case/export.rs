@@ -294,7 +294,23 @@ fn report_text(ui: &Ui, policy: &Policy, export: &CaseExport, units: &[UnitRow])
         ui.t("report.narrative"),
         r.narrative
     ));
+    if export.opened.report_unreadable {
+        out.push_str(&format!("\n{}\n", ui.t("case.report_unreadable")));
+    }
     let files = &export.files;
+    let unreadable = export
+        .opened
+        .attachments
+        .iter()
+        .filter(|a| a.unreadable)
+        .count();
+    if unreadable > 0 {
+        let n = unreadable.to_string();
+        out.push_str(&format!(
+            "\n{}\n",
+            ui.t("case.attachments_unreadable").replace("{n}", &n)
+        ));
+    }
     if !files.is_empty() {
         out.push_str(&format!("\n{}:\n", ui.t("case.attachments")));
         for (n, (_, meta, _)) in files.iter().enumerate() {

@@ -30,6 +30,8 @@ pub struct AttachmentLine {
     pub name: String,
     pub kind: String,
     pub size: String,
+    /// Listed by a line saying so, with no link.
+    pub unreadable: bool,
 }
 
 pub struct MessageLine<'a> {
@@ -141,7 +143,7 @@ impl<'a> CasePage<'a> {
             stage_code: c.stage.as_str(),
             stage: ui.word("stage", c.stage.as_str()),
             facts: facts(&ui, state, view, units, me, now),
-            attachments: attachment_lines(view),
+            attachments: attachment_lines(&ui, view),
             messages: message_lines(&ui, policy, view),
             history: history_lines(&ui, policy, view, me),
             holds: hold_lines(&ui, policy, view, viewer.session.role),
@@ -395,13 +397,18 @@ fn message_lines<'a>(ui: &Ui, policy: &Policy, view: &'a CaseView) -> Vec<Messag
         .collect()
 }
 
-fn attachment_lines(view: &CaseView) -> Vec<AttachmentLine> {
+fn attachment_lines(ui: &Ui, view: &CaseView) -> Vec<AttachmentLine> {
     let id = view.case.id;
     view.attachments
         .iter()
         .map(|a| AttachmentLine {
             href: format!("/api/v1/cases/{id}/attachments/{}", a.id),
-            name: sunlight_core::report::without_format_chars(&a.meta.file_name),
+            unreadable: a.unreadable,
+            name: if a.unreadable {
+                ui.t("case.attachment_unreadable").to_owned()
+            } else {
+                sunlight_core::report::without_format_chars(&a.meta.file_name)
+            },
             kind: a.meta.declared_type.clone(),
             size: sunlight_web::human_size(a.meta.size),
         })
