@@ -520,11 +520,15 @@ impl Filing {
             };
             // A message sealed before this reporter's key was a recipient
             // (another reporter's, in a merged case) is not theirs to see.
-            let Ok(plain) = open(&m.sealed_body, &ctx, secret) else {
+            // One that opens but holds no message (sealed wrongly in the
+            // reporter's own browser) is left out too: it must not lock
+            // the reporter out of their case.
+            let Some(content) = open(&m.sealed_body, &ctx, secret)
+                .ok()
+                .and_then(|plain| decode_padded::<MessageContent>(&plain).ok())
+            else {
                 continue;
             };
-            let content: MessageContent = decode_padded(&plain)
-                .map_err(|e| FilingError::Internal(format!("message: {e}")))?;
             messages.push(ShownMessage {
                 from_staff: m.author == "staff",
                 body: Zeroizing::new(content.body.clone()),
@@ -538,12 +542,10 @@ impl Filing {
                 case_id: a.case_id,
                 item: &item,
             };
-            if let Ok(plain) = open(&a.sealed_meta, &ctx, secret) {
-                files.push(
-                    decode_padded::<AttachmentMeta>(&plain)
-                        .map_err(|e| FilingError::Internal(format!("attachment meta: {e}")))?,
-                );
-            }
+            let meta = open(&a.sealed_meta, &ctx, secret)
+                .ok()
+                .and_then(|plain| decode_padded::<AttachmentMeta>(&plain).ok());
+            files.extend(meta);
         }
         let rating = self.rating_state(&view, chrono::Utc::now()).await?;
         Ok(Status {

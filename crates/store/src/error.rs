@@ -53,6 +53,10 @@ pub enum Clash {
     /// or altered in the database.
     #[error("this file does not open with the unit's key: it is damaged or was altered")]
     Unreadable,
+    /// A case whose report is not sealed to the unit that reads it: its
+    /// unit was changed in the database. Its people see nothing of it.
+    #[error("this case's report is not sealed to your unit: its unit was changed in the database")]
+    NotSealedToUnit,
     #[error("the unit's key or its members changed meanwhile; try again")]
     KeyChanged,
     /// A unit below whose key its parent cannot reach yet (made before

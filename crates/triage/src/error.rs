@@ -118,6 +118,7 @@ fn clash_key(clash: Clash) -> &'static str {
         Clash::LegalHoldUnchanged => "errors.legal_hold_unchanged",
         Clash::Purged => "errors.purged",
         Clash::Unreadable => "errors.unreadable",
+        Clash::NotSealedToUnit => "errors.not_sealed_to_unit",
         Clash::CaseChanged | Clash::Exists(_) | Clash::AlreadyRated => "errors.conflict",
     }
 }
@@ -319,6 +320,7 @@ mod tests {
             (Clash::TaskDone, "errors.task_done"),
             (Clash::CaseChanged, "errors.conflict"),
             (Clash::Unreadable, "errors.unreadable"),
+            (Clash::NotSealedToUnit, "errors.not_sealed_to_unit"),
             (Clash::Exists("unit"), "errors.conflict"),
             (
                 Clash::SecondFactorUnauthenticated,

@@ -13,7 +13,7 @@ use sunlight_testkit::count_audit;
 
 use crate::common::{ENGINES, Harness, PageClient, email};
 
-async fn download(who: &PageClient, path: &str) -> (u16, Vec<u8>, String) {
+pub(crate) async fn download(who: &PageClient, path: &str) -> (u16, Vec<u8>, String) {
     let res = who
         .client
         .get(format!("{}{path}", who.base))
@@ -29,7 +29,7 @@ async fn download(who: &PageClient, path: &str) -> (u16, Vec<u8>, String) {
     (status, res.bytes().await.unwrap().to_vec(), disposition)
 }
 
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     (0..archive.len())
         .map(|i| {

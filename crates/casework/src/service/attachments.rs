@@ -103,12 +103,14 @@ impl AttachmentStream {
             self.opener
                 .take()
                 .ok_or_else(|| CaseworkError::Internal("attachment stream ended".into()))?
-                .finish(&sealed)?
+                .finish(&sealed)
+                .map_err(|_| CaseworkError::Conflict(sunlight_store::Clash::Unreadable))?
         } else {
             self.opener
                 .as_mut()
                 .ok_or_else(|| CaseworkError::Internal("attachment stream ended".into()))?
-                .open_chunk(&sealed)?
+                .open_chunk(&sealed)
+                .map_err(|_| CaseworkError::Conflict(sunlight_store::Clash::Unreadable))?
         };
         Ok(Some(plain))
     }

@@ -2,6 +2,7 @@
 
 use super::authenticity::{CaseSigner, open_staff_text};
 use super::*;
+use sunlight_core::crypto::addressed_to;
 
 /// What a case's people read of it: everything sealed, opened.
 #[derive(Debug)]
@@ -115,9 +116,17 @@ impl Triage {
             open_sealed::<ReportContent>(&case.sealed_report, case.id, item::REPORT, session);
         let report_unreadable = report.is_none();
         if report_unreadable {
-            tracing::warn!(
-                "a case's report does not open with its unit's key; shown as unreadable"
-            );
+            // Damaged is one thing; not sealed to this unit at all is a case
+            // whose unit was changed in the database, whose people must not
+            // see even its metadata.
+            let keys = session.unit_key().public_keys();
+            if !keys.iter().any(|k| addressed_to(&case.sealed_report, k)) {
+                tracing::warn!(case = %case.id, "a case's report is not sealed to the unit that reads it; refused");
+                return Err(CaseworkError::Conflict(
+                    sunlight_store::Clash::NotSealedToUnit,
+                ));
+            }
+            tracing::warn!(case = %case.id, "a case's report does not open with its unit's key; shown as unreadable");
         }
         let report = report.unwrap_or_else(|| ReportContent {
             accused_name: String::new(),
@@ -135,7 +144,18 @@ impl Triage {
         let mut attachments = Vec::new();
         for a in self.store.attachments_of(case.id).await? {
             let meta_item = item::attachment_meta(a.id);
-            let meta = open_sealed::<AttachmentMeta>(&a.sealed_meta, case.id, &meta_item, session);
+            let stream_item = item::attachment(a.id);
+            let stream = SealContext {
+                case_id: case.id,
+                item: &stream_item,
+            };
+            let meta = open_sealed::<AttachmentMeta>(&a.sealed_meta, case.id, &meta_item, session)
+                .filter(|_| {
+                    AttachmentOpener::start(&a.stream_header, &stream, session.unit_key()).is_ok()
+                });
+            if meta.is_none() {
+                tracing::warn!(case = %case.id, attachment = %a.id, "a file does not open with its unit's key; listed as unreadable");
+            }
             attachments.push(OpenedAttachment {
                 id: a.id,
                 message_id: a.message_id,

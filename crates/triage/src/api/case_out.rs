@@ -52,7 +52,8 @@ pub struct AttachmentOut {
     pub size: u64,
     /// Its description does not open with the unit's key (sealed wrongly
     /// in the reporter's browser, damaged or altered): name and type are
-    /// empty, and downloading it answers 409 `unreadable`.
+    /// empty, and downloading it answers 409 (`conflict`, saying why;
+    /// retrying does not help).
     pub unreadable: bool,
 }
 
@@ -103,7 +104,7 @@ pub struct ReportOut {
     pub return_address: Option<String>,
     /// The report does not open with the unit's key although it is
     /// addressed to it (sealed wrongly in the reporter's browser, damaged
-    /// or altered): every text field above is empty.
+    /// or altered): the texts above are empty, the optional ones null.
     pub unreadable: bool,
 }
 

@@ -119,7 +119,11 @@ const OPERATIONS: &[(&str, Access, &[&[Answer]])] = &[
         SessionCsrf,
         &[WRITE, JSON, CASE, &[NotFound, Invalid], SERVER],
     ),
-    ("attachment", Session, &[SESSION, CASE, &[NotFound], SERVER]),
+    (
+        "attachment",
+        Session,
+        &[SESSION, CASE, &[NotFound, Conflict], SERVER],
+    ),
     (
         "confirm_hold",
         SessionCsrf,

@@ -79,7 +79,10 @@ pub async fn case_export(
         .await
         .map_err(|e| viewer.fail(e))?;
     let ui = viewer.ui(format!("/cases/{id}"));
-    let texts = texts(&ui, &state.triage.policy, &export, &units);
+    let mut texts = texts(&ui, &state.triage.policy, &export, &units);
+    // Named in the ZIP when a file stops opening part way (its chunks
+    // damaged): the file holds what opened, and this says so.
+    texts.push(("damaged.txt", ui.t("case.attachment_cut").to_owned()));
     let name = export
         .case
         .number
@@ -160,13 +163,19 @@ fn zip_answer(
 /// Returns the manifest's SHA-256 (hex).
 async fn write_zip(
     tx: &Sender,
-    texts: Vec<(&'static str, String)>,
+    mut texts: Vec<(&'static str, String)>,
     export: CaseExport,
 ) -> std::io::Result<String> {
     let sink = Sink::default();
     let mut zip = ZipWriter::new_stream(sink.clone());
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     let mut manifest = String::new();
+    let cut_note = texts
+        .iter()
+        .position(|(name, _)| *name == "damaged.txt")
+        .map(|i| texts.swap_remove(i).1)
+        .unwrap_or_default();
+    let mut cut = Vec::new();
     for (name, mut text) in texts {
         zip.start_file(name, options)
             .map_err(std::io::Error::other)?;
@@ -183,17 +192,37 @@ async fn write_zip(
         zip.start_file(name.as_str(), options)
             .map_err(std::io::Error::other)?;
         let mut sum = Sha256::new();
-        while let Some(mut chunk) = stream
-            .next_chunk()
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?
-        {
-            sum.update(&chunk);
-            zip.write_all(&chunk)?;
-            chunk.zeroize();
-            sink.drain(tx).await?;
+        loop {
+            match stream.next_chunk().await {
+                Ok(Some(mut chunk)) => {
+                    sum.update(&chunk);
+                    zip.write_all(&chunk)?;
+                    chunk.zeroize();
+                    sink.drain(tx).await?;
+                }
+                Ok(None) => break,
+                // A chunk that does not open (sealed wrongly in a browser,
+                // damaged, altered): the file ends there, and says so.
+                Err(sunlight_casework::CaseworkError::Conflict(
+                    sunlight_store::Clash::Unreadable,
+                )) => {
+                    cut.push(name.clone());
+                    break;
+                }
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            }
         }
         manifest.push_str(&format!("{}  {name}\n", hex(&sum.finalize())));
+    }
+    if !cut.is_empty() {
+        let text = format!("{cut_note}\n\n{}\n", cut.join("\n"));
+        zip.start_file("damaged.txt", options)
+            .map_err(std::io::Error::other)?;
+        zip.write_all(text.as_bytes())?;
+        manifest.push_str(&format!(
+            "{}  damaged.txt\n",
+            hex(&Sha256::digest(text.as_bytes()))
+        ));
     }
     zip.start_file("manifest.sha256", options)
         .map_err(std::io::Error::other)?;
@@ -298,19 +327,6 @@ fn report_text(ui: &Ui, policy: &Policy, export: &CaseExport, units: &[UnitRow])
         out.push_str(&format!("\n{}\n", ui.t("case.report_unreadable")));
     }
     let files = &export.files;
-    let unreadable = export
-        .opened
-        .attachments
-        .iter()
-        .filter(|a| a.unreadable)
-        .count();
-    if unreadable > 0 {
-        let n = unreadable.to_string();
-        out.push_str(&format!(
-            "\n{}\n",
-            ui.t("case.attachments_unreadable").replace("{n}", &n)
-        ));
-    }
     if !files.is_empty() {
         out.push_str(&format!("\n{}:\n", ui.t("case.attachments")));
         for (n, (_, meta, _)) in files.iter().enumerate() {
@@ -322,6 +338,16 @@ fn report_text(ui: &Ui, policy: &Policy, export: &CaseExport, units: &[UnitRow])
                 sunlight_web::human_size(meta.size)
             ));
         }
+    }
+    // Listed on the case page but left out here: those whose description
+    // or stream header does not open.
+    let left_out = export.opened.attachments.len().saturating_sub(files.len());
+    if left_out > 0 {
+        let n = left_out.to_string();
+        out.push_str(&format!(
+            "\n{}\n",
+            ui.t("case.attachments_unreadable").replace("{n}", &n)
+        ));
     }
     out
 }
