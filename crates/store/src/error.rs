@@ -54,7 +54,7 @@ pub enum Clash {
     #[error("this file does not open with the unit's key: it is damaged or was altered")]
     Unreadable,
     /// A case whose report is not sealed to the unit that reads it: its
-    /// unit was changed in the database. Its people see nothing of it.
+    /// unit was changed in the database. Its content is not shown.
     #[error("this case's report is not sealed to your unit: its unit was changed in the database")]
     NotSealedToUnit,
     #[error("the unit's key or its members changed meanwhile; try again")]

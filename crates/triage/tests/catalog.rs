@@ -58,6 +58,7 @@ fn literal_keys(text: &str, sections: &BTreeSet<String>, out: &mut BTreeSet<Stri
                     | "case.merge_candidates"
                     | "case.export"
                     | "case.exported"
+                    | "case.not_sealed_to_unit"
             );
         if sections.contains(section) && word(rest) && !not_key {
             out.insert(piece.to_owned());

@@ -97,7 +97,13 @@ impl AttachmentStream {
         if self.next >= self.chunks {
             return Ok(None);
         }
-        let sealed = self.store.attachment_chunk(self.id, self.next).await?;
+        // A chunk row gone is damage like a chunk that does not open.
+        let sealed = match self.store.attachment_chunk(self.id, self.next).await {
+            Err(sunlight_store::StoreError::NotFound(_)) => {
+                return Err(CaseworkError::Conflict(sunlight_store::Clash::Unreadable));
+            }
+            other => other?,
+        };
         self.next += 1;
         let plain = if self.next == self.chunks {
             self.opener

@@ -2,7 +2,7 @@
 
 use super::authenticity::{CaseSigner, open_staff_text};
 use super::*;
-use sunlight_core::crypto::addressed_to;
+use sunlight_core::crypto::addressed_to_any;
 
 /// What a case's people read of it: everything sealed, opened.
 #[derive(Debug)]
@@ -112,30 +112,7 @@ impl Triage {
         if case.purged_at.is_some() {
             return Err(CaseworkError::Conflict(sunlight_store::Clash::Purged));
         }
-        let report =
-            open_sealed::<ReportContent>(&case.sealed_report, case.id, item::REPORT, session);
-        let report_unreadable = report.is_none();
-        if report_unreadable {
-            // Damaged is one thing; not sealed to this unit at all is a case
-            // whose unit was changed in the database, whose people must not
-            // see even its metadata.
-            let keys = session.unit_key().public_keys();
-            if !keys.iter().any(|k| addressed_to(&case.sealed_report, k)) {
-                tracing::warn!(case = %case.id, "a case's report is not sealed to the unit that reads it; refused");
-                return Err(CaseworkError::Conflict(
-                    sunlight_store::Clash::NotSealedToUnit,
-                ));
-            }
-            tracing::warn!(case = %case.id, "a case's report does not open with its unit's key; shown as unreadable");
-        }
-        let report = report.unwrap_or_else(|| ReportContent {
-            accused_name: String::new(),
-            accused_position: String::new(),
-            narrative: String::new(),
-            reporter_name: None,
-            reporter_phone: None,
-            letter: None,
-        });
+        let (report, report_unreadable) = self.open_report(session, case).await?;
         // Staff texts are checked against the case unit's key, reached
         // once for the whole case.
         let checker = self.case_checker(session, case).await;
@@ -174,6 +151,51 @@ impl Triage {
             history,
             attachments,
         })
+    }
+
+    /// The case's report, or an empty one and `true` when it is damaged
+    /// (sealed to this unit but not opening as a report). A report sealed
+    /// to other units only is a case whose unit was changed in the
+    /// database: refused and audited, its people must not see its content.
+    async fn open_report(
+        &self,
+        session: &Session,
+        case: &CaseRow,
+    ) -> Result<(ReportContent, bool), CaseworkError> {
+        let report =
+            open_sealed::<ReportContent>(&case.sealed_report, case.id, item::REPORT, session);
+        let report_unreadable = report.is_none();
+        if report_unreadable {
+            let keys = session.unit_key().public_keys();
+            if addressed_to_any(&case.sealed_report, &keys) == Some(false) {
+                self.store
+                    .audit(
+                        sunlight_store::AuditRecord {
+                            actor: format!("staff:{}", session.staff_id),
+                            action: "case.not_sealed_to_unit".into(),
+                            unit: case.unit.to_string(),
+                            case_id: case.id.to_string(),
+                            detail: String::new(),
+                        },
+                        chrono::Utc::now(),
+                    )
+                    .await?;
+                tracing::warn!(case = %case.id, "a case's report is not sealed to the unit that reads it; refused");
+                return Err(CaseworkError::Conflict(
+                    sunlight_store::Clash::NotSealedToUnit,
+                ));
+            }
+            tracing::warn!(case = %case.id, "a case's report does not open with its unit's key; shown as unreadable");
+        }
+        let report = report.unwrap_or_else(|| ReportContent {
+            accused_name: String::new(),
+            accused_position: String::new(),
+            narrative: String::new(),
+            reporter_name: None,
+            reporter_phone: None,
+            letter: None,
+        });
+        Ok((report, report_unreadable))
     }
 
     /// The case's messages, opened; staff ones checked against `checker`.

@@ -389,6 +389,20 @@ pub fn addressed_to(envelope: &[u8], recipient: &UnitPublicKey) -> bool {
     parse(envelope).is_ok_and(|parsed| parsed.slots.iter().any(|s| slot_is_for(s, recipient)))
 }
 
+/// Whether an envelope has a slot for any of `recipients`; `None` when it
+/// does not parse as an envelope at all. A case reader tells a damaged
+/// report (`None`, or a slot that does not open) from one sealed to other
+/// units (`Some(false)`).
+pub fn addressed_to_any(envelope: &[u8], recipients: &[UnitPublicKey]) -> Option<bool> {
+    let parsed = parse(envelope).ok()?;
+    Some(
+        parsed
+            .slots
+            .iter()
+            .any(|s| recipients.iter().any(|r| slot_is_for(s, r))),
+    )
+}
+
 /// Seals `payload` so that each of `recipients` (and nobody else) can open it.
 pub fn seal(
     payload: &[u8],

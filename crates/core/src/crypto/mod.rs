@@ -16,7 +16,9 @@ mod wrap;
 pub use authenticated::{
     AUTHENTICATED, Sealed, TagBy, Tagged, authenticate, seal_authenticated, tag_bytes, verify_bytes,
 };
-pub use envelope::{Opener, SealContext, addressed_to, check_addressed, open, seal};
+pub use envelope::{
+    Opener, SealContext, addressed_to, addressed_to_any, check_addressed, open, seal,
+};
 pub use keys::{RecoveryKey, UnitKeyPair, UnitPublicKey, UnitSecretKey, WrappedUnitKey};
 pub use password::{
     PBKDF2_SM3_ROUNDS, PasswordKeys, PasswordPolicy, PasswordRecord, StretchParams,

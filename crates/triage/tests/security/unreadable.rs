@@ -6,8 +6,8 @@
 //! page, the API and the export still answer and say which part does not
 //! open; a file's download is a clear 409 (`conflict`, saying why), never
 //! a 500. A case whose report is not sealed to the unit at all (its unit
-//! changed in the database) shows that unit nothing. On SQLite and
-//! PostgreSQL.
+//! changed in the database) shows that unit none of its content, and the
+//! refusal is audited. On SQLite and PostgreSQL.
 
 use sunlight_core::crypto::{SealContext, seal};
 use sunlight_core::report::{encode_padded, item};
@@ -194,7 +194,7 @@ async fn a_report_or_file_that_does_not_open_spoils_only_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_case_moved_to_a_unit_its_report_is_not_sealed_to_shows_that_unit_nothing() {
+async fn a_case_moved_to_a_unit_its_report_is_not_sealed_to_shows_that_unit_no_content() {
     for engine in ENGINES {
         let h = Harness::start(engine).await;
         let other = h.sign_in(&email("intake", "gd-sz")).await;
@@ -216,6 +216,27 @@ async fn a_case_moved_to_a_unit_its_report_is_not_sealed_to_shows_that_unit_noth
         let said = v["error"]["message"].as_str().unwrap();
         assert!(said.contains("not sealed to your unit"), "{v}");
         assert!(!v.to_string().contains("深圳"), "{v}");
+        assert_eq!(
+            sunlight_testkit::count_audit(&h.db.store, "case.not_sealed_to_unit")
+                .await
+                .unwrap(),
+            1,
+            "{engine:?}: the refusal is audited"
+        );
+        // Bytes that are no envelope at all are damage, not another
+        // unit's report: shown as unreadable.
+        let sql = format!(
+            "UPDATE cases SET sealed_report = {} WHERE id = {}",
+            blob_literal(engine, &[0xA5; 64]),
+            uuid_literal(engine, case.as_uuid())
+        );
+        assert_eq!(execute(&h.db.store, &sql).await.unwrap(), 1);
+        let (s, v) = verifier.get(&format!("/api/v1/cases/{id}")).await;
+        assert_eq!(
+            (s, &v["report"]["unreadable"]),
+            (200, &true.into()),
+            "{engine:?}: {v}"
+        );
         h.stop().await;
     }
 }

@@ -195,6 +195,11 @@ fn addressed_to_reads_the_slots_and_nothing_else() {
         assert!(!addressed_to(&env, &b.public));
         assert!(!addressed_to(&[], &a.public));
         assert!(!addressed_to(&env[..30], &a.public));
+        // Of several keys: other units' (Some(false)) is not damage (None).
+        assert_eq!(addressed_to_any(&env, &[b.public, a.public]), Some(true));
+        assert_eq!(addressed_to_any(&env, &[b.public]), Some(false));
+        assert_eq!(addressed_to_any(&env[..30], &[a.public]), None);
+        assert_eq!(addressed_to_any(&[0xA5; 64], &[a.public]), None);
     }
 }
 

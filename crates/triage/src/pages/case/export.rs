@@ -79,10 +79,9 @@ pub async fn case_export(
         .await
         .map_err(|e| viewer.fail(e))?;
     let ui = viewer.ui(format!("/cases/{id}"));
-    let mut texts = texts(&ui, &state.triage.policy, &export, &units);
-    // Named in the ZIP when a file stops opening part way (its chunks
-    // damaged): the file holds what opened, and this says so.
-    texts.push(("damaged.txt", ui.t("case.attachment_cut").to_owned()));
+    let texts = texts(&ui, &state.triage.policy, &export, &units);
+    // Heads damaged.txt, should a file stop opening part way.
+    let cut_note = ui.t("case.attachment_cut").to_owned();
     let name = export
         .case
         .number
@@ -94,7 +93,7 @@ pub async fn case_export(
         case: id,
         unit: export.case.unit.clone(),
     };
-    Ok(zip_answer(&name, texts, export, done))
+    Ok(zip_answer(&name, (texts, cut_note), export, done))
 }
 
 /// What records a finished export: the manifest's SHA-256 goes into the
@@ -112,13 +111,13 @@ struct Done {
 /// reads it (a few chunks ahead at most).
 fn zip_answer(
     name: &str,
-    texts: Vec<(&'static str, String)>,
+    (texts, cut_note): (Vec<(&'static str, String)>, String),
     export: CaseExport,
     done: Done,
 ) -> HttpResponse {
     let (tx, rx) = mpsc::channel(4);
     actix_web::rt::spawn(async move {
-        let written = match write_zip(&tx, texts, export).await {
+        let written = match write_zip(&tx, texts, &cut_note, export).await {
             Ok(manifest) => done
                 .triage
                 .exported(&done.session, done.case, &done.unit, &manifest, Utc::now())
@@ -163,18 +162,14 @@ fn zip_answer(
 /// Returns the manifest's SHA-256 (hex).
 async fn write_zip(
     tx: &Sender,
-    mut texts: Vec<(&'static str, String)>,
+    texts: Vec<(&'static str, String)>,
+    cut_note: &str,
     export: CaseExport,
 ) -> std::io::Result<String> {
     let sink = Sink::default();
     let mut zip = ZipWriter::new_stream(sink.clone());
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     let mut manifest = String::new();
-    let cut_note = texts
-        .iter()
-        .position(|(name, _)| *name == "damaged.txt")
-        .map(|i| texts.swap_remove(i).1)
-        .unwrap_or_default();
     let mut cut = Vec::new();
     for (name, mut text) in texts {
         zip.start_file(name, options)
