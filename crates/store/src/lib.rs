@@ -147,6 +147,9 @@ fn read_only_options(url: &str) -> ConnectOptions {
         .min_connections(0)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // A file does not go stale the way a socket does: a ping would
+        // only add a round trip through the connection's worker thread.
+        .test_before_acquire(false)
         .map_sqlx_sqlite_opts(|o| {
             o.read_only(true)
                 .create_if_missing(false)
@@ -185,7 +188,13 @@ impl Store {
         if url.starts_with("sqlite:") {
             // One connection: SQLite has one writer anyway, and a pool of
             // writers only adds busy waits (measured: p99 13 ms -> 354 ms).
-            opts.max_connections(1).min_connections(1);
+            // No ping before each use: it is a round trip through the
+            // connection's worker thread while every other filing waits,
+            // and a file does not go stale; `after_release` below checks
+            // what can go wrong (measured in docs/performance.md).
+            opts.max_connections(1)
+                .min_connections(1)
+                .test_before_acquire(false);
             opts.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -207,6 +216,13 @@ impl Store {
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(5))
                 .acquire_timeout(Duration::from_secs(5))
+                // A ping only for a connection idle a while (one a restart
+                // or a firewall may have cut): a ping on every use added a
+                // round trip to every query outside a transaction (sqlx
+                // pings once more when a connection goes back). A connection
+                // that broke anyway fails its statement with a 503
+                // (`StoreError::is_unavailable`); tests/tests/faults.rs.
+                .test_before_acquire_if_idle_for(Duration::from_secs(5))
                 // A transaction dropped without its rollback being queued
                 // (sea-orm queues it only if it can take the connection's
                 // lock at that moment) leaves the connection inside an open
