@@ -32,7 +32,9 @@ use sunlight_core::report::{
     decode_padded, encode_padded, item,
 };
 use sunlight_core::{CaseId, Channel, Stage, TrackingCode, UnitId};
-use sunlight_store::{NewAttachment, NewCase, NewQueueEntry, ReporterView, Store, StoreError};
+use sunlight_store::{
+    NewAttachment, NewCase, NewQueueEntry, ReporterView, Store, StoreError, unit_chain,
+};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -452,7 +454,7 @@ impl Filing {
         // store refuses any other), and this keeps a merged-in reporter's
         // follow-ups from their own unit when the case they now feed is,
         // say, a key-person case that unit may not read.
-        let mut recipients = self.follow_up_units(&view).await?;
+        let mut recipients = self.follow_up_units(&view)?;
         recipients.push(stretched.reporter_public());
         Ok((
             Found {
@@ -467,21 +469,13 @@ impl Filing {
     }
 
     /// The unit keys a reporter's follow-up on `view` is sealed to.
-    pub async fn follow_up_units(
-        &self,
-        view: &ReporterView,
-    ) -> Result<Vec<UnitPublicKey>, FilingError> {
-        let own = self
-            .store
-            .public_unit_with_ancestors(&view.own_unit)
-            .await?;
+    pub fn follow_up_units(&self, view: &ReporterView) -> Result<Vec<UnitPublicKey>, FilingError> {
+        // The units as read with the view: one snapshot, no further query.
+        let own = unit_chain(&view.units, &view.own_unit)?;
         let chain: Vec<_> = if view.case.id == view.own_case {
             own
         } else {
-            let surviving = self
-                .store
-                .public_unit_with_ancestors(&view.case.unit)
-                .await?;
+            let surviving = unit_chain(&view.units, &view.case.unit)?;
             surviving
                 .into_iter()
                 .filter(|u| own.iter().any(|o| o.id == u.id))
@@ -552,7 +546,7 @@ impl Filing {
             review_by: self.review_by(&view).await?,
             // Best effort: odd log rows must not keep a reporter from
             // their case (`sunlight log verify` names them).
-            inclusion: self.report_inclusion(view.own_case).await.ok().flatten(),
+            inclusion: self.report_inclusion(&view).await.ok().flatten(),
             view,
             messages,
             files,

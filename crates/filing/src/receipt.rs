@@ -4,9 +4,10 @@
 //! reporter keeps for each filing.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sunlight_core::CaseId;
 use sunlight_core::log::{Hash, InclusionProof, LeafRecord, LogKey, Receipt, SignedHead};
 use uuid::Uuid;
+
+use sunlight_store::ReporterView;
 
 use crate::{Filing, FilingError};
 
@@ -21,13 +22,13 @@ pub struct ReportInclusion {
 }
 
 impl Filing {
-    /// The inclusion of `case`'s report in the newest published head;
-    /// `None` for a case filed before the log.
+    /// The inclusion of the report `view` was found by in the newest
+    /// published head; `None` for a case filed before the log.
     pub async fn report_inclusion(
         &self,
-        case: CaseId,
+        view: &ReporterView,
     ) -> Result<Option<ReportInclusion>, FilingError> {
-        let Some((leaf, index, day)) = self.store.report_leaf(case).await? else {
+        let Some((leaf, index, day)) = view.own_leaf else {
             return Ok(None);
         };
         let proof = match index {

@@ -251,7 +251,7 @@ impl Filing {
             .reporter_view(&lookup_key)
             .await?
             .ok_or(FilingError::UnknownCode)?;
-        let mut recipients = self.follow_up_units(&view).await?;
+        let mut recipients = self.follow_up_units(&view)?;
         recipients.push(
             view.own_reporter_key
                 .ok_or_else(|| FilingError::Internal("case without a reporter key".into()))?,

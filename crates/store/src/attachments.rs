@@ -6,7 +6,8 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use sunlight_core::CaseId;
 use sunlight_core::crypto::SEALED_CHUNK_SIZE;
@@ -146,15 +147,7 @@ pub(crate) async fn insert_all(
 impl Store {
     /// Attachments of a case, oldest first (listing only, no bytes).
     pub async fn attachments_of(&self, case: CaseId) -> Result<Vec<AttachmentRow>, StoreError> {
-        attachment::Entity::find()
-            .filter(attachment::Column::CaseId.eq(case.as_uuid()))
-            .order_by_asc(attachment::Column::CreatedAt)
-            .order_by_asc(attachment::Column::Id)
-            .all(self.reader())
-            .await?
-            .into_iter()
-            .map(AttachmentRow::try_from)
-            .collect()
+        attachments_on(self.reader(), case).await
     }
 
     /// One sealed chunk of an attachment.
@@ -172,4 +165,20 @@ impl Store {
         .map(|c| c.data)
         .ok_or(StoreError::NotFound("attachment chunk"))
     }
+}
+
+/// [`Store::attachments_of`] on a given connection or transaction.
+pub(crate) async fn attachments_on(
+    db: &impl ConnectionTrait,
+    case: CaseId,
+) -> Result<Vec<AttachmentRow>, StoreError> {
+    attachment::Entity::find()
+        .filter(attachment::Column::CaseId.eq(case.as_uuid()))
+        .order_by_asc(attachment::Column::CreatedAt)
+        .order_by_asc(attachment::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(AttachmentRow::try_from)
+        .collect()
 }

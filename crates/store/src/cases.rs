@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use sunlight_core::crypto::CodeScheme;
 use sunlight_core::log::{EnvelopesHasher, LeafRecord};
@@ -334,12 +334,7 @@ impl Store {
         &self,
         lookup_key: &[u8; 32],
     ) -> Result<Option<CaseRow>, StoreError> {
-        case::Entity::find()
-            .filter(case::Column::LookupKey.eq(lookup_key.to_vec()))
-            .one(self.reader())
-            .await?
-            .map(CaseRow::try_from)
-            .transpose()
+        case_by_lookup_key_on(self.reader(), lookup_key).await
     }
 
     /// The code schemes of the cases a reporter can still look up: a
@@ -508,4 +503,17 @@ pub(crate) fn new_case_model(new: &NewCase) -> case::ActiveModel {
         specifics_asked: Set(false),
         referred_to: Set(None),
     }
+}
+
+/// [`Store::case_by_lookup_key`] on a given connection or transaction.
+pub(crate) async fn case_by_lookup_key_on(
+    db: &impl ConnectionTrait,
+    lookup_key: &[u8; 32],
+) -> Result<Option<CaseRow>, StoreError> {
+    case::Entity::find()
+        .filter(case::Column::LookupKey.eq(lookup_key.to_vec()))
+        .one(db)
+        .await?
+        .map(CaseRow::try_from)
+        .transpose()
 }

@@ -68,7 +68,7 @@ pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
 pub use deadlines::{DeadlineOf, OpenDeadline};
 pub use error::{Clash, StoreError};
 pub use holds::{HoldRow, NewHold};
-pub use log::{LeafRow, LogCheck};
+pub use log::{LeafRow, LogCheck, ReportLeaf};
 pub use numbers::Unnumbered;
 pub use outbox::{MailProblem, OutboxMail, OutboxStatus};
 pub use queue::{QueueFilter, QueueItem};
@@ -90,7 +90,7 @@ pub use tasks::{TASK_LIST_MAX, TaskRow, TaskSweep};
 pub use transitions::{EntryChange, TransitionRow, TransitionWrite};
 pub use unit_keys::{RetiredKey, RotatedMember, Rotation};
 pub use units::{ImportFailure, escrow_context, retired_key_context};
-pub use units::{NewUnit, UnitRow};
+pub use units::{NewUnit, UnitRow, unit_chain};
 
 /// Whether a pooled SQLite connection may be used again. A COMMIT that
 /// fails (SQLITE_FULL: the disk is full) lets SQLite roll the transaction
@@ -155,6 +155,18 @@ fn read_only_options(url: &str) -> ConnectOptions {
                 .create_if_missing(false)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-256")
+        })
+        // A read transaction dropped without its rollback (a request
+        // cancelled mid-read) would pin its connection to an old snapshot
+        // for good: such a connection is closed instead of reused. The
+        // depth is sqlx's own count, read without a round trip.
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx_core::transaction::TransactionManager;
+                    Ok(<sea_orm::sqlx::sqlite::SqliteTransactionManager as TransactionManager>::get_transaction_depth(conn) == 0)
+                })
+            })
         });
     opts
 }

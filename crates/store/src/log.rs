@@ -321,30 +321,8 @@ impl Store {
     /// The leaf of a case's report (not of its messages): its hash, its
     /// place in the tree once placed, and its day. `None` for a case filed
     /// before the log, or purged.
-    pub async fn report_leaf(
-        &self,
-        case: CaseId,
-    ) -> Result<Option<(Hash, Option<u64>, NaiveDate)>, StoreError> {
-        let row = log_leaf::Entity::find()
-            .filter(log_leaf::Column::CaseId.eq(case.as_uuid()))
-            .filter(log_leaf::Column::MessageId.is_null())
-            .one(self.reader())
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: Hash = row
-            .leaf_hash
-            .as_slice()
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("a leaf hash is not 32 bytes".into()))?;
-        let day = row
-            .day
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("leaf day {}", row.day)))?;
-        Ok(Some((
-            hash,
-            row.idx.and_then(|i| u64::try_from(i).ok()),
-            day,
-        )))
+    pub async fn report_leaf(&self, case: CaseId) -> Result<Option<ReportLeaf>, StoreError> {
+        report_leaf_on(self.reader(), case).await
     }
 
     /// A leaf's place in the tree, if it has one yet.
@@ -463,4 +441,34 @@ fn shuffle<T>(items: &mut [T]) -> Result<(), StoreError> {
         items.swap(i, j);
     }
     Ok(())
+}
+
+/// A report's leaf: its hash, its index once placed, its day.
+pub type ReportLeaf = (Hash, Option<u64>, NaiveDate);
+
+/// [`Store::report_leaf`] on a given connection or transaction.
+pub(crate) async fn report_leaf_on(
+    db: &impl ConnectionTrait,
+    case: CaseId,
+) -> Result<Option<ReportLeaf>, StoreError> {
+    let row = log_leaf::Entity::find()
+        .filter(log_leaf::Column::CaseId.eq(case.as_uuid()))
+        .filter(log_leaf::Column::MessageId.is_null())
+        .one(db)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let hash: Hash = row
+        .leaf_hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a leaf hash is not 32 bytes".into()))?;
+    let day = row
+        .day
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("leaf day {}", row.day)))?;
+    Ok(Some((
+        hash,
+        row.idx.and_then(|i| u64::try_from(i).ok()),
+        day,
+    )))
 }

@@ -6,7 +6,8 @@ use crate::entity::{case, message, queue_entry};
 use crate::{Clash, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
 };
 use sunlight_core::CaseId;
 use sunlight_core::log::EnvelopesHasher;
@@ -135,12 +136,20 @@ impl Store {
 
     /// Messages of a case, oldest first: `(id, author, sealed, at)`.
     pub async fn messages(&self, case: CaseId) -> Result<Vec<message::Model>, StoreError> {
-        Ok(message::Entity::find()
-            .filter(message::Column::CaseId.eq(case.as_uuid()))
-            .order_by_asc(message::Column::CreatedAt)
-            .all(self.reader())
-            .await?)
+        messages_on(self.reader(), case).await
     }
+}
+
+/// [`Store::messages`] on a given connection or transaction.
+pub(crate) async fn messages_on(
+    db: &impl ConnectionTrait,
+    case: CaseId,
+) -> Result<Vec<message::Model>, StoreError> {
+    Ok(message::Entity::find()
+        .filter(message::Column::CaseId.eq(case.as_uuid()))
+        .order_by_asc(message::Column::CreatedAt)
+        .all(db)
+        .await?)
 }
 
 /// The reporter answered while the stage waited for them: the clock runs

@@ -1,11 +1,16 @@
 //! What a reporter sees with their code: the stage, the dates that may be shown, and the messages.
 
-use crate::attachments::AttachmentRow;
-use crate::cases::{CaseRow, QueueRow};
+use crate::attachments::{AttachmentRow, attachments_on};
+use crate::cases::{CaseRow, QueueRow, case_by_lookup_key_on};
 use crate::entity::{case, message, queue_entry, transition};
+use crate::log::{ReportLeaf, report_leaf_on};
+use crate::messages::messages_on;
+use crate::units::{UnitRow, public_units_on};
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use sunlight_core::{CaseId, Stage, UnitId};
 
 /// A stage change the reporter may see.
@@ -34,6 +39,11 @@ pub struct ReporterView {
     pub history: Vec<HistoryStep>,
     pub messages: Vec<message::Model>,
     pub attachments: Vec<AttachmentRow>,
+    /// Every unit's public part, read with the rest: the chains a
+    /// follow-up is sealed to (`unit_chain`), from the same snapshot.
+    pub units: Vec<UnitRow>,
+    /// The leaf of `own_case`'s report, if it has one.
+    pub own_leaf: Option<ReportLeaf>,
 }
 
 impl Store {
@@ -44,75 +54,101 @@ impl Store {
         &self,
         lookup_key: &[u8; 32],
     ) -> Result<Option<ReporterView>, StoreError> {
-        let Some(mut case) = self.case_by_lookup_key(lookup_key).await? else {
-            return Ok(None);
-        };
-        let own_id = case.id;
-        let own_unit = case.unit.clone();
-        let own_reporter_key = case.reporter_public_key;
-        // A merge chain is short; the bound guards against a corrupt cycle.
-        for _ in 0..8 {
-            let Some(target) = case.merged_into else {
-                break;
-            };
-            case = case::Entity::find_by_id(target.as_uuid())
-                .one(self.reader())
-                .await?
-                .map(CaseRow::try_from)
-                .transpose()?
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("case {own_id}: merge target missing"))
-                })?;
+        // One read transaction for every query: one snapshot, and one
+        // hand-out and return of a pooled connection instead of one per
+        // query (sqlx pings on each return; docs/performance.md).
+        let txn = self.reader().begin().await?;
+        match view_in(&txn, lookup_key).await {
+            Ok(view) => {
+                txn.commit().await?;
+                Ok(view)
+            }
+            Err(e) => {
+                // Ended here rather than by the drop, which may not queue
+                // the rollback; the error that matters is the read's.
+                if let Err(end) = txn.rollback().await {
+                    tracing::warn!(error = %end, "ending a failed reporter view's read");
+                }
+                Err(e)
+            }
         }
-        let open_entry = queue_entry::Entity::find()
-            .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
-            .one(self.reader())
-            .await?
-            .map(QueueRow::try_from)
-            .transpose()?;
-        let history = transition::Entity::find()
-            .filter(transition::Column::CaseId.eq(case.id.as_uuid()))
-            .filter(transition::Column::ReporterVisible.eq(true))
-            .order_by_asc(transition::Column::At)
-            .all(self.reader())
-            .await?
-            .into_iter()
-            .map(|t| {
-                Ok(HistoryStep {
-                    to: t.to_stage.parse().map_err(|_| {
-                        StoreError::Corrupt(format!("transition {}: bad stage", t.id))
-                    })?,
-                    action: t.action,
-                    at: t.at,
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
-        // Messages and files of the reporter's own case and, when merged, of
-        // the surviving case (where staff answer and later messages go).
-        // Everything here is sealed; the reporter's key opens only what was
-        // sealed to it, so another reporter's words stay closed (the intake
-        // side skips what does not open).
-        let mut messages = self.messages(own_id).await?;
-        let mut attachments = self.attachments_of(own_id).await?;
-        if case.id != own_id {
-            messages.extend(self.messages(case.id).await?);
-            messages.sort_by_key(|m| m.created_at);
-            attachments.extend(self.attachments_of(case.id).await?);
-        }
-        // A staff message's tag is for staff, who hold the unit key to
-        // check it; the reporter (or their browser) gets the envelope.
-        for m in &mut messages {
-            crate::staff_auth::strip_tag(&mut m.sealed_body);
-        }
-        Ok(Some(ReporterView {
-            own_case: own_id,
-            own_unit,
-            own_reporter_key,
-            case,
-            open_entry,
-            history,
-            messages,
-            attachments,
-        }))
     }
+}
+
+/// [`Store::reporter_view`] inside `txn`.
+async fn view_in(
+    txn: &DatabaseTransaction,
+    lookup_key: &[u8; 32],
+) -> Result<Option<ReporterView>, StoreError> {
+    let Some(mut case) = case_by_lookup_key_on(txn, lookup_key).await? else {
+        return Ok(None);
+    };
+    let own_id = case.id;
+    let own_unit = case.unit.clone();
+    let own_reporter_key = case.reporter_public_key;
+    // A merge chain is short; the bound guards against a corrupt cycle.
+    for _ in 0..8 {
+        let Some(target) = case.merged_into else {
+            break;
+        };
+        case = case::Entity::find_by_id(target.as_uuid())
+            .one(txn)
+            .await?
+            .map(CaseRow::try_from)
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt(format!("case {own_id}: merge target missing")))?;
+    }
+    let open_entry = queue_entry::Entity::find()
+        .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
+        .one(txn)
+        .await?
+        .map(QueueRow::try_from)
+        .transpose()?;
+    let history = transition::Entity::find()
+        .filter(transition::Column::CaseId.eq(case.id.as_uuid()))
+        .filter(transition::Column::ReporterVisible.eq(true))
+        .order_by_asc(transition::Column::At)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|t| {
+            Ok(HistoryStep {
+                to: t
+                    .to_stage
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("transition {}: bad stage", t.id)))?,
+                action: t.action,
+                at: t.at,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    // Messages and files of the reporter's own case and, when merged, of
+    // the surviving case (where staff answer and later messages go).
+    // Everything here is sealed; the reporter's key opens only what was
+    // sealed to it, so another reporter's words stay closed (the intake
+    // side skips what does not open).
+    let mut messages = messages_on(txn, own_id).await?;
+    let mut attachments = attachments_on(txn, own_id).await?;
+    if case.id != own_id {
+        messages.extend(messages_on(txn, case.id).await?);
+        messages.sort_by_key(|m| m.created_at);
+        attachments.extend(attachments_on(txn, case.id).await?);
+    }
+    // A staff message's tag is for staff, who hold the unit key to
+    // check it; the reporter (or their browser) gets the envelope.
+    for m in &mut messages {
+        crate::staff_auth::strip_tag(&mut m.sealed_body);
+    }
+    Ok(Some(ReporterView {
+        own_case: own_id,
+        own_unit,
+        own_reporter_key,
+        case,
+        open_entry,
+        history,
+        messages,
+        attachments,
+        units: public_units_on(txn).await?,
+        own_leaf: report_leaf_on(txn, own_id).await?,
+    }))
 }

@@ -1,7 +1,9 @@
 //! The unit tree (province → city → county) and unit keys.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryOrder, QuerySelect,
+};
 use sunlight_core::crypto::{UnitPublicKey, WrappedUnitKey};
 use sunlight_core::{Level, UnitId};
 
@@ -254,42 +256,7 @@ impl Store {
     /// keys are never read, and intake's database role may not read them
     /// (deploy/postgres/intake-role.sql).
     pub async fn public_units(&self) -> Result<Vec<UnitRow>, StoreError> {
-        let rows: Vec<PublicColumns> = unit::Entity::find()
-            .select_only()
-            .columns([
-                unit::Column::Id,
-                unit::Column::Name,
-                unit::Column::NameEn,
-                unit::Column::Level,
-                unit::Column::ParentId,
-                unit::Column::PublicKey,
-                unit::Column::KeyGeneration,
-            ])
-            .order_by_asc(unit::Column::Id)
-            .into_tuple()
-            .all(self.reader())
-            .await?;
-        let mut units: Vec<UnitRow> = rows
-            .into_iter()
-            .map(
-                |(id, name, name_en, level, parent_id, public_key, key_generation)| {
-                    UnitRow::try_from(unit::Model {
-                        id,
-                        name,
-                        level,
-                        parent_id,
-                        public_key,
-                        recovery_wrapped_key: Vec::new(),
-                        created_at: DateTime::<Utc>::UNIX_EPOCH,
-                        name_en,
-                        escrow_sealed_key: None,
-                        key_generation,
-                    })
-                },
-            )
-            .collect::<Result<_, _>>()?;
-        units.sort_by_key(|u| (u.level, u.id.clone()));
-        Ok(units)
+        public_units_on(self.reader()).await
     }
 
     /// One unit's public part ([`Self::public_units`]).
@@ -304,6 +271,52 @@ impl Store {
     ) -> Result<Vec<UnitRow>, StoreError> {
         chain_of(self.public_units().await?, id)
     }
+}
+
+/// `id` and every unit above it among `units` (as [`Store::public_units`]
+/// or a [`crate::ReporterView`] holds them), nearest first.
+pub fn unit_chain(units: &[UnitRow], id: &UnitId) -> Result<Vec<UnitRow>, StoreError> {
+    chain_of(units.to_vec(), id)
+}
+
+/// [`Store::public_units`] on a given connection or transaction.
+pub(crate) async fn public_units_on(db: &impl ConnectionTrait) -> Result<Vec<UnitRow>, StoreError> {
+    let rows: Vec<PublicColumns> = unit::Entity::find()
+        .select_only()
+        .columns([
+            unit::Column::Id,
+            unit::Column::Name,
+            unit::Column::NameEn,
+            unit::Column::Level,
+            unit::Column::ParentId,
+            unit::Column::PublicKey,
+            unit::Column::KeyGeneration,
+        ])
+        .order_by_asc(unit::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut units: Vec<UnitRow> = rows
+        .into_iter()
+        .map(
+            |(id, name, name_en, level, parent_id, public_key, key_generation)| {
+                UnitRow::try_from(unit::Model {
+                    id,
+                    name,
+                    level,
+                    parent_id,
+                    public_key,
+                    recovery_wrapped_key: Vec::new(),
+                    created_at: DateTime::<Utc>::UNIX_EPOCH,
+                    name_en,
+                    escrow_sealed_key: None,
+                    key_generation,
+                })
+            },
+        )
+        .collect::<Result<_, _>>()?;
+    units.sort_by_key(|u| (u.level, u.id.clone()));
+    Ok(units)
 }
 
 /// The public columns of `units`, in the order [`Store::public_units`]

@@ -241,7 +241,7 @@ pub async fn status(
     out.display = display(&state, lang, &view, &rating);
     // Best effort, as on the page without script: a log that cannot be
     // read hides the entry, never the status.
-    let inclusion = filing.report_inclusion(view.own_case).await;
+    let inclusion = filing.report_inclusion(&view).await;
     out.inclusion = inclusion.ok().flatten().as_ref().map(Into::into);
     Ok(HttpResponse::Ok().json(out))
 }
