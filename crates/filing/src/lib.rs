@@ -470,7 +470,7 @@ impl Filing {
 
     /// The unit keys a reporter's follow-up on `view` is sealed to.
     pub fn follow_up_units(&self, view: &ReporterView) -> Result<Vec<UnitPublicKey>, FilingError> {
-        // The units as read with the view: one snapshot, no further query.
+        // The units as read with the view, in its transaction: no further query.
         let own = unit_chain(&view.units, &view.own_unit)?;
         let chain: Vec<_> = if view.case.id == view.own_case {
             own

@@ -156,10 +156,12 @@ fn read_only_options(url: &str) -> ConnectOptions {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-256")
         })
-        // A read transaction dropped without its rollback (a request
-        // cancelled mid-read) would pin its connection to an old snapshot
-        // for good: such a connection is closed instead of reused. The
-        // depth is sqlx's own count, read without a round trip.
+        // A connection that sqlx still counts inside a transaction (its
+        // ROLLBACK failed, say, after SQLite had rolled back by itself) is
+        // closed rather than handed to the next reporter view with an old
+        // snapshot. The count is sqlx's own, read without a round trip; it
+        // falls only once a queued rollback has run, so a view cancelled
+        // mid-read may close a connection that would have been clean.
         .map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_release(|conn, _meta| {
                 Box::pin(async move {

@@ -39,10 +39,11 @@ pub struct ReporterView {
     pub history: Vec<HistoryStep>,
     pub messages: Vec<message::Model>,
     pub attachments: Vec<AttachmentRow>,
-    /// Every unit's public part, read with the rest: the chains a
-    /// follow-up is sealed to (`unit_chain`), from the same snapshot.
+    /// Every unit's public part, read with the rest in one transaction:
+    /// the chains a follow-up is sealed to (`unit_chain`).
     pub units: Vec<UnitRow>,
-    /// The leaf of `own_case`'s report, if it has one.
+    /// The leaf of `own_case`'s report: `None` for a case filed before the
+    /// log, and for a leaf row that does not read (best effort).
     pub own_leaf: Option<ReportLeaf>,
 }
 
@@ -54,24 +55,20 @@ impl Store {
         &self,
         lookup_key: &[u8; 32],
     ) -> Result<Option<ReporterView>, StoreError> {
-        // One read transaction for every query: one snapshot, and one
-        // hand-out and return of a pooled connection instead of one per
-        // query (sqlx pings on each return; docs/performance.md).
+        // One read transaction for every query: one hand-out and return
+        // of a pooled connection instead of one per query (sqlx pings on
+        // each return; docs/performance.md), and on SQLite one snapshot
+        // (PostgreSQL's READ COMMITTED takes one per statement, as before).
         let txn = self.reader().begin().await?;
-        match view_in(&txn, lookup_key).await {
-            Ok(view) => {
-                txn.commit().await?;
-                Ok(view)
-            }
-            Err(e) => {
-                // Ended here rather than by the drop, which may not queue
-                // the rollback; the error that matters is the read's.
-                if let Err(end) = txn.rollback().await {
-                    tracing::warn!(error = %end, "ending a failed reporter view's read");
-                }
-                Err(e)
-            }
+        let view = view_in(&txn, lookup_key).await;
+        // Nothing was written: ended the same way whether the read worked
+        // or not (on PostgreSQL a failed statement aborts the transaction,
+        // and only a rollback ends it cleanly). Its failure changes
+        // nothing read; a broken connection is dropped on its return.
+        if let Err(end) = txn.rollback().await {
+            tracing::warn!(error = %end, "ending a reporter view's read");
         }
+        view
     }
 }
 
@@ -149,6 +146,17 @@ async fn view_in(
         messages,
         attachments,
         units: public_units_on(txn).await?,
-        own_leaf: report_leaf_on(txn, own_id).await?,
+        own_leaf: own_leaf(txn, own_id).await,
     }))
+}
+
+/// The leaf of the report, best effort and read last: an odd log row
+/// (`sunlight log verify` names it) hides the log entry, never the case
+/// from its reporter. Nothing here names the case: the warning's time
+/// would tie it to the reporter's visit.
+async fn own_leaf(txn: &DatabaseTransaction, case: CaseId) -> Option<ReportLeaf> {
+    report_leaf_on(txn, case).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "a report's log leaf does not read; its entry is left out");
+        None
+    })
 }

@@ -384,3 +384,34 @@ async fn tampered_rows_stop_the_publisher_by_name() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_leaf_that_does_not_read_hides_the_entry_not_the_case() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let filed = new_case("p-c-x", false, 1);
+        let (id, lookup_key) = (filed.id, filed.lookup_key);
+        let leaf = s.insert_case(filed).await.unwrap();
+        let view = s.reporter_view(&lookup_key).await.unwrap().unwrap();
+        assert_eq!(
+            view.own_leaf.map(|(hash, _, day)| (hash, day)),
+            Some((leaf.hash(s.log_suite().await.unwrap()), leaf.day)),
+            "{:?}",
+            db.engine
+        );
+        assert!(!view.units.is_empty(), "the units come with the view");
+        db.raw(&format!(
+            "UPDATE log_leaves SET day = 'not a day' WHERE case_id = {}",
+            sunlight_testkit::uuid_literal(db.engine, id.as_uuid())
+        ))
+        .await
+        .unwrap();
+        // The reporter still reaches their case; only the entry is gone.
+        let view = s.reporter_view(&lookup_key).await.unwrap().unwrap();
+        assert_eq!(view.own_case, id, "{:?}", db.engine);
+        assert!(view.own_leaf.is_none(), "{:?}", db.engine);
+        // And the connection it read on serves the next view.
+        assert!(s.reporter_view(&lookup_key).await.unwrap().is_some());
+    }
+}
