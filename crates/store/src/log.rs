@@ -318,13 +318,6 @@ impl Store {
         Ok((heads, tree))
     }
 
-    /// The leaf of a case's report (not of its messages): its hash, its
-    /// place in the tree once placed, and its day. `None` for a case filed
-    /// before the log, or purged.
-    pub async fn report_leaf(&self, case: CaseId) -> Result<Option<ReportLeaf>, StoreError> {
-        report_leaf_on(self.reader(), case).await
-    }
-
     /// A leaf's place in the tree, if it has one yet.
     pub async fn log_index_of(&self, leaf: &Hash) -> Result<Option<u64>, StoreError> {
         Ok(log_leaf::Entity::find_by_id(leaf.to_vec())
@@ -446,7 +439,9 @@ fn shuffle<T>(items: &mut [T]) -> Result<(), StoreError> {
 /// A report's leaf: its hash, its index once placed, its day.
 pub type ReportLeaf = (Hash, Option<u64>, NaiveDate);
 
-/// [`Store::report_leaf`] on a given connection or transaction.
+/// The leaf of a case's report (not of its messages): its hash, its
+/// place in the tree once placed, and its day. `None` for a case filed
+/// before the log, or purged.
 pub(crate) async fn report_leaf_on(
     db: &impl ConnectionTrait,
     case: CaseId,
