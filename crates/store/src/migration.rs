@@ -9,6 +9,7 @@ mod definer;
 mod dispositions;
 mod init;
 mod lifecycle;
+mod lookup_indexes;
 mod queue_order;
 mod register_counts;
 mod replies;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(code_scheme::CodeScheme),
             Box::new(dispositions::Dispositions),
             Box::new(transparency_log::TransparencyLog),
+            Box::new(lookup_indexes::LookupIndexes),
         ]
     }
 }
