@@ -56,6 +56,22 @@ pub(crate) async fn append(
     rec: AuditRecord,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    append_all(conn, vec![(rec, now)])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("no audit entry was appended".into()))
+}
+
+/// Appends entries in the order given, in one statement after one read of
+/// the chain's head (filings committed together); returns their sequence
+/// numbers.
+pub(crate) async fn append_all(
+    conn: &DatabaseTransaction,
+    records: Vec<(AuditRecord, DateTime<Utc>)>,
+) -> Result<Vec<i64>, StoreError> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
     if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -65,43 +81,51 @@ pub(crate) async fn append(
         .await?;
     }
     let (last, suite) = head_and_suite(conn).await?;
-    let (seq, prev) = match last {
+    let (mut seq, mut prev) = match last {
         Some((seq, hash)) => {
             let prev: [u8; 32] = hash
                 .as_slice()
                 .try_into()
                 .map_err(|_| StoreError::Corrupt(format!("audit entry {seq} has a bad hash")))?;
-            (seq.saturating_add(1), prev)
+            (seq, prev)
         }
-        None => (1, GENESIS),
+        None => (0, GENESIS),
     };
-    // Microsecond precision survives both databases' timestamp types, so the
-    // hash can be recomputed from what is read back.
-    let at = DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let fields = AuditFields {
-        seq,
-        at_unix_micros: at.timestamp_micros(),
-        actor: &rec.actor,
-        action: &rec.action,
-        unit: &rec.unit,
-        case_id: &rec.case_id,
-        detail: &rec.detail,
-    };
-    let hash = entry_hash_in(suite, &prev, &fields);
-    audit_entry::Entity::insert(audit_entry::ActiveModel {
-        seq: Set(seq),
-        at: Set(at),
-        actor: Set(rec.actor),
-        action: Set(rec.action),
-        unit_id: Set(rec.unit),
-        case_id: Set(rec.case_id),
-        detail: Set(rec.detail),
-        prev_hash: Set(prev.to_vec()),
-        hash: Set(hash.to_vec()),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(seq)
+    let mut seqs = Vec::with_capacity(records.len());
+    let mut rows = Vec::with_capacity(records.len());
+    for (rec, now) in records {
+        seq = seq.saturating_add(1);
+        // Microsecond precision survives both databases' timestamp types,
+        // so the hash can be recomputed from what is read back.
+        let at = DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        let fields = AuditFields {
+            seq,
+            at_unix_micros: at.timestamp_micros(),
+            actor: &rec.actor,
+            action: &rec.action,
+            unit: &rec.unit,
+            case_id: &rec.case_id,
+            detail: &rec.detail,
+        };
+        let hash = entry_hash_in(suite, &prev, &fields);
+        rows.push(audit_entry::ActiveModel {
+            seq: Set(seq),
+            at: Set(at),
+            actor: Set(rec.actor),
+            action: Set(rec.action),
+            unit_id: Set(rec.unit),
+            case_id: Set(rec.case_id),
+            detail: Set(rec.detail),
+            prev_hash: Set(prev.to_vec()),
+            hash: Set(hash.to_vec()),
+        });
+        seqs.push(seq);
+        prev = hash;
+    }
+    audit_entry::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(seqs)
 }
 
 /// The newest entry's sequence number and hash, and the deployment's

@@ -33,6 +33,7 @@ impl Store {
             reads: None,
             log_suite: Default::default(),
             published_tree: Default::default(),
+            filings: Default::default(),
         })
     }
 

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
-use sunlight_core::crypto::CodeScheme;
+use sunlight_core::crypto::{CodeScheme, Suite};
 use sunlight_core::log::{EnvelopesHasher, LeafRecord};
 use sunlight_core::{
     AccusedRole, CaseId, CaseNumber, Category, Channel, SelectionStage, Stage, UnitId,
@@ -274,56 +274,21 @@ impl Store {
     /// `insert_case` with the report's attachments, all in the same
     /// transaction with the case's leaf in the transparency log: the
     /// reporter's receipt covers the files too. Returns the leaf's record.
+    /// A filing without files is committed together with the others
+    /// waiting at that moment (`filing_batch.rs`); one with files, whose
+    /// chunks are read as they are written, alone.
     #[tracing::instrument(skip_all)]
     pub async fn insert_case_with(
         &self,
         new: NewCase,
         attachments: Vec<NewAttachment>,
     ) -> Result<LeafRecord, StoreError> {
+        if attachments.is_empty() {
+            return self.file_in_turn(new).await;
+        }
         let suite = self.log_suite().await?;
-        let mut log = EnvelopesHasher::new(suite);
-        log.part(&new.sealed_report);
         let txn = self.write_txn().await?;
-        let id = new.id.as_uuid();
-        case::Entity::insert(new_case_model(&new))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(|e| StoreError::unique(e, Clash::Exists("case")))?;
-        queue_entry::Entity::insert(queue_entry::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            case_id: Set(id),
-            open_case_id: Set(Some(id)),
-            stage: Set(new.first_entry.stage.as_str().to_owned()),
-            unit_id: Set(new.unit.as_str().to_owned()),
-            real_name: Set(new.real_name),
-            opened_at: Set(new.received_at),
-            due_at: Set(new.first_entry.due_at),
-            closed_at: Set(None),
-            owner_id: Set(None),
-            claimed_at: Set(None),
-            paused_until: Set(None),
-            extended: Set(false),
-            paused_at: Set(None),
-            next_sweep_at: Set(Some(new.received_at)),
-            overdue_at: Set(None),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        attachments::insert_all(&txn, new.id, None, attachments, new.received_at, &mut log).await?;
-        let day = crate::log::log_day(new.received_at);
-        let leaf = crate::log::append_leaf(&txn, suite, log, day, new.id, None).await?;
-        append(
-            &txn,
-            AuditRecord {
-                actor: format!("channel:{}", new.channel),
-                action: "case.received".into(),
-                unit: new.unit.to_string(),
-                case_id: id.to_string(),
-                ..Default::default()
-            },
-            new.received_at,
-        )
-        .await?;
+        let leaf = insert_case_in(&txn, suite, &new, attachments).await?;
         txn.commit().await?;
         Ok(leaf)
     }
@@ -456,6 +421,66 @@ impl Store {
             .await?;
         Ok((cases, open))
     }
+}
+
+/// A new case, its first queue entry, its files, its leaf in the
+/// transparency log and its audit entry, inside the caller's transaction.
+pub(crate) async fn insert_case_in(
+    txn: &DatabaseTransaction,
+    suite: Suite,
+    new: &NewCase,
+    attachments: Vec<NewAttachment>,
+) -> Result<LeafRecord, StoreError> {
+    let mut log = EnvelopesHasher::new(suite);
+    log.part(&new.sealed_report);
+    case::Entity::insert(new_case_model(new))
+        .exec_without_returning(txn)
+        .await
+        .map_err(|e| StoreError::unique(e, Clash::Exists("case")))?;
+    queue_entry::Entity::insert(first_entry_model(new))
+        .exec_without_returning(txn)
+        .await?;
+    attachments::insert_all(txn, new.id, None, attachments, new.received_at, &mut log).await?;
+    let day = crate::log::log_day(new.received_at);
+    let leaf = crate::log::append_leaf(txn, suite, log, day, new.id, None).await?;
+    let (received, at) = received_record(new);
+    append(txn, received, at).await?;
+    Ok(leaf)
+}
+
+/// A new case's first queue entry.
+pub(crate) fn first_entry_model(new: &NewCase) -> queue_entry::ActiveModel {
+    let id = new.id.as_uuid();
+    queue_entry::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        case_id: Set(id),
+        open_case_id: Set(Some(id)),
+        stage: Set(new.first_entry.stage.as_str().to_owned()),
+        unit_id: Set(new.unit.as_str().to_owned()),
+        real_name: Set(new.real_name),
+        opened_at: Set(new.received_at),
+        due_at: Set(new.first_entry.due_at),
+        closed_at: Set(None),
+        owner_id: Set(None),
+        claimed_at: Set(None),
+        paused_until: Set(None),
+        extended: Set(false),
+        paused_at: Set(None),
+        next_sweep_at: Set(Some(new.received_at)),
+        overdue_at: Set(None),
+    }
+}
+
+/// A new case's audit entry, "received through its channel", and its time.
+pub(crate) fn received_record(new: &NewCase) -> (AuditRecord, DateTime<Utc>) {
+    let record = AuditRecord {
+        actor: format!("channel:{}", new.channel),
+        action: "case.received".into(),
+        unit: new.unit.to_string(),
+        case_id: new.id.as_uuid().to_string(),
+        ..Default::default()
+    };
+    (record, new.received_at)
 }
 
 /// The row of a case as it arrives: routing metadata, sealed report, and

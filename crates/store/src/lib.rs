@@ -18,6 +18,7 @@ mod deadlines;
 mod dispositions;
 pub mod entity;
 mod error;
+mod filing_batch;
 mod holds;
 pub mod keyring;
 mod leases;
@@ -67,6 +68,7 @@ pub use audit_view::{AUDIT_PAGE, AuditEntry, AuditFilter, ChainHead};
 pub use cases::{CaseRow, Jurisdiction, NewCase, NewQueueEntry, QueueRow};
 pub use deadlines::{DeadlineOf, OpenDeadline};
 pub use error::{Clash, StoreError};
+pub use filing_batch::FilingCommits;
 pub use holds::{HoldRow, NewHold};
 pub use log::{LeafRow, LogCheck, ReportLeaf};
 pub use numbers::Unnumbered;
@@ -189,6 +191,8 @@ pub struct Store {
     /// The tree as of the newest published head, for the proofs the public
     /// side serves: rebuilt only when a new head appears.
     published_tree: log::TreeCache,
+    /// New cases waiting to be committed together (group commit).
+    filings: std::sync::Arc<filing_batch::FilingQueue>,
 }
 
 impl Store {
@@ -263,6 +267,7 @@ impl Store {
             reads,
             log_suite: Default::default(),
             published_tree: Default::default(),
+            filings: Default::default(),
         })
     }
 
@@ -287,6 +292,7 @@ impl Store {
             reads: None,
             log_suite: Default::default(),
             published_tree: Default::default(),
+            filings: Default::default(),
         })
     }
 

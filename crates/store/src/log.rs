@@ -71,6 +71,37 @@ pub(crate) async fn append_leaf(
     case: CaseId,
     message: Option<Uuid>,
 ) -> Result<LeafRecord, StoreError> {
+    let leaf = NewLeaf {
+        envelopes,
+        day,
+        case,
+        message,
+    };
+    append_leaves(txn, suite, vec![leaf])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("no leaf was appended".into()))
+}
+
+/// A leaf to write: the hasher over its sealed material, the filing's day,
+/// and the case (and message) it stands for.
+pub(crate) struct NewLeaf {
+    pub envelopes: EnvelopesHasher,
+    pub day: NaiveDate,
+    pub case: CaseId,
+    pub message: Option<Uuid>,
+}
+
+/// `append_leaf` for several filings committed together: one read of the
+/// newest head's day and one insert for all.
+pub(crate) async fn append_leaves(
+    txn: &DatabaseTransaction,
+    suite: Suite,
+    leaves: Vec<NewLeaf>,
+) -> Result<Vec<LeafRecord>, StoreError> {
+    if leaves.is_empty() {
+        return Ok(Vec::new());
+    }
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -90,27 +121,34 @@ pub(crate) async fn append_leaf(
         .map(|d| d.parse::<NaiveDate>())
         .transpose()
         .map_err(|_| StoreError::Corrupt("a log head's day is not a date".into()))?;
-    // An honest newest head is at most a day after the filing's own day
-    // (an id of yesterday): a head row dated far ahead, written into the
-    // database, must not push every promise out of reach.
-    let day = match newest {
-        Some(n) => n.min(day.succ_opt().unwrap_or(day)).max(day),
-        None => day,
-    };
-    let record =
-        LeafRecord::new(envelopes.finish(), day).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    log_leaf::Entity::insert(log_leaf::ActiveModel {
-        leaf_hash: Set(record.hash(suite).to_vec()),
-        idx: Set(None),
-        day: Set(day.format("%Y-%m-%d").to_string()),
-        envelopes: Set(Some(record.envelopes.to_vec())),
-        nonce: Set(Some(record.nonce.to_vec())),
-        case_id: Set(Some(case.as_uuid())),
-        message_id: Set(message),
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(record)
+    let mut records = Vec::with_capacity(leaves.len());
+    let mut rows = Vec::with_capacity(leaves.len());
+    for leaf in leaves {
+        // An honest newest head is at most a day after the filing's own
+        // day (an id of yesterday): a head row dated far ahead, written
+        // into the database, must not push every promise out of reach.
+        let day = leaf.day;
+        let day = match newest {
+            Some(n) => n.min(day.succ_opt().unwrap_or(day)).max(day),
+            None => day,
+        };
+        let record = LeafRecord::new(leaf.envelopes.finish(), day)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        rows.push(log_leaf::ActiveModel {
+            leaf_hash: Set(record.hash(suite).to_vec()),
+            idx: Set(None),
+            day: Set(day.format("%Y-%m-%d").to_string()),
+            envelopes: Set(Some(record.envelopes.to_vec())),
+            nonce: Set(Some(record.nonce.to_vec())),
+            case_id: Set(Some(leaf.case.as_uuid())),
+            message_id: Set(leaf.message),
+        });
+        records.push(record);
+    }
+    log_leaf::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(records)
 }
 
 fn hash_of(bytes: &[u8], what: &str) -> Result<Hash, StoreError> {

@@ -250,6 +250,8 @@ fn argon2_all_cores(seconds: f64) -> Result<f64, String> {
 /// A running in-process intake on a fresh database with one unit.
 struct Running {
     engine: &'static str,
+    /// The app's store, for what group commit did.
+    store: Store,
     port: u16,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -311,6 +313,7 @@ async fn start(config: &Config, database_url: Option<String>) -> Result<Running,
     }));
     Ok(Running {
         engine,
+        store: store.clone(),
         port,
         stop,
         server,
@@ -339,6 +342,20 @@ async fn lookups(
     .await
 }
 
+/// The browsers' filings at `clients`, and how many transactions group
+/// commit wrote them in.
+async fn sealed_row(r: &Running, clients: usize, seconds: f64) -> Result<(Round, String), String> {
+    let before = r.store.filing_commits();
+    let sealed = super::sealed_http::filings(r.port, clients, seconds).await?;
+    let after = r.store.filing_commits();
+    let batched = format!(
+        "{clients} clients: {} filings in {} commits",
+        after.filed.saturating_sub(before.filed),
+        after.commits.saturating_sub(before.commits)
+    );
+    Ok((sealed, batched))
+}
+
 pub async fn run(
     config: &Config,
     database_url: Option<String>,
@@ -359,6 +376,7 @@ pub async fn run(
     ];
     let (mut codes, mut tokens) = (Vec::new(), Vec::new());
     let mut at_16 = None;
+    let mut batches = Vec::new();
     for &clients in client_counts {
         let submitted = round(port, clients, seconds, |c, i| {
             (
@@ -376,13 +394,14 @@ pub async fn run(
             at_16 = Some((clients, rate));
         }
         codes.extend(submitted.codes);
-        let sealed = super::sealed_http::filings(port, clients, seconds).await?;
+        let (sealed, batched) = sealed_row(&r, clients, seconds).await?;
         lines.push(row(
             engine,
             "submit, sealed in the browser",
             clients,
             &sealed,
         ));
+        batches.push(batched);
         tokens.extend(sealed.codes);
     }
     for &clients in client_counts {
@@ -400,6 +419,10 @@ pub async fn run(
         let looked = lookups(port, clients, seconds, tokens.clone(), path, "token").await?;
         lines.push(row(engine, "lookup by token", clients, &looked));
     }
+    lines.push(format!(
+        "group commit, sealed submissions: {}",
+        batches.join("; ")
+    ));
     if let Some((clients, rate)) = at_16 {
         lines.push(format!(
             "no-JavaScript submissions at {clients} clients: {rate:.0}/s, {:.0} % of the Argon2 bound, {:.0} % of the stretches all cores do at once",

@@ -1,0 +1,96 @@
+//! Filings committed together (group commit), on SQLite and on
+//! PostgreSQL: filings that arrive while a transaction is written share the
+//! next one, each still gets its own outcome, one that fails does not fail
+//! the others, and the transparency log and the audit chain stay whole.
+
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use sunlight_store::{AuditReport, Clash, LogCheck, NewCase, Store, StoreError};
+use sunlight_testkit::TestDb;
+
+use crate::repository::{new_case, tree};
+
+/// Files every case at once, each from a task of its own (as requests do),
+/// and gives back their outcomes in the order given.
+async fn file_at_once(store: &Store, cases: Vec<NewCase>) -> Vec<Result<(), StoreError>> {
+    let handles: Vec<_> = cases
+        .into_iter()
+        .map(|c| {
+            let s = store.clone();
+            tokio::spawn(async move { s.insert_case(c).await.map(|_| ()) })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.unwrap());
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn filings_that_arrive_together_commit_together_and_fail_alone() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let first = new_case("p-c-x", false, 0);
+        s.insert_case(first.clone()).await.unwrap();
+        let before = s.filing_commits();
+
+        // Forty at once: all filed, in fewer transactions than filings.
+        let forty = (1..=40).map(|n| new_case("p-c-x", false, n)).collect();
+        let outcomes = file_at_once(s, forty).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        let after = s.filing_commits();
+        assert_eq!(after.filed - before.filed, 40, "{:?}", db.engine);
+        assert!(
+            after.commits - before.commits < 40,
+            "{:?}: {} commits for 40 filings",
+            db.engine,
+            after.commits - before.commits
+        );
+
+        // Ten at once, one of them with the id of a case filed already:
+        // that one is refused as a clash, the nine others are filed.
+        let mut ten: Vec<NewCase> = (41..=50).map(|n| new_case("p-c-x", false, n)).collect();
+        ten[4].id = first.id;
+        let outcomes = file_at_once(s, ten).await;
+        for (n, outcome) in outcomes.iter().enumerate() {
+            if n == 4 {
+                assert!(
+                    matches!(outcome, Err(StoreError::Conflict(Clash::Exists("case")))),
+                    "{outcome:?}"
+                );
+            } else {
+                assert!(outcome.is_ok(), "{n}: {outcome:?}");
+            }
+        }
+
+        // 1 + 40 + 9 cases, each with its leaf and its audit entry.
+        let cases = sunlight_testkit::query_text(s, "SELECT COUNT(*) FROM cases")
+            .await
+            .unwrap();
+        assert_eq!(cases, "50", "{:?}", db.engine);
+        let log = s.verify_log().await.unwrap();
+        assert!(
+            matches!(log, LogCheck::Intact { .. }),
+            "{:?}: {log:?}",
+            db.engine
+        );
+        let leaves = sunlight_testkit::query_text(s, "SELECT COUNT(*) FROM log_leaves")
+            .await
+            .unwrap();
+        assert_eq!(leaves, "50", "{:?}", db.engine);
+        let received = sunlight_testkit::query_text(
+            s,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'case.received'",
+        )
+        .await
+        .unwrap();
+        assert_eq!(received, "50", "{:?}", db.engine);
+        assert!(
+            matches!(s.verify_audit().await.unwrap(), AuditReport::Intact { .. }),
+            "{:?}",
+            db.engine
+        );
+    }
+}
