@@ -33,7 +33,9 @@ impl Store {
             reads: None,
             log_suite: Default::default(),
             published_tree: Default::default(),
-            filings: Default::default(),
+            filings: std::sync::Arc::new(crate::filing_batch::FilingQueue::new(
+                Duration::from_secs(30),
+            )),
         })
     }
 

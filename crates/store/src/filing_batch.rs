@@ -25,22 +25,60 @@ use crate::{Store, StoreError};
 /// holds the writer for a bounded time (a few milliseconds).
 const MOST_PER_COMMIT: usize = 64;
 
+/// At most this many filings wait for the writer; more are answered
+/// "unavailable" (a 503) at once, as a full connection pool would.
+const MOST_WAITING: usize = 4096;
+
 /// A filing waiting for its commit, and where its outcome goes.
 struct Waiting {
+    /// To find it again when its reporter goes away before it is taken.
+    ticket: u64,
     case: NewCase,
     outcome: oneshot::Sender<Result<LeafRecord, StoreError>>,
 }
 
 /// The filings not yet taken into a transaction, and the right to write
 /// the next one. Shared by every clone of a `Store`.
-#[derive(Default)]
 pub(crate) struct FilingQueue {
     waiting: Mutex<Vec<Waiting>>,
+    tickets: AtomicU64,
+    /// The runtime the store was opened on: batches run there, not on the
+    /// runtime of whichever request led them (an HTTP worker's runtime
+    /// stops with the worker, and would drop the batch mid-transaction).
+    runtime: Option<tokio::runtime::Handle>,
+    /// How long a filing may wait to be taken into a transaction before it
+    /// is answered "unavailable": the pool's own wait for a connection.
+    patience: std::time::Duration,
     /// Held by the task writing a batch, from taking it until every
     /// outcome is sent.
     writer: Arc<tokio::sync::Mutex<()>>,
     commits: AtomicU64,
     filed: AtomicU64,
+}
+
+/// No ticket: the filing was answered or taken back.
+const NONE: u64 = u64::MAX;
+
+/// Takes a filing back out of the queue when its caller goes away first.
+struct Withdrawal<'a> {
+    queue: &'a FilingQueue,
+    ticket: u64,
+}
+
+impl Drop for Withdrawal<'_> {
+    fn drop(&mut self) {
+        if self.ticket != NONE {
+            self.queue.withdraw(self.ticket);
+        }
+    }
+}
+
+/// What a filing gets when it cannot be written now: the web layers
+/// answer 503, "nothing was stored, try again".
+fn unavailable() -> StoreError {
+    StoreError::Db(sea_orm::DbErr::ConnectionAcquire(
+        sea_orm::ConnAcquireErr::Timeout,
+    ))
 }
 
 /// How many transactions have filed how many cases since the store
@@ -61,6 +99,26 @@ impl std::fmt::Debug for FilingQueue {
 }
 
 impl FilingQueue {
+    pub(crate) fn new(patience: std::time::Duration) -> Self {
+        Self {
+            waiting: Mutex::default(),
+            tickets: AtomicU64::default(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            patience,
+            writer: Arc::default(),
+            commits: AtomicU64::default(),
+            filed: AtomicU64::default(),
+        }
+    }
+
+    /// Takes `ticket` out of the queue if no transaction has taken it yet.
+    fn withdraw(&self, ticket: u64) -> bool {
+        let mut waiting = self.waiting();
+        let before = waiting.len();
+        waiting.retain(|w| w.ticket != ticket);
+        waiting.len() != before
+    }
+
     fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         // A panic while the list was held cannot leave it half-changed
         // (push and drain only), so a poisoned lock is still sound.
@@ -73,21 +131,37 @@ impl Store {
     /// filings are waiting: returns once its transaction has committed.
     pub(crate) async fn file_in_turn(&self, case: NewCase) -> Result<LeafRecord, StoreError> {
         let queue = &self.filings;
+        let ticket = queue.tickets.fetch_add(1, Ordering::Relaxed);
         let (outcome, mut answered) = oneshot::channel();
-        queue.waiting().push(Waiting { case, outcome });
+        {
+            let mut waiting = queue.waiting();
+            if waiting.len() >= MOST_WAITING {
+                return Err(unavailable());
+            }
+            waiting.push(Waiting {
+                ticket,
+                case,
+                outcome,
+            });
+        }
+        // A reporter who goes away (a dropped request) before a transaction
+        // took the filing takes it back: it must not be committed later,
+        // by whoever files next, without anyone having seen a receipt.
+        let mut withdrawal = Withdrawal { queue, ticket };
+        let deadline = tokio::time::Instant::now() + queue.patience;
         loop {
             tokio::select! {
                 // An outcome first: once the writer has answered, this
                 // filing is done even if the writer's lock is free too.
                 biased;
                 answer = &mut answered => {
-                    return answer.unwrap_or_else(|_| {
-                        Err(StoreError::Invalid("the filing's transaction ended without an answer"))
-                    });
+                    withdrawal.ticket = NONE;
+                    return answer.unwrap_or_else(|_| Err(unavailable()));
                 }
                 turn = queue.writer.clone().lock_owned() => {
                     let batch: Vec<Waiting> = {
                         let mut waiting = queue.waiting();
+                        waiting.retain(|w| !w.outcome.is_closed());
                         let n = waiting.len().min(MOST_PER_COMMIT);
                         waiting.drain(..n).collect()
                     };
@@ -99,10 +173,23 @@ impl Store {
                     // A task of its own, so that a reporter who goes away
                     // does not cancel the others' transaction.
                     let store = self.clone();
-                    tokio::spawn(async move {
+                    let write = async move {
                         store.commit_batch(batch).await;
                         drop(turn);
-                    });
+                    };
+                    match &queue.runtime {
+                        Some(runtime) => drop(runtime.spawn(write)),
+                        None => drop(tokio::spawn(write)),
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    // Still queued: the writer is stuck (a lock held
+                    // elsewhere, a database gone). Once taken, a filing
+                    // waits for its commit like any transaction.
+                    if queue.withdraw(ticket) {
+                        withdrawal.ticket = NONE;
+                        return Err(unavailable());
+                    }
                 }
             }
         }
@@ -125,14 +212,14 @@ impl Store {
                     let _gone = w.outcome.send(Ok(leaf));
                 }
             }
-            Err(e) if batch.len() == 1 => {
-                if let Some(w) = batch.into_iter().next() {
-                    let _gone = w.outcome.send(Err(e));
-                }
-            }
-            // One filing that fails (a clashing id, say) must not fail the
-            // others: each is written again alone, with its own outcome.
-            Err(_) => {
+            // One filing that breaks a rule of the data (a clashing id, a
+            // resent sealed report) must not fail the others: each is
+            // written again alone, with its own outcome.
+            Err(StoreError::Conflict(_)) if batch.len() > 1 => {
+                tracing::warn!(
+                    filings = batch.len(),
+                    "a filing of a shared transaction clashed; writing each alone"
+                );
                 for w in batch {
                     let alone = self.file_together(std::slice::from_ref(&w)).await;
                     if alone.is_ok() {
@@ -142,6 +229,22 @@ impl Store {
                         l.pop()
                             .ok_or(StoreError::Invalid("a filing produced no leaf"))
                     }));
+                }
+            }
+            // Anything else (the database gone, a failed commit whose
+            // outcome is unknown) is every filing's: written again one by
+            // one, each would wait out the same failure, and a commit that
+            // did land would come back as a clash.
+            Err(e) => {
+                let unavailable_for_all = e.is_unavailable();
+                let mut first = Some(e);
+                for w in batch {
+                    let error = match first.take() {
+                        Some(e) => e,
+                        None if unavailable_for_all => unavailable(),
+                        None => StoreError::Invalid("the shared transaction failed"),
+                    };
+                    let _gone = w.outcome.send(Err(error));
                 }
             }
         }

@@ -257,6 +257,9 @@ impl Store {
                     })
                 });
         }
+        // A filing waits for the writer as long as a request would wait for
+        // a pooled connection (set above).
+        let patience = Duration::from_secs(if url.starts_with("sqlite:") { 30 } else { 5 });
         let db = Database::connect(opts).await?;
         let reads = match sqlite_file(url) {
             Some(_) => Some(Database::connect(read_only_options(url)).await?),
@@ -267,7 +270,7 @@ impl Store {
             reads,
             log_suite: Default::default(),
             published_tree: Default::default(),
-            filings: Default::default(),
+            filings: std::sync::Arc::new(filing_batch::FilingQueue::new(patience)),
         })
     }
 
@@ -292,7 +295,7 @@ impl Store {
             reads: None,
             log_suite: Default::default(),
             published_tree: Default::default(),
-            filings: Default::default(),
+            filings: std::sync::Arc::new(filing_batch::FilingQueue::new(Duration::from_secs(30))),
         })
     }
 

@@ -5,8 +5,14 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use sunlight_store::{AuditReport, Clash, LogCheck, NewCase, Store, StoreError};
-use sunlight_testkit::TestDb;
+use sunlight_testkit::{Engine, TestDb};
 
 use crate::repository::{new_case, tree};
 
@@ -53,7 +59,9 @@ async fn filings_that_arrive_together_commit_together_and_fail_alone() {
         // that one is refused as a clash, the nine others are filed.
         let mut ten: Vec<NewCase> = (41..=50).map(|n| new_case("p-c-x", false, n)).collect();
         ten[4].id = first.id;
+        let before = s.filing_commits();
         let outcomes = file_at_once(s, ten).await;
+        assert_eq!(s.filing_commits().filed - before.filed, 9);
         for (n, outcome) in outcomes.iter().enumerate() {
             if n == 4 {
                 assert!(
@@ -92,5 +100,74 @@ async fn filings_that_arrive_together_commit_together_and_fail_alone() {
             "{:?}",
             db.engine
         );
+    }
+}
+
+/// Holds what every filing's transaction needs (SQLite's write lock, the
+/// audit chain's lock on PostgreSQL) from a second connection, until the
+/// transaction returned is ended.
+async fn hold_the_writer(db: &TestDb) -> DatabaseTransaction {
+    let other = Store::connect(&db.url).await.unwrap();
+    match db.engine {
+        Engine::Sqlite => {
+            let options = TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            other
+                .connection()
+                .begin_with_options(options)
+                .await
+                .unwrap()
+        }
+        Engine::Postgres => {
+            let txn = other.connection().begin().await.unwrap();
+            // The audit chain's lock (crates/store/src/audit.rs).
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(6013834289327073281)")
+                .await
+                .unwrap();
+            txn
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_filing_whose_reporter_went_away_before_its_turn_is_never_written() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let held = hold_the_writer(&db).await;
+        let file = |n: u64| {
+            let s = s.clone();
+            tokio::spawn(async move { s.insert_case(new_case("p-c-x", false, n)).await })
+        };
+        // The first leads a transaction that waits for the lock; the
+        // second queues behind it and its request is dropped; the third
+        // queues and stays.
+        let leading = file(1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let gone = file(2);
+        let staying = file(3);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        gone.abort();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        held.rollback().await.unwrap();
+        leading.await.unwrap().unwrap();
+        staying.await.unwrap().unwrap();
+        let ids = |n: u64| {
+            sunlight_testkit::uuid_literal(db.engine, new_case("p-c-x", false, n).id.as_uuid())
+        };
+        let count = |sql: String| {
+            let s = s.clone();
+            async move { sunlight_testkit::query_text(&s, &sql).await.unwrap() }
+        };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM cases".into()).await,
+            "2",
+            "{:?}",
+            db.engine
+        );
+        let gone_rows = count(format!("SELECT COUNT(*) FROM cases WHERE id = {}", ids(2))).await;
+        assert_eq!(gone_rows, "0", "{:?}", db.engine);
     }
 }
