@@ -149,6 +149,10 @@ impl Store {
         // by whoever files next, without anyone having seen a receipt.
         let mut withdrawal = Withdrawal { queue, ticket };
         let deadline = tokio::time::Instant::now() + queue.patience;
+        // Cleared once the deadline found the filing already taken: from
+        // then on it waits for its commit, and the spent deadline must not
+        // be raced again (it would fire at once on every turn of the loop).
+        let mut patient = true;
         loop {
             tokio::select! {
                 // An outcome first: once the writer has answered, this
@@ -182,7 +186,7 @@ impl Store {
                         None => drop(tokio::spawn(write)),
                     }
                 }
-                () = tokio::time::sleep_until(deadline) => {
+                () = tokio::time::sleep_until(deadline), if patient => {
                     // Still queued: the writer is stuck (a lock held
                     // elsewhere, a database gone). Once taken, a filing
                     // waits for its commit like any transaction.
@@ -190,6 +194,7 @@ impl Store {
                         withdrawal.ticket = NONE;
                         return Err(unavailable());
                     }
+                    patient = false;
                 }
             }
         }
@@ -204,8 +209,7 @@ impl Store {
     }
 
     async fn commit_batch(&self, batch: Vec<Waiting>) {
-        let together = self.file_together(&batch).await;
-        match together {
+        match self.file_together(&batch).await {
             Ok(leaves) => {
                 self.count(1, leaves.len());
                 for (w, leaf) in batch.into_iter().zip(leaves) {
@@ -214,37 +218,47 @@ impl Store {
             }
             // One filing that breaks a rule of the data (a clashing id, a
             // resent sealed report) must not fail the others: each is
-            // written again alone, with its own outcome.
-            Err(StoreError::Conflict(_)) if batch.len() > 1 => {
+            // written again alone, with its own outcome. Only a failure
+            // before the commit: after it, the outcome is unknown.
+            Err(Failed::Before(e)) if batch.len() > 1 && !e.is_unavailable() => {
                 tracing::warn!(
                     filings = batch.len(),
-                    "a filing of a shared transaction clashed; writing each alone"
+                    error = %e,
+                    "a filing of a shared transaction failed; writing each alone"
                 );
-                for w in batch {
-                    let alone = self.file_together(std::slice::from_ref(&w)).await;
-                    if alone.is_ok() {
-                        self.count(1, 1);
-                    }
-                    let _gone = w.outcome.send(alone.and_then(|mut l| {
-                        l.pop()
-                            .ok_or(StoreError::Invalid("a filing produced no leaf"))
-                    }));
-                }
+                self.commit_each_alone(batch).await;
             }
             // Anything else (the database gone, a failed commit whose
             // outcome is unknown) is every filing's: written again one by
             // one, each would wait out the same failure, and a commit that
             // did land would come back as a clash.
-            Err(e) => {
-                let unavailable_for_all = e.is_unavailable();
-                let mut first = Some(e);
-                for w in batch {
-                    let error = match first.take() {
-                        Some(e) => e,
-                        None if unavailable_for_all => unavailable(),
-                        None => StoreError::Invalid("the shared transaction failed"),
-                    };
-                    let _gone = w.outcome.send(Err(error));
+            Err(Failed::Before(e) | Failed::AtCommit(e)) => answer_all(batch, e),
+        }
+    }
+
+    async fn commit_each_alone(&self, batch: Vec<Waiting>) {
+        let mut waiting = batch.into_iter();
+        while let Some(w) = waiting.next() {
+            if w.outcome.is_closed() {
+                continue;
+            }
+            match self.file_together(std::slice::from_ref(&w)).await {
+                Ok(mut leaves) => {
+                    self.count(1, 1);
+                    let leaf = leaves
+                        .pop()
+                        .ok_or_else(|| StoreError::Corrupt("a filing produced no leaf".into()));
+                    let _gone = w.outcome.send(leaf);
+                }
+                // The database went away meanwhile: the rest would each
+                // wait out the same failure.
+                Err(Failed::Before(e) | Failed::AtCommit(e)) if e.is_unavailable() => {
+                    let _gone = w.outcome.send(Err(e));
+                    answer_all(waiting.collect(), unavailable());
+                    return;
+                }
+                Err(Failed::Before(e) | Failed::AtCommit(e)) => {
+                    let _gone = w.outcome.send(Err(e));
                 }
             }
         }
@@ -257,12 +271,42 @@ impl Store {
     }
 
     /// The batch in one transaction, in order: every filing or none.
-    async fn file_together(&self, batch: &[Waiting]) -> Result<Vec<LeafRecord>, StoreError> {
-        let suite = self.log_suite().await?;
-        let txn = self.write_txn().await?;
-        let leaves = insert_cases_in(&txn, suite, batch).await?;
-        txn.commit().await?;
+    async fn file_together(&self, batch: &[Waiting]) -> Result<Vec<LeafRecord>, Failed> {
+        let suite = self.log_suite().await.map_err(Failed::Before)?;
+        let txn = self.write_txn().await.map_err(Failed::Before)?;
+        let leaves = insert_cases_in(&txn, suite, batch)
+            .await
+            .map_err(Failed::Before)?;
+        txn.commit().await.map_err(|e| Failed::AtCommit(e.into()))?;
         Ok(leaves)
+    }
+}
+
+/// Where a batch's transaction failed: before its commit (rolled back,
+/// nothing written) or at it (written or not, nobody knows).
+enum Failed {
+    Before(StoreError),
+    AtCommit(StoreError),
+}
+
+/// Gives every filing of `batch` the failure `e`: the first the error
+/// itself, the others one that the web layers answer alike (503 when the
+/// database is unavailable, otherwise an internal error, logged).
+fn answer_all(batch: Vec<Waiting>, e: StoreError) {
+    let unavailable_for_all = e.is_unavailable();
+    let shared = if unavailable_for_all {
+        String::new()
+    } else {
+        format!("the shared transaction failed: {e}")
+    };
+    let mut first = Some(e);
+    for w in batch {
+        let error = match first.take() {
+            Some(e) => e,
+            None if unavailable_for_all => unavailable(),
+            None => StoreError::Db(sea_orm::DbErr::Custom(shared.clone())),
+        };
+        let _gone = w.outcome.send(Err(error));
     }
 }
 

@@ -171,3 +171,43 @@ async fn a_filing_whose_reporter_went_away_before_its_turn_is_never_written() {
         assert_eq!(gone_rows, "0", "{:?}", db.engine);
     }
 }
+
+/// CPU time (user and system) of the calling thread so far.
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // Fields after the command name (which is in parentheses): the 12th
+    // and 13th of them are utime and stime, in clock ticks of 10 ms.
+    let (_, rest) = stat.rsplit_once(')').unwrap();
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse::<u64>().unwrap())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+#[tokio::test]
+async fn a_filing_taken_by_a_stuck_transaction_waits_without_spinning() {
+    // PostgreSQL only: a filing's patience there is 5 s (SQLite's 30 s
+    // would make the test long), and it is the same code on both.
+    let db = TestDb::new(Engine::Postgres).await.unwrap();
+    let s = &db.store;
+    tree(s).await;
+    let held = hold_the_writer(&db).await;
+    // The filing is taken into a transaction at once, which then waits
+    // for the lock past the filing's deadline. Everything here runs on
+    // this thread (a current-thread runtime), so its CPU time is theirs.
+    let filer = s.clone();
+    let filing = tokio::spawn(async move { filer.insert_case(new_case("p-c-x", false, 1)).await });
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    let before = thread_cpu();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let spent = thread_cpu() - before;
+    held.rollback().await.unwrap();
+    filing.await.unwrap().unwrap();
+    assert!(
+        spent < Duration::from_millis(300),
+        "{spent:?} of CPU in 1.5 s of waiting for a lock"
+    );
+}
