@@ -216,23 +216,10 @@ impl Store {
         case::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;
-        let entries = cases.iter().map(|new| queue_entry::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            case_id: Set(new.id.as_uuid()),
-            open_case_id: Set(Some(new.id.as_uuid())),
-            stage: Set(new.first_entry.stage.as_str().to_owned()),
-            unit_id: Set(new.unit.as_str().to_owned()),
-            real_name: Set(new.real_name),
-            opened_at: Set(new.received_at),
-            due_at: Set(new.first_entry.due_at),
-            closed_at: Set(None),
-            owner_id: Set(None),
-            claimed_at: Set(None),
-            paused_until: Set(None),
-            extended: Set(false),
-            paused_at: Set(None),
-            next_sweep_at: Set(Some(new.received_at)),
-            overdue_at: Set(None),
+        let entries = cases.iter().map(|new| {
+            let mut entry = crate::cases::first_entry_model(new);
+            entry.id = Set(Uuid::now_v7());
+            entry
         });
         queue_entry::Entity::insert_many(entries)
             .exec_without_returning(&txn)
