@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+mod addressing;
 mod rating;
 mod receipt;
 pub use receipt::ReportInclusion;
@@ -18,7 +19,7 @@ pub use sealed::{Located, SealedFile, SealedMeta, SealedRefusal, SealedReport};
 pub use upload::{UploadError, UploadTarget, seal_upload};
 
 use chrono::{DateTime, Utc};
-use sunlight_core::addressing::{Addressing, address};
+use sunlight_core::addressing::Addressing;
 use sunlight_core::calendar::Calendar;
 use sunlight_core::code::CodeError;
 use sunlight_core::crypto::{
@@ -333,33 +334,6 @@ impl Filing {
             recipients,
             received_at: day,
         })
-    }
-
-    /// Who handles a report to `unit` about someone in `role`, and the
-    /// unit keys it is sealed to (nearest first). The unit must exist.
-    pub async fn addressed(
-        &self,
-        unit: &UnitId,
-        role: sunlight_core::AccusedRole,
-    ) -> Result<(Addressing, Vec<UnitPublicKey>), FilingError> {
-        let chain = match self.store.public_unit_with_ancestors(unit).await {
-            Ok(chain) => chain,
-            Err(StoreError::NotFound(_)) => {
-                return Err(FilingError::Invalid(vec![FieldError {
-                    field: Field::Unit,
-                    problem: Problem::NoSuchUnit,
-                }]));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let ids: Vec<_> = chain.iter().map(|u| u.id.clone()).collect();
-        let addressing =
-            address(&ids, role).ok_or_else(|| FilingError::Internal("empty unit chain".into()))?;
-        let units: Vec<_> = chain
-            .into_iter()
-            .filter(|u| addressing.recipients.contains(&u.id))
-            .collect();
-        Ok((addressing, unit_keys(&units)))
     }
 
     /// Seals the report and stores it with its attachments in one

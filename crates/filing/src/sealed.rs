@@ -195,13 +195,22 @@ impl Filing {
             return Err(SealedRefusal::Misaddressed.into());
         }
         to.push(sealed.reporter_public);
-        let header = check_addressed(&sealed.sealed_report, &to).map_err(refusal)?;
+        // Perhaps sealed to keys `sealed/prepare` handed out from a copy
+        // older than a rotation: the browser's next prepare reads them
+        // again.
+        let forget = |e: SealedRefusal| {
+            self.store.forget_recent_units();
+            e
+        };
+        let header = check_addressed(&sealed.sealed_report, &to)
+            .map_err(refusal)
+            .map_err(forget)?;
         if sealed.sealed_report.len() > envelope_limit(self.limits.max_text_bytes())
             || !padded_body(&sealed.sealed_report, header)
         {
             return Err(SealedRefusal::Malformed.into());
         }
-        self.check_files(&sealed.files, &to)?;
+        self.check_files(&sealed.files, &to).map_err(forget)?;
         let due_at = self.policy.due(DeadlineKind::Route, day, &self.calendar);
         let new = NewCase {
             id: sealed.case_id,

@@ -14,3 +14,4 @@ mod catalog;
 mod intake;
 mod malformed;
 mod sealed;
+mod sealed_keys;

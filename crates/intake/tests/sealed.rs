@@ -31,18 +31,18 @@ fn b64(bytes: &[u8]) -> String {
     BASE64.encode(bytes)
 }
 
-fn key_of(v: &Value) -> UnitPublicKey {
+pub(crate) fn key_of(v: &Value) -> UnitPublicKey {
     UnitPublicKey::from_slice(&BASE64.decode(v.as_str().unwrap().as_bytes()).unwrap()).unwrap()
 }
 
 /// What the browser holds after stretching a fresh code.
-struct Browser {
+pub(crate) struct Browser {
     code: TrackingCode,
     stretch: CodeStretch,
-    token: String,
+    pub(crate) token: String,
 }
 
-async fn browser(h: &Harness) -> Browser {
+pub(crate) async fn browser(h: &Harness) -> Browser {
     let params: Value = h
         .client
         .get(h.url("/api/v1/sealed/params"))
@@ -70,7 +70,7 @@ async fn browser(h: &Harness) -> Browser {
     }
 }
 
-async fn post(h: &Harness, path: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn post(h: &Harness, path: &str, body: &Value) -> (u16, Value) {
     let res = h.client.post(h.url(path)).json(body).send().await.unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
@@ -134,7 +134,11 @@ fn sealed_file(case: CaseId, to: &[UnitPublicKey], bytes: &[u8]) -> (String, Val
 
 /// Prepares and seals a report to `unit`; returns the request body, the
 /// case id and the reporter key.
-async fn sealed_report(h: &Harness, b: &Browser, unit: &str) -> (Value, CaseId, UnitSecretKey) {
+pub(crate) async fn sealed_report(
+    h: &Harness,
+    b: &Browser,
+    unit: &str,
+) -> (Value, CaseId, UnitSecretKey) {
     let (status, prepared) = post(
         h,
         "/api/v1/sealed/prepare",

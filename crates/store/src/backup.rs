@@ -36,6 +36,7 @@ impl Store {
             filings: std::sync::Arc::new(crate::filing_batch::FilingQueue::new(
                 Duration::from_secs(30),
             )),
+            recent_units: Default::default(),
         })
     }
 

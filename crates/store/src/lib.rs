@@ -92,7 +92,7 @@ pub use tasks::{TASK_LIST_MAX, TaskRow, TaskSweep};
 pub use transitions::{EntryChange, TransitionRow, TransitionWrite};
 pub use unit_keys::{RetiredKey, RotatedMember, Rotation};
 pub use units::{ImportFailure, escrow_context, retired_key_context};
-pub use units::{NewUnit, UnitRow, unit_chain};
+pub use units::{NewUnit, RECENT_UNITS, UnitRow, unit_chain};
 
 /// Whether a pooled SQLite connection may be used again. A COMMIT that
 /// fails (SQLITE_FULL: the disk is full) lets SQLite roll the transaction
@@ -193,6 +193,8 @@ pub struct Store {
     published_tree: log::TreeCache,
     /// New cases waiting to be committed together (group commit).
     filings: std::sync::Arc<filing_batch::FilingQueue>,
+    /// The public units as last read for `sealed/prepare`.
+    recent_units: std::sync::Arc<units::RecentUnits>,
 }
 
 impl Store {
@@ -271,6 +273,7 @@ impl Store {
             log_suite: Default::default(),
             published_tree: Default::default(),
             filings: std::sync::Arc::new(filing_batch::FilingQueue::new(patience)),
+            recent_units: Default::default(),
         })
     }
 
@@ -296,6 +299,7 @@ impl Store {
             log_suite: Default::default(),
             published_tree: Default::default(),
             filings: std::sync::Arc::new(filing_batch::FilingQueue::new(Duration::from_secs(30))),
+            recent_units: Default::default(),
         })
     }
 

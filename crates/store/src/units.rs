@@ -259,6 +259,36 @@ impl Store {
         public_units_on(self.reader()).await
     }
 
+    /// [`Self::public_units`] as read at most [`RECENT_UNITS`] ago, for
+    /// handing a browser the keys to seal a new report to (`sealed/
+    /// prepare`): a filing reads them twice, and each read is every unit.
+    /// A stale answer cannot widen who reads a report: the filing itself
+    /// is checked against a fresh read and refused if the keys changed
+    /// meanwhile, and that refusal forgets this copy
+    /// ([`Self::forget_recent_units`]). Never for checking or sealing.
+    pub async fn public_units_recent(&self) -> Result<Vec<UnitRow>, StoreError> {
+        if let Some(units) = self.recent_units.fresh() {
+            return Ok(units);
+        }
+        let units = self.public_units().await?;
+        self.recent_units.keep(units.clone());
+        Ok(units)
+    }
+
+    /// [`Self::public_unit_with_ancestors`] from [`Self::public_units_recent`].
+    pub async fn public_unit_with_ancestors_recent(
+        &self,
+        id: &UnitId,
+    ) -> Result<Vec<UnitRow>, StoreError> {
+        chain_of(self.public_units_recent().await?, id)
+    }
+
+    /// Drops the copy [`Self::public_units_recent`] keeps: the next call
+    /// reads the units again.
+    pub fn forget_recent_units(&self) {
+        self.recent_units.forget();
+    }
+
     /// One unit's public part ([`Self::public_units`]).
     pub async fn public_unit(&self, id: &UnitId) -> Result<Option<UnitRow>, StoreError> {
         Ok(self.public_units().await?.into_iter().find(|u| &u.id == id))
@@ -270,6 +300,39 @@ impl Store {
         id: &UnitId,
     ) -> Result<Vec<UnitRow>, StoreError> {
         chain_of(self.public_units().await?, id)
+    }
+}
+
+/// How old a copy of the public units [`Store::public_units_recent`] may
+/// hand out: a unit added or a key rotated reaches new browsers within it.
+pub const RECENT_UNITS: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The copy behind [`Store::public_units_recent`] and when it was read.
+#[derive(Debug, Default)]
+pub(crate) struct RecentUnits(std::sync::Mutex<Option<(std::time::Instant, Vec<UnitRow>)>>);
+
+impl RecentUnits {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, Vec<UnitRow>)>> {
+        // Only ever replaced whole, so a poisoned lock still holds a
+        // consistent copy (or none).
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn fresh(&self) -> Option<Vec<UnitRow>> {
+        self.slot()
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < RECENT_UNITS)
+            .map(|(_, units)| units.clone())
+    }
+
+    fn keep(&self, units: Vec<UnitRow>) {
+        *self.slot() = Some((std::time::Instant::now(), units));
+    }
+
+    fn forget(&self) {
+        *self.slot() = None;
     }
 }
 

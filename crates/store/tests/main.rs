@@ -8,3 +8,4 @@ mod register_counts;
 mod repository;
 mod stats;
 mod suites;
+mod units_recent;

@@ -18,7 +18,7 @@ pub(crate) fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
 }
 
-fn uid(s: &str) -> UnitId {
+pub(crate) fn uid(s: &str) -> UnitId {
     UnitId::parse(s).unwrap()
 }
 

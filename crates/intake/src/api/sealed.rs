@@ -111,7 +111,7 @@ pub async fn prepare(
     .map_err(|e| json(e, lang))?;
     let (_, recipients) = state
         .filing
-        .addressed(&meta.unit, meta.accused_role)
+        .addressed_recently(&meta.unit, meta.accused_role)
         .await
         .map_err(|e| json(e, lang))?;
     Ok(HttpResponse::Ok().json(PrepareResponse {

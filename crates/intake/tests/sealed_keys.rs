@@ -1,0 +1,59 @@
+//! `sealed/prepare` hands out unit keys from a copy at most a second old
+//! (`Store::public_units_recent`); a report sealed to keys replaced
+//! meanwhile is still refused when filed, against a fresh read, and that
+//! refusal makes the next prepare read the keys again.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use serde_json::{Value, json};
+use sunlight_core::crypto::UnitKeyPair;
+use sunlight_testkit::{blob_literal, suite_under_test};
+
+use crate::common::{ENGINES, Harness};
+use crate::sealed::{browser, key_of, post, sealed_report};
+
+fn recipients(prepared: &Value) -> Vec<Vec<u8>> {
+    prepared["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| key_of(k).as_bytes().to_vec())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_sealed_to_keys_replaced_a_moment_ago_is_refused_and_the_next_prepare_has_the_new_ones()
+ {
+    for engine in ENGINES {
+        let h = Harness::start(engine).await;
+        let b = browser(&h).await;
+        // Prepared (the copy is read now) and sealed to today's keys.
+        let (body, _, _) = sealed_report(&h, &b, "gd-gz-tianhe").await;
+        let new_key = UnitKeyPair::generate(suite_under_test()).unwrap().public;
+        h.db.raw(&format!(
+            "UPDATE units SET public_key = {}, key_generation = key_generation + 1 \
+             WHERE id = 'gd-gz-tianhe'",
+            blob_literal(engine, new_key.as_bytes())
+        ))
+        .await
+        .unwrap();
+        let (got, answer) = post(&h, "/api/v1/sealed/reports", &body).await;
+        assert_eq!(
+            (got, answer["error"]["code"].as_str().unwrap()),
+            (422, "sealed_misaddressed"),
+            "{engine:?}: filed against the copy, not the database"
+        );
+        let (got, prepared) = post(
+            &h,
+            "/api/v1/sealed/prepare",
+            &json!({"unit": "gd-gz-tianhe", "accused_role": "ordinary", "token": b.token}),
+        )
+        .await;
+        assert_eq!(got, 200, "{prepared}");
+        assert!(
+            recipients(&prepared).contains(&new_key.as_bytes().to_vec()),
+            "{engine:?}: the refusal did not make prepare read the keys again"
+        );
+        h.stop().await;
+    }
+}

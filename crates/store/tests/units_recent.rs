@@ -1,0 +1,52 @@
+//! The copy of the public units `sealed/prepare` hands keys out from:
+//! at most a second old, and read again once forgotten.
+
+use sunlight_core::Level;
+use sunlight_core::unit_tree::UnitSpec;
+use sunlight_store::provision::create_unit;
+use sunlight_testkit::TestDb;
+
+use crate::repository::{t0, tree, uid};
+
+#[tokio::test]
+async fn the_recent_copy_of_the_units_is_at_most_a_second_old_and_forgotten_on_demand() {
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let count = |units: Vec<sunlight_store::UnitRow>| units.len();
+        assert_eq!(count(s.public_units_recent().await.unwrap()), 4);
+        let add = |id: &'static str| {
+            create_unit(
+                s,
+                UnitSpec::new(uid(id), id, Level::City, Some(uid("p"))),
+                true,
+                "t",
+                t0(),
+            )
+        };
+        add("p-e").await.unwrap();
+        // Fresh reads see it at once; the copy may lag up to a second.
+        assert_eq!(count(s.public_units().await.unwrap()), 5, "{:?}", db.engine);
+        s.forget_recent_units();
+        assert_eq!(
+            count(s.public_units_recent().await.unwrap()),
+            5,
+            "{:?}",
+            db.engine
+        );
+        add("p-f").await.unwrap();
+        tokio::time::sleep(sunlight_store::RECENT_UNITS + std::time::Duration::from_millis(50))
+            .await;
+        assert_eq!(
+            count(s.public_units_recent().await.unwrap()),
+            6,
+            "{:?}",
+            db.engine
+        );
+        let chain = s
+            .public_unit_with_ancestors_recent(&uid("p-f"))
+            .await
+            .unwrap();
+        assert_eq!(chain.len(), 2, "{:?}", db.engine);
+    }
+}
