@@ -267,11 +267,12 @@ impl Store {
     /// meanwhile, and that refusal forgets this copy
     /// ([`Self::forget_recent_units`]). Never for checking or sealing.
     pub async fn public_units_recent(&self) -> Result<Vec<UnitRow>, StoreError> {
-        if let Some(units) = self.recent_units.fresh() {
-            return Ok(units);
-        }
+        let read = match self.recent_units.fresh() {
+            Ok(units) => return Ok(units),
+            Err(read) => read,
+        };
         let units = self.public_units().await?;
-        self.recent_units.keep(units.clone());
+        self.recent_units.keep(read, units.clone());
         Ok(units)
     }
 
@@ -307,12 +308,20 @@ impl Store {
 /// hand out: a unit added or a key rotated reaches new browsers within it.
 pub const RECENT_UNITS: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The copy behind [`Store::public_units_recent`] and when it was read.
+/// The copy behind [`Store::public_units_recent`], when its read began,
+/// and how many times it was forgotten (so that a read begun before a
+/// forget does not put back what the forget removed).
 #[derive(Debug, Default)]
-pub(crate) struct RecentUnits(std::sync::Mutex<Option<(std::time::Instant, Vec<UnitRow>)>>);
+pub(crate) struct RecentUnits(std::sync::Mutex<Recent>);
+
+#[derive(Debug, Default)]
+struct Recent {
+    forgotten: u64,
+    copy: Option<(std::time::Instant, Vec<UnitRow>)>,
+}
 
 impl RecentUnits {
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, Vec<UnitRow>)>> {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Recent> {
         // Only ever replaced whole, so a poisoned lock still holds a
         // consistent copy (or none).
         self.0
@@ -320,19 +329,28 @@ impl RecentUnits {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn fresh(&self) -> Option<Vec<UnitRow>> {
-        self.slot()
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < RECENT_UNITS)
-            .map(|(_, units)| units.clone())
+    /// The copy if fresh; otherwise what [`Self::keep`] needs to know of
+    /// the read about to begin.
+    fn fresh(&self) -> Result<Vec<UnitRow>, (u64, std::time::Instant)> {
+        let slot = self.slot();
+        match &slot.copy {
+            Some((read_at, units)) if read_at.elapsed() < RECENT_UNITS => Ok(units.clone()),
+            _ => Err((slot.forgotten, std::time::Instant::now())),
+        }
     }
 
-    fn keep(&self, units: Vec<UnitRow>) {
-        *self.slot() = Some((std::time::Instant::now(), units));
+    /// Keeps `units`, read from `began`, unless forgotten since.
+    fn keep(&self, (forgotten, began): (u64, std::time::Instant), units: Vec<UnitRow>) {
+        let mut slot = self.slot();
+        if slot.forgotten == forgotten {
+            slot.copy = Some((began, units));
+        }
     }
 
     fn forget(&self) {
-        *self.slot() = None;
+        let mut slot = self.slot();
+        slot.forgotten = slot.forgotten.wrapping_add(1);
+        slot.copy = None;
     }
 }
 
@@ -409,4 +427,21 @@ fn chain_of(units: Vec<UnitRow>, id: &UnitId) -> Result<Vec<UnitRow>, StoreError
         }
     }
     Ok(chain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecentUnits;
+
+    #[test]
+    fn a_read_begun_before_a_forget_does_not_put_the_old_units_back() {
+        let recent = RecentUnits::default();
+        let read = recent.fresh().unwrap_err();
+        recent.forget();
+        recent.keep(read, Vec::new());
+        assert!(recent.fresh().is_err(), "the forgotten read was kept");
+        let read = recent.fresh().unwrap_err();
+        recent.keep(read, Vec::new());
+        assert!(recent.fresh().is_ok());
+    }
 }
