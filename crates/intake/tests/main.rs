@@ -14,4 +14,3 @@ mod catalog;
 mod intake;
 mod malformed;
 mod sealed;
-mod sealed_keys;

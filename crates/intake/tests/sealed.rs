@@ -25,6 +25,8 @@ use sunlight_core::{CaseId, TrackingCode};
 use sunlight_testkit::Engine;
 use uuid::Uuid;
 
+mod keys;
+
 const CANARY: &str = "CANARY-7f3a-sealed-in-the-browser";
 
 fn b64(bytes: &[u8]) -> String {
