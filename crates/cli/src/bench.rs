@@ -279,6 +279,7 @@ pub async fn queue(
                         stage: Stage::Verify,
                         due_at: received + ChronoDuration::days(60),
                     },
+                    sealed_to: Default::default(),
                 })
             })
             .collect();

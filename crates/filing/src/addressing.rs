@@ -4,18 +4,19 @@
 use sunlight_core::UnitId;
 use sunlight_core::addressing::{Addressing, address};
 use sunlight_core::crypto::UnitPublicKey;
-use sunlight_store::StoreError;
+use sunlight_store::{SealedTo, StoreError};
 
 use crate::{Field, FieldError, Filing, FilingError, Problem, unit_keys};
 
 impl Filing {
-    /// Who handles a report to `unit` about someone in `role`, and the
-    /// unit keys it is sealed to (nearest first). The unit must exist.
+    /// Who handles a report to `unit` about someone in `role`, the unit
+    /// keys it is sealed to (nearest first), and their generations for
+    /// the store's check. The unit must exist.
     pub async fn addressed(
         &self,
         unit: &UnitId,
         role: sunlight_core::AccusedRole,
-    ) -> Result<(Addressing, Vec<UnitPublicKey>), FilingError> {
+    ) -> Result<(Addressing, Vec<UnitPublicKey>, SealedTo), FilingError> {
         addressed_in(self.store.public_unit_with_ancestors(unit).await, role)
     }
 
@@ -26,7 +27,7 @@ impl Filing {
         &self,
         unit: &UnitId,
         role: sunlight_core::AccusedRole,
-    ) -> Result<(Addressing, Vec<UnitPublicKey>), FilingError> {
+    ) -> Result<(Addressing, Vec<UnitPublicKey>, SealedTo), FilingError> {
         addressed_in(
             self.store.public_unit_with_ancestors_recent(unit).await,
             role,
@@ -39,7 +40,7 @@ impl Filing {
 fn addressed_in(
     chain: Result<Vec<sunlight_store::UnitRow>, StoreError>,
     role: sunlight_core::AccusedRole,
-) -> Result<(Addressing, Vec<UnitPublicKey>), FilingError> {
+) -> Result<(Addressing, Vec<UnitPublicKey>, SealedTo), FilingError> {
     let chain = match chain {
         Ok(chain) => chain,
         Err(StoreError::NotFound(_)) => {
@@ -57,5 +58,5 @@ fn addressed_in(
         .into_iter()
         .filter(|u| addressing.recipients.contains(&u.id))
         .collect();
-    Ok((addressing, unit_keys(&units)))
+    Ok((addressing, unit_keys(&units), SealedTo::of(&units)))
 }

@@ -12,6 +12,8 @@ mod addressing;
 mod rating;
 mod receipt;
 pub use receipt::ReportInclusion;
+mod reporter;
+pub use reporter::{Found, ShownMessage, Status};
 mod sealed;
 mod upload;
 pub use rating::{ObjectionDraft, RatingRefusal, RatingState};
@@ -24,20 +26,16 @@ use sunlight_core::calendar::Calendar;
 use sunlight_core::code::CodeError;
 use sunlight_core::crypto::{
     CodeScheme, CodeStretcher, CryptoError, SealContext, StretchMemory, StretchedCode,
-    UnitPublicKey, open, seal,
+    UnitPublicKey, seal,
 };
 use sunlight_core::log::Receipt;
 use sunlight_core::policy::{DeadlineKind, Policy};
 use sunlight_core::report::{
-    AttachmentMeta, Field, FieldError, Limits, MessageContent, Problem, ReportDraft, ValidReport,
-    decode_padded, encode_padded, item,
+    Field, FieldError, Limits, Problem, ReportDraft, ValidReport, encode_padded, item,
 };
 use sunlight_core::{CaseId, Channel, Stage, TrackingCode, UnitId};
-use sunlight_store::{
-    NewAttachment, NewCase, NewQueueEntry, ReporterView, Store, StoreError, unit_chain,
-};
+use sunlight_store::{Clash, NewAttachment, NewCase, NewQueueEntry, SealedTo, Store, StoreError};
 use tokio::sync::Semaphore;
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 /// Why filing or a look-up failed.
@@ -100,49 +98,14 @@ pub struct Prepared {
     pub addressing: Addressing,
     /// Unit keys of `addressing.recipients`, then the reporter's key.
     pub recipients: Vec<UnitPublicKey>,
+    /// Those unit keys' generations, checked when the case is stored.
+    sealed_to: SealedTo,
     pub received_at: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
-            .field("case_id", &self.case_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A message on the status page, opened for the reporter.
-#[derive(Debug, Clone)]
-pub struct ShownMessage {
-    pub from_staff: bool,
-    pub body: Zeroizing<String>,
-    pub at: DateTime<Utc>,
-}
-
-/// What the reporter sees of their case.
-#[derive(Debug)]
-pub struct Status {
-    pub view: ReporterView,
-    pub messages: Vec<ShownMessage>,
-    pub files: Vec<AttachmentMeta>,
-    /// Whether the reporter may rate the feedback now, or how they did.
-    pub rating: RatingState,
-    /// Closed: the unit above `(name, English name)`, for a review.
-    pub review_by: Option<(String, Option<String>)>,
-    /// The report's place in the public log, with the current proof.
-    pub inclusion: Option<ReportInclusion>,
-}
-
-/// A case found by its code, with the key material to add to it.
-pub struct Found {
-    pub case_id: CaseId,
-    pub recipients: Vec<UnitPublicKey>,
-    stretched: StretchedCode,
-}
-
-impl std::fmt::Debug for Found {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Found")
             .field("case_id", &self.case_id)
             .finish_non_exhaustive()
     }
@@ -321,7 +284,7 @@ impl Filing {
         report: &ValidReport,
         day: DateTime<Utc>,
     ) -> Result<Prepared, FilingError> {
-        let (addressing, mut recipients) =
+        let (addressing, mut recipients, sealed_to) =
             self.addressed(&report.unit, report.accused_role).await?;
         let code = TrackingCode::generate()?;
         let stretched = self.stretch(&code).await?;
@@ -332,6 +295,7 @@ impl Filing {
             case_id: CaseId::arrived_on(day),
             addressing,
             recipients,
+            sealed_to,
             received_at: day,
         })
     }
@@ -341,14 +305,46 @@ impl Filing {
     /// then be shown.
     pub async fn file(
         &self,
-        prepared: Prepared,
+        mut prepared: Prepared,
         report: ValidReport,
         attachments: Vec<NewAttachment>,
     ) -> Result<(TrackingCode, Receipt), FilingError> {
-        let payload =
-            encode_padded(&report.content).map_err(|e| FilingError::Internal(e.to_string()))?;
+        let payload = Zeroizing::new(
+            encode_padded(&report.content).map_err(|e| FilingError::Internal(e.to_string()))?,
+        );
+        let key = self.log_key().await?;
+        let without_files = attachments.is_empty();
+        let first = self.sealed_case(&prepared, &report, &payload)?;
+        let leaf = match self.store.insert_case_with(first, attachments).await {
+            // A unit's key was replaced since `prepare` read it. A report
+            // without files is sealed again to the new keys; files were
+            // sealed as they streamed in, so that report is refused and
+            // the reporter sends it again (nothing was stored).
+            Err(StoreError::Conflict(Clash::KeyChanged)) if without_files => {
+                let (addressing, mut recipients, sealed_to) =
+                    self.addressed(&report.unit, report.accused_role).await?;
+                recipients.push(prepared.stretched.reporter_public());
+                prepared.addressing = addressing;
+                prepared.recipients = recipients;
+                prepared.sealed_to = sealed_to;
+                let again = self.sealed_case(&prepared, &report, &payload)?;
+                self.store.insert_case_with(again, Vec::new()).await?
+            }
+            other => other?,
+        };
+        Ok((prepared.code, Self::receipt(&key, &leaf)?))
+    }
+
+    /// The case `prepared` and `report` make, its report sealed as
+    /// `payload` to the prepared recipients.
+    fn sealed_case(
+        &self,
+        prepared: &Prepared,
+        report: &ValidReport,
+        payload: &[u8],
+    ) -> Result<NewCase, FilingError> {
         let sealed_report = seal(
-            &payload,
+            payload,
             &SealContext {
                 case_id: prepared.case_id,
                 item: item::REPORT,
@@ -358,7 +354,7 @@ impl Filing {
         let due_at = self
             .policy
             .due(DeadlineKind::Route, prepared.received_at, &self.calendar);
-        let new = NewCase {
+        Ok(NewCase {
             id: prepared.case_id,
             lookup_key: prepared.stretched.lookup_key,
             unit: prepared.addressing.responsible.clone(),
@@ -375,10 +371,8 @@ impl Filing {
                 stage: Stage::Received,
                 due_at,
             },
-        };
-        let key = self.log_key().await?;
-        let leaf = self.store.insert_case_with(new, attachments).await?;
-        Ok((prepared.code, Self::receipt(&key, &leaf)?))
+            sealed_to: prepared.sealed_to.clone(),
+        })
     }
 
     /// Whether reporters' browsers may seal: the modern suite only (no JS
@@ -386,182 +380,5 @@ impl Filing {
     /// the deployment used shangmi (docs/crypto.md).
     pub fn seals_in_browser(&self) -> bool {
         self.stretcher.offers_browser_path()
-    }
-
-    /// Finds a case by its code: in our own scheme first, then, while
-    /// cases of other schemes exist, in each of them (a further stretch
-    /// for each on a miss).
-    pub async fn find(&self, code: &TrackingCode) -> Result<(Found, ReporterView), FilingError> {
-        let own = self.own_scheme();
-        // Schemes 2 and 3 share the stretch: kept for a miss in our own.
-        let (stretched, stretch) = self
-            .on_argon(code, move |s, code, memory| {
-                let stretch = s.run_in(code, memory)?;
-                Ok((s.keyed(&stretch, own)?, stretch))
-            })
-            .await?;
-        if let Some(view) = self.store.reporter_view(&stretched.lookup_key).await? {
-            return self.found(stretched, view).await;
-        }
-        for scheme in self.other_schemes().await? {
-            let stretched = match scheme {
-                CodeScheme::PepperedStretch => self.stretch_as(code, scheme).await?,
-                keyed => self.stretcher.keyed(&stretch, keyed)?,
-            };
-            if let Some(view) = self.store.reporter_view(&stretched.lookup_key).await? {
-                return self.found(stretched, view).await;
-            }
-        }
-        Err(FilingError::UnknownCode)
-    }
-
-    /// Where new material on a found case goes.
-    async fn found(
-        &self,
-        stretched: StretchedCode,
-        view: ReporterView,
-    ) -> Result<(Found, ReporterView), FilingError> {
-        // New material goes to the units of the case it is filed on (the
-        // surviving one, after a merge) and the units above, and to the
-        // reporter — but never to a unit that could not read the reporter's
-        // own case: only units on both chains. A merge never widens (the
-        // store refuses any other), and this keeps a merged-in reporter's
-        // follow-ups from their own unit when the case they now feed is,
-        // say, a key-person case that unit may not read.
-        let mut recipients = self.follow_up_units(&view)?;
-        recipients.push(stretched.reporter_public());
-        Ok((
-            Found {
-                // New material goes where the work goes on: the surviving
-                // case when this one was merged.
-                case_id: view.case.id,
-                recipients,
-                stretched,
-            },
-            view,
-        ))
-    }
-
-    /// The unit keys a reporter's follow-up on `view` is sealed to.
-    pub fn follow_up_units(&self, view: &ReporterView) -> Result<Vec<UnitPublicKey>, FilingError> {
-        // The units as read with the view, in its transaction: no further query.
-        let own = unit_chain(&view.units, &view.own_unit)?;
-        let chain: Vec<_> = if view.case.id == view.own_case {
-            own
-        } else {
-            let surviving = unit_chain(&view.units, &view.case.unit)?;
-            surviving
-                .into_iter()
-                .filter(|u| own.iter().any(|o| o.id == u.id))
-                .collect()
-        };
-        Ok(unit_keys(&chain))
-    }
-
-    /// The status page's content: the view, with the messages and file
-    /// names opened with the reporter's key.
-    pub async fn status(&self, code: &TrackingCode) -> Result<(Found, Status), FilingError> {
-        let (found, view) = self.find(code).await?;
-        let status = self.opened(&found, view).await?;
-        Ok((found, status))
-    }
-
-    /// The status of a case found before, read again (after the reporter
-    /// acted on it) without stretching the code a second time.
-    pub async fn status_again(&self, found: &Found) -> Result<Status, FilingError> {
-        let view = self
-            .store
-            .reporter_view(&found.stretched.lookup_key)
-            .await?
-            .ok_or(FilingError::UnknownCode)?;
-        self.opened(found, view).await
-    }
-
-    async fn opened(&self, found: &Found, view: ReporterView) -> Result<Status, FilingError> {
-        let secret = &found.stretched.reporter_secret;
-        let mut messages = Vec::new();
-        for m in &view.messages {
-            let item = item::message(m.id);
-            let ctx = SealContext {
-                case_id: CaseId::from_uuid(m.case_id),
-                item: &item,
-            };
-            // A message sealed before this reporter's key was a recipient
-            // (another reporter's, in a merged case) is not theirs to see.
-            // One that opens but holds no message (sealed wrongly in the
-            // reporter's own browser) is left out too: it must not lock
-            // the reporter out of their case.
-            let Some(content) = open(&m.sealed_body, &ctx, secret)
-                .ok()
-                .and_then(|plain| decode_padded::<MessageContent>(&plain).ok())
-            else {
-                continue;
-            };
-            messages.push(ShownMessage {
-                from_staff: m.author == "staff",
-                body: Zeroizing::new(content.body.clone()),
-                at: m.created_at,
-            });
-        }
-        let mut files = Vec::new();
-        for a in &view.attachments {
-            let item = item::attachment_meta(a.id);
-            let ctx = SealContext {
-                case_id: a.case_id,
-                item: &item,
-            };
-            let meta = open(&a.sealed_meta, &ctx, secret)
-                .ok()
-                .and_then(|plain| decode_padded::<AttachmentMeta>(&plain).ok());
-            files.extend(meta);
-        }
-        let rating = self.rating_state(&view, chrono::Utc::now()).await?;
-        Ok(Status {
-            review_by: self.review_by(&view).await?,
-            // Best effort: odd log rows must not keep a reporter from
-            // their case (`sunlight log verify` names them).
-            inclusion: self.report_inclusion(&view).await.ok().flatten(),
-            view,
-            messages,
-            files,
-            rating,
-        })
-    }
-
-    /// Seals and stores a reporter's message (and files) on their case.
-    pub async fn add_message(
-        &self,
-        found: &Found,
-        message_id: Uuid,
-        body: &str,
-        attachments: Vec<NewAttachment>,
-        now: DateTime<Utc>,
-    ) -> Result<(), FilingError> {
-        let content = MessageContent {
-            body: body.to_owned(),
-        };
-        let payload = encode_padded(&content).map_err(|e| FilingError::Internal(e.to_string()))?;
-        let item = item::message(message_id);
-        let sealed = seal(
-            &payload,
-            &SealContext {
-                case_id: found.case_id,
-                item: &item,
-            },
-            &found.recipients,
-        )?;
-        let day = self.arrival_day(now);
-        self.store
-            .add_message_at(
-                found.case_id,
-                message_id,
-                None,
-                sealed,
-                attachments,
-                day,
-                now,
-            )
-            .await?;
-        Ok(())
     }
 }

@@ -155,6 +155,10 @@ impl Filing {
             Err(StoreError::Conflict(Clash::Exists(_))) => {
                 Err(crate::SealedRefusal::StaleId.into())
             }
+            // A unit's key replaced since the status was read: the
+            // objection was sealed to the retired one; nothing is stored
+            // (`keys_replaced`, send it again).
+            Err(e @ StoreError::Conflict(Clash::KeyChanged)) => Err(e.into()),
             Err(StoreError::Conflict(_)) => Err(RatingRefusal::NotYet.into()),
             other => Ok(other?),
         }
@@ -170,7 +174,7 @@ impl Filing {
         day: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Objection, FilingError> {
-        let (message_id, sealed_body, message_day) = match draft {
+        let (message_id, sealed_body, message_day, sealed_to) = match draft {
             ObjectionDraft::Text { found, text } => {
                 let message_id = self.message_id(now);
                 let payload = encode_padded(&MessageContent {
@@ -183,7 +187,7 @@ impl Filing {
                     item: &item,
                 };
                 let sealed = seal(&payload, &context, &found.recipients)?;
-                (message_id, sealed, day)
+                (message_id, sealed, day, found.sealed_to.clone())
             }
             ObjectionDraft::Sealed {
                 located,
@@ -194,13 +198,14 @@ impl Filing {
                 // Dated by its id's day, as a sealed follow-up is.
                 let issued =
                     self.check_sealed_message(located, sealed_for, message_id, &sealed_body, now)?;
-                (message_id, sealed_body, issued)
+                (message_id, sealed_body, issued, located.sealed_to.clone())
             }
         };
         Ok(Objection {
             message_id,
             sealed_body,
             day: message_day,
+            sealed_to,
             unit,
             due_at: self
                 .policy

@@ -10,7 +10,9 @@ use sunlight_core::crypto::{
 };
 use sunlight_core::policy::DeadlineKind;
 use sunlight_core::{AccusedRole, CaseId, Category, Channel, SelectionStage, Stage, UnitId};
-use sunlight_store::{NewAttachment, NewCase, NewQueueEntry, ReporterView, StoreError};
+use sunlight_store::{
+    Clash, NewAttachment, NewCase, NewQueueEntry, ReporterView, SealedTo, StoreError,
+};
 use uuid::Uuid;
 
 use crate::{Filing, FilingError};
@@ -73,6 +75,9 @@ pub struct SealedReport {
 pub struct Located {
     pub case_id: CaseId,
     pub recipients: Vec<UnitPublicKey>,
+    /// The unit keys among `recipients` with their generations, checked
+    /// when a follow-up is stored.
+    pub(crate) sealed_to: SealedTo,
     lookup_key: [u8; 32],
 }
 
@@ -186,7 +191,7 @@ impl Filing {
     ) -> Result<(DateTime<Utc>, sunlight_core::log::Receipt), FilingError> {
         self.browser_sealing()?;
         let day = self.issued_day(sealed.case_id.as_uuid(), now)?;
-        let (addressing, mut to) = self
+        let (addressing, mut to, sealed_to) = self
             .addressed(&sealed.meta.unit, sealed.meta.accused_role)
             .await?;
         // Staff replies are sealed to this key: it must be a key of its
@@ -229,6 +234,7 @@ impl Filing {
                 stage: Stage::Received,
                 due_at,
             },
+            sealed_to,
         };
         let key = self.log_key().await?;
         match self
@@ -236,6 +242,11 @@ impl Filing {
             .insert_case_with(new, attachments(sealed.files))
             .await
         {
+            // A unit's key was replaced after the check above: the browser
+            // seals again to the keys its next prepare reads.
+            Err(StoreError::Conflict(Clash::KeyChanged)) => {
+                Err(forget(SealedRefusal::Misaddressed).into())
+            }
             // The case id or the token was used already: a second send of
             // the same sealed report (a double click, a retry after a
             // lost answer). The first is stored; this one is not.
@@ -260,7 +271,7 @@ impl Filing {
             .reporter_view(&lookup_key)
             .await?
             .ok_or(FilingError::UnknownCode)?;
-        let mut recipients = self.follow_up_units(&view)?;
+        let (mut recipients, sealed_to) = self.follow_up_units(&view)?;
         recipients.push(
             view.own_reporter_key
                 .ok_or_else(|| FilingError::Internal("case without a reporter key".into()))?,
@@ -269,6 +280,7 @@ impl Filing {
             Located {
                 case_id: view.case.id,
                 recipients,
+                sealed_to,
                 lookup_key,
             },
             view,
@@ -347,11 +359,15 @@ impl Filing {
                 None,
                 sealed_body,
                 attachments(files),
+                &located.sealed_to,
                 day,
                 now,
             )
             .await;
         match stored {
+            // A unit's key was replaced since the status was read: the
+            // browser reads the status again and seals to the new keys.
+            Err(StoreError::Conflict(Clash::KeyChanged)) => Err(SealedRefusal::Misaddressed.into()),
             Err(StoreError::Conflict(_)) => Err(SealedRefusal::StaleId.into()),
             Err(e) => Err(e.into()),
             Ok(_) => Ok(day),

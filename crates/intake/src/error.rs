@@ -42,6 +42,7 @@ sunlight_web::error_kinds! {
         SealedStale = (409, "sealed_stale", "the case or message id was not handed out today or yesterday: fetch a new one and seal again"),
         SealedMisaddressed = (422, "sealed_misaddressed", "an envelope is not addressed to exactly the keys of the report's units and the reporter, in order"),
         SealedMalformed = (422, "sealed_malformed", "a sealed item is malformed or over its size limit"),
+        KeysReplaced = (409, "keys_replaced", "a unit's key was replaced while this was being filed (a member left): nothing was stored; send it again"),
         RateLimited = (429, "rate_limited", "too many requests from everyone at once; try again in a minute"),
         Internal = (500, "internal", "the server failed; it is logged without content"),
         Unavailable = (503, "unavailable", "the database does not answer"),
@@ -82,6 +83,9 @@ pub enum IntakeError {
     InvalidRating,
     #[error("sealed material refused: {0}")]
     Sealed(sunlight_filing::SealedRefusal),
+    /// Sealed by the server to a unit key replaced before it was stored.
+    #[error("a unit key was replaced meanwhile")]
+    KeysReplaced,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("database unavailable: {0}")]
@@ -133,6 +137,7 @@ impl IntakeError {
             Self::Sealed(sunlight_filing::SealedRefusal::Malformed) => Answer::SealedMalformed,
             Self::Sealed(sunlight_filing::SealedRefusal::TooManyFiles) => Answer::TooLarge,
             Self::Sealed(sunlight_filing::SealedRefusal::NotOffered) => Answer::SealingNotOffered,
+            Self::KeysReplaced => Answer::KeysReplaced,
             Self::MethodNotAllowed => Answer::MethodNotAllowed,
             Self::Unavailable(_) => Answer::Unavailable,
             Self::Internal(_) => Answer::Internal,
@@ -198,6 +203,7 @@ impl IntakeError {
                 i18n::too_large(lang, limits)
             }
             Self::Sealed(_) => t.get("errors.sealed_refused").to_owned(),
+            Self::KeysReplaced => t.get("errors.keys_replaced").to_owned(),
             Self::MethodNotAllowed => t.get("errors.method_not_allowed").to_owned(),
             Self::Unavailable(_) => t.get("errors.unavailable").to_owned(),
             Self::Internal(_) => t.get("errors.internal").to_owned(),
@@ -238,6 +244,7 @@ impl From<sunlight_filing::FilingError> for IntakeError {
             F::Invalid(fields) => Self::Invalid(fields),
             F::UnknownCode => Self::UnknownCode,
             F::Code(c) => c.into(),
+            F::Store(StoreError::Conflict(sunlight_store::Clash::KeyChanged)) => Self::KeysReplaced,
             F::Store(s) => s.into(),
             F::Crypto(c) => c.into(),
             F::Rating(r) => Self::Rating(r),
@@ -367,6 +374,7 @@ mod tests {
             IntakeError::AttachmentOrder => (400, "attachment_order"),
             IntakeError::BrokenUpload(_) => (400, "broken_upload"),
             IntakeError::NotFound => (404, "not_found"),
+            IntakeError::KeysReplaced => (409, "keys_replaced"),
             IntakeError::Rating(sunlight_filing::RatingRefusal::NotYet) => (409, "rating_not_yet"),
             IntakeError::Rating(sunlight_filing::RatingRefusal::AlreadyRated) => {
                 (409, "already_rated")
@@ -395,6 +403,16 @@ mod tests {
             IntakeError::Unavailable(_) => (503, "unavailable"),
             IntakeError::Internal(_) => (500, "internal"),
         }
+    }
+
+    /// A store's refusal of a filing sealed to a rotated key is the
+    /// reporter's "send it again", not a logged internal failure.
+    #[test]
+    fn a_key_replaced_while_filing_is_answered_as_such() {
+        let e = IntakeError::from(sunlight_filing::FilingError::Store(StoreError::Conflict(
+            sunlight_store::Clash::KeyChanged,
+        )));
+        assert_eq!((e.status().as_u16(), e.code()), (409, "keys_replaced"));
     }
 
     #[test]
@@ -429,6 +447,7 @@ mod tests {
             IntakeError::Sealed(sunlight_filing::SealedRefusal::TooManyFiles),
             IntakeError::Sealed(sunlight_filing::SealedRefusal::NotOffered),
             IntakeError::NotFound,
+            IntakeError::KeysReplaced,
             IntakeError::MethodNotAllowed,
             IntakeError::Unavailable(secret.into()),
             IntakeError::Internal(secret.into()),

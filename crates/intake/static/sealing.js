@@ -4948,7 +4948,7 @@ function missing(form, content) {
   const realName = form.elements.real_name && form.elements.real_name.checked;
   return !content.accused_name || !content.narrative || realName && !content.reporter_name;
 }
-async function fileReport(form) {
+async function fileReport(form, again = false) {
   const content = reportContent(form);
   if (missing(form, content)) return say(text("missing"), true);
   say(text("working"));
@@ -4982,6 +4982,9 @@ async function fileReport(form) {
   };
   reporter.fill(0);
   const filed = await call("/api/v1/sealed/reports", body);
+  if (!again && filed.status === 422 && filed.data && filed.data.error && filed.data.error.code === "sealed_misaddressed") {
+    return fileReport(form, true);
+  }
   if (filed.status !== 201) return say(errorMessage(filed.data), true);
   showReceipt(code, filed.data);
 }

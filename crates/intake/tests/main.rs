@@ -12,5 +12,6 @@ mod common;
 
 mod catalog;
 mod intake;
+mod key_rotation;
 mod malformed;
 mod sealed;

@@ -62,6 +62,9 @@ pub struct NewCase {
     pub reporter_public_key: sunlight_core::crypto::UnitPublicKey,
     /// The first open stage and its deadline.
     pub first_entry: NewQueueEntry,
+    /// The unit keys `sealed_report` (and its files) were sealed to, as
+    /// read then: checked in the filing's transaction.
+    pub sealed_to: crate::SealedTo,
 }
 
 /// Shows routing metadata only: never the lookup key or the sealed bytes.
@@ -445,6 +448,9 @@ pub(crate) async fn insert_case_in(
     let leaf = crate::log::append_leaf(txn, suite, log, day, new.id, None).await?;
     let (received, at) = received_record(new);
     append(txn, received, at).await?;
+    if !crate::unit_keys::keys_still_current(txn, [&new.sealed_to]).await? {
+        return Err(StoreError::Conflict(Clash::KeyChanged));
+    }
     Ok(leaf)
 }
 

@@ -19,6 +19,7 @@ use crate::cases::{NewCase, first_entry_model, new_case_model, received_record};
 use crate::entity::{case, queue_entry};
 use crate::error::Clash;
 use crate::log::{NewLeaf, append_leaves, log_day};
+use crate::unit_keys::keys_still_current;
 use crate::{Store, StoreError};
 
 /// At most this many filings share one transaction, so that one commit
@@ -340,6 +341,12 @@ async fn insert_cases_in(
         })
         .collect();
     let records = append_leaves(txn, suite, leaves).await?;
-    append_all(txn, cases.map(received_record).collect()).await?;
+    append_all(txn, cases.clone().map(received_record).collect()).await?;
+    // One filing sealed to a key rotated meanwhile fails the batch, whose
+    // filings are then written each alone (`commit_batch`): only that one
+    // is refused.
+    if !keys_still_current(txn, cases.map(|c| &c.sealed_to)).await? {
+        return Err(StoreError::Conflict(Clash::KeyChanged));
+    }
     Ok(records)
 }

@@ -90,7 +90,7 @@ pub use sweeper::{
 };
 pub use tasks::{TASK_LIST_MAX, TaskRow, TaskSweep};
 pub use transitions::{EntryChange, TransitionRow, TransitionWrite};
-pub use unit_keys::{RetiredKey, RotatedMember, Rotation};
+pub use unit_keys::{RetiredKey, RotatedMember, Rotation, SealedTo};
 pub use units::{ImportFailure, escrow_context, retired_key_context};
 pub use units::{NewUnit, RECENT_UNITS, UnitRow, unit_chain};
 

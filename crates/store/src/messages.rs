@@ -44,12 +44,24 @@ impl Store {
         attachments: Vec<NewAttachment>,
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
-        self.add_message_at(case, id, from_staff, sealed_body, attachments, now, now)
-            .await
+        let unchecked = crate::SealedTo::default();
+        self.add_message_at(
+            case,
+            id,
+            from_staff,
+            sealed_body,
+            attachments,
+            &unchecked,
+            now,
+            now,
+        )
+        .await
     }
 
     /// `add_message_with`, its rows stamped `stamp` (a reporter's message:
-    /// the start of its day) while `now` is the real time it arrived.
+    /// the start of its day) while `now` is the real time it arrived, and
+    /// refused (`Clash::KeyChanged`) if a unit it was sealed to rotated its
+    /// key since (`sealed_to`).
     #[expect(
         clippy::too_many_arguments,
         reason = "the message, its files and its two times are all required"
@@ -61,6 +73,7 @@ impl Store {
         from_staff: Option<Uuid>,
         sealed_body: Vec<u8>,
         attachments: Vec<NewAttachment>,
+        sealed_to: &crate::SealedTo,
         stamp: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
@@ -113,6 +126,10 @@ impl Store {
             stamp,
         )
         .await?;
+        if !crate::unit_keys::keys_still_current(&txn, [sealed_to]).await? {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(Clash::KeyChanged));
+        }
         txn.commit().await?;
         Ok(id)
     }

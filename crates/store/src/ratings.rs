@@ -42,6 +42,8 @@ pub struct Objection {
     /// The unit that re-examines: the one above the case's unit.
     pub unit: UnitId,
     pub due_at: DateTime<Utc>,
+    /// The unit keys `sealed_body` was sealed to: checked as a follow-up's.
+    pub sealed_to: crate::SealedTo,
 }
 
 impl std::fmt::Debug for Objection {
@@ -181,6 +183,12 @@ impl Store {
             r.day,
         )
         .await?;
+        if let Some(o) = &r.objection
+            && !crate::unit_keys::keys_still_current(&txn, [&o.sealed_to]).await?
+        {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(Clash::KeyChanged));
+        }
         txn.commit().await?;
         Ok(())
     }

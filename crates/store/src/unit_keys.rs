@@ -13,6 +13,61 @@ use crate::entity::{staff, unit, unit_key};
 use crate::error::Clash;
 use crate::{Store, StoreError};
 
+/// The unit keys a new report or reporter message was sealed to: each
+/// unit with the key generation read when it was sealed. Its transaction
+/// refuses it (`Clash::KeyChanged`) if any of them rotated since, so that
+/// nothing arriving after a rotation is stored sealed to the retired key
+/// (which a member removed by that rotation may still hold). Empty: no
+/// unit key to check (material entered by tools and tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealedTo(pub Vec<(UnitId, i32)>);
+
+impl SealedTo {
+    /// The keys of `units` as read.
+    pub fn of<'a>(units: impl IntoIterator<Item = &'a crate::UnitRow>) -> Self {
+        Self(
+            units
+                .into_iter()
+                .map(|u| (u.id.clone(), u.key_generation))
+                .collect(),
+        )
+    }
+}
+
+/// Whether every unit named in `sealed` still has the key generation
+/// named, read in `txn`. Call it only after `txn` appended to the audit
+/// chain: on PostgreSQL that took the chain's lock, which a rotation takes
+/// too (its own audit entry) and holds until it commits — so either the
+/// rotation committed before this read, which sees its new generation, or
+/// it commits after this transaction does. (Not `FOR SHARE` on the unit
+/// rows: that needs UPDATE rights on `units`, which intake's role must not
+/// have.) SQLite's write transaction holds the whole file.
+pub(crate) async fn keys_still_current<'a>(
+    txn: &sea_orm::DatabaseTransaction,
+    sealed: impl IntoIterator<Item = &'a SealedTo>,
+) -> Result<bool, StoreError> {
+    let named: Vec<&(UnitId, i32)> = sealed.into_iter().flat_map(|s| &s.0).collect();
+    if named.is_empty() {
+        return Ok(true);
+    }
+    let mut ids: Vec<&str> = named.iter().map(|(u, _)| u.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let current: std::collections::HashMap<String, i32> = unit::Entity::find()
+        .select_only()
+        .column(unit::Column::Id)
+        .column(unit::Column::KeyGeneration)
+        .filter(unit::Column::Id.is_in(ids))
+        .into_tuple::<(String, i32)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(named
+        .iter()
+        .all(|(u, g)| current.get(u.as_str()) == Some(g)))
+}
+
 /// A retired key of a unit, sealed to the key that replaced it.
 #[derive(Debug, Clone)]
 pub struct RetiredKey {

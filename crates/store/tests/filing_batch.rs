@@ -106,7 +106,7 @@ async fn filings_that_arrive_together_commit_together_and_fail_alone() {
 /// Holds what every filing's transaction needs (SQLite's write lock, the
 /// audit chain's lock on PostgreSQL) from a second connection, until the
 /// transaction returned is ended.
-async fn hold_the_writer(db: &TestDb) -> DatabaseTransaction {
+pub(crate) async fn hold_the_writer(db: &TestDb) -> DatabaseTransaction {
     let other = Store::connect(&db.url).await.unwrap();
     match db.engine {
         Engine::Sqlite => {

@@ -96,6 +96,7 @@ async fn every_filing_gets_a_leaf_and_heads_cover_whole_buckets() {
             None,
             vec![4, 5, 6],
             Vec::new(),
+            &sunlight_store::SealedTo::default(),
             t0(),
             t0(),
         )

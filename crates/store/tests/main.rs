@@ -6,6 +6,7 @@ mod log;
 mod reauthenticate;
 mod register_counts;
 mod repository;
+mod sealed_to;
 mod stats;
 mod suites;
 mod units_recent;

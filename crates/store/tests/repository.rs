@@ -65,6 +65,7 @@ pub(crate) fn new_case(unit: &str, real_name: bool, seq: u64) -> NewCase {
             stage: Stage::Verify,
             due_at: t0() + Duration::days(60 - seq as i64),
         },
+        sealed_to: sunlight_store::SealedTo::default(),
     }
 }
 

@@ -76,6 +76,7 @@ fn case_in_2031() -> NewCase {
             stage: Stage::Received,
             due_at: arrived + chrono::Duration::days(7),
         },
+        sealed_to: Default::default(),
     }
 }
 

@@ -103,6 +103,7 @@ pub(super) fn arrivals(
                 stage: Stage::Received,
                 due_at: policy.due(DeadlineKind::Route, at, calendar),
             },
+            sealed_to: Default::default(),
         };
         // Most verifications fit the 60 days; one in ten runs long.
         let verify_days = if rng.chance(0.1) {

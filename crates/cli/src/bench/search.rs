@@ -58,6 +58,7 @@ fn sealed_cases(from: u64, to: u64, keys: &[UnitPublicKey], unit: &UnitId) -> Ve
                 stage: Stage::Verify,
                 due_at: received + ChronoDuration::days(60),
             },
+            sealed_to: Default::default(),
         })
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from) as u64;

@@ -109,7 +109,7 @@ pub async fn prepare(
     )
     .await
     .map_err(|e| json(e, lang))?;
-    let (_, recipients) = state
+    let (_, recipients, _) = state
         .filing
         .addressed_recently(&meta.unit, meta.accused_role)
         .await

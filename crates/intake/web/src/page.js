@@ -97,7 +97,8 @@ function missing(form, content) {
   return !content.accused_name || !content.narrative || (realName && !content.reporter_name);
 }
 
-async function fileReport(form) {
+// `again`: this is the second try, after a refusal as misaddressed.
+async function fileReport(form, again = false) {
   const content = reportContent(form);
   if (missing(form, content)) return say(text('missing'), true);
   say(text('working'));
@@ -131,6 +132,13 @@ async function fileReport(form) {
   };
   reporter.fill(0);
   const filed = await call('/api/v1/sealed/reports', body);
+  // A unit's key replaced between prepare and filing (a member left):
+  // nothing was stored, and the next prepare hands out the new keys. Sealed
+  // once more, under a new code (the first one was never shown).
+  if (!again && filed.status === 422 && filed.data && filed.data.error
+      && filed.data.error.code === 'sealed_misaddressed') {
+    return fileReport(form, true);
+  }
   if (filed.status !== 201) return say(errorMessage(filed.data), true);
   showReceipt(code, filed.data);
 }

@@ -580,5 +580,6 @@ pub fn stored_arrival(unit: &str, at: chrono::DateTime<Utc>) -> sunlight_store::
             stage: Stage::Received,
             due_at: at + chrono::Duration::days(5),
         },
+        sealed_to: Default::default(),
     }
 }
