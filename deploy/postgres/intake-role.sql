@@ -161,8 +161,11 @@ GRANT SELECT ON public.settings TO sunlight_intake;
 -- crates/intake/src/state.rs `AppState::unit_options` (report form),
 -- crates/intake/src/api.rs `units`, crates/filing/src/lib.rs
 -- `Filing::validate` / `prepare_received` / `find`,
--- crates/filing/src/rating.rs `Filing::rating_state`. Not the wrapped and
--- escrowed private keys (recovery_wrapped_key, escrow_sealed_key).
+-- crates/filing/src/rating.rs `Filing::rating_state`; and (id,
+-- key_generation) from crates/store/src/unit_keys.rs `keys_still_current`,
+-- inside every filing's transaction. Not the wrapped and escrowed private
+-- keys (recovery_wrapped_key, escrow_sealed_key), and no UPDATE, so no
+-- row locks (`FOR SHARE`) on units either.
 GRANT SELECT (id, name, name_en, level, parent_id, public_key, key_generation)
     ON public.units TO sunlight_intake;
 

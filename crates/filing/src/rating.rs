@@ -129,6 +129,7 @@ impl Filing {
             } => (objection_until, reexamined_by),
         };
         let day = self.arrival_day(now);
+        let sealed_in_browser = matches!(objection, Some(ObjectionDraft::Sealed { .. }));
         let objection = match (objection, reexamined_by) {
             (None, _) => None,
             (Some(_), None) => return Err(RatingRefusal::NoUnitAbove.into()),
@@ -156,8 +157,13 @@ impl Filing {
                 Err(crate::SealedRefusal::StaleId.into())
             }
             // A unit's key replaced since the status was read: the
-            // objection was sealed to the retired one; nothing is stored
-            // (`keys_replaced`, send it again).
+            // objection was sealed to the retired one and nothing is
+            // stored. The browser reads the status again and seals to the
+            // new keys (as for a follow-up); the page without script is
+            // told to send it again (`keys_replaced`).
+            Err(StoreError::Conflict(Clash::KeyChanged)) if sealed_in_browser => {
+                Err(crate::SealedRefusal::Misaddressed.into())
+            }
             Err(e @ StoreError::Conflict(Clash::KeyChanged)) => Err(e.into()),
             Err(StoreError::Conflict(_)) => Err(RatingRefusal::NotYet.into()),
             other => Ok(other?),

@@ -4948,6 +4948,14 @@ function missing(form, content) {
   const realName = form.elements.real_name && form.elements.real_name.checked;
   return !content.accused_name || !content.narrative || realName && !content.reporter_name;
 }
+function misaddressed(res) {
+  return res.status === 422 && Boolean(res.data && res.data.error) && res.data.error.code === "sealed_misaddressed";
+}
+async function refreshed(res, token, again) {
+  if (again || !misaddressed(res)) return null;
+  const fresh = await call("/api/v1/sealed/status", { token });
+  return fresh.status === 200 ? fresh.data : null;
+}
 async function fileReport(form, again = false) {
   const content = reportContent(form);
   if (missing(form, content)) return say(text("missing"), true);
@@ -4982,9 +4990,7 @@ async function fileReport(form, again = false) {
   };
   reporter.fill(0);
   const filed = await call("/api/v1/sealed/reports", body);
-  if (!again && filed.status === 422 && filed.data && filed.data.error && filed.data.error.code === "sealed_misaddressed") {
-    return fileReport(form, true);
-  }
+  if (!again && misaddressed(filed)) return fileReport(form, true);
   if (filed.status !== 201) return say(errorMessage(filed.data), true);
   showReceipt(code, filed.data);
 }
@@ -5095,7 +5101,7 @@ function fits(value, form) {
   }
   return true;
 }
-async function sendRating(form, token, secret, status) {
+async function sendRating(form, token, secret, status, again = false) {
   const choice = form.querySelector("input[name=rating]:checked");
   if (!choice) return;
   say(text("working"));
@@ -5110,10 +5116,12 @@ async function sendRating(form, token, secret, status) {
     body.objection = { message_id: status.message_id, body: toBase64(sealed) };
   }
   const res = await call("/api/v1/sealed/rating", body);
+  const fresh = objection ? await refreshed(res, token, again) : null;
+  if (fresh) return sendRating(form, token, secret, fresh, true);
   if (res.status !== 201) return say(errorMessage(res.data), true);
   await showStatus(token, secret, "rated");
 }
-async function sendReply(form, token, secret, status) {
+async function sendReply(form, token, secret, status, again = false) {
   const body = clean3(form.elements.body.value);
   const input = form.elements.attachment;
   if (!body && !(input && input.files.length)) return say(text("emptyReply"), true);
@@ -5125,6 +5133,8 @@ async function sendReply(form, token, secret, status) {
   const sealed = seal(encodePadded({ body }), { caseId, item: item2 }, recipients);
   const files = await sealFiles(input, caseId, recipients, 200);
   const res = await call("/api/v1/sealed/messages", { token, case_id: caseId, message_id: status.message_id, body: toBase64(sealed), files });
+  const fresh = await refreshed(res, token, again);
+  if (fresh) return sendReply(form, token, secret, fresh, true);
   if (res.status !== 201) return say(errorMessage(res.data), true);
   await showStatus(token, secret, "sent");
 }

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use sea_orm::ConnectionTrait;
-use sunlight_store::{Clash, NewCase, SealedTo, Store, StoreError};
+use sunlight_store::{Clash, NewCase, NewRating, Objection, SealedTo, Store, StoreError};
 use sunlight_testkit::{TestDb, query_text};
 
 use crate::filing_batch::hold_the_writer;
@@ -48,7 +48,10 @@ async fn a_report_or_message_sealed_to_a_retired_key_is_refused_and_the_others_a
             .unwrap();
 
         // Ten at once, one sealed to the county's first key: that one is
-        // refused, the nine others share transactions and are filed.
+        // refused, the nine others are filed. They queue behind a held
+        // writer, so they share one transaction, which the stale one fails:
+        // then each is written alone.
+        let writer = hold_the_writer(&db).await;
         let ten: Vec<NewCase> = (1..=10)
             .map(|n| case(n, sealed_to(if n == 5 { 1 } else { 2 }, 1)))
             .collect();
@@ -60,6 +63,8 @@ async fn a_report_or_message_sealed_to_a_retired_key_is_refused_and_the_others_a
                 tokio::spawn(async move { s.insert_case(c).await })
             })
             .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        writer.rollback().await.unwrap();
         for (n, h) in (1..=10).zip(handles) {
             let outcome = h.await.unwrap();
             if n == 5 {
@@ -104,6 +109,44 @@ async fn a_report_or_message_sealed_to_a_retired_key_is_refused_and_the_others_a
         .await
         .unwrap();
         assert_eq!(count(s, "messages").await, "1", "{:?}", db.engine);
+
+        // An objection to the feedback on that case, sealed to the first
+        // key: refused, no rating, message or task stored; sealed to the
+        // current key, stored.
+        let id = sunlight_testkit::uuid_literal(db.engine, on.as_uuid());
+        s.connection()
+            .execute_unprepared(&format!(
+                "UPDATE cases SET stage = 'closed', feedback_given = TRUE WHERE id = {id}"
+            ))
+            .await
+            .unwrap();
+        let round: i32 = query_text(s, &format!("SELECT round FROM cases WHERE id = {id}"))
+            .await
+            .unwrap()
+            .parse()
+            .unwrap();
+        let rating = |to: SealedTo| NewRating {
+            case: on,
+            reporter_case: on,
+            round,
+            rating: sunlight_core::Rating::Dissatisfied,
+            day: at,
+            objection: Some(Objection {
+                message_id: uuid::Uuid::now_v7(),
+                sealed_body: vec![8; 48],
+                day: at,
+                unit: uid("p"),
+                due_at: at + chrono::Duration::days(30),
+                sealed_to: to,
+            }),
+        };
+        let stale = s.rate(&rating(sealed_to(1, 1))).await;
+        assert!(key_changed(&stale), "{:?}: {stale:?}", db.engine);
+        assert_eq!(count(s, "ratings").await, "0", "{:?}", db.engine);
+        assert_eq!(count(s, "messages").await, "1", "{:?}", db.engine);
+        s.rate(&rating(sealed_to(2, 1))).await.unwrap();
+        assert_eq!(count(s, "ratings").await, "1", "{:?}", db.engine);
+        assert_eq!(count(s, "messages").await, "2", "{:?}", db.engine);
     }
 }
 

@@ -97,6 +97,23 @@ function missing(form, content) {
   return !content.accused_name || !content.narrative || (realName && !content.reporter_name);
 }
 
+// Whether the server refused what was sealed as not addressed to the
+// keys it holds now: a unit's key replaced (a member left) after the page
+// read them. Nothing was stored; sealed once more to keys read again, it
+// goes through.
+function misaddressed(res) {
+  return res.status === 422 && Boolean(res.data && res.data.error)
+    && res.data.error.code === 'sealed_misaddressed';
+}
+
+// The status read again after `res` was refused as misaddressed, for a
+// second try (`again` is false on the first), else null.
+async function refreshed(res, token, again) {
+  if (again || !misaddressed(res)) return null;
+  const fresh = await call('/api/v1/sealed/status', { token });
+  return fresh.status === 200 ? fresh.data : null;
+}
+
 // `again`: this is the second try, after a refusal as misaddressed.
 async function fileReport(form, again = false) {
   const content = reportContent(form);
@@ -132,13 +149,9 @@ async function fileReport(form, again = false) {
   };
   reporter.fill(0);
   const filed = await call('/api/v1/sealed/reports', body);
-  // A unit's key replaced between prepare and filing (a member left):
-  // nothing was stored, and the next prepare hands out the new keys. Sealed
-  // once more, under a new code (the first one was never shown).
-  if (!again && filed.status === 422 && filed.data && filed.data.error
-      && filed.data.error.code === 'sealed_misaddressed') {
-    return fileReport(form, true);
-  }
+  // The next prepare hands out the new keys; sealed once more under a new
+  // code (the first one was never shown).
+  if (!again && misaddressed(filed)) return fileReport(form, true);
   if (filed.status !== 201) return say(errorMessage(filed.data), true);
   showReceipt(code, filed.data);
 }
@@ -273,7 +286,7 @@ function fits(value, form) {
 // The rating in the clear (one of three words, as the page without
 // script sends it); the objection sealed like a reply, under the id the
 // status handed out.
-async function sendRating(form, token, secret, status) {
+async function sendRating(form, token, secret, status, again = false) {
   const choice = form.querySelector('input[name=rating]:checked');
   if (!choice) return;
   say(text('working'));
@@ -288,11 +301,13 @@ async function sendRating(form, token, secret, status) {
     body.objection = { message_id: status.message_id, body: s.toBase64(sealed) };
   }
   const res = await call('/api/v1/sealed/rating', body);
+  const fresh = objection ? await refreshed(res, token, again) : null;
+  if (fresh) return sendRating(form, token, secret, fresh, true);
   if (res.status !== 201) return say(errorMessage(res.data), true);
   await showStatus(token, secret, 'rated');
 }
 
-async function sendReply(form, token, secret, status) {
+async function sendReply(form, token, secret, status, again = false) {
   const body = clean(form.elements.body.value);
   const input = form.elements.attachment;
   if (!body && !(input && input.files.length)) return say(text('emptyReply'), true);
@@ -304,6 +319,8 @@ async function sendReply(form, token, secret, status) {
   const sealed = s.seal(s.encodePadded({ body }), { caseId, item }, recipients);
   const files = await sealFiles(input, caseId, recipients, 200);
   const res = await call('/api/v1/sealed/messages', { token, case_id: caseId, message_id: status.message_id, body: s.toBase64(sealed), files });
+  const fresh = await refreshed(res, token, again);
+  if (fresh) return sendReply(form, token, secret, fresh, true);
   if (res.status !== 201) return say(errorMessage(res.data), true);
   await showStatus(token, secret, 'sent');
 }
