@@ -21,8 +21,9 @@ impl Filing {
     }
 
     /// [`Self::addressed`] from units read at most a second ago
-    /// (`Store::public_units_recent`): only for handing a browser the keys
-    /// to seal to. The filing is checked against a fresh read.
+    /// (`Store::public_units_recent`). Safe for sealing and checking: the
+    /// filing's transaction refuses it if a key it was sealed to has been
+    /// replaced, and the caller then forgets the copy.
     pub async fn addressed_recently(
         &self,
         unit: &UnitId,

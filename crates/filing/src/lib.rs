@@ -284,8 +284,11 @@ impl Filing {
         report: &ValidReport,
         day: DateTime<Utc>,
     ) -> Result<Prepared, FilingError> {
-        let (addressing, mut recipients, sealed_to) =
-            self.addressed(&report.unit, report.accused_role).await?;
+        // From the copy of the units: `file` is refused if a key it names
+        // was replaced meanwhile, and then reads them again.
+        let (addressing, mut recipients, sealed_to) = self
+            .addressed_recently(&report.unit, report.accused_role)
+            .await?;
         let code = TrackingCode::generate()?;
         let stretched = self.stretch(&code).await?;
         recipients.push(stretched.reporter_public());
@@ -316,11 +319,16 @@ impl Filing {
         let without_files = attachments.is_empty();
         let first = self.sealed_case(&prepared, &report, &payload)?;
         let leaf = match self.store.insert_case_with(first, attachments).await {
-            // A unit's key was replaced since `prepare` read it. A report
-            // without files is sealed again to the new keys; files were
-            // sealed as they streamed in, so that report is refused and
-            // the reporter sends it again (nothing was stored).
-            Err(StoreError::Conflict(Clash::KeyChanged)) if without_files => {
+            // A unit's key was replaced since `prepare` read it (maybe from
+            // the copy of the units, which is dropped). A report without
+            // files is sealed again to the new keys; files were sealed as
+            // they streamed in, so that report is refused and the reporter
+            // sends it again (nothing was stored).
+            Err(StoreError::Conflict(Clash::KeyChanged)) => {
+                self.store.forget_recent_units();
+                if !without_files {
+                    return Err(StoreError::Conflict(Clash::KeyChanged).into());
+                }
                 let (addressing, mut recipients, sealed_to) =
                     self.addressed(&report.unit, report.accused_role).await?;
                 recipients.push(prepared.stretched.reporter_public());

@@ -191,8 +191,10 @@ impl Filing {
     ) -> Result<(DateTime<Utc>, sunlight_core::log::Receipt), FilingError> {
         self.browser_sealing()?;
         let day = self.issued_day(sealed.case_id.as_uuid(), now)?;
+        // From the copy of the units, as `prepare` answered: the
+        // transaction refuses the filing if a key it names was replaced.
         let (addressing, mut to, sealed_to) = self
-            .addressed(&sealed.meta.unit, sealed.meta.accused_role)
+            .addressed_recently(&sealed.meta.unit, sealed.meta.accused_role)
             .await?;
         // Staff replies are sealed to this key: it must be a key of its
         // own, not a unit's and not one of low order.

@@ -94,14 +94,14 @@ async fn what_the_server_sealed_before_a_rotation_is_sealed_again_or_refused_nev
 
         // With a file, sealed as it streamed in: refused, nothing stored.
         let prepared = filing.prepare(&report, Utc::now()).await.unwrap();
-        rotate(&h).await;
-        let file = NewAttachment {
+        let third_key = rotate(&h).await;
+        let file = || NewAttachment {
             id: uuid::Uuid::new_v4(),
             sealed_meta: vec![1; 64],
             stream_header: vec![2; 64],
             sealed_chunks: Box::new(std::io::Cursor::new(vec![3; 64])),
         };
-        let refused = filing.file(prepared, report.clone(), vec![file]).await;
+        let refused = filing.file(prepared, report.clone(), vec![file()]).await;
         assert!(
             matches!(
                 refused,
@@ -110,6 +110,19 @@ async fn what_the_server_sealed_before_a_rotation_is_sealed_again_or_refused_nev
             "{engine:?}: {refused:?}"
         );
         assert_eq!(cases(&h).await, "1", "{engine:?}");
+        // Sent again at once: that refusal dropped the copy of the units
+        // the report was addressed from (at most a second old), so this
+        // one is sealed to the key that replaced it.
+        let prepared = filing.prepare(&report, Utc::now()).await.unwrap();
+        let (again, _) = filing
+            .file(prepared, report.clone(), vec![file()])
+            .await
+            .unwrap();
+        let case = h.case_of(&again).await;
+        assert!(
+            addressed_to(&case.sealed_report, &third_key),
+            "{engine:?}: sent again, still sealed to the replaced key"
+        );
 
         // A follow-up: the status read (keys with it), the key replaced,
         // the message sealed again to the new key.

@@ -193,7 +193,7 @@ pub struct Store {
     published_tree: log::TreeCache,
     /// New cases waiting to be committed together (group commit).
     filings: std::sync::Arc<filing_batch::FilingQueue>,
-    /// The public units as last read for `sealed/prepare`.
+    /// The public units as last read for addressing new reports.
     recent_units: std::sync::Arc<units::RecentUnits>,
 }
 
@@ -229,35 +229,7 @@ impl Store {
                 pool.after_release(|conn, _meta| Box::pin(sqlite_connection_is_clean(conn)))
             });
         } else {
-            // While PostgreSQL is down or restarting, a request waits at
-            // most 5 s for a connection and then gets a 503, instead of
-            // hanging for the 30 s an SQLite writer queue may need.
-            opts.max_connections(16)
-                .min_connections(1)
-                .connect_timeout(Duration::from_secs(5))
-                .acquire_timeout(Duration::from_secs(5))
-                // A ping only for a connection idle a while (one a restart
-                // or a firewall may have cut): a ping on every use added a
-                // round trip to every query outside a transaction (sqlx
-                // pings once more when a connection goes back). A connection
-                // that broke anyway fails its statement with a 503
-                // (`StoreError::is_unavailable`); tests/tests/faults.rs.
-                .test_before_acquire_if_idle_for(Duration::from_secs(5))
-                // A transaction dropped without its rollback being queued
-                // (sea-orm queues it only if it can take the connection's
-                // lock at that moment) leaves the connection inside an open
-                // transaction: every later "commit" on it would be a
-                // savepoint release, lost when the process dies. Found by
-                // tests/tests/crash.rs on PostgreSQL. Such a connection is
-                // closed, which makes PostgreSQL abort that transaction.
-                .map_sqlx_postgres_pool_opts(|pool| {
-                    pool.after_release(|conn, _meta| {
-                        Box::pin(async move {
-                            use sqlx_core::transaction::TransactionManager;
-                            Ok(<sea_orm::sqlx::postgres::PgTransactionManager as TransactionManager>::get_transaction_depth(conn) == 0)
-                        })
-                    })
-                });
+            postgres_pool(&mut opts);
         }
         // A filing waits for the writer as long as a request would wait for
         // a pooled connection (set above).
@@ -403,6 +375,49 @@ impl Store {
             })
             .await?)
     }
+}
+
+/// The pool settings for PostgreSQL.
+fn postgres_pool(opts: &mut ConnectOptions) {
+    // While PostgreSQL is down or restarting, a request waits at
+    // most 5 s for a connection and then gets a 503, instead of
+    // hanging for the 30 s an SQLite writer queue may need.
+    opts.max_connections(16)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        // A ping only for a connection idle a while (one a restart
+        // or a firewall may have cut): a ping on every use added a
+        // round trip to every query outside a transaction (sqlx
+        // pings once more when a connection goes back). A connection
+        // that broke anyway fails its statement with a 503
+        // (`StoreError::is_unavailable`); tests/tests/faults.rs.
+        .test_before_acquire_if_idle_for(Duration::from_secs(5))
+        // Every transaction sees what committed before each of its
+        // statements, whatever the server's default: a filing's
+        // check of key generations reads after taking the audit
+        // chain's lock, and must see a rotation that committed
+        // while it waited (under REPEATABLE READ its snapshot
+        // would date from its first INSERT). Sent with the
+        // connection's start, so it costs no round trip.
+        .map_sqlx_postgres_opts(|o| {
+            o.options([("default_transaction_isolation", "read committed")])
+        })
+        // A transaction dropped without its rollback being queued
+        // (sea-orm queues it only if it can take the connection's
+        // lock at that moment) leaves the connection inside an open
+        // transaction: every later "commit" on it would be a
+        // savepoint release, lost when the process dies. Found by
+        // tests/tests/crash.rs on PostgreSQL. Such a connection is
+        // closed, which makes PostgreSQL abort that transaction.
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_release(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx_core::transaction::TransactionManager;
+                    Ok(<sea_orm::sqlx::postgres::PgTransactionManager as TransactionManager>::get_transaction_depth(conn) == 0)
+                })
+            })
+        });
 }
 
 #[cfg(test)]

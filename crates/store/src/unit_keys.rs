@@ -291,6 +291,9 @@ impl Store {
         )
         .await?;
         txn.commit().await?;
+        // A report this process addresses next is sealed to the new key at
+        // once, not refused for the retired one the copy still names.
+        self.forget_recent_units();
         Ok(generation)
     }
 }

@@ -260,12 +260,15 @@ impl Store {
     }
 
     /// [`Self::public_units`] as read at most [`RECENT_UNITS`] ago, for
-    /// handing a browser the keys to seal a new report to (`sealed/
-    /// prepare`): a filing reads them twice, and each read is every unit.
-    /// A stale answer cannot widen who reads a report: the filing itself
-    /// is checked against a fresh read and refused if the keys changed
-    /// meanwhile, and that refusal forgets this copy
-    /// ([`Self::forget_recent_units`]). Never for checking or sealing.
+    /// addressing a new report (the keys `sealed/prepare` hands a browser,
+    /// the keys a filing is checked against or sealed to): every filing
+    /// needs them, and each read is every unit. A stale answer cannot
+    /// widen who reads a report: the filing's transaction checks the key
+    /// generation of every unit it was sealed to ([`crate::SealedTo`]) and
+    /// refuses it if one moved; whoever gets that refusal forgets this copy
+    /// ([`Self::forget_recent_units`]) and reads the units again. A unit's
+    /// place in the tree never changes once it is created, so only its key
+    /// can be stale.
     pub async fn public_units_recent(&self) -> Result<Vec<UnitRow>, StoreError> {
         let read = match self.recent_units.fresh() {
             Ok(units) => return Ok(units),
@@ -277,11 +280,25 @@ impl Store {
     }
 
     /// [`Self::public_unit_with_ancestors`] from [`Self::public_units_recent`].
+    /// A unit the copy lacks is looked for in a fresh read, so that a unit
+    /// just created takes reports at once; that read replaces the copy
+    /// only if it found the unit. So a flood of unknown slugs costs one
+    /// read each, as every filing did before the copy, and never takes
+    /// the copy from the other filings.
     pub async fn public_unit_with_ancestors_recent(
         &self,
         id: &UnitId,
     ) -> Result<Vec<UnitRow>, StoreError> {
-        chain_of(self.public_units_recent().await?, id)
+        match chain_of(self.public_units_recent().await?, id) {
+            Err(StoreError::NotFound(_)) => {
+                let read = self.recent_units.begin();
+                let units = self.public_units().await?;
+                let chain = chain_of(units.clone(), id)?;
+                self.recent_units.keep(read, units);
+                Ok(chain)
+            }
+            other => other,
+        }
     }
 
     /// Drops the copy [`Self::public_units_recent`] keeps: the next call
@@ -337,6 +354,12 @@ impl RecentUnits {
             Some((read_at, units)) if read_at.elapsed() < RECENT_UNITS => Ok(units.clone()),
             _ => Err((slot.forgotten, std::time::Instant::now())),
         }
+    }
+
+    /// What [`Self::keep`] needs to know of a read about to begin, whether
+    /// or not the copy is fresh.
+    fn begin(&self) -> (u64, std::time::Instant) {
+        (self.slot().forgotten, std::time::Instant::now())
     }
 
     /// Keeps `units`, read from `began`, unless forgotten since.

@@ -191,3 +191,43 @@ async fn a_report_filed_while_a_rotation_commits_is_refused_once_the_rotation_la
         assert_eq!(count(s, "cases").await, "0", "{:?}", db.engine);
     }
 }
+
+/// The check reads after the audit chain's lock, and so must see what
+/// committed while the filing waited: every transaction of the store runs
+/// READ COMMITTED, even on a server whose default is REPEATABLE READ
+/// (where a rotation committed after the filing's first INSERT would go
+/// unseen).
+#[tokio::test]
+async fn the_stores_transactions_read_committed_whatever_the_servers_default() {
+    let url = sunlight_testkit::fresh_pg_url().await.unwrap();
+    let name = url.rsplit_once('/').unwrap().1.to_owned();
+    let first = Store::connect(&url).await.unwrap();
+    sunlight_testkit::execute(
+        &first,
+        &format!("ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"),
+    )
+    .await
+    .unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    assert_eq!(
+        query_text(&store, "SHOW transaction_isolation")
+            .await
+            .unwrap(),
+        "read committed"
+    );
+    // The database's default did change: a connection of another kind
+    // gets it.
+    let other = sea_orm::Database::connect(&url).await.unwrap();
+    let row = other
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SHOW transaction_isolation",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get_by_index::<String>(0).unwrap(),
+        "repeatable read"
+    );
+}

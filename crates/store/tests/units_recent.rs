@@ -34,6 +34,23 @@ async fn the_recent_copy_of_the_units_is_at_most_a_second_old_and_forgotten_on_d
         if read_at.elapsed() < sunlight_store::RECENT_UNITS / 2 {
             assert_eq!(lagging, 4, "{:?}: no copy was kept", db.engine);
         }
+        // A unit the copy lacks is looked for again: a unit just created
+        // takes reports at once. That read renews the copy.
+        let chain = s
+            .public_unit_with_ancestors_recent(&uid("p-e"))
+            .await
+            .unwrap();
+        assert_eq!(chain.len(), 2, "{:?}", db.engine);
+        assert_eq!(
+            count(s.public_units_recent().await.unwrap()),
+            5,
+            "{:?}",
+            db.engine
+        );
+        assert!(matches!(
+            s.public_unit_with_ancestors_recent(&uid("p-zz")).await,
+            Err(sunlight_store::StoreError::NotFound(_))
+        ));
         s.forget_recent_units();
         assert_eq!(
             count(s.public_units_recent().await.unwrap()),

@@ -1,7 +1,8 @@
 //! `sealed/prepare` hands out unit keys from a copy at most a second old
-//! (`Store::public_units_recent`); a report sealed to keys replaced
-//! meanwhile is still refused when filed, against a fresh read, and that
-//! refusal makes the next prepare read the keys again. Under `sealed::`,
+//! (`Store::public_units_recent`), and the filing is checked against that
+//! copy too; a report sealed to keys replaced meanwhile is still refused,
+//! by its transaction's check of the key generations, and that refusal
+//! makes the next prepare read the keys again. Under `sealed::`,
 //! whose tests the shangmi pass leaves out (that suite seals nowhere but
 //! on the server).
 
