@@ -94,8 +94,7 @@ impl Filing {
         // store refuses any other), and this keeps a merged-in reporter's
         // follow-ups from their own unit when the case they now feed is,
         // say, a key-person case that unit may not read.
-        let (mut recipients, sealed_to) = self.follow_up_units(&view)?;
-        recipients.push(stretched.reporter_public());
+        let (recipients, sealed_to) = self.follow_up_recipients(&view, &stretched)?;
         Ok((
             Found {
                 // New material goes where the work goes on: the surviving
@@ -107,6 +106,18 @@ impl Filing {
             },
             view,
         ))
+    }
+
+    /// Every key a reporter's follow-up on `view` is sealed to: the units'
+    /// ([`Self::follow_up_units`]), then the reporter's own.
+    fn follow_up_recipients(
+        &self,
+        view: &ReporterView,
+        stretched: &StretchedCode,
+    ) -> Result<(Vec<UnitPublicKey>, SealedTo), FilingError> {
+        let (mut recipients, sealed_to) = self.follow_up_units(view)?;
+        recipients.push(stretched.reporter_public());
+        Ok((recipients, sealed_to))
     }
 
     /// The unit keys a reporter's follow-up on `view` is sealed to, and
@@ -242,8 +253,7 @@ impl Filing {
                     .reporter_view(&found.stretched.lookup_key)
                     .await?
                     .ok_or(FilingError::UnknownCode)?;
-                let (mut recipients, to) = self.follow_up_units(&view)?;
-                recipients.push(found.stretched.reporter_public());
+                let (recipients, to) = self.follow_up_recipients(&view, &found.stretched)?;
                 let (case, sealed) = (view.case.id, seal_for(view.case.id, &recipients)?);
                 store
                     .add_message_at(case, message_id, None, sealed, Vec::new(), &to, day, now)
