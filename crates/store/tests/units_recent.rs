@@ -1,5 +1,5 @@
-//! The copy of the public units `sealed/prepare` hands keys out from:
-//! at most a second old, and read again once forgotten.
+//! The copy of the public units new reports are addressed from: at most
+//! a second old, read again once forgotten, and dropped by a rotation.
 
 use sunlight_core::Level;
 use sunlight_core::unit_tree::UnitSpec;
@@ -72,5 +72,56 @@ async fn the_recent_copy_of_the_units_is_at_most_a_second_old_and_forgotten_on_d
             .await
             .unwrap();
         assert_eq!(chain.len(), 2, "{:?}", db.engine);
+    }
+}
+
+/// A rotation drops its own process's copy when it commits: what that
+/// process addresses next (a report entered at the desk, say, with
+/// scanned files that cannot be sealed again) names the new key at once,
+/// instead of being refused for the retired one the copy still held.
+#[tokio::test]
+async fn a_rotation_drops_the_copy_of_the_units_it_changed() {
+    use sunlight_core::crypto::{UnitKeyPair, WrappedUnitKey};
+    for db in TestDb::both().await.unwrap() {
+        let s = &db.store;
+        tree(s).await;
+        let generation_of = |units: Vec<sunlight_store::UnitRow>| {
+            units
+                .into_iter()
+                .find(|u| u.id == uid("p-c-x"))
+                .map(|u| u.key_generation)
+        };
+        s.forget_recent_units();
+        let county = s.unit(&uid("p-c-x")).await.unwrap().unwrap();
+        assert_eq!(
+            generation_of(s.public_units_recent().await.unwrap()),
+            Some(1)
+        );
+        let suite = sunlight_testkit::suite_under_test();
+        let generation = s
+            .rotate_unit_key(
+                sunlight_store::Rotation {
+                    unit: uid("p-c-x"),
+                    retiring: 1,
+                    retired_public: county.public_key.clone(),
+                    retired_sealed: vec![1; 64],
+                    public_key: UnitKeyPair::generate(suite).unwrap().public,
+                    recovery_wrapped_key: WrappedUnitKey::from_bytes(Vec::new()),
+                    escrow_sealed_key: Some(vec![2; 64]),
+                    members: Vec::new(),
+                    children: Vec::new(),
+                },
+                "test",
+                t0(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(generation, 2, "{:?}", db.engine);
+        assert_eq!(
+            generation_of(s.public_units_recent().await.unwrap()),
+            Some(2),
+            "{:?}: the copy still names the retired key",
+            db.engine
+        );
     }
 }
