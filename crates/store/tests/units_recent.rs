@@ -103,7 +103,7 @@ async fn a_rotation_drops_the_copy_of_the_units_it_changed() {
                 sunlight_store::Rotation {
                     unit: uid("p-c-x"),
                     retiring: 1,
-                    retired_public: county.public_key.clone(),
+                    retired_public: county.public_key,
                     retired_sealed: vec![1; 64],
                     public_key: UnitKeyPair::generate(suite).unwrap().public,
                     recovery_wrapped_key: WrappedUnitKey::from_bytes(Vec::new()),
