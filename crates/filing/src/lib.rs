@@ -320,12 +320,11 @@ impl Filing {
         let first = self.sealed_case(&prepared, &report, &payload)?;
         let leaf = match self.store.insert_case_with(first, attachments).await {
             // A unit's key was replaced since `prepare` read it (maybe from
-            // the copy of the units, which is dropped). A report without
-            // files is sealed again to the new keys; files were sealed as
-            // they streamed in, so that report is refused and the reporter
-            // sends it again (nothing was stored).
+            // the copy of the units, which the refusal dropped). A report
+            // without files is sealed again to the new keys; files were
+            // sealed as they streamed in, so that report is refused and the
+            // reporter sends it again (nothing was stored).
             Err(StoreError::Conflict(Clash::KeyChanged)) => {
-                self.store.forget_recent_units();
                 if !without_files {
                     return Err(StoreError::Conflict(Clash::KeyChanged).into());
                 }

@@ -245,10 +245,9 @@ impl Filing {
             .await
         {
             // A unit's key was replaced after the check above: the browser
-            // seals again to the keys its next prepare reads.
-            Err(StoreError::Conflict(Clash::KeyChanged)) => {
-                Err(forget(SealedRefusal::Misaddressed).into())
-            }
+            // seals again to the keys its next prepare reads (the refusal
+            // dropped the copy of the units).
+            Err(StoreError::Conflict(Clash::KeyChanged)) => Err(SealedRefusal::Misaddressed.into()),
             // The case id or the token was used already: a second send of
             // the same sealed report (a double click, a retry after a
             // lost answer). The first is stored; this one is not.

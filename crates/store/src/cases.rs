@@ -291,7 +291,7 @@ impl Store {
         }
         let suite = self.log_suite().await?;
         let txn = self.write_txn().await?;
-        let leaf = insert_case_in(&txn, suite, &new, attachments).await?;
+        let leaf = insert_case_in(self, &txn, suite, &new, attachments).await?;
         txn.commit().await?;
         Ok(leaf)
     }
@@ -427,8 +427,10 @@ impl Store {
 }
 
 /// A new case, its first queue entry, its files, its leaf in the
-/// transparency log and its audit entry, inside the caller's transaction.
+/// transparency log and its audit entry, inside the caller's transaction
+/// of `store`.
 pub(crate) async fn insert_case_in(
+    store: &Store,
     txn: &DatabaseTransaction,
     suite: Suite,
     new: &NewCase,
@@ -448,7 +450,7 @@ pub(crate) async fn insert_case_in(
     let leaf = crate::log::append_leaf(txn, suite, log, day, new.id, None).await?;
     let (received, at) = received_record(new);
     append(txn, received, at).await?;
-    if !crate::unit_keys::keys_still_current(txn, [&new.sealed_to]).await? {
+    if !store.keys_still_current(txn, [&new.sealed_to]).await? {
         return Err(StoreError::Conflict(Clash::KeyChanged));
     }
     Ok(leaf)

@@ -19,7 +19,6 @@ use crate::cases::{NewCase, first_entry_model, new_case_model, received_record};
 use crate::entity::{case, queue_entry};
 use crate::error::Clash;
 use crate::log::{NewLeaf, append_leaves, log_day};
-use crate::unit_keys::keys_still_current;
 use crate::{Store, StoreError};
 
 /// At most this many filings share one transaction, so that one commit
@@ -275,7 +274,7 @@ impl Store {
     async fn file_together(&self, batch: &[Waiting]) -> Result<Vec<LeafRecord>, Failed> {
         let suite = self.log_suite().await.map_err(Failed::Before)?;
         let txn = self.write_txn().await.map_err(Failed::Before)?;
-        let leaves = insert_cases_in(&txn, suite, batch)
+        let leaves = insert_cases_in(self, &txn, suite, batch)
             .await
             .map_err(Failed::Before)?;
         txn.commit().await.map_err(|e| Failed::AtCommit(e.into()))?;
@@ -313,8 +312,10 @@ fn answer_all(batch: Vec<Waiting>, e: StoreError) {
 
 /// Every case of the batch with its first queue entry, leaf and audit
 /// entry: one statement per table for all of them (on PostgreSQL each
-/// statement is a round trip made under the audit chain's lock).
+/// statement is a round trip made under the audit chain's lock), inside
+/// `store`'s transaction `txn`.
 async fn insert_cases_in(
+    store: &Store,
     txn: &DatabaseTransaction,
     suite: Suite,
     batch: &[Waiting],
@@ -345,7 +346,10 @@ async fn insert_cases_in(
     // One filing sealed to a key rotated meanwhile fails the batch, whose
     // filings are then written each alone (`commit_batch`): only that one
     // is refused.
-    if !keys_still_current(txn, cases.map(|c| &c.sealed_to)).await? {
+    if !store
+        .keys_still_current(txn, cases.map(|c| &c.sealed_to))
+        .await?
+    {
         return Err(StoreError::Conflict(Clash::KeyChanged));
     }
     Ok(records)

@@ -477,19 +477,9 @@ fn shuffle<T>(items: &mut [T]) -> Result<(), StoreError> {
 /// A report's leaf: its hash, its index once placed, its day.
 pub type ReportLeaf = (Hash, Option<u64>, NaiveDate);
 
-/// The leaf of a case's report (not of its messages): its hash, its
-/// place in the tree once placed, and its day. `None` for a case filed
-/// before the log, or purged.
-pub(crate) async fn report_leaf_on(
-    db: &impl ConnectionTrait,
-    case: CaseId,
-) -> Result<Option<ReportLeaf>, StoreError> {
-    let row = log_leaf::Entity::find()
-        .filter(log_leaf::Column::CaseId.eq(case.as_uuid()))
-        .filter(log_leaf::Column::MessageId.is_null())
-        .one(db)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
+/// A case's report leaf as read (`crate::reporter` reads the row with the
+/// case): its hash, its place in the tree once placed, and its day.
+pub(crate) fn report_leaf_of(row: log_leaf::Model) -> Result<ReportLeaf, StoreError> {
     let hash: Hash = row
         .leaf_hash
         .as_slice()
@@ -499,9 +489,5 @@ pub(crate) async fn report_leaf_on(
         .day
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("leaf day {}", row.day)))?;
-    Ok(Some((
-        hash,
-        row.idx.and_then(|i| u64::try_from(i).ok()),
-        day,
-    )))
+    Ok((hash, row.idx.and_then(|i| u64::try_from(i).ok()), day))
 }

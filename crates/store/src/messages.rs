@@ -126,7 +126,7 @@ impl Store {
             stamp,
         )
         .await?;
-        if !crate::unit_keys::keys_still_current(&txn, [sealed_to]).await? {
+        if !self.keys_still_current(&txn, [sealed_to]).await? {
             txn.rollback().await?;
             return Err(StoreError::Conflict(Clash::KeyChanged));
         }

@@ -184,7 +184,7 @@ impl Store {
         )
         .await?;
         if let Some(o) = &r.objection
-            && !crate::unit_keys::keys_still_current(&txn, [&o.sealed_to]).await?
+            && !self.keys_still_current(&txn, [&o.sealed_to]).await?
         {
             txn.rollback().await?;
             return Err(StoreError::Conflict(Clash::KeyChanged));

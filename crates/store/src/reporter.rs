@@ -1,15 +1,16 @@
 //! What a reporter sees with their code: the stage, the dates that may be shown, and the messages.
 
 use crate::attachments::{AttachmentRow, attachments_on};
-use crate::cases::{CaseRow, QueueRow, case_by_lookup_key_on};
-use crate::entity::{case, message, queue_entry, transition};
-use crate::log::{ReportLeaf, report_leaf_on};
+use crate::cases::{CaseRow, QueueRow};
+use crate::entity::{case, log_leaf, message, queue_entry, transition};
+use crate::log::{ReportLeaf, report_leaf_of};
 use crate::messages::messages_on;
-use crate::units::{UnitRow, public_units_on};
+use crate::units::UnitRow;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use sunlight_core::{CaseId, Stage, UnitId};
 
@@ -39,8 +40,11 @@ pub struct ReporterView {
     pub history: Vec<HistoryStep>,
     pub messages: Vec<message::Model>,
     pub attachments: Vec<AttachmentRow>,
-    /// Every unit's public part, read with the rest in one transaction:
-    /// the chains a follow-up is sealed to (`unit_chain`).
+    /// Every unit's public part, from the copy new reports are addressed
+    /// from (`Store::public_units_covering`, at most a second old): the
+    /// chains a follow-up is sealed to (`unit_chain`). A key that rotated
+    /// since gets the follow-up refused (`Clash::KeyChanged`), never
+    /// stored sealed to the retired key.
     pub units: Vec<UnitRow>,
     /// The leaf of `own_case`'s report: `None` for a case filed before the
     /// log, and for a leaf row that does not read (best effort).
@@ -60,47 +64,64 @@ impl Store {
         // each return; docs/performance.md), and on SQLite one snapshot
         // (PostgreSQL's READ COMMITTED takes one per statement, as before).
         let txn = self.reader().begin().await?;
-        let view = view_in(&txn, lookup_key).await;
-        // Nothing was written: ended the same way whether the read worked
-        // or not (on PostgreSQL a failed statement aborts the transaction,
-        // and only a rollback ends it cleanly). Its failure changes
-        // nothing read; a broken connection is dropped on its return.
-        if let Err(end) = txn.rollback().await {
-            tracing::warn!(error = %end, "ending a reporter view's read");
-        }
-        view
+        let read = read_in(&txn, lookup_key).await;
+        self.end_read(txn).await;
+        let Some(mut view) = read? else {
+            return Ok(None);
+        };
+        view.units = self
+            .public_units_covering(&[&view.own_unit, &view.case.unit])
+            .await?;
+        Ok(Some(view))
     }
 }
 
-/// [`Store::reporter_view`] inside `txn`.
-async fn view_in(
+impl Store {
+    /// Ends a transaction that only read, the same way whether the read
+    /// worked or not (on PostgreSQL a failed statement aborts the
+    /// transaction, and only a rollback ends it cleanly); a broken
+    /// connection is dropped on its return to the pool.
+    async fn end_read(&self, txn: DatabaseTransaction) {
+        if self.backend() == DbBackend::Postgres {
+            // Dropped: sqlx queues the ROLLBACK and sends it with the ping
+            // it makes when the connection goes back to the pool — one
+            // round trip instead of two, which the reporter does not wait
+            // for. The connection returns outside its transaction
+            // (`postgres_pool`'s `after_release` checks).
+            drop(txn);
+        } else if let Err(end) = txn.rollback().await {
+            // SQLite's read-only connections would be closed on their
+            // return if the queued rollback had not run by then
+            // (`read_only_options`): rolled back here, in process.
+            tracing::warn!(error = %end, "ending a reporter view's read");
+        }
+    }
+}
+
+/// [`Store::reporter_view`] inside `txn`, but for the units.
+async fn read_in(
     txn: &DatabaseTransaction,
     lookup_key: &[u8; 32],
 ) -> Result<Option<ReporterView>, StoreError> {
-    let Some(mut case) = case_by_lookup_key_on(txn, lookup_key).await? else {
+    // The case with its open entry and its report's leaf in one query:
+    // on PostgreSQL every query is a round trip, and a lookup is mostly
+    // round trips (docs/performance.md).
+    let Some((found, open_entry, leaf)) = case::Entity::find()
+        .filter(case::Column::LookupKey.eq(lookup_key.to_vec()))
+        .find_also_related(queue_entry::Entity)
+        .find_also_related(log_leaf::Entity)
+        .one(txn)
+        .await?
+    else {
         return Ok(None);
     };
+    let case = CaseRow::try_from(found)?;
     let own_id = case.id;
     let own_unit = case.unit.clone();
     let own_reporter_key = case.reporter_public_key;
-    // A merge chain is short; the bound guards against a corrupt cycle.
-    for _ in 0..8 {
-        let Some(target) = case.merged_into else {
-            break;
-        };
-        case = case::Entity::find_by_id(target.as_uuid())
-            .one(txn)
-            .await?
-            .map(CaseRow::try_from)
-            .transpose()?
-            .ok_or_else(|| StoreError::Corrupt(format!("case {own_id}: merge target missing")))?;
-    }
-    let open_entry = queue_entry::Entity::find()
-        .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
-        .one(txn)
-        .await?
-        .map(QueueRow::try_from)
-        .transpose()?;
+    let own_leaf = leaf.and_then(own_leaf);
+    let (case, open_entry) = follow_merges(txn, case, open_entry).await?;
+    let open_entry = open_entry.map(QueueRow::try_from).transpose()?;
     let history = transition::Entity::find()
         .filter(transition::Column::CaseId.eq(case.id.as_uuid()))
         .filter(transition::Column::ReporterVisible.eq(true))
@@ -145,18 +166,47 @@ async fn view_in(
         history,
         messages,
         attachments,
-        units: public_units_on(txn).await?,
-        own_leaf: own_leaf(txn, own_id).await,
+        // Filled by the caller, from the copy of the units.
+        units: Vec::new(),
+        own_leaf,
     }))
 }
 
-/// The leaf of the report, best effort and read last: an odd log row
-/// (`sunlight log verify` names it) hides the log entry, never the case
-/// from its reporter. Nothing here names the case: the warning's time
-/// would tie it to the reporter's visit.
-async fn own_leaf(txn: &DatabaseTransaction, case: CaseId) -> Option<ReportLeaf> {
-    report_leaf_on(txn, case).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "a report's log leaf does not read; its entry is left out");
-        None
-    })
+/// The case `case` was merged into, and so on to the one that carries on,
+/// with its open entry (`open_entry` is `case`'s).
+async fn follow_merges(
+    txn: &DatabaseTransaction,
+    mut case: CaseRow,
+    mut open_entry: Option<queue_entry::Model>,
+) -> Result<(CaseRow, Option<queue_entry::Model>), StoreError> {
+    let own_id = case.id;
+    // A merge chain is short; the bound guards against a corrupt cycle.
+    for _ in 0..8 {
+        let Some(target) = case.merged_into else {
+            break;
+        };
+        case = case::Entity::find_by_id(target.as_uuid())
+            .one(txn)
+            .await?
+            .map(CaseRow::try_from)
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt(format!("case {own_id}: merge target missing")))?;
+        open_entry = queue_entry::Entity::find()
+            .filter(queue_entry::Column::OpenCaseId.eq(case.id.as_uuid()))
+            .one(txn)
+            .await?;
+    }
+    Ok((case, open_entry))
+}
+
+/// The leaf of the report, best effort: an odd log row (`sunlight log
+/// verify` names it) hides the log entry, never the case from its
+/// reporter. Nothing here names the case: the warning's time would tie it
+/// to the reporter's visit.
+fn own_leaf(row: log_leaf::Model) -> Option<ReportLeaf> {
+    report_leaf_of(row)
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, "a report's log leaf does not read; its entry is left out");
+        })
+        .ok()
 }

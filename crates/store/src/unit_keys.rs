@@ -34,15 +34,35 @@ impl SealedTo {
     }
 }
 
-/// Whether every unit named in `sealed` still has the key generation
-/// named, read in `txn`. Call it only after `txn` appended to the audit
-/// chain: on PostgreSQL that took the chain's lock, which a rotation takes
-/// too (its own audit entry) and holds until it commits — so either the
-/// rotation committed before this read, which sees its new generation, or
-/// it commits after this transaction does. (Not `FOR SHARE` on the unit
-/// rows: that needs UPDATE rights on `units`, which intake's role must not
-/// have.) SQLite's write transaction holds the whole file.
-pub(crate) async fn keys_still_current<'a>(
+impl Store {
+    /// Whether every unit named in `sealed` still has the key generation
+    /// named, read in `txn`. Call it only after `txn` appended to the audit
+    /// chain: on PostgreSQL that took the chain's lock, which a rotation
+    /// takes too (its own audit entry) and holds until it commits — so
+    /// either the rotation committed before this read, which sees its new
+    /// generation, or it commits after this transaction does. (Not
+    /// `FOR SHARE` on the unit rows: that needs UPDATE rights on `units`,
+    /// which intake's role must not have.) SQLite's write transaction holds
+    /// the whole file.
+    ///
+    /// A `false` also drops this process's copy of the units
+    /// ([`Self::forget_recent_units`]), whoever called: what was sealed
+    /// from the copy is sealed again from a fresh read, not refused again.
+    pub(crate) async fn keys_still_current<'a>(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        sealed: impl IntoIterator<Item = &'a SealedTo>,
+    ) -> Result<bool, StoreError> {
+        let current = generations_current(txn, sealed).await?;
+        if !current {
+            self.forget_recent_units();
+        }
+        Ok(current)
+    }
+}
+
+/// [`Store::keys_still_current`] without the copy.
+async fn generations_current<'a>(
     txn: &sea_orm::DatabaseTransaction,
     sealed: impl IntoIterator<Item = &'a SealedTo>,
 ) -> Result<bool, StoreError> {

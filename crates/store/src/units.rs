@@ -279,26 +279,29 @@ impl Store {
         Ok(units)
     }
 
-    /// [`Self::public_unit_with_ancestors`] from [`Self::public_units_recent`].
-    /// A unit the copy lacks is looked for in a fresh read, so that a unit
-    /// just created takes reports at once; that read replaces the copy
-    /// only if it found the unit. So a flood of unknown slugs costs one
-    /// read each, as every filing did before the copy, and never takes
-    /// the copy from the other filings.
+    /// [`Self::public_unit_with_ancestors`] from [`Self::public_units_recent`]
+    /// ([`Self::public_units_covering`]: a unit just created takes reports
+    /// at once).
     pub async fn public_unit_with_ancestors_recent(
         &self,
         id: &UnitId,
     ) -> Result<Vec<UnitRow>, StoreError> {
-        match chain_of(self.public_units_recent().await?, id) {
-            Err(StoreError::NotFound(_)) => {
-                let read = self.recent_units.begin();
-                let units = self.public_units().await?;
-                let chain = chain_of(units.clone(), id)?;
-                self.recent_units.keep(read, units);
-                Ok(chain)
-            }
-            other => other,
+        chain_of(self.public_units_covering(&[id]).await?, id)
+    }
+
+    /// [`Self::public_units_recent`], or a fresh read if the copy lacks one
+    /// of `ids`: a unit created after the copy was read is found at once.
+    /// The fresh read becomes the copy. An unknown id (a flood of made-up
+    /// slugs) costs one read each, as every filing did before the copy.
+    pub async fn public_units_covering(&self, ids: &[&UnitId]) -> Result<Vec<UnitRow>, StoreError> {
+        let units = self.public_units_recent().await?;
+        if ids.iter().all(|id| units.iter().any(|u| &u.id == *id)) {
+            return Ok(units);
         }
+        let read = self.recent_units.begin();
+        let units = self.public_units().await?;
+        self.recent_units.keep(read, units.clone());
+        Ok(units)
     }
 
     /// Drops the copy [`Self::public_units_recent`] keeps: the next call

@@ -5,6 +5,7 @@ mod filing_batch;
 mod log;
 mod reauthenticate;
 mod register_counts;
+mod reporter_view;
 mod repository;
 mod sealed_to;
 mod stats;

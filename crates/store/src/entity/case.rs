@@ -74,7 +74,39 @@ pub struct Model {
     pub referred_to: Option<String>,
 }
 
+/// The joins a reporter's lookup reads with the case in one query
+/// (`crate::reporter`): one round trip instead of three.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The case's open queue entry: at most one (`open_case_id` is
+    /// unique, and NULL once the entry is closed).
+    #[sea_orm(
+        belongs_to = "super::queue_entry::Entity",
+        from = "Column::Id",
+        to = "super::queue_entry::Column::OpenCaseId"
+    )]
+    OpenEntry,
+    /// The transparency-log leaf of the case's report (a reporter's
+    /// message has a leaf of its own, with `message_id` set).
+    #[sea_orm(
+        belongs_to = "super::log_leaf::Entity",
+        from = "Column::Id",
+        to = "super::log_leaf::Column::CaseId",
+        on_condition = r#"super::log_leaf::Column::MessageId.is_null()"#
+    )]
+    ReportLeaf,
+}
+
+impl Related<super::queue_entry::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OpenEntry.def()
+    }
+}
+
+impl Related<super::log_leaf::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ReportLeaf.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
