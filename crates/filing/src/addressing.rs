@@ -23,7 +23,7 @@ impl Filing {
     /// [`Self::addressed`] from units read at most a second ago
     /// (`Store::public_units_recent`). Safe for sealing and checking: the
     /// filing's transaction refuses it if a key it was sealed to has been
-    /// replaced, and the caller then forgets the copy.
+    /// replaced, and that refusal drops the copy.
     pub async fn addressed_recently(
         &self,
         unit: &UnitId,

@@ -126,7 +126,9 @@ impl Filing {
         &self,
         view: &ReporterView,
     ) -> Result<(Vec<UnitPublicKey>, SealedTo), FilingError> {
-        // The units as read with the view, in its transaction: no further query.
+        // The units as the view holds them (the copy new reports are
+        // addressed from): no further query. A key rotated since gets the
+        // follow-up refused by its transaction's check.
         let own = unit_chain(&view.units, &view.own_unit)?;
         let chain: Vec<_> = if view.case.id == view.own_case {
             own

@@ -202,22 +202,16 @@ impl Filing {
             return Err(SealedRefusal::Misaddressed.into());
         }
         to.push(sealed.reporter_public);
-        // Perhaps sealed to keys `sealed/prepare` handed out from a copy
-        // older than a rotation: the browser's next prepare reads them
-        // again.
-        let forget = |e: SealedRefusal| {
-            self.store.forget_recent_units();
-            e
-        };
         let header = check_addressed(&sealed.sealed_report, &to)
             .map_err(refusal)
-            .map_err(forget)?;
+            .map_err(|e| self.forgetting(e))?;
         if sealed.sealed_report.len() > envelope_limit(self.limits.max_text_bytes())
             || !padded_body(&sealed.sealed_report, header)
         {
             return Err(SealedRefusal::Malformed.into());
         }
-        self.check_files(&sealed.files, &to).map_err(forget)?;
+        self.check_files(&sealed.files, &to)
+            .map_err(|e| self.forgetting(e))?;
         let due_at = self.policy.due(DeadlineKind::Route, day, &self.calendar);
         let new = NewCase {
             id: sealed.case_id,
@@ -311,6 +305,16 @@ impl Filing {
             .ok_or(FilingError::UnknownCode)
     }
 
+    /// `refused`, after dropping the copy of the units: what the browser
+    /// sealed may name keys this process's copy (or another replica's,
+    /// which the browser read its status from) disagrees with, and the
+    /// browser asks again at once — it must then be answered from the
+    /// units as they are, not from the same copy.
+    fn forgetting(&self, refused: SealedRefusal) -> SealedRefusal {
+        self.store.forget_recent_units();
+        refused
+    }
+
     /// Checks a message sealed in the browser (a follow-up or an
     /// objection): bound to the case the status named, under an id handed
     /// out today or yesterday, addressed to exactly the case's readers and
@@ -328,7 +332,9 @@ impl Filing {
             return Err(SealedRefusal::StaleId.into());
         }
         let day = self.issued_day(message_id, now)?;
-        let header = check_addressed(sealed_body, &located.recipients).map_err(refusal)?;
+        let header = check_addressed(sealed_body, &located.recipients)
+            .map_err(refusal)
+            .map_err(|e| self.forgetting(e))?;
         let text = self.limits.message_chars.saturating_mul(4);
         if sealed_body.len() > envelope_limit(text) || !padded_body(sealed_body, header) {
             return Err(SealedRefusal::Malformed.into());
@@ -351,7 +357,8 @@ impl Filing {
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, FilingError> {
         let day = self.check_sealed_message(located, sealed_for, message_id, &sealed_body, now)?;
-        self.check_files(&files, &located.recipients)?;
+        self.check_files(&files, &located.recipients)
+            .map_err(|e| self.forgetting(e))?;
         let stored = self
             .store
             .add_message_at(

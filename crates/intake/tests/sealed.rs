@@ -513,7 +513,7 @@ fn uuid_lit(engine: Engine, id: CaseId) -> String {
 }
 
 /// A follow-up sealed to the status's keys; returns the request body.
-fn follow_up(b: &Browser, status: &Value, text: &str) -> Value {
+pub(crate) fn follow_up(b: &Browser, status: &Value, text: &str) -> Value {
     let case = CaseId::parse(status["case_id"].as_str().unwrap()).unwrap();
     let id = Uuid::parse_str(status["message_id"].as_str().unwrap()).unwrap();
     let to: Vec<UnitPublicKey> = status["recipients"]

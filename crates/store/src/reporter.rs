@@ -67,6 +67,11 @@ impl Store {
         let read = read_in(&txn, lookup_key).await;
         self.end_read(txn).await;
         let Some(mut view) = read? else {
+            // A code that matches nothing touches the copy of the units
+            // as a real one does: whether a lookup renewed the copy (which
+            // a request answered from it a moment later could time) must
+            // not tell a reporter's visit from a guess.
+            self.public_units_recent().await?;
             return Ok(None);
         };
         view.units = self
@@ -86,8 +91,9 @@ impl Store {
             // Dropped: sqlx queues the ROLLBACK and sends it with the ping
             // it makes when the connection goes back to the pool — one
             // round trip instead of two, which the reporter does not wait
-            // for. The connection returns outside its transaction
-            // (`postgres_pool`'s `after_release` checks).
+            // for. That ping waits for the ROLLBACK's answer too; if it
+            // fails, the connection is closed, never reused inside the
+            // transaction.
             drop(txn);
         } else if let Err(end) = txn.rollback().await {
             // SQLite's read-only connections would be closed on their
@@ -105,7 +111,9 @@ async fn read_in(
 ) -> Result<Option<ReporterView>, StoreError> {
     // The case with its open entry and its report's leaf in one query:
     // on PostgreSQL every query is a round trip, and a lookup is mostly
-    // round trips (docs/performance.md).
+    // round trips (docs/performance.md). sea-orm reads a joined row that
+    // does not decode as none: a damaged leaf hides the log entry, as
+    // before, and a damaged open entry the deadline.
     let Some((found, open_entry, leaf)) = case::Entity::find()
         .filter(case::Column::LookupKey.eq(lookup_key.to_vec()))
         .find_also_related(queue_entry::Entity)

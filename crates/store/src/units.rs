@@ -265,8 +265,9 @@ impl Store {
     /// needs them, and each read is every unit. A stale answer cannot
     /// widen who reads a report: the filing's transaction checks the key
     /// generation of every unit it was sealed to ([`crate::SealedTo`]) and
-    /// refuses it if one moved; whoever gets that refusal forgets this copy
-    /// ([`Self::forget_recent_units`]) and reads the units again. A unit's
+    /// refuses it if one moved, and that refusal drops this copy
+    /// (`Store::keys_still_current`), so the next call reads the units
+    /// again. A unit's
     /// place in the tree never changes once it is created, so only its key
     /// can be stale.
     pub async fn public_units_recent(&self) -> Result<Vec<UnitRow>, StoreError> {
@@ -365,10 +366,13 @@ impl RecentUnits {
         (self.slot().forgotten, std::time::Instant::now())
     }
 
-    /// Keeps `units`, read from `began`, unless forgotten since.
+    /// Keeps `units`, read from `began`, unless forgotten since or a read
+    /// begun later was kept already (a slow read must not bring back keys
+    /// a newer one replaced).
     fn keep(&self, (forgotten, began): (u64, std::time::Instant), units: Vec<UnitRow>) {
         let mut slot = self.slot();
-        if slot.forgotten == forgotten {
+        let newer_kept = slot.copy.as_ref().is_some_and(|(at, _)| *at > began);
+        if slot.forgotten == forgotten && !newer_kept {
             slot.copy = Some((began, units));
         }
     }

@@ -67,6 +67,27 @@ async fn a_reporters_view_names_the_survivors_open_entry_and_their_own_reports_l
             "{:?}: their own report's leaf",
             db.engine
         );
+
+        // A report filed before the log has no leaf; a message its
+        // reporter sent since has one, which is not the report's.
+        let older = new_case("p-c-x", false, 3);
+        let (older_id, older_key) = (older.id, older.lookup_key);
+        s.insert_case(older).await.unwrap();
+        let at = t0() + chrono::Duration::days(1);
+        let id = uuid::Uuid::now_v7();
+        let none = SealedTo::default();
+        s.add_message_at(older_id, id, None, vec![7; 48], Vec::new(), &none, at, at)
+            .await
+            .unwrap();
+        let c = uuid_literal(db.engine, older_id.as_uuid());
+        db.raw(&format!(
+            "DELETE FROM log_leaves WHERE case_id = {c} AND message_id IS NULL"
+        ))
+        .await
+        .unwrap();
+        let view = s.reporter_view(&older_key).await.unwrap().unwrap();
+        assert_eq!(view.case.id, older_id, "{:?}", db.engine);
+        assert!(view.own_leaf.is_none(), "{:?}: a message's leaf", db.engine);
     }
 }
 
