@@ -60,11 +60,6 @@ struct Server {
 
 impl Server {
     async fn start(pg: bool) -> Self {
-        Self::start_with(pg, &[]).await
-    }
-
-    /// [`Self::start`] with `env` set for both `init` and `serve`.
-    async fn start_with(pg: bool, env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let logs = tempfile::tempdir().unwrap();
         let db_url = if pg {
@@ -83,7 +78,6 @@ impl Server {
                 .env("SUNLIGHT_TRIAGE_ADDR", format!("127.0.0.1:{triage}"))
                 // Everything the code logs, at its most talkative.
                 .env("SUNLIGHT_LOG", "trace")
-                .envs(env.iter().copied())
                 .stdout(out)
                 .stderr(err);
             c
@@ -506,52 +500,4 @@ fn futures_stream(
         let len = piece.min((size - offset) as usize);
         Some((Ok(pattern(offset, len)), offset + len as u64))
     })
-}
-
-/// The deploy kit's `GLIBC_TUNABLES` (deploy/systemd/sunlight-intake.service,
-/// deploy/Containerfile) puts the Argon2id working memory on transparent
-/// huge pages: after one report without JavaScript the process holds
-/// huge pages, where without the setting it holds none. Skipped where the
-/// kernel forbids them (`never`).
-#[tokio::test]
-async fn the_deploy_kits_tunable_puts_the_stretch_on_huge_pages() {
-    let thp =
-        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
-    if !thp.contains("[madvise]") && !thp.contains("[always]") {
-        eprintln!("transparent huge pages are off here ({thp:?}): nothing to check");
-        return;
-    }
-    let unit = include_str!("../../deploy/systemd/sunlight-intake.service");
-    let tunables = unit
-        .lines()
-        .find_map(|l| l.strip_prefix("Environment=GLIBC_TUNABLES="))
-        .expect("the intake unit sets GLIBC_TUNABLES");
-    let containerfile = include_str!("../../deploy/Containerfile");
-    assert!(containerfile.contains(&format!("GLIBC_TUNABLES={tunables}")));
-    let mut server = Server::start_with(false, &[("GLIBC_TUNABLES", tunables)]).await;
-    let report = serde_json::json!({
-        "unit": "province", "category": "other", "selection_stage": "none",
-        "accused": {"name": "某某", "position": "局长", "role": "ordinary"},
-        "narrative": "考察前收了钱",
-    });
-    let res = reqwest::Client::new()
-        .post(server.url("/api/v1/reports"))
-        .json(&report)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let huge_kib = |pid: u32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("AnonHugePages:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    };
-    let huge = huge_kib(server.child.id());
-    server.stop();
-    // A 19 MiB block holds at least eight whole 2 MiB pages however it
-    // is aligned; where the kernel grants them all, more.
-    assert!(huge >= 8 * 2048, "{huge} KiB on huge pages");
 }
