@@ -10,7 +10,7 @@
 
 use data_encoding::BASE64;
 use serde_json::{Value, json};
-use sunlight_core::crypto::UnitKeyPair;
+use sunlight_core::crypto::{UnitKeyPair, UnitPublicKey};
 use sunlight_testkit::{blob_literal, suite_under_test};
 
 use super::{browser, follow_up, key_of, post, sealed_report};
@@ -25,6 +25,20 @@ fn recipients(prepared: &Value) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A rotation of the county's key as another process commits it: the
+/// new key and the next generation, and this process's copy untouched.
+async fn rotate(h: &Harness) -> UnitPublicKey {
+    let new_key = UnitKeyPair::generate(suite_under_test()).unwrap().public;
+    h.db.raw(&format!(
+        "UPDATE units SET public_key = {}, key_generation = key_generation + 1 \
+         WHERE id = 'gd-gz-tianhe'",
+        blob_literal(h.db.engine, new_key.as_bytes())
+    ))
+    .await
+    .unwrap();
+    new_key
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_sealed_to_keys_replaced_a_moment_ago_is_refused_and_the_next_prepare_has_the_new_ones()
  {
@@ -33,14 +47,7 @@ async fn a_report_sealed_to_keys_replaced_a_moment_ago_is_refused_and_the_next_p
         let b = browser(&h).await;
         // Prepared (the copy is read now) and sealed to today's keys.
         let (body, _, _) = sealed_report(&h, &b, "gd-gz-tianhe").await;
-        let new_key = UnitKeyPair::generate(suite_under_test()).unwrap().public;
-        h.db.raw(&format!(
-            "UPDATE units SET public_key = {}, key_generation = key_generation + 1 \
-             WHERE id = 'gd-gz-tianhe'",
-            blob_literal(engine, new_key.as_bytes())
-        ))
-        .await
-        .unwrap();
+        let new_key = rotate(&h).await;
         let (got, answer) = post(&h, "/api/v1/sealed/reports", &body).await;
         assert_eq!(
             (got, answer["error"]["code"].as_str().unwrap()),
@@ -79,15 +86,8 @@ async fn a_follow_up_sealed_to_keys_newer_than_the_copy_drops_it() {
         let (_, mut status) = post(&h, "/api/v1/sealed/status", &token).await;
         let old_key = h.key("gd-gz-tianhe").public();
         assert_eq!(key_of(&status["recipients"][0]), old_key, "nearest first");
-        let new_key = UnitKeyPair::generate(suite_under_test()).unwrap().public;
         let read_at = std::time::Instant::now();
-        h.db.raw(&format!(
-            "UPDATE units SET public_key = {}, key_generation = key_generation + 1 \
-             WHERE id = 'gd-gz-tianhe'",
-            blob_literal(engine, new_key.as_bytes())
-        ))
-        .await
-        .unwrap();
+        let new_key = rotate(&h).await;
         // What the other replica, with a fresh copy, answered.
         status["recipients"][0] = json!(BASE64.encode(new_key.as_bytes()));
         let sent = follow_up(&b, &status, "补充一点");
