@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryOrder,
-    QuerySelect, Statement,
+    QueryResult, QuerySelect, Statement,
 };
 use sunlight_core::audit::{AuditFields, ChainError, GENESIS, entry_hash_in};
 use sunlight_core::crypto::Suite;
@@ -15,7 +15,7 @@ use crate::{Store, StoreError};
 
 /// Arbitrary constant naming the advisory lock that serialises appends on
 /// PostgreSQL (SQLite serialises writers by itself).
-const AUDIT_LOCK: i64 = 0x5375_6e6c_6967_6801;
+pub(crate) const AUDIT_LOCK: i64 = 0x5375_6e6c_6967_6801;
 
 /// What happened, by whom. Never contains report content or reporter data.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +80,58 @@ pub(crate) async fn append_all(
         ))
         .await?;
     }
-    let (last, suite) = head_and_suite(conn).await?;
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT {AUDIT_HEAD_COLUMNS}"),
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("audit head query returned no row".into()))?;
+    append_all_after(conn, records, AuditHead::of_row(&row)?).await
+}
+
+/// The chain's newest entry (sequence number and hash) and the deployment's
+/// suite, which hashes the next entry: read under the chain's lock, in the
+/// transaction that appends.
+pub(crate) struct AuditHead {
+    last: Option<(i64, Vec<u8>)>,
+    suite: Suite,
+}
+
+/// The columns an [`AuditHead`] is read from, for one `SELECT` without a
+/// `FROM`: alone when appending, or beside a batch's other heads
+/// (`batch_heads`), since under the chain's lock every round trip is paid
+/// by every writer waiting.
+pub(crate) const AUDIT_HEAD_COLUMNS: &str = "(SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1) AS seq, \
+     (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS hash, \
+     (SELECT value FROM settings WHERE key = 'cipher_suite') AS suite";
+
+impl AuditHead {
+    /// From a row holding [`AUDIT_HEAD_COLUMNS`].
+    pub(crate) fn of_row(row: &QueryResult) -> Result<Self, StoreError> {
+        let seq: Option<i64> = row.try_get("", "seq")?;
+        let hash: Option<Vec<u8>> = row.try_get("", "hash")?;
+        let suite: Option<Vec<u8>> = row.try_get("", "suite")?;
+        Ok(Self {
+            last: seq.zip(hash),
+            suite: suite_of(suite)?,
+        })
+    }
+}
+
+/// Appends entries in the order given after `head`, which the caller read
+/// in `conn` while holding the chain's lock (on PostgreSQL; SQLite's write
+/// transaction holds the whole file).
+pub(crate) async fn append_all_after(
+    conn: &DatabaseTransaction,
+    records: Vec<(AuditRecord, DateTime<Utc>)>,
+    head: AuditHead,
+) -> Result<Vec<i64>, StoreError> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let AuditHead { last, suite } = head;
     let (mut seq, mut prev) = match last {
         Some((seq, hash)) => {
             let prev: [u8; 32] = hash
@@ -126,28 +177,6 @@ pub(crate) async fn append_all(
         .exec_without_returning(conn)
         .await?;
     Ok(seqs)
-}
-
-/// The newest entry's sequence number and hash, and the deployment's
-/// suite (which hash the new entry gets), in one round trip: the append
-/// runs under the chain's lock, where every round trip is paid by all.
-async fn head_and_suite(
-    conn: &DatabaseTransaction,
-) -> Result<(Option<(i64, Vec<u8>)>, Suite), StoreError> {
-    let backend = conn.get_database_backend();
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT (SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1) AS seq, \
-                    (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS hash, \
-                    (SELECT value FROM settings WHERE key = 'cipher_suite') AS suite",
-        ))
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("audit head query returned no row".into()))?;
-    let seq: Option<i64> = row.try_get("", "seq")?;
-    let hash: Option<Vec<u8>> = row.try_get("", "hash")?;
-    let suite: Option<Vec<u8>> = row.try_get("", "suite")?;
-    Ok((seq.zip(hash), suite_of(suite)?))
 }
 
 impl Store {

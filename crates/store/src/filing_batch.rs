@@ -14,11 +14,13 @@ use sunlight_core::crypto::Suite;
 use sunlight_core::log::{EnvelopesHasher, LeafRecord};
 use tokio::sync::oneshot;
 
-use crate::audit::append_all;
+use crate::audit::append_all_after;
+use crate::batch_heads::lock_and_read;
 use crate::cases::{NewCase, first_entry_model, new_case_model, received_record};
 use crate::entity::{case, queue_entry};
 use crate::error::Clash;
-use crate::log::{NewLeaf, append_leaves, log_day};
+use crate::log::{NewLeaf, append_leaves_after, log_day};
+use crate::unit_keys::units_named;
 use crate::{Store, StoreError};
 
 /// At most this many filings share one transaction, so that one commit
@@ -311,7 +313,8 @@ fn answer_all(batch: Vec<Waiting>, e: StoreError) {
 }
 
 /// Every case of the batch with its first queue entry, leaf and audit
-/// entry: one statement per table for all of them (on PostgreSQL each
+/// entry: one statement per table for all of them, after one read of what
+/// the appends need under their locks (`batch_heads`; on PostgreSQL each
 /// statement is a round trip made under the audit chain's lock), inside
 /// `store`'s transaction `txn`.
 async fn insert_cases_in(
@@ -328,6 +331,14 @@ async fn insert_cases_in(
     queue_entry::Entity::insert_many(cases.clone().map(first_entry_model))
         .exec_without_returning(txn)
         .await?;
+    let heads = lock_and_read(txn, &units_named(cases.clone().map(|c| &c.sealed_to))).await?;
+    // One filing sealed to a key rotated meanwhile fails the batch, whose
+    // filings are then written each alone (`commit_batch`): only that one
+    // is refused. Read under the chain's lock, which a rotation takes too
+    // (`Store::keys_still_current`).
+    if !store.keys_match(cases.clone().map(|c| &c.sealed_to), &heads.generations) {
+        return Err(StoreError::Conflict(Clash::KeyChanged));
+    }
     let leaves = cases
         .clone()
         .map(|c| {
@@ -341,16 +352,7 @@ async fn insert_cases_in(
             }
         })
         .collect();
-    let records = append_leaves(txn, suite, leaves).await?;
-    append_all(txn, cases.clone().map(received_record).collect()).await?;
-    // One filing sealed to a key rotated meanwhile fails the batch, whose
-    // filings are then written each alone (`commit_batch`): only that one
-    // is refused.
-    if !store
-        .keys_still_current(txn, cases.map(|c| &c.sealed_to))
-        .await?
-    {
-        return Err(StoreError::Conflict(Clash::KeyChanged));
-    }
+    let records = append_leaves_after(txn, suite, leaves, heads.newest_day).await?;
+    append_all_after(txn, cases.map(received_record).collect(), heads.audit).await?;
     Ok(records)
 }

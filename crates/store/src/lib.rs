@@ -12,6 +12,7 @@ mod attachments;
 mod audit;
 mod audit_view;
 mod backup;
+mod batch_heads;
 mod cases;
 mod comments;
 mod deadlines;

@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
 };
 use sunlight_core::CaseId;
 use sunlight_core::crypto::Suite;
@@ -24,7 +24,7 @@ use crate::{Store, StoreError};
 
 /// Arbitrary constant naming the advisory lock that serialises publishers
 /// on PostgreSQL (SQLite serialises writers by itself).
-const LOG_LOCK: i64 = 0x5375_6e6c_6967_6802;
+pub(crate) const LOG_LOCK: i64 = 0x5375_6e6c_6967_6802;
 
 /// The published tree, shared by the clones of a store.
 pub(crate) type TreeCache = std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<Tree>>>>;
@@ -110,17 +110,43 @@ pub(crate) async fn append_leaves(
         ))
         .await?;
     }
-    let newest: Option<String> = log_head::Entity::find()
-        .select_only()
-        .column_as(log_head::Column::Day.max(), "day")
-        .into_tuple::<Option<String>>()
-        .one(txn)
+    let backend = txn.get_database_backend();
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT {NEWEST_DAY_COLUMN}"),
+        ))
         .await?
-        .flatten();
-    let newest = newest
+        .ok_or_else(|| StoreError::Corrupt("the newest head's day: no row".into()))?;
+    append_leaves_after(txn, suite, leaves, newest_day_of(&row)?).await
+}
+
+/// The column the newest head's day is read from, for one `SELECT`
+/// without a `FROM`: alone, or beside a batch's other heads
+/// (`batch_heads`).
+pub(crate) const NEWEST_DAY_COLUMN: &str = "(SELECT MAX(day) FROM log_heads) AS newest_day";
+
+/// The newest head's day from a row holding [`NEWEST_DAY_COLUMN`].
+pub(crate) fn newest_day_of(row: &QueryResult) -> Result<Option<NaiveDate>, StoreError> {
+    let newest: Option<String> = row.try_get("", "newest_day")?;
+    newest
         .map(|d| d.parse::<NaiveDate>())
         .transpose()
-        .map_err(|_| StoreError::Corrupt("a log head's day is not a date".into()))?;
+        .map_err(|_| StoreError::Corrupt("a log head's day is not a date".into()))
+}
+
+/// Writes the leaves after `newest`, the newest head's day, which the
+/// caller read in `txn` while holding the log's lock shared (on
+/// PostgreSQL), so that no head is signed before this transaction commits.
+pub(crate) async fn append_leaves_after(
+    txn: &DatabaseTransaction,
+    suite: Suite,
+    leaves: Vec<NewLeaf>,
+    newest: Option<NaiveDate>,
+) -> Result<Vec<LeafRecord>, StoreError> {
+    if leaves.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut records = Vec::with_capacity(leaves.len());
     let mut rows = Vec::with_capacity(leaves.len());
     for leaf in leaves {

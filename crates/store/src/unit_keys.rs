@@ -51,7 +51,7 @@ impl Store {
     pub(crate) async fn keys_still_current<'a>(
         &self,
         txn: &sea_orm::DatabaseTransaction,
-        sealed: impl IntoIterator<Item = &'a SealedTo>,
+        sealed: impl IntoIterator<Item = &'a SealedTo> + Clone,
     ) -> Result<bool, StoreError> {
         let current = generations_current(txn, sealed).await?;
         if !current {
@@ -59,21 +59,33 @@ impl Store {
         }
         Ok(current)
     }
+
+    /// [`Self::keys_still_current`] against generations the caller read in
+    /// its transaction under the same conditions (a batch of filings reads
+    /// them together with the log's and the chain's heads, `batch_heads`).
+    pub(crate) fn keys_match<'a>(
+        &self,
+        sealed: impl IntoIterator<Item = &'a SealedTo>,
+        current: &Generations,
+    ) -> bool {
+        let matched = generations_match(sealed, current);
+        if !matched {
+            self.forget_recent_units();
+        }
+        matched
+    }
 }
 
 /// [`Store::keys_still_current`] without the copy.
 async fn generations_current<'a>(
     txn: &sea_orm::DatabaseTransaction,
-    sealed: impl IntoIterator<Item = &'a SealedTo>,
+    sealed: impl IntoIterator<Item = &'a SealedTo> + Clone,
 ) -> Result<bool, StoreError> {
-    let named: Vec<&(UnitId, i32)> = sealed.into_iter().flat_map(|s| &s.0).collect();
-    if named.is_empty() {
+    let ids = units_named(sealed.clone());
+    if ids.is_empty() {
         return Ok(true);
     }
-    let mut ids: Vec<&str> = named.iter().map(|(u, _)| u.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let current: std::collections::HashMap<String, i32> = unit::Entity::find()
+    let current: Generations = unit::Entity::find()
         .select_only()
         .column(unit::Column::Id)
         .column(unit::Column::KeyGeneration)
@@ -83,9 +95,34 @@ async fn generations_current<'a>(
         .await?
         .into_iter()
         .collect();
-    Ok(named
-        .iter()
-        .all(|(u, g)| current.get(u.as_str()) == Some(g)))
+    Ok(generations_match(sealed, &current))
+}
+
+/// Units' current key generations, by unit id.
+pub(crate) type Generations = std::collections::HashMap<String, i32>;
+
+/// The units `sealed` names, each once.
+pub(crate) fn units_named<'a>(sealed: impl IntoIterator<Item = &'a SealedTo>) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = sealed
+        .into_iter()
+        .flat_map(|s| &s.0)
+        .map(|(u, _)| u.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Whether every unit named in `sealed` has the generation named in
+/// `current` (a unit missing from it has none, and does not match).
+fn generations_match<'a>(
+    sealed: impl IntoIterator<Item = &'a SealedTo>,
+    current: &Generations,
+) -> bool {
+    sealed
+        .into_iter()
+        .flat_map(|s| &s.0)
+        .all(|(u, g)| current.get(u.as_str()) == Some(g))
 }
 
 /// A retired key of a unit, sealed to the key that replaced it.

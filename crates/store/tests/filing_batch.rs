@@ -103,6 +103,78 @@ async fn filings_that_arrive_together_commit_together_and_fail_alone() {
     }
 }
 
+/// Two `Store`s on one database stand for two processes filing at once,
+/// beside a third appending to the audit chain alone: every batch takes
+/// the log's and the chain's locks before it reads their heads, so all
+/// are filed and the chain and the log stay one. (Without the locks two
+/// batches read the same head: a clash of sequence numbers refuses
+/// filings.)
+#[tokio::test]
+async fn batches_from_two_processes_keep_one_chain_and_one_log() {
+    for db in TestDb::both().await.unwrap() {
+        tree(&db.store).await;
+        let before: i64 = sunlight_testkit::query_text(&db.store, "SELECT COUNT(*) FROM audit_log")
+            .await
+            .unwrap()
+            .parse()
+            .unwrap();
+        let second = Store::connect(&db.url).await.unwrap();
+        let appender = {
+            let s = db.store.clone();
+            tokio::spawn(async move {
+                for n in 0..30 {
+                    let record = sunlight_store::AuditRecord {
+                        actor: format!("cli-{n}"),
+                        action: "test".into(),
+                        ..Default::default()
+                    };
+                    s.audit(record, crate::repository::t0()).await.unwrap();
+                }
+            })
+        };
+        let mut rounds = Vec::new();
+        for (p, s) in [(1u64, db.store.clone()), (2, second.clone())] {
+            rounds.push(tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for round in 0..5u64 {
+                    let cases = (0..12u64)
+                        .map(|n| new_case("p-c-x", false, 1_000 * p + 20 * round + n))
+                        .collect();
+                    outcomes.extend(file_at_once(&s, cases).await);
+                }
+                outcomes
+            }));
+        }
+        for r in rounds {
+            let outcomes = r.await.unwrap();
+            assert!(
+                outcomes.iter().all(Result::is_ok),
+                "{:?}: {outcomes:?}",
+                db.engine
+            );
+        }
+        appender.await.unwrap();
+        assert_eq!(
+            second.verify_audit().await.unwrap(),
+            AuditReport::Intact {
+                entries: before + 30 + 120
+            },
+            "{:?}",
+            db.engine
+        );
+        let log = second.verify_log().await.unwrap();
+        assert!(
+            matches!(log, LogCheck::Intact { .. }),
+            "{:?}: {log:?}",
+            db.engine
+        );
+        let leaves = sunlight_testkit::query_text(&second, "SELECT COUNT(*) FROM log_leaves")
+            .await
+            .unwrap();
+        assert_eq!(leaves, "120", "{:?}", db.engine);
+    }
+}
+
 /// Holds what every filing's transaction needs (SQLite's write lock, the
 /// audit chain's lock on PostgreSQL) from a second connection, until the
 /// transaction returned is ended.
