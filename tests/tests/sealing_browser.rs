@@ -179,7 +179,16 @@ async fn verify_receipt(c: &Client, base: &str, receipt: &str, js: bool) {
         .unwrap();
     let failed = "回执核验未通过：请看未通过的那一项。";
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while find(c, "#verdict").await.text().await.unwrap_or_default() != failed {
+    loop {
+        // Without script the form's answer is a new page: while it loads,
+        // the old page may be gone and the new one not there yet.
+        let verdict = match c.find(Locator::Css("#verdict")).await {
+            Ok(verdict) => verdict.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if verdict == failed {
+            break;
+        }
         assert!(std::time::Instant::now() < deadline, "no failed verdict");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

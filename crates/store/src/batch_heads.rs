@@ -4,7 +4,7 @@
 //! the units its reports were sealed to (a rotation meanwhile refuses
 //! them). On PostgreSQL every writer waits while a batch holds the log's
 //! lock shared and the chain's lock, so both are taken in one statement and
-//! everything under them read in the next: four round trips fewer than
+//! everything under them read in the next: three round trips fewer than
 //! taking and reading each where it is used (docs/performance.md).
 
 use chrono::NaiveDate;
@@ -25,11 +25,14 @@ pub(crate) struct BatchHeads {
 
 /// Takes the locks (PostgreSQL; SQLite's write transaction holds the whole
 /// file) and reads the heads and the generations of `units`. The locks in
-/// the order every writer takes them, the log's before the chain's: a
-/// publisher holds the log's exclusively while it appends to the chain.
-/// The read is a statement of its own, after the locks are granted: under
-/// read committed a statement sees what committed before it began, and a
-/// read in the locking statement could predate a writer it waited for.
+/// the order every path that takes both takes them, the log's before the
+/// chain's (a filing writes its leaf before its audit entry; the publisher
+/// takes only the log's, a rotation only the chain's): the subquery, which
+/// `OFFSET 0` keeps from being folded into the outer query, is scanned
+/// before the outer target list is evaluated. The read is a statement of
+/// its own, after the locks are granted: under read committed a statement
+/// sees what committed before it began, and a read in the locking
+/// statement could predate a writer it waited for.
 pub(crate) async fn lock_and_read(
     txn: &DatabaseTransaction,
     units: &[&str],
@@ -38,13 +41,14 @@ pub(crate) async fn lock_and_read(
     if backend == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)",
+            "SELECT pg_advisory_xact_lock($2) \
+             FROM (SELECT pg_advisory_xact_lock_shared($1) OFFSET 0) AS log_lock",
             [LOG_LOCK.into(), AUDIT_LOCK.into()],
         ))
         .await?;
     }
     let generations = if units.is_empty() {
-        "NULL".to_owned()
+        "CAST(NULL AS TEXT)".to_owned()
     } else {
         let (aggregate, marks) = if backend == DbBackend::Postgres {
             let marks: Vec<String> = (1..=units.len()).map(|i| format!("${i}")).collect();

@@ -331,14 +331,7 @@ async fn insert_cases_in(
     queue_entry::Entity::insert_many(cases.clone().map(first_entry_model))
         .exec_without_returning(txn)
         .await?;
-    let heads = lock_and_read(txn, &units_named(cases.clone().map(|c| &c.sealed_to))).await?;
-    // One filing sealed to a key rotated meanwhile fails the batch, whose
-    // filings are then written each alone (`commit_batch`): only that one
-    // is refused. Read under the chain's lock, which a rotation takes too
-    // (`Store::keys_still_current`).
-    if !store.keys_match(cases.clone().map(|c| &c.sealed_to), &heads.generations) {
-        return Err(StoreError::Conflict(Clash::KeyChanged));
-    }
+    // Hashed before the locks: every writer waits while they are held.
     let leaves = cases
         .clone()
         .map(|c| {
@@ -352,6 +345,14 @@ async fn insert_cases_in(
             }
         })
         .collect();
+    let heads = lock_and_read(txn, &units_named(cases.clone().map(|c| &c.sealed_to))).await?;
+    // One filing sealed to a key rotated meanwhile fails the batch, whose
+    // filings are then written each alone (`commit_batch`): only that one
+    // is refused. Read under the chain's lock, which a rotation takes too
+    // (`Store::keys_still_current`).
+    if !store.keys_match(cases.clone().map(|c| &c.sealed_to), &heads.generations) {
+        return Err(StoreError::Conflict(Clash::KeyChanged));
+    }
     let records = append_leaves_after(txn, suite, leaves, heads.newest_day).await?;
     append_all_after(txn, cases.map(received_record).collect(), heads.audit).await?;
     Ok(records)

@@ -11,10 +11,10 @@ use sea_orm::{
     ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
-use sunlight_store::{AuditReport, Clash, LogCheck, NewCase, Store, StoreError};
+use sunlight_store::{AuditReport, Clash, LogCheck, NewCase, SealedTo, Store, StoreError};
 use sunlight_testkit::{Engine, TestDb};
 
-use crate::repository::{new_case, tree};
+use crate::repository::{new_case, tree, uid};
 
 /// Files every case at once, each from a task of its own (as requests do),
 /// and gives back their outcomes in the order given.
@@ -104,11 +104,12 @@ async fn filings_that_arrive_together_commit_together_and_fail_alone() {
 }
 
 /// Two `Store`s on one database stand for two processes filing at once,
-/// beside a third appending to the audit chain alone: every batch takes
-/// the log's and the chain's locks before it reads their heads, so all
-/// are filed and the chain and the log stay one. (Without the locks two
-/// batches read the same head: a clash of sequence numbers refuses
-/// filings.)
+/// sealed to their units' current keys, beside a third appending to the
+/// audit chain alone and a publisher signing log heads: every batch takes
+/// the log's and the chain's locks before it reads their heads and the
+/// key generations, so all are filed, in shared transactions, and the
+/// chain and the log stay one. (With the locks taken out, one run of this
+/// test failed: two batches had read the same head of the chain.)
 #[tokio::test]
 async fn batches_from_two_processes_keep_one_chain_and_one_log() {
     for db in TestDb::both().await.unwrap() {
@@ -132,28 +133,55 @@ async fn batches_from_two_processes_keep_one_chain_and_one_log() {
                 }
             })
         };
+        let publisher = {
+            let s = second.clone();
+            tokio::spawn(async move {
+                let key = sunlight_core::log::LogKey::derive(
+                    sunlight_core::crypto::Suite::Modern,
+                    &[7u8; 32],
+                )
+                .unwrap();
+                for _ in 0..5 {
+                    s.publish_log_head(&key, crate::repository::t0().date_naive(), true)
+                        .await
+                        .unwrap();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        };
+        let sealed = SealedTo(vec![(uid("p-c-x"), 1), (uid("p-c"), 1)]);
         let mut rounds = Vec::new();
         for (p, s) in [(1u64, db.store.clone()), (2, second.clone())] {
+            let sealed = sealed.clone();
             rounds.push(tokio::spawn(async move {
                 let mut outcomes = Vec::new();
                 for round in 0..5u64 {
                     let cases = (0..12u64)
-                        .map(|n| new_case("p-c-x", false, 1_000 * p + 20 * round + n))
+                        .map(|n| NewCase {
+                            sealed_to: sealed.clone(),
+                            ..new_case("p-c-x", false, 1_000 * p + 20 * round + n)
+                        })
                         .collect();
                     outcomes.extend(file_at_once(&s, cases).await);
                 }
-                outcomes
+                (outcomes, s.filing_commits())
             }));
         }
         for r in rounds {
-            let outcomes = r.await.unwrap();
+            let (outcomes, commits) = r.await.unwrap();
             assert!(
                 outcomes.iter().all(Result::is_ok),
                 "{:?}: {outcomes:?}",
                 db.engine
             );
+            assert!(
+                commits.commits < commits.filed,
+                "{:?}: {commits:?} (no filings shared a transaction)",
+                db.engine
+            );
         }
         appender.await.unwrap();
+        publisher.await.unwrap();
         assert_eq!(
             second.verify_audit().await.unwrap(),
             AuditReport::Intact {
@@ -168,9 +196,12 @@ async fn batches_from_two_processes_keep_one_chain_and_one_log() {
             "{:?}: {log:?}",
             db.engine
         );
-        let leaves = sunlight_testkit::query_text(&second, "SELECT COUNT(*) FROM log_leaves")
-            .await
-            .unwrap();
+        let leaves = sunlight_testkit::query_text(
+            &second,
+            "SELECT COUNT(*) FROM log_leaves WHERE case_id IS NOT NULL",
+        )
+        .await
+        .unwrap();
         assert_eq!(leaves, "120", "{:?}", db.engine);
     }
 }
